@@ -1,0 +1,144 @@
+"""ShopBench records and prediction files: validated on load, errors naming file, line and field."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
+
+from ecombench.errors import EcombenchError
+from ecombench.metrics import METRIC_NAMES, METRICS_BY_TASK_TYPE
+from ecombench.metrics.parsers import TASK_TYPES
+
+_TRUTH_CHECKS: dict[str, tuple[str, Any]] = {
+    "multiple-choice": ("an int option index", lambda t: isinstance(t, int) and not isinstance(t, bool)),
+    "retrieval": ("a list of ints", lambda t: isinstance(t, list) and all(type(x) is int for x in t)),
+    "ranking": ("a list of numbers", lambda t: isinstance(t, list) and all(type(x) in (int, float) for x in t)),
+    "named_entity_recognition": ("a list of strings", lambda t: isinstance(t, list) and all(isinstance(x, str) for x in t)),
+    "generation": (
+        "a string or a list of strings",
+        lambda t: isinstance(t, str) or (isinstance(t, list) and bool(t) and all(isinstance(x, str) for x in t)),
+    ),
+}
+
+
+class ShopBenchRecord(BaseModel):
+    """One question in the ShopBench / KDD Cup 2024 record format."""
+
+    model_config = ConfigDict(extra="allow")
+
+    input_field: StrictStr
+    output_field: Any
+    task_name: StrictStr
+    task_type: StrictStr
+    metric: StrictStr
+    track: StrictStr
+    is_multiple_choice: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ShopBenchRecord:
+        if self.task_type not in TASK_TYPES:
+            raise ValueError(f"task_type {self.task_type!r} is not one of {', '.join(TASK_TYPES)}")
+        if self.metric not in METRIC_NAMES:
+            raise ValueError(f"metric {self.metric!r} is not one of {', '.join(METRIC_NAMES)}")
+        if self.metric not in METRICS_BY_TASK_TYPE[self.task_type]:
+            allowed = ", ".join(METRICS_BY_TASK_TYPE[self.task_type])
+            raise ValueError(f"metric {self.metric!r} does not fit task_type {self.task_type!r} (use {allowed})")
+        what, check = _TRUTH_CHECKS[self.task_type]
+        if not check(self.output_field):
+            raise ValueError(f"output_field must be {what} for task_type {self.task_type!r}")
+        return self
+
+
+class Prediction(BaseModel):
+    """One line of a predictions file: the raw model text for a data row."""
+
+    model_config = ConfigDict(extra="allow")
+
+    index: Annotated[StrictInt, Field(ge=0)] | None = None
+    input_field: StrictStr | None = None
+    prediction: StrictStr
+
+    @model_validator(mode="after")
+    def _keyed(self) -> Prediction:
+        if self.index is None and self.input_field is None:
+            raise ValueError("needs 'index' (0-based data row) or 'input_field'")
+        return self
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    return f"field '{where}': {message}" if where else message
+
+
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) for each non-blank line; a broken line is an EcombenchError."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise EcombenchError(f"{path}: cannot read ({exc.strerror})") from exc
+    with handle:
+        try:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    obj = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise EcombenchError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+                if not isinstance(obj, dict):
+                    raise EcombenchError(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
+                yield number, obj
+        except UnicodeDecodeError as exc:
+            raise EcombenchError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+
+
+def load_records(path: Path) -> list[ShopBenchRecord]:
+    """Read a ShopBench JSON Lines file; every row is validated."""
+    records = []
+    for number, obj in iter_jsonl(path):
+        try:
+            records.append(ShopBenchRecord.model_validate(obj))
+        except ValidationError as exc:
+            raise EcombenchError(f"{path}:{number}: {_describe(exc)}") from exc
+    if not records:
+        raise EcombenchError(f"{path}: no records")
+    return records
+
+
+def load_predictions(path: Path, records: list[ShopBenchRecord], data_path: Path) -> list[str]:
+    """Read a predictions file and return one raw prediction per data row, in data order.
+
+    Every row must be covered exactly once, by ``index`` or by ``input_field``.
+    """
+    by_prompt: dict[str, list[int]] = {}
+    for i, record in enumerate(records):
+        by_prompt.setdefault(record.input_field, []).append(i)
+    answers: list[str | None] = [None] * len(records)
+    for number, obj in iter_jsonl(path):
+        try:
+            pred = Prediction.model_validate(obj)
+        except ValidationError as exc:
+            raise EcombenchError(f"{path}:{number}: {_describe(exc)}") from exc
+        if pred.index is not None:
+            if pred.index >= len(records):
+                raise EcombenchError(f"{path}:{number}: index {pred.index} is past the last row of {data_path} ({len(records) - 1})")
+            rows = [pred.index]
+        else:
+            rows = by_prompt.get(pred.input_field or "", [])
+            if not rows:
+                raise EcombenchError(f"{path}:{number}: input_field matches no row of {data_path}")
+        for row in rows:
+            if answers[row] is not None:
+                raise EcombenchError(f"{path}:{number}: a second prediction for data row {row}")
+            answers[row] = pred.prediction
+    missing = [i for i, a in enumerate(answers) if a is None]
+    if missing:
+        shown = ", ".join(str(i) for i in missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise EcombenchError(f"{path}: no prediction for {len(missing)} of {len(records)} rows of {data_path} (rows {shown})")
+    return [a for a in answers if a is not None]

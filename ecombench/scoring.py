@@ -1,0 +1,166 @@
+"""Score raw model outputs the way the KDD Cup 2024 scorer did: per question, per task, per track.
+
+The one scoring path of ecombench: ``ecombench score``, ``ecombench run`` and the lm-eval task
+hooks all call ``score_items`` and ``aggregate``, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ecombench.errors import EcombenchError
+from ecombench.metrics import EMBEDDING_METRICS, ITEM_METRICS
+from ecombench.metrics.embedding import Embedders, embedding_scores
+from ecombench.metrics.parsers import Parsed, parse
+from ecombench.metrics.scores import F1Counts, f1_counts, micro_f1
+
+BOOTSTRAP_SEED = 1234
+BOOTSTRAP_ITERS = 1000
+
+
+@dataclass(frozen=True)
+class ScoringItem:
+    """A question with its truth and the model's raw output."""
+
+    task_name: str
+    task_type: str
+    metric: str
+    track: str
+    truth: Any
+    raw: str
+
+
+@dataclass(frozen=True)
+class ItemScore:
+    """The parsed answer and score of one question; NER questions also carry their F1 counts."""
+
+    parsed: Parsed
+    score: float
+    counts: F1Counts | None = None
+
+
+@dataclass(frozen=True)
+class TaskScore:
+    task_name: str
+    task_type: str
+    metric: str
+    track: str
+    n: int
+    score: float
+    stderr: float | None
+
+
+@dataclass(frozen=True)
+class Report:
+    """Task scores, the macro mean of each track, their mean (All-Around), and the plain task mean."""
+
+    tasks: dict[str, TaskScore]
+    tracks: dict[str, float] = field(default_factory=dict)
+    all_around: float = 0.0
+    overall_task_mean: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        """The ``ecombench score --format json`` shape."""
+        return {
+            "tasks": {
+                name: {"task_type": t.task_type, "metric": t.metric, "n": t.n, "score": t.score}
+                for name, t in self.tasks.items()
+            },
+            "tracks": dict(self.tracks),
+            "all_around": self.all_around,
+            "overall_task_mean": self.overall_task_mean,
+        }
+
+
+def score_items(items: Sequence[ScoringItem], embedders: Embedders | None = None) -> list[ItemScore]:
+    """Parse and score each question. Embedding metrics are encoded in one batch per metric."""
+    embedders = embedders or Embedders()
+    parsed = [parse(item.task_type, item.raw) for item in items]
+    results: list[ItemScore | None] = [None] * len(items)
+    by_embedding: dict[str, list[int]] = defaultdict(list)
+    for i, (item, answer) in enumerate(zip(items, parsed, strict=True)):
+        if item.metric in EMBEDDING_METRICS:
+            by_embedding[item.metric].append(i)
+        elif item.metric == "micro f1":
+            counts = f1_counts(answer, item.truth)  # type: ignore[arg-type]
+            results[i] = ItemScore(answer, counts.f1, counts)
+        else:
+            results[i] = ItemScore(answer, ITEM_METRICS[item.metric](answer, item.truth))
+    for metric, rows in by_embedding.items():
+        encoder = embedders.encoder(metric)
+        scores = embedding_scores(encoder, [parsed[i] for i in rows], [items[i].truth for i in rows])  # type: ignore[misc]
+        for i, s in zip(rows, scores, strict=True):
+            results[i] = ItemScore(parsed[i], s)
+    return [r for r in results if r is not None]
+
+
+def _one(values: set[str], what: str, task: str) -> str:
+    if len(values) != 1:
+        raise EcombenchError(f"task '{task}' mixes {what}s: {', '.join(sorted(values))}")
+    return next(iter(values))
+
+
+def _stderr(scores: Sequence[ItemScore], pooled: bool) -> float | None:
+    n = len(scores)
+    if n < 2:
+        return None
+    if not pooled:
+        return float(np.std([s.score for s in scores], ddof=1) / math.sqrt(n))
+    counts = np.array([[s.counts.tp, s.counts.fp, s.counts.fn] for s in scores if s.counts], dtype=np.int64)
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    totals = counts[rng.integers(0, n, size=(BOOTSTRAP_ITERS, n))].sum(axis=1)
+    f1s = [F1Counts(int(tp), int(fp), int(fn)).f1 for tp, fp, fn in totals]
+    return float(np.std(f1s, ddof=1))
+
+
+def task_score(task: str, items: Sequence[ScoringItem], scores: Sequence[ItemScore]) -> TaskScore:
+    """A task's score: the mean of its question scores, or pooled micro F1 for NER."""
+    metrics = {i.metric for i in items}
+    pooled = "micro f1" in metrics
+    if pooled and len(metrics) > 1:
+        raise EcombenchError(f"task '{task}' mixes 'micro f1' with {', '.join(sorted(metrics - {'micro f1'}))}")
+    if pooled:
+        value = micro_f1(s.counts for s in scores if s.counts is not None)
+    else:
+        value = float(sum(s.score for s in scores) / len(scores))
+    return TaskScore(
+        task_name=task,
+        task_type=_one({i.task_type for i in items}, "task type", task),
+        metric=", ".join(sorted(metrics)),
+        track=_one({i.track for i in items}, "track", task),
+        n=len(items),
+        score=value,
+        stderr=_stderr(scores, pooled),
+    )
+
+
+def aggregate(task_scores: dict[str, TaskScore]) -> Report:
+    """Track = mean of its tasks; All-Around = mean of tracks; overall = mean of all tasks."""
+    by_track: dict[str, list[float]] = defaultdict(list)
+    for t in task_scores.values():
+        by_track[t.track].append(t.score)
+    tracks = {track: float(sum(v) / len(v)) for track, v in sorted(by_track.items())}
+    return Report(
+        tasks=dict(task_scores),
+        tracks=tracks,
+        all_around=float(sum(tracks.values()) / len(tracks)) if tracks else 0.0,
+        overall_task_mean=float(sum(t.score for t in task_scores.values()) / len(task_scores)) if task_scores else 0.0,
+    )
+
+
+def score_report(items: Sequence[ScoringItem], embedders: Embedders | None = None) -> tuple[Report, list[ItemScore]]:
+    """Score every question, then every task (in order of first appearance), track and the whole."""
+    scores = score_items(items, embedders or Embedders())
+    by_task: dict[str, list[int]] = defaultdict(list)
+    for i, item in enumerate(items):
+        by_task[item.task_name].append(i)
+    tasks = {
+        name: task_score(name, [items[i] for i in rows], [scores[i] for i in rows]) for name, rows in by_task.items()
+    }
+    return aggregate(tasks), scores

@@ -1,0 +1,62 @@
+"""Parsers, checked against hand-worked cases of the KDD Cup 2024 rules."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ecombench.metrics.parsers import MAX_OUTPUT_CHARS, TASK_TYPES, parse
+
+CASES = [
+    # multiple-choice: first character after strip, as an int
+    ("multiple-choice", "2", 2),
+    ("multiple-choice", "  3. kitchen", 3),
+    ("multiple-choice", "B", -1),
+    ("multiple-choice", "", -1),
+    ("multiple-choice", "   ", -1),
+    ("multiple-choice", "12", 1),
+    ("multiple-choice", "٣", 3),  # a Unicode decimal digit: int() reads it, as in the official code
+    # ranking: comma split, <= 5, first 5, duplicates empty the answer
+    ("ranking", "1, 4, 2, 3, 5", [1, 4, 2, 3, 5]),
+    ("ranking", "[1, 2, 3, 4, 5]", [1, 2, 3, 4, 5]),
+    ("ranking", "1 2 3", []),
+    ("ranking", "1, 2, 2, 3", []),
+    ("ranking", "6, 1, 2", [1, 2]),
+    ("ranking", "1,2,3,4,5,1", [1, 2, 3, 4, 5]),  # duplicate only after the first five
+    ("ranking", "Answer: 3, 1", [3, 1]),
+    ("ranking", "0, 1", [0, 1]),
+    ("ranking", "", []),
+    # retrieval: first 3 ints, no bound, no duplicate rule
+    ("retrieval", "7, 12, 3, 4", [7, 12, 3]),
+    ("retrieval", "2, 2", [2, 2]),
+    ("retrieval", "no idea", []),
+    ("retrieval", "1 2, 3", [3]),
+    # NER: literal list of strings, else comma pieces
+    ("named_entity_recognition", "['lego', 'city']", ["lego", "city"]),
+    ('named_entity_recognition', '["a"]', ["a"]),
+    ("named_entity_recognition", "[a, b]", ["[a", "b]"]),
+    ("named_entity_recognition", "lego , city,, ", ["lego", "city"]),
+    ("named_entity_recognition", "[1, 2]", ["[1", "2]"]),
+    ("named_entity_recognition", "[]", []),
+    ("named_entity_recognition", "", []),
+    # generation: stripped text
+    ("generation", "  Soft cotton tee \n", "Soft cotton tee"),
+]
+
+
+@pytest.mark.parametrize(("task_type", "raw", "expected"), CASES)
+def test_parser_case(task_type, raw, expected):
+    assert parse(task_type, raw) == expected
+
+
+def test_outputs_are_cut_at_5000_characters():
+    assert parse("generation", "a" * (MAX_OUTPUT_CHARS + 50)) == "a" * MAX_OUTPUT_CHARS
+    # a retrieval answer that starts after the cut is not seen
+    assert parse("retrieval", " " * MAX_OUTPUT_CHARS + "1, 2") == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(task_type=st.sampled_from(TASK_TYPES), raw=st.text(max_size=300))
+def test_no_parser_raises_on_arbitrary_text(task_type, raw):
+    result = parse(task_type, raw)
+    expected_type = {"multiple-choice": int, "generation": str}.get(task_type, list)
+    assert isinstance(result, expected_type)
