@@ -1,0 +1,3 @@
+from ecombench.cli import main
+
+main()

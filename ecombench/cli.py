@@ -1,0 +1,144 @@
+"""The ``ecombench`` command: parses options, calls one library function, renders the result.
+
+Heavy libraries (torch, transformers, lm-eval) are imported inside the commands that need them,
+so ``--help``, ``score`` and ``tasks`` start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ecombench.errors import EcombenchError
+
+app = typer.Typer(
+    name="ecombench",
+    help="Score e-commerce LLMs on ShopBench-style tasks with KDD Cup 2024-exact metrics.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False,
+) -> None:
+    """Global options."""
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+@app.command()
+def score(
+    data: Annotated[Path, typer.Option("--data", help="ShopBench-format JSON Lines file (questions with truths).")],
+    predictions: Annotated[
+        Path, typer.Option("--predictions", help='JSON Lines: {"index": row, "prediction": "raw text"} per line.')
+    ],
+    format: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", help="Also write the JSON scores to this file.")] = None,
+    embedding_model: Annotated[
+        str | None, typer.Option("--embedding-model", help="Folder of all-MiniLM-L6-v2 (sent-transformer).")
+    ] = None,
+    multilingual_embedding_model: Annotated[
+        str | None,
+        typer.Option(
+            "--multilingual-embedding-model",
+            help="Folder of paraphrase-multilingual-MiniLM-L12-v2 (multilingual-sent-transformer).",
+        ),
+    ] = None,
+) -> None:
+    """Score raw predictions against ShopBench records, exactly as the KDD Cup 2024 scorer."""
+    from ecombench.io import atomic_write_text
+    from ecombench.metrics.embedding import Embedders
+    from ecombench.scorefile import score_files
+
+    embedders = Embedders(
+        overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model}
+    )
+    report, _ = score_files(data, predictions, embedders)
+    payload = json.dumps(report.as_json(), indent=2, ensure_ascii=False)
+    if output is not None:
+        atomic_write_text(output, payload + "\n")
+    if format is OutputFormat.json:
+        typer.echo(payload)
+    else:
+        from ecombench.render import report_table
+
+        _console().print(report_table(report, title=f"Scores of {predictions.name}"))
+
+
+@app.command()
+def run(
+    model: Annotated[str, typer.Option("--model", help="Model folder, hub id, PEFT adapter folder, or builtin:tiny.")] = "builtin:tiny",
+    tasks: Annotated[
+        list[str] | None, typer.Option("--tasks", help="Task, group or track names (repeat or comma-separate). Default: the bundled suite.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most this many items per task.")] = None,
+    batch_size: Annotated[str, typer.Option("--batch-size", help="auto or a number.")] = "auto",
+    device: Annotated[str | None, typer.Option("--device", help="cpu, cuda, cuda:1 ... Default: cuda if present.")] = None,
+    dtype: Annotated[str, typer.Option("--dtype", help="auto (bf16 on capable GPUs, else fp32), float32, bfloat16, float16.")] = "auto",
+    name: Annotated[str | None, typer.Option("--name", help="Submission name. Default: the model's folder name.")] = None,
+    base: Annotated[str | None, typer.Option("--base", help="Base model of an adapter (overrides adapter_config.json).")] = None,
+    submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where submissions are written.")] = Path("submissions"),
+    system_prompt: Annotated[
+        str | None, typer.Option("--system-prompt", help="'kddcup' for the challenge's system prompt, or literal text.")
+    ] = None,
+    protocol: Annotated[
+        str, typer.Option("--protocol", help="generate (KDD Cup: greedy, 1 token for multiple-choice) or loglikelihood.")
+    ] = "generate",
+    task_path: Annotated[list[Path] | None, typer.Option("--task-path", help="Extra folder of task YAMLs.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not reuse or keep cached model answers.")] = False,
+    embedding_model: Annotated[str | None, typer.Option("--embedding-model", help="Folder of all-MiniLM-L6-v2.")] = None,
+    multilingual_embedding_model: Annotated[
+        str | None, typer.Option("--multilingual-embedding-model", help="Folder of paraphrase-multilingual-MiniLM-L12-v2.")
+    ] = None,
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow model code from the model folder.")] = False,
+) -> None:
+    """Score a model on ecombench tasks and keep the run as a submission."""
+    from ecombench.metrics.embedding import Embedders
+    from ecombench.render import report_table
+    from ecombench.run import RunOptions
+    from ecombench.run import run as run_model
+
+    names = [n.strip() for item in tasks or [] for n in item.split(",") if n.strip()] or None
+    result = run_model(
+        RunOptions(
+            model=model, base=base, tasks=names, limit=limit, batch_size=batch_size, device=device, dtype=dtype, name=name,
+            submissions_dir=submissions_dir, system_prompt=system_prompt, protocol=protocol, task_paths=task_path or [],
+            use_cache=not no_cache, trust_remote_code=trust_remote_code, debug="--debug" in sys.argv[1:],
+            embedders=Embedders(overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model}),
+        )
+    )
+    console = _console()
+    console.print(report_table(result.report, title=f"{result.submission.name} ({result.submission.model.spec})"))
+    console.print(f"submission {result.submission.id} written to {result.path}", markup=False, highlight=False)
+
+
+def main() -> None:
+    """Console entry point: bad input is one line on stderr and exit code 2."""
+    debug = "--debug" in sys.argv[1:]
+    try:
+        app()
+    except EcombenchError as exc:
+        if debug:
+            raise
+        print(f"ecombench: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        print("ecombench: interrupted; nothing partial was written", file=sys.stderr)
+        sys.exit(130)

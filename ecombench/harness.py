@@ -1,0 +1,143 @@
+"""The one place that talks to lm-eval: task loading, the HF model wrapper, and generation.
+
+ecombench asks lm-eval for raw model outputs only (``predict_only``) and scores them itself with
+``ecombench.scoring``, the same code ``ecombench score`` uses.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ecombench.hooks import resolve_data_path
+from ecombench.models import ResolvedModel
+from ecombench.taskindex import TaskInfo
+
+KDD_SYSTEM_PROMPT = (
+    "You are a helpful online shopping assistant. Please answer the following question about online shopping "
+    "and follow the given instructions.\n\n"
+)
+SYSTEM_PROMPTS = {"kddcup": KDD_SYSTEM_PROMPT}
+CPU_BATCH_SIZE = 16
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One question as lm-eval ran it."""
+
+    task: str
+    doc_id: int
+    doc: dict[str, Any]
+    prompt: str
+    response: Any  # generated text, or per-option log-likelihoods
+
+
+def quiet_lm_eval(debug: bool = False) -> None:
+    """lm-eval logs every task load at WARNING; keep the terminal for ecombench's own output."""
+    level = logging.INFO if debug else logging.ERROR
+    for name in ("lm_eval", "lm-eval", "lm_eval.api.task", "lm_eval.evaluator"):
+        logging.getLogger(name).setLevel(level)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+
+
+def default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_dtype(dtype: str, device: str) -> str:
+    """``auto``: bfloat16 on GPUs that support it, float32 otherwise."""
+    if dtype != "auto":
+        return dtype
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available() and torch.cuda.is_bf16_supported():
+        return "bfloat16"
+    return "float32"
+
+
+def resolve_batch_size(batch_size: str, device: str) -> int | str:
+    """``auto`` lets lm-eval probe the GPU; on CPU probing is slow, so a fixed size is used."""
+    if batch_size == "auto":
+        return "auto" if device.startswith("cuda") else CPU_BATCH_SIZE
+    return int(batch_size)
+
+
+def build_lm(model: ResolvedModel, *, device: str, dtype: str, batch_size: int | str, trust_remote_code: bool = False):
+    """The lm-eval HF wrapper around the resolved base model (and adapter)."""
+    from lm_eval.models.huggingface import HFLM
+
+    kwargs: dict[str, Any] = {
+        "pretrained": str(model.base_path),
+        "device": device,
+        "dtype": dtype,
+        "batch_size": batch_size,
+        "trust_remote_code": trust_remote_code,
+    }
+    if model.adapter_path is not None:
+        kwargs["peft"] = str(model.adapter_path)
+    return HFLM(**kwargs)
+
+
+def _loglikelihood_config(task: TaskInfo) -> dict[str, Any]:
+    """A multiple-choice task re-cast for log-likelihood scoring of its option numbers."""
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    from ecombench import hooks
+
+    cfg = load_yaml(task.yaml_path, resolve_func=True)
+    data_files = cfg.get("dataset_kwargs", {}).get("data_files")
+    cfg["dataset_kwargs"] = {"data_files": str(resolve_data_path(data_files, str(task.yaml_path)))}
+    cfg.update(output_type="multiple_choice", doc_to_choice=hooks.doc_to_choice, target_delimiter="")
+    cfg.pop("generation_kwargs", None)
+    return cfg
+
+
+def generate(
+    lm: Any,
+    tasks: list[TaskInfo],
+    roots: list[Path],
+    *,
+    limit: int | None,
+    protocol: str,
+    system_prompt: str | None,
+    cache_path: Path | None,
+) -> dict[str, list[Sample]]:
+    """Run the tasks through lm-eval and return each task's samples (no scoring)."""
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+
+    manager = TaskManager(include_path=[str(r) for r in roots], include_defaults=False)
+    specs: list[Any] = [
+        _loglikelihood_config(t) if protocol == "loglikelihood" and t.task_type == "multiple-choice" else t.name
+        for t in tasks
+    ]
+    if cache_path is not None:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+    results = simple_evaluate(
+        model=lm,
+        tasks=specs,
+        task_manager=manager,
+        limit=limit,
+        predict_only=True,
+        log_samples=True,
+        bootstrap_iters=0,
+        system_instruction=system_prompt,
+        use_cache=str(cache_path) if cache_path is not None else None,
+        verbosity="ERROR",
+    )
+    out: dict[str, list[Sample]] = {}
+    for task in tasks:
+        samples = []
+        for s in sorted(results["samples"].get(task.name, []), key=lambda s: s["doc_id"]):
+            filtered = s["filtered_resps"]
+            response = filtered[0] if len(filtered) == 1 and isinstance(filtered[0], str) else filtered
+            samples.append(Sample(task.name, int(s["doc_id"]), s["doc"], s["arguments"][0][0], response))
+        out[task.name] = samples
+    return out

@@ -1,0 +1,109 @@
+"""What ``--model`` names: a local folder, a hub id, a PEFT adapter, or ``builtin:tiny``.
+
+Everything resolves to local folders before loading, so a run records what it scored
+(a content hash of the weights and of the adapter) and works offline from local paths.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ecombench.errors import EcombenchError
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
+HASHED_FILES = ("config.json", "adapter_config.json")
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """A model ready to load: the base folder, and the adapter folder when ``--model`` is one."""
+
+    spec: str
+    kind: str  # "builtin", "local", "hub" or "adapter"
+    base_path: Path
+    base_spec: str
+    adapter_path: Path | None = None
+
+
+def _looks_like_path(spec: str) -> bool:
+    """Hub ids are ``name`` or ``org/name``; anything else that is not on disk is a missing folder."""
+    return spec.startswith((".", "/", "~")) or spec.count("/") > 1 or "\\" in spec
+
+
+def _hub_snapshot(repo_id: str, context: str) -> Path:
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HFValidationError
+
+    offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
+    try:
+        return Path(snapshot_download(repo_id, local_files_only=offline))
+    except HFValidationError as exc:
+        raise EcombenchError(f"{context}: '{repo_id}' is neither a folder nor a valid hub id") from exc
+    except Exception as exc:  # noqa: BLE001 - the hub client raises many kinds; the message says which
+        how = "it is not in the local Hugging Face cache and HF_HUB_OFFLINE=1" if offline else type(exc).__name__
+        raise EcombenchError(f"{context}: cannot find model '{repo_id}' ({how}); pass a local folder") from exc
+
+
+def _check_model_folder(path: Path, context: str) -> None:
+    if not path.is_dir():
+        raise EcombenchError(f"{context}: {path} is not a folder")
+    if not any(path.iterdir()):
+        raise EcombenchError(f"{context}: model folder {path} is empty")
+    if not (path / "config.json").is_file():
+        raise EcombenchError(f"{context}: {path} has no config.json (not a Hugging Face model folder)")
+
+
+def _resolve_base(spec: str, relative_to: Path | None, context: str) -> tuple[Path, str]:
+    if spec.startswith("builtin:"):
+        from ecombench.tiny import TINY_SPEC, ensure_tiny
+
+        if spec != TINY_SPEC:
+            raise EcombenchError(f"{context}: unknown built-in model '{spec}' (available: {TINY_SPEC})")
+        return ensure_tiny(), "builtin"
+    candidates = [Path(spec).expanduser()]
+    if relative_to is not None and not candidates[0].is_absolute():
+        candidates.insert(0, relative_to / spec)
+    for candidate in candidates:
+        if candidate.exists():
+            _check_model_folder(candidate, context)
+            return candidate.resolve(), "local"
+    if _looks_like_path(spec):
+        raise EcombenchError(f"{context}: model folder {spec} does not exist")
+    return _hub_snapshot(spec, context), "hub"
+
+
+def resolve_model(spec: str, base: str | None = None) -> ResolvedModel:
+    """Resolve ``--model`` (and ``--base`` for adapters) to local folders."""
+    path = Path(spec).expanduser()
+    if path.is_dir() and (path / "adapter_config.json").is_file():
+        adapter_cfg_path = path / "adapter_config.json"
+        try:
+            adapter_cfg = json.loads(adapter_cfg_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise EcombenchError(f"{adapter_cfg_path}: not valid JSON ({exc})") from exc
+        base_spec = base or adapter_cfg.get("base_model_name_or_path")
+        if not base_spec:
+            raise EcombenchError(f"{adapter_cfg_path}: no base_model_name_or_path; pass --base MODEL")
+        context = "--base" if base else f"{adapter_cfg_path} (base_model_name_or_path)"
+        base_path, _ = _resolve_base(str(base_spec), None if base else path, context)
+        return ResolvedModel(spec, "adapter", base_path, str(base_spec), path.resolve())
+    if base:
+        raise EcombenchError(f"--base is only for adapter folders, and {spec} has no adapter_config.json")
+    base_path, kind = _resolve_base(spec, None, f"--model {spec}")
+    return ResolvedModel(spec, kind, base_path, spec)
+
+
+def folder_hash(folder: Path) -> str:
+    """sha256 over the weight and config files of a model or adapter folder (names and bytes)."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and (p.suffix in WEIGHT_SUFFIXES or p.name in HASHED_FILES))
+    for file in files:
+        digest.update(file.relative_to(folder).as_posix().encode() + b"\0")
+        with file.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()

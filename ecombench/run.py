@@ -1,0 +1,170 @@
+"""``ecombench run``: generate with lm-eval, score with ecombench, keep the run as a submission."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ecombench import __version__, submissions
+from ecombench.errors import EcombenchError
+from ecombench.harness import SYSTEM_PROMPTS
+from ecombench.hooks import doc_to_target, scoring_item
+from ecombench.metrics.embedding import Embedders
+from ecombench.models import ResolvedModel, folder_hash, resolve_model
+from ecombench.paths import cache_dir
+from ecombench.scoring import Report, score_report
+from ecombench.taskindex import build_index, default_roots
+
+
+@dataclass
+class RunOptions:
+    """Everything ``ecombench run`` takes; defaults follow the KDD Cup 2024 protocol."""
+
+    model: str
+    base: str | None = None
+    tasks: list[str] | None = None
+    limit: int | None = None
+    batch_size: str = "auto"
+    device: str | None = None
+    dtype: str = "auto"
+    name: str | None = None
+    submissions_dir: Path = Path("submissions")
+    system_prompt: str | None = None  # a preset name ("kddcup") or literal text
+    protocol: str = "generate"
+    task_paths: list[Path] = field(default_factory=list)
+    use_cache: bool = True
+    trust_remote_code: bool = False
+    embedders: Embedders = field(default_factory=Embedders)
+    debug: bool = False
+
+
+@dataclass(frozen=True)
+class RunResult:
+    submission: submissions.Submission
+    report: Report
+    path: Path
+
+
+def _answer_cache(model: ResolvedModel, weights: str, adapter: str | None, dtype: str, device: str, protocol: str) -> Path:
+    """lm-eval's request cache is keyed by request only; a folder per model identity keys it by model."""
+    key = hashlib.sha256(json.dumps([weights, adapter, dtype, device.split(":")[0], protocol]).encode()).hexdigest()[:16]
+    return cache_dir() / "answers" / key / "requests"
+
+
+def _hardware(device: str) -> submissions.Hardware:
+    import torch
+
+    name = torch.cuda.get_device_name(0) if device.startswith("cuda") and torch.cuda.is_available() else platform.processor() or "cpu"
+    return submissions.Hardware(
+        platform=platform.platform(), python=sys.version.split()[0], torch=torch.__version__, device=name, cpu_count=os.cpu_count() or 1
+    )
+
+
+def default_name(model: ResolvedModel) -> str:
+    if model.kind == "builtin":
+        return model.spec.replace(":", "-")
+    return Path(model.spec.rstrip("/")).name or model.spec
+
+
+def run(options: RunOptions) -> RunResult:
+    """Score a model on the selected tasks and write a submission."""
+    if options.protocol not in ("generate", "loglikelihood"):
+        raise EcombenchError(f"--protocol {options.protocol}: use generate or loglikelihood")
+    if options.limit is not None and options.limit < 1:
+        raise EcombenchError(f"--limit {options.limit}: must be at least 1")
+    if options.batch_size != "auto" and (not options.batch_size.isdigit() or int(options.batch_size) < 1):
+        raise EcombenchError(f"--batch-size {options.batch_size}: use 'auto' or a positive integer")
+    system_prompt = SYSTEM_PROMPTS.get(options.system_prompt or "", options.system_prompt)
+    roots = default_roots(options.task_paths)
+    index = build_index(roots)
+    tasks = index.select(options.tasks)
+    model = resolve_model(options.model, options.base)
+    name = options.name or default_name(model)
+
+    from ecombench import harness
+
+    harness.quiet_lm_eval(options.debug)
+    started = time.monotonic()
+    created = submissions.now()
+    device = options.device or harness.default_device()
+    dtype = harness.resolve_dtype(options.dtype, device)
+    batch_size = harness.resolve_batch_size(options.batch_size, device)
+    weights = folder_hash(model.base_path)
+    adapter = folder_hash(model.adapter_path) if model.adapter_path else None
+    cache = _answer_cache(model, weights, adapter, dtype, device, options.protocol) if options.use_cache else None
+
+    lm = harness.build_lm(model, device=device, dtype=dtype, batch_size=batch_size, trust_remote_code=options.trust_remote_code)
+    samples = harness.generate(
+        lm, tasks, roots, limit=options.limit, protocol=options.protocol, system_prompt=system_prompt, cache_path=cache
+    )
+
+    flat = [s for t in tasks for s in samples[t.name]]
+    items = [scoring_item(s.doc, s.response) for s in flat]
+    report, scores = score_report(items, options.embedders)
+
+    sub_id = submissions.new_id(name, created)
+    task_infos = {t.name: t for t in tasks}
+    submission = submissions.Submission(
+        id=sub_id,
+        name=name,
+        created=created,
+        model=submissions.ModelIdentity(
+            spec=model.spec,
+            kind=model.kind,
+            base_model=model.base_spec,
+            weights_sha256=weights,
+            adapter_sha256=adapter,
+            adapter_path=str(model.adapter_path) if model.adapter_path else None,
+            dtype=dtype,
+        ),
+        ecombench_version=__version__,
+        lm_eval_version=_lm_eval_version(),
+        generation=submissions.GenerationSettings(
+            protocol=options.protocol,
+            system_prompt=system_prompt,
+            max_gen_toks={t.name: int((t.config.get("generation_kwargs") or {}).get("max_gen_toks", 0)) for t in tasks},
+            batch_size=str(batch_size),
+            device=device,
+            limit=options.limit,
+        ),
+        tasks={
+            n: submissions.TaskResult(
+                track=r.track, task_type=r.task_type, metric=r.metric, n=r.n, score=r.score, stderr=r.stderr,
+                version=task_infos[n].version, data_sha256=task_infos[n].data_hash(),
+            )
+            for n, r in report.tasks.items()
+        },
+        tracks=report.tracks,
+        all_around=report.all_around,
+        overall_task_mean=report.overall_task_mean,
+        duration_s=round(time.monotonic() - started, 3),
+        hardware=_hardware(device),
+        items_file=f"{sub_id}.items.jsonl",
+    )
+    records = [
+        submissions.ItemRecord(
+            task=s.task,
+            doc_id=s.doc_id,
+            item_hash=hashlib.sha256(f"{s.doc['input_field']}\0{s.doc['output_json']}".encode()).hexdigest()[:16],
+            prompt=s.prompt,
+            target=doc_to_target(s.doc),
+            prediction=item.raw,
+            parsed=score.parsed,
+            score=score.score,
+        )
+        for s, item, score in zip(flat, items, scores, strict=True)
+    ]
+    path = submissions.save(options.submissions_dir, submission, records)
+    return RunResult(submission, report, path)
+
+
+def _lm_eval_version() -> str:
+    from importlib.metadata import version
+
+    return version("lm_eval")

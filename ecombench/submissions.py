@@ -1,0 +1,146 @@
+"""Submissions: one scored run, kept as a versioned JSON record plus a per-item JSON Lines file.
+
+The item file is written first and the record last, each by atomic rename, so a record on disk
+always has its items and an interrupted run leaves nothing that looks like a submission.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ecombench.errors import EcombenchError
+from ecombench.io import atomic_writer
+
+SCHEMA_VERSION = 1
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class ModelIdentity(_Record):
+    spec: str  # what the user passed to --model
+    kind: str  # builtin, local, hub or adapter
+    base_model: str
+    weights_sha256: str
+    adapter_sha256: str | None = None
+    adapter_path: str | None = None
+    dtype: str
+
+
+class TaskResult(_Record):
+    track: str
+    task_type: str
+    metric: str
+    n: int
+    score: float
+    stderr: float | None
+    version: str
+    data_sha256: str | None
+
+
+class GenerationSettings(_Record):
+    protocol: str  # "generate" (KDD Cup) or "loglikelihood" for multiple-choice
+    system_prompt: str | None
+    greedy: bool = True
+    max_gen_toks: dict[str, int]  # per task
+    batch_size: str
+    device: str
+    limit: int | None
+
+
+class Hardware(_Record):
+    platform: str
+    python: str
+    torch: str
+    device: str
+    cpu_count: int
+
+
+class Submission(_Record):
+    """A scored run: model identity, settings, per-task / per-track / all-around scores."""
+
+    schema_version: int = SCHEMA_VERSION
+    id: str
+    name: str
+    created: datetime
+    model: ModelIdentity
+    ecombench_version: str
+    lm_eval_version: str
+    generation: GenerationSettings
+    tasks: dict[str, TaskResult]
+    tracks: dict[str, float]
+    all_around: float
+    overall_task_mean: float
+    duration_s: float
+    hardware: Hardware
+    items_file: str
+
+
+class ItemRecord(_Record):
+    """One scored question."""
+
+    task: str
+    doc_id: int
+    item_hash: str  # sha256 of prompt and target: pairs items across submissions
+    prompt: str
+    target: Any
+    prediction: str
+    parsed: Any
+    score: float
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a submission name (no separators, no leading dots, at most 60 chars)."""
+    cleaned = _UNSAFE.sub("-", name.replace("\0", "")).strip(".-")[:60].strip(".-")
+    return cleaned or "model"
+
+
+def new_id(name: str, created: datetime) -> str:
+    return f"{created:%Y%m%d-%H%M%S}-{slug(name)}-{secrets.token_hex(3)}"
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def save(directory: Path, submission: Submission, items: list[ItemRecord]) -> Path:
+    """Write ``<id>.items.jsonl`` then ``<id>.json`` atomically; return the record's path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with atomic_writer(directory / submission.items_file) as handle:
+        for item in items:
+            handle.write(item.model_dump_json() + "\n")
+    record = directory / f"{submission.id}.json"
+    with atomic_writer(record) as handle:
+        handle.write(submission.model_dump_json(indent=2) + "\n")
+    return record
+
+
+def load(path: Path) -> Submission:
+    """Read and validate a submission record; errors name the file and field."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EcombenchError(f"{path}: not a readable submission ({exc})") from exc
+    try:
+        return Submission.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise EcombenchError(f"{path}: field '{where}': {first['msg']}") from exc
+
+
+def load_items(directory: Path, submission: Submission) -> list[ItemRecord]:
+    path = directory / submission.items_file
+    with path.open(encoding="utf-8") as handle:
+        return [ItemRecord.model_validate_json(line) for line in handle if line.strip()]

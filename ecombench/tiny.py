@@ -1,0 +1,106 @@
+"""``builtin:tiny``: a small Llama-architecture model that ecombench builds offline and deterministically.
+
+A byte-level BPE tokenizer is trained on the bundled task text and the weights are seeded, so
+the same ecombench version builds the same bytes on any machine with no network and no GPU.
+The folder is cached under the user cache (``$ECOMBENCH_CACHE``, default ``~/.cache/ecombench``),
+keyed by a hash of the recipe and its training text, and written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from ecombench.paths import builtin_tasks_dir, cache_dir
+
+TINY_SPEC = "builtin:tiny"
+RECIPE_VERSION = 1
+VOCAB_SIZE = 1024
+SEED = 0
+ARCH = {
+    "hidden_size": 64,
+    "intermediate_size": 128,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "max_position_embeddings": 2048,
+    "tie_word_embeddings": True,
+}
+SPECIAL = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"}
+
+
+def training_text() -> list[str]:
+    """Every prompt and target of the bundled tasks, in a fixed order."""
+    import json
+
+    lines: list[str] = []
+    for path in sorted(builtin_tasks_dir().rglob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                lines.append(row["input_field"])
+                lines.append(str(row["output_field"]))
+    return lines
+
+
+def _recipe_hash(text: list[str]) -> str:
+    digest = hashlib.sha256(f"{RECIPE_VERSION}|{VOCAB_SIZE}|{SEED}|{sorted(ARCH.items())}".encode())
+    for line in text:
+        digest.update(line.encode("utf-8"))
+        digest.update(b"\0")
+    return digest.hexdigest()[:12]
+
+
+def build_tiny(out_dir: Path, text: list[str]) -> None:
+    """Train the tokenizer and write a seeded model into ``out_dir`` (which must not exist)."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.BPE(unk_token=SPECIAL["unk_token"]))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=VOCAB_SIZE,
+        special_tokens=[SPECIAL["pad_token"], SPECIAL["bos_token"], SPECIAL["eos_token"], SPECIAL["unk_token"]],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(text, trainer=trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, **SPECIAL)
+
+    config = LlamaConfig(
+        vocab_size=tokenizer.get_vocab_size(),
+        bos_token_id=fast.bos_token_id,
+        eos_token_id=fast.eos_token_id,
+        pad_token_id=fast.pad_token_id,
+        **ARCH,
+    )
+    torch.manual_seed(SEED)
+    model = LlamaForCausalLM(config)
+    out_dir.mkdir(parents=True)
+    model.save_pretrained(out_dir, safe_serialization=True)
+    fast.save_pretrained(out_dir)
+
+
+def ensure_tiny() -> Path:
+    """The cached ``builtin:tiny`` folder, built on first use."""
+    text = training_text()
+    target = cache_dir() / "builtin" / f"tiny-v{RECIPE_VERSION}-{_recipe_hash(text)}"
+    if (target / "config.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tiny-", dir=target.parent))
+    try:
+        build_tiny(staging / "model", text)
+        try:
+            os.rename(staging / "model", target)
+        except OSError:
+            if not (target / "config.json").is_file():  # not a concurrent build that won
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
