@@ -1,0 +1,48 @@
+"""Shared fixtures: no network, a private cache, and the tiny model built once per session."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("ecombench-cache")
+    os.environ["ECOMBENCH_CACHE"] = str(cache)
+    os.environ["ECOMBENCH_HOME"] = str(tmp_path_factory.mktemp("ecombench-home"))
+    yield cache
+
+
+@pytest.fixture(scope="session")
+def tiny_model(_private_cache) -> Path:
+    from ecombench.tiny import ensure_tiny
+
+    return ensure_tiny()
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def record(task: str, task_type: str, metric: str, truth, track: str = "t1", prompt: str | None = None) -> dict:
+    return {
+        "input_field": prompt or f"question {task} {truth}",
+        "output_field": truth,
+        "task_name": task,
+        "task_type": task_type,
+        "metric": metric,
+        "is_multiple_choice": task_type == "multiple-choice",
+        "track": track,
+    }

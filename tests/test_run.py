@@ -1,0 +1,143 @@
+"""`ecombench run` end to end on builtin:tiny and on adapters built in the test."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ecombench import submissions
+from ecombench.errors import EcombenchError
+from ecombench.models import folder_hash, resolve_model
+from ecombench.run import RunOptions, run
+from ecombench.scorefile import score_files
+from ecombench.taskindex import build_index, default_roots
+from tests.conftest import write_jsonl
+
+TASKS = ["starter_category_mc", "starter_attribute_ner", "starter_query_ranking", "starter_title_generation"]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny_model, tmp_path_factory):
+    out = tmp_path_factory.mktemp("subs")
+    return run(RunOptions(model="builtin:tiny", tasks=TASKS, limit=3, submissions_dir=out, batch_size="4"))
+
+
+def test_run_writes_a_complete_submission(tiny_run):
+    sub = tiny_run.submission
+    record = submissions.load(tiny_run.path)
+    assert record == sub
+    assert list(sub.tasks) == TASKS
+    assert all(t.n == 3 for t in sub.tasks.values())
+    assert sub.model.kind == "builtin" and sub.model.weights_sha256 == folder_hash(resolve_model("builtin:tiny").base_path)
+    assert sub.generation.max_gen_toks["starter_category_mc"] == 1 and sub.generation.max_gen_toks["starter_query_ranking"] == 100
+    index = build_index(default_roots())
+    assert sub.tasks["starter_query_ranking"].data_sha256 == index.tasks["starter_query_ranking"].data_hash()
+    items = submissions.load_items(tiny_run.path.parent, sub)
+    assert len(items) == 12
+    assert {i.task for i in items} == set(TASKS)
+    assert items[0].prompt.startswith("Which category does the product")
+    assert sub.all_around == pytest.approx(sum(sub.tracks.values()) / len(sub.tracks))
+
+
+def test_run_scores_equal_score_on_the_same_raw_outputs(tiny_run, tmp_path):
+    """The run path and the bring-your-own-predictions path are one scorer."""
+    items = submissions.load_items(tiny_run.path.parent, tiny_run.submission)
+    index = build_index(default_roots())
+    data_rows, pred_rows = [], []
+    for item in items:
+        rows = [json.loads(line) for line in index.tasks[item.task].data_file.read_text().splitlines()]
+        data_rows.append(rows[item.doc_id])
+        pred_rows.append({"index": len(pred_rows), "prediction": item.prediction})
+    report, _ = score_files(write_jsonl(tmp_path / "d.jsonl", data_rows), write_jsonl(tmp_path / "p.jsonl", pred_rows))
+    for name, task in tiny_run.submission.tasks.items():
+        assert report.tasks[name].score == pytest.approx(task.score, abs=1e-12)
+    assert report.all_around == pytest.approx(tiny_run.submission.all_around, abs=1e-12)
+
+
+def test_rerun_reuses_cached_answers(tiny_run, tmp_path):
+    again = run(RunOptions(model="builtin:tiny", tasks=TASKS, limit=3, submissions_dir=tmp_path, batch_size="4"))
+    first = submissions.load_items(tiny_run.path.parent, tiny_run.submission)
+    second = submissions.load_items(tmp_path, again.submission)
+    assert [i.prediction for i in first] == [i.prediction for i in second]
+    assert again.submission.id != tiny_run.submission.id
+    caches = list(Path(__import__("os").environ["ECOMBENCH_CACHE"]).glob("answers/*/requests_rank0.db"))
+    assert len(caches) == 1 and caches[0].stat().st_size > 0
+
+
+def _adapter(tiny_model: Path, out: Path, base_field: str) -> Path:
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(1)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    peft_model = get_peft_model(model, LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    peft_model.save_pretrained(out)
+    cfg_path = out / "adapter_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["base_model_name_or_path"] = base_field
+    cfg_path.write_text(json.dumps(cfg))
+    return out
+
+
+def test_adapter_with_a_relative_base_path_runs_and_is_hashed(tiny_model, tmp_path):
+    import os
+
+    adapter = tmp_path / "adapters" / "lora"
+    adapter.mkdir(parents=True)
+    _adapter(tiny_model, adapter, os.path.relpath(tiny_model, adapter))
+    resolved = resolve_model(str(adapter))
+    assert resolved.kind == "adapter" and resolved.base_path == tiny_model.resolve()
+    result = run(RunOptions(model=str(adapter), tasks=["starter_category_mc"], limit=2, submissions_dir=tmp_path / "subs"))
+    assert result.submission.model.adapter_sha256 == folder_hash(adapter)
+    assert result.submission.model.weights_sha256 == folder_hash(tiny_model)
+    assert result.submission.name == "lora"
+
+
+def test_adapter_whose_base_is_missing_says_so(tiny_model, tmp_path):
+    adapter = tmp_path / "lora"
+    adapter.mkdir()
+    _adapter(tiny_model, adapter, "../no-such-model")
+    with pytest.raises(EcombenchError, match=r"adapter_config.json \(base_model_name_or_path\): model folder ../no-such-model does not exist"):
+        resolve_model(str(adapter))
+    # --base overrides the stored base
+    assert resolve_model(str(adapter), base=str(tiny_model)).base_path == tiny_model.resolve()
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda p: p.mkdir(), "is empty"),
+        (lambda p: (p.mkdir(), (p / "weights.bin").write_text("x")), "has no config.json"),
+        (lambda p: None, "does not exist"),
+    ],
+)
+def test_bad_model_folders(tmp_path, setup, message):
+    folder = tmp_path / "model"
+    setup(folder)
+    with pytest.raises(EcombenchError, match=message):
+        resolve_model(str(folder))
+
+
+def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path):
+    subs = tmp_path / "subs"
+    done = subprocess.run(
+        [sys.executable, "-m", "ecombench", "run", "--model", "builtin:tiny", "--tasks", "starter_categry_mc", "--submissions-dir", str(subs)],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("ecombench: error: unknown task, group or track 'starter_categry_mc'; did you mean 'starter_category_mc'")
+    assert "\n" not in done.stderr.strip()
+    assert not subs.exists()
+
+
+def test_loglikelihood_protocol_picks_an_option_number(tiny_model, tmp_path):
+    result = run(RunOptions(model="builtin:tiny", tasks=["starter_category_mc"], limit=3, submissions_dir=tmp_path, protocol="loglikelihood"))
+    items = submissions.load_items(tmp_path, result.submission)
+    assert all(i.prediction in {"0", "1", "2", "3"} for i in items)
+    assert all(i.parsed == int(i.prediction) for i in items)
+    assert result.submission.generation.protocol == "loglikelihood"
