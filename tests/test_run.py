@@ -141,3 +141,53 @@ def test_loglikelihood_protocol_picks_an_option_number(tiny_model, tmp_path):
     assert all(i.prediction in {"0", "1", "2", "3"} for i in items)
     assert all(i.parsed == int(i.prediction) for i in items)
     assert result.submission.generation.protocol == "loglikelihood"
+
+
+def test_kddcup_system_prompt_is_prepended(tmp_path):
+    from ecombench.harness import KDD_SYSTEM_PROMPT
+
+    result = run(RunOptions(model="builtin:tiny", tasks=["starter_unit_price_mc"], limit=2, submissions_dir=tmp_path, system_prompt="kddcup"))
+    items = submissions.load_items(tmp_path, result.submission)
+    assert all(i.prompt.startswith(KDD_SYSTEM_PROMPT + "A pack of") for i in items)
+    assert result.submission.generation.system_prompt == KDD_SYSTEM_PROMPT
+
+
+def test_a_failing_run_leaves_no_submission(tmp_path):
+    """Scoring needs a model that is not there: the run fails after generating and writes nothing."""
+    tasks = tmp_path / "mytasks"
+    tasks.mkdir()
+    src = build_index(default_roots()).tasks["starter_category_explain"]
+    rows = [json.loads(line) for line in src.data_file.read_text().splitlines()][:2]
+    for row in rows:
+        row["metric"] = "multilingual-sent-transformer"
+        row["task_name"] = "my_explain"
+    write_jsonl(tasks / "explain.jsonl", rows)
+    (tasks / "explain.yaml").write_text(
+        src.yaml_path.read_text().replace("include: _base.yaml", f"include: {src.yaml_path.parent / '_base.yaml'}")
+        .replace("starter_category_explain", "my_explain").replace("data/category_explain.jsonl", "explain.jsonl")
+    )
+    subs = tmp_path / "subs"
+    with pytest.raises(EcombenchError, match="paraphrase-multilingual-MiniLM-L12-v2"):
+        run(RunOptions(model="builtin:tiny", tasks=["my_explain"], task_paths=[tasks], submissions_dir=subs))
+    assert not subs.exists() or list(subs.iterdir()) == []
+
+
+def test_names_cannot_escape_the_submissions_folder(tmp_path):
+    result = run(RunOptions(model="builtin:tiny", tasks=["starter_category_mc"], limit=1, submissions_dir=tmp_path / "subs", name="../../etc/passwd\0x"))
+    assert result.path.parent == tmp_path / "subs"
+    assert result.submission.name == "../../etc/passwd\0x"  # the name is kept as data; only the file name is sanitised
+    assert "/" not in result.submission.id and ".." not in result.submission.id
+
+
+def test_plain_lm_eval_runs_our_tasks_from_any_directory(tiny_model, tmp_path):
+    repo = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-m", "lm_eval", "--model", "hf", "--model_args", f"pretrained={tiny_model}", "--include_path", str(repo / "tasks"),
+         "--tasks", "ecombench_starter_user_behavior_alignment", "--limit", "2", "--device", "cpu", "--output_path", str(tmp_path / "out")],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result_file = next((tmp_path / "out").rglob("results_*.json"))
+    results = json.loads(result_file.read_text())["results"]
+    assert set(results) >= {"starter_query_ranking", "starter_complement_retrieval", "ecombench_starter_user_behavior_alignment"}
+    assert 0.0 <= results["starter_query_ranking"]["kdd_score,none"] <= 1.0
