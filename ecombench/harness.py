@@ -20,7 +20,7 @@ KDD_SYSTEM_PROMPT = (
     "and follow the given instructions.\n\n"
 )
 SYSTEM_PROMPTS = {"kddcup": KDD_SYSTEM_PROMPT}
-CPU_BATCH_SIZE = 16
+CPU_BATCH_SIZE = 32  # large enough that per-step overhead is shared; small enough for CPU memory
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ecombench import __version__, submissions
@@ -105,7 +105,8 @@ def run(options: RunOptions) -> RunResult:
     )
 
     flat = [s for t in tasks for s in samples[t.name]]
-    items = [scoring_item(s.doc, s.response) for s in flat]
+    # The YAML's task is the unit of aggregation, whatever task_name its data rows carry.
+    items = [replace(scoring_item(s.doc, s.response), task_name=s.task) for s in flat]
     report, scores = score_report(items, options.embedders)
 
     sub_id = submissions.new_id(name, created)

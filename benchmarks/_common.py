@@ -1,0 +1,27 @@
+"""Helpers shared by the benchmark scripts: timing whole processes, medians, the closing JSON line."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import time
+
+
+def time_process(cmd: list[str], env: dict[str, str] | None = None) -> float:
+    """Wall-clock seconds of one whole process; a failure stops the benchmark."""
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark command failed ({' '.join(cmd)}):\n{done.stderr[-3000:]}")
+    return elapsed
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def report(name: str, **figures: object) -> None:
+    """Print the closing line every benchmark ends with: one JSON object with name, figures and ratio."""
+    print(json.dumps({"name": name, **figures}))

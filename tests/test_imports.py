@@ -1,0 +1,36 @@
+"""Fast commands must not import torch or lm-eval until they need them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import record, write_jsonl
+
+PROBE = """
+import sys
+from ecombench.cli import app
+try:
+    app(args=sys.argv[1:], standalone_mode=False)
+except SystemExit:
+    pass
+heavy = sorted(m for m in ("torch", "lm_eval", "transformers", "sentence_transformers", "datasets") if m in sys.modules)
+print("HEAVY:" + ",".join(heavy))
+"""
+
+
+def _heavy(*args: str) -> str:
+    done = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip().splitlines()[-1]
+
+
+def test_help_imports_nothing_heavy():
+    assert _heavy("--help") == "HEAVY:"
+    assert _heavy("run", "--help") == "HEAVY:"
+
+
+def test_score_without_embedding_metrics_imports_nothing_heavy(tmp_path):
+    data = write_jsonl(tmp_path / "d.jsonl", [record("mc", "multiple-choice", "accuracy", 1), record("g", "generation", "rougel", "red shirt")])
+    preds = write_jsonl(tmp_path / "p.jsonl", [{"index": 0, "prediction": "1"}, {"index": 1, "prediction": "red shirt"}])
+    assert _heavy("score", "--data", str(data), "--predictions", str(preds), "--format", "json") == "HEAVY:"
