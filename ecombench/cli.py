@@ -83,6 +83,26 @@ def score(
 
 
 @app.command()
+def tasks(
+    task_path: Annotated[list[Path] | None, typer.Option("--task-path", help="Extra folder of task YAMLs.")] = None,
+) -> None:
+    """List every task with its track, type, metric, item count and version (reads YAML only)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from ecombench.taskindex import build_index, default_roots
+
+    index = build_index(default_roots(task_path or []))
+    table = Table(title=f"{len(index.tasks)} tasks, {len(index.groups)} groups")
+    for column in ("task", "track", "type", "metric", "items", "version", "description"):
+        table.add_column(column, justify="right" if column == "items" else "left")
+    for t in sorted(index.tasks.values(), key=lambda t: (t.track, t.name)):
+        items = sum(1 for line in t.data_file.open(encoding="utf-8") if line.strip()) if t.data_file and t.data_file.is_file() else 0
+        table.add_row(Text(t.name), Text(t.track), t.task_type, t.metric, str(items), t.version, Text(t.description))
+    _console().print(table)
+
+
+@app.command()
 def run(
     model: Annotated[str, typer.Option("--model", help="Model folder, hub id, PEFT adapter folder, or builtin:tiny.")] = "builtin:tiny",
     tasks: Annotated[

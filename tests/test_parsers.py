@@ -60,3 +60,24 @@ def test_no_parser_raises_on_arbitrary_text(task_type, raw):
     result = parse(task_type, raw)
     expected_type = {"multiple-choice": int, "generation": str}.get(task_type, list)
     assert isinstance(result, expected_type)
+
+
+NON_EMBEDDING = [
+    ("multiple-choice", "accuracy", 2),
+    ("ranking", "ndcg", [1, 0.1, 0.01, 0, 0]),
+    ("retrieval", "hit rate@3", [2, 4, 5]),
+    ("named_entity_recognition", "micro f1", ["red", "cotton"]),
+    ("generation", "rougel", "red cotton shirt"),
+    ("generation", "bleu", "red cotton shirt"),
+    ("generation", "jp-bleu", "赤い綿のシャツ"),
+]
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=st.sampled_from(NON_EMBEDDING), raw=st.text(max_size=200))
+def test_scores_of_arbitrary_text_stay_in_0_1(case, raw):
+    from ecombench.scoring import ScoringItem, score_items
+
+    task_type, metric, truth = case
+    (result,) = score_items([ScoringItem("t", task_type, metric, "k", truth, raw)])
+    assert 0.0 <= result.score <= 1.0 + 1e-12

@@ -191,3 +191,18 @@ def test_plain_lm_eval_runs_our_tasks_from_any_directory(tiny_model, tmp_path):
     results = json.loads(result_file.read_text())["results"]
     assert set(results) >= {"starter_query_ranking", "starter_complement_retrieval", "ecombench_starter_user_behavior_alignment"}
     assert 0.0 <= results["starter_query_ranking"]["kdd_score,none"] <= 1.0
+
+
+def test_cli_run_prints_the_table_and_writes_the_submission(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "ecombench", "run", "--model", "builtin:tiny", "--tasks", "starter_category_mc,starter_title_generation",
+         "--limit", "2", "--name", "cli-check", "--submissions-dir", str(tmp_path)],
+        capture_output=True, text=True, env={**__import__("os").environ, "COLUMNS": "200"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "All-Around (mean of tracks)" in done.stdout and "starter_title_generation" in done.stdout
+    records = list(tmp_path.glob("*-cli-check-*.json"))
+    assert len(records) == 1
+    sub = submissions.load(records[0])
+    assert set(sub.tasks) == {"starter_category_mc", "starter_title_generation"}
+    assert f"{sub.all_around:.4f}" in done.stdout

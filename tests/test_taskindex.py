@@ -51,3 +51,15 @@ def test_missing_metadata_and_duplicate_names_are_errors(tmp_path):
     (tmp_path / "b.yaml").write_text("task: t\n" + meta)
     with pytest.raises(EcombenchError, match="b.yaml: task 't' is also defined in .*a.yaml"):
         build_index([tmp_path])
+
+
+def test_tasks_command_lists_items_per_task():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "ecombench", "tasks"], capture_output=True, text=True, env={**__import__("os").environ, "COLUMNS": "250"})
+    assert done.returncode == 0, done.stderr
+    line = next(l for l in done.stdout.splitlines() if "starter_complement_retrieval" in l)
+    index = build_index(default_roots())
+    n = len(index.tasks["starter_complement_retrieval"].data_file.read_text().splitlines())
+    assert f" {n} " in line and "hit rate@3" in line and "user_behavior_alignment" in line
