@@ -97,13 +97,29 @@ def resolve_model(spec: str, base: str | None = None) -> ResolvedModel:
     return ResolvedModel(spec, kind, base_path, spec)
 
 
+def file_hash(file: Path) -> str:
+    """sha256 of a file, remembered per (path, size, mtime) so a large model is read once."""
+    from ecombench.io import atomic_write_text
+    from ecombench.paths import cache_dir
+
+    stat = file.stat()
+    key = hashlib.sha256(f"{file.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()
+    memo = cache_dir() / "file-hashes" / key
+    if memo.is_file():
+        return memo.read_text().strip()
+    digest = hashlib.sha256()
+    with file.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    value = digest.hexdigest()
+    atomic_write_text(memo, value)
+    return value
+
+
 def folder_hash(folder: Path) -> str:
-    """sha256 over the weight and config files of a model or adapter folder (names and bytes)."""
+    """sha256 over the names and content hashes of a model or adapter folder's weight and config files."""
     digest = hashlib.sha256()
     files = sorted(p for p in folder.rglob("*") if p.is_file() and (p.suffix in WEIGHT_SUFFIXES or p.name in HASHED_FILES))
     for file in files:
-        digest.update(file.relative_to(folder).as_posix().encode() + b"\0")
-        with file.open("rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
+        digest.update(f"{file.relative_to(folder).as_posix()}\0{file_hash(file)}\n".encode())
     return digest.hexdigest()

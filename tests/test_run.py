@@ -206,3 +206,41 @@ def test_cli_run_prints_the_table_and_writes_the_submission(tmp_path):
     sub = submissions.load(records[0])
     assert set(sub.tasks) == {"starter_category_mc", "starter_title_generation"}
     assert f"{sub.all_around:.4f}" in done.stdout
+
+
+def test_folder_hash_follows_content_not_memo(tmp_path):
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"abc")
+    (folder / "notes.txt").write_text("not hashed")
+    first = folder_hash(folder)
+    (folder / "notes.txt").write_text("changed")
+    assert folder_hash(folder) == first
+    (folder / "model.safetensors").write_bytes(b"abd")  # same size; a new mtime makes a new memo key
+    __import__("os").utime(folder / "model.safetensors", ns=(1, 10**18))
+    assert folder_hash(folder) != first
+
+
+def test_hub_id_not_in_the_offline_cache_is_a_clear_error():
+    with pytest.raises(EcombenchError, match=r"--model someorg/some-model: cannot find model 'someorg/some-model' \(it is not in the local Hugging Face cache and HF_HUB_OFFLINE=1\)"):
+        resolve_model("someorg/some-model")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"protocol": "beam"}, "--protocol beam: use generate or loglikelihood"),
+        ({"limit": 0}, "--limit 0: must be at least 1"),
+        ({"batch_size": "big"}, "--batch-size big: use 'auto' or a positive integer"),
+        ({"task_paths": [Path("/no/such/folder")]}, "--task-path /no/such/folder: not a folder"),
+        ({"model": "builtin:huge"}, "unknown built-in model 'builtin:huge'"),
+    ],
+)
+def test_bad_run_options(tmp_path, changes, message):
+    options = RunOptions(model="builtin:tiny", tasks=["starter_category_mc"], submissions_dir=tmp_path / "subs")
+    for key, value in changes.items():
+        setattr(options, key, value)
+    with pytest.raises(EcombenchError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        run(options)
+    assert not (tmp_path / "subs").exists()
