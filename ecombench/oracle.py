@@ -1,0 +1,19 @@
+"""Oracle answers: the truth written as a model should write it, for sanity checks of tasks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def oracle_answer(task_type: str, truth: Any) -> str:
+    """Raw text that the task type's parser reads back as a perfect answer."""
+    if task_type == "multiple-choice":
+        return str(truth)
+    if task_type == "ranking":
+        order = sorted(range(len(truth)), key=lambda i: -truth[i])
+        return ", ".join(str(i + 1) for i in order)
+    if task_type == "retrieval":
+        return ", ".join(str(v) for v in truth)
+    if task_type == "named_entity_recognition":
+        return repr(list(truth))
+    return truth if isinstance(truth, str) else truth[0]

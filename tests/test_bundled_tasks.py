@@ -1,0 +1,47 @@
+"""Sanity of the bundled tasks: an oracle scores 1.0 on every task; options are well formed."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from ecombench.oracle import oracle_answer
+from ecombench.scorefile import score_files
+from ecombench.taskindex import build_index, default_roots
+from tests.conftest import write_jsonl
+
+TASKS = build_index(default_roots()).select(None)
+
+
+@pytest.mark.parametrize("task", TASKS, ids=lambda t: t.name)
+def test_oracle_scores_one(task, tmp_path):
+    rows = [json.loads(line) for line in task.data_file.read_text(encoding="utf-8").splitlines()]
+    preds = [{"index": i, "prediction": oracle_answer(r["task_type"], r["output_field"])} for i, r in enumerate(rows)]
+    report, _ = score_files(task.data_file, write_jsonl(tmp_path / "oracle.jsonl", preds))
+    (score,) = [t.score for t in report.tasks.values()]
+    assert score == pytest.approx(1.0, abs=1e-6)
+    assert {r["task_type"] for r in rows} == {task.task_type} and {r["metric"] for r in rows} == {task.metric}
+    assert {r["track"] for r in rows} == {task.track}
+
+
+@pytest.mark.parametrize("task", [t for t in TASKS if t.task_type == "multiple-choice"], ids=lambda t: t.name)
+def test_multiple_choice_items_have_one_right_and_distinct_options(task):
+    for line in task.data_file.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        options = re.findall(r"^(\d+)\. (.+)$", row["input_field"], flags=re.MULTILINE)
+        labels = [int(n) for n, _ in options]
+        texts = [t for _, t in options]
+        assert labels == list(range(len(options))) and len(options) == 4
+        assert len(set(texts)) == len(texts)  # exactly one option can match the truth's text
+        assert 0 <= row["output_field"] < len(options)
+
+
+def test_unit_price_answers_are_arithmetically_right():
+    task = next(t for t in TASKS if t.name == "starter_unit_price_mc")
+    for line in task.data_file.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        count, total = re.search(r"A pack of (\d+) .* costs \$([\d.]+)\.", row["input_field"]).groups()
+        options = dict(re.findall(r"^(\d+)\. \$([\d.]+)$", row["input_field"], flags=re.MULTILINE))
+        assert float(options[str(row["output_field"])]) == pytest.approx(float(total) / int(count), abs=0.005)
