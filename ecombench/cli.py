@@ -82,11 +82,16 @@ def score(
         _console().print(report_table(report, title=f"Scores of {predictions.name}"))
 
 
-@app.command()
-def tasks(
-    task_path: Annotated[list[Path] | None, typer.Option("--task-path", help="Extra folder of task YAMLs.")] = None,
-) -> None:
+tasks_app = typer.Typer(help="List, inspect, check and scaffold tasks.", rich_markup_mode=None)
+app.add_typer(tasks_app, name="tasks")
+TaskPathOption = Annotated[list[Path] | None, typer.Option("--task-path", help="Extra folder of task YAMLs.")]
+
+
+@tasks_app.callback(invoke_without_command=True)
+def tasks_list(ctx: typer.Context, task_path: TaskPathOption = None) -> None:
     """List every task with its track, type, metric, item count and version (reads YAML only)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from rich.table import Table
     from rich.text import Text
 
@@ -100,6 +105,61 @@ def tasks(
         items = sum(1 for line in t.data_file.open(encoding="utf-8") if line.strip()) if t.data_file and t.data_file.is_file() else 0
         table.add_row(Text(t.name), Text(t.track), t.task_type, t.metric, str(items), t.version, Text(t.description))
     _console().print(table)
+
+
+@tasks_app.command("show")
+def tasks_show(
+    name: Annotated[str, typer.Argument(help="Task name.")],
+    task_path: TaskPathOption = None,
+) -> None:
+    """Print a task's metadata and its first three examples as the model sees them."""
+    from rich.panel import Panel
+    from rich.text import Text
+
+    from ecombench.taskcheck import examples
+    from ecombench.taskindex import build_index, default_roots
+
+    index = build_index(default_roots(task_path or []))
+    if name not in index.tasks:
+        index.leaf_tasks(name)  # raises with the closest names when unknown
+        raise EcombenchError(f"'{name}' is a group or track, not a task; `ecombench tasks` lists tasks")
+    t = index.tasks[name]
+    console = _console()
+    for key, value in (("task", t.name), ("track", t.track), ("task type", t.task_type), ("metric", t.metric),
+                       ("version", t.version), ("description", t.description), ("yaml", t.yaml_path), ("data", t.data_file)):
+        console.print(Text(f"{key:>12}: {value}"))
+    for i, example in enumerate(examples(t), start=1):
+        body = Text(example["prompt"])
+        body.append(f"\n--- target: {json.dumps(example['target'], ensure_ascii=False)}", style="bold")
+        console.print(Panel(body, title=f"example {i}"))
+
+
+@tasks_app.command("validate")
+def tasks_validate(path: Annotated[Path, typer.Argument(help="A task YAML or a folder of them.")]) -> None:
+    """Check task YAMLs and their data: every problem is printed with file and line; exit 2 if any."""
+    from ecombench.taskcheck import validate
+
+    problems = validate(path)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        raise typer.Exit(2)
+    typer.echo(f"{path}: ok")
+
+
+@tasks_app.command("new")
+def tasks_new(
+    name: Annotated[str, typer.Argument(help="Task name (letters, digits, underscores).")],
+    type: Annotated[str, typer.Option("--type", help="multiple-choice, retrieval, ranking, named_entity_recognition or generation.")],
+    track: Annotated[str, typer.Option("--track", help="Track (skill) the task belongs to.")],
+    dir: Annotated[Path | None, typer.Option("--dir", help="Parent folder. Default: $ECOMBENCH_HOME/tasks, which run picks up.")] = None,
+) -> None:
+    """Scaffold a task folder (YAML and a one-row data file) to fill in."""
+    from ecombench.paths import home_dir
+    from ecombench.taskcheck import scaffold
+
+    created = scaffold(name, type, track, dir or home_dir() / "tasks")
+    typer.echo(f"created {created}; edit its data file, then: ecombench tasks validate {created.parent}")
 
 
 @app.command()

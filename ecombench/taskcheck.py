@@ -1,0 +1,188 @@
+"""``ecombench tasks show / validate / new``: look at a task, check a user's task, scaffold one."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from ecombench.errors import EcombenchError
+from ecombench.metrics import METRIC_NAMES, METRICS_BY_TASK_TYPE
+from ecombench.metrics.parsers import TASK_TYPES
+from ecombench.records import ShopBenchRecord, _describe, iter_jsonl
+from ecombench.taskindex import TaskInfo, read_yaml
+
+REQUIRED_KEYS = ("task", "custom_dataset", "dataset_kwargs", "process_results", "metric_list")
+REQUIRED_METADATA = ("track", "task_type", "metric", "version", "description")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: Path
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}{f':{self.line}' if self.line else ''}: {self.message}"
+
+
+def _key_line(path: Path, key: str) -> int | None:
+    for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if text.startswith(f"{key}:") or text.strip().startswith(f"{key}:"):
+            return number
+    return None
+
+
+def _functions(value: Any) -> list[str]:
+    if isinstance(value, str) and value.startswith("!function "):
+        return [value.removeprefix("!function ")]
+    if isinstance(value, dict):
+        return [f for v in value.values() for f in _functions(v)]
+    if isinstance(value, list):
+        return [f for v in value for f in _functions(v)]
+    return []
+
+
+def _check_function(spec: str, yaml_dir: Path) -> str | None:
+    module, _, name = spec.rpartition(".")
+    if not module:
+        return f"!function {spec}: needs module.function"
+    local = yaml_dir / f"{module.replace('.', '/')}.py"
+    if local.is_file():
+        return None if f"def {name}" in local.read_text(encoding="utf-8") else f"!function {spec}: {local.name} has no function {name}"
+    try:
+        imported = importlib.import_module(module)
+    except ImportError as exc:
+        return f"!function {spec}: cannot import {module} ({exc})"
+    return None if callable(getattr(imported, name, None)) else f"!function {spec}: {module} has no function {name}"
+
+
+def validate_yaml(path: Path) -> list[Problem]:
+    """Every problem of one task YAML and its data file, each with file and (where known) line."""
+    try:
+        cfg = read_yaml(path)
+    except EcombenchError as exc:
+        return [Problem(path, None, str(exc).removeprefix(f"{path.resolve()}").lstrip(": ") or str(exc))]
+    if "group" in cfg:
+        return []
+    if "task" not in cfg:
+        return [] if path.name.startswith("_") else [Problem(path, None, "no 'task' key (shared settings files are named _*.yaml)")]
+    problems = [Problem(path, None, f"missing key '{k}'") for k in REQUIRED_KEYS if k not in cfg]
+    meta = cfg.get("metadata") if isinstance(cfg.get("metadata"), dict) else {}
+    problems += [Problem(path, _key_line(path, "metadata"), f"metadata lacks '{k}'") for k in REQUIRED_METADATA if k not in meta]
+    task_type, metric = meta.get("task_type"), meta.get("metric")
+    if task_type is not None and task_type not in TASK_TYPES:
+        problems.append(Problem(path, _key_line(path, "task_type"), f"task_type '{task_type}' is not one of {', '.join(TASK_TYPES)}"))
+    if metric is not None and metric not in METRIC_NAMES:
+        problems.append(Problem(path, _key_line(path, "metric"), f"metric '{metric}' is not one of {', '.join(METRIC_NAMES)}"))
+    elif task_type in METRICS_BY_TASK_TYPE and metric not in METRICS_BY_TASK_TYPE[task_type]:
+        problems.append(Problem(path, _key_line(path, "metric"), f"metric '{metric}' does not fit task_type '{task_type}'"))
+    for spec in _functions(cfg):
+        if (message := _check_function(spec, path.parent)) is not None:
+            problems.append(Problem(path, None, message))
+    data_files = (cfg.get("dataset_kwargs") or {}).get("data_files")
+    if not isinstance(data_files, str):
+        problems.append(Problem(path, _key_line(path, "dataset_kwargs"), "dataset_kwargs.data_files must name one JSON Lines file"))
+        return problems
+    data = Path(data_files).expanduser()
+    data = data if data.is_absolute() else path.parent / data
+    if not data.is_file():
+        return [*problems, Problem(path, _key_line(path, "data_files"), f"data file {data} not found")]
+    rows = 0
+    try:
+        for number, obj in iter_jsonl(data):
+            rows += 1
+            try:
+                record = ShopBenchRecord.model_validate(obj)
+            except ValidationError as exc:
+                problems.append(Problem(data, number, _describe(exc)))
+                continue
+            for field, want in (("task_type", task_type), ("metric", metric)):
+                if field == "metric" and task_type == "generation":
+                    continue  # a generation task may mix metrics per row (e.g. bleu and jp-bleu)
+                if want is not None and getattr(record, field) != want:
+                    problems.append(Problem(data, number, f"{field} '{getattr(record, field)}' differs from the YAML's '{want}'"))
+    except EcombenchError as exc:
+        problems.append(Problem(data, None, str(exc).removeprefix(f"{data}").lstrip(": ")))
+    if rows == 0:
+        problems.append(Problem(data, None, "no records"))
+    return problems
+
+
+def validate(path: Path) -> list[Problem]:
+    """Problems of a task YAML, or of every YAML under a folder."""
+    if not path.exists():
+        raise EcombenchError(f"{path}: no such file or folder")
+    files = [path] if path.is_file() else sorted(path.rglob("*.yaml"))
+    if not files:
+        raise EcombenchError(f"{path}: no task YAML files")
+    return [p for f in files for p in validate_yaml(f)]
+
+
+def examples(task: TaskInfo, n: int = 3) -> list[dict[str, Any]]:
+    """The first ``n`` items of a task: prompt and truth."""
+    out = []
+    if task.data_file is None:
+        return out
+    for _, obj in iter_jsonl(task.data_file):
+        out.append({"prompt": obj.get("input_field", ""), "target": obj.get("output_field")})
+        if len(out) == n:
+            break
+    return out
+
+
+_EXAMPLES: dict[str, tuple[str, Any, str]] = {
+    "multiple-choice": ("Which category fits 'stainless steel garlic press'?\n0. toys\n1. kitchen utensils\n2. car parts\n3. shoes\nAnswer: ", 1, "accuracy"),
+    "retrieval": ("A user bought 'trail running shoes'. Which products are bought with it?\n1. running socks\n2. sofa\n3. desk lamp\n4. wool blanket\nAnswer with up to 3 numbers separated by commas.\nAnswer: ", [1], "hit rate@3"),
+    "ranking": ("Rank the products by relevance to the query 'usb c charger 65w'.\n1. 65W USB-C charger\n2. HDMI cable\n3. 30W USB-C charger\nOutput the numbers separated by commas.\nAnswer: ", [1, 0, 0.1], "ndcg"),
+    "named_entity_recognition": ("Extract phrases of entity type 'brand' from the query 'lego city police car'. Output them separated by commas.\nOutput: ", ["lego"], "micro f1"),
+    "generation": ("Write a product title from: brand Acme; color red; product kettle.\nOutput: ", "Acme red kettle", "rougel"),
+}
+
+
+def scaffold(name: str, task_type: str, track: str, parent: Path) -> Path:
+    """Write ``parent/name/`` with a task YAML and a one-row data file; return the YAML's path."""
+    if task_type not in TASK_TYPES:
+        raise EcombenchError(f"--type {task_type}: use one of {', '.join(TASK_TYPES)}")
+    if not name.replace("_", "").isalnum() or not name[:1].isalpha():
+        raise EcombenchError(f"task name '{name}': use letters, digits and underscores, starting with a letter")
+    folder = parent / name
+    if folder.exists():
+        raise EcombenchError(f"{folder} already exists")
+    prompt, truth, metric = _EXAMPLES[task_type]
+    tokens = 1 if task_type == "multiple-choice" else 100
+    record = {"input_field": prompt, "output_field": truth, "task_name": name, "task_type": task_type, "metric": metric,
+              "is_multiple_choice": task_type == "multiple-choice", "track": track}
+    yaml_text = f"""# A ShopBench-style task for ecombench (see tasks/README.md). Replace the example row in {name}.jsonl.
+task: {name}
+custom_dataset: !function ecombench.hooks.load_dataset
+dataset_kwargs:
+  data_files: {name}.jsonl  # ShopBench JSON Lines, relative to this file
+test_split: test
+output_type: generate_until
+doc_to_text: input_field
+doc_to_target: !function ecombench.hooks.doc_to_target
+process_results: !function ecombench.hooks.process_results
+generation_kwargs:  # KDD Cup protocol: greedy, {tokens} new token(s)
+  until: []
+  max_gen_toks: {tokens}
+  do_sample: false
+metric_list:
+  - metric: kdd_score
+    aggregation: !function ecombench.hooks.aggregate
+    higher_is_better: true
+metadata:
+  version: 1.0
+  track: {track}
+  task_type: {task_type}
+  metric: {metric}  # one of: {', '.join(METRICS_BY_TASK_TYPE[task_type])}
+  description: TODO one line saying what the task asks
+"""
+    folder.mkdir(parents=True)
+    (folder / f"{name}.yaml").write_text(yaml_text, encoding="utf-8")
+    (folder / f"{name}.jsonl").write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    return folder / f"{name}.yaml"
