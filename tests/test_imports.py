@@ -30,6 +30,12 @@ def test_help_imports_nothing_heavy():
     assert _heavy("run", "--help") == "HEAVY:"
 
 
+def test_tasks_commands_import_nothing_heavy():
+    assert _heavy("tasks") == "HEAVY:"
+    assert _heavy("tasks", "show", "starter_category_mc") == "HEAVY:"
+    assert _heavy("tasks", "validate", "tasks") == "HEAVY:"
+
+
 def test_score_without_embedding_metrics_imports_nothing_heavy(tmp_path):
     data = write_jsonl(tmp_path / "d.jsonl", [record("mc", "multiple-choice", "accuracy", 1), record("g", "generation", "rougel", "red shirt")])
     preds = write_jsonl(tmp_path / "p.jsonl", [{"index": 0, "prediction": "1"}, {"index": 1, "prediction": "red shirt"}])
