@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ecombench.hooks import resolve_data_path
 from ecombench.models import ResolvedModel
 from ecombench.taskindex import TaskInfo
 
@@ -92,8 +91,8 @@ def _loglikelihood_config(task: TaskInfo) -> dict[str, Any]:
     from ecombench import hooks
 
     cfg = load_yaml(task.yaml_path, resolve_func=True)
-    data_files = cfg.get("dataset_kwargs", {}).get("data_files")
-    cfg["dataset_kwargs"] = {"data_files": str(resolve_data_path(data_files, str(task.yaml_path)))}
+    # A dict config reaches the dataset hook without its YAML's path, so the data path goes absolute.
+    cfg["dataset_kwargs"] = {"data_files": str(task.data_file)}
     cfg.update(output_type="multiple_choice", doc_to_choice=hooks.doc_to_choice, target_delimiter="")
     cfg.pop("generation_kwargs", None)
     return cfg

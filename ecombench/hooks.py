@@ -9,24 +9,16 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from ecombench.errors import EcombenchError
 from ecombench.metrics.embedding import Embedders
+from ecombench.paths import resolve_data_path
 from ecombench.records import load_records
 from ecombench.scoring import ScoringItem, score_items, task_score
 
 SCORE_KEY = "kdd_score"
 _OPTION_LINE = re.compile(r"^\s*(\d+)\.\s", re.MULTILINE)
-
-
-def resolve_data_path(data_files: str, config_source: str | None) -> Path:
-    """A task's data file, relative paths read against the YAML's folder (not the current one)."""
-    path = Path(data_files).expanduser()
-    if not path.is_absolute() and config_source and config_source != "inline":
-        path = Path(config_source).parent / path
-    return path
 
 
 def load_dataset(data_files: str, config_source: str | None = None, **_metadata: Any):

@@ -25,3 +25,14 @@ def cache_dir() -> Path:
 def home_dir() -> Path:
     """User home for imported tasks: ``$ECOMBENCH_HOME``, default ``~/.ecombench``."""
     return Path(os.environ.get("ECOMBENCH_HOME") or Path.home() / ".ecombench").expanduser()
+
+
+def resolve_data_path(data_files: str, yaml_path: str | os.PathLike[str] | None) -> Path:
+    """A task's data file; a relative path is read against the YAML's folder, not the current one.
+
+    ``yaml_path`` may be lm-eval's ``config_source`` metadata, which is "inline" for dict configs.
+    """
+    path = Path(data_files).expanduser()
+    if not path.is_absolute() and yaml_path and str(yaml_path) != "inline":
+        path = Path(yaml_path).parent / path
+    return path

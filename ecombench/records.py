@@ -69,7 +69,8 @@ class Prediction(BaseModel):
         return self
 
 
-def _describe(error: ValidationError) -> str:
+def describe(error: ValidationError) -> str:
+    """The first validation error as 'field 'x': message'."""
     first = error.errors()[0]
     where = ".".join(str(p) for p in first["loc"])
     message = first["msg"].removeprefix("Value error, ")
@@ -105,7 +106,7 @@ def load_records(path: Path) -> list[ShopBenchRecord]:
         try:
             records.append(ShopBenchRecord.model_validate(obj))
         except ValidationError as exc:
-            raise EcombenchError(f"{path}:{number}: {_describe(exc)}") from exc
+            raise EcombenchError(f"{path}:{number}: {describe(exc)}") from exc
     if not records:
         raise EcombenchError(f"{path}: no records")
     return records
@@ -124,7 +125,7 @@ def load_predictions(path: Path, records: list[ShopBenchRecord], data_path: Path
         try:
             pred = Prediction.model_validate(obj)
         except ValidationError as exc:
-            raise EcombenchError(f"{path}:{number}: {_describe(exc)}") from exc
+            raise EcombenchError(f"{path}:{number}: {describe(exc)}") from exc
         if pred.index is not None:
             if pred.index >= len(records):
                 raise EcombenchError(f"{path}:{number}: index {pred.index} is past the last row of {data_path} ({len(records) - 1})")

@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from ecombench.errors import EcombenchError
 from ecombench.metrics import METRIC_NAMES, METRICS_BY_TASK_TYPE
 from ecombench.metrics.parsers import TASK_TYPES
-from ecombench.records import ShopBenchRecord, _describe, iter_jsonl
+from ecombench.paths import resolve_data_path
+from ecombench.records import ShopBenchRecord, describe, iter_jsonl
 from ecombench.taskindex import TaskInfo, read_yaml
 
 REQUIRED_KEYS = ("task", "custom_dataset", "dataset_kwargs", "process_results", "metric_list")
@@ -88,8 +89,7 @@ def validate_yaml(path: Path) -> list[Problem]:
     if not isinstance(data_files, str):
         problems.append(Problem(path, _key_line(path, "dataset_kwargs"), "dataset_kwargs.data_files must name one JSON Lines file"))
         return problems
-    data = Path(data_files).expanduser()
-    data = data if data.is_absolute() else path.parent / data
+    data = resolve_data_path(data_files, path)
     if not data.is_file():
         return [*problems, Problem(path, _key_line(path, "data_files"), f"data file {data} not found")]
     rows = 0
@@ -99,7 +99,7 @@ def validate_yaml(path: Path) -> list[Problem]:
             try:
                 record = ShopBenchRecord.model_validate(obj)
             except ValidationError as exc:
-                problems.append(Problem(data, number, _describe(exc)))
+                problems.append(Problem(data, number, describe(exc)))
                 continue
             for field, want in (("task_type", task_type), ("metric", metric)):
                 if field == "metric" and task_type == "generation":

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from ecombench.errors import EcombenchError
-from ecombench.paths import builtin_tasks_dir, home_dir
+from ecombench.paths import builtin_tasks_dir, home_dir, resolve_data_path
 
 DEFAULT_SUITE = "ecombench_starter"
 
@@ -133,10 +133,7 @@ def _task_info(path: Path, cfg: dict[str, Any]) -> TaskInfo:
     if missing:
         raise EcombenchError(f"{path}: metadata lacks {', '.join(missing)}")
     data_files = (cfg.get("dataset_kwargs") or {}).get("data_files")
-    data_file = None
-    if isinstance(data_files, str):
-        data_file = Path(data_files).expanduser()
-        data_file = data_file if data_file.is_absolute() else path.parent / data_file
+    data_file = resolve_data_path(data_files, path) if isinstance(data_files, str) else None
     return TaskInfo(
         name=str(cfg["task"]),
         yaml_path=path,
