@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_writer
+from ecombench.records import describe
 
 SCHEMA_VERSION = 1
 
@@ -135,9 +136,7 @@ def load(path: Path) -> Submission:
     try:
         return Submission.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise EcombenchError(f"{path}: field '{where}': {first['msg']}") from exc
+        raise EcombenchError(f"{path}: {describe(exc)}") from exc
 
 
 def load_items(directory: Path, submission: Submission) -> list[ItemRecord]:

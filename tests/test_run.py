@@ -244,3 +244,15 @@ def test_bad_run_options(tmp_path, changes, message):
     with pytest.raises(EcombenchError, match=message.replace("(", r"\(").replace(")", r"\)")):
         run(options)
     assert not (tmp_path / "subs").exists()
+
+
+def test_a_broken_submission_record_names_file_and_field(tiny_run, tmp_path):
+    data = json.loads(tiny_run.path.read_text())
+    data["all_around"] = "high"
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(data))
+    with pytest.raises(EcombenchError, match=r"broken.json: field 'all_around'"):
+        submissions.load(broken)
+    broken.write_text(tiny_run.path.read_text()[:100])
+    with pytest.raises(EcombenchError, match="broken.json: not a readable submission"):
+        submissions.load(broken)
