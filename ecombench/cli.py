@@ -162,6 +162,24 @@ def tasks_new(
     typer.echo(f"created {created}; edit its data file, then: ecombench tasks validate {created.parent}")
 
 
+data_app = typer.Typer(help="Build bundled data.", rich_markup_mode=None, no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("build-core")
+def data_build_core(
+    seed: Annotated[int, typer.Option("--seed", help="Seed; the default rebuilds the committed files byte for byte.")] = 2024,
+    out: Annotated[Path | None, typer.Option("--out", help="Folder to write into. Default: the bundled tasks/core.")] = None,
+) -> None:
+    """Regenerate the ecombench-core catalog (products, reviews, queries, sessions) from its seed."""
+    from ecombench.data.core import build_core, default_core_dir
+
+    manifest = build_core(out, seed)
+    for name, info in manifest["files"].items():
+        typer.echo(f"{name}: {info['rows']} rows, sha256 {info['sha256'][:16]}")
+    typer.echo(f"written to {(out or default_core_dir()) / 'catalog'}")
+
+
 @app.command()
 def run(
     model: Annotated[str, typer.Option("--model", help="Model folder, hub id, PEFT adapter folder, or builtin:tiny.")] = "builtin:tiny",

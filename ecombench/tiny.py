@@ -36,8 +36,11 @@ def training_text() -> list[str]:
     """Every prompt and target of the bundled tasks, in a fixed order."""
     import json
 
+    from ecombench.taskindex import build_index
+
     lines: list[str] = []
-    for path in sorted(builtin_tasks_dir().rglob("*.jsonl")):
+    index = build_index([builtin_tasks_dir()])
+    for path in sorted({t.data_file for t in index.tasks.values() if t.data_file is not None}):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
