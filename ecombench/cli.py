@@ -171,13 +171,17 @@ def data_build_core(
     seed: Annotated[int, typer.Option("--seed", help="Seed; the default rebuilds the committed files byte for byte.")] = 2024,
     out: Annotated[Path | None, typer.Option("--out", help="Folder to write into. Default: the bundled tasks/core.")] = None,
 ) -> None:
-    """Regenerate the ecombench-core catalog (products, reviews, queries, sessions) from its seed."""
+    """Regenerate ecombench-core from its seed: catalog, evaluation tasks, training records."""
     from ecombench.data.core import build_core, default_core_dir
 
     manifest = build_core(out, seed)
     for name, info in manifest["files"].items():
-        typer.echo(f"{name}: {info['rows']} rows, sha256 {info['sha256'][:16]}")
-    typer.echo(f"written to {(out or default_core_dir()) / 'catalog'}")
+        typer.echo(f"catalog/{name}: {info['rows']} rows, sha256 {info['sha256'][:16]}")
+    typer.echo(
+        f"{len(manifest['tasks'])} tasks, {manifest['eval_items']} evaluation items; {manifest['train_records']} training records "
+        f"({manifest['train_dropped_by_decontamination']} dropped: 13-gram overlap with evaluation prompts)"
+    )
+    typer.echo(f"written to {out or default_core_dir()}")
 
 
 @app.command()
@@ -222,6 +226,8 @@ def run(
             embedders=Embedders(overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model}),
         )
     )
+    for task, why in result.submission.skipped_tasks.items():
+        print(f"ecombench: warning: skipped {task}: {why}", file=sys.stderr)
     console = _console()
     console.print(report_table(result.report, title=f"{result.submission.name} ({result.submission.model.spec})"))
     console.print(f"submission {result.submission.id} written to {result.path}", markup=False, highlight=False)

@@ -15,11 +15,12 @@ from ecombench import __version__, submissions
 from ecombench.errors import EcombenchError
 from ecombench.harness import SYSTEM_PROMPTS
 from ecombench.hooks import doc_to_target, scoring_item
-from ecombench.metrics.embedding import Embedders
+from ecombench.metrics import EMBEDDING_METRICS
+from ecombench.metrics.embedding import Embedders, resolve_embedding_model
 from ecombench.models import ResolvedModel, folder_hash, resolve_model
 from ecombench.paths import cache_dir
 from ecombench.scoring import Report, score_report
-from ecombench.taskindex import build_index, default_roots
+from ecombench.taskindex import TaskInfo, build_index, default_roots
 
 
 @dataclass
@@ -66,6 +67,29 @@ def _hardware(device: str) -> submissions.Hardware:
     )
 
 
+def _runnable(tasks: list[TaskInfo], options: RunOptions) -> tuple[list[TaskInfo], dict[str, str]]:
+    """Check before generating that every embedding metric's model can be found.
+
+    A task named explicitly must run, so a missing model is an error; a task that came with a
+    suite, group or track is skipped, and the submission says so.
+    """
+    skipped: dict[str, str] = {}
+    named = set(options.tasks or [])
+    for t in tasks:
+        if t.metric not in EMBEDDING_METRICS:
+            continue
+        try:
+            resolve_embedding_model(t.metric, options.embedders.overrides.get(t.metric))
+        except EcombenchError as exc:
+            if t.name in named:
+                raise EcombenchError(f"task {t.name}: {exc}") from exc
+            skipped[t.name] = str(exc)
+    left = [t for t in tasks if t.name not in skipped]
+    if not left:
+        raise EcombenchError(f"no task can run: {'; '.join(f'{k}: {v}' for k, v in skipped.items())}")
+    return left, skipped
+
+
 def default_name(model: ResolvedModel) -> str:
     if model.kind == "builtin":
         return model.spec.replace(":", "-")
@@ -83,7 +107,7 @@ def run(options: RunOptions) -> RunResult:
     system_prompt = SYSTEM_PROMPTS.get(options.system_prompt or "", options.system_prompt)
     roots = default_roots(options.task_paths)
     index = build_index(roots)
-    tasks = index.select(options.tasks)
+    tasks, skipped = _runnable(index.select(options.tasks), options)
     model = resolve_model(options.model, options.base)
     name = options.name or default_name(model)
 
@@ -147,6 +171,7 @@ def run(options: RunOptions) -> RunResult:
         duration_s=round(time.monotonic() - started, 3),
         hardware=_hardware(device),
         items_file=f"{sub_id}.items.jsonl",
+        skipped_tasks=skipped,
     )
     records = [
         submissions.ItemRecord(

@@ -83,6 +83,7 @@ class Submission(_Record):
     duration_s: float
     hardware: Hardware
     items_file: str
+    skipped_tasks: dict[str, str] = {}  # task -> why it was not run (a metric model is missing)
 
 
 class ItemRecord(_Record):

@@ -17,7 +17,7 @@ import yaml
 from ecombench.errors import EcombenchError
 from ecombench.paths import builtin_tasks_dir, home_dir, resolve_data_path
 
-DEFAULT_SUITE = "ecombench_starter"
+DEFAULT_SUITE = "ecombench_core"
 
 
 class _Loader(yaml.SafeLoader):
