@@ -107,9 +107,12 @@ def test_seeded_and_reproducible():
     assert build_catalog(7)["products"] != build_catalog(8)["products"]
 
 
-def test_committed_catalog_is_what_the_default_seed_builds(tmp_path):
-    manifest = build_core(tmp_path, 2024)
-    committed = json.loads((default_core_dir() / "catalog" / "MANIFEST.json").read_text())
-    assert manifest == committed
-    for name in manifest["files"]:
-        assert (tmp_path / "catalog" / name).read_bytes() == (default_core_dir() / "catalog" / name).read_bytes()
+def test_build_core_rebuilds_the_committed_suite_byte_for_byte(tmp_path):
+    build_core(tmp_path, 2024)
+    built = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
+    committed = sorted(p.relative_to(default_core_dir()) for p in default_core_dir().rglob("*") if p.is_file())
+    assert built == committed
+    for rel in built:
+        assert (tmp_path / rel).read_bytes() == (default_core_dir() / rel).read_bytes(), rel
+    manifest = json.loads((tmp_path / "MANIFEST.json").read_text())
+    assert manifest["seed"] == 2024 and manifest["files"]["products.jsonl"]["rows"] == 648

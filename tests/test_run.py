@@ -256,3 +256,13 @@ def test_a_broken_submission_record_names_file_and_field(tiny_run, tmp_path):
     broken.write_text(tiny_run.path.read_text()[:100])
     with pytest.raises(EcombenchError, match="broken.json: not a readable submission"):
         submissions.load(broken)
+
+
+def test_a_task_whose_embedding_model_is_missing_is_skipped_in_a_track_and_refused_by_name(tmp_path):
+    result = run(RunOptions(model="builtin:tiny", tasks=["multilingual"], limit=1, submissions_dir=tmp_path))
+    assert "core_multilingual_explain" in result.submission.skipped_tasks
+    assert "--multilingual-embedding-model PATH" in result.submission.skipped_tasks["core_multilingual_explain"]
+    assert "core_multilingual_explain" not in result.submission.tasks and "core_title_translation_ja" in result.submission.tasks
+    with pytest.raises(EcombenchError, match="task core_multilingual_explain: metric 'multilingual-sent-transformer' needs"):
+        run(RunOptions(model="builtin:tiny", tasks=["core_multilingual_explain"], limit=1, submissions_dir=tmp_path / "never"))
+    assert not (tmp_path / "never").exists()

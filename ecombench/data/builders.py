@@ -347,9 +347,16 @@ def session_purchase_mc(part: Part, style: str, rng: random.Random) -> list[Item
 # ---- multilingual abilities ---------------------------------------------------------------------
 
 def _translation(lang: str) -> Builder:
+    from ecombench.metrics.scores import bleu
+
+    tokenize = "ja-mecab" if lang == "ja" else "13a"
+
     def build(part: Part, style: str, rng: random.Random) -> list[Item]:
         items = []
         for p in part.products:
+            # A reference under 4 tokens has no 4-grams: sentence BLEU is 0 even for a perfect answer.
+            if bleu(p["titles"][lang], p["titles"][lang], tokenize=tokenize) < 1.0:
+                continue
             head = _t(style, f"Translate the product title into {LANG_NAMES[lang]}: '{p['title']}'.",
                       f"Render this listing name in {LANG_NAMES[lang]}, keeping the brand: {p['title']}")
             items.append((f"{head}\nOutput: ", p["titles"][lang]))

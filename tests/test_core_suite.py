@@ -1,0 +1,82 @@
+"""ecombench-core: coverage of tracks, types and metrics; disjoint eval and training data."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from ecombench.data.builders import decontaminate, ngrams
+from ecombench.data.core import default_core_dir
+from ecombench.metrics import METRIC_NAMES
+from ecombench.metrics.parsers import TASK_TYPES
+from ecombench.taskindex import build_index, default_roots
+
+CORE = build_index(default_roots()).select(["ecombench_core"])
+MANIFEST = json.loads((default_core_dir() / "MANIFEST.json").read_text())
+
+
+def _rows(task):
+    return [json.loads(line) for line in task.data_file.read_text(encoding="utf-8").splitlines()]
+
+
+def _train():
+    return [json.loads(line) for line in (default_core_dir() / "train" / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_the_default_suite_is_core_and_covers_everything():
+    assert build_index(default_roots()).select(None) == CORE
+    assert len(CORE) >= 24
+    assert set(Counter(t.track for t in CORE).values()) and min(Counter(t.track for t in CORE).values()) >= 4
+    assert {t.task_type for t in CORE} == set(TASK_TYPES)
+    assert {t.metric for t in CORE} == set(METRIC_NAMES)
+    jp = [t for t in CORE if t.metric == "jp-bleu"]
+    assert jp and all("Japanese" in _rows(t)[0]["input_field"] for t in jp)
+    assert sum(len(_rows(t)) for t in CORE) >= 3000
+
+
+def test_each_task_stores_its_random_baseline_and_data_hash():
+    for t in CORE:
+        meta = t.config["metadata"]
+        assert meta["items"] == len(_rows(t)) and meta["data_sha256"] == t.data_hash()
+        baseline = meta["random_baseline"]
+        if t.metric == "multilingual-sent-transformer":
+            continue  # its model is not available offline, so no baseline is stored
+        assert 0.0 <= baseline < 0.7, t.name
+        if t.task_type == "multiple-choice":
+            options = 5 if t.name == "core_rating_mc" else 3 if t.name == "core_largest_mc" else 4
+            assert baseline == pytest.approx(1 / options, abs=0.07), t.name
+
+
+def test_no_evaluation_prompt_shares_a_13_gram_with_a_training_record():
+    banned = set()
+    for t in CORE:
+        for row in _rows(t):
+            banned |= ngrams(row["input_field"])
+    train = _train()
+    assert len(train) == MANIFEST["train_records"] >= 5000
+    assert all(ngrams(r["prompt"] + " " + r["completion"]).isdisjoint(banned) for r in train)
+    # the templates differ, so decontamination only removes coincidences of shared vocabulary
+    assert MANIFEST["train_dropped_by_decontamination"] < 0.1 * (len(train) + MANIFEST["train_dropped_by_decontamination"])
+
+
+def test_training_records_come_from_the_train_part_only():
+    products = [json.loads(line) for line in (default_core_dir() / "catalog" / "products.jsonl").read_text().splitlines()]
+    eval_titles = {p["title"] for p in products if p["part"] == "eval"}
+    train_titles = {p["title"] for p in products if p["part"] == "train"}
+    train_text = "\n".join(r["prompt"] for r in _train())
+    assert not any(title in train_text for title in eval_titles)
+    assert sum(title in train_text for title in list(train_titles)[:50]) > 25
+    tasks = Counter(r["task"] for r in _train())
+    assert set(tasks) == {t.name for t in CORE}
+    record = _train()[0]
+    assert set(record) == {"prompt", "completion", "task", "track", "atomic_task"}
+
+
+def test_decontaminate_by_hand():
+    eval_prompt = " ".join(f"w{i}" for i in range(20))
+    train = [{"prompt": " ".join(f"w{i}" for i in range(5, 18)), "completion": ""},  # 13 shared words
+             {"prompt": " ".join(f"w{i}" for i in range(5, 17)), "completion": "x"}]  # only 12
+    kept, dropped = decontaminate(train, [eval_prompt])
+    assert dropped == 1 and kept == [train[1]]
