@@ -28,7 +28,7 @@ def test_groups_and_tracks_expand_to_their_tasks():
     assert {"starter_title_translation_de", "starter_title_translation_ja", "core_title_translation_ja"} <= set(track)
     assert all(index.tasks[t].track == "multilingual" for t in track)
     # duplicates collapse, order kept
-    names = [t.name for t in index.select(["starter_query_ranking", "user_behavior_alignment"])]
+    names = [t.name for t in index.select(["starter_query_ranking", "ecombench_starter_user_behavior_alignment"])]
     assert names == ["starter_query_ranking", "starter_complement_retrieval"]
 
 
