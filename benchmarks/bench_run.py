@@ -5,8 +5,9 @@ Same model (builtin:tiny unless --model), same prompts (the bundled suite, each 
 processes generate and score. Whole process against whole process, interleaved, median of
 --repeats runs each. ratio = baseline seconds / ecombench seconds (higher is better).
 
-    python benchmarks/bench_run.py --repeats 3 --scale 1   # the 199-item starter suite
-    python benchmarks/bench_run.py --repeats 3 --scale 5   # ~1,000 items
+    python benchmarks/bench_run.py --repeats 3                                      # ecombench-core, ~3,800 items
+    python benchmarks/bench_run.py --repeats 3 --tasks ecombench_starter            # 199 items
+    python benchmarks/bench_run.py --repeats 3 --tasks ecombench_starter --scale 5  # 995 items
 """
 
 from __future__ import annotations
@@ -49,13 +50,24 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", default="auto")
     parser.add_argument("--scale", type=int, default=1, help="repeat each task's items this many times")
+    parser.add_argument("--tasks", nargs="*", default=None, help="suites, groups or tasks (default: the default suite)")
     args = parser.parse_args()
 
     from ecombench.models import resolve_model
     from ecombench.taskindex import build_index, default_roots
 
     model_path = resolve_model(args.model).base_path  # builds builtin:tiny once, outside the timings
-    tasks = build_index(default_roots()).select(None)
+    from ecombench.errors import EcombenchError
+    from ecombench.metrics import EMBEDDING_METRICS
+    from ecombench.metrics.embedding import resolve_embedding_model
+
+    def runnable(task) -> bool:  # what `ecombench run` runs: tasks whose metric model is missing are skipped
+        try:
+            return task.metric not in EMBEDDING_METRICS or bool(resolve_embedding_model(task.metric))
+        except EcombenchError:
+            return False
+
+    tasks = [t for t in build_index(default_roots()).select(args.tasks) if runnable(t)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     ours_s, base_s = [], []
     with tempfile.TemporaryDirectory() as tmp:
