@@ -80,3 +80,38 @@ def test_decontaminate_by_hand():
              {"prompt": " ".join(f"w{i}" for i in range(5, 17)), "completion": "x"}]  # only 12
     kept, dropped = decontaminate(train, [eval_prompt])
     assert dropped == 1 and kept == [train[1]]
+
+
+def _products_by_title():
+    rows = [json.loads(line) for line in (default_core_dir() / "catalog" / "products.jsonl").read_text().splitlines()]
+    return {p["title"]: p for p in rows}
+
+
+def _options(prompt):
+    import re
+
+    return {int(n): text for n, text in re.findall(r"^(\d+)\. (.+)$", prompt, flags=re.MULTILINE)}
+
+
+@pytest.mark.parametrize("name", ["core_complement_mc", "core_compatibility_mc", "core_largest_mc"])
+def test_exactly_one_option_satisfies_the_rule(name):
+    import re
+
+    from ecombench.data.vocab import CATEGORIES
+
+    complements = {c.key: c.complements for c in CATEGORIES}
+    products = _products_by_title()
+    task = next(t for t in CORE if t.name == name)
+    for row in _rows(task):
+        prompt, options = row["input_field"], _options(row["input_field"])
+        if name == "core_complement_mc":
+            bought = products[re.search(r"just bought '(.+)'\. Which", prompt).group(1)]
+            ok = [n for n, title in options.items() if products[title]["category"] in complements[bought["category"]]]
+        elif name == "core_compatibility_mc":
+            device = re.search(r"owns a (.+)\. Which", prompt).group(1)
+            ok = [n for n, title in options.items() if products[title]["attributes"].get("compatibility") == device]
+        else:
+            kind = re.search(r"the largest (.+)\?", prompt).group(1)
+            amounts = {n: float(re.match(r"[\d.]+", products[t]["attributes"][kind]).group()) for n, t in options.items()}
+            ok = [n for n, a in amounts.items() if a == max(amounts.values())]
+        assert ok == [row["output_field"]], prompt
