@@ -115,3 +115,23 @@ def test_exactly_one_option_satisfies_the_rule(name):
             amounts = {n: float(re.match(r"[\d.]+", products[t]["attributes"][kind]).group()) for n, t in options.items()}
             ok = [n for n, a in amounts.items() if a == max(amounts.values())]
         assert ok == [row["output_field"]], prompt
+
+
+def test_another_seed_gives_an_equally_valid_suite(tmp_path):
+    from ecombench.data.core import build_core
+
+    manifest = build_core(tmp_path, seed=11)
+    assert len(manifest["tasks"]) == len(CORE) and manifest["eval_items"] >= 3000
+    assert manifest["train_dropped_by_decontamination"] < 0.1 * manifest["train_records"]
+    built = build_index([tmp_path]).select(["ecombench_core"])
+    assert [t.name for t in built] == [t.name for t in CORE]
+    assert built[0].data_hash() != CORE[0].data_hash()
+
+
+def test_run_without_tasks_runs_the_whole_suite(tmp_path):
+    from ecombench.run import RunOptions, run
+
+    result = run(RunOptions(model="builtin:tiny", limit=1, submissions_dir=tmp_path))
+    ran = set(result.submission.tasks) | set(result.submission.skipped_tasks)
+    assert ran == {t.name for t in CORE}
+    assert set(result.submission.tracks) == {"concept_understanding", "knowledge_reasoning", "user_behavior_alignment", "multilingual"}
