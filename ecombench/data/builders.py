@@ -75,14 +75,22 @@ def _t(style: str, eval_text: str, train_text: str) -> str:
 
 # ---- shopping concept understanding -----------------------------------------------------------
 
-def category_mc(part: Part, style: str, rng: random.Random) -> list[Item]:
-    items = []
-    for p in part.products:
-        options, answer = _mc(rng, _leaf(p["category"]), [_leaf(c.key) for c in CATEGORIES])
-        head = _t(style, f"Which category does the product '{p['title']}' belong to?",
-                  f"Pick the right catalog category for this item: {p['title']}.")
-        items.append((f"{head}\n{options}\nAnswer: ", answer))
-    return items
+def _category_mc(title: Callable[[dict[str, Any], random.Random], str]) -> Builder:
+    """Category of a product from a title (English, or a translation chosen by ``title``)."""
+
+    def build(part: Part, style: str, rng: random.Random) -> list[Item]:
+        items = []
+        for p in part.products:
+            shown = title(p, rng)
+            options, answer = _mc(rng, _leaf(p["category"]), [_leaf(c.key) for c in CATEGORIES])
+            head = _t(style, f"Which category does the product '{shown}' belong to?", f"Pick the right catalog category for this item: {shown}.")
+            items.append((f"{head}\n{options}\nAnswer: ", answer))
+        return items
+
+    return build
+
+
+category_mc = _category_mc(lambda p, rng: p["title"])
 
 
 def attribute_meaning_mc(part: Part, style: str, rng: random.Random) -> list[Item]:
@@ -365,15 +373,7 @@ def _translation(lang: str) -> Builder:
     return build
 
 
-def multilingual_category_mc(part: Part, style: str, rng: random.Random) -> list[Item]:
-    items = []
-    for p in part.products:
-        lang = rng.choice(LANGUAGES)
-        options, answer = _mc(rng, _leaf(p["category"]), [_leaf(c.key) for c in CATEGORIES])
-        head = _t(style, f"Which category does the product '{p['titles'][lang]}' belong to?",
-                  f"Pick the right catalog category for this item: {p['titles'][lang]}.")
-        items.append((f"{head}\n{options}\nAnswer: ", answer))
-    return items
+multilingual_category_mc = _category_mc(lambda p, rng: p["titles"][rng.choice(LANGUAGES)])
 
 
 def multilingual_explain(part: Part, style: str, rng: random.Random) -> list[Item]:
