@@ -184,6 +184,35 @@ def data_build_core(
     typer.echo(f"written to {out or default_core_dir()}")
 
 
+@app.command("import")
+def import_(
+    format: Annotated[str, typer.Argument(help="shopbench, oamine or jsonl.")],
+    source: Annotated[Path, typer.Argument(help="The dataset file or folder you hold (never downloaded).")],
+    name: Annotated[str, typer.Option("--name", help="Suite name: task names get it as a prefix.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Parent folder. Default: $ECOMBENCH_HOME/tasks.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing suite of that name.")] = False,
+    prompt: Annotated[str, typer.Option("--prompt", help="jsonl: the prompt field.")] = "prompt",
+    target: Annotated[str, typer.Option("--target", help="jsonl: the truth field.")] = "target",
+    type: Annotated[str, typer.Option("--type", help="jsonl: the task type.")] = "generation",
+    metric: Annotated[str | None, typer.Option("--metric", help="jsonl: the metric (default: the type's first).")] = None,
+    track: Annotated[str, typer.Option("--track", help="jsonl: the track.")] = "custom",
+) -> None:
+    """Turn a public dataset you already have into ecombench tasks (under $ECOMBENCH_HOME/tasks/NAME)."""
+    from ecombench.importers import IMPORTERS
+    from ecombench.importers.writer import write_suite
+    from ecombench.paths import home_dir
+
+    if format not in IMPORTERS:
+        raise EcombenchError(f"unknown format '{format}'; use one of {', '.join(sorted(IMPORTERS))}")
+    if not source.exists():
+        raise EcombenchError(f"{source}: no such file or folder")
+    options = {"prompt": prompt, "target": target, "task_type": type, "metric": metric, "track": track, "task": "task"} if format == "jsonl" else {}
+    suite = IMPORTERS[format](source, **options)
+    dest = write_suite(suite, name, out or home_dir() / "tasks", force=force)
+    items = sum(len(rows) for rows in suite.tasks.values())
+    typer.echo(f"imported {len(suite.tasks)} tasks, {items} items into {dest}; run them with: ecombench run --model M --tasks {name}")
+
+
 @app.command()
 def run(
     model: Annotated[str, typer.Option("--model", help="Model folder, hub id, PEFT adapter folder, or builtin:tiny.")] = "builtin:tiny",

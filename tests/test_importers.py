@@ -1,0 +1,145 @@
+"""`ecombench import`: each format imports, runs on a tiny model and scores as `ecombench score` does."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ecombench import submissions
+from ecombench.errors import EcombenchError
+from ecombench.importers import IMPORTERS
+from ecombench.importers.writer import write_suite
+from ecombench.run import RunOptions, run
+from ecombench.scorefile import score_files
+from ecombench.taskindex import build_index
+from tests.conftest import SHARED_DATA, record, write_jsonl
+
+OAMINE = SHARED_DATA / "oamine_ave" / "oa-mine_test.jsonl"
+
+
+def _import(fmt, source, tmp_path, name="suite", **options):
+    return write_suite(IMPORTERS[fmt](source, **options), name, tmp_path / "home")
+
+
+def _shopbench_file(tmp_path) -> Path:
+    track_a, track_b = "amazon-kdd-cup-24-understanding-shopping-concepts", "amazon-kdd-cup-24-multi-lingual-abilities"
+    rows = [
+        record("task1", "multiple-choice", "accuracy", 1, track_a, prompt="Which?\n0. a\n1. b\n2. c\n3. d\nAnswer: "),
+        record("task1", "multiple-choice", "accuracy", 3, track_a, prompt="Which else?\n0. a\n1. b\n2. c\n3. d\nAnswer: "),
+        record("task4", "named_entity_recognition", "micro f1", ["lego"], track_a, prompt="Extract brand: lego city car\nOutput: "),
+        record("task11", "generation", "bleu", "a red cotton shirt for men", track_b, prompt="Translate: ...\nOutput: "),
+        record("task11", "generation", "jp-bleu", "赤い綿のシャツです", track_b, prompt="Translate to Japanese: ...\nOutput: "),
+    ]
+    return write_jsonl(tmp_path / "dev.jsonl", rows)
+
+
+def test_shopbench_import_runs_and_equals_score_on_the_same_outputs(tmp_path):
+    data = _shopbench_file(tmp_path)
+    dest = _import("shopbench", data, tmp_path, name="kdd")
+    index = build_index([dest])
+    assert sorted(index.tasks) == ["kdd_task1", "kdd_task11", "kdd_task4"]
+    assert index.tasks["kdd_task11"].config["metadata"]["metrics"] == ["bleu", "jp-bleu"]
+    assert index.tasks["kdd_task1"].config["generation_kwargs"]["max_gen_toks"] == 1
+    assert index.tasks["kdd_task4"].config["generation_kwargs"]["max_gen_toks"] == 100
+    assert set(index.groups) == {"kdd", "kdd_amazon_kdd_cup_24_understanding_shopping_concepts", "kdd_amazon_kdd_cup_24_multi_lingual_abilities"}
+
+    result = run(RunOptions(model="builtin:tiny", tasks=["kdd"], task_paths=[dest], submissions_dir=tmp_path / "subs"))
+    items = submissions.load_items(tmp_path / "subs", result.submission)
+    rows = [json.loads(line) for line in data.read_text().splitlines()]
+    by_prompt = {(r["task_name"], r["input_field"]): i for i, r in enumerate(rows)}
+    preds = [{"index": by_prompt[(i.task.removeprefix("kdd_"), i.prompt)], "prediction": i.prediction} for i in items]
+    report, _ = score_files(data, write_jsonl(tmp_path / "preds.jsonl", preds))
+    for task, score in report.tasks.items():
+        assert result.submission.tasks[f"kdd_{task}"].score == pytest.approx(score.score, abs=1e-12)
+    assert result.submission.all_around == pytest.approx(report.all_around, abs=1e-12)
+
+
+@pytest.mark.skipif(not OAMINE.is_file(), reason="the shared OA-Mine sample is not beside this checkout")
+def test_oamine_import_makes_one_extraction_task_per_attribute(tmp_path):
+    dest = _import("oamine", OAMINE, tmp_path, name="oa")
+    index = build_index([dest])
+    rows = [json.loads(line) for line in OAMINE.read_text().splitlines()]
+    brand_rows = sum("Brand" in r["target_scores"] for r in rows)
+    assert index.tasks["oa_brand"].config["metadata"]["items"] == brand_rows == 473
+    assert all(t.task_type == "named_entity_recognition" and t.metric == "micro f1" for t in index.tasks.values())
+    attributes = {a for r in rows for a in r["target_scores"]}
+    expected = {a for a in attributes if sum(a in r["target_scores"] for r in rows) >= 20}
+    assert len(index.tasks) == len(expected)
+    first = json.loads((dest / "oa_brand.jsonl").read_text().splitlines()[0])
+    assert first["output_field"] == ["Diesel"] and "Diesel Men's Exposure High-Top Sneaker" in first["input_field"]
+    meta = index.tasks["oa_brand"].config["metadata"]
+    assert meta["sources"][str(OAMINE)]["sha256"] and meta["sources"]["rows"] == 473
+    result = run(RunOptions(model="builtin:tiny", tasks=["oa_brand", "oa_color"], task_paths=[dest], limit=2, submissions_dir=tmp_path / "subs"))
+    assert {t: r.n for t, r in result.submission.tasks.items()} == {"oa_brand": 2, "oa_color": 2}
+
+
+def test_jsonl_import_with_a_field_mapping(tmp_path):
+    src = write_jsonl(tmp_path / "mine.jsonl", [{"q": "Rank: 1. a 2. b\nAnswer: ", "gold": "[1, 0]"}, {"q": "Rank: 1. c 2. d\nAnswer: ", "gold": [0, 1]}])
+    dest = _import("jsonl", src, tmp_path, name="private", prompt="q", target="gold", task_type="ranking", track="mine")
+    (task,) = build_index([dest]).tasks.values()
+    assert task.name == "private_task" and task.metric == "ndcg" and task.track == "mine"
+    rows = [json.loads(line) for line in (dest / "private_task.jsonl").read_text().splitlines()]
+    assert [r["output_field"] for r in rows] == [[1, 0], [0, 1]]
+    with pytest.raises(EcombenchError, match=r"mine.jsonl:1: missing field 'prompt'"):
+        IMPORTERS["jsonl"](src)
+    with pytest.raises(EcombenchError, match="--metric rougel: does not fit --type ranking"):
+        IMPORTERS["jsonl"](src, prompt="q", target="gold", task_type="ranking", metric="rougel")
+
+
+def test_imports_are_deterministic_and_refuse_to_overwrite(tmp_path):
+    data = _shopbench_file(tmp_path)
+    first = write_suite(IMPORTERS["shopbench"](data), "kdd", tmp_path / "a")
+    second = write_suite(IMPORTERS["shopbench"](data), "kdd", tmp_path / "b")
+    files = sorted(p.name for p in first.iterdir())
+    assert files == sorted(p.name for p in second.iterdir())
+    assert all((first / f).read_bytes() == (second / f).read_bytes() for f in files)
+    with pytest.raises(EcombenchError, match="already exists; pass --force"):
+        write_suite(IMPORTERS["shopbench"](data), "kdd", tmp_path / "a")
+    write_suite(IMPORTERS["shopbench"](data), "kdd", tmp_path / "a", force=True)
+
+
+def _cli(*args, home):
+    return subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, env={**os.environ, "ECOMBENCH_HOME": str(home), "COLUMNS": "250"})
+
+
+def test_import_cli_lands_in_the_home_and_is_listed(tmp_path):
+    home = tmp_path / "home"
+    done = _cli("import", "shopbench", str(_shopbench_file(tmp_path)), "--name", "dev", home=home)
+    assert done.returncode == 0, done.stderr
+    assert "imported 3 tasks, 5 items" in done.stdout
+    listed = _cli("tasks", home=home)
+    assert "dev_task11" in listed.stdout
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content", "message"),
+    [
+        ("oamine", '{"title": "x"}\n', "oamine.jsonl:1: not OA-Mine (expected fields 'input'"),
+        ("shopbench", '{"input_field": "q", "output_field": 1, "task_name": "t", "task_type": "sorting", "metric": "accuracy", "track": "k"}\n',
+         "shopbench.jsonl:1: task_type 'sorting' is not one of"),
+        ("shopbench", "", "shopbench.jsonl: no records"),
+        ("oamine", "", "no rows to import"),
+    ],
+)
+def test_bad_sources_are_one_line_errors_and_write_nothing(tmp_path, fmt, content, message):
+    src = tmp_path / f"{fmt}.jsonl"
+    src.write_text(content)
+    home = tmp_path / "home"
+    done = _cli("import", fmt, str(src), "--name", "bad", home=home)
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (home / "tasks" / "bad").exists()
+    assert not any(p.name.startswith(".bad-") for p in (home / "tasks").glob("*")) if (home / "tasks").exists() else True
+
+
+def test_unknown_format_and_bad_name(tmp_path):
+    src = _shopbench_file(tmp_path)
+    done = _cli("import", "parquet", str(src), "--name", "x", home=tmp_path)
+    assert done.returncode == 2 and "unknown format 'parquet'; use one of jsonl, oamine, shopbench" in done.stderr
+    done = _cli("import", "shopbench", str(src), "--name", "../x", home=tmp_path)
+    assert done.returncode == 2 and "--name '../x'" in done.stderr
