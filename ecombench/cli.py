@@ -186,7 +186,7 @@ def data_build_core(
 
 @app.command("import")
 def import_(
-    format: Annotated[str, typer.Argument(help="shopbench, oamine or jsonl.")],
+    format: Annotated[str, typer.Argument(help="shopbench, shopping-mmlu, esci, oamine or jsonl.")],
     source: Annotated[Path, typer.Argument(help="The dataset file or folder you hold (never downloaded).")],
     name: Annotated[str, typer.Option("--name", help="Suite name: task names get it as a prefix.")],
     out: Annotated[Path | None, typer.Option("--out", help="Parent folder. Default: $ECOMBENCH_HOME/tasks.")] = None,

@@ -140,6 +140,92 @@ def test_bad_sources_are_one_line_errors_and_write_nothing(tmp_path, fmt, conten
 def test_unknown_format_and_bad_name(tmp_path):
     src = _shopbench_file(tmp_path)
     done = _cli("import", "parquet", str(src), "--name", "x", home=tmp_path)
-    assert done.returncode == 2 and "unknown format 'parquet'; use one of jsonl, oamine, shopbench" in done.stderr
+    assert done.returncode == 2 and "unknown format 'parquet'; use one of esci, jsonl, oamine, shopbench, shopping-mmlu" in done.stderr
     done = _cli("import", "shopbench", str(src), "--name", "../x", home=tmp_path)
     assert done.returncode == 2 and "--name '../x'" in done.stderr
+
+
+def _esci_folder(tmp_path) -> Path:
+    import pandas as pd
+
+    folder = tmp_path / "esci"
+    folder.mkdir()
+    examples, products = [], []
+    for locale, word in (("us", "charger"), ("jp", "充電器")):
+        for q in range(3):
+            for k, label in enumerate("ESSCII"):
+                pid = f"{locale}-{q}-{k}"
+                examples.append({"example_id": len(examples), "query": f"{word} {q}", "query_id": q + (100 if locale == "jp" else 0),
+                                 "product_id": pid, "product_locale": locale, "esci_label": label, "small_version": 1,
+                                 "large_version": 1, "split": "test" if q < 2 else "train"})
+                products.append({"product_id": pid, "product_title": f"{word} product {q}-{k}", "product_description": None,
+                                 "product_bullet_point": None, "product_brand": "b", "product_color": None, "product_locale": locale})
+    pd.DataFrame(examples).to_parquet(folder / "shopping_queries_dataset_examples.parquet")
+    pd.DataFrame(products).to_parquet(folder / "shopping_queries_dataset_products.parquet")
+    return folder
+
+
+def test_esci_import_makes_ranking_and_label_tasks_per_locale(tmp_path):
+    dest = _import("esci", _esci_folder(tmp_path), tmp_path, name="esci")
+    index = build_index([dest])
+    assert sorted(index.tasks) == ["esci_esci_label_jp", "esci_esci_label_us", "esci_esci_ranking_jp", "esci_esci_ranking_us"]
+    ranking = [json.loads(line) for line in (dest / "esci_esci_ranking_us.jsonl").read_text().splitlines()]
+    assert len(ranking) == 2  # the test split only
+    assert all(sorted(r["output_field"], reverse=True)[:1] == [1.0] and set(r["output_field"]) <= {1.0, 0.1, 0.01, 0.0} for r in ranking)
+    assert index.tasks["esci_esci_ranking_jp"].track == "multilingual" and index.tasks["esci_esci_ranking_us"].track == "user_behavior_alignment"
+    assert index.tasks["esci_esci_label_us"].metric == "accuracy"
+    result = run(RunOptions(model="builtin:tiny", tasks=["esci"], task_paths=[dest], submissions_dir=tmp_path / "subs"))
+    assert {t: r.n for t, r in result.submission.tasks.items()} == {"esci_esci_label_jp": 2, "esci_esci_label_us": 2, "esci_esci_ranking_jp": 2, "esci_esci_ranking_us": 2}
+
+
+def test_esci_folder_without_products_names_the_file(tmp_path):
+    folder = _esci_folder(tmp_path)
+    (folder / "shopping_queries_dataset_products.parquet").unlink()
+    with pytest.raises(EcombenchError, match="no shopping_queries_dataset_products.parquet"):
+        IMPORTERS["esci"](folder)
+
+
+def _mmlu_zip(tmp_path, with_skills: bool) -> Path:
+    import zipfile
+
+    path = tmp_path / ("with_skills.zip" if with_skills else "data.zip")
+    gen = record("title_extraction", "generation", "rougel", "red shirt", "skill_concepts", prompt="Extract the title.\nOutput: ")
+    rank = record("query_ranking", "ranking", "ndcg", [1, 0, 0.1], "skill_behavior", prompt="Rank 1. a 2. b 3. c\nAnswer: ")
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("data/multiple_choice/review_rating_dataset.csv",
+                         'question,choices,answer\n"Stars for: great?","[\'1\', \'2\', \'3\', \'4\', \'5\']",5\n"Stars for: bad?","[\'1\', \'2\', \'3\', \'4\', \'5\']",1\n')
+        archive.writestr("data/multiple_choice/category_dataset.csv", 'question,choices,answer\n"Category of a mug?","[\'toys\', \'drinkware\']",1\n')
+        archive.writestr("data/generation/title_extraction_dataset.json", json.dumps(gen) + "\n")
+        archive.writestr("data/ranking/query_ranking_dataset.json", json.dumps(rank) + "\n")
+        if with_skills:
+            archive.writestr("data/skills/skill_concepts.json", json.dumps(gen) + "\n")
+            archive.writestr("data/skills/skill_behavior.json", json.dumps(rank) + "\n")
+    return path
+
+
+def test_shopping_mmlu_zip_keeps_skills_as_tracks_and_task_names(tmp_path):
+    dest = _import("shopping-mmlu", _mmlu_zip(tmp_path, with_skills=True), tmp_path, name="smmlu")
+    index = build_index([dest])
+    assert {t.name: t.track for t in index.tasks.values()} == {"smmlu_title_extraction": "skill_concepts", "smmlu_query_ranking": "skill_behavior"}
+
+
+def test_shopping_mmlu_type_folders_number_rating_options_from_one(tmp_path):
+    dest = _import("shopping-mmlu", _mmlu_zip(tmp_path, with_skills=False), tmp_path, name="smmlu")
+    index = build_index([dest])
+    assert set(index.tasks) == {"smmlu_review_rating", "smmlu_category", "smmlu_title_extraction", "smmlu_query_ranking"}
+    rating = [json.loads(line) for line in (dest / "smmlu_review_rating.jsonl").read_text().splitlines()]
+    assert rating[0]["input_field"] == "Stars for: great?\n1. 1\n2. 2\n3. 3\n4. 4\n5. 5\nAnswer: " and rating[0]["output_field"] == 5
+    category = json.loads((dest / "smmlu_category.jsonl").read_text().splitlines()[0])
+    assert category["input_field"] == "Category of a mug?\n0. toys\n1. drinkware\nAnswer: " and category["output_field"] == 1
+    result = run(RunOptions(model="builtin:tiny", tasks=["smmlu"], task_paths=[dest], submissions_dir=tmp_path / "subs"))
+    assert len(result.submission.tasks) == 4
+
+
+def test_a_zip_without_the_expected_folders_is_refused(tmp_path):
+    import zipfile
+
+    path = tmp_path / "other.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    with pytest.raises(EcombenchError, match="no skills/ or multiple_choice/"):
+        IMPORTERS["shopping-mmlu"](path)

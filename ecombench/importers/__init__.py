@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ecombench.importers import jsonl, oamine, shopbench
+from ecombench.importers import esci, jsonl, oamine, shopbench, shopping_mmlu
 from ecombench.importers.writer import ImportedSuite
 
 IMPORTERS: dict[str, Callable[..., ImportedSuite]] = {
     "shopbench": shopbench.read,
     "oamine": oamine.read,
     "jsonl": jsonl.read,
+    "esci": esci.read,
+    "shopping-mmlu": shopping_mmlu.read,
 }
 
 __all__ = ["IMPORTERS", "ImportedSuite"]
