@@ -186,7 +186,7 @@ def data_build_core(
 
 @app.command("import")
 def import_(
-    format: Annotated[str, typer.Argument(help="shopbench, shopping-mmlu, esci, oamine or jsonl.")],
+    format: Annotated[str, typer.Argument(help="shopbench, shopping-mmlu, ecominstruct, ecinstruct, esci, oamine or jsonl.")],
     source: Annotated[Path, typer.Argument(help="The dataset file or folder you hold (never downloaded).")],
     name: Annotated[str, typer.Option("--name", help="Suite name: task names get it as a prefix.")],
     out: Annotated[Path | None, typer.Option("--out", help="Parent folder. Default: $ECOMBENCH_HOME/tasks.")] = None,
@@ -196,6 +196,8 @@ def import_(
     type: Annotated[str, typer.Option("--type", help="jsonl: the task type.")] = "generation",
     metric: Annotated[str | None, typer.Option("--metric", help="jsonl: the metric (default: the type's first).")] = None,
     track: Annotated[str, typer.Option("--track", help="jsonl: the track.")] = "custom",
+    setting: Annotated[str, typer.Option("--setting", help="ecinstruct: which setting to keep.")] = "IND_Diverse_Instruction",
+    split: Annotated[str, typer.Option("--split", help="ecinstruct, esci: which split to keep.")] = "test",
 ) -> None:
     """Turn a public dataset you already have into ecombench tasks (under $ECOMBENCH_HOME/tasks/NAME)."""
     from ecombench.importers import IMPORTERS
@@ -206,7 +208,11 @@ def import_(
         raise EcombenchError(f"unknown format '{format}'; use one of {', '.join(sorted(IMPORTERS))}")
     if not source.exists():
         raise EcombenchError(f"{source}: no such file or folder")
-    options = {"prompt": prompt, "target": target, "task_type": type, "metric": metric, "track": track, "task": "task"} if format == "jsonl" else {}
+    options: dict[str, object] = {
+        "jsonl": {"prompt": prompt, "target": target, "task_type": type, "metric": metric, "track": track, "task": "task"},
+        "ecinstruct": {"setting": setting, "split": split},
+        "esci": {"split": split},
+    }.get(format, {})
     suite = IMPORTERS[format](source, **options)
     dest = write_suite(suite, name, out or home_dir() / "tasks", force=force)
     items = sum(len(rows) for rows in suite.tasks.values())

@@ -140,7 +140,7 @@ def test_bad_sources_are_one_line_errors_and_write_nothing(tmp_path, fmt, conten
 def test_unknown_format_and_bad_name(tmp_path):
     src = _shopbench_file(tmp_path)
     done = _cli("import", "parquet", str(src), "--name", "x", home=tmp_path)
-    assert done.returncode == 2 and "unknown format 'parquet'; use one of esci, jsonl, oamine, shopbench, shopping-mmlu" in done.stderr
+    assert done.returncode == 2 and "unknown format 'parquet'; use one of ecinstruct, ecominstruct, esci, jsonl, oamine, shopbench, shopping-mmlu" in done.stderr
     done = _cli("import", "shopbench", str(src), "--name", "../x", home=tmp_path)
     assert done.returncode == 2 and "--name '../x'" in done.stderr
 
@@ -229,3 +229,47 @@ def test_a_zip_without_the_expected_folders_is_refused(tmp_path):
         archive.writestr("readme.txt", "hello")
     with pytest.raises(EcombenchError, match="no skills/ or multiple_choice/"):
         IMPORTERS["shopping-mmlu"](path)
+
+
+def test_ecominstruct_folders_become_f1_and_rouge_tasks(tmp_path):
+    root = tmp_path / "EcomInstruct"
+    meta = {"defi": "entity span detection", "test_prompt": {"instruction": "Find the {label_set} in: {sentences}"},
+            "label_set": {"en": ["brand", "color"], "cn": ["品牌", "颜色"]}, "label_key": "en", "label_sep": ", "}
+    ner = root / "Amazon" / "tasks" / "EN-Amazon-NER-brand"
+    gen = root / "Amazon" / "tasks" / "EN-Amazon-Generate-title"
+    for folder, task in ((ner, "EN-Amazon-NER-brand"), (gen, "EN-Amazon-Generate-title")):
+        folder.mkdir(parents=True)
+        (folder / "meta-info.json").write_text(json.dumps({**meta, "task": task}))
+    write_jsonl(ner / "test.json", [{"sentences": "lego red car", "spans": [{"start": 0, "end": 4, "type": "brand", "term": "lego"}]}])
+    write_jsonl(gen / "test.json", [{"sentences": "a red lego car", "labels": {"en": ["Lego red car"]}}])
+    dest = _import("ecominstruct", root, tmp_path, name="ecom")
+    index = build_index([dest])
+    assert {t.name: t.metric for t in index.tasks.values()} == {"ecom_en_amazon_ner_brand": "micro f1", "ecom_en_amazon_generate_title": "rougel"}
+    row = json.loads((dest / "ecom_en_amazon_ner_brand.jsonl").read_text())
+    assert row["input_field"].startswith("Below is an instruction that describes the entity span detection task.")
+    assert "Find the brand, color in: lego red car" in row["input_field"] and row["output_field"] == ["lego"]
+    result = run(RunOptions(model="builtin:tiny", tasks=["ecom"], task_paths=[dest], submissions_dir=tmp_path / "subs"))
+    assert len(result.submission.tasks) == 2
+
+
+def test_ecinstruct_filters_setting_and_split_and_maps_options(tmp_path):
+    base = {"instruction": "Are these the same product?", "input": "A: red mug; B: red cup"}
+    records = [
+        {**base, "task": "Product_Matching", "setting": "IND_Diverse_Instruction", "split": "test", "options": ["A: yes", "B: no"], "output": "B: no"},
+        {**base, "task": "Product_Matching", "setting": "IND_Diverse_Instruction", "split": "test", "options": ["yes", "no"], "output": "yes"},
+        {**base, "task": "Product_Matching", "setting": "OOD_Diverse_Instruction", "split": "test", "options": ["yes", "no"], "output": "no"},
+        {**base, "task": "Answer_Generation", "setting": "IND_Diverse_Instruction", "split": "test", "output": "It holds 350 ml."},
+        {**base, "task": "Answer_Generation", "setting": "IND_Diverse_Instruction", "split": "train", "output": "x"},
+    ]
+    src = tmp_path / "ecinstruct.json"
+    src.write_text(json.dumps(records))
+    suite = IMPORTERS["ecinstruct"](src)
+    assert {t: len(r) for t, r in suite.tasks.items()} == {"product_matching": 2, "answer_generation": 1}
+    assert [r["output_field"] for r in suite.tasks["product_matching"]] == [1, 0]
+    assert suite.tasks["product_matching"][0]["track"] == "concept_understanding"
+    assert suite.tasks["answer_generation"][0]["metric"] == "rougel"
+    assert {t: len(r) for t, r in IMPORTERS["ecinstruct"](src, setting="OOD_Diverse_Instruction").tasks.items()} == {"product_matching": 1}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{**records[0], "output": "maybe"}]))
+    with pytest.raises(EcombenchError, match=r"bad.json:1: output 'maybe' is none of the options"):
+        IMPORTERS["ecinstruct"](bad)

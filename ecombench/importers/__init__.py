@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ecombench.importers import esci, jsonl, oamine, shopbench, shopping_mmlu
+from ecombench.importers import ecinstruct, ecominstruct, esci, jsonl, oamine, shopbench, shopping_mmlu
 from ecombench.importers.writer import ImportedSuite
 
 IMPORTERS: dict[str, Callable[..., ImportedSuite]] = {
@@ -14,6 +14,8 @@ IMPORTERS: dict[str, Callable[..., ImportedSuite]] = {
     "jsonl": jsonl.read,
     "esci": esci.read,
     "shopping-mmlu": shopping_mmlu.read,
+    "ecominstruct": ecominstruct.read,
+    "ecinstruct": ecinstruct.read,
 }
 
 __all__ = ["IMPORTERS", "ImportedSuite"]

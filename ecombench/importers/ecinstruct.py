@@ -1,0 +1,73 @@
+"""eCeLLM's ECInstruct records, filtered by ``setting`` and ``split``.
+
+Records with ``options`` become multiple-choice questions (accuracy); the others (attribute value
+extraction, answer generation) are generation tasks scored by ROUGE-L.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from ecombench.errors import EcombenchError
+from ecombench.importers.writer import ImportedSuite
+from ecombench.records import iter_jsonl
+
+FIELDS = ("task", "setting", "split", "instruction", "input", "output")
+TRACKS = {
+    "attribute_value_extraction": "concept_understanding", "product_matching": "concept_understanding",
+    "multiclass_product_classification": "concept_understanding", "product_substitute_identification": "knowledge_reasoning",
+    "product_relation_prediction": "knowledge_reasoning", "answerability_prediction": "knowledge_reasoning",
+    "answer_generation": "knowledge_reasoning", "sentiment_analysis": "user_behavior_alignment",
+    "sequential_recommendation": "user_behavior_alignment", "query_product_rank": "user_behavior_alignment",
+}
+
+
+def _records(source: Path) -> list[tuple[int, dict[str, Any]]]:
+    text = source.read_text(encoding="utf-8")
+    if text.lstrip().startswith("["):
+        try:
+            return list(enumerate(json.loads(text), start=1))
+        except json.JSONDecodeError as exc:
+            raise EcombenchError(f"{source}: not valid JSON ({exc.msg})") from exc
+    return list(iter_jsonl(source))
+
+
+def _answer_index(options: list[str], output: str) -> int | None:
+    norm = [o.strip().lower() for o in options]
+    if output.strip().lower() in norm:
+        return norm.index(output.strip().lower())
+    letter = re.match(r"\s*([A-Za-z])[:.)]", output)
+    if letter:
+        for i, o in enumerate(options):
+            if re.match(rf"\s*{letter.group(1)}[:.)]", o):
+                return i
+    return None
+
+
+def read(source: Path, setting: str = "IND_Diverse_Instruction", split: str = "test") -> ImportedSuite:
+    suite = ImportedSuite("ecinstruct", [source])
+    for number, r in _records(source):
+        missing = [f for f in FIELDS if f not in r]
+        if missing:
+            raise EcombenchError(f"{source}:{number}: missing {', '.join(missing)} (expected fields {', '.join(FIELDS)}, options optional)")
+        if r["setting"] != setting or r["split"] != split:
+            continue
+        task = re.sub(r"[^a-z0-9]+", "_", str(r["task"]).lower()).strip("_")
+        track = TRACKS.get(task, "ecinstruct")
+        prompt = f"{r['instruction']}\n{r['input']}"
+        options = r.get("options") or []
+        if options:
+            answer = _answer_index(options, str(r["output"]))
+            if answer is None:
+                raise EcombenchError(f"{source}:{number}: output {r['output']!r} is none of the options")
+            body = "\n".join(f"{i}. {o}" for i, o in enumerate(options))
+            row = {"input_field": f"{prompt}\n{body}\nAnswer: ", "output_field": answer, "task_type": "multiple-choice", "metric": "accuracy"}
+        else:
+            row = {"input_field": f"{prompt}\nOutput: ", "output_field": str(r["output"]), "task_type": "generation", "metric": "rougel"}
+        suite.tasks.setdefault(task, []).append({**row, "task_name": task, "is_multiple_choice": bool(options), "track": track})
+    if not suite.tasks:
+        raise EcombenchError(f"{source}: no records with setting {setting!r} and split {split!r}")
+    return suite
