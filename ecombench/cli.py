@@ -261,6 +261,9 @@ def run(
             embedders=Embedders(overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model}),
         )
     )
+    if result.submission is None or result.report is None:
+        typer.echo(f"these tasks have no answers: predictions written to {result.path} (score them with `ecombench score`)")
+        return
     for task, why in result.submission.skipped_tasks.items():
         print(f"ecombench: warning: skipped {task}: {why}", file=sys.stderr)
     console = _console()

@@ -14,21 +14,25 @@ from typing import Any
 from ecombench.errors import EcombenchError
 from ecombench.metrics.embedding import Embedders
 from ecombench.paths import resolve_data_path
-from ecombench.records import load_records
+from ecombench.records import iter_jsonl, load_records
 from ecombench.scoring import ScoringItem, score_items, task_score
 
 SCORE_KEY = "kdd_score"
 _OPTION_LINE = re.compile(r"^\s*(\d+)\.\s", re.MULTILINE)
 
 
-def load_dataset(data_files: str, config_source: str | None = None, **_metadata: Any):
+def load_dataset(data_files: str, config_source: str | None = None, answers: bool = True, **_metadata: Any):
     """``custom_dataset`` hook: a ShopBench JSON Lines file as a one-split (``test``) dataset.
 
-    The truth is kept JSON-encoded in ``output_json`` because its type varies by task type.
+    The truth is kept JSON-encoded in ``output_json`` because its type varies by task type. A task
+    whose metadata says ``answers: false`` (a test set) has no truths: ``output_json`` is null.
     """
     import datasets
 
     path = resolve_data_path(data_files, config_source)
+    if not answers:
+        rows = [{**row, "output_json": "null"} for _, row in iter_jsonl(path)]
+        return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
     rows = []
     for record in load_records(path):
         row = record.model_dump(exclude={"output_field"}, exclude_none=True)

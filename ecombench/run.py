@@ -47,8 +47,10 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class RunResult:
-    submission: submissions.Submission
-    report: Report
+    """A scored run (submission and report), or for test sets without answers a predictions file."""
+
+    submission: submissions.Submission | None
+    report: Report | None
     path: Path
 
 
@@ -108,6 +110,9 @@ def run(options: RunOptions) -> RunResult:
     roots = default_roots(options.task_paths)
     index = build_index(roots)
     tasks, skipped = _runnable(index.select(options.tasks), options)
+    unanswered = [t.name for t in tasks if (t.config.get("metadata") or {}).get("answers") is False]
+    if unanswered and len(unanswered) != len(tasks):
+        raise EcombenchError(f"tasks without answers ({', '.join(unanswered)}) can only run on their own (they write predictions, not scores)")
     model = resolve_model(options.model, options.base)
     name = options.name or default_name(model)
 
@@ -129,6 +134,8 @@ def run(options: RunOptions) -> RunResult:
     )
 
     flat = [s for t in tasks for s in samples[t.name]]
+    if unanswered:
+        return RunResult(None, None, _write_predictions(options.submissions_dir, submissions.new_id(name, created), flat))
     # The YAML's task is the unit of aggregation, whatever task_name its data rows carry.
     items = [replace(scoring_item(s.doc, s.response), task_name=s.task) for s in flat]
     report, scores = score_report(items, options.embedders)
@@ -188,6 +195,19 @@ def run(options: RunOptions) -> RunResult:
     ]
     path = submissions.save(options.submissions_dir, submission, records)
     return RunResult(submission, report, path)
+
+
+def _write_predictions(directory: Path, run_id: str, samples: list) -> Path:
+    """The challenge's predictions layout: one line per question, ``index`` = its row in the test file."""
+    from ecombench.hooks import raw_prediction
+    from ecombench.io import atomic_writer
+
+    path = directory / f"{run_id}.predictions.jsonl"
+    rows = sorted(({"index": int(s.doc["index"]), "prediction": raw_prediction(s.doc, s.response)} for s in samples), key=lambda r: r["index"])
+    with atomic_writer(path) as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return path
 
 
 def _lm_eval_version() -> str:

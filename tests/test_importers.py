@@ -273,3 +273,24 @@ def test_ecinstruct_filters_setting_and_split_and_maps_options(tmp_path):
     bad.write_text(json.dumps([{**records[0], "output": "maybe"}]))
     with pytest.raises(EcombenchError, match=r"bad.json:1: output 'maybe' is none of the options"):
         IMPORTERS["ecinstruct"](bad)
+
+
+def test_a_test_set_without_answers_runs_for_predictions_only(tmp_path):
+    dev = _shopbench_file(tmp_path)
+    test = write_jsonl(tmp_path / "test.jsonl", [{"input_field": json.loads(line)["input_field"], "is_multiple_choice": json.loads(line)["is_multiple_choice"]}
+                                                 for line in dev.read_text().splitlines()])
+    dest = _import("shopbench", test, tmp_path, name="hidden")
+    index = build_index([dest])
+    assert sorted(index.tasks) == ["hidden_test_generation", "hidden_test_multiple_choice"]
+    assert index.tasks["hidden_test_multiple_choice"].config["generation_kwargs"]["max_gen_toks"] == 1
+    assert index.tasks["hidden_test_generation"].config["metadata"]["answers"] is False
+    result = run(RunOptions(model="builtin:tiny", tasks=["hidden"], task_paths=[dest], submissions_dir=tmp_path / "subs"))
+    assert result.submission is None and result.path.name.endswith(".predictions.jsonl")
+    preds = [json.loads(line) for line in result.path.read_text().splitlines()]
+    assert [p["index"] for p in preds] == [0, 1, 2, 3, 4]
+    assert not list((tmp_path / "subs").glob("*.items.jsonl"))
+    # the predictions file is what `ecombench score` takes, against the answered file
+    report, _ = score_files(dev, result.path)
+    assert set(report.tasks) == {"task1", "task4", "task11"}
+    with pytest.raises(EcombenchError, match="tasks without answers .* can only run on their own"):
+        run(RunOptions(model="builtin:tiny", tasks=["hidden", "starter_category_mc"], task_paths=[dest], submissions_dir=tmp_path / "x"))

@@ -33,6 +33,7 @@ class ImportedSuite:
     sources: list[Path]
     tasks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
+    answers: bool = True  # False: a test set without truths, for generation only
 
 
 def task_slug(text: str) -> str:
@@ -48,7 +49,7 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _yaml(task: str, rows: list[dict[str, Any]], description: str, sources: dict[str, Any], fmt: str) -> str:
+def _yaml(task: str, rows: list[dict[str, Any]], description: str, sources: dict[str, Any], fmt: str, answers: bool) -> str:
     first = rows[0]
     metrics = sorted({r["metric"] for r in rows})
     tokens = 1 if first["task_type"] == "multiple-choice" else 100
@@ -62,6 +63,7 @@ def _yaml(task: str, rows: list[dict[str, Any]], description: str, sources: dict
         "items": len(rows),
         "imported_from": fmt,
         "sources": sources,
+        "answers": answers,
     }
     return (
         f"# Imported by `ecombench import {fmt}`.\n"
@@ -93,7 +95,7 @@ def write_suite(suite: ImportedSuite, name: str, dest_parent: Path, force: bool 
         tracks: dict[str, list[str]] = {}
         for source_task, rows in sorted(suite.tasks.items()):
             task = f"{name}_{task_slug(source_task)}"
-            for i, row in enumerate(rows):
+            for i, row in enumerate(rows if suite.answers else []):
                 try:
                     ShopBenchRecord.model_validate(row)
                 except ValidationError as exc:
@@ -102,7 +104,7 @@ def write_suite(suite: ImportedSuite, name: str, dest_parent: Path, force: bool 
             (staging / f"{task}.jsonl").write_text(text, encoding="utf-8")
             description = suite.descriptions.get(source_task, f"{source_task} ({suite.fmt})")
             task_sources = {**sources, "rows": len(rows), "data_sha256": hashlib.sha256(text.encode()).hexdigest()}
-            (staging / f"{task}.yaml").write_text(_yaml(task, rows, description, task_sources, suite.fmt), encoding="utf-8")
+            (staging / f"{task}.yaml").write_text(_yaml(task, rows, description, task_sources, suite.fmt, suite.answers), encoding="utf-8")
             tracks.setdefault(rows[0]["track"], []).append(task)
         agg = "aggregate_metric_list:\n  - metric: kdd_score\n    aggregation: mean\n    weight_by_size: false\nmetadata:\n  version: 1.0\n"
         for track, members in tracks.items():
