@@ -14,7 +14,7 @@ from ecombench.errors import EcombenchError
 from ecombench.metrics import METRIC_NAMES, METRICS_BY_TASK_TYPE
 from ecombench.metrics.parsers import TASK_TYPES
 from ecombench.paths import resolve_data_path
-from ecombench.records import ShopBenchRecord, describe, iter_jsonl
+from ecombench.records import ShopBenchRecord, describe, iter_jsonl, make_record
 from ecombench.taskindex import TaskInfo, read_yaml
 
 REQUIRED_KEYS = ("task", "custom_dataset", "dataset_kwargs", "process_results", "metric_list")
@@ -155,8 +155,7 @@ def scaffold(name: str, task_type: str, track: str, parent: Path) -> Path:
         raise EcombenchError(f"{folder} already exists")
     prompt, truth, metric = _EXAMPLES[task_type]
     tokens = 1 if task_type == "multiple-choice" else 100
-    record = {"input_field": prompt, "output_field": truth, "task_name": name, "task_type": task_type, "metric": metric,
-              "is_multiple_choice": task_type == "multiple-choice", "track": track}
+    record = make_record(name, task_type, metric, track, prompt, truth)
     yaml_text = f"""# A ShopBench-style task for ecombench (see tasks/README.md). Replace the example row in {name}.jsonl.
 task: {name}
 custom_dataset: !function ecombench.hooks.load_dataset

@@ -20,6 +20,7 @@ from ecombench.errors import EcombenchError
 from ecombench.metrics import EMBEDDING_METRICS
 from ecombench.oracle import oracle_answer
 from ecombench.paths import builtin_tasks_dir
+from ecombench.records import make_record
 
 DEFAULT_SEED = 2024
 TRAIN_PER_TASK = 400
@@ -32,8 +33,7 @@ def default_core_dir() -> Path:
 
 
 def _record(spec: TaskSpec, prompt: str, truth: Any) -> dict[str, Any]:
-    return {"input_field": prompt, "output_field": truth, "task_name": spec.name, "task_type": spec.task_type,
-            "metric": spec.metric, "is_multiple_choice": spec.task_type == "multiple-choice", "track": spec.track}
+    return make_record(spec.name, spec.task_type, spec.metric, spec.track, prompt, truth)
 
 
 def _random_answer(rng: random.Random, row: dict[str, Any], rows: list[dict[str, Any]]) -> str:

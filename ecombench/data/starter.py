@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ecombench.records import make_record
+
 # category -> (item nouns, materials, English description of the category)
 CATEGORIES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     "kitchen utensils": (("garlic press", "spatula", "whisk", "ladle"), ("stainless steel", "silicone", "bamboo"), "tools used to prepare and serve food in the kitchen"),
@@ -79,10 +81,7 @@ def _products(rng: random.Random, n: int) -> list[Product]:
 
 
 def _record(task: str, track: str, task_type: str, metric: str, prompt: str, truth: object) -> dict:
-    return {
-        "input_field": prompt, "output_field": truth, "task_name": task, "task_type": task_type, "metric": metric,
-        "is_multiple_choice": task_type == "multiple-choice", "track": track,
-    }
+    return make_record(task, task_type, metric, track, prompt, truth)
 
 
 def _numbered(options: list[str], start: int = 0) -> str:

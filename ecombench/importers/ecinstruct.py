@@ -13,7 +13,7 @@ from typing import Any
 
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
-from ecombench.records import iter_jsonl
+from ecombench.records import iter_jsonl, make_record
 
 FIELDS = ("task", "setting", "split", "instruction", "input", "output")
 TRACKS = {
@@ -64,10 +64,10 @@ def read(source: Path, setting: str = "IND_Diverse_Instruction", split: str = "t
             if answer is None:
                 raise EcombenchError(f"{source}:{number}: output {r['output']!r} is none of the options")
             body = "\n".join(f"{i}. {o}" for i, o in enumerate(options))
-            row = {"input_field": f"{prompt}\n{body}\nAnswer: ", "output_field": answer, "task_type": "multiple-choice", "metric": "accuracy"}
+            row = make_record(task, "multiple-choice", "accuracy", track, f"{prompt}\n{body}\nAnswer: ", answer)
         else:
-            row = {"input_field": f"{prompt}\nOutput: ", "output_field": str(r["output"]), "task_type": "generation", "metric": "rougel"}
-        suite.tasks.setdefault(task, []).append({**row, "task_name": task, "is_multiple_choice": bool(options), "track": track})
+            row = make_record(task, "generation", "rougel", track, f"{prompt}\nOutput: ", str(r["output"]))
+        suite.tasks.setdefault(task, []).append(row)
     if not suite.tasks:
         raise EcombenchError(f"{source}: no records with setting {setting!r} and split {split!r}")
     return suite

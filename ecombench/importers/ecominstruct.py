@@ -12,10 +12,11 @@ from typing import Any
 
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
-from ecombench.records import iter_jsonl
+from ecombench.records import iter_jsonl, make_record
 
 WRAPPER = "Below is an instruction that describes the {defi} task. Write a response that appropriately completes the request.\n\n"
 META_FIELDS = ("task", "defi", "test_prompt", "label_set", "label_key")
+TRACK = "ecominstruct"
 
 
 def _meta(path: Path) -> dict[str, Any]:
@@ -56,14 +57,11 @@ def read(source: Path) -> ImportedSuite:
                 raise EcombenchError(f"{test}:{number}: expected 'labels' {{{meta['label_key']}: [...]}} or 'spans' [...]")
             prompt = WRAPPER.format(defi=meta["defi"]) + instruction.replace("{sentences}", str(record["sentences"]))
             if kind == "generation":
-                rows.append(_row(meta["task"], "generation", "rougel", prompt, sep.join(truth) if isinstance(truth, list) else str(truth)))
+                rows.append(make_record(meta["task"], "generation", "rougel", TRACK, prompt + "\nOutput: ",
+                                        sep.join(truth) if isinstance(truth, list) else str(truth)))
             else:
-                rows.append(_row(meta["task"], "named_entity_recognition", "micro f1", prompt, [str(t) for t in truth]))
+                rows.append(make_record(meta["task"], "named_entity_recognition", "micro f1", TRACK, prompt + "\nOutput: ", [str(t) for t in truth]))
         suite.tasks[meta["task"]] = rows
         suite.descriptions[meta["task"]] = f"EcomInstruct {meta['task']}: {meta['defi']}"
     return suite
 
-
-def _row(task: str, task_type: str, metric: str, prompt: str, truth: Any) -> dict[str, Any]:
-    return {"input_field": prompt + "\nOutput: ", "output_field": truth, "task_name": task, "task_type": task_type,
-            "metric": metric, "is_multiple_choice": False, "track": "ecominstruct"}

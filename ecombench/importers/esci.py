@@ -8,6 +8,7 @@ from typing import Any
 
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
+from ecombench.records import make_record
 
 EXAMPLES = "shopping_queries_dataset_examples.parquet"
 PRODUCTS = "shopping_queries_dataset_products.parquet"
@@ -56,20 +57,16 @@ def read(source: Path, split: str = "test", seed: int = 0, per_locale: int = 500
             prompt = (f"A user searches for '{query}'. Rank the following 5 products by how relevant they are to the query, most relevant first.\n"
                       + "\n".join(f"{i}. {t}" for i, (_, _, t) in enumerate(picks, start=1))
                       + "\nOutput the 5 numbers separated by commas.\nAnswer: ")
-            suite.tasks.setdefault(ranking, []).append(_row(ranking, "ranking", "ndcg", track, prompt, [GAINS[p[1]] for p in picks]))
+            suite.tasks.setdefault(ranking, []).append(make_record(ranking, "ranking", "ndcg", track, prompt, [GAINS[p[1]] for p in picks]))
         if len(suite.tasks.get(label, [])) < per_locale:
             _, esci, title = rng.choice(rows) if rows else (None, None, None)
             if title:
                 prompt = (f"How relevant is the product '{title}' to the search query '{query}'?\n"
                           + "\n".join(f"{i}. {name}" for i, name in enumerate(LABELS)) + "\nAnswer: ")
-                suite.tasks.setdefault(label, []).append(_row(label, "multiple-choice", "accuracy", track, prompt, _LABEL_INDEX[esci]))
+                suite.tasks.setdefault(label, []).append(make_record(label, "multiple-choice", "accuracy", track, prompt, _LABEL_INDEX[esci]))
     for task in suite.tasks:
         kind, locale = task.split("_")[1], task.rsplit("_", 1)[1]
         suite.descriptions[task] = (f"ESCI {locale}: rank 5 products for a query (ESCI gains)" if kind == "ranking"
                                     else f"ESCI {locale}: label a query-product pair exact, substitute, complement or irrelevant")
     return suite
 
-
-def _row(task: str, task_type: str, metric: str, track: str, prompt: str, truth: Any) -> dict[str, Any]:
-    return {"input_field": prompt, "output_field": truth, "task_name": task, "task_type": task_type, "metric": metric,
-            "is_multiple_choice": task_type == "multiple-choice", "track": track}

@@ -9,7 +9,7 @@ from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
 from ecombench.metrics import METRICS_BY_TASK_TYPE
 from ecombench.metrics.parsers import TASK_TYPES
-from ecombench.records import iter_jsonl
+from ecombench.records import iter_jsonl, make_record
 
 
 def read(source: Path, prompt: str = "prompt", target: str = "target", task_type: str = "generation",
@@ -30,7 +30,6 @@ def read(source: Path, prompt: str = "prompt", target: str = "target", task_type
             truth = json.loads(truth)
         if task_type == "multiple-choice" and isinstance(truth, str) and truth.strip().isdigit():
             truth = int(truth)
-        rows.append({"input_field": str(row[prompt]), "output_field": truth, "task_name": task, "task_type": task_type,
-                     "metric": metric, "is_multiple_choice": task_type == "multiple-choice", "track": track})
+        rows.append(make_record(task, task_type, metric, track, str(row[prompt]), truth))
     suite.tasks[task] = rows
     return suite

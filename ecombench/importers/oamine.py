@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
-from ecombench.records import iter_jsonl
+from ecombench.records import iter_jsonl, make_record
 
 MIN_ROWS = 20  # attributes annotated on fewer titles make too small a task
 TRACK = "concept_understanding"
@@ -23,10 +23,7 @@ def read(source: Path, min_rows: int = MIN_ROWS) -> ImportedSuite:
             truth = [v for v in values if v != "n/a"] if isinstance(values, dict) else []
             prompt = (f"Extract phrases of entity type '{attribute.lower()}' from the product title '{title}'. "
                       "Output the phrases separated by commas, or nothing if there is none.\nOutput: ")
-            suite.tasks.setdefault(attribute, []).append({
-                "input_field": prompt, "output_field": truth, "task_name": attribute, "task_type": "named_entity_recognition",
-                "metric": "micro f1", "is_multiple_choice": False, "track": TRACK,
-            })
+            suite.tasks.setdefault(attribute, []).append(make_record(attribute, "named_entity_recognition", "micro f1", TRACK, prompt, truth))
     suite.tasks = {a: rows for a, rows in suite.tasks.items() if len(rows) >= min_rows}
     for attribute in suite.tasks:
         suite.descriptions[attribute] = f"OA-Mine: extract the '{attribute}' value from a product title"

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
-from ecombench.records import ShopBenchRecord, describe
+from ecombench.records import ShopBenchRecord, describe, make_record
 
 TYPE_FOLDERS = ("multiple_choice", "retrieval", "ranking", "named_entity_recognition", "generation")
 
@@ -55,9 +55,8 @@ def _mc_rows(name: str, data: bytes) -> list[dict[str, Any]]:
         parsed.append((question, list(choices), answer))
     start = 1 if any(a == len(c) for _, c, a in parsed) and not any(a == 0 for _, _, a in parsed) else 0
     return [
-        {"input_field": f"{q}\n" + "\n".join(f"{i}. {c}" for i, c in enumerate(choices, start=start)) + "\nAnswer: ",
-         "output_field": answer, "task_name": task, "task_type": "multiple-choice", "metric": "accuracy",
-         "is_multiple_choice": True, "track": "shopping_mmlu"}
+        make_record(task, "multiple-choice", "accuracy", "shopping_mmlu",
+                    f"{q}\n" + "\n".join(f"{i}. {c}" for i, c in enumerate(choices, start=start)) + "\nAnswer: ", answer)
         for q, choices, answer in parsed
     ]
 
