@@ -219,6 +219,50 @@ def import_(
     typer.echo(f"imported {len(suite.tasks)} tasks, {items} items into {dest}; run them with: ecombench run --model M --tasks {name}")
 
 
+class BoardFormat(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    csv = "csv"
+    json = "json"
+    html = "html"
+
+
+@app.command()
+def leaderboard(
+    board: Annotated[str, typer.Option("--board", help="Board name (leaderboards/*.yaml, or a task group).")] = "ecombench_core",
+    by: Annotated[str, typer.Option("--by", help="track: per-track columns; task: per-task columns too.")] = "track",
+    format: Annotated[BoardFormat, typer.Option("--format", help="table, markdown, csv, json or html.")] = BoardFormat.table,
+    output: Annotated[Path | None, typer.Option("--output", help="Write to this file instead of the terminal.")] = None,
+    submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where submissions are read from.")] = Path("submissions"),
+) -> None:
+    """Rank the submissions on a board: All-Around with a 95% interval, per-track scores, flags."""
+    from ecombench.io import atomic_write_text
+    from ecombench.leaderboard.boards import get_board
+    from ecombench.leaderboard.render import render, rich_table
+    from ecombench.leaderboard.store import load_folder
+    from ecombench.leaderboard.table import build_table
+    from ecombench.taskindex import build_index, default_roots
+
+    if by not in ("track", "task"):
+        raise EcombenchError(f"--by {by}: use track or task")
+    index = build_index(default_roots())
+    chosen = get_board(board, list(index.groups))
+    loaded = load_folder(submissions_dir)
+    for warning in loaded.warnings:
+        print(f"ecombench: warning: {warning}", file=sys.stderr)
+    table = build_table(chosen, index, loaded.submissions, by=by)
+    if table.frame.empty:
+        raise EcombenchError(f"no submission in {submissions_dir} has a task of board '{chosen.name}' ({', '.join(chosen.tasks)})")
+    if format is BoardFormat.table and output is None:
+        _console().print(rich_table(table))
+        return
+    text = render(table, "markdown" if format is BoardFormat.table else format.value)
+    if output is not None:
+        atomic_write_text(output, text)
+    else:
+        sys.stdout.write(text)
+
+
 @app.command()
 def run(
     model: Annotated[str, typer.Option("--model", help="Model folder, hub id, PEFT adapter folder, or builtin:tiny.")] = "builtin:tiny",

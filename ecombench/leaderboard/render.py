@@ -1,0 +1,84 @@
+"""Leaderboard output: rich table, Markdown, CSV, JSON and a plain HTML table.
+
+Names and models come from submissions, so they are untrusted text: terminal output shows
+control characters and escape sequences as visible escapes; Markdown escapes pipes; HTML escapes
+everything.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import pandas as pd
+
+from ecombench.leaderboard.table import BoardTable
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def safe_text(value: object) -> str:
+    """Control characters (ANSI escapes included) as visible \\x.. escapes."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+
+
+def columns(table: BoardTable) -> list[str]:
+    frame = table.frame
+    extra = [c for c in frame.columns if c.startswith(("track:", "task:"))]
+    ranking = ["win_rate"] if "win_rate" in frame.columns else []
+    return ["rank", "name", "model", "base", "all_around", "ci95", *ranking, *extra, "date", "flags", "submission"]
+
+
+def _fmt(value: object, column: str) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}" if abs(value) <= 1.5 or column == "ci95" else f"{value:.2f}"
+    return safe_text(value)
+
+
+def to_records(table: BoardTable) -> list[dict[str, object]]:
+    cols = columns(table)
+    records = []
+    for row in table.frame[cols].to_dict(orient="records"):
+        records.append({k: (None if v is pd.NA or (isinstance(v, float) and pd.isna(v)) else (int(v) if k == "rank" else v)) for k, v in row.items()})
+    return records
+
+
+def render(table: BoardTable, fmt: str) -> str:
+    if table.frame.empty:
+        return ""
+    cols = columns(table)
+    if fmt == "json":
+        return json.dumps({"board": table.board.model_dump(), "rows": to_records(table)}, indent=2, ensure_ascii=False, default=str)
+    if fmt == "csv":
+        return table.frame[cols].to_csv(index=False)
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        for row in table.frame[cols].itertuples(index=False):
+            lines.append("| " + " | ".join(_fmt(v, c).replace("|", "\\|") for v, c in zip(row, cols, strict=True)) + " |")
+        return "\n".join(lines) + "\n"
+    if fmt == "html":
+        head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(_fmt(v, c))}</td>" for v, c in zip(row, cols, strict=True)) + "</tr>"
+            for row in table.frame[cols].itertuples(index=False)
+        )
+        title = html.escape(table.board.name)
+        return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
+                f"<h1>{title}</h1><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></body></html>\n")
+    raise ValueError(fmt)
+
+
+def rich_table(table: BoardTable):
+    from rich.table import Table
+    from rich.text import Text
+
+    cols = [c for c in columns(table) if c not in ("submission", "model")]
+    out = Table(title=f"{table.board.name}: {table.board.description}" if table.board.description else table.board.name)
+    for c in cols:
+        out.add_column(c.removeprefix("track:").removeprefix("task:"), justify="right" if c not in ("name", "base", "flags", "date") else "left")
+    for row in table.frame[cols].itertuples(index=False):
+        out.add_row(*[Text(_fmt(v, c)) for v, c in zip(row, cols, strict=True)])
+    return out
