@@ -30,6 +30,15 @@ def test_help_imports_nothing_heavy():
     assert _heavy("run", "--help") == "HEAVY:"
 
 
+def test_leaderboard_imports_nothing_heavy(tmp_path):
+    from tests.test_leaderboard import make_submission, uniform
+
+    from ecombench import submissions
+
+    submissions.save(tmp_path, make_submission("x", uniform(0.5)), [])
+    assert _heavy("leaderboard", "--submissions-dir", str(tmp_path), "--board", "ecombench_starter", "--format", "csv") == "HEAVY:"
+
+
 def test_tasks_commands_import_nothing_heavy():
     assert _heavy("tasks") == "HEAVY:"
     assert _heavy("tasks", "show", "starter_category_mc") == "HEAVY:"

@@ -1,0 +1,147 @@
+"""`ecombench leaderboard` on synthetic submissions whose ranking is worked out by hand."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from ecombench import submissions
+from ecombench.leaderboard.boards import Board, get_board
+from ecombench.leaderboard.render import render, safe_text
+from ecombench.leaderboard.table import build_table
+from ecombench.taskindex import build_index, default_roots
+
+INDEX = build_index(default_roots())
+STARTER = INDEX.select(["ecombench_starter"])
+
+
+def make_submission(name: str, scores: dict[str, float], *, limit: int | None = None, data_sha: str | None = "current",
+                    base: str = "builtin:tiny", created: datetime | None = None, sub_id: str | None = None) -> submissions.Submission:
+    """A submission over starter tasks with the given scores (stderr 0.01 each)."""
+    created = created or datetime(2026, 11, 1, tzinfo=UTC)
+    tasks = {}
+    for t in STARTER:
+        if t.name not in scores:
+            continue
+        tasks[t.name] = submissions.TaskResult(track=t.track, task_type=t.task_type, metric=t.metric, n=10, score=scores[t.name],
+                                               stderr=0.01, version=t.version, data_sha256=t.data_hash() if data_sha == "current" else data_sha)
+    sid = sub_id or submissions.new_id(name, created)
+    return submissions.Submission(
+        id=sid, name=name, created=created,
+        model=submissions.ModelIdentity(spec=name, kind="local", base_model=base, weights_sha256="0" * 64, dtype="float32"),
+        ecombench_version="0.1.0", lm_eval_version="0.4.13",
+        generation=submissions.GenerationSettings(protocol="generate", system_prompt=None, max_gen_toks={}, batch_size="1", device="cpu", limit=limit),
+        tasks=tasks, tracks={}, all_around=0.0, overall_task_mean=0.0, duration_s=1.0,
+        hardware=submissions.Hardware(platform="p", python="3.11", torch="2", device="cpu", cpu_count=2), items_file=f"{sid}.items.jsonl",
+    )
+
+
+def uniform(value: float, **overrides: float) -> dict[str, float]:
+    return {t.name: overrides.get(t.name, value) for t in STARTER}
+
+
+def board(**kwargs) -> Board:
+    return Board(name="b", tasks=["ecombench_starter"], **kwargs)
+
+
+def test_ranking_by_all_around_with_flags_apart():
+    subs = [
+        make_submission("low", uniform(0.2)),
+        # "high": one multilingual task at 1.0 -> multilingual track (1.0 + 0.5) / 2 = 0.75, others 0.5
+        make_submission("high", uniform(0.5, starter_title_translation_de=1.0)),
+        make_submission("limited", uniform(0.9), limit=5),
+        make_submission("old-data", uniform(0.9), data_sha="f" * 64),
+        make_submission("partial", {"starter_category_mc": 1.0}),
+    ]
+    frame = build_table(board(), INDEX, subs).frame
+    assert list(frame["name"][:2]) == ["high", "low"] and list(frame["rank"][:2]) == [1, 2]
+    assert frame.loc[0, "all_around"] == pytest.approx((0.5 + 0.5 + 0.5 + 0.75) / 4)
+    assert frame.loc[1, "all_around"] == pytest.approx(0.2)
+    flagged = dict(zip(frame["name"], frame["flags"]))
+    assert flagged["limited"] == "limit 5" and flagged["old-data"].startswith("other data/version: ")
+    assert flagged["partial"] == "missing 8 task(s)"
+    assert frame["rank"][2:].isna().all()
+    # 95% interval: tracks of 3, 2, 2, 2 tasks with stderr 0.01 each
+    expected = 1.959963984540054 * ((0.01**2 / 3 + 3 * 0.01**2 / 2) ** 0.5) / 4
+    assert frame.loc[0, "ci95"] == pytest.approx(expected)
+
+
+def test_win_rate_ranking_and_filters():
+    a = make_submission("a", uniform(0.5, starter_category_mc=0.9))  # wins one task, ties the rest
+    b = make_submission("b", uniform(0.5))
+    frame = build_table(board(ranking="win_rate"), INDEX, [b, a]).frame
+    # a: 1 win + 8 ties of 9 tasks -> (1 + 8 * 0.5) / 9; b: 8 ties -> 4 / 9
+    assert list(frame["name"]) == ["a", "b"]
+    assert frame.loc[0, "win_rate"] == pytest.approx(5 / 9) and frame.loc[1, "win_rate"] == pytest.approx(4 / 9)
+    other = make_submission("c", uniform(0.99), base="other-base")
+    filtered = build_table(board(filters={"base_model": "builtin:tiny"}), INDEX, [a, b, other]).frame
+    assert "c" not in set(filtered["name"])
+
+
+def test_normalised_board_uses_the_stored_baselines():
+    core = INDEX.select(["ecombench_core"])
+    task = next(t for t in core if t.name == "core_category_mc")
+    baseline = task.config["metadata"]["random_baseline"]
+    sub = make_submission("x", {})
+    sub = sub.model_copy(update={"tasks": {task.name: submissions.TaskResult(track=task.track, task_type=task.task_type, metric=task.metric, n=1,
+                                                                           score=baseline, stderr=0.0, version=task.version, data_sha256=task.data_hash())}})
+    frame = build_table(Board(name="n", tasks=["core_category_mc"], normalize=True), INDEX, [sub]).frame
+    assert frame.loc[0, "all_around"] == pytest.approx(0.0)  # chance level is 0
+
+
+def test_formats_escape_untrusted_names():
+    evil = make_submission("<script>alert(1)</script>|\x1b[31mred", uniform(0.3))
+    table = build_table(board(), INDEX, [evil])
+    assert "<script>" not in render(table, "html") and "&lt;script&gt;" in render(table, "html")
+    assert "\\|" in render(table, "markdown") and "\x1b" not in render(table, "markdown")
+    rows = list(csv.DictReader(io.StringIO(render(table, "csv"))))
+    assert rows[0]["name"] == evil.name and float(rows[0]["all_around"]) == pytest.approx(0.3)
+    assert json.loads(render(table, "json"))["rows"][0]["rank"] == 1
+    assert safe_text("a\x1b[31mb\x00") == "a\\x1b[31mb\\x00"
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, env={**os.environ, "COLUMNS": "250"})
+
+
+def test_cli_skips_corrupt_files_reports_duplicates_and_never_deletes(tmp_path):
+    good = make_submission("good", uniform(0.4))
+    submissions.save(tmp_path, good, [])
+    (tmp_path / "broken.json").write_text('{"schema_version": 1, "id": ')
+    (tmp_path / "copy.json").write_text((tmp_path / f"{good.id}.json").read_text())
+    done = _cli("leaderboard", "--submissions-dir", str(tmp_path), "--board", "ecombench_starter", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert "skipped " in done.stderr and "broken.json" in done.stderr
+    assert f"duplicate submission id {good.id}" in done.stderr
+    assert [r["name"] for r in json.loads(done.stdout)["rows"]] == ["good"]
+    assert (tmp_path / "broken.json").exists()
+
+
+def test_cli_empty_folder_and_unknown_board(tmp_path):
+    done = _cli("leaderboard", "--submissions-dir", str(tmp_path))
+    assert done.returncode == 2 and "no submissions yet; make a first one with: ecombench run --model builtin:tiny" in done.stderr
+    submissions.save(tmp_path, make_submission("x", uniform(0.1)), [])
+    done = _cli("leaderboard", "--submissions-dir", str(tmp_path), "--board", "ecombench_startr")
+    assert done.returncode == 2 and "did you mean 'ecombench_starter'" in done.stderr
+
+
+def test_an_imported_suite_gets_a_default_board():
+    chosen = get_board("ecombench_starter_multilingual", list(INDEX.groups))
+    assert chosen.tasks == ["ecombench_starter_multilingual"]
+
+
+def test_cli_writes_the_output_file_and_markdown_by_default_format(tmp_path):
+    submissions.save(tmp_path, make_submission("m", uniform(0.6)), [])
+    out = tmp_path / "board.md"
+    done = _cli("leaderboard", "--submissions-dir", str(tmp_path), "--board", "ecombench_starter", "--output", str(out), "--by", "task")
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    assert text.startswith("| rank | name |") and "task:starter_query_ranking" in text and "| 1 | m |" in text
