@@ -263,6 +263,55 @@ def leaderboard(
         sys.stdout.write(text)
 
 
+@app.command("compare")
+def compare_cmd(
+    runs: Annotated[list[str], typer.Argument(help="Two or more submission ids (or id prefixes) or names; the first is the reference.")],
+    items: Annotated[bool, typer.Option("--items", help="List the items that flipped between the reference and each other run.")] = False,
+    submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where submissions are read from.")] = Path("submissions"),
+    iters: Annotated[int, typer.Option("--iters", help="Bootstrap resamples per task.")] = 10_000,
+    format: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
+) -> None:
+    """Per-task and per-track deltas against the first run, with paired bootstrap p-values (Holm-corrected)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from ecombench.leaderboard.compare import compare, find
+    from ecombench.leaderboard.render import safe_text
+    from ecombench.leaderboard.store import load_folder
+
+    if len(runs) < 2:
+        raise EcombenchError("compare needs at least two submissions")
+    loaded = load_folder(submissions_dir)
+    for warning in loaded.warnings:
+        print(f"ecombench: warning: {warning}", file=sys.stderr)
+    reference = find(loaded.submissions, runs[0])
+    results = [compare(reference, find(loaded.submissions, key), submissions_dir, iters=iters) for key in runs[1:]]
+    if format is OutputFormat.json:
+        payload = [{"a": r.a.id, "b": r.b.id,
+                    "tasks": {d.task: {"a": d.a, "b": d.b, "delta": d.delta, "n_paired": d.n_paired, "p": d.p_value, "p_holm": d.p_adjusted,
+                                       "significant": d.significant} for d in r.tasks},
+                    "tracks": {t: {"a": a, "b": b, "delta": b - a} for t, (a, b) in r.tracks.items()},
+                    "flipped_items": len(r.flips)} for r in results]
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    console = _console()
+    for r in results:
+        table = Table(title=f"{safe_text(r.b.name)} ({r.b.id}) vs {safe_text(r.a.name)} ({r.a.id})")
+        for column in ("task", "track", "A", "B", "delta", "n", "p (Holm)", ""):
+            table.add_column(column, justify="left" if column in ("task", "track", "") else "right")
+        for d in r.tasks:
+            p = f"{d.p_adjusted:.4f}" if d.p_adjusted is not None else "-"
+            table.add_row(Text(d.task), Text(d.track), f"{d.a:.4f}", f"{d.b:.4f}", f"{d.delta:+.4f}", str(d.n_paired), p, "*" if d.significant else "")
+        table.add_section()
+        for track, (a, b) in r.tracks.items():
+            table.add_row(Text(f"track: {track}"), "", f"{a:.4f}", f"{b:.4f}", f"{b - a:+.4f}", "", "", "")
+        console.print(table)
+        console.print(f"* significant at 0.05 after Holm's correction over {len(r.tasks)} tasks; {len(r.flips)} items flipped", highlight=False)
+        if items:
+            for f in r.flips:
+                console.print(Text(f"[{f.task}] {safe_text(f.prompt)}\n  target: {safe_text(f.target)}\n  A ({f.score_a:.2f}): {safe_text(f.prediction_a)}\n  B ({f.score_b:.2f}): {safe_text(f.prediction_b)}"))
+
+
 @app.command()
 def run(
     model: Annotated[str, typer.Option("--model", help="Model folder, hub id, PEFT adapter folder, or builtin:tiny.")] = "builtin:tiny",

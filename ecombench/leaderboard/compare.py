@@ -1,0 +1,107 @@
+"""``ecombench compare``: per-task and per-track deltas with a paired test on item-level scores.
+
+Items are matched by their content hash (prompt + truth), so two runs pair up even when their
+doc order differs. Each task gets a paired bootstrap p-value; Holm's correction runs across the
+tasks of one comparison. Tasks pooled by micro F1 are compared on item F1, as an approximation.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ecombench.errors import EcombenchError
+from ecombench.leaderboard.stats import holm, paired_bootstrap
+from ecombench.submissions import ItemRecord, Submission, load_items
+
+ALPHA = 0.05
+
+
+@dataclass(frozen=True)
+class TaskDelta:
+    task: str
+    track: str
+    a: float
+    b: float
+    n_paired: int
+    p_value: float | None
+    p_adjusted: float | None
+
+    @property
+    def delta(self) -> float:
+        return self.b - self.a
+
+    @property
+    def significant(self) -> bool:
+        return self.p_adjusted is not None and self.p_adjusted < ALPHA
+
+
+@dataclass(frozen=True)
+class Flip:
+    task: str
+    prompt: str
+    target: object
+    prediction_a: str
+    prediction_b: str
+    score_a: float
+    score_b: float
+
+
+@dataclass
+class Comparison:
+    a: Submission
+    b: Submission
+    tasks: list[TaskDelta] = field(default_factory=list)
+    tracks: dict[str, tuple[float, float]] = field(default_factory=dict)
+    flips: list[Flip] = field(default_factory=list)
+
+
+def find(subs: list[Submission], key: str) -> Submission:
+    """A submission by id, id prefix, or name (the newest of that name)."""
+    by_id = [s for s in subs if s.id == key] or [s for s in subs if s.id.startswith(key)]
+    if len(by_id) == 1:
+        return by_id[0]
+    named = sorted((s for s in subs if s.name == key), key=lambda s: s.created)
+    if named:
+        return named[-1]
+    close = difflib.get_close_matches(key, list(dict.fromkeys([*(s.name for s in subs), *(s.id for s in subs)])), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise EcombenchError(f"no submission named or with id '{key}'{hint}")
+
+
+def compare(a: Submission, b: Submission, folder: Path, iters: int = 10_000, seed: int = 0) -> Comparison:
+    """Compare ``b`` against ``a`` on the tasks both have."""
+    items_a = _by_hash(load_items(folder, a))
+    items_b = _by_hash(load_items(folder, b))
+    shared = [t for t in a.tasks if t in b.tasks]
+    if not shared:
+        raise EcombenchError(f"{a.name} and {b.name} have no task in common")
+    out = Comparison(a, b)
+    raw: dict[str, tuple[float | None, int]] = {}
+    for task in shared:
+        keys = sorted(set(items_a.get(task, {})) & set(items_b.get(task, {})))
+        sa = [items_a[task][k].score for k in keys]
+        sb = [items_b[task][k].score for k in keys]
+        p = paired_bootstrap(sa, sb, iters=iters, seed=seed)[1] if keys else None
+        raw[task] = (p, len(keys))
+        for k in keys:
+            ia, ib = items_a[task][k], items_b[task][k]
+            if (ia.score > 0) != (ib.score > 0) or (ia.score == 1.0) != (ib.score == 1.0):
+                out.flips.append(Flip(task, ia.prompt, ia.target, ia.prediction, ib.prediction, ia.score, ib.score))
+    adjusted = holm({t: p for t, (p, _) in raw.items() if p is not None})
+    for task in shared:
+        p, n = raw[task]
+        out.tasks.append(TaskDelta(task, a.tasks[task].track, a.tasks[task].score, b.tasks[task].score, n, p, adjusted.get(task)))
+    tracks = sorted({d.track for d in out.tasks})
+    for track in tracks:
+        rows = [d for d in out.tasks if d.track == track]
+        out.tracks[track] = (sum(d.a for d in rows) / len(rows), sum(d.b for d in rows) / len(rows))
+    return out
+
+
+def _by_hash(items: list[ItemRecord]) -> dict[str, dict[str, ItemRecord]]:
+    out: dict[str, dict[str, ItemRecord]] = {}
+    for item in items:
+        out.setdefault(item.task, {})[item.item_hash] = item
+    return out

@@ -1,0 +1,72 @@
+"""`ecombench compare`: paired items by content hash, significance after Holm, flipped items."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ecombench import submissions
+from ecombench.errors import EcombenchError
+from ecombench.leaderboard.compare import compare, find
+from tests.test_leaderboard import make_submission, uniform
+
+MC, GEN = "starter_category_mc", "starter_title_generation"
+
+
+def _items(scores: dict[str, list[float]], reverse: bool = False) -> list[submissions.ItemRecord]:
+    out = []
+    for task, values in scores.items():
+        for i, score in enumerate(values):
+            out.append(submissions.ItemRecord(task=task, doc_id=i, item_hash=f"{task}-{i}", prompt=f"q{i}", target="t",
+                                              prediction="p" if score else "x", parsed=None, score=score))
+    return out[::-1] if reverse else out
+
+
+@pytest.fixture
+def folder(tmp_path):
+    # MC: A right on 20 of 100, B on 80 (60 flips up) -> clearly better; GEN: 1 item differs by 0.1
+    a_scores = {MC: [1.0] * 20 + [0.0] * 80, GEN: [0.5] * 100}
+    b_scores = {MC: [1.0] * 80 + [0.0] * 20, GEN: [0.5] * 99 + [0.6]}
+    a = make_submission("model-a", uniform(0.3, **{MC: 0.2, GEN: 0.5}))
+    b = make_submission("model-b", uniform(0.3, **{MC: 0.8, GEN: 0.501}))
+    submissions.save(tmp_path, a, _items(a_scores))
+    submissions.save(tmp_path, b, _items(b_scores, reverse=True))  # pairing must not depend on order
+    return tmp_path, a, b
+
+
+def test_compare_marks_the_real_difference_only(folder):
+    path, a, b = folder
+    result = compare(a, b, path, iters=2000)
+    by_task = {d.task: d for d in result.tasks}
+    assert by_task[MC].delta == pytest.approx(0.6) and by_task[MC].n_paired == 100 and by_task[MC].significant
+    assert by_task[GEN].n_paired == 100 and not by_task[GEN].significant
+    assert by_task[MC].p_adjusted == pytest.approx(min(1.0, 2 * by_task[MC].p_value), abs=1e-12)  # Holm: 2 tasks with items
+    flips = [f for f in result.flips if f.task == MC]
+    assert len(flips) == 60 and all(f.score_a == 0.0 and f.score_b == 1.0 for f in flips)
+    # tasks without items (the other starter tasks) still get deltas, with no p-value
+    assert by_task["starter_query_ranking"].p_value is None and by_task["starter_query_ranking"].delta == 0.0
+
+
+def test_find_by_name_id_prefix_and_suggestions(folder):
+    _, a, b = folder
+    subs = [a, b]
+    assert find(subs, "model-b") == b and find(subs, a.id[:-2]) == a
+    with pytest.raises(EcombenchError, match="did you mean 'model-a'"):
+        find(subs, "model-aa")
+
+
+def test_cli_json_and_items(folder):
+    path, a, b = folder
+    env = {**os.environ, "COLUMNS": "200"}
+    done = subprocess.run([sys.executable, "-m", "ecombench", "compare", "model-a", "model-b", "--submissions-dir", str(path), "--format", "json", "--iters", "1000"],
+                          capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    (payload,) = json.loads(done.stdout)
+    assert payload["tasks"][MC]["significant"] is True and payload["flipped_items"] == 60  # a 0.5 -> 0.6 change is not a flip
+    shown = subprocess.run([sys.executable, "-m", "ecombench", "compare", "model-a", "model-b", "--submissions-dir", str(path), "--items", "--iters", "500"],
+                           capture_output=True, text=True, env=env)
+    assert shown.returncode == 0 and "A (0.00): x" in shown.stdout and "B (1.00): p" in shown.stdout
