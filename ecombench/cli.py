@@ -250,7 +250,7 @@ def leaderboard(
     loaded = load_folder(submissions_dir)
     for warning in loaded.warnings:
         print(f"ecombench: warning: {warning}", file=sys.stderr)
-    table = build_table(chosen, index, loaded.submissions, by=by)
+    table = build_table(chosen, index, loaded, by=by)
     if table.frame.empty:
         raise EcombenchError(f"no submission in {submissions_dir} has a task of board '{chosen.name}' ({', '.join(chosen.tasks)})")
     if format is BoardFormat.table and output is None:
@@ -277,15 +277,13 @@ def compare_cmd(
 
     from ecombench.leaderboard.compare import compare, find
     from ecombench.leaderboard.render import safe_text
-    from ecombench.leaderboard.store import load_folder
+    from ecombench.leaderboard.store import load_submissions
 
     if len(runs) < 2:
         raise EcombenchError("compare needs at least two submissions")
-    loaded = load_folder(submissions_dir)
-    for warning in loaded.warnings:
-        print(f"ecombench: warning: {warning}", file=sys.stderr)
-    reference = find(loaded.submissions, runs[0])
-    results = [compare(reference, find(loaded.submissions, key), submissions_dir, iters=iters) for key in runs[1:]]
+    subs = load_submissions(submissions_dir)
+    reference = find(subs, runs[0])
+    results = [compare(reference, find(subs, key), submissions_dir, iters=iters) for key in runs[1:]]
     if format is OutputFormat.json:
         payload = [{"a": r.a.id, "b": r.b.id,
                     "tasks": {d.task: {"a": d.a, "b": d.b, "delta": d.delta, "n_paired": d.n_paired, "p": d.p_value, "p_holm": d.p_adjusted,

@@ -16,7 +16,8 @@ import pytest
 from ecombench import submissions
 from ecombench.leaderboard.boards import Board, get_board
 from ecombench.leaderboard.render import render, safe_text
-from ecombench.leaderboard.table import build_table
+from ecombench.leaderboard.store import from_submissions
+from ecombench.leaderboard.table import build_table as _build_table
 from ecombench.taskindex import build_index, default_roots
 
 INDEX = build_index(default_roots())
@@ -44,6 +45,10 @@ def make_submission(name: str, scores: dict[str, float], *, limit: int | None = 
     )
 
 
+def build_table(board_, index, subs, by="track"):
+    return _build_table(board_, index, from_submissions(subs), by=by)
+
+
 def uniform(value: float, **overrides: float) -> dict[str, float]:
     return {t.name: overrides.get(t.name, value) for t in STARTER}
 
@@ -66,7 +71,7 @@ def test_ranking_by_all_around_with_flags_apart():
     assert frame.loc[0, "all_around"] == pytest.approx((0.5 + 0.5 + 0.5 + 0.75) / 4)
     assert frame.loc[1, "all_around"] == pytest.approx(0.2)
     flagged = dict(zip(frame["name"], frame["flags"]))
-    assert flagged["limited"] == "limit 5" and flagged["old-data"].startswith("other data/version: ")
+    assert flagged["limited"] == "limit 5" and flagged["old-data"] == "other data/version on 9 task(s)"
     assert flagged["partial"] == "missing 8 task(s)"
     assert frame["rank"][2:].isna().all()
     # 95% interval: tracks of 3, 2, 2, 2 tasks with stderr 0.01 each
@@ -145,3 +150,20 @@ def test_cli_writes_the_output_file_and_markdown_by_default_format(tmp_path):
     assert done.returncode == 0, done.stderr
     text = out.read_text()
     assert text.startswith("| rank | name |") and "task:starter_query_ranking" in text and "| 1 | m |" in text
+
+
+def test_the_index_cache_follows_file_changes(tmp_path):
+    import time
+
+    from ecombench.leaderboard.store import load_folder
+
+    a = make_submission("first", uniform(0.1))
+    submissions.save(tmp_path, a, [])
+    assert list(load_folder(tmp_path).meta["name"]) == ["first"]
+    time.sleep(0.01)
+    renamed = a.model_copy(update={"name": "renamed-and-longer"})
+    submissions.save(tmp_path, renamed, [])
+    (tmp_path / "late.json").write_text("{}")
+    loaded = load_folder(tmp_path)
+    assert list(loaded.meta["name"]) == ["renamed-and-longer"]
+    assert any("late.json" in w for w in loaded.warnings)

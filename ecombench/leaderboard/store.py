@@ -1,37 +1,144 @@
-"""Reading a submissions folder for the leaderboard: bad files are skipped with a warning, never deleted."""
+"""Reading a submissions folder for the leaderboard, fast: flat tables with an index cache.
+
+Every ``*.json`` record is validated once; what the leaderboard needs (one row per submission,
+one per submission and task) is cached under the user cache, keyed by each file's name, size
+and modification time, so a warm board of thousands of submissions reads only what changed.
+Bad files are skipped with a warning, never deleted; duplicate ids are reported.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from ecombench.errors import EcombenchError
+from ecombench.io import atomic_writer
+from ecombench.paths import cache_dir
 from ecombench.submissions import Submission, load
+
+INDEX_VERSION = 1
+META_COLUMNS = ["submission", "name", "model", "base", "kind", "date", "limit", "file"]
+SCORE_COLUMNS = ["submission", "task", "track", "score", "stderr", "version", "data_sha256"]
 
 
 @dataclass
 class Loaded:
-    submissions: list[Submission] = field(default_factory=list)
+    meta: pd.DataFrame
+    scores: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
 
 
-def load_folder(folder: Path) -> Loaded:
-    """Every ``*.json`` submission record in ``folder``; corrupt files and duplicate ids become warnings."""
+def _rows(sub: Submission, file: str) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
+    meta = {"submission": sub.id, "name": sub.name, "model": sub.model.spec, "base": sub.model.base_model, "kind": sub.model.kind,
+            "date": sub.created.date().isoformat(), "limit": sub.generation.limit, "file": file}
+    scores = [(sub.id, t, r.track, r.score, r.stderr if r.stderr is not None else 0.0, r.version, r.data_sha256) for t, r in sub.tasks.items()]
+    return meta, scores
+
+
+def _index_path(folder: Path) -> Path:
+    key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    return cache_dir() / "leaderboard-index" / f"{key}.pickle"
+
+
+def _read_index(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            index = pickle.load(handle)  # noqa: S301 - our own cache file under the user cache
+        return index if index.get("version") == INDEX_VERSION else {}
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError):
+        return {}
+
+
+def load_folder(folder: Path, use_index: bool = True) -> Loaded:
+    """The leaderboard's view of ``folder``; corrupt files and duplicate ids become warnings."""
     if not folder.is_dir():
         raise EcombenchError(f"{folder}: no submissions folder; make a first submission with: ecombench run --model builtin:tiny --submissions-dir {folder}")
-    out = Loaded()
-    seen: dict[str, Path] = {}
+    index_path = _index_path(folder)
+    cached_index = _read_index(index_path) if use_index else {}
+    old = cached_index.get("files", {})
+    files: dict[str, Any] = {}
+    changed = False
+    with os.scandir(folder) as entries:
+        listing = sorted((e.name, e.stat()) for e in entries if e.name.endswith(".json") and e.is_file())
+    for name, stat in listing:
+        stamp = (stat.st_size, stat.st_mtime_ns)
+        cached = old.get(name)
+        if cached is not None and cached["stamp"] == stamp:
+            files[name] = cached
+            continue
+        changed = True
+        try:
+            sub = load(folder / name)
+        except EcombenchError as exc:
+            files[name] = {"stamp": stamp, "error": str(exc)}
+            continue
+        meta, scores = _rows(sub, name)
+        files[name] = {"stamp": stamp, "meta": meta, "scores": scores}
+    if not changed and files.keys() == old.keys() and "frames" in cached_index:
+        meta, score_frame, warnings = cached_index["frames"]  # nothing changed: the finished tables
+        return Loaded(meta, score_frame, list(warnings))
+    loaded = _assemble(folder, files)
+    if use_index:
+        try:
+            with atomic_writer(index_path, "wb") as handle:
+                state = {"version": INDEX_VERSION, "files": files, "frames": (loaded.meta, loaded.scores, loaded.warnings)}
+                pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError:
+            pass  # a read-only cache only costs speed
+    return loaded
+
+
+def _assemble(folder: Path, files: dict[str, Any]) -> Loaded:
+    metas: list[dict[str, Any]] = []
+    scores: list[tuple[Any, ...]] = []
+    warnings: list[str] = []
+    seen: dict[str, str] = {}
+    for name, entry in files.items():
+        if "error" in entry:
+            warnings.append(f"skipped {entry['error']}")
+            continue
+        sid = entry["meta"]["submission"]
+        if sid in seen:
+            warnings.append(f"duplicate submission id {sid} in {name} and {seen[sid]}; the first is used")
+            continue
+        seen[sid] = name
+        metas.append(entry["meta"])
+        scores.extend(entry["scores"])
+    if not metas:
+        raise EcombenchError(f"{folder}: no submissions yet; make a first one with: ecombench run --model builtin:tiny --submissions-dir {folder}")
+    return _frames(metas, scores, warnings)
+
+
+def _frames(metas: list[dict[str, Any]], scores: list[tuple[Any, ...]], warnings: list[str] | None = None) -> Loaded:
+    # Repeated strings as categories: smaller to cache and faster to merge and group.
+    score_frame = pd.DataFrame(scores, columns=SCORE_COLUMNS).astype({c: "category" for c in ("task", "track", "version", "data_sha256")})
+    return Loaded(pd.DataFrame(metas, columns=META_COLUMNS), score_frame, warnings or [])
+
+
+def from_submissions(subs: list[Submission]) -> Loaded:
+    """The leaderboard's view of records already in memory."""
+    metas, scores = [], []
+    for sub in subs:
+        meta, rows = _rows(sub, f"{sub.id}.json")
+        metas.append(meta)
+        scores.extend(rows)
+    return _frames(metas, scores)
+
+
+def load_submissions(folder: Path) -> list[Submission]:
+    """Full records (for ``compare``): all of them, validated."""
+    out = []
     for path in sorted(folder.glob("*.json")):
         try:
-            sub = load(path)
-        except EcombenchError as exc:
-            out.warnings.append(f"skipped {exc}")
+            out.append(load(path))
+        except EcombenchError:
             continue
-        if sub.id in seen:
-            out.warnings.append(f"duplicate submission id {sub.id} in {path.name} and {seen[sub.id].name}; the first is used")
-            continue
-        seen[sub.id] = path
-        out.submissions.append(sub)
-    if not out.submissions:
+    if not out:
         raise EcombenchError(f"{folder}: no submissions yet; make a first one with: ecombench run --model builtin:tiny --submissions-dir {folder}")
     return out
