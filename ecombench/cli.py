@@ -263,6 +263,40 @@ def leaderboard(
         sys.stdout.write(text)
 
 
+@app.command("report")
+def report_cmd(
+    output: Annotated[Path, typer.Option("--output", help="Folder to write the site into.")],
+    board: Annotated[str, typer.Option("--board", help="Board name (leaderboards/*.yaml, or a task group).")] = "ecombench_core",
+    submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where submissions are read from.")] = Path("submissions"),
+) -> None:
+    """Write a static, offline web page: sortable leaderboard, per-track charts, a page per submission, a comparison."""
+    from ecombench.leaderboard.boards import get_board
+    from ecombench.leaderboard.compare import compare
+    from ecombench.leaderboard.report import write_report
+    from ecombench.leaderboard.store import load_folder, load_submissions
+    from ecombench.leaderboard.table import build_table
+    from ecombench.taskindex import build_index, default_roots
+
+    index = build_index(default_roots())
+    chosen = get_board(board, list(index.groups))
+    loaded = load_folder(submissions_dir)
+    for warning in loaded.warnings:
+        print(f"ecombench: warning: {warning}", file=sys.stderr)
+    table = build_table(chosen, index, loaded)
+    if table.frame.empty:
+        raise EcombenchError(f"no submission in {submissions_dir} has a task of board '{chosen.name}'")
+    subs = {s.id: s for s in load_submissions(submissions_dir)}
+    ranked = [sid for sid, rank in zip(table.frame["submission"], table.frame["rank"], strict=True) if str(rank) != "<NA>"]
+    comparison = None
+    if len(ranked) >= 2:
+        try:
+            comparison = compare(subs[ranked[1]], subs[ranked[0]], submissions_dir, iters=2000)
+        except (OSError, EcombenchError) as exc:
+            print(f"ecombench: warning: no comparison page ({exc})", file=sys.stderr)
+    page = write_report(output, table, subs, comparison)
+    typer.echo(f"report written to {page}")
+
+
 @app.command("compare")
 def compare_cmd(
     runs: Annotated[list[str], typer.Argument(help="Two or more submission ids (or id prefixes) or names; the first is the reference.")],

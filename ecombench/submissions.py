@@ -11,15 +11,17 @@ import re
 import secrets
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
 
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_writer
 from ecombench.records import describe
 
 SCHEMA_VERSION = 1
+# Ids and item-file names become file names: no separators, no leading dot, nothing to escape the folder.
+FileSafe = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=200)]
 
 
 class _Record(BaseModel):
@@ -69,7 +71,7 @@ class Submission(_Record):
     """A scored run: model identity, settings, per-task / per-track / all-around scores."""
 
     schema_version: int = SCHEMA_VERSION
-    id: str
+    id: FileSafe
     name: str
     created: datetime
     model: ModelIdentity
@@ -82,7 +84,7 @@ class Submission(_Record):
     overall_task_mean: float
     duration_s: float
     hardware: Hardware
-    items_file: str
+    items_file: FileSafe
     skipped_tasks: dict[str, str] = {}  # task -> why it was not run (a metric model is missing)
 
 

@@ -167,3 +167,15 @@ def test_the_index_cache_follows_file_changes(tmp_path):
     loaded = load_folder(tmp_path)
     assert list(loaded.meta["name"]) == ["renamed-and-longer"]
     assert any("late.json" in w for w in loaded.warnings)
+
+
+def test_a_record_whose_id_or_items_file_would_escape_the_folder_is_skipped(tmp_path):
+    from ecombench.leaderboard.store import load_folder
+
+    good = make_submission("good", uniform(0.4))
+    submissions.save(tmp_path, good, [])
+    data = json.loads((tmp_path / f"{good.id}.json").read_text())
+    (tmp_path / "evil.json").write_text(json.dumps({**data, "id": "../../evil", "items_file": "../../../etc/passwd"}))
+    loaded = load_folder(tmp_path)
+    assert list(loaded.meta["name"]) == ["good"]
+    assert any("evil.json: field 'id'" in w for w in loaded.warnings)
