@@ -23,6 +23,7 @@ def test_wheel_contains_the_task_yamls_and_data(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     bundled = {p.relative_to(REPO).as_posix() for p in (REPO / "tasks").rglob("*") if p.is_file() and p.suffix in (".yaml", ".jsonl")}
     assert bundled and {f"ecombench/{n}" for n in bundled} <= names
+    assert {"ecombench/leaderboards/ecombench_core.yaml", "ecombench/leaderboards/ecombench_starter.yaml"} <= names
 
 
 def test_builtin_tiny_is_deterministic(tmp_path):
