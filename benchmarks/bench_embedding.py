@@ -43,7 +43,7 @@ def main() -> None:
 
     def one_at_a_time() -> list[float]:
         out = []
-        for p, t in zip(preds, truths):
+        for p, t in zip(preds, truths, strict=True):
             a, b = model_encode(p), model_encode(t)
             out.append(max(0.0, float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))))
         return out
@@ -56,7 +56,7 @@ def main() -> None:
         start = time.perf_counter()
         single = one_at_a_time()
         single_s.append(time.perf_counter() - start)
-    max_diff = max(abs(a - b) for a, b in zip(batched, single))
+    max_diff = max(abs(a - b) for a, b in zip(batched, single, strict=True))
     report(
         "embedding_metric_batched_vs_pairwise", pairs=args.pairs, cpu_threads=os.cpu_count(), max_abs_score_diff=max_diff,
         batched_s=batched_s, pairwise_s=single_s, ratio=round(median(single_s) / median(batched_s), 2),

@@ -9,7 +9,6 @@ import os
 import subprocess
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -70,7 +69,7 @@ def test_ranking_by_all_around_with_flags_apart():
     assert list(frame["name"][:2]) == ["high", "low"] and list(frame["rank"][:2]) == [1, 2]
     assert frame.loc[0, "all_around"] == pytest.approx((0.5 + 0.5 + 0.5 + 0.75) / 4)
     assert frame.loc[1, "all_around"] == pytest.approx(0.2)
-    flagged = dict(zip(frame["name"], frame["flags"]))
+    flagged = dict(zip(frame["name"], frame["flags"], strict=True))
     assert flagged["limited"] == "limit 5" and flagged["old-data"] == "other data/version on 9 task(s)"
     assert flagged["partial"] == "missing 8 task(s)"
     assert frame["rank"][2:].isna().all()

@@ -132,7 +132,7 @@ def test_packaged_minilm_batched_matches_one_pair_at_a_time():
     preds = ["a soft cotton shirt", "stainless steel garlic press", "", "red running shoes for women"]
     truths = ["a shirt made of soft cotton", "garlic crusher", "anything", ["running shoes", "red sneakers"]]
     batched = embedding_scores(encode, preds, truths)
-    single = [embedding_scores(encode, [p], [t])[0] for p, t in zip(preds, truths)]
+    single = [embedding_scores(encode, [p], [t])[0] for p, t in zip(preds, truths, strict=True)]
     assert batched == pytest.approx(single, abs=1e-6)
     assert batched[0] > 0.8 and batched[1] > 0.3
 

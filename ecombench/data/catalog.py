@@ -125,7 +125,7 @@ def _reviews(rng: random.Random, products: list[Product]) -> list[dict[str, Any]
             rating = rng.choice((1, 2, 3, 4, 4, 5, 5, 5))
             if rating == 3:
                 chosen = rng.sample(aspects_pool, 2)
-                polarity = dict(zip(chosen, rng.sample(("positive", "negative"), 2)))
+                polarity = dict(zip(chosen, rng.sample(("positive", "negative"), 2), strict=True))
             else:
                 chosen = rng.sample(aspects_pool, rng.randint(1, 3))
                 polarity = {a: "positive" if rating >= 4 else "negative" for a in chosen}

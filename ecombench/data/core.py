@@ -17,7 +17,6 @@ from typing import Any
 from ecombench.data.builders import TASKS, TRACKS, Part, TaskSpec, decontaminate
 from ecombench.data.catalog import build_catalog, write_catalog
 from ecombench.errors import EcombenchError
-from ecombench.metrics import EMBEDDING_METRICS
 from ecombench.oracle import oracle_answer
 from ecombench.paths import builtin_tasks_dir
 from ecombench.records import make_record
@@ -40,7 +39,7 @@ def _random_answer(rng: random.Random, row: dict[str, Any], rows: list[dict[str,
     """A random guess in the task's answer format: a random option, order or other item's answer."""
     import re
 
-    prompt, truth, kind = row["input_field"], row["output_field"], row["task_type"]
+    prompt, kind = row["input_field"], row["task_type"]
     numbers = [int(n) for n in re.findall(r"^(\d+)\. ", prompt, flags=re.MULTILINE)]
     if kind == "multiple-choice":
         return str(rng.choice(numbers))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from ecombench.importers import ecinstruct, ecominstruct, esci, jsonl, oamine, shopbench, shopping_mmlu
 from ecombench.importers.writer import ImportedSuite
@@ -19,9 +18,5 @@ IMPORTERS: dict[str, Callable[..., ImportedSuite]] = {
 }
 
 __all__ = ["IMPORTERS", "ImportedSuite"]
-
-
-def formats() -> list[str]:
-    return sorted(IMPORTERS)
 
 

@@ -47,7 +47,7 @@ def read(source: Path, split: str = "test", seed: int = 0, per_locale: int = 500
     titles = {(r.product_id, r.product_locale): r.product_title for r in products.itertuples()}
     suite = ImportedSuite("esci", [folder / EXAMPLES, folder / PRODUCTS])
     rng = random.Random(seed)
-    for (locale, query_id), group in sorted(examples.groupby(["product_locale", "query_id"]), key=lambda kv: (kv[0][0], str(kv[0][1]))):
+    for (locale, _query_id), group in sorted(examples.groupby(["product_locale", "query_id"]), key=lambda kv: (kv[0][0], str(kv[0][1]))):
         rows = [(r.product_id, r.esci_label, titles.get((r.product_id, locale))) for r in group.itertuples()]
         rows = [r for r in rows if r[2]]
         query, track = str(group["query"].iloc[0]), TRACKS.get(locale, "multilingual")
