@@ -73,7 +73,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_files = scaled_tasks(tasks, Path(tmp) / "bench_tasks", args.scale)
         ours = [sys.executable, "-m", "ecombench", "run", "--model", args.model, "--no-cache", "--batch-size", args.batch_size,
-                "--device", "cpu", "--submissions-dir", f"{tmp}/subs", "--task-path", f"{tmp}/bench_tasks", "--tasks", "bench_suite"]
+                "--device", "cpu", "--submissions-dir", f"{tmp}/subs", "--task-path", f"{tmp}/bench_tasks", "--trust-tasks", "--tasks", "bench_suite"]
         base = [sys.executable, str(HERE / "starter_kit_baseline.py"), "--model", str(model_path), "--output", f"{tmp}/preds.jsonl",
                 "--data", *[str(f) for f in data_files]]
         for _ in range(args.repeats):

@@ -363,7 +363,8 @@ def run(
     protocol: Annotated[
         str, typer.Option("--protocol", help="generate (KDD Cup: greedy, 1 token for multiple-choice) or loglikelihood.")
     ] = "generate",
-    task_path: Annotated[list[Path] | None, typer.Option("--task-path", help="Extra folder of task YAMLs.")] = None,
+    task_path: Annotated[list[Path] | None, typer.Option("--task-path", help="Extra folder of task YAMLs (needs --trust-tasks).")] = None,
+    trust_tasks: Annotated[bool, typer.Option("--trust-tasks", help="Allow --task-path folders, whose YAMLs may run Python code.")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not reuse or keep cached model answers.")] = False,
     embedding_model: Annotated[str | None, typer.Option("--embedding-model", help="Folder of all-MiniLM-L6-v2.")] = None,
     multilingual_embedding_model: Annotated[
@@ -382,7 +383,7 @@ def run(
         RunOptions(
             model=model, base=base, tasks=names, limit=limit, batch_size=batch_size, device=device, dtype=dtype, name=name,
             submissions_dir=submissions_dir, system_prompt=system_prompt, protocol=protocol, task_paths=task_path or [],
-            use_cache=not no_cache, trust_remote_code=trust_remote_code, debug="--debug" in sys.argv[1:],
+            use_cache=not no_cache, trust_tasks=trust_tasks, trust_remote_code=trust_remote_code, debug="--debug" in sys.argv[1:],
             embedders=Embedders(overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model}),
         )
     )

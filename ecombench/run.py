@@ -40,6 +40,7 @@ class RunOptions:
     protocol: str = "generate"
     task_paths: list[Path] = field(default_factory=list)
     use_cache: bool = True
+    trust_tasks: bool = False  # task folders from --task-path may run their own Python code
     trust_remote_code: bool = False
     embedders: Embedders = field(default_factory=Embedders)
     debug: bool = False
@@ -106,6 +107,12 @@ def run(options: RunOptions) -> RunResult:
         raise EcombenchError(f"--limit {options.limit}: must be at least 1")
     if options.batch_size != "auto" and (not options.batch_size.isdigit() or int(options.batch_size) < 1):
         raise EcombenchError(f"--batch-size {options.batch_size}: use 'auto' or a positive integer")
+    if options.task_paths and not options.trust_tasks:
+        shown = ", ".join(str(p) for p in options.task_paths)
+        raise EcombenchError(
+            f"--task-path {shown}: task YAMLs can name Python functions (!function) that run when the task loads; "
+            "pass --trust-tasks if you trust this folder (tasks bundled with ecombench or under $ECOMBENCH_HOME/tasks need no flag)"
+        )
     system_prompt = SYSTEM_PROMPTS.get(options.system_prompt or "", options.system_prompt)
     roots = default_roots(options.task_paths)
     index = build_index(roots)

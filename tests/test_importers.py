@@ -48,7 +48,7 @@ def test_shopbench_import_runs_and_equals_score_on_the_same_outputs(tmp_path):
     assert index.tasks["kdd_task4"].config["generation_kwargs"]["max_gen_toks"] == 100
     assert set(index.groups) == {"kdd", "kdd_amazon_kdd_cup_24_understanding_shopping_concepts", "kdd_amazon_kdd_cup_24_multi_lingual_abilities"}
 
-    result = run(RunOptions(model="builtin:tiny", tasks=["kdd"], task_paths=[dest], submissions_dir=tmp_path / "subs"))
+    result = run(RunOptions(model="builtin:tiny", tasks=["kdd"], task_paths=[dest], trust_tasks=True, submissions_dir=tmp_path / "subs"))
     items = submissions.load_items(tmp_path / "subs", result.submission)
     rows = [json.loads(line) for line in data.read_text().splitlines()]
     by_prompt = {(r["task_name"], r["input_field"]): i for i, r in enumerate(rows)}
@@ -74,7 +74,7 @@ def test_oamine_import_makes_one_extraction_task_per_attribute(tmp_path):
     assert first["output_field"] == ["Diesel"] and "Diesel Men's Exposure High-Top Sneaker" in first["input_field"]
     meta = index.tasks["oa_brand"].config["metadata"]
     assert meta["sources"][str(OAMINE)]["sha256"] and meta["sources"]["rows"] == 473
-    result = run(RunOptions(model="builtin:tiny", tasks=["oa_brand", "oa_color"], task_paths=[dest], limit=2, submissions_dir=tmp_path / "subs"))
+    result = run(RunOptions(model="builtin:tiny", tasks=["oa_brand", "oa_color"], task_paths=[dest], trust_tasks=True, limit=2, submissions_dir=tmp_path / "subs"))
     assert {t: r.n for t, r in result.submission.tasks.items()} == {"oa_brand": 2, "oa_color": 2}
 
 
@@ -174,7 +174,7 @@ def test_esci_import_makes_ranking_and_label_tasks_per_locale(tmp_path):
     assert all(sorted(r["output_field"], reverse=True)[:1] == [1.0] and set(r["output_field"]) <= {1.0, 0.1, 0.01, 0.0} for r in ranking)
     assert index.tasks["esci_esci_ranking_jp"].track == "multilingual" and index.tasks["esci_esci_ranking_us"].track == "user_behavior_alignment"
     assert index.tasks["esci_esci_label_us"].metric == "accuracy"
-    result = run(RunOptions(model="builtin:tiny", tasks=["esci"], task_paths=[dest], submissions_dir=tmp_path / "subs"))
+    result = run(RunOptions(model="builtin:tiny", tasks=["esci"], task_paths=[dest], trust_tasks=True, submissions_dir=tmp_path / "subs"))
     assert {t: r.n for t, r in result.submission.tasks.items()} == {"esci_esci_label_jp": 2, "esci_esci_label_us": 2, "esci_esci_ranking_jp": 2, "esci_esci_ranking_us": 2}
 
 
@@ -217,7 +217,7 @@ def test_shopping_mmlu_type_folders_number_rating_options_from_one(tmp_path):
     assert rating[0]["input_field"] == "Stars for: great?\n1. 1\n2. 2\n3. 3\n4. 4\n5. 5\nAnswer: " and rating[0]["output_field"] == 5
     category = json.loads((dest / "smmlu_category.jsonl").read_text().splitlines()[0])
     assert category["input_field"] == "Category of a mug?\n0. toys\n1. drinkware\nAnswer: " and category["output_field"] == 1
-    result = run(RunOptions(model="builtin:tiny", tasks=["smmlu"], task_paths=[dest], submissions_dir=tmp_path / "subs"))
+    result = run(RunOptions(model="builtin:tiny", tasks=["smmlu"], task_paths=[dest], trust_tasks=True, submissions_dir=tmp_path / "subs"))
     assert len(result.submission.tasks) == 4
 
 
@@ -248,7 +248,7 @@ def test_ecominstruct_folders_become_f1_and_rouge_tasks(tmp_path):
     row = json.loads((dest / "ecom_en_amazon_ner_brand.jsonl").read_text())
     assert row["input_field"].startswith("Below is an instruction that describes the entity span detection task.")
     assert "Find the brand, color in: lego red car" in row["input_field"] and row["output_field"] == ["lego"]
-    result = run(RunOptions(model="builtin:tiny", tasks=["ecom"], task_paths=[dest], submissions_dir=tmp_path / "subs"))
+    result = run(RunOptions(model="builtin:tiny", tasks=["ecom"], task_paths=[dest], trust_tasks=True, submissions_dir=tmp_path / "subs"))
     assert len(result.submission.tasks) == 2
 
 
@@ -284,7 +284,7 @@ def test_a_test_set_without_answers_runs_for_predictions_only(tmp_path):
     assert sorted(index.tasks) == ["hidden_test_generation", "hidden_test_multiple_choice"]
     assert index.tasks["hidden_test_multiple_choice"].config["generation_kwargs"]["max_gen_toks"] == 1
     assert index.tasks["hidden_test_generation"].config["metadata"]["answers"] is False
-    result = run(RunOptions(model="builtin:tiny", tasks=["hidden"], task_paths=[dest], submissions_dir=tmp_path / "subs"))
+    result = run(RunOptions(model="builtin:tiny", tasks=["hidden"], task_paths=[dest], trust_tasks=True, submissions_dir=tmp_path / "subs"))
     assert result.submission is None and result.path.name.endswith(".predictions.jsonl")
     preds = [json.loads(line) for line in result.path.read_text().splitlines()]
     assert [p["index"] for p in preds] == [0, 1, 2, 3, 4]
@@ -293,4 +293,4 @@ def test_a_test_set_without_answers_runs_for_predictions_only(tmp_path):
     report, _ = score_files(dev, result.path)
     assert set(report.tasks) == {"task1", "task4", "task11"}
     with pytest.raises(EcombenchError, match="tasks without answers .* can only run on their own"):
-        run(RunOptions(model="builtin:tiny", tasks=["hidden", "starter_category_mc"], task_paths=[dest], submissions_dir=tmp_path / "x"))
+        run(RunOptions(model="builtin:tiny", tasks=["hidden", "starter_category_mc"], task_paths=[dest], trust_tasks=True, submissions_dir=tmp_path / "x"))

@@ -168,7 +168,7 @@ def test_a_failing_run_leaves_no_submission(tmp_path):
     )
     subs = tmp_path / "subs"
     with pytest.raises(EcombenchError, match="paraphrase-multilingual-MiniLM-L12-v2"):
-        run(RunOptions(model="builtin:tiny", tasks=["my_explain"], task_paths=[tasks], submissions_dir=subs))
+        run(RunOptions(model="builtin:tiny", tasks=["my_explain"], task_paths=[tasks], trust_tasks=True, submissions_dir=subs))
     assert not subs.exists() or list(subs.iterdir()) == []
 
 
@@ -233,7 +233,8 @@ def test_hub_id_not_in_the_offline_cache_is_a_clear_error():
         ({"protocol": "beam"}, "--protocol beam: use generate or loglikelihood"),
         ({"limit": 0}, "--limit 0: must be at least 1"),
         ({"batch_size": "big"}, "--batch-size big: use 'auto' or a positive integer"),
-        ({"task_paths": [Path("/no/such/folder")]}, "--task-path /no/such/folder: not a folder"),
+        ({"task_paths": [Path("/no/such/folder")], "trust_tasks": True}, "--task-path /no/such/folder: not a folder"),
+        ({"task_paths": [Path("/some/folder")]}, "task YAMLs can name Python functions (!function) that run when the task loads; pass --trust-tasks"),
         ({"model": "builtin:huge"}, "unknown built-in model 'builtin:huge'"),
     ],
 )
@@ -266,3 +267,24 @@ def test_a_task_whose_embedding_model_is_missing_is_skipped_in_a_track_and_refus
     with pytest.raises(EcombenchError, match="task core_multilingual_explain: metric 'multilingual-sent-transformer' needs"):
         run(RunOptions(model="builtin:tiny", tasks=["core_multilingual_explain"], limit=1, submissions_dir=tmp_path / "never"))
     assert not (tmp_path / "never").exists()
+
+
+def test_task_code_from_an_untrusted_folder_never_runs(tmp_path):
+    folder = tmp_path / "downloaded"
+    folder.mkdir()
+    marker = tmp_path / "code-ran"
+    (folder / "evil.py").write_text(
+        f"from pathlib import Path\nPath({str(marker)!r}).write_text('ran')\n"
+        "from ecombench.hooks import load_dataset as load\n"
+    )
+    src = build_index(default_roots()).tasks["starter_category_mc"]
+    (folder / "t.yaml").write_text(
+        src.yaml_path.read_text().replace("include: _base.yaml", f"include: {src.yaml_path.parent / '_base.yaml'}")
+        .replace("starter_category_mc", "downloaded_task").replace("data/category_mc.jsonl", str(src.data_file))
+        + "custom_dataset: !function evil.load\n"
+    )
+    with pytest.raises(EcombenchError, match="pass --trust-tasks"):
+        run(RunOptions(model="builtin:tiny", tasks=["downloaded_task"], task_paths=[folder], limit=1, submissions_dir=tmp_path / "subs"))
+    assert not marker.exists()
+    result = run(RunOptions(model="builtin:tiny", tasks=["downloaded_task"], task_paths=[folder], trust_tasks=True, limit=1, submissions_dir=tmp_path / "subs"))
+    assert marker.exists() and result.submission.tasks["downloaded_task"].n == 1

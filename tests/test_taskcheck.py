@@ -23,7 +23,7 @@ def _cli(*args):
 def test_scaffolded_task_validates_and_runs(tmp_path, task_type):
     yaml_path = scaffold(f"my_{task_type.replace('-', '_')}", task_type, "my_track", tmp_path)
     assert validate(yaml_path.parent) == []
-    result = run(RunOptions(model="builtin:tiny", tasks=["my_track"], task_paths=[tmp_path], submissions_dir=tmp_path / "subs"))
+    result = run(RunOptions(model="builtin:tiny", tasks=["my_track"], task_paths=[tmp_path], trust_tasks=True, submissions_dir=tmp_path / "subs"))
     (task,) = result.submission.tasks.values()
     assert task.task_type == task_type and task.n == 1 and task.track == "my_track"
 
