@@ -178,3 +178,9 @@ def test_a_record_whose_id_or_items_file_would_escape_the_folder_is_skipped(tmp_
     loaded = load_folder(tmp_path)
     assert list(loaded.meta["name"]) == ["good"]
     assert any("evil.json: field 'id'" in w for w in loaded.warnings)
+
+
+def test_json_of_a_board_with_unranked_rows():
+    table = build_table(board(), INDEX, [make_submission("ranked", uniform(0.4)), make_submission("limited", uniform(0.9), limit=2)])
+    rows = json.loads(render(table, "json"))["rows"]
+    assert [(r["name"], r["rank"]) for r in rows] == [("ranked", 1), ("limited", None)]

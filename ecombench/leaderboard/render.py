@@ -31,7 +31,7 @@ def columns(table: BoardTable) -> list[str]:
 
 
 def _fmt(value: object, column: str) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
+    if _missing(value):
         return "-"
     if isinstance(value, float):
         return f"{value:.4f}" if abs(value) <= 1.5 or column == "ci95" else f"{value:.2f}"
@@ -42,8 +42,13 @@ def to_records(table: BoardTable) -> list[dict[str, object]]:
     cols = columns(table)
     records = []
     for row in table.frame[cols].to_dict(orient="records"):
-        records.append({k: (None if v is pd.NA or (isinstance(v, float) and pd.isna(v)) else (int(v) if k == "rank" else v)) for k, v in row.items()})
+        records.append({k: (None if _missing(v) else (int(v) if k == "rank" else v)) for k, v in row.items()})
     return records
+
+
+def _missing(value: object) -> bool:
+    """None, pandas' NA (a flagged row's rank) or NaN."""
+    return value is None or value is pd.NA or (isinstance(value, float) and pd.isna(value))
 
 
 def render(table: BoardTable, fmt: str) -> str:
