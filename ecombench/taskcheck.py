@@ -85,7 +85,8 @@ def validate_yaml(path: Path) -> list[Problem]:
     for spec in _functions(cfg):
         if (message := _check_function(spec, path.parent)) is not None:
             problems.append(Problem(path, None, message))
-    data_files = (cfg.get("dataset_kwargs") or {}).get("data_files")
+    kwargs = cfg.get("dataset_kwargs")
+    data_files = kwargs.get("data_files") if isinstance(kwargs, dict) else None
     if not isinstance(data_files, str):
         problems.append(Problem(path, _key_line(path, "dataset_kwargs"), "dataset_kwargs.data_files must name one JSON Lines file"))
         return problems

@@ -48,6 +48,8 @@ def read_yaml(path: Path, _seen: frozenset[Path] = frozenset()) -> dict[str, Any
         return data
     merged: dict[str, Any] = {}
     for inc in includes if isinstance(includes, list) else [includes]:
+        if not isinstance(inc, str) or not inc:
+            raise EcombenchError(f"{path}: include must name YAML files, got {inc!r}")
         inc_path = Path(inc) if Path(inc).is_absolute() else path.parent / inc
         if not inc_path.is_file():
             raise EcombenchError(f"{path}: include '{inc}' not found")
@@ -132,6 +134,9 @@ def _task_info(path: Path, cfg: dict[str, Any]) -> TaskInfo:
     missing = [k for k in ("track", "task_type", "metric", "version", "description") if k not in meta]
     if missing:
         raise EcombenchError(f"{path}: metadata lacks {', '.join(missing)}")
+    for key in ("dataset_kwargs", "generation_kwargs"):
+        if cfg.get(key) is not None and not isinstance(cfg[key], dict):
+            raise EcombenchError(f"{path}: '{key}' must be a mapping")
     data_files = (cfg.get("dataset_kwargs") or {}).get("data_files")
     data_file = resolve_data_path(data_files, path) if isinstance(data_files, str) else None
     return TaskInfo(
