@@ -1,0 +1,62 @@
+"""Walk docs/errors.md: every bad input it lists gives the stated message and exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ecombench import submissions
+from tests.conftest import record, write_jsonl
+from tests.test_leaderboard import make_submission, uniform
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
+ROW = re.compile(r"^\| `([^`]+)` \| ([^|]+) \| `([^`]+)` \| (\d+) \|$")
+ROWS = [m.groups() for line in DOC.read_text(encoding="utf-8").splitlines() if (m := ROW.match(line))]
+
+
+def test_the_table_is_not_empty():
+    assert len(ROWS) >= 20
+
+
+@pytest.fixture(scope="module")
+def places(tmp_path_factory):
+    root = tmp_path_factory.mktemp("errors")
+    rows = [record("t", "multiple-choice", "accuracy", 1, prompt="Q1"), record("t", "multiple-choice", "accuracy", 2, prompt="Q2")]
+    p = {"data": write_jsonl(root / "data.jsonl", rows), "missing": root / "missing.jsonl"}
+    p["preds"] = write_jsonl(root / "preds.jsonl", [{"index": 0, "prediction": "1"}, {"index": 1, "prediction": "2"}])
+    p["broken_preds"] = root / "broken_preds.jsonl"
+    p["broken_preds"].write_text('{"index": 0, "prediction": "1"}\n{broken\n')
+    p["short_preds"] = write_jsonl(root / "short_preds.jsonl", [{"index": 0, "prediction": "1"}])
+    p["bad_type_data"] = write_jsonl(root / "bad_type_data.jsonl", [record("t", "sorting", "accuracy", 1)])
+    p["bad_metric_data"] = write_jsonl(root / "bad_metric_data.jsonl", [record("t", "multiple-choice", "ndcg", 1)])
+    for name in ("empty_dir", "no_config_dir", "adapter_dir", "tasks_dir", "bad_yaml_dir", "subs_dir", "subs_with_corrupt"):
+        p[name] = root / name
+        p[name].mkdir()
+    (p["no_config_dir"] / "model.safetensors").write_bytes(b"x")
+    (p["adapter_dir"] / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "../no-such-base", "peft_type": "LORA"}))
+    (p["bad_yaml_dir"] / "t.yaml").write_text("task: x\nmetadata: [\n")
+    p["bad_oamine"] = write_jsonl(root / "bad_oamine.jsonl", [{"title": "x"}])
+    for folder in ("subs_dir", "subs_with_corrupt"):
+        submissions.save(p[folder], make_submission("someone", uniform(0.5)), [])
+    (p["subs_with_corrupt"] / "corrupt.json").write_text("{")
+    return {k: str(v) for k, v in p.items()}
+
+
+@pytest.mark.parametrize(("command", "what", "expected", "code"), ROWS, ids=[r[1] for r in ROWS])
+def test_documented_error(places, command, what, expected, code):
+    args = [a.format(**places) for a in shlex.split(command)]
+    done = subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}, cwd=places["empty_dir"])
+    assert done.returncode == int(code), done.stderr[-1500:]
+    assert expected in done.stderr, done.stderr[-1500:]
+    assert "Traceback" not in done.stderr
+    if code != "0":
+        assert len(done.stderr.strip().splitlines()) == 1
+    assert not any(Path(places["empty_dir"]).iterdir())  # nothing written where the command ran
