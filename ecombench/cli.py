@@ -70,7 +70,7 @@ def score(
     embedders = Embedders(
         overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model}
     )
-    report, _ = score_files(data, predictions, embedders)
+    report = score_files(data, predictions, embedders)
     payload = json.dumps(report.as_json(), indent=2, ensure_ascii=False)
     if output is not None:
         atomic_write_text(output, payload + "\n")

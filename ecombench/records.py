@@ -118,36 +118,3 @@ def load_records(path: Path) -> list[ShopBenchRecord]:
     if not records:
         raise EcombenchError(f"{path}: no records")
     return records
-
-
-def load_predictions(path: Path, records: list[ShopBenchRecord], data_path: Path) -> list[str]:
-    """Read a predictions file and return one raw prediction per data row, in data order.
-
-    Every row must be covered exactly once, by ``index`` or by ``input_field``.
-    """
-    by_prompt: dict[str, list[int]] = {}
-    for i, record in enumerate(records):
-        by_prompt.setdefault(record.input_field, []).append(i)
-    answers: list[str | None] = [None] * len(records)
-    for number, obj in iter_jsonl(path):
-        try:
-            pred = Prediction.model_validate(obj)
-        except ValidationError as exc:
-            raise EcombenchError(f"{path}:{number}: {describe(exc)}") from exc
-        if pred.index is not None:
-            if pred.index >= len(records):
-                raise EcombenchError(f"{path}:{number}: index {pred.index} is past the last row of {data_path} ({len(records) - 1})")
-            rows = [pred.index]
-        else:
-            rows = by_prompt.get(pred.input_field or "", [])
-            if not rows:
-                raise EcombenchError(f"{path}:{number}: input_field matches no row of {data_path}")
-        for row in rows:
-            if answers[row] is not None:
-                raise EcombenchError(f"{path}:{number}: a second prediction for data row {row}")
-            answers[row] = pred.prediction
-    missing = [i for i, a in enumerate(answers) if a is None]
-    if missing:
-        shown = ", ".join(str(i) for i in missing[:5]) + (" ..." if len(missing) > 5 else "")
-        raise EcombenchError(f"{path}: no prediction for {len(missing)} of {len(records)} rows of {data_path} (rows {shown})")
-    return [a for a in answers if a is not None]

@@ -27,7 +27,7 @@ def test_oracle_scores_one(task, tmp_path):
             pytest.skip("paraphrase-multilingual-MiniLM-L12-v2 is not available offline here")
     rows = [json.loads(line) for line in task.data_file.read_text(encoding="utf-8").splitlines()]
     preds = [{"index": i, "prediction": oracle_answer(r["task_type"], r["output_field"])} for i, r in enumerate(rows)]
-    report, _ = score_files(task.data_file, write_jsonl(tmp_path / "oracle.jsonl", preds))
+    report = score_files(task.data_file, write_jsonl(tmp_path / "oracle.jsonl", preds))
     (score,) = [t.score for t in report.tasks.values()]
     assert score == pytest.approx(1.0, abs=1e-6)
     assert {r["task_type"] for r in rows} == {task.task_type} and {r["metric"] for r in rows} == {task.metric}

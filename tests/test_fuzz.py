@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecombench.errors import EcombenchError
-from ecombench.records import load_predictions, load_records
+from ecombench.records import load_records
+from ecombench.scorefile import score_files
 from ecombench.submissions import load
 from ecombench.taskcheck import validate
 from tests.conftest import record
@@ -48,9 +49,8 @@ def test_predictions_reader_raises_only_clear_errors(lines):
     data = _tmp("".join(json.dumps(r) + "\n" for r in RECORDS), ".jsonl")
     preds = _tmp("\n".join(lines), ".jsonl")
     try:
-        records = load_records(data)
-        answers = load_predictions(preds, records, data)
-        assert len(answers) == len(records) and all(isinstance(a, str) for a in answers)
+        report = score_files(data, preds)
+        assert set(report.tasks) == {"t"} and report.tasks["t"].n == len(RECORDS) and 0.0 <= report.tasks["t"].score <= 1.0
     except EcombenchError as exc:
         assert str(preds) in str(exc) and "\n" not in str(exc)
     finally:

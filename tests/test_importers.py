@@ -53,7 +53,7 @@ def test_shopbench_import_runs_and_equals_score_on_the_same_outputs(tmp_path):
     rows = [json.loads(line) for line in data.read_text().splitlines()]
     by_prompt = {(r["task_name"], r["input_field"]): i for i, r in enumerate(rows)}
     preds = [{"index": by_prompt[(i.task.removeprefix("kdd_"), i.prompt)], "prediction": i.prediction} for i in items]
-    report, _ = score_files(data, write_jsonl(tmp_path / "preds.jsonl", preds))
+    report = score_files(data, write_jsonl(tmp_path / "preds.jsonl", preds))
     for task, score in report.tasks.items():
         assert result.submission.tasks[f"kdd_{task}"].score == pytest.approx(score.score, abs=1e-12)
     assert result.submission.all_around == pytest.approx(report.all_around, abs=1e-12)
@@ -290,7 +290,7 @@ def test_a_test_set_without_answers_runs_for_predictions_only(tmp_path):
     assert [p["index"] for p in preds] == [0, 1, 2, 3, 4]
     assert not list((tmp_path / "subs").glob("*.items.jsonl"))
     # the predictions file is what `ecombench score` takes, against the answered file
-    report, _ = score_files(dev, result.path)
+    report = score_files(dev, result.path)
     assert set(report.tasks) == {"task1", "task4", "task11"}
     with pytest.raises(EcombenchError, match="tasks without answers .* can only run on their own"):
         run(RunOptions(model="builtin:tiny", tasks=["hidden", "starter_category_mc"], task_paths=[dest], trust_tasks=True, submissions_dir=tmp_path / "x"))

@@ -52,7 +52,7 @@ def test_run_scores_equal_score_on_the_same_raw_outputs(tiny_run, tmp_path):
         rows = [json.loads(line) for line in index.tasks[item.task].data_file.read_text().splitlines()]
         data_rows.append(rows[item.doc_id])
         pred_rows.append({"index": len(pred_rows), "prediction": item.prediction})
-    report, _ = score_files(write_jsonl(tmp_path / "d.jsonl", data_rows), write_jsonl(tmp_path / "p.jsonl", pred_rows))
+    report = score_files(write_jsonl(tmp_path / "d.jsonl", data_rows), write_jsonl(tmp_path / "p.jsonl", pred_rows))
     for name, task in tiny_run.submission.tasks.items():
         assert report.tasks[name].score == pytest.approx(task.score, abs=1e-12)
     assert report.all_around == pytest.approx(tiny_run.submission.all_around, abs=1e-12)
