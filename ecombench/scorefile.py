@@ -74,8 +74,11 @@ def score_files(data: Path, predictions: Path, embedders: Embedders | None = Non
     by_task: dict[str, list[int]] = defaultdict(list)
     for i, record in enumerate(records):
         by_task[record.task_name].append(i)
-    tasks = {
-        name: task_score(name, [_item(records[i], "") for i in rows], [s for i in rows if (s := scores[i]) is not None])
-        for name, rows in by_task.items()
-    }
+    try:
+        tasks = {
+            name: task_score(name, [_item(records[i], "") for i in rows], [s for i in rows if (s := scores[i]) is not None])
+            for name, rows in by_task.items()
+        }
+    except EcombenchError as exc:  # a task that mixes types, tracks or pooled metrics: the data file is at fault
+        raise EcombenchError(f"{data}: {exc}") from exc
     return aggregate(tasks)

@@ -22,7 +22,7 @@ ROWS = [m.groups() for line in DOC.read_text(encoding="utf-8").splitlines() if (
 
 
 def test_the_table_is_not_empty():
-    assert len(ROWS) >= 20
+    assert len(ROWS) >= 23
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +36,7 @@ def places(tmp_path_factory):
     p["short_preds"] = write_jsonl(root / "short_preds.jsonl", [{"index": 0, "prediction": "1"}])
     p["bad_type_data"] = write_jsonl(root / "bad_type_data.jsonl", [record("t", "sorting", "accuracy", 1)])
     p["bad_metric_data"] = write_jsonl(root / "bad_metric_data.jsonl", [record("t", "multiple-choice", "ndcg", 1)])
+    p["mixed_data"] = write_jsonl(root / "mixed_data.jsonl", [record("t", "multiple-choice", "accuracy", 1, prompt="Q1"), record("t", "generation", "rougel", "x", prompt="Q2")])
     for name in ("empty_dir", "no_config_dir", "adapter_dir", "tasks_dir", "bad_yaml_dir", "subs_dir", "subs_with_corrupt"):
         p[name] = root / name
         p[name].mkdir()

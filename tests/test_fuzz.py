@@ -33,7 +33,7 @@ prediction_lines = st.one_of(
     json_values.map(json.dumps),
     st.fixed_dictionaries({"index": st.integers(-3, 5) | st.text(max_size=3) | st.none(), "prediction": st.text(max_size=30) | st.integers()}).map(json.dumps),
 )
-RECORDS = [record("t", "multiple-choice", "accuracy", 1, prompt="Q1"), record("t", "generation", "rougel", "x", prompt="Q2")]
+RECORDS = [record("t", "multiple-choice", "accuracy", 1, prompt="Q1"), record("u", "generation", "rougel", "x", prompt="Q2")]
 
 
 def _tmp(text: str, suffix: str) -> Path:
@@ -50,7 +50,7 @@ def test_predictions_reader_raises_only_clear_errors(lines):
     preds = _tmp("\n".join(lines), ".jsonl")
     try:
         report = score_files(data, preds)
-        assert set(report.tasks) == {"t"} and report.tasks["t"].n == len(RECORDS) and 0.0 <= report.tasks["t"].score <= 1.0
+        assert set(report.tasks) == {"t", "u"} and all(t.n == 1 and 0.0 <= t.score <= 1.0 for t in report.tasks.values())
     except EcombenchError as exc:
         assert str(preds) in str(exc) and "\n" not in str(exc)
     finally:

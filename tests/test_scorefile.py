@@ -77,7 +77,7 @@ def test_predictions_may_be_keyed_by_input_field(tmp_path):
         ([record("a", "sorting", "accuracy", 1)], [], "data.jsonl:1: task_type 'sorting' is not one of"),
         ([record("a", "multiple-choice", "ndcg", 1)], [], "metric 'ndcg' does not fit task_type 'multiple-choice'"),
         ([record("a", "retrieval", "hit rate@3", "1, 2")], [], "output_field must be a list of ints"),
-        ([record("a", "ranking", "ndcg", [1]), record("a", "generation", "rougel", "x")], [{"index": 0, "prediction": ""}, {"index": 1, "prediction": ""}], "task 'a' mixes task types"),
+        ([record("a", "ranking", "ndcg", [1]), record("a", "generation", "rougel", "x")], [{"index": 0, "prediction": ""}, {"index": 1, "prediction": ""}], "data.jsonl: task 'a' mixes task types"),
     ],
 )
 def test_bad_input_is_one_clear_error(tmp_path, data_rows, pred_rows, message):
