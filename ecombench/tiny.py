@@ -1,7 +1,9 @@
 """``builtin:tiny``: a small Llama-architecture model that ecombench builds offline and deterministically.
 
-A byte-level BPE tokenizer is trained on the bundled task text and the weights are seeded, so
-the same ecombench version builds the same bytes on any machine with no network and no GPU.
+A byte-level BPE tokenizer is trained on the bundled task text, the weights are seeded, and the
+model gets a short seeded warm-up (a full fine-tune through ``ecombench.train``) on a sample of the
+ecombench-core training records, so that it answers in the formats the tasks expect. It needs no
+network and no GPU.
 The folder is cached under the user cache (``$ECOMBENCH_CACHE``, default ``~/.cache/ecombench``),
 keyed by a hash of the recipe and its training text, and written atomically.
 """
@@ -17,7 +19,7 @@ from pathlib import Path
 from ecombench.paths import builtin_tasks_dir, cache_dir
 
 TINY_SPEC = "builtin:tiny"
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 VOCAB_SIZE = 1024
 SEED = 0
 ARCH = {
@@ -29,6 +31,9 @@ ARCH = {
     "max_position_embeddings": 2048,
     "tie_word_embeddings": True,
 }
+# The warm-up teaches answer formats, not the tasks: a few records per task, so LoRA runs on
+# top of it still have much to learn.
+WARMUP = {"per_task": 64, "epochs": 4, "lr": 3e-3, "batch_size": 16, "max_length": 512}
 SPECIAL = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"}
 
 
@@ -50,7 +55,11 @@ def training_text() -> list[str]:
 
 
 def _recipe_hash(text: list[str]) -> str:
-    digest = hashlib.sha256(f"{RECIPE_VERSION}|{VOCAB_SIZE}|{SEED}|{sorted(ARCH.items())}".encode())
+    from ecombench.train.data import core_records_path
+
+    recipe = f"{RECIPE_VERSION}|{VOCAB_SIZE}|{SEED}|{sorted(ARCH.items())}|{sorted(WARMUP.items())}"
+    digest = hashlib.sha256(recipe.encode())
+    digest.update(core_records_path().read_bytes())
     for line in text:
         digest.update(line.encode("utf-8"))
         digest.update(b"\0")
@@ -89,6 +98,25 @@ def build_tiny(out_dir: Path, text: list[str]) -> None:
     fast.save_pretrained(out_dir)
 
 
+def warm_up(model_dir: Path, out_dir: Path) -> None:
+    """Full fine-tune ``model_dir`` briefly on a seeded sample of the core training records."""
+    from ecombench.train.config import DataConfig, OptimConfig
+    from ecombench.train.data import build_mixture, load_records
+    from ecombench.train.trainer import fit
+
+    records, sources = load_records(["core"])
+    mixture = build_mixture(records, sources, DataConfig(max_per_task=WARMUP["per_task"], eval_fraction=0.0), seed=SEED)
+    optim = OptimConfig(
+        epochs=WARMUP["epochs"], lr=WARMUP["lr"], batch_size=WARMUP["batch_size"], max_length=WARMUP["max_length"],
+        seed=SEED, warmup_ratio=0.05, save_steps=10**9, logging_steps=10**9, dtype="float32",
+    )
+    work = out_dir.parent / "warmup-work"
+    work.mkdir()
+    model, tokenizer, _ = fit(model_dir, mixture.train, [], optim, None, work, show_progress=False)
+    model.save_pretrained(out_dir, safe_serialization=True)
+    tokenizer.save_pretrained(out_dir)
+
+
 def ensure_tiny() -> Path:
     """The cached ``builtin:tiny`` folder, built on first use."""
     text = training_text()
@@ -98,7 +126,8 @@ def ensure_tiny() -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".tiny-", dir=target.parent))
     try:
-        build_tiny(staging / "model", text)
+        build_tiny(staging / "random", text)
+        warm_up(staging / "random", staging / "model")
         try:
             os.rename(staging / "model", target)
         except OSError:

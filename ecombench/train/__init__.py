@@ -1,0 +1,1 @@
+"""LoRA training: config, data mixtures, contamination check, the trainer, sweeps and merging."""

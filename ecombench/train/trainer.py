@@ -1,0 +1,314 @@
+"""The one trainer: LoRA (or full) supervised fine-tuning on prompt/completion records, on TRL's SFTTrainer.
+
+Supports:
+- LoRA through peft (rank, alpha, dropout, target modules; ``all-linear`` by default), or a full
+  fine-tune (``lora=None``, used for ``builtin:tiny``'s warm-up);
+- loss on completions only: records are tokenized here exactly as lm-eval tokenizes them at
+  evaluation (prompt without special tokens, then completion and EOS), and TRL masks the prompt;
+- padding-free packing: records are packed best-fit-decreasing into ``max_length`` rows (TRL's
+  ``bfd``) and stay separate through ``position_ids`` (transformers builds a block-diagonal causal
+  mask from them). With flash-attention the rows are flattened into one (varlen kernels); with
+  sdpa/eager (CPU) each bin stays a row, so attention costs ``max_length**2`` per bin and not the
+  square of the whole batch. ``packing: false`` pads each batch to its longest record instead;
+- gradient accumulation; gradient checkpointing (non-reentrant, so it works with a frozen base);
+- bf16 on GPUs that support it, fp32 on CPU; QLoRA (4-bit NF4 base through bitsandbytes) on CUDA;
+- checkpoints every ``save_steps`` under ``OUTPUT/checkpoints`` and resume from the last one;
+- training and held-out loss in a rich progress bar and in ``OUTPUT/log.jsonl``;
+- data parallelism when started by ``accelerate launch`` (DDP, or FSDP from an accelerate config):
+  only the main process writes the adapter.
+
+The adapter is written file by file with ``adapter_config.json`` last, each by atomic rename, so a
+folder that has ``adapter_config.json`` always holds a whole adapter.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ecombench.errors import EcombenchError
+from ecombench.io import atomic_writer
+from ecombench.train.config import LoraConfig, OptimConfig
+from ecombench.train.data import TrainRecord
+
+CHECKPOINTS = "checkpoints"
+LOG_FILE = "log.jsonl"
+
+
+@dataclass(frozen=True)
+class FitResult:
+    steps: int
+    epochs: float
+    train_loss: float | None
+    heldout_loss: float | None
+    tokens: int  # completion + prompt tokens trained on (no padding)
+    seconds: float
+    world_size: int
+    is_main: bool
+
+
+def device_and_dtype(dtype: str) -> tuple[str, str]:
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    if dtype == "auto":
+        dtype = "bfloat16" if device == "cuda" and torch.cuda.is_bf16_supported() else "float32"
+    if dtype == "float16" and device == "cpu":
+        raise EcombenchError("train.dtype float16 needs a GPU; use float32 on CPU")
+    return device, dtype
+
+
+def tokenize(tokenizer: Any, records: list[TrainRecord]) -> dict[str, list[list[int]]]:
+    """input_ids and completion_mask, tokenized as lm-eval tokenizes a prompt at evaluation time."""
+    prompts = tokenizer([r.prompt for r in records], add_special_tokens=False)["input_ids"]
+    completions = tokenizer([r.completion for r in records], add_special_tokens=False)["input_ids"]
+    eos = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
+    ids, masks = [], []
+    for p, c in zip(prompts, completions, strict=True):
+        ids.append(p + c + eos)
+        masks.append([0] * len(p) + [1] * (len(c) + len(eos)))
+    return {"input_ids": ids, "completion_mask": masks}
+
+
+def linear_module_names(model: Any) -> set[str]:
+    import torch
+
+    names = {name.rsplit(".", 1)[-1] for name, module in model.named_modules() if isinstance(module, torch.nn.Linear)}
+    return names - {"lm_head"}
+
+
+def _check_targets(model: Any, lora: LoraConfig) -> None:
+    if isinstance(lora.target_modules, str):
+        if lora.target_modules != "all-linear":
+            raise EcombenchError(f"lora.target_modules '{lora.target_modules}': use 'all-linear' or a list of module names")
+        return
+    available = linear_module_names(model)
+    missing = sorted(set(lora.target_modules) - available)
+    if missing:
+        raise EcombenchError(f"lora.target_modules: {', '.join(missing)} not in the model (its linear layers: {', '.join(sorted(available))})")
+
+
+def load_base(model_path: Path, optim: OptimConfig, trust_remote_code: bool = False) -> tuple[Any, Any]:
+    """The base model and tokenizer, in the training precision (4-bit for QLoRA)."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device, dtype = device_and_dtype(optim.dtype)
+    kwargs: dict[str, Any] = {"dtype": getattr(torch, dtype), "trust_remote_code": trust_remote_code}
+    if optim.qlora:
+        if device != "cuda":
+            raise EcombenchError("train.qlora needs a CUDA GPU (bitsandbytes 4-bit); train without --qlora on this machine")
+        try:
+            from transformers import BitsAndBytesConfig
+            import bitsandbytes  # noqa: F401
+        except ImportError as exc:
+            raise EcombenchError("train.qlora needs bitsandbytes: pip install bitsandbytes") from exc
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=getattr(torch, dtype)
+        )
+    tokenizer = AutoTokenizer.from_pretrained(model_path, trust_remote_code=trust_remote_code)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(model_path, **kwargs)
+    if optim.qlora:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=optim.gradient_checkpointing)
+    return model, tokenizer
+
+
+def last_checkpoint(out_dir: Path) -> Path | None:
+    folder = out_dir / CHECKPOINTS
+    found = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").is_file()]
+    return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
+
+
+def packed_rows_collator(pad_token_id: int) -> Any:
+    """TRL's collator, keeping each packed bin as its own row with restarting ``position_ids``.
+
+    No attention mask is passed, so transformers reads sequence boundaries from ``position_ids``
+    (``find_packed_sequence_indices``); the few pad tokens at a row's end have label -100.
+    """
+    from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
+
+    class PackedRows(DataCollatorForLanguageModeling):
+        def torch_call(self, examples):
+            batch = super().torch_call(examples)
+            batch.pop("attention_mask", None)
+            return batch
+
+    return PackedRows(pad_token_id=pad_token_id, padding_free=False, return_position_ids=True)
+
+
+def _uses_varlen_attention(model: Any) -> bool:
+    return "flash" in str(getattr(model.config, "_attn_implementation", ""))
+
+
+def _callbacks(out_dir: Path, show_progress: bool) -> list[Any]:
+    from transformers import TrainerCallback
+
+    class JsonLog(TrainerCallback):
+        """Every logged value (training loss, held-out loss, learning rate) as one JSON line."""
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_world_process_zero and logs:
+                with (out_dir / LOG_FILE).open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps({"step": state.global_step, "epoch": state.epoch, **logs}) + "\n")
+
+    class RichProgress(TrainerCallback):
+        def __init__(self) -> None:
+            self.progress = None
+            self.bar = None
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            if not state.is_world_process_zero:
+                return
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(
+                TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), TimeRemainingColumn(),
+                transient=False,
+            )
+            self.progress.start()
+            self.bar = self.progress.add_task("", total=state.max_steps, completed=state.global_step)
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.progress is not None:
+                self.progress.update(self.bar, completed=state.global_step)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if self.progress is not None and logs:
+                shown = " ".join(f"{k}={logs[k]:.4f}" for k in ("loss", "eval_loss") if k in logs)
+                if shown:
+                    self.progress.update(self.bar, description=shown)
+
+        def on_train_end(self, args, state, control, **kwargs):
+            if self.progress is not None:
+                self.progress.stop()
+
+    return [JsonLog(), RichProgress()] if show_progress else [JsonLog()]
+
+
+def fit(
+    model_path: Path,
+    train: list[TrainRecord],
+    heldout: list[TrainRecord],
+    optim: OptimConfig,
+    lora: LoraConfig | None,
+    out_dir: Path,
+    *,
+    resume: bool = False,
+    show_progress: bool = True,
+    trust_remote_code: bool = False,
+) -> tuple[Any, Any, FitResult]:
+    """Train; return the trained model (peft-wrapped for LoRA), its tokenizer and a summary."""
+    import datasets
+    from datasets import Dataset
+    from transformers import PrinterCallback
+    from trl import SFTConfig, SFTTrainer
+
+    datasets.disable_progress_bars()
+
+    device, dtype = device_and_dtype(optim.dtype)
+    model, tokenizer = load_base(model_path, optim, trust_remote_code)
+    peft_config = None
+    if lora is not None:
+        from peft import LoraConfig as PeftLoraConfig
+
+        _check_targets(model, lora)
+        peft_config = PeftLoraConfig(
+            r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=lora.target_modules, task_type="CAUSAL_LM"
+        )
+    flatten = _uses_varlen_attention(model)
+    collator = packed_rows_collator(tokenizer.pad_token_id) if optim.packing and not flatten else None
+    train_ds = Dataset.from_dict(tokenize(tokenizer, train))
+    eval_ds = Dataset.from_dict(tokenize(tokenizer, heldout)) if heldout else None
+    args = SFTConfig(
+        output_dir=str(out_dir / CHECKPOINTS),
+        max_steps=optim.max_steps or -1,
+        num_train_epochs=optim.epochs,
+        per_device_train_batch_size=optim.batch_size,
+        per_device_eval_batch_size=optim.batch_size,
+        gradient_accumulation_steps=optim.grad_accum,
+        learning_rate=optim.lr,
+        lr_scheduler_type="cosine",
+        warmup_steps=optim.warmup_ratio,  # a float below 1 is a ratio of the total steps
+        weight_decay=optim.weight_decay,
+        max_length=optim.max_length,
+        packing=optim.packing,
+        packing_strategy="bfd",
+        padding_free=optim.packing,
+        completion_only_loss=True,
+        gradient_checkpointing=optim.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if optim.gradient_checkpointing else None,
+        bf16=dtype == "bfloat16",
+        fp16=dtype == "float16",
+        use_cpu=device == "cpu",
+        seed=optim.seed,
+        data_seed=optim.seed,
+        logging_steps=optim.logging_steps,
+        save_strategy="steps",
+        save_steps=optim.save_steps,
+        save_total_limit=2,
+        eval_strategy="steps" if eval_ds is not None else "no",
+        eval_steps=optim.eval_steps,
+        report_to=[],
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        ddp_find_unused_parameters=False,
+    )
+    trainer = SFTTrainer(
+        model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
+        peft_config=peft_config, callbacks=_callbacks(out_dir, show_progress),
+    )
+    if collator is not None:
+        # TRL's bfd packing always flattens a batch into one row (right for varlen kernels) and takes no
+        # custom collator at construction; swapping it afterwards keeps its packed dataset.
+        trainer.data_collator = collator
+    trainer.remove_callback(PrinterCallback)  # the rich bar and log.jsonl replace its printed dicts
+    checkpoint = last_checkpoint(out_dir) if resume else None
+    started = time.monotonic()
+    output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    seconds = time.monotonic() - started
+    heldout_loss = trainer.evaluate()["eval_loss"] if eval_ds is not None else None
+    state = trainer.state
+    tokens = sum(len(x) for x in train_ds["input_ids"]) if "input_ids" in train_ds.column_names else 0
+    result = FitResult(
+        steps=state.global_step,
+        epochs=round(float(state.epoch or 0.0), 4),
+        train_loss=float(output.training_loss) if output.training_loss is not None else None,
+        heldout_loss=float(heldout_loss) if heldout_loss is not None else None,
+        tokens=int(tokens * max(float(state.epoch or 0.0), 0.0)),
+        seconds=round(seconds, 3),
+        world_size=trainer.accelerator.num_processes,
+        is_main=trainer.accelerator.is_main_process,
+    )
+    trainer.accelerator.wait_for_everyone()
+    return trainer.accelerator.unwrap_model(trainer.model), tokenizer, result
+
+
+def save_adapter(model: Any, tokenizer: Any, out_dir: Path, base_spec: str) -> None:
+    """Write the adapter into ``out_dir``: weights and tokenizer first, ``adapter_config.json`` last.
+
+    ``base_model_name_or_path`` is the base as the user named it (an absolute path for folders), so
+    ``ecombench run --model OUT_DIR`` finds the base from any working directory.
+    """
+    staging = Path(tempfile.mkdtemp(prefix=".adapter-", dir=out_dir))
+    try:
+        model.save_pretrained(staging, safe_serialization=True)
+        tokenizer.save_pretrained(staging)
+        config_path = staging / "adapter_config.json"
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+        config["base_model_name_or_path"] = base_spec
+        with atomic_writer(config_path) as handle:
+            json.dump(config, handle, indent=2, sort_keys=True)
+        for file in sorted(staging.iterdir(), key=lambda p: p.name == "adapter_config.json"):
+            os.replace(file, out_dir / file.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
