@@ -397,6 +397,11 @@ def run(
     console.print(f"submission {result.submission.id} written to {result.path}", markup=False, highlight=False)
 
 
+from ecombench import cli_train  # noqa: E402 - registered after the core commands, in help order
+
+cli_train.register(app)
+
+
 def main() -> None:
     """Console entry point: bad input is one line on stderr and exit code 2."""
     debug = "--debug" in sys.argv[1:]

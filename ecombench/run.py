@@ -44,6 +44,7 @@ class RunOptions:
     trust_remote_code: bool = False
     embedders: Embedders = field(default_factory=Embedders)
     debug: bool = False
+    lineage: submissions.Lineage | None = None  # training lineage, when `ecombench train` scores its adapter
 
 
 @dataclass(frozen=True)
@@ -186,6 +187,7 @@ def run(options: RunOptions) -> RunResult:
         hardware=_hardware(device),
         items_file=f"{sub_id}.items.jsonl",
         skipped_tasks=skipped,
+        lineage=options.lineage,
     )
     records = [
         submissions.ItemRecord(

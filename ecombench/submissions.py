@@ -67,6 +67,33 @@ class Hardware(_Record):
     cpu_count: int
 
 
+class Lineage(_Record):
+    """How a trained model came to be: base, adapter, mixture, and which scored tasks it trained on."""
+
+    base_model: str
+    base_weights_sha256: str
+    adapter_sha256: str
+    method: str  # "lora" or "qlora"
+    rank: int
+    alpha: float
+    dropout: float
+    target_modules: str | list[str]
+    steps: int
+    epochs: float
+    lr: float
+    effective_batch: int  # packed rows per optimiser step, all processes together
+    world_size: int
+    mixture: dict[str, int]  # training task -> records
+    tracks: list[str]  # capabilities in the mixture
+    training_data_sha256: str
+    held_in: list[str]  # scored tasks with training records (seen in training)
+    held_out: list[str]  # scored tasks without any (zero-shot generalisation)
+    contamination: dict[str, Any]
+    train_loss: float | None
+    heldout_loss: float | None
+    config_fingerprint: str
+
+
 class Submission(_Record):
     """A scored run: model identity, settings, per-task / per-track / all-around scores."""
 
@@ -86,6 +113,7 @@ class Submission(_Record):
     hardware: Hardware
     items_file: FileSafe
     skipped_tasks: dict[str, str] = {}  # task -> why it was not run (a metric model is missing)
+    lineage: Lineage | None = None  # set for models trained by `ecombench train`
 
 
 class ItemRecord(_Record):

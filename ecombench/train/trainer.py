@@ -28,6 +28,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -293,12 +294,16 @@ def fit(
     return trainer.accelerator.unwrap_model(trainer.model), tokenizer, result
 
 
-def save_adapter(model: Any, tokenizer: Any, out_dir: Path, base_spec: str) -> None:
-    """Write the adapter into ``out_dir``: weights and tokenizer first, ``adapter_config.json`` last.
+def save_adapter(model: Any, tokenizer: Any, out_dir: Path, base_spec: str, lineage: Callable[[str], str] | None = None) -> str:
+    """Write the adapter into ``out_dir``, ``adapter_config.json`` last; return the adapter's hash.
 
     ``base_model_name_or_path`` is the base as the user named it (an absolute path for folders), so
-    ``ecombench run --model OUT_DIR`` finds the base from any working directory.
+    ``ecombench run --model OUT_DIR`` finds the base from any working directory. ``lineage`` makes
+    the text of ``training.json`` from the adapter hash; it lands before ``adapter_config.json``.
+    Checkpoints are removed once the adapter is whole: they exist only to resume.
     """
+    from ecombench.models import folder_hash
+
     staging = Path(tempfile.mkdtemp(prefix=".adapter-", dir=out_dir))
     try:
         model.save_pretrained(staging, safe_serialization=True)
@@ -308,7 +313,12 @@ def save_adapter(model: Any, tokenizer: Any, out_dir: Path, base_spec: str) -> N
         config["base_model_name_or_path"] = base_spec
         with atomic_writer(config_path) as handle:
             json.dump(config, handle, indent=2, sort_keys=True)
+        digest = folder_hash(staging)
+        if lineage is not None:
+            (staging / "training.json").write_text(lineage(digest), encoding="utf-8")
         for file in sorted(staging.iterdir(), key=lambda p: p.name == "adapter_config.json"):
             os.replace(file, out_dir / file.name)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    shutil.rmtree(out_dir / CHECKPOINTS, ignore_errors=True)
+    return digest

@@ -1,0 +1,75 @@
+"""The training commands of ``ecombench``: ``train``, ``sweep`` and ``merge`` (thin: parse, call, render)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def _names(values: list[str] | None) -> list[str] | None:
+    """Repeated or comma-separated names."""
+    return [n.strip() for item in values or [] for n in item.split(",") if n.strip()] or None
+
+
+def train(
+    config: Annotated[Path | None, typer.Option("--config", help="YAML config (see examples/train.yaml); flags override it.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Base model: HF folder, hub id or builtin:tiny.")] = None,
+    data: Annotated[list[str] | None, typer.Option("--data", help="'core', or JSON Lines files (prompt/completion, messages, ShopBench rows).")] = None,
+    rank: Annotated[int | None, typer.Option("--rank", help="LoRA rank (capacity).")] = None,
+    alpha: Annotated[float | None, typer.Option("--alpha", help="LoRA alpha (scale = alpha / rank).")] = None,
+    dropout: Annotated[float | None, typer.Option("--dropout", help="LoRA dropout.")] = None,
+    target_modules: Annotated[
+        list[str] | None, typer.Option("--target-modules", help="Module names to adapt (repeat or comma-separate). Default: all linear layers.")
+    ] = None,
+    max_steps: Annotated[int | None, typer.Option("--max-steps", help="Optimiser steps (wins over --epochs).")] = None,
+    epochs: Annotated[float | None, typer.Option("--epochs", help="Passes over the mixture.")] = None,
+    lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate (cosine schedule).")] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Packed rows per device and step.")] = None,
+    grad_accum: Annotated[int | None, typer.Option("--grad-accum", help="Gradient accumulation steps.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed of sampling, initialisation and data order.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="Adapter folder. Default: adapters/<name>-<config hash>.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Name of the run and of its submission.")] = None,
+    submissions_dir: Annotated[Path | None, typer.Option("--submissions-dir", help="Where the closing evaluation writes its submission.")] = None,
+    eval_limit: Annotated[int | None, typer.Option("--eval-limit", help="Items per task in the closing evaluation.")] = None,
+    eval_tasks: Annotated[list[str] | None, typer.Option("--eval-tasks", help="Tasks, groups or tracks to score. Default: ecombench_core.")] = None,
+    no_eval: Annotated[bool, typer.Option("--no-eval", help="Train only; do not score the adapter.")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --output (from its last checkpoint), or score its finished adapter again.")] = False,
+    allow_contamination: Annotated[bool, typer.Option("--allow-contamination", help="Train even if records overlap evaluation items.")] = False,
+    qlora: Annotated[bool, typer.Option("--qlora", help="4-bit base (bitsandbytes NF4); CUDA only.")] = False,
+) -> None:
+    """Train a LoRA adapter on a task mixture, then score it and keep the run as a submission."""
+    from ecombench.render import report_table
+    from ecombench.train.config import load_config
+    from ecombench.train.pipeline import train as run_training
+
+    overrides = {
+        "model": model, "data": data, "rank": rank, "alpha": alpha, "dropout": dropout, "target_modules": _names(target_modules),
+        "max_steps": max_steps, "epochs": epochs, "lr": lr, "batch_size": batch_size, "grad_accum": grad_accum, "seed": seed,
+        "output": str(output) if output else None, "name": name, "submissions_dir": str(submissions_dir) if submissions_dir else None,
+        "eval_limit": eval_limit, "eval_tasks": _names(eval_tasks), "allow_contamination": allow_contamination or None, "qlora": qlora or None,
+    }
+    cfg = load_config(config, overrides)
+    if no_eval:
+        cfg.eval.enabled = False
+    outcome = run_training(cfg, resume=resume, debug="--debug" in sys.argv[1:])
+    if outcome.lineage is None:  # another process of a data-parallel run
+        return
+    lin = outcome.lineage
+    typer.echo(
+        f"adapter written to {outcome.adapter} ({lin.steps} steps, train loss {lin.train_loss:.4f}"
+        + (f", held-out loss {lin.heldout_loss:.4f}" if lin.heldout_loss is not None else "")
+        + f"; held-in tasks {len(lin.held_in)}, held-out {len(lin.held_out)})"
+    )
+    if outcome.report is not None:
+        from rich.console import Console
+
+        console = Console()
+        console.print(report_table(outcome.report, title=f"{outcome.adapter.name} (LoRA r={lin.rank} on {lin.base_model})"))
+        console.print(f"submission written to {outcome.submission}", markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(train)

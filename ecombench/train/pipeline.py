@@ -1,0 +1,207 @@
+"""``ecombench train``: check the data, train the adapter, score it, and keep the lineage.
+
+The output folder holds ``train_config.json`` and ``mixture.json`` (written before training),
+``checkpoints/`` while training, ``log.jsonl``, and, once training has finished, the adapter with
+``training.json`` (its lineage). ``adapter_config.json`` is written last, so it marks a whole adapter.
+Re-running the same command on the same folder resumes from the last checkpoint; another config
+there is an error.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ecombench import submissions
+from ecombench.errors import EcombenchError
+from ecombench.io import atomic_write_text
+from ecombench.models import folder_hash, resolve_model
+from ecombench.taskindex import TaskInfo, build_index, default_roots
+from ecombench.train import contamination
+from ecombench.train.config import TrainConfig
+from ecombench.train.data import Mixture, build_mixture, load_records
+
+CONFIG_FILE = "train_config.json"
+MIXTURE_FILE = "mixture.json"
+LINEAGE_FILE = "training.json"
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    adapter: Path
+    lineage: submissions.Lineage | None
+    submission: Path | None
+    report: Any = None
+
+
+def default_output(config: TrainConfig) -> Path:
+    name = submissions.slug(config.name or f"{config.model.replace(':', '-').rstrip('/').split('/')[-1]}-r{config.lora.rank}")
+    return Path("adapters") / f"{name}-{config.fingerprint()[:8]}"
+
+
+def _check_output(out: Path, config: TrainConfig, resume: bool) -> bool:
+    """Whether ``out`` already holds the finished adapter of this config; errors for any other content."""
+    if not out.exists():
+        if resume:
+            raise EcombenchError(f"--resume: {out} does not exist (nothing to resume)")
+        return False
+    if not out.is_dir():
+        raise EcombenchError(f"--output {out} is a file, not a folder")
+    saved = out / CONFIG_FILE
+    if not saved.is_file():
+        if any(out.iterdir()):
+            raise EcombenchError(f"--output {out} is not empty and is not an ecombench training folder; choose another folder")
+        return False
+    try:
+        previous = json.loads(saved.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise EcombenchError(f"{saved}: unreadable ({exc})") from exc
+    if previous.get("fingerprint") != config.fingerprint():
+        old = _flat(TrainConfig.model_validate(previous.get("config", {})).model_dump(mode="json", include={"model", "data", "lora", "train"}))
+        new = _flat(config.model_dump(mode="json", include={"model", "data", "lora", "train"}))
+        changed = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+        raise EcombenchError(f"--output {out} holds a run of another config (differs in {', '.join(changed) or 'settings'}); choose another --output")
+    finished = (out / "adapter_config.json").is_file()
+    if finished and not resume:
+        raise EcombenchError(f"--output {out} already holds this trained adapter; pass --resume to score it again, or choose another --output")
+    return finished
+
+
+def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def _lora_targets(target_modules: str | list[str]) -> str | list[str]:
+    return target_modules if isinstance(target_modules, str) else sorted(target_modules)
+
+
+def _eval_tasks(config: TrainConfig) -> list[TaskInfo]:
+    index = build_index(default_roots())
+    return index.select(config.eval.tasks)
+
+
+def _tokenizer_chat_template(model_path: Path):
+    """A function applying the base model's chat template; loads the tokenizer only if chat records appear."""
+    state: dict[str, Any] = {}
+
+    def apply(messages: list[dict[str, str]]) -> str:
+        if "tok" not in state:
+            from transformers import AutoTokenizer
+
+            state["tok"] = AutoTokenizer.from_pretrained(model_path)
+        tok = state["tok"]
+        if not getattr(tok, "chat_template", None):
+            raise EcombenchError(f"chat records need a tokenizer with a chat template, and {model_path} has none")
+        return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    return apply
+
+
+def read_lineage(adapter_dir: Path) -> submissions.Lineage:
+    path = adapter_dir / LINEAGE_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise EcombenchError(f"{path}: unreadable training lineage ({exc})") from exc
+    data.pop("fit", None)
+    return submissions.Lineage.model_validate(data)
+
+
+def prepare(config: TrainConfig) -> tuple[Mixture, contamination.ContaminationReport, list[TaskInfo]]:
+    """Load the sources, build the mixture, and check it against the evaluation items."""
+    base = resolve_model(config.model)
+    if base.kind == "adapter":
+        raise EcombenchError(f"--model {config.model} is an adapter; train on its base model, or merge it first (ecombench merge)")
+    records, sources = load_records(config.data.sources, _tokenizer_chat_template(base.base_path))
+    mixture = build_mixture(records, sources, config.data, config.train.seed)
+    eval_tasks = _eval_tasks(config)
+    report = contamination.check(mixture.train + mixture.heldout, contamination.eval_prompts(eval_tasks))
+    if report.fraction > config.contamination.threshold and not config.contamination.allow:
+        worst = ", ".join(f"{t} ({n})" for t, n in sorted(report.tasks.items(), key=lambda kv: -kv[1])[:3])
+        raise EcombenchError(
+            f"contamination: {report.ngram} of {report.records} training records ({report.fraction:.1%}) share a "
+            f"{contamination.NGRAM}-gram with evaluation items ({report.exact} exact; most in {worst}); above the "
+            f"{config.contamination.threshold:.1%} threshold. Remove them, or pass --allow-contamination"
+        )
+    return mixture, report, eval_tasks
+
+
+def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, show_progress: bool = True) -> TrainOutcome:
+    """Train an adapter as ``config`` says and, unless ``eval.enabled`` is off, score it as a submission."""
+    from accelerate import PartialState
+
+    state = PartialState()
+    out = (config.output or default_output(config)).expanduser()
+    finished = _check_output(out, config, resume)
+    mixture, report, eval_tasks = prepare(config)
+    base = resolve_model(config.model)
+    if state.is_main_process:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / CONFIG_FILE, json.dumps({"fingerprint": config.fingerprint(), "config": config.model_dump(mode="json")}, indent=2) + "\n")
+        atomic_write_text(out / MIXTURE_FILE, json.dumps({**mixture.summary(), "contamination": report.as_dict()}, indent=2) + "\n")
+    state.wait_for_everyone()
+
+    if finished:
+        lineage = read_lineage(out)
+    else:
+        from ecombench import harness
+        from ecombench.train.trainer import fit, save_adapter
+
+        harness.quiet_lm_eval(debug)
+        model, tokenizer, result = fit(base.base_path, mixture.train, mixture.heldout, config.train, config.lora, out, resume=True, show_progress=show_progress)
+        if not state.is_main_process:
+            return TrainOutcome(out, None, None)
+        scored = {t.name for t in eval_tasks}
+        lineage_fields = dict(
+            base_model=config.model,
+            base_weights_sha256=folder_hash(base.base_path),
+            method="qlora" if config.train.qlora else "lora",
+            rank=config.lora.rank,
+            alpha=config.lora.alpha,
+            dropout=config.lora.dropout,
+            target_modules=_lora_targets(config.lora.target_modules),
+            steps=result.steps,
+            epochs=result.epochs,
+            lr=config.train.lr,
+            effective_batch=config.train.batch_size * config.train.grad_accum * result.world_size,
+            world_size=result.world_size,
+            mixture=mixture.counts,
+            tracks=sorted({mixture.tracks[t] for t in mixture.counts}),
+            training_data_sha256=mixture.records_sha256,
+            held_in=sorted(scored & set(mixture.counts)),
+            held_out=sorted(scored - set(mixture.counts)),
+            contamination=report.as_dict(),
+            train_loss=result.train_loss,
+            heldout_loss=result.heldout_loss,
+            config_fingerprint=config.fingerprint(),
+        )
+        stats = {k: v for k, v in asdict(result).items() if k != "is_main"}
+
+        def lineage_text(adapter_sha256: str) -> str:
+            record = submissions.Lineage(adapter_sha256=adapter_sha256, **lineage_fields)
+            return json.dumps({**record.model_dump(mode="json"), "fit": stats}, indent=2) + "\n"
+
+        base_spec = config.model if base.kind in ("builtin", "hub") else str(base.base_path)
+        save_adapter(model, tokenizer, out, base_spec, lineage_text)
+        lineage = read_lineage(out)
+    if not state.is_main_process:
+        return TrainOutcome(out, lineage, None)
+    if not config.eval.enabled:
+        return TrainOutcome(out, lineage, None)
+    from ecombench.run import RunOptions, run
+
+    result = run(
+        RunOptions(
+            model=str(out), tasks=config.eval.tasks, limit=config.eval.limit, name=config.name or out.name,
+            submissions_dir=config.submissions_dir, batch_size=config.eval.batch_size, lineage=lineage, debug=debug,
+        )
+    )
+    return TrainOutcome(out, lineage, result.path, result.report)
