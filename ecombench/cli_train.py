@@ -71,5 +71,43 @@ def train(
         console.print(f"submission written to {outcome.submission}", markup=False, highlight=False)
 
 
+def sweep(
+    config: Annotated[Path, typer.Option("--config", help="Sweep YAML (see examples/sweep-tiny.yaml).")],
+) -> None:
+    """Train and score a grid of mixtures (capabilities x tasks) and LoRA ranks; write a table and a plot."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ecombench.train.sweep import load_sweep, run_sweep
+
+    folder, rows = run_sweep(load_sweep(config), debug="--debug" in sys.argv[1:])
+    if not rows:
+        return
+    table = Table(title=f"sweep {folder}")
+    columns = ["id", "capabilities", "tasks_per_capability", "rank", "train_loss", "all_around", "held_in", "held_out"]
+    for c in columns:
+        table.add_column(c, justify="left" if c == "id" else "right")
+    for row in rows:
+        table.add_row(*[f"{row.get(c):.4f}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in columns])
+    console = Console()
+    console.print(table)
+    console.print(f"table and plot written to {folder} (results.csv, results.md, plot.png)", markup=False, highlight=False)
+
+
+def merge(
+    adapter: Annotated[Path, typer.Argument(help="Adapter folder (from ecombench train, or any PEFT LoRA adapter).")],
+    output: Annotated[Path, typer.Option("--output", help="New folder for the merged model.")],
+    base: Annotated[str | None, typer.Option("--base", help="Base model (overrides adapter_config.json).")] = None,
+    dtype: Annotated[str, typer.Option("--dtype", help="auto (the base's stored dtype), float32, bfloat16, float16.")] = "auto",
+) -> None:
+    """Merge a LoRA adapter into its full-precision base model."""
+    from ecombench.train.merge import merge as merge_adapter
+
+    path = merge_adapter(adapter, output, base, dtype)
+    typer.echo(f"merged model written to {path}")
+
+
 def register(app: typer.Typer) -> None:
     app.command()(train)
+    app.command()(sweep)
+    app.command()(merge)

@@ -33,7 +33,7 @@ ARCH = {
 }
 # The warm-up teaches answer formats, not the tasks: a few records per task, so LoRA runs on
 # top of it still have much to learn.
-WARMUP = {"per_task": 64, "epochs": 4, "lr": 3e-3, "batch_size": 16, "max_length": 512}
+WARMUP = {"per_task": 48, "epochs": 3, "lr": 2e-3, "batch_size": 2, "max_length": 512}
 SPECIAL = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"}
 
 

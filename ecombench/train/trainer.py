@@ -147,6 +147,14 @@ def packed_rows_collator(pad_token_id: int) -> Any:
     return PackedRows(pad_token_id=pad_token_id, padding_free=False, return_position_ids=True)
 
 
+def _checkpointing(enabled: bool, config_class: Any) -> dict[str, Any]:
+    """Non-reentrant activation checkpointing (works with a frozen base); transformers 5 renamed the option."""
+    if not enabled:
+        return {}
+    name = "activation_checkpointing" if "activation_checkpointing" in config_class.__dataclass_fields__ else "gradient_checkpointing"
+    return {name: True, f"{name}_kwargs": {"use_reentrant": False}}
+
+
 def _uses_varlen_attention(model: Any) -> bool:
     return "flash" in str(getattr(model.config, "_attn_implementation", ""))
 
@@ -246,8 +254,7 @@ def fit(
         packing_strategy="bfd",
         padding_free=optim.packing,
         completion_only_loss=True,
-        gradient_checkpointing=optim.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False} if optim.gradient_checkpointing else None,
+        **_checkpointing(optim.gradient_checkpointing, SFTConfig),
         bf16=dtype == "bfloat16",
         fp16=dtype == "float16",
         use_cpu=device == "cpu",

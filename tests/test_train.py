@@ -1,0 +1,242 @@
+"""`ecombench train`, `merge` and `sweep` end to end on builtin:tiny (CPU, a few steps each)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ecombench.submissions import load
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, cwd=cwd, env=os.environ.copy())
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+def write_config(path: Path, **sections) -> Path:
+    base = {
+        "model": "builtin:tiny",
+        "data": {"tasks": ["core_rating_mc"], "max_per_task": 40},
+        "lora": {"rank": 4, "alpha": 8},
+        "train": {"max_steps": 6, "batch_size": 1, "max_length": 512, "save_steps": 3, "eval_steps": 3, "logging_steps": 2},
+        "eval": {"tasks": ["core_rating_mc", "core_unit_price_mc"], "limit": 4},
+    }
+    for key, value in sections.items():
+        base[key] = {**base[key], **value} if isinstance(value, dict) else value
+    path.write_text(yaml.safe_dump(base))
+    return path
+
+
+def one_line_error(proc: subprocess.CompletedProcess, fragment: str) -> None:
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("ecombench: error")]
+    assert len(lines) == 1 and fragment in lines[0], proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_model):
+    root = tmp_path_factory.mktemp("train")
+    config = write_config(root / "train.yaml")
+    out = root / "adapter"
+    subs = root / "subs"
+    proc = cli("train", "--config", str(config), "--output", str(out), "--submissions-dir", str(subs), "--name", "rating-r4")
+    return root, config, out, subs, proc
+
+
+def test_train_writes_adapter_lineage_and_submission(trained):
+    root, _, out, subs, proc = trained
+    assert "adapter written to" in proc.stdout
+    adapter_cfg = json.loads((out / "adapter_config.json").read_text())
+    assert adapter_cfg["base_model_name_or_path"] == "builtin:tiny" and adapter_cfg["r"] == 4
+    assert not (out / "checkpoints").exists()  # only kept while training, to resume
+    mixture = json.loads((out / "mixture.json").read_text())
+    assert mixture["tasks"]["core_rating_mc"]["records"] == 40
+    assert mixture["train_records"] + mixture["heldout_records"] == 40
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert any("loss" in row for row in log) and any("eval_loss" in row for row in log)
+
+    [record] = subs.glob("*.json")
+    sub = load(record)
+    lin = sub.lineage
+    assert lin is not None
+    assert (lin.base_model, lin.rank, lin.alpha, lin.steps, lin.method) == ("builtin:tiny", 4, 8.0, 6, "lora")
+    assert lin.mixture == {"core_rating_mc": 40} and lin.tracks == ["user_behavior_alignment"]
+    assert lin.held_in == ["core_rating_mc"] and lin.held_out == ["core_unit_price_mc"]
+    assert lin.adapter_sha256 == sub.model.adapter_sha256
+    assert lin.training_data_sha256 == mixture["records_sha256"]
+    assert lin.contamination["exact"] == 0 and lin.contamination["records"] == 40
+    assert set(sub.tasks) == {"core_rating_mc", "core_unit_price_mc"}
+
+
+def test_adapter_runs_from_anywhere(trained, tmp_path):
+    root, _, out, subs, _ = trained
+    [first] = [load(p) for p in subs.glob("*.json")]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    cli("run", "--model", str(out), "--tasks", "core_rating_mc,core_unit_price_mc", "--limit", "4", "--submissions-dir", "again", cwd=elsewhere)
+    [again] = [load(p) for p in (elsewhere / "again").glob("*.json")]
+    assert again.model.kind == "adapter" and again.model.adapter_sha256 == first.model.adapter_sha256
+    assert {t: r.score for t, r in again.tasks.items()} == {t: r.score for t, r in first.tasks.items()}
+
+
+def test_same_output_needs_resume_and_the_same_config(trained):
+    root, config, out, subs, _ = trained
+    one_line_error(cli("train", "--config", str(config), "--output", str(out), check=False), "already holds this trained adapter")
+    one_line_error(cli("train", "--config", str(config), "--output", str(out), "--rank", "8", check=False), "differs in lora.rank")
+    # --resume on a finished adapter scores it again, without training
+    proc = cli("train", "--config", str(config), "--output", str(out), "--resume", "--submissions-dir", str(subs))
+    assert len(list(subs.glob("*.json"))) == 2 and "6 steps" in proc.stdout
+
+
+def test_merge_equals_adapter_and_refuses_4bit_base(trained, tmp_path, tiny_model):
+    import shutil
+
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    _, _, out, _, _ = trained
+    merged_dir = tmp_path / "merged"
+    cli("merge", str(out), "--output", str(merged_dir))
+    ids = torch.tensor([[5, 17, 99, 300, 42, 8]])
+    with torch.no_grad():
+        peft_logits = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_model), out).eval()(ids).logits
+        merged_logits = AutoModelForCausalLM.from_pretrained(merged_dir).eval()(ids).logits
+    assert torch.allclose(peft_logits, merged_logits, atol=1e-5)
+    assert (merged_dir / "training.json").is_file()
+    one_line_error(cli("merge", str(out), "--output", str(merged_dir), check=False), "already exists")
+
+    quantized = tmp_path / "base-4bit"
+    shutil.copytree(tiny_model, quantized)
+    cfg = json.loads((quantized / "config.json").read_text())
+    cfg["quantization_config"] = {"quant_method": "bitsandbytes", "load_in_4bit": True}
+    (quantized / "config.json").write_text(json.dumps(cfg))
+    one_line_error(cli("merge", str(out), "--base", str(quantized), "--output", str(tmp_path / "m2"), check=False), "4-bit")
+    assert not (tmp_path / "m2").exists()
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--rank", "0"], "rank must be a positive integer"),
+        (["--target-modules", "q_proj,nope_proj"], "nope_proj not in the model"),
+        (["--model", "/no/such/model"], "does not exist"),
+        (["--qlora"], "needs a CUDA GPU"),
+        (["--resume", "--output", "never-made"], "nothing to resume"),
+    ],
+)
+def test_bad_train_input(tmp_path, args, fragment, tiny_model):
+    config = write_config(tmp_path / "train.yaml")
+    out = [] if "--output" in args else ["--output", str(tmp_path / "out")]
+    one_line_error(cli("train", "--config", str(config), *out, *args, check=False, cwd=tmp_path), fragment)
+    assert not (tmp_path / "out" / "adapter_config.json").exists()
+
+
+def test_empty_mixture_and_unknown_key(tmp_path):
+    config = write_config(tmp_path / "train.yaml", data={"tracks": ["multilingual"], "tasks": ["core_rating_mc"]})
+    one_line_error(cli("train", "--config", str(config), "--output", str(tmp_path / "o"), check=False), "the mixture is empty")
+    config.write_text(config.read_text() + "lerning_rate: 0.1\n")
+    one_line_error(cli("train", "--config", str(config), check=False), "unknown key 'lerning_rate'")
+
+
+def test_contamination_gate(tmp_path, tiny_model):
+    data = REPO / "tasks" / "core" / "data" / "core_rating_mc.jsonl"
+    eval_rows = [json.loads(line) for line in data.read_text().splitlines()[:5]]
+    train_rows = [{"prompt": r["input_field"], "completion": str(r["output_field"]), "task": "leaky"} for r in eval_rows]
+    train_rows += [{"prompt": f"Clean question number {i}?\nAnswer: ", "completion": str(i % 5 + 1), "task": "leaky"} for i in range(5)]
+    source = tmp_path / "leaky.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in train_rows))
+    config = write_config(tmp_path / "train.yaml", data={"sources": [str(source)], "tasks": [], "eval_fraction": 0.0})
+    proc = cli("train", "--config", str(config), "--output", str(tmp_path / "o"), check=False)
+    one_line_error(proc, "contamination: 5 of 10 training records (50.0%)")
+    # the five leaked prompts share the task's template 13-grams with every rating item
+    assert "5 exact; most in core_rating_mc (200)" in proc.stderr
+    assert not (tmp_path / "o").exists()
+    cli("train", "--config", str(config), "--output", str(tmp_path / "o"), "--allow-contamination", "--no-eval")
+    lineage = json.loads((tmp_path / "o" / "training.json").read_text())
+    assert lineage["contamination"]["exact"] == 5 and lineage["contamination"]["ngram_13"] == 5
+    assert set(lineage["contamination"]["eval_tasks_overlapped"]) == {"core_rating_mc"}
+
+
+def _weights(folder: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(folder / "adapter_model.safetensors")
+
+
+def test_sigkill_then_rerun_gives_the_uninterrupted_result(tmp_path, tiny_model):
+    """Killing `train` leaves no adapter; the same command resumes from the last checkpoint, same weights."""
+    import torch
+
+    config = write_config(
+        tmp_path / "train.yaml",
+        data={"tasks": ["core_rating_mc", "core_unit_price_mc"], "max_per_task": 200},
+        train={"max_steps": 40, "batch_size": 4, "save_steps": 5, "eval_steps": 100, "logging_steps": 5},
+    )
+    whole = tmp_path / "whole"
+    cli("train", "--config", str(config), "--output", str(whole), "--no-eval")
+
+    out = tmp_path / "killed"
+    args = [sys.executable, "-m", "ecombench", "train", "--config", str(config), "--output", str(out), "--no-eval"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+    deadline = time.monotonic() + 240
+    while not (out / "checkpoints" / "checkpoint-5" / "trainer_state.json").is_file():
+        assert proc.poll() is None and time.monotonic() < deadline, "training ended before its first checkpoint"
+        time.sleep(0.05)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "adapter_config.json").exists(), "a killed run must leave no adapter"
+    cli("train", "--config", str(config), "--output", str(out), "--no-eval")
+    state = json.loads((out / "training.json").read_text())
+    assert state["steps"] == 40
+    a, b = _weights(whole), _weights(out)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.allclose(a[key], b[key], atol=1e-6), key
+
+
+def test_sweep_draws_its_plot(tmp_path, tiny_model):
+    sweep = {
+        "name": "mini",
+        "output": str(tmp_path / "sweep"),
+        "train": {
+            "model": "builtin:tiny",
+            "submissions_dir": str(tmp_path / "subs"),
+            "data": {"max_per_task": 10},
+            "train": {"max_steps": 3, "batch_size": 1, "max_length": 512},
+            "eval": {"tasks": ["core_rating_mc", "core_cheapest_mc"], "limit": 3},
+        },
+        "grid": {"tracks": ["user_behavior_alignment", "knowledge_reasoning"], "num_capabilities": [1, 2], "tasks_per_capability": [1], "ranks": [2]},
+    }
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(sweep))
+    proc = cli("sweep", "--config", str(path))
+    assert "plot.png" in proc.stdout
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "sweep" / "results.csv")
+    assert list(table["capabilities"]) == [1, 2] and list(table["training_tasks"]) == [1, 2]
+    # the first task (by name) of each track: knowledge_reasoning's core_cheapest_mc is held in only for k=2
+    assert list(table["held_in"].isna()) == [True, False]
+    for folder in (tmp_path / "sweep", tmp_path / "subs" / "sweeps" / "mini"):
+        assert (folder / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(list((tmp_path / "subs").glob("*.json"))) == 2
+    # a finished sweep is kept: re-running trains nothing and scores nothing new
+    cli("sweep", "--config", str(path))
+    assert len(list((tmp_path / "subs").glob("*.json"))) == 2
