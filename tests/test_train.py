@@ -240,3 +240,20 @@ def test_sweep_draws_its_plot(tmp_path, tiny_model):
     # a finished sweep is kept: re-running trains nothing and scores nothing new
     cli("sweep", "--config", str(path))
     assert len(list((tmp_path / "subs").glob("*.json"))) == 2
+
+
+def test_two_process_data_parallel_training_writes_one_adapter_and_one_submission(tmp_path, tiny_model):
+    """`accelerate launch -m ecombench train` with 2 CPU processes (gloo): DDP, one result."""
+    config = write_config(tmp_path / "train.yaml", train={"max_steps": 4, "batch_size": 1, "save_steps": 2}, eval={"tasks": ["core_rating_mc"], "limit": 4})
+    cmd = [
+        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+        "--mixed_precision", "no", "--dynamo_backend", "no",
+        "-m", "ecombench", "train", "--config", str(config), "--output", str(tmp_path / "ddp"), "--submissions-dir", str(tmp_path / "subs"),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.count("adapter written to") == 1
+    [record] = (tmp_path / "subs").glob("*.json")
+    lineage = load(record).lineage
+    assert lineage.world_size == 2 and lineage.effective_batch == 2 and lineage.steps == 4
+    assert len(list((tmp_path / "subs").glob("*.items.jsonl"))) == 1
