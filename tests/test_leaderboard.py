@@ -184,3 +184,24 @@ def test_json_of_a_board_with_unranked_rows():
     table = build_table(board(), INDEX, [make_submission("ranked", uniform(0.4)), make_submission("limited", uniform(0.9), limit=2)])
     rows = json.loads(render(table, "json"))["rows"]
     assert [(r["name"], r["rank"]) for r in rows] == [("ranked", 1), ("limited", None)]
+
+
+def test_trained_models_show_lora_rank_and_held_out_mean():
+    names = [t.name for t in STARTER]
+    held_in = names[:3]
+    lineage = submissions.Lineage(
+        base_model="builtin:tiny", base_weights_sha256="0" * 64, adapter_sha256="1" * 64, method="lora", rank=16, alpha=32.0,
+        dropout=0.0, target_modules="all-linear", steps=10, epochs=1.0, lr=1e-3, effective_batch=8, world_size=1,
+        mixture={t: 10 for t in held_in}, tracks=["x"], training_data_sha256="2" * 64, held_in=held_in, held_out=names[3:],
+        contamination={}, train_loss=1.0, heldout_loss=1.0, config_fingerprint="f",
+    )
+    # 0.9 on the three trained tasks, 0.3 on the six it never saw
+    trained = make_submission("tiny-lora", uniform(0.3, **{t: 0.9 for t in held_in})).model_copy(update={"lineage": lineage})
+    base = make_submission("tiny", uniform(0.4))
+    table = build_table(board(), INDEX, [trained, base])
+    rows = {r["name"]: r for r in json.loads(render(table, "json"))["rows"]}
+    assert rows["tiny-lora"]["lora_rank"] == 16 and rows["tiny-lora"]["held_out"] == pytest.approx(0.3)
+    assert rows["tiny"]["lora_rank"] is None and rows["tiny"]["held_out"] is None
+    assert "| lora_rank | held_out |" in render(table, "markdown")
+    # a board of base models only keeps its old columns
+    assert "lora_rank" not in render(build_table(board(), INDEX, [base]), "csv")

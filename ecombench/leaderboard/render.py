@@ -27,12 +27,15 @@ def columns(table: BoardTable) -> list[str]:
     frame = table.frame
     extra = [c for c in frame.columns if c.startswith(("track:", "task:"))]
     ranking = ["win_rate"] if "win_rate" in frame.columns else []
-    return ["rank", "name", "model", "base", "all_around", "ci95", *ranking, *extra, "date", "flags", "submission"]
+    lineage = ["lora_rank", "held_out"] if "held_out" in frame.columns else []
+    return ["rank", "name", "model", "base", "all_around", "ci95", *ranking, *lineage, *extra, "date", "flags", "submission"]
 
 
 def _fmt(value: object, column: str) -> str:
     if _missing(value):
         return "-"
+    if column == "lora_rank":
+        return str(int(value))
     if isinstance(value, float):
         return f"{value:.4f}" if abs(value) <= 1.5 or column == "ci95" else f"{value:.2f}"
     return safe_text(value)
@@ -42,7 +45,7 @@ def to_records(table: BoardTable) -> list[dict[str, object]]:
     cols = columns(table)
     records = []
     for row in table.frame[cols].to_dict(orient="records"):
-        records.append({k: (None if _missing(v) else (int(v) if k == "rank" else v)) for k, v in row.items()})
+        records.append({k: (None if _missing(v) else (int(v) if k in ("rank", "lora_rank") else v)) for k, v in row.items()})
     return records
 
 

@@ -22,8 +22,8 @@ from ecombench.io import atomic_writer
 from ecombench.paths import cache_dir
 from ecombench.submissions import Submission, load
 
-INDEX_VERSION = 1
-META_COLUMNS = ["submission", "name", "model", "base", "kind", "date", "limit", "file"]
+INDEX_VERSION = 2
+META_COLUMNS = ["submission", "name", "model", "base", "kind", "date", "limit", "file", "lora_rank", "held_in"]
 SCORE_COLUMNS = ["submission", "task", "track", "score", "stderr", "version", "data_sha256"]
 
 
@@ -36,7 +36,9 @@ class Loaded:
 
 def _rows(sub: Submission, file: str) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
     meta = {"submission": sub.id, "name": sub.name, "model": sub.model.spec, "base": sub.model.base_model, "kind": sub.model.kind,
-            "date": sub.created.date().isoformat(), "limit": sub.generation.limit, "file": file}
+            "date": sub.created.date().isoformat(), "limit": sub.generation.limit, "file": file,
+            # training lineage: LoRA rank, and the tasks seen in training ("" for models not trained by ecombench)
+            "lora_rank": sub.lineage.rank if sub.lineage else None, "held_in": " ".join(sub.lineage.held_in) if sub.lineage else None}
     scores = [(sub.id, t, r.track, r.score, r.stderr if r.stderr is not None else 0.0, r.version, r.data_sha256) for t, r in sub.tasks.items()]
     return meta, scores
 

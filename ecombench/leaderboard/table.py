@@ -31,6 +31,13 @@ def _filter(meta: pd.DataFrame, board: Board) -> pd.DataFrame:
     return meta[keep]
 
 
+def _held_out_means(scores: pd.DataFrame, meta: pd.DataFrame) -> pd.Series:
+    """Mean score over the board tasks a trained model never saw in training (EcomGPT's held-out view)."""
+    seen = {sub: set(held_in.split()) for sub, held_in in zip(meta["submission"], meta["held_in"], strict=True) if isinstance(held_in, str)}
+    unseen = scores[[sub in seen and task not in seen[sub] for sub, task in zip(scores["submission"], scores["task"], strict=True)]]
+    return unseen.groupby("submission")["score"].mean()
+
+
 def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track") -> BoardTable:
     """Rank the submissions on the board. Flagged submissions (missing tasks, other data or task
     version, a ``--limit`` run) get no rank. A board task that no submission has leaves the board."""
@@ -63,6 +70,8 @@ def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track
     meta = meta.assign(flags=flags)
     frame = meta.merge(aggregate(scores[["submission", "task", "track", "score", "stderr", "baseline"]], normalize=board.normalize), on="submission")
     frame["ci95"] = Z95 * frame["all_around_stderr"]
+    if frame["lora_rank"].notna().any():
+        frame["held_out"] = frame["submission"].map(_held_out_means(scores, meta))
     clean = frame["flags"] == ""
     key = "all_around"
     if board.ranking == "win_rate":
