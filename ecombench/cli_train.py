@@ -80,7 +80,12 @@ def sweep(
 
     from ecombench.train.sweep import load_sweep, run_sweep
 
-    folder, rows = run_sweep(load_sweep(config), debug="--debug" in sys.argv[1:])
+    def progress(row: dict, reused: bool) -> None:
+        score = row.get("all_around")
+        shown = f"All-Around {score:.4f}" if isinstance(score, float) else "not scored"
+        typer.echo(f"cell {row['id']}: {shown}" + (" (finished earlier, kept)" if reused else ""))
+
+    folder, rows = run_sweep(load_sweep(config), debug="--debug" in sys.argv[1:], on_cell=progress)
     if not rows:
         return
     table = Table(title=f"sweep {folder}")

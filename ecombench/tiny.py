@@ -124,6 +124,9 @@ def ensure_tiny() -> Path:
     if (target / "config.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # the build is a side effect of the command; keep stderr for its errors
     staging = Path(tempfile.mkdtemp(prefix=".tiny-", dir=target.parent))
     try:
         build_tiny(staging / "random", text)

@@ -43,6 +43,10 @@ def places(tmp_path_factory):
     (p["no_config_dir"] / "model.safetensors").write_bytes(b"x")
     (p["adapter_dir"] / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "../no-such-base", "peft_type": "LORA"}))
     (p["bad_yaml_dir"] / "t.yaml").write_text("task: x\nmetadata: [\n")
+    p["typo_config"] = root / "typo_config.yaml"
+    p["typo_config"].write_text("lora:\n  rank: 8\n  rnak: 4\n")
+    p["bad_sweep"] = root / "bad_sweep.yaml"
+    p["bad_sweep"].write_text("grid:\n  tracks: [a, b]\n  num_capabilities: [1, 3]\n  ranks: [4]\n")
     p["bad_oamine"] = write_jsonl(root / "bad_oamine.jsonl", [{"title": "x"}])
     for folder in ("subs_dir", "subs_with_corrupt"):
         submissions.save(p[folder], make_submission("someone", uniform(0.5)), [])

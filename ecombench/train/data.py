@@ -96,6 +96,14 @@ def _from_messages(messages: Any, where: str, chat_template: Any) -> tuple[str, 
     return prompt, str(messages[-1]["content"])
 
 
+def source_path(source: str) -> Path:
+    """The file a data source names; a missing one is an error (checked before any model loads)."""
+    path = core_records_path() if source == "core" else Path(source).expanduser()
+    if not path.is_file():
+        raise EcombenchError(f"data source {source}: no such file")
+    return path
+
+
 def load_records(sources: list[str], chat_template: Any = None) -> tuple[list[TrainRecord], list[dict[str, Any]]]:
     """Every record of every source, and each source's path and hash."""
     if not sources:
@@ -103,9 +111,7 @@ def load_records(sources: list[str], chat_template: Any = None) -> tuple[list[Tr
     records: list[TrainRecord] = []
     described: list[dict[str, Any]] = []
     for source in sources:
-        path = core_records_path() if source == "core" else Path(source).expanduser()
-        if not path.is_file():
-            raise EcombenchError(f"data source {source}: no such file")
+        path = source_path(source)
         before = len(records)
         for line, row in iter_jsonl(path):
             records.append(_from_row(row, f"{path}:{line}", chat_template))

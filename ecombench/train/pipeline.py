@@ -21,7 +21,7 @@ from ecombench.models import folder_hash, resolve_model
 from ecombench.taskindex import TaskInfo, build_index, default_roots
 from ecombench.train import contamination
 from ecombench.train.config import TrainConfig
-from ecombench.train.data import Mixture, build_mixture, load_records
+from ecombench.train.data import Mixture, build_mixture, load_records, source_path
 
 CONFIG_FILE = "train_config.json"
 MIXTURE_FILE = "mixture.json"
@@ -117,6 +117,8 @@ def read_lineage(adapter_dir: Path) -> submissions.Lineage:
 
 def prepare(config: TrainConfig) -> tuple[Mixture, contamination.ContaminationReport, list[TaskInfo]]:
     """Load the sources, build the mixture, and check it against the evaluation items."""
+    for source in config.data.sources:
+        source_path(source)
     base = resolve_model(config.model)
     if base.kind == "adapter":
         raise EcombenchError(f"--model {config.model} is an adapter; train on its base model, or merge it first (ecombench merge)")

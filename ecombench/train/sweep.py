@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +87,11 @@ def _cell_config(sweep: SweepConfig, cell: dict[str, Any], folder: Path) -> Trai
     return TrainConfig.model_validate(raw)
 
 
-def run_sweep(sweep: SweepConfig, *, debug: bool = False) -> tuple[Path, list[dict[str, Any]]]:
-    """Train and score every cell (skipping finished ones); write the table and plot; return rows."""
+def run_sweep(sweep: SweepConfig, *, debug: bool = False, on_cell: Callable[[dict[str, Any], bool], None] | None = None) -> tuple[Path, list[dict[str, Any]]]:
+    """Train and score every cell (skipping finished ones); write the table and plot; return rows.
+
+    ``on_cell(row, reused)`` is called after each cell, ``reused`` when it was finished before.
+    """
     from ecombench import submissions
     from ecombench.train.pipeline import train
 
@@ -103,6 +107,8 @@ def run_sweep(sweep: SweepConfig, *, debug: bool = False) -> tuple[Path, list[di
         done = folder / "cells" / cell["id"] / "result.json"
         if done.is_file():
             rows.append(json.loads(done.read_text(encoding="utf-8")))
+            if on_cell is not None:
+                on_cell(rows[-1], True)
             continue
         config = _cell_config(sweep, cell, folder)
         outcome = train(config, resume=(Path(config.output) / "train_config.json").is_file(), debug=debug)
@@ -111,6 +117,8 @@ def run_sweep(sweep: SweepConfig, *, debug: bool = False) -> tuple[Path, list[di
         row = _row(cell, outcome)
         atomic_write_text(done, json.dumps(row, indent=2) + "\n")
         rows.append(row)
+        if on_cell is not None:
+            on_cell(row, False)
     if rows:
         write_results(folder, rows, base.submissions_dir / "sweeps" / submissions.slug(sweep.name))
     return folder, rows
