@@ -387,6 +387,8 @@ def run(
             embedders=Embedders(overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model}),
         )
     )
+    if result.path is None:  # not the main process of `accelerate launch`
+        return
     if result.submission is None or result.report is None:
         typer.echo(f"these tasks have no answers: predictions written to {result.path} (score them with `ecombench score`)")
         return

@@ -81,7 +81,33 @@ def build_lm(model: ResolvedModel, *, device: str, dtype: str, batch_size: int |
     }
     if model.adapter_path is not None:
         kwargs["peft"] = str(model.adapter_path)
-    return HFLM(**kwargs)
+    from ecombench.distributed import state
+
+    state()  # fixes accelerate's shared state before HFLM reads it (multi-process CPU runs need cpu=True)
+    lm = HFLM(**kwargs)
+    _shard_on_cpu(lm)
+    return lm
+
+
+def _shard_on_cpu(lm: Any) -> None:
+    """Under ``accelerate launch`` lm-eval shards requests only when it counts more than one GPU.
+
+    Without GPUs (processes over gloo) it would let every process answer every question, so the
+    rank and world size are set here from the launched processes; lm-eval's evaluator then splits
+    the requests and gathers the samples on rank 0, as it does on GPUs.
+    """
+    from ecombench.distributed import state as process_state
+
+    state = process_state()
+    if state.num_processes > 1 and lm.world_size == 1:
+        from accelerate import Accelerator
+
+        lm.accelerator = Accelerator()
+        lm._rank = state.process_index
+        lm._world_size = state.num_processes
+
+
+
 
 
 def _loglikelihood_config(task: TaskInfo) -> dict[str, Any]:
@@ -107,8 +133,8 @@ def generate(
     protocol: str,
     system_prompt: str | None,
     cache_path: Path | None,
-) -> dict[str, list[Sample]]:
-    """Run the tasks through lm-eval and return each task's samples (no scoring)."""
+) -> dict[str, list[Sample]] | None:
+    """Run the tasks through lm-eval and return each task's samples (no scoring); None off rank 0."""
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
@@ -131,6 +157,8 @@ def generate(
         use_cache=str(cache_path) if cache_path is not None else None,
         verbosity="ERROR",
     )
+    if results is None:  # another process of a data-parallel run: rank 0 holds the gathered samples
+        return None
     out: dict[str, list[Sample]] = {}
     for task in tasks:
         samples = []

@@ -49,11 +49,14 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class RunResult:
-    """A scored run (submission and report), or for test sets without answers a predictions file."""
+    """A scored run (submission and report), or for test sets without answers a predictions file.
+
+    In the non-main processes of a data-parallel run everything is None: rank 0 writes the result.
+    """
 
     submission: submissions.Submission | None
     report: Report | None
-    path: Path
+    path: Path | None
 
 
 def _answer_cache(model: ResolvedModel, weights: str, adapter: str | None, dtype: str, device: str, protocol: str) -> Path:
@@ -141,6 +144,8 @@ def run(options: RunOptions) -> RunResult:
         lm, tasks, roots, limit=options.limit, protocol=options.protocol, system_prompt=system_prompt, cache_path=cache
     )
 
+    if samples is None:
+        return RunResult(None, None, None)
     flat = [s for t in tasks for s in samples[t.name]]
     if unanswered:
         return RunResult(None, None, _write_predictions(options.submissions_dir, submissions.new_id(name, created), flat))

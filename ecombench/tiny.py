@@ -117,12 +117,36 @@ def warm_up(model_dir: Path, out_dir: Path) -> None:
     tokenizer.save_pretrained(out_dir)
 
 
+_DISTRIBUTED_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "GROUP_RANK", "ROLE_RANK",
+                    "ROLE_WORLD_SIZE", "TORCHELASTIC_RUN_ID", "TORCHELASTIC_RESTART_COUNT", "TORCHELASTIC_MAX_RESTARTS", "ACCELERATE_USE_CPU")
+
+
+def _build_once_for_all_processes(target: Path) -> Path:
+    """Under ``accelerate launch`` the warm-up would itself become a distributed job; the main
+    process builds the model in a plain subprocess while the others wait for it."""
+    import subprocess
+    import sys
+
+    from ecombench.distributed import state as process_state
+
+    state = process_state()
+    if state.is_main_process:
+        env = {k: v for k, v in os.environ.items() if k not in _DISTRIBUTED_ENV}
+        done = subprocess.run([sys.executable, "-c", "from ecombench.tiny import ensure_tiny; ensure_tiny()"], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"building builtin:tiny failed:\n{done.stderr[-2000:]}")
+    state.wait_for_everyone()
+    return target
+
+
 def ensure_tiny() -> Path:
     """The cached ``builtin:tiny`` folder, built on first use."""
     text = training_text()
     target = cache_dir() / "builtin" / f"tiny-v{RECIPE_VERSION}-{_recipe_hash(text)}"
     if (target / "config.json").is_file():
         return target
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return _build_once_for_all_processes(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     from transformers.utils import logging as hf_logging
 

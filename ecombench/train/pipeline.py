@@ -138,9 +138,9 @@ def prepare(config: TrainConfig) -> tuple[Mixture, contamination.ContaminationRe
 
 def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, show_progress: bool = True) -> TrainOutcome:
     """Train an adapter as ``config`` says and, unless ``eval.enabled`` is off, score it as a submission."""
-    from accelerate import PartialState
+    from ecombench.distributed import state as process_state
 
-    state = PartialState()
+    state = process_state()
     out = (config.output or default_output(config)).expanduser()
     finished = _check_output(out, config, resume)
     mixture, report, eval_tasks = prepare(config)
@@ -159,43 +159,41 @@ def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, sho
 
         harness.quiet_lm_eval(debug)
         model, tokenizer, result = fit(base.base_path, mixture.train, mixture.heldout, config.train, config.lora, out, resume=True, show_progress=show_progress)
-        if not state.is_main_process:
-            return TrainOutcome(out, None, None)
-        scored = {t.name for t in eval_tasks}
-        lineage_fields = dict(
-            base_model=config.model,
-            base_weights_sha256=folder_hash(base.base_path),
-            method="qlora" if config.train.qlora else "lora",
-            rank=config.lora.rank,
-            alpha=config.lora.alpha,
-            dropout=config.lora.dropout,
-            target_modules=_lora_targets(config.lora.target_modules),
-            steps=result.steps,
-            epochs=result.epochs,
-            lr=config.train.lr,
-            effective_batch=config.train.batch_size * config.train.grad_accum * result.world_size,
-            world_size=result.world_size,
-            mixture=mixture.counts,
-            tracks=sorted({mixture.tracks[t] for t in mixture.counts}),
-            training_data_sha256=mixture.records_sha256,
-            held_in=sorted(scored & set(mixture.counts)),
-            held_out=sorted(scored - set(mixture.counts)),
-            contamination=report.as_dict(),
-            train_loss=result.train_loss,
-            heldout_loss=result.heldout_loss,
-            config_fingerprint=config.fingerprint(),
-        )
-        stats = {k: v for k, v in asdict(result).items() if k != "is_main"}
+        if state.is_main_process:
+            scored = {t.name for t in eval_tasks}
+            lineage_fields = dict(
+                base_model=config.model,
+                base_weights_sha256=folder_hash(base.base_path),
+                method="qlora" if config.train.qlora else "lora",
+                rank=config.lora.rank,
+                alpha=config.lora.alpha,
+                dropout=config.lora.dropout,
+                target_modules=_lora_targets(config.lora.target_modules),
+                steps=result.steps,
+                epochs=result.epochs,
+                lr=config.train.lr,
+                effective_batch=config.train.batch_size * config.train.grad_accum * result.world_size,
+                world_size=result.world_size,
+                mixture=mixture.counts,
+                tracks=sorted({mixture.tracks[t] for t in mixture.counts}),
+                training_data_sha256=mixture.records_sha256,
+                held_in=sorted(scored & set(mixture.counts)),
+                held_out=sorted(scored - set(mixture.counts)),
+                contamination=report.as_dict(),
+                train_loss=result.train_loss,
+                heldout_loss=result.heldout_loss,
+                config_fingerprint=config.fingerprint(),
+            )
+            stats = {k: v for k, v in asdict(result).items() if k != "is_main"}
 
-        def lineage_text(adapter_sha256: str) -> str:
-            record = submissions.Lineage(adapter_sha256=adapter_sha256, **lineage_fields)
-            return json.dumps({**record.model_dump(mode="json"), "fit": stats}, indent=2) + "\n"
+            def lineage_text(adapter_sha256: str) -> str:
+                record = submissions.Lineage(adapter_sha256=adapter_sha256, **lineage_fields)
+                return json.dumps({**record.model_dump(mode="json"), "fit": stats}, indent=2) + "\n"
 
-        base_spec = config.model if base.kind in ("builtin", "hub") else str(base.base_path)
-        save_adapter(model, tokenizer, out, base_spec, lineage_text)
-        lineage = read_lineage(out)
-    if not state.is_main_process:
-        return TrainOutcome(out, lineage, None)
+            base_spec = config.model if base.kind in ("builtin", "hub") else str(base.base_path)
+            save_adapter(model, tokenizer, out, base_spec, lineage_text)
+        state.wait_for_everyone()  # the other processes score the adapter too (data-parallel eval)
+        lineage = read_lineage(out) if state.is_main_process else None
     if not config.eval.enabled:
         return TrainOutcome(out, lineage, None)
     from ecombench.run import RunOptions, run
@@ -206,4 +204,6 @@ def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, sho
             submissions_dir=config.submissions_dir, batch_size=config.eval.batch_size, lineage=lineage, debug=debug,
         )
     )
+    if result.path is None:  # not the main process
+        return TrainOutcome(out, None, None)
     return TrainOutcome(out, lineage, result.path, result.report)
