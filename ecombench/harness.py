@@ -20,6 +20,12 @@ KDD_SYSTEM_PROMPT = (
 )
 SYSTEM_PROMPTS = {"kddcup": KDD_SYSTEM_PROMPT}
 CPU_BATCH_SIZE = 32  # large enough that per-step overhead is shared; small enough for CPU memory
+# On GPUs lm-eval probes the largest batch that fits, from the longest request. Probing once
+# keeps the size the longest prompt allows for the whole run; "auto:4" probes again at each
+# quarter of the requests (sorted longest first), so short prompts run in larger batches, up to
+# GPU_MAX_BATCH instead of lm-eval's default ceiling of 64.
+GPU_AUTO_BATCH = "auto:4"
+GPU_MAX_BATCH = 512
 
 
 @dataclass(frozen=True)
@@ -64,8 +70,37 @@ def resolve_dtype(dtype: str, device: str) -> str:
 def resolve_batch_size(batch_size: str, device: str) -> int | str:
     """``auto`` lets lm-eval probe the GPU; on CPU probing is slow, so a fixed size is used."""
     if batch_size == "auto":
-        return "auto" if device.startswith("cuda") else CPU_BATCH_SIZE
+        return GPU_AUTO_BATCH if device.startswith("cuda") else CPU_BATCH_SIZE
     return int(batch_size)
+
+
+def build_vllm(model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, data_parallel: int = 1, trust_remote_code: bool = False):
+    """lm-eval's vLLM wrapper; an adapter is served as a LoRA request with the rank limit raised to its rank."""
+    import json
+    from importlib.util import find_spec
+
+    from ecombench.errors import EcombenchError
+
+    if find_spec("vllm") is None:
+        raise EcombenchError("--backend vllm needs vLLM: pip install 'ecombench[vllm]' (on a machine with a CUDA GPU)")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise EcombenchError("--backend vllm needs a CUDA GPU, and none is visible here; use --backend hf")
+    if tensor_parallel < 1 or data_parallel < 1 or tensor_parallel * data_parallel > torch.cuda.device_count():
+        raise EcombenchError(
+            f"--tensor-parallel {tensor_parallel} x --data-parallel {data_parallel} needs that many GPUs; {torch.cuda.device_count()} visible"
+        )
+    from lm_eval.models.vllm_causallms import VLLM
+
+    kwargs: dict[str, Any] = {
+        "pretrained": str(model.base_path), "dtype": dtype, "batch_size": "auto", "tensor_parallel_size": tensor_parallel,
+        "data_parallel_size": data_parallel, "trust_remote_code": trust_remote_code, "seed": 0,
+    }
+    if model.adapter_path is not None:
+        adapter_cfg = json.loads((model.adapter_path / "adapter_config.json").read_text(encoding="utf-8"))
+        kwargs.update(lora_local_path=str(model.adapter_path), max_lora_rank=max(16, int(adapter_cfg.get("r", 16))))
+    return VLLM(**kwargs)
 
 
 def build_lm(model: ResolvedModel, *, device: str, dtype: str, batch_size: int | str, trust_remote_code: bool = False):
@@ -79,6 +114,8 @@ def build_lm(model: ResolvedModel, *, device: str, dtype: str, batch_size: int |
         "batch_size": batch_size,
         "trust_remote_code": trust_remote_code,
     }
+    if isinstance(batch_size, str):
+        kwargs["max_batch_size"] = GPU_MAX_BATCH
     if model.adapter_path is not None:
         kwargs["peft"] = str(model.adapter_path)
     from ecombench.distributed import state

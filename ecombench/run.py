@@ -45,6 +45,9 @@ class RunOptions:
     embedders: Embedders = field(default_factory=Embedders)
     debug: bool = False
     lineage: submissions.Lineage | None = None  # training lineage, when `ecombench train` scores its adapter
+    backend: str = "hf"  # "hf" (transformers) or "vllm"
+    tensor_parallel: int = 1  # vllm: GPUs per model replica
+    data_parallel: int = 1  # vllm: model replicas
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ def _answer_cache(model: ResolvedModel, weights: str, adapter: str | None, dtype
     """lm-eval's request cache is keyed by request only; a folder per model identity keys it by model."""
     key = hashlib.sha256(json.dumps([weights, adapter, dtype, device.split(":")[0], protocol]).encode()).hexdigest()[:16]
     return cache_dir() / "answers" / key / "requests"
+
 
 
 def _hardware(device: str) -> submissions.Hardware:
@@ -111,6 +115,10 @@ def run(options: RunOptions) -> RunResult:
         raise EcombenchError(f"--limit {options.limit}: must be at least 1")
     if options.batch_size != "auto" and (not options.batch_size.isdigit() or int(options.batch_size) < 1):
         raise EcombenchError(f"--batch-size {options.batch_size}: use 'auto' or a positive integer")
+    if options.backend not in ("hf", "vllm"):
+        raise EcombenchError(f"--backend {options.backend}: use hf or vllm")
+    if options.backend == "hf" and (options.tensor_parallel != 1 or options.data_parallel != 1):
+        raise EcombenchError("--tensor-parallel and --data-parallel are vLLM settings (--backend vllm); with hf, use accelerate launch")
     if options.task_paths and not options.trust_tasks:
         shown = ", ".join(str(p) for p in options.task_paths)
         raise EcombenchError(
@@ -137,9 +145,14 @@ def run(options: RunOptions) -> RunResult:
     batch_size = harness.resolve_batch_size(options.batch_size, device)
     weights = folder_hash(model.base_path)
     adapter = folder_hash(model.adapter_path) if model.adapter_path else None
-    cache = _answer_cache(model, weights, adapter, dtype, device, options.protocol) if options.use_cache else None
+    engine = options.protocol if options.backend == "hf" else f"{options.protocol}:{options.backend}"
+    cache = _answer_cache(model, weights, adapter, dtype, device, engine) if options.use_cache else None
 
-    lm = harness.build_lm(model, device=device, dtype=dtype, batch_size=batch_size, trust_remote_code=options.trust_remote_code)
+    if options.backend == "vllm":
+        lm = harness.build_vllm(model, dtype=dtype, tensor_parallel=options.tensor_parallel, data_parallel=options.data_parallel,
+                                trust_remote_code=options.trust_remote_code)
+    else:
+        lm = harness.build_lm(model, device=device, dtype=dtype, batch_size=batch_size, trust_remote_code=options.trust_remote_code)
     samples = harness.generate(
         lm, tasks, roots, limit=options.limit, protocol=options.protocol, system_prompt=system_prompt, cache_path=cache
     )
@@ -177,6 +190,7 @@ def run(options: RunOptions) -> RunResult:
             batch_size=str(batch_size),
             device=device,
             limit=options.limit,
+            backend=options.backend,
         ),
         tasks={
             n: submissions.TaskResult(

@@ -57,6 +57,7 @@ class GenerationSettings(_Record):
     batch_size: str
     device: str
     limit: int | None
+    backend: str = "hf"  # "hf" (transformers) or "vllm"
 
 
 class Hardware(_Record):

@@ -1,0 +1,89 @@
+"""GPU throughput of `ecombench run`: the hf and vllm backends on the whole bundled suite.
+
+For each backend: items per second, generated tokens per second, and model FLOPs utilisation
+(MFU) of the scoring forward passes: 2 x parameters x (prompt + generated tokens) / seconds,
+over the GPU's dense bf16 peak (from its name, or --peak-tflops). ratio = vllm items/s over hf
+items/s (when both ran). On a machine without CUDA it says so and exits 0.
+
+    python benchmarks/bench_gpu.py --model Qwen/Qwen2.5-7B-Instruct [--tasks ecombench_core] [--backends hf,vllm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from importlib.util import find_spec
+from pathlib import Path
+
+from _common import report
+
+# Dense bf16 tensor-core peak, TFLOP/s (vendor data sheets; SXM parts).
+PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "L4": 121.0, "A10": 125.0, "RTX 4090": 165.0}
+
+
+def peak_for(name: str) -> float | None:
+    return next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
+
+
+def measure(backend: str, model: str, tasks: list[str], out: Path) -> dict:
+    from transformers import AutoTokenizer
+
+    from ecombench.models import resolve_model
+    from ecombench.run import RunOptions, run
+    from ecombench.submissions import load_items
+
+    started = time.perf_counter()
+    result = run(RunOptions(model=model, tasks=tasks, backend=backend, use_cache=False, submissions_dir=out / backend))
+    seconds = time.perf_counter() - started
+    items = load_items(out / backend, result.submission)
+    resolved = resolve_model(model)
+    tok = AutoTokenizer.from_pretrained(resolved.base_path)
+    prompt_tokens = sum(len(ids) for ids in tok([i.prompt for i in items], add_special_tokens=False)["input_ids"])
+    gen_tokens = sum(len(ids) for ids in tok([i.prediction for i in items], add_special_tokens=False)["input_ids"])
+    return {"items": len(items), "seconds": round(seconds, 2), "prompt_tokens": prompt_tokens, "generated_tokens": gen_tokens,
+            "all_around": result.submission.all_around, "items_per_s": round(len(items) / seconds, 2),
+            "generated_tokens_per_s": round(gen_tokens / seconds, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True, help="model folder, hub id (cached) or adapter")
+    parser.add_argument("--tasks", default="ecombench_core")
+    parser.add_argument("--backends", default="hf,vllm")
+    parser.add_argument("--peak-tflops", type=float, default=None, help="the GPU's dense bf16 peak, if its name is not known here")
+    args = parser.parse_args()
+    import torch
+
+    if not torch.cuda.is_available():
+        print("bench_gpu: no CUDA GPU on this machine; nothing measured")
+        report("gpu_throughput", skipped="no CUDA GPU")
+        return
+    device = torch.cuda.get_device_name(0)
+    peak = args.peak_tflops or peak_for(device)
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from ecombench.models import resolve_model
+
+    resolved = resolve_model(args.model)
+    with torch.device("meta"):
+        params = sum(p.numel() for p in AutoModelForCausalLM.from_config(AutoConfig.from_pretrained(resolved.base_path)).parameters())
+    figures: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+            if backend == "vllm" and find_spec("vllm") is None:
+                print("bench_gpu: vllm is not installed (pip install 'ecombench[vllm]'); skipping it", file=sys.stderr)
+                continue
+            fig = measure(backend, args.model, [args.tasks], Path(tmp))
+            flops = 2.0 * params * (fig["prompt_tokens"] + fig["generated_tokens"])
+            fig["mfu"] = round(flops / fig["seconds"] / (peak * 1e12), 4) if peak else None
+            figures[backend] = fig
+            print(f"{backend}: {fig['items_per_s']} items/s, {fig['generated_tokens_per_s']} generated tokens/s, MFU {fig['mfu']}")
+    ratio = figures["vllm"]["items_per_s"] / figures["hf"]["items_per_s"] if {"hf", "vllm"} <= figures.keys() else None
+    report("gpu_throughput", device=device, peak_tflops=peak, params=params, model=args.model, **figures,
+           ratio=round(ratio, 2) if ratio else None)
+
+
+if __name__ == "__main__":
+    main()
