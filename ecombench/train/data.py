@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ecombench.errors import EcombenchError
+from ecombench.models import file_hash
 from ecombench.oracle import oracle_answer
 from ecombench.paths import builtin_tasks_dir
 from ecombench.records import iter_jsonl
@@ -57,14 +58,6 @@ class Mixture:
 
 def core_records_path() -> Path:
     return builtin_tasks_dir() / "core" / "train" / "records.jsonl"
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _from_row(row: dict[str, Any], where: str, chat_template: Any) -> TrainRecord:
@@ -117,7 +110,7 @@ def load_records(sources: list[str], chat_template: Any = None) -> tuple[list[Tr
             records.append(_from_row(row, f"{path}:{line}", chat_template))
         if len(records) == before:
             raise EcombenchError(f"data source {path}: no records")
-        described.append({"source": source, "path": str(path.resolve()), "sha256": _file_sha256(path), "records": len(records) - before})
+        described.append({"source": source, "path": str(path.resolve()), "sha256": file_hash(path), "records": len(records) - before})
     return records, described
 
 
