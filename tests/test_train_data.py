@@ -131,3 +131,19 @@ def test_fingerprint_ignores_where_results_go():
     b = load_config(None, {"output": "two"})
     c = load_config(None, {"rank": 4})
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+
+
+def test_the_documented_examples_load_and_train_yaml_lists_the_defaults():
+    from pathlib import Path
+
+    from ecombench.train.config import TrainConfig
+    from ecombench.train.sweep import load_sweep
+
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    documented = load_config(examples / "train.yaml")
+    # examples/train.yaml says its values are the defaults: keep it true
+    assert documented.model_dump() == TrainConfig().model_dump()
+    tiny = load_config(examples / "train-tiny.yaml")
+    assert tiny.data.tasks == ["core_praised_aspects_ner", "core_rating_mc", "core_review_aspect_retrieval"]
+    sweep = load_sweep(examples / "sweep-tiny.yaml")
+    assert len(sweep.grid.num_capabilities) * len(sweep.grid.tasks_per_capability) * len(sweep.grid.ranks) == 8
