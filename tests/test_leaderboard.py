@@ -186,15 +186,19 @@ def test_json_of_a_board_with_unranked_rows():
     assert [(r["name"], r["rank"]) for r in rows] == [("ranked", 1), ("limited", None)]
 
 
+def make_lineage(held_in: list[str], held_out: list[str], rank: int = 16) -> submissions.Lineage:
+    return submissions.Lineage(
+        base_model="builtin:tiny", base_weights_sha256="0" * 64, adapter_sha256="1" * 64, method="lora", rank=rank, alpha=32.0,
+        dropout=0.0, target_modules="all-linear", steps=10, epochs=1.0, lr=1e-3, effective_batch=8, world_size=1,
+        mixture={t: 10 for t in held_in}, tracks=["x"], training_data_sha256="2" * 64, held_in=held_in, held_out=held_out,
+        contamination={"ngram_13": 0}, train_loss=1.0, heldout_loss=1.0, config_fingerprint="f",
+    )
+
+
 def test_trained_models_show_lora_rank_and_held_out_mean():
     names = [t.name for t in STARTER]
     held_in = names[:3]
-    lineage = submissions.Lineage(
-        base_model="builtin:tiny", base_weights_sha256="0" * 64, adapter_sha256="1" * 64, method="lora", rank=16, alpha=32.0,
-        dropout=0.0, target_modules="all-linear", steps=10, epochs=1.0, lr=1e-3, effective_batch=8, world_size=1,
-        mixture={t: 10 for t in held_in}, tracks=["x"], training_data_sha256="2" * 64, held_in=held_in, held_out=names[3:],
-        contamination={}, train_loss=1.0, heldout_loss=1.0, config_fingerprint="f",
-    )
+    lineage = make_lineage(held_in, names[3:])
     # 0.9 on the three trained tasks, 0.3 on the six it never saw
     trained = make_submission("tiny-lora", uniform(0.3, **{t: 0.9 for t in held_in})).model_copy(update={"lineage": lineage})
     base = make_submission("tiny", uniform(0.4))
@@ -205,3 +209,14 @@ def test_trained_models_show_lora_rank_and_held_out_mean():
     assert "| lora_rank | held_out |" in render(table, "markdown")
     # a board of base models only keeps its old columns
     assert "lora_rank" not in render(build_table(board(), INDEX, [base]), "csv")
+
+
+def test_report_page_of_a_trained_model_shows_its_lineage():
+    from ecombench.leaderboard.report import _submission_page
+
+    names = [t.name for t in STARTER]
+    lineage = make_lineage(["<script>x</script>", names[0]], names[1:])
+    page = _submission_page(make_submission("tiny-lora", uniform(0.5)).model_copy(update={"lineage": lineage}))
+    assert "lora rank 16, alpha 32, 10 steps" in page
+    assert f"{names[0]} (held in)" in page and f"{names[1]} (held in)" not in page
+    assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt; (10)" in page

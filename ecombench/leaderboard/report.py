@@ -54,6 +54,8 @@ def _page(title: str, body: str, script: bool = False) -> str:
 def _cell(value: object, column: str) -> str:
     if value is None or value != value:  # None or NaN
         return "<td data-value=''>-</td>"
+    if column == "lora_rank":
+        return f"<td data-value='{int(value)}'>{int(value)}</td>"
     if isinstance(value, float):
         shown = f"{value:.4f}" if abs(value) <= 1.5 or column == "ci95" else f"{value:.2f}"
         return f"<td data-value='{value!r}'>{shown}</td>"
@@ -103,9 +105,22 @@ def _index(table: BoardTable, has_compare: bool) -> str:
     return _page(f"{board.name} leaderboard", body, script=True)
 
 
+def _lineage_rows(sub: Submission) -> list[tuple[str, object]]:
+    lin = sub.lineage
+    if lin is None:
+        return []
+    mixture = ", ".join(f"{t} ({n})" for t, n in lin.mixture.items())
+    return [
+        ("training", f"{lin.method} rank {lin.rank}, alpha {lin.alpha:g}, {lin.steps} steps, lr {lin.lr:g}, effective batch {lin.effective_batch}"),
+        ("training mixture", mixture), ("training data sha256", lin.training_data_sha256),
+        ("held out (never trained on)", f"{len(lin.held_out)} tasks"), ("contamination", f"{lin.contamination.get('ngram_13', 0)} records share a 13-gram"),
+    ]
+
+
 def _submission_page(sub: Submission) -> str:
+    held_in = set(sub.lineage.held_in) if sub.lineage else set()
     rows = "".join(
-        f"<tr><td class='text'>{_e(t)}</td><td class='text'>{_e(r.track)}</td><td class='text'>{_e(r.metric)}</td><td>{r.n}</td>"
+        f"<tr><td class='text'>{_e(t)}{' (held in)' if t in held_in else ''}</td><td class='text'>{_e(r.track)}</td><td class='text'>{_e(r.metric)}</td><td>{r.n}</td>"
         f"<td>{r.score:.4f}</td><td>{'-' if r.stderr is None else f'{r.stderr:.4f}'}</td><td class='text'>{_e(r.version)}</td></tr>"
         for t, r in sub.tasks.items()
     )
@@ -115,6 +130,7 @@ def _submission_page(sub: Submission) -> str:
         ("dtype", sub.model.dtype), ("protocol", sub.generation.protocol), ("system prompt", sub.generation.system_prompt or "-"),
         ("limit", sub.generation.limit or "-"), ("device", sub.hardware.device), ("duration", f"{sub.duration_s:.1f} s"),
         ("ecombench / lm-eval", f"{sub.ecombench_version} / {sub.lm_eval_version}"), ("skipped tasks", ", ".join(sub.skipped_tasks) or "-"),
+        *_lineage_rows(sub),
     ])
     body = (f"<p><a href='../index.html'>back to the leaderboard</a></p><h1>{_e(sub.name)}</h1>"
             f"<p>All-Around {sub.all_around:.4f}; overall task mean {sub.overall_task_mean:.4f}</p>"
