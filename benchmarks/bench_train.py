@@ -115,13 +115,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.hidden:
         args.model = build_wide(args.hidden)
-    with tempfile.TemporaryDirectory() as cache:
-        os.environ.setdefault("ECOMBENCH_CACHE", str(Path.home() / ".cache" / "ecombench"))
-        del cache
-        runs: dict[str, list[dict]] = {"baseline": [], "ecombench": []}
-        for _ in range(args.repeats):
-            for variant in runs:  # interleaved, so machine noise hits both alike
-                runs[variant].append(run_child(variant, args))
+    runs: dict[str, list[dict]] = {"baseline": [], "ecombench": []}
+    for _ in range(args.repeats):
+        for variant in runs:  # interleaved, so machine noise hits both alike
+            runs[variant].append(run_child(variant, args))
     figures = {}
     for variant, results in runs.items():
         tps = median([r["tokens"] / r["seconds"] for r in results])

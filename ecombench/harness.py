@@ -120,31 +120,25 @@ def build_lm(model: ResolvedModel, *, device: str, dtype: str, batch_size: int |
         kwargs["peft"] = str(model.adapter_path)
     from ecombench.distributed import state
 
-    state()  # fixes accelerate's shared state before HFLM reads it (multi-process CPU runs need cpu=True)
+    processes = state()  # fixes accelerate's shared state before HFLM reads it (multi-process CPU runs need cpu=True)
     lm = HFLM(**kwargs)
-    _shard_on_cpu(lm)
+    _shard_on_cpu(lm, processes)
     return lm
 
 
-def _shard_on_cpu(lm: Any) -> None:
+def _shard_on_cpu(lm: Any, state: Any) -> None:
     """Under ``accelerate launch`` lm-eval shards requests only when it counts more than one GPU.
 
     Without GPUs (processes over gloo) it would let every process answer every question, so the
     rank and world size are set here from the launched processes; lm-eval's evaluator then splits
     the requests and gathers the samples on rank 0, as it does on GPUs.
     """
-    from ecombench.distributed import state as process_state
-
-    state = process_state()
     if state.num_processes > 1 and lm.world_size == 1:
         from accelerate import Accelerator
 
         lm.accelerator = Accelerator()
         lm._rank = state.process_index
         lm._world_size = state.num_processes
-
-
-
 
 
 def _loglikelihood_config(task: TaskInfo) -> dict[str, Any]:

@@ -68,7 +68,6 @@ def _answer_cache(model: ResolvedModel, weights: str, adapter: str | None, dtype
     return cache_dir() / "answers" / key / "requests"
 
 
-
 def _hardware(device: str) -> submissions.Hardware:
     import torch
 

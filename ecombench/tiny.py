@@ -145,7 +145,9 @@ def ensure_tiny() -> Path:
     target = cache_dir() / "builtin" / f"tiny-v{RECIPE_VERSION}-{_recipe_hash(text)}"
     if (target / "config.json").is_file():
         return target
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    from ecombench.distributed import launched_processes
+
+    if launched_processes() > 1:
         return _build_once_for_all_processes(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     from transformers.utils import logging as hf_logging

@@ -133,23 +133,25 @@ def _describe(error: ValidationError, source: str) -> str:
     return f"{source}: '{where}': {first['msg'].removeprefix('Value error, ')}"
 
 
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    """A config file's top-level mapping (empty for an empty file); errors name the file and line."""
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise EcombenchError(f"--config {path}: cannot read ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise EcombenchError(f"{path}{where}: YAML does not parse ({getattr(exc, 'problem', None) or exc})") from exc
+    if loaded is not None and not isinstance(loaded, dict):
+        raise EcombenchError(f"{path}: expected a mapping at the top level, got {type(loaded).__name__}")
+    return loaded or {}
+
+
 def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """Read a YAML config (or the defaults) and apply CLI overrides; errors name the file and key."""
-    raw: dict[str, Any] = {}
-    source = "command line"
-    if path is not None:
-        source = str(path)
-        try:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise EcombenchError(f"--config {path}: cannot read ({exc.strerror})") from exc
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f":{mark.line + 1}" if mark is not None else ""
-            raise EcombenchError(f"{path}{where}: YAML does not parse ({getattr(exc, 'problem', None) or exc})") from exc
-        if loaded is not None and not isinstance(loaded, dict):
-            raise EcombenchError(f"{path}: expected a mapping at the top level, got {type(loaded).__name__}")
-        raw = loaded or {}
+    raw: dict[str, Any] = read_yaml_mapping(path) if path is not None else {}
+    source = str(path) if path is not None else "command line"
     for flag, value in (overrides or {}).items():
         if value is None:
             continue

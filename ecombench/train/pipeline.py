@@ -17,7 +17,7 @@ from typing import Any
 from ecombench import submissions
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_write_text
-from ecombench.models import folder_hash, resolve_model
+from ecombench.models import ResolvedModel, folder_hash, resolve_model
 from ecombench.taskindex import TaskInfo, build_index, default_roots
 from ecombench.train import contamination
 from ecombench.train.config import TrainConfig
@@ -115,11 +115,8 @@ def read_lineage(adapter_dir: Path) -> submissions.Lineage:
     return submissions.Lineage.model_validate(data)
 
 
-def prepare(config: TrainConfig) -> tuple[Mixture, contamination.ContaminationReport, list[TaskInfo]]:
+def prepare(config: TrainConfig, base: ResolvedModel) -> tuple[Mixture, contamination.ContaminationReport, list[TaskInfo]]:
     """Load the sources, build the mixture, and check it against the evaluation items."""
-    for source in config.data.sources:
-        source_path(source)
-    base = resolve_model(config.model)
     if base.kind == "adapter":
         raise EcombenchError(f"--model {config.model} is an adapter; train on its base model, or merge it first (ecombench merge)")
     records, sources = load_records(config.data.sources, _tokenizer_chat_template(base.base_path))
@@ -143,8 +140,10 @@ def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, sho
     state = process_state()
     out = (config.output or default_output(config)).expanduser()
     finished = _check_output(out, config, resume)
-    mixture, report, eval_tasks = prepare(config)
+    for source in config.data.sources:  # a missing file is reported before any model is built or loaded
+        source_path(source)
     base = resolve_model(config.model)
+    mixture, report, eval_tasks = prepare(config, base)
     if state.is_main_process:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / CONFIG_FILE, json.dumps({"fingerprint": config.fingerprint(), "config": config.model_dump(mode="json")}, indent=2) + "\n")

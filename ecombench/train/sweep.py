@@ -15,12 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_write_text
-from ecombench.train.config import TrainConfig, _describe
+from ecombench.train.config import TrainConfig, _describe, read_yaml_mapping
 from ecombench.train.data import load_records
 
 
@@ -43,14 +42,9 @@ class SweepConfig(BaseModel):
 
 
 def load_sweep(path: Path) -> SweepConfig:
+    raw = read_yaml_mapping(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise EcombenchError(f"--config {path}: cannot read ({exc.strerror})") from exc
-    except yaml.YAMLError as exc:
-        raise EcombenchError(f"{path}: YAML does not parse ({exc})") from exc
-    try:
-        sweep = SweepConfig.model_validate(raw or {})
+        sweep = SweepConfig.model_validate(raw)
         TrainConfig.model_validate(sweep.train)
     except ValidationError as exc:
         raise EcombenchError(_describe(exc, str(path))) from exc

@@ -55,11 +55,11 @@ class FitResult:
 
 
 def device_and_dtype(dtype: str) -> tuple[str, str]:
-    import torch
+    """The device and precision ``ecombench run`` would pick (bf16 on capable GPUs, fp32 on CPU)."""
+    from ecombench.harness import default_device, resolve_dtype
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    if dtype == "auto":
-        dtype = "bfloat16" if device == "cuda" and torch.cuda.is_bf16_supported() else "float32"
+    device = default_device()
+    dtype = resolve_dtype(dtype, device)
     if dtype == "float16" and device == "cpu":
         raise EcombenchError("train.dtype float16 needs a GPU; use float32 on CPU")
     return device, dtype
@@ -95,12 +95,11 @@ def _check_targets(model: Any, lora: LoraConfig) -> None:
         raise EcombenchError(f"lora.target_modules: {', '.join(missing)} not in the model (its linear layers: {', '.join(sorted(available))})")
 
 
-def load_base(model_path: Path, optim: OptimConfig, trust_remote_code: bool = False) -> tuple[Any, Any]:
+def load_base(model_path: Path, optim: OptimConfig, device: str, dtype: str, trust_remote_code: bool = False) -> tuple[Any, Any]:
     """The base model and tokenizer, in the training precision (4-bit for QLoRA)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    device, dtype = device_and_dtype(optim.dtype)
     kwargs: dict[str, Any] = {"dtype": getattr(torch, dtype), "trust_remote_code": trust_remote_code}
     if optim.qlora:
         if device != "cuda":
@@ -225,7 +224,7 @@ def fit(
     datasets.disable_progress_bars()
 
     device, dtype = device_and_dtype(optim.dtype)
-    model, tokenizer = load_base(model_path, optim, trust_remote_code)
+    model, tokenizer = load_base(model_path, optim, device, dtype, trust_remote_code)
     peft_config = None
     if lora is not None:
         from peft import LoraConfig as PeftLoraConfig
@@ -236,7 +235,8 @@ def fit(
         )
     flatten = _uses_varlen_attention(model)
     collator = packed_rows_collator(tokenizer.pad_token_id) if optim.packing and not flatten else None
-    train_ds = Dataset.from_dict(tokenize(tokenizer, train))
+    train_tokens = tokenize(tokenizer, train)
+    train_ds = Dataset.from_dict(train_tokens)
     eval_ds = Dataset.from_dict(tokenize(tokenizer, heldout)) if heldout else None
     args = SFTConfig(
         output_dir=str(out_dir / CHECKPOINTS),
@@ -286,13 +286,13 @@ def fit(
     seconds = time.monotonic() - started
     heldout_loss = trainer.evaluate()["eval_loss"] if eval_ds is not None else None
     state = trainer.state
-    tokens = sum(len(x) for x in train_ds["input_ids"]) if "input_ids" in train_ds.column_names else 0
+    tokens_per_epoch = sum(len(ids) for ids in train_tokens["input_ids"])
     result = FitResult(
         steps=state.global_step,
         epochs=round(float(state.epoch or 0.0), 4),
         train_loss=float(output.training_loss) if output.training_loss is not None else None,
         heldout_loss=float(heldout_loss) if heldout_loss is not None else None,
-        tokens=int(tokens * max(float(state.epoch or 0.0), 0.0)),
+        tokens=int(tokens_per_epoch * float(state.epoch or 0.0)),
         seconds=round(seconds, 3),
         world_size=trainer.accelerator.num_processes,
         is_main=trainer.accelerator.is_main_process,
