@@ -12,7 +12,7 @@ import pytest
 from ecombench import submissions
 from ecombench.errors import EcombenchError
 from ecombench.models import folder_hash, resolve_model
-from ecombench.run import RunOptions, run
+from ecombench.run import RunOptions, _answer_cache, run
 from ecombench.scorefile import score_files
 from ecombench.taskindex import build_index, default_roots
 from tests.conftest import write_jsonl
@@ -59,13 +59,20 @@ def test_run_scores_equal_score_on_the_same_raw_outputs(tiny_run, tmp_path):
 
 
 def test_rerun_reuses_cached_answers(tiny_run, tmp_path):
+    answers = Path(__import__("os").environ["ECOMBENCH_CACHE"]) / "answers"
+    before = sorted(answers.glob("*/requests_rank0.db"))
     again = run(RunOptions(model="builtin:tiny", tasks=TASKS, limit=3, submissions_dir=tmp_path, batch_size="4"))
     first = submissions.load_items(tiny_run.path.parent, tiny_run.submission)
     second = submissions.load_items(tmp_path, again.submission)
     assert [i.prediction for i in first] == [i.prediction for i in second]
     assert again.submission.id != tiny_run.submission.id
-    caches = list(Path(__import__("os").environ["ECOMBENCH_CACHE"]).glob("answers/*/requests_rank0.db"))
-    assert len(caches) == 1 and caches[0].stat().st_size > 0
+    # the rerun made no new cache: both used the one of this model identity (weights, dtype, device, protocol)
+    # (other tests of the session may have made caches for other models)
+    assert sorted(answers.glob("*/requests_rank0.db")) == before
+    model = resolve_model("builtin:tiny")
+    cache = _answer_cache(model, folder_hash(model.base_path), None, "float32", "cpu", "generate")
+    db = cache.parent / f"{cache.name}_rank0.db"
+    assert db.is_file() and db.stat().st_size > 0
 
 
 def _adapter(tiny_model: Path, out: Path, base_field: str) -> Path:
