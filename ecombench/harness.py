@@ -74,32 +74,63 @@ def resolve_batch_size(batch_size: str, device: str) -> int | str:
     return int(batch_size)
 
 
-def build_vllm(model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, data_parallel: int = 1, trust_remote_code: bool = False):
-    """lm-eval's vLLM wrapper; an adapter is served as a LoRA request with the rank limit raised to its rank."""
+# vLLM accepts only these LoRA rank limits (vllm.config.lora.MaxLoRARanks).
+VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+
+
+def adapter_rank(adapter_path: Path) -> int:
+    """The largest LoRA rank in a peft adapter: ``r``, or a larger one from its ``rank_pattern``."""
     import json
+
+    cfg = json.loads((adapter_path / "adapter_config.json").read_text(encoding="utf-8"))
+    return max([int(cfg.get("r", 8)), *(int(r) for r in (cfg.get("rank_pattern") or {}).values())])
+
+
+def vllm_lora_rank(rank: int) -> int:
+    """The smallest rank limit vLLM accepts that serves an adapter of this rank (24 -> 32)."""
+    from ecombench.errors import EcombenchError
+
+    fits = [r for r in VLLM_LORA_RANKS if r >= rank]
+    if not fits:
+        raise EcombenchError(f"a LoRA adapter of rank {rank} cannot be served by vLLM (its limit is {VLLM_LORA_RANKS[-1]}); use --backend hf")
+    return fits[0]
+
+
+def vllm_args(model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, data_parallel: int = 1,
+              trust_remote_code: bool = False) -> dict[str, Any]:
+    """The arguments of lm-eval's ``VLLM`` for this model: an adapter becomes a LoRA request."""
+    kwargs: dict[str, Any] = {
+        "pretrained": str(model.base_path), "dtype": dtype, "batch_size": "auto", "tensor_parallel_size": tensor_parallel,
+        "data_parallel_size": data_parallel, "trust_remote_code": trust_remote_code, "seed": 0,
+    }
+    if model.adapter_path is not None:
+        kwargs.update(lora_local_path=str(model.adapter_path), max_lora_rank=vllm_lora_rank(adapter_rank(model.adapter_path)))
+    return kwargs
+
+
+def build_vllm(model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, data_parallel: int = 1, trust_remote_code: bool = False):
+    """lm-eval's vLLM wrapper, after checking that vLLM, the GPUs and (for replicas) Ray are there."""
     from importlib.util import find_spec
 
     from ecombench.errors import EcombenchError
 
+    if tensor_parallel < 1 or data_parallel < 1:
+        raise EcombenchError(f"--tensor-parallel {tensor_parallel} / --data-parallel {data_parallel}: each must be at least 1")
+    kwargs = vllm_args(model, dtype=dtype, tensor_parallel=tensor_parallel, data_parallel=data_parallel, trust_remote_code=trust_remote_code)
     if find_spec("vllm") is None:
         raise EcombenchError("--backend vllm needs vLLM: pip install 'ecombench[vllm]' (on a machine with a CUDA GPU)")
     import torch
 
     if not torch.cuda.is_available():
         raise EcombenchError("--backend vllm needs a CUDA GPU, and none is visible here; use --backend hf")
-    if tensor_parallel < 1 or data_parallel < 1 or tensor_parallel * data_parallel > torch.cuda.device_count():
+    if tensor_parallel * data_parallel > torch.cuda.device_count():
         raise EcombenchError(
             f"--tensor-parallel {tensor_parallel} x --data-parallel {data_parallel} needs that many GPUs; {torch.cuda.device_count()} visible"
         )
+    if data_parallel > 1 and find_spec("ray") is None:
+        raise EcombenchError("--data-parallel runs vLLM replicas as Ray workers (lm-eval's way): pip install 'ecombench[vllm]' or pip install ray")
     from lm_eval.models.vllm_causallms import VLLM
 
-    kwargs: dict[str, Any] = {
-        "pretrained": str(model.base_path), "dtype": dtype, "batch_size": "auto", "tensor_parallel_size": tensor_parallel,
-        "data_parallel_size": data_parallel, "trust_remote_code": trust_remote_code, "seed": 0,
-    }
-    if model.adapter_path is not None:
-        adapter_cfg = json.loads((model.adapter_path / "adapter_config.json").read_text(encoding="utf-8"))
-        kwargs.update(lora_local_path=str(model.adapter_path), max_lora_rank=max(16, int(adapter_cfg.get("r", 16))))
     return VLLM(**kwargs)
 
 

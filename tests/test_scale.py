@@ -33,3 +33,38 @@ def test_two_processes_split_the_items_and_write_one_submission_with_the_same_sc
     assert len(list((tmp_path / "two").iterdir())) == 2  # one record, one item file
     items = [json.loads(line) for line in (tmp_path / "two" / two.items_file).read_text().splitlines()]
     assert sorted((i["task"], i["doc_id"]) for i in items) == sorted({(i["task"], i["doc_id"]) for i in items})  # no item twice
+
+
+@pytest.mark.parametrize(
+    ("adapter", "limit"),
+    [
+        ({"r": 4}, 8),  # vLLM accepts only 1, 8, 16, 32, 64, 128, 256, 320, 512
+        ({"r": 16}, 16),
+        ({"r": 24}, 32),
+        ({"r": 64}, 64),
+        ({"r": 16, "rank_pattern": {"q_proj": 96}}, 128),  # a module with a larger rank sets the limit
+        ({"r": 300}, 320),
+    ],
+)
+def test_vllm_serves_an_adapter_as_a_lora_request_with_a_rank_limit_vllm_accepts(tmp_path, adapter, limit):
+    from ecombench.harness import vllm_args
+    from ecombench.models import ResolvedModel
+
+    (tmp_path / "adapter_config.json").write_text(json.dumps(adapter))
+    model = ResolvedModel(spec=str(tmp_path), kind="adapter", base_path=tmp_path / "base", base_spec="base", adapter_path=tmp_path)
+    args = vllm_args(model, dtype="bfloat16", tensor_parallel=2, data_parallel=3)
+    assert (args["max_lora_rank"], args["lora_local_path"]) == (limit, str(tmp_path))
+    assert (args["pretrained"], args["tensor_parallel_size"], args["data_parallel_size"]) == (str(tmp_path / "base"), 2, 3)
+
+
+def test_vllm_refuses_an_adapter_above_its_largest_rank_limit(tmp_path):
+    from ecombench.errors import EcombenchError
+    from ecombench.harness import vllm_args
+    from ecombench.models import ResolvedModel
+
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"r": 1024}))
+    model = ResolvedModel(spec=str(tmp_path), kind="adapter", base_path=tmp_path, base_spec="base", adapter_path=tmp_path)
+    with pytest.raises(EcombenchError, match="rank 1024 cannot be served by vLLM"):
+        vllm_args(model, dtype="bfloat16")
+    plain = ResolvedModel(spec="m", kind="local", base_path=tmp_path, base_spec="m")
+    assert "lora_local_path" not in vllm_args(plain, dtype="bfloat16")
