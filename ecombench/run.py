@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ecombench import __version__, submissions
+from ecombench.distributed import launched_processes
 from ecombench.errors import EcombenchError
 from ecombench.harness import SYSTEM_PROMPTS
 from ecombench.hooks import doc_to_target, scoring_item
@@ -186,10 +187,13 @@ def run(options: RunOptions) -> RunResult:
             protocol=options.protocol,
             system_prompt=system_prompt,
             max_gen_toks={t.name: int((t.config.get("generation_kwargs") or {}).get("max_gen_toks", 0)) for t in tasks},
-            batch_size=str(batch_size),
+            batch_size=str(batch_size) if options.backend == "hf" else "auto",
             device=device,
             limit=options.limit,
             backend=options.backend,
+            processes=launched_processes() if options.backend == "hf" else 1,
+            tensor_parallel=options.tensor_parallel,
+            data_parallel=options.data_parallel,
         ),
         tasks={
             n: submissions.TaskResult(

@@ -58,6 +58,9 @@ class GenerationSettings(_Record):
     device: str
     limit: int | None
     backend: str = "hf"  # "hf" (transformers) or "vllm"
+    processes: int = 1  # hf: processes of an `accelerate launch` run, each answering its share
+    tensor_parallel: int = 1  # vllm: GPUs per model replica
+    data_parallel: int = 1  # vllm: model replicas
 
 
 class Hardware(_Record):

@@ -220,3 +220,14 @@ def test_report_page_of_a_trained_model_shows_its_lineage():
     assert "lora rank 16, alpha 32, 10 steps" in page
     assert f"{names[0]} (held in)" in page and f"{names[1]} (held in)" not in page
     assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt; (10)" in page
+
+
+def test_report_page_says_how_the_answers_were_generated():
+    from ecombench.leaderboard.report import _submission_page
+
+    sub = make_submission("m", uniform(0.5))
+    vllm = sub.generation.model_copy(update={"backend": "vllm", "batch_size": "auto", "tensor_parallel": 4, "data_parallel": 2})
+    hf = sub.generation.model_copy(update={"processes": 8, "batch_size": "auto:4"})
+    assert "vllm, tensor parallel 4 x 2 replicas" in _submission_page(sub.model_copy(update={"generation": vllm}))
+    assert "hf, 8 processes, batch size auto:4" in _submission_page(sub.model_copy(update={"generation": hf}))
+    assert "hf, 1 process, batch size 1" in _submission_page(sub)

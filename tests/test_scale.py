@@ -30,6 +30,7 @@ def test_two_processes_split_the_items_and_write_one_submission_with_the_same_sc
     [one] = [load(p) for p in (tmp_path / "one").glob("*.json")]
     [two] = [load(p) for p in (tmp_path / "two").glob("*.json")]
     assert {t: (r.n, r.score) for t, r in two.tasks.items()} == {t: (r.n, r.score) for t, r in one.tasks.items()}
+    assert (one.generation.processes, two.generation.processes) == (1, 2)  # the record says how it was run
     assert len(list((tmp_path / "two").iterdir())) == 2  # one record, one item file
     items = [json.loads(line) for line in (tmp_path / "two" / two.items_file).read_text().splitlines()]
     assert sorted((i["task"], i["doc_id"]) for i in items) == sorted({(i["task"], i["doc_id"]) for i in items})  # no item twice

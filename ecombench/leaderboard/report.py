@@ -16,7 +16,7 @@ from ecombench.io import atomic_write_text
 from ecombench.leaderboard.compare import Comparison
 from ecombench.leaderboard.render import columns
 from ecombench.leaderboard.table import BoardTable
-from ecombench.submissions import Submission
+from ecombench.submissions import GenerationSettings, Submission
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin:1rem 0}
 th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}th{background:#f3f3f3;cursor:pointer}
@@ -117,6 +117,13 @@ def _lineage_rows(sub: Submission) -> list[tuple[str, object]]:
     ]
 
 
+def _layout(gen: GenerationSettings) -> str:
+    """How the answers were generated: ``hf, 2 processes`` or ``vllm, tensor parallel 4 x 2 replicas``."""
+    if gen.backend == "vllm":
+        return f"vllm, tensor parallel {gen.tensor_parallel} x {gen.data_parallel} replica{'s' if gen.data_parallel > 1 else ''}"
+    return f"{gen.backend}, {gen.processes} process{'es' if gen.processes > 1 else ''}, batch size {gen.batch_size}"
+
+
 def _submission_page(sub: Submission) -> str:
     held_in = set(sub.lineage.held_in) if sub.lineage else set()
     rows = "".join(
@@ -128,7 +135,7 @@ def _submission_page(sub: Submission) -> str:
         ("id", sub.id), ("created", sub.created.isoformat()), ("model", sub.model.spec), ("kind", sub.model.kind),
         ("base model", sub.model.base_model), ("weights sha256", sub.model.weights_sha256), ("adapter sha256", sub.model.adapter_sha256 or "-"),
         ("dtype", sub.model.dtype), ("protocol", sub.generation.protocol), ("system prompt", sub.generation.system_prompt or "-"),
-        ("limit", sub.generation.limit or "-"), ("device", sub.hardware.device), ("duration", f"{sub.duration_s:.1f} s"),
+        ("limit", sub.generation.limit or "-"), ("backend", _layout(sub.generation)), ("device", sub.hardware.device), ("duration", f"{sub.duration_s:.1f} s"),
         ("ecombench / lm-eval", f"{sub.ecombench_version} / {sub.lm_eval_version}"), ("skipped tasks", ", ".join(sub.skipped_tasks) or "-"),
         *_lineage_rows(sub),
     ])
