@@ -5,6 +5,11 @@ For each backend: items per second, generated tokens per second, and model FLOPs
 over the GPU's dense bf16 peak (from its name, or --peak-tflops). ratio = vllm items/s over hf
 items/s (when both ran). On a machine without CUDA it says so and exits 0.
 
+When both backends ran, it also checks that they agree (the tolerance README "Scaling up"
+documents): per task, how many answers are the same string, the score difference, and whether
+`ecombench compare`'s paired bootstrap (Holm-corrected) calls it significant. The backends agree
+when no task differs significantly.
+
     python benchmarks/bench_gpu.py --model Qwen/Qwen2.5-7B-Instruct [--tasks ecombench_core] [--backends hf,vllm]
 """
 
@@ -35,16 +40,16 @@ def measure(backend: str, model: str, tasks: list[str], out: Path) -> dict:
     from ecombench.submissions import load_items
 
     started = time.perf_counter()
-    result = run(RunOptions(model=model, tasks=tasks, backend=backend, use_cache=False, submissions_dir=out / backend))
+    result = run(RunOptions(model=model, tasks=tasks, backend=backend, use_cache=False, submissions_dir=out, name=backend))
     seconds = time.perf_counter() - started
-    items = load_items(out / backend, result.submission)
+    items = load_items(out, result.submission)
     resolved = resolve_model(model)
     tok = AutoTokenizer.from_pretrained(resolved.base_path)
     prompt_tokens = sum(len(ids) for ids in tok([i.prompt for i in items], add_special_tokens=False)["input_ids"])
     gen_tokens = sum(len(ids) for ids in tok([i.prediction for i in items], add_special_tokens=False)["input_ids"])
     return {"items": len(items), "seconds": round(seconds, 2), "prompt_tokens": prompt_tokens, "generated_tokens": gen_tokens,
             "all_around": result.submission.all_around, "items_per_s": round(len(items) / seconds, 2),
-            "generated_tokens_per_s": round(gen_tokens / seconds, 1)}
+            "generated_tokens_per_s": round(gen_tokens / seconds, 1), "submission": result.submission}
 
 
 def main() -> None:
@@ -80,9 +85,29 @@ def main() -> None:
             fig["mfu"] = round(flops / fig["seconds"] / (peak * 1e12), 4) if peak else None
             figures[backend] = fig
             print(f"{backend}: {fig['items_per_s']} items/s, {fig['generated_tokens_per_s']} generated tokens/s, MFU {fig['mfu']}")
+        agreement = agree(figures["hf"]["submission"], figures["vllm"]["submission"], Path(tmp)) if {"hf", "vllm"} <= figures.keys() else None
+    for fig in figures.values():
+        fig.pop("submission")
     ratio = figures["vllm"]["items_per_s"] / figures["hf"]["items_per_s"] if {"hf", "vllm"} <= figures.keys() else None
     report("gpu_throughput", device=device, peak_tflops=peak, params=params, model=args.model, **figures,
-           ratio=round(ratio, 2) if ratio else None)
+           ratio=round(ratio, 2) if ratio else None, agreement=agreement)
+
+
+def agree(hf, vllm, folder: Path) -> dict:
+    """Per task: same answers, score delta (vllm - hf), Holm-corrected p; agree = no significant difference.
+
+    Works on any two submissions of one model in ``folder`` (e.g. two dtypes or batch sizes).
+    """
+    from ecombench.leaderboard.compare import compare
+
+    result = compare(hf, vllm, folder)
+    tasks = {d.task: {"same_answers": f"{d.same_answers}/{d.n_paired}", "delta": round(d.delta, 4), "p_holm": d.p_adjusted}
+             for d in result.tasks}
+    differ = [d.task for d in result.tasks if d.significant]
+    same = sum(d.same_answers for d in result.tasks) / max(1, sum(d.n_paired for d in result.tasks))
+    print(f"{hf.name} vs {vllm.name}: {same:.1%} of answers identical; all-around {hf.all_around:.4f} vs {vllm.all_around:.4f}; "
+          + (f"significant differences on {', '.join(differ)}" if differ else "no task differs significantly (agree)"))
+    return {"agree": not differ, "same_answers": round(same, 4), "all_around": [hf.all_around, vllm.all_around], "tasks": tasks}
 
 
 if __name__ == "__main__":

@@ -320,7 +320,8 @@ def compare_cmd(
     results = [compare(reference, find(subs, key), submissions_dir, iters=iters) for key in runs[1:]]
     if format is OutputFormat.json:
         payload = [{"a": r.a.id, "b": r.b.id,
-                    "tasks": {d.task: {"a": d.a, "b": d.b, "delta": d.delta, "n_paired": d.n_paired, "p": d.p_value, "p_holm": d.p_adjusted,
+                    "tasks": {d.task: {"a": d.a, "b": d.b, "delta": d.delta, "n_paired": d.n_paired, "same_answers": d.same_answers,
+                                       "p": d.p_value, "p_holm": d.p_adjusted,
                                        "significant": d.significant} for d in r.tasks},
                     "tracks": {t: {"a": a, "b": b, "delta": b - a} for t, (a, b) in r.tracks.items()},
                     "flipped_items": len(r.flips)} for r in results]
@@ -329,14 +330,15 @@ def compare_cmd(
     console = _console()
     for r in results:
         table = Table(title=f"{safe_text(r.b.name)} ({r.b.id}) vs {safe_text(r.a.name)} ({r.a.id})")
-        for column in ("task", "track", "A", "B", "delta", "n", "p (Holm)", ""):
+        for column in ("task", "track", "A", "B", "delta", "n", "same answers", "p (Holm)", ""):
             table.add_column(column, justify="left" if column in ("task", "track", "") else "right")
         for d in r.tasks:
             p = f"{d.p_adjusted:.4f}" if d.p_adjusted is not None else "-"
-            table.add_row(Text(d.task), Text(d.track), f"{d.a:.4f}", f"{d.b:.4f}", f"{d.delta:+.4f}", str(d.n_paired), p, "*" if d.significant else "")
+            table.add_row(Text(d.task), Text(d.track), f"{d.a:.4f}", f"{d.b:.4f}", f"{d.delta:+.4f}", str(d.n_paired), str(d.same_answers), p,
+                          "*" if d.significant else "")
         table.add_section()
         for track, (a, b) in r.tracks.items():
-            table.add_row(Text(f"track: {track}"), "", f"{a:.4f}", f"{b:.4f}", f"{b - a:+.4f}", "", "", "")
+            table.add_row(Text(f"track: {track}"), "", f"{a:.4f}", f"{b:.4f}", f"{b - a:+.4f}", "", "", "", "")
         console.print(table)
         console.print(f"* significant at 0.05 after Holm's correction over {len(r.tasks)} tasks; {len(r.flips)} items flipped", highlight=False)
         if items:

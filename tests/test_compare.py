@@ -44,6 +44,8 @@ def test_compare_marks_the_real_difference_only(folder):
     by_task = {d.task: d for d in result.tasks}
     assert by_task[MC].delta == pytest.approx(0.6) and by_task[MC].n_paired == 100 and by_task[MC].significant
     assert by_task[GEN].n_paired == 100 and not by_task[GEN].significant
+    # same raw output: MC items 0-19 ("p" in both) and 80-99 ("x" in both); every GEN item says "p"
+    assert (by_task[MC].same_answers, by_task[GEN].same_answers) == (40, 100)
     assert by_task[MC].p_adjusted == pytest.approx(min(1.0, 2 * by_task[MC].p_value), abs=1e-12)  # Holm: 2 tasks with items
     flips = [f for f in result.flips if f.task == MC]
     assert len(flips) == 60 and all(f.score_a == 0.0 and f.score_b == 1.0 for f in flips)
@@ -66,7 +68,8 @@ def test_cli_json_and_items(folder):
                           capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     (payload,) = json.loads(done.stdout)
-    assert payload["tasks"][MC]["significant"] is True and payload["flipped_items"] == 60  # a 0.5 -> 0.6 change is not a flip
+    assert payload["tasks"][MC]["significant"] is True and payload["tasks"][MC]["same_answers"] == 40
+    assert payload["flipped_items"] == 60  # a 0.5 -> 0.6 change is not a flip
     shown = subprocess.run([sys.executable, "-m", "ecombench", "compare", "model-a", "model-b", "--submissions-dir", str(path), "--items", "--iters", "500"],
                            capture_output=True, text=True, env=env)
     assert shown.returncode == 0 and "A (0.00): x" in shown.stdout and "B (1.00): p" in shown.stdout

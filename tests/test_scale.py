@@ -69,3 +69,33 @@ def test_vllm_refuses_an_adapter_above_its_largest_rank_limit(tmp_path):
         vllm_args(model, dtype="bfloat16")
     plain = ResolvedModel(spec="m", kind="local", base_path=tmp_path, base_spec="m")
     assert "lora_local_path" not in vllm_args(plain, dtype="bfloat16")
+
+
+def test_lm_eval_builds_a_vllm_engine_config_from_ecombench_arguments(tmp_path, tiny_model, monkeypatch):
+    """Where vLLM is installed (not in CI): lm-eval's wrapper, given ecombench's arguments, gets as far
+    as vLLM's engine and model configs, which validate every argument; only starting the engine needs a GPU."""
+    pytest.importorskip("vllm")
+    import lm_eval.models.vllm_causallms as lm_vllm
+    import torch
+    from vllm.config.lora import LoRAConfig
+    from vllm.engine.arg_utils import EngineArgs
+
+    from ecombench import harness
+    from ecombench.models import ResolvedModel
+
+    built = {}
+
+    class EngineUntilStart:  # vLLM's LLM up to the point where it would need a GPU
+        def __init__(self, **kwargs):
+            args = EngineArgs(**kwargs)
+            built.update(kwargs, lora=LoRAConfig(max_lora_rank=kwargs["max_lora_rank"]))
+            self.llm_engine = type("Engine", (), {"model_config": args.create_model_config()})()
+
+    monkeypatch.setattr(lm_vllm, "LLM", EngineUntilStart)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    (tmp_path / "adapter_config.json").write_text(json.dumps({"r": 24}))
+    model = ResolvedModel(spec=str(tmp_path), kind="adapter", base_path=tiny_model, base_spec="builtin:tiny", adapter_path=tmp_path)
+    lm = harness.build_vllm(model, dtype="bfloat16")
+    assert built["enable_lora"] and built["lora"].max_lora_rank == 32 and built["model"] == str(tiny_model)
+    assert lm.lora_request.lora_path == str(tmp_path) and lm.max_length == 2048

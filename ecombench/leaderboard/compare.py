@@ -27,6 +27,7 @@ class TaskDelta:
     n_paired: int
     p_value: float | None
     p_adjusted: float | None
+    same_answers: int = 0  # paired items whose raw outputs are the same string
 
     @property
     def delta(self) -> float:
@@ -78,21 +79,22 @@ def compare(a: Submission, b: Submission, folder: Path, iters: int = 10_000, see
     if not shared:
         raise EcombenchError(f"{a.name} and {b.name} have no task in common")
     out = Comparison(a, b)
-    raw: dict[str, tuple[float | None, int]] = {}
+    raw: dict[str, tuple[float | None, int, int]] = {}
     for task in shared:
         keys = sorted(set(items_a.get(task, {})) & set(items_b.get(task, {})))
         sa = [items_a[task][k].score for k in keys]
         sb = [items_b[task][k].score for k in keys]
         p = paired_bootstrap(sa, sb, iters=iters, seed=seed)[1] if keys else None
-        raw[task] = (p, len(keys))
+        same = sum(items_a[task][k].prediction == items_b[task][k].prediction for k in keys)
+        raw[task] = (p, len(keys), same)
         for k in keys:
             ia, ib = items_a[task][k], items_b[task][k]
             if (ia.score > 0) != (ib.score > 0) or (ia.score == 1.0) != (ib.score == 1.0):
                 out.flips.append(Flip(task, ia.prompt, ia.target, ia.prediction, ib.prediction, ia.score, ib.score))
-    adjusted = holm({t: p for t, (p, _) in raw.items() if p is not None})
+    adjusted = holm({t: p for t, (p, _, _) in raw.items() if p is not None})
     for task in shared:
-        p, n = raw[task]
-        out.tasks.append(TaskDelta(task, a.tasks[task].track, a.tasks[task].score, b.tasks[task].score, n, p, adjusted.get(task)))
+        p, n, same = raw[task]
+        out.tasks.append(TaskDelta(task, a.tasks[task].track, a.tasks[task].score, b.tasks[task].score, n, p, adjusted.get(task), same))
     tracks = sorted({d.track for d in out.tasks})
     for track in tracks:
         rows = [d for d in out.tasks if d.track == track]

@@ -149,7 +149,7 @@ def _submission_page(sub: Submission) -> str:
 def _compare_page(result: Comparison) -> str:
     rows = "".join(
         f"<tr><td class='text'>{_e(d.task)}</td><td>{d.a:.4f}</td><td>{d.b:.4f}</td><td class='{'sig' if d.significant else ''}'>{d.delta:+.4f}</td>"
-        f"<td>{d.n_paired}</td><td>{'-' if d.p_adjusted is None else f'{d.p_adjusted:.4f}'}</td></tr>"
+        f"<td>{d.n_paired}</td><td>{d.same_answers}</td><td>{'-' if d.p_adjusted is None else f'{d.p_adjusted:.4f}'}</td></tr>"
         for d in result.tasks
     )
     flips = "".join(
@@ -159,7 +159,7 @@ def _compare_page(result: Comparison) -> str:
     )
     body = (f"<p><a href='index.html'>back to the leaderboard</a></p><h1>{_e(result.b.name)} (B) vs {_e(result.a.name)} (A)</h1>"
             "<p>Paired bootstrap over items matched by content; p-values Holm-corrected across tasks; bold deltas are significant at 0.05.</p>"
-            f"<table class='sortable'><thead><tr><th class='text'>task</th><th>A</th><th>B</th><th>delta</th><th>n paired</th><th>p (Holm)</th></tr></thead>"
+            f"<table class='sortable'><thead><tr><th class='text'>task</th><th>A</th><th>B</th><th>delta</th><th>n paired</th><th>same answers</th><th>p (Holm)</th></tr></thead>"
             f"<tbody>{rows}</tbody></table><h2>Flipped items ({len(result.flips)})</h2>{flips}")
     return _page("comparison", body, script=True)
 
