@@ -376,6 +376,11 @@ def run(
     backend: Annotated[str, typer.Option("--backend", help="hf (transformers, default) or vllm (CUDA; pip install 'ecombench[vllm]').")] = "hf",
     tensor_parallel: Annotated[int, typer.Option("--tensor-parallel", help="vllm: GPUs per model replica.")] = 1,
     data_parallel: Annotated[int, typer.Option("--data-parallel", help="vllm: model replicas.")] = 1,
+    model_args: Annotated[
+        str | None,
+        typer.Option("--model-args", help="key=value,... for the backend's model (lm-eval syntax): hf parallelize=True,max_length=4096; "
+                     "vllm gpu_memory_utilization=0.8,max_model_len=8192."),
+    ] = None,
 ) -> None:
     """Score a model on ecombench tasks and keep the run as a submission."""
     from ecombench.metrics.embedding import Embedders
@@ -389,7 +394,7 @@ def run(
             model=model, base=base, tasks=names, limit=limit, batch_size=batch_size, device=device, dtype=dtype, name=name,
             submissions_dir=submissions_dir, system_prompt=system_prompt, protocol=protocol, task_paths=task_path or [],
             use_cache=not no_cache, trust_tasks=trust_tasks, trust_remote_code=trust_remote_code, debug="--debug" in sys.argv[1:],
-            backend=backend, tensor_parallel=tensor_parallel, data_parallel=data_parallel,
+            backend=backend, tensor_parallel=tensor_parallel, data_parallel=data_parallel, model_args=model_args,
             embedders=Embedders(overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model}),
         )
     )

@@ -28,6 +28,39 @@ GPU_AUTO_BATCH = "auto:4"
 GPU_MAX_BATCH = 512
 
 
+# Model arguments ecombench sets itself, and the flag that sets each.
+RESERVED_MODEL_ARGS = {
+    "pretrained": "--model", "peft": "--model (an adapter folder)", "lora_local_path": "--model (an adapter folder)",
+    "max_lora_rank": "the adapter's rank", "dtype": "--dtype", "device": "--device", "batch_size": "--batch-size",
+    "max_batch_size": "--batch-size", "trust_remote_code": "--trust-remote-code", "tensor_parallel_size": "--tensor-parallel",
+    "data_parallel_size": "--data-parallel", "seed": "ecombench (greedy decoding, seed 0)",
+}
+
+
+def parse_model_args(text: str | None) -> dict[str, Any]:
+    """``--model-args``: lm-eval's ``key=value,key=value`` syntax, passed on to the backend's model class.
+
+    Values are typed the way lm-eval types them (``True``, ``4096``, ``0.8``); keys ecombench sets
+    from its own flags are refused with the flag to use.
+    """
+    import re
+
+    from lm_eval.utils import simple_parse_args_string
+
+    from ecombench.errors import EcombenchError
+
+    if not text or not text.strip():
+        return {}
+    for piece in (p.strip() for p in text.split(",")):
+        if piece and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.+", piece):
+            raise EcombenchError(f"--model-args: '{piece}' is not key=value (e.g. --model-args max_length=4096,parallelize=True)")
+    args = simple_parse_args_string(text)
+    for key in args:
+        if key in RESERVED_MODEL_ARGS:
+            raise EcombenchError(f"--model-args {key}: ecombench sets it from {RESERVED_MODEL_ARGS[key]}")
+    return args
+
+
 @dataclass(frozen=True)
 class Sample:
     """One question as lm-eval ran it."""
@@ -97,18 +130,20 @@ def vllm_lora_rank(rank: int) -> int:
 
 
 def vllm_args(model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, data_parallel: int = 1,
-              trust_remote_code: bool = False) -> dict[str, Any]:
-    """The arguments of lm-eval's ``VLLM`` for this model: an adapter becomes a LoRA request."""
+              trust_remote_code: bool = False, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The arguments of lm-eval's ``VLLM`` for this model: an adapter becomes a LoRA request; ``extra``
+    (``--model-args``) goes on to vLLM's engine (``gpu_memory_utilization``, ``max_model_len``, ...)."""
     kwargs: dict[str, Any] = {
         "pretrained": str(model.base_path), "dtype": dtype, "batch_size": "auto", "tensor_parallel_size": tensor_parallel,
         "data_parallel_size": data_parallel, "trust_remote_code": trust_remote_code, "seed": 0,
     }
     if model.adapter_path is not None:
         kwargs.update(lora_local_path=str(model.adapter_path), max_lora_rank=vllm_lora_rank(adapter_rank(model.adapter_path)))
-    return kwargs
+    return {**kwargs, **(extra or {})}
 
 
-def build_vllm(model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, data_parallel: int = 1, trust_remote_code: bool = False):
+def build_vllm(model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, data_parallel: int = 1, trust_remote_code: bool = False,
+               extra: dict[str, Any] | None = None):
     """lm-eval's vLLM wrapper, after checking that vLLM, the GPUs and (for replicas) Ray are there."""
     from importlib.util import find_spec
 
@@ -116,7 +151,8 @@ def build_vllm(model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, da
 
     if tensor_parallel < 1 or data_parallel < 1:
         raise EcombenchError(f"--tensor-parallel {tensor_parallel} / --data-parallel {data_parallel}: each must be at least 1")
-    kwargs = vllm_args(model, dtype=dtype, tensor_parallel=tensor_parallel, data_parallel=data_parallel, trust_remote_code=trust_remote_code)
+    kwargs = vllm_args(model, dtype=dtype, tensor_parallel=tensor_parallel, data_parallel=data_parallel, trust_remote_code=trust_remote_code,
+                       extra=extra)
     if find_spec("vllm") is None:
         raise EcombenchError("--backend vllm needs vLLM: pip install 'ecombench[vllm]' (on a machine with a CUDA GPU)")
     import torch
@@ -134,8 +170,10 @@ def build_vllm(model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, da
     return VLLM(**kwargs)
 
 
-def build_lm(model: ResolvedModel, *, device: str, dtype: str, batch_size: int | str, trust_remote_code: bool = False):
-    """The lm-eval HF wrapper around the resolved base model (and adapter)."""
+def build_lm(model: ResolvedModel, *, device: str, dtype: str, batch_size: int | str, trust_remote_code: bool = False,
+             extra: dict[str, Any] | None = None):
+    """The lm-eval HF wrapper around the resolved base model (and adapter); ``extra`` (``--model-args``)
+    goes on to it (``parallelize``, ``max_length``, ``attn_implementation``, ...)."""
     from lm_eval.models.huggingface import HFLM
 
     kwargs: dict[str, Any] = {
@@ -149,6 +187,7 @@ def build_lm(model: ResolvedModel, *, device: str, dtype: str, batch_size: int |
         kwargs["max_batch_size"] = GPU_MAX_BATCH
     if model.adapter_path is not None:
         kwargs["peft"] = str(model.adapter_path)
+    kwargs.update(extra or {})
     from ecombench.distributed import state
 
     processes = state()  # fixes accelerate's shared state before HFLM reads it (multi-process CPU runs need cpu=True)

@@ -49,6 +49,7 @@ class RunOptions:
     backend: str = "hf"  # "hf" (transformers) or "vllm"
     tensor_parallel: int = 1  # vllm: GPUs per model replica
     data_parallel: int = 1  # vllm: model replicas
+    model_args: str | None = None  # lm-eval's key=value,... passed on to the backend's model class
 
 
 @dataclass(frozen=True)
@@ -63,9 +64,13 @@ class RunResult:
     path: Path | None
 
 
-def _answer_cache(model: ResolvedModel, weights: str, adapter: str | None, dtype: str, device: str, protocol: str) -> Path:
+def _answer_cache(model: ResolvedModel, weights: str, adapter: str | None, dtype: str, device: str, protocol: str,
+                  model_args: dict | None = None) -> Path:
     """lm-eval's request cache is keyed by request only; a folder per model identity keys it by model."""
-    key = hashlib.sha256(json.dumps([weights, adapter, dtype, device.split(":")[0], protocol]).encode()).hexdigest()[:16]
+    identity: list = [weights, adapter, dtype, device.split(":")[0], protocol]
+    if model_args:  # answers under other model arguments (max_length, quantization, ...) are kept apart
+        identity.append(sorted((k, repr(v)) for k, v in model_args.items()))
+    key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
     return cache_dir() / "answers" / key / "requests"
 
 
@@ -119,6 +124,9 @@ def run(options: RunOptions) -> RunResult:
         raise EcombenchError(f"--backend {options.backend}: use hf or vllm")
     if options.backend == "hf" and (options.tensor_parallel != 1 or options.data_parallel != 1):
         raise EcombenchError("--tensor-parallel and --data-parallel are vLLM settings (--backend vllm); with hf, use accelerate launch")
+    from ecombench import harness
+
+    model_args = harness.parse_model_args(options.model_args)
     if options.task_paths and not options.trust_tasks:
         shown = ", ".join(str(p) for p in options.task_paths)
         raise EcombenchError(
@@ -135,8 +143,6 @@ def run(options: RunOptions) -> RunResult:
     model = resolve_model(options.model, options.base)
     name = options.name or default_name(model)
 
-    from ecombench import harness
-
     harness.quiet_lm_eval(options.debug)
     started = time.monotonic()
     created = submissions.now()
@@ -146,13 +152,19 @@ def run(options: RunOptions) -> RunResult:
     weights = folder_hash(model.base_path)
     adapter = folder_hash(model.adapter_path) if model.adapter_path else None
     engine = options.protocol if options.backend == "hf" else f"{options.protocol}:{options.backend}"
-    cache = _answer_cache(model, weights, adapter, dtype, device, engine) if options.use_cache else None
+    cache = _answer_cache(model, weights, adapter, dtype, device, engine, model_args) if options.use_cache else None
 
-    if options.backend == "vllm":
-        lm = harness.build_vllm(model, dtype=dtype, tensor_parallel=options.tensor_parallel, data_parallel=options.data_parallel,
-                                trust_remote_code=options.trust_remote_code)
-    else:
-        lm = harness.build_lm(model, device=device, dtype=dtype, batch_size=batch_size, trust_remote_code=options.trust_remote_code)
+    try:
+        if options.backend == "vllm":
+            lm = harness.build_vllm(model, dtype=dtype, tensor_parallel=options.tensor_parallel, data_parallel=options.data_parallel,
+                                    trust_remote_code=options.trust_remote_code, extra=model_args)
+        else:
+            lm = harness.build_lm(model, device=device, dtype=dtype, batch_size=batch_size, trust_remote_code=options.trust_remote_code,
+                                  extra=model_args)
+    except TypeError as exc:
+        if not model_args:
+            raise
+        raise EcombenchError(f"--model-args {options.model_args}: the {options.backend} backend refused them ({exc})") from exc
     samples = harness.generate(
         lm, tasks, roots, limit=options.limit, protocol=options.protocol, system_prompt=system_prompt, cache_path=cache
     )
@@ -194,6 +206,7 @@ def run(options: RunOptions) -> RunResult:
             processes=launched_processes() if options.backend == "hf" else 1,
             tensor_parallel=options.tensor_parallel,
             data_parallel=options.data_parallel,
+            model_args=model_args,
         ),
         tasks={
             n: submissions.TaskResult(

@@ -61,6 +61,7 @@ class GenerationSettings(_Record):
     processes: int = 1  # hf: processes of an `accelerate launch` run, each answering its share
     tensor_parallel: int = 1  # vllm: GPUs per model replica
     data_parallel: int = 1  # vllm: model replicas
+    model_args: dict[str, str | int | float | bool | None] = {}  # --model-args, passed on to the backend
 
 
 class Hardware(_Record):

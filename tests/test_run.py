@@ -295,3 +295,32 @@ def test_task_code_from_an_untrusted_folder_never_runs(tmp_path):
     assert not marker.exists()
     result = run(RunOptions(model="builtin:tiny", tasks=["downloaded_task"], task_paths=[folder], trust_tasks=True, limit=1, submissions_dir=tmp_path / "subs"))
     assert marker.exists() and result.submission.tasks["downloaded_task"].n == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("max_length=4096,parallelize=True", {"max_length": 4096, "parallelize": True}),
+        ("gpu_memory_utilization=0.8,enforce_eager=False", {"gpu_memory_utilization": 0.8, "enforce_eager": False}),
+        ("attn_implementation=sdpa", {"attn_implementation": "sdpa"}),
+        ("", {}),
+        (None, {}),
+    ],
+)
+def test_model_args_are_typed_as_lm_eval_types_them(text, expected):
+    from ecombench.harness import parse_model_args
+
+    assert parse_model_args(text) == expected
+
+
+def test_model_args_reach_the_model_are_recorded_and_keep_their_own_answer_cache(tiny_model, tmp_path):
+    # max_length 110 leaves 10 prompt tokens beside title generation's 100 new ones: the prompts are cut
+    task = ["starter_title_generation"]
+    short = run(RunOptions(model="builtin:tiny", tasks=task, limit=4, submissions_dir=tmp_path, batch_size="4", model_args="max_length=110"))
+    plain = run(RunOptions(model="builtin:tiny", tasks=task, limit=4, submissions_dir=tmp_path, batch_size="4"))
+    assert short.submission.generation.model_args == {"max_length": 110} and plain.submission.generation.model_args == {}
+    cut = [i.prediction for i in submissions.load_items(tmp_path, short.submission)]
+    whole = [i.prediction for i in submissions.load_items(tmp_path, plain.submission)]
+    assert cut != whole  # had the cache ignored the model arguments, the plain run would have reused the cut answers
+    fresh = run(RunOptions(model="builtin:tiny", tasks=task, limit=4, submissions_dir=tmp_path / "fresh", batch_size="4", use_cache=False))
+    assert [i.prediction for i in submissions.load_items(tmp_path / "fresh", fresh.submission)] == whole

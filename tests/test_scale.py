@@ -96,6 +96,7 @@ def test_lm_eval_builds_a_vllm_engine_config_from_ecombench_arguments(tmp_path, 
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     (tmp_path / "adapter_config.json").write_text(json.dumps({"r": 24}))
     model = ResolvedModel(spec=str(tmp_path), kind="adapter", base_path=tiny_model, base_spec="builtin:tiny", adapter_path=tmp_path)
-    lm = harness.build_vllm(model, dtype="bfloat16")
+    lm = harness.build_vllm(model, dtype="bfloat16", extra=harness.parse_model_args("max_model_len=1024,gpu_memory_utilization=0.5"))
     assert built["enable_lora"] and built["lora"].max_lora_rank == 32 and built["model"] == str(tiny_model)
-    assert lm.lora_request.lora_path == str(tmp_path) and lm.max_length == 2048
+    assert built["gpu_memory_utilization"] == 0.5  # --model-args reach vLLM's engine
+    assert lm.lora_request.lora_path == str(tmp_path) and lm.max_length == 1024

@@ -257,3 +257,19 @@ def test_two_process_data_parallel_training_writes_one_adapter_and_one_submissio
     lineage = load(record).lineage
     assert lineage.world_size == 2 and lineage.effective_batch == 2 and lineage.steps == 4
     assert len(list((tmp_path / "subs").glob("*.items.jsonl"))) == 1
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_the_checkpointing_setting_is_what_the_trainer_gets(tmp_path, enabled):
+    # TRL's SFTConfig defaults gradient checkpointing to on; `gradient_checkpointing: false` must turn it off
+    import warnings
+
+    from trl import SFTConfig
+
+    from ecombench.train.trainer import _checkpointing
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)  # and no deprecation warning on the user's terminal
+        args = SFTConfig(output_dir=str(tmp_path), use_cpu=True, **_checkpointing(enabled, SFTConfig))
+    assert args.gradient_checkpointing is enabled
+    assert (args.gradient_checkpointing_kwargs or {}).get("use_reentrant", False) is False

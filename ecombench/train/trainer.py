@@ -147,11 +147,10 @@ def packed_rows_collator(pad_token_id: int) -> Any:
 
 
 def _checkpointing(enabled: bool, config_class: Any) -> dict[str, Any]:
-    """Non-reentrant activation checkpointing (works with a frozen base); transformers 5 renamed the option."""
-    if not enabled:
-        return {}
+    """Non-reentrant activation checkpointing (works with a frozen base), on or off under the option's
+    current name (transformers 5 renamed it; leaving it unset lets TRL's old-name default warn)."""
     name = "activation_checkpointing" if "activation_checkpointing" in config_class.__dataclass_fields__ else "gradient_checkpointing"
-    return {name: True, f"{name}_kwargs": {"use_reentrant": False}}
+    return {name: enabled, **({f"{name}_kwargs": {"use_reentrant": False}} if enabled else {})}
 
 
 def _uses_varlen_attention(model: Any) -> bool:
