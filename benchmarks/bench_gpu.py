@@ -10,7 +10,9 @@ documents): per task, how many answers are the same string, the score difference
 `ecombench compare`'s paired bootstrap (Holm-corrected) calls it significant. The backends agree
 when no task differs significantly.
 
-    python benchmarks/bench_gpu.py --model Qwen/Qwen2.5-7B-Instruct [--tasks ecombench_core] [--backends hf,vllm]
+    python benchmarks/bench_gpu.py --model Qwen/Qwen2.5-7B-Instruct [--tasks ecombench_core] [--backends hf,vllm] [--record]
+
+--record appends the figures, with the device and the date, to benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def main() -> None:
     parser.add_argument("--tasks", default="ecombench_core")
     parser.add_argument("--backends", default="hf,vllm")
     parser.add_argument("--peak-tflops", type=float, default=None, help="the GPU's dense bf16 peak, if its name is not known here")
+    parser.add_argument("--record", action="store_true", help="append the figures to benchmarks/RESULTS.md")
     args = parser.parse_args()
     import torch
 
@@ -91,6 +94,31 @@ def main() -> None:
     ratio = figures["vllm"]["items_per_s"] / figures["hf"]["items_per_s"] if {"hf", "vllm"} <= figures.keys() else None
     report("gpu_throughput", device=device, peak_tflops=peak, params=params, model=args.model, **figures,
            ratio=round(ratio, 2) if ratio else None, agreement=agreement)
+    if args.record:
+        record(Path(__file__).with_name("RESULTS.md"), device, args.model, args.tasks, figures, ratio, agreement)
+
+
+RESULTS_HEADER = """# GPU figures
+
+Appended by `python benchmarks/bench_gpu.py --model M --record` (see its docstring for what each figure is).
+
+| date | device | model | tasks | backend | items | items/s | generated tokens/s | MFU | vllm/hf items/s | hf-vllm agreement |
+|---|---|---|---|---|---|---|---|---|---|---|
+"""
+
+
+def record(path: Path, device: str, model: str, tasks: str, figures: dict, ratio: float | None, agreement: dict | None) -> None:
+    from datetime import date
+
+    agreed = "-" if agreement is None else f"{'agree' if agreement['agree'] else 'DIFFER'}, {agreement['same_answers']:.1%} same answers"
+    rows = "".join(
+        f"| {date.today().isoformat()} | {device} | {model} | {tasks} | {backend} | {fig['items']} | {fig['items_per_s']} | "
+        f"{fig['generated_tokens_per_s']} | {fig['mfu']} | {'-' if ratio is None else round(ratio, 2)} | {agreed} |\n"
+        for backend, fig in figures.items()
+    )
+    text = path.read_text(encoding="utf-8") if path.exists() else RESULTS_HEADER
+    path.write_text(text + rows, encoding="utf-8")
+    print(f"bench_gpu: figures appended to {path}")
 
 
 def agree(hf, vllm, folder: Path) -> dict:
