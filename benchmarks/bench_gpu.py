@@ -34,10 +34,9 @@ def peak_for(name: str) -> float | None:
     return next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
 
 
-def measure(backend: str, model: str, tasks: list[str], out: Path) -> dict:
+def measure(backend: str, model: str, base_path: Path, tasks: list[str], out: Path) -> dict:
     from transformers import AutoTokenizer
 
-    from ecombench.models import resolve_model
     from ecombench.run import RunOptions, run
     from ecombench.submissions import load_items
 
@@ -45,8 +44,7 @@ def measure(backend: str, model: str, tasks: list[str], out: Path) -> dict:
     result = run(RunOptions(model=model, tasks=tasks, backend=backend, use_cache=False, submissions_dir=out, name=backend))
     seconds = time.perf_counter() - started
     items = load_items(out, result.submission)
-    resolved = resolve_model(model)
-    tok = AutoTokenizer.from_pretrained(resolved.base_path)
+    tok = AutoTokenizer.from_pretrained(base_path)
     prompt_tokens = sum(len(ids) for ids in tok([i.prompt for i in items], add_special_tokens=False)["input_ids"])
     gen_tokens = sum(len(ids) for ids in tok([i.prediction for i in items], add_special_tokens=False)["input_ids"])
     return {"items": len(items), "seconds": round(seconds, 2), "prompt_tokens": prompt_tokens, "generated_tokens": gen_tokens,
@@ -83,7 +81,7 @@ def main() -> None:
             if backend == "vllm" and find_spec("vllm") is None:
                 print("bench_gpu: vllm is not installed (pip install 'ecombench[vllm]'); skipping it", file=sys.stderr)
                 continue
-            fig = measure(backend, args.model, [args.tasks], Path(tmp))
+            fig = measure(backend, args.model, resolved.base_path, [args.tasks], Path(tmp))
             flops = 2.0 * params * (fig["prompt_tokens"] + fig["generated_tokens"])
             fig["mfu"] = round(flops / fig["seconds"] / (peak * 1e12), 4) if peak else None
             figures[backend] = fig

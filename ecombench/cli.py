@@ -43,6 +43,11 @@ def _console():
     return Console()
 
 
+def split_names(values: list[str] | None) -> list[str] | None:
+    """Names given repeated or comma-separated (``--tasks a,b --tasks c``); None when none."""
+    return [n.strip() for item in values or [] for n in item.split(",") if n.strip()] or None
+
+
 @app.command()
 def score(
     data: Annotated[Path, typer.Option("--data", help="ShopBench-format JSON Lines file (questions with truths).")],
@@ -388,7 +393,7 @@ def run(
     from ecombench.run import RunOptions
     from ecombench.run import run as run_model
 
-    names = [n.strip() for item in tasks or [] for n in item.split(",") if n.strip()] or None
+    names = split_names(tasks)
     result = run_model(
         RunOptions(
             model=model, base=base, tasks=names, limit=limit, batch_size=batch_size, device=device, dtype=dtype, name=name,

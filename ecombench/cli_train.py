@@ -9,11 +9,6 @@ from typing import Annotated
 import typer
 
 
-def _names(values: list[str] | None) -> list[str] | None:
-    """Repeated or comma-separated names."""
-    return [n.strip() for item in values or [] for n in item.split(",") if n.strip()] or None
-
-
 def train(
     config: Annotated[Path | None, typer.Option("--config", help="YAML config (see examples/train.yaml); flags override it.")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Base model: HF folder, hub id or builtin:tiny.")] = None,
@@ -41,15 +36,16 @@ def train(
     qlora: Annotated[bool, typer.Option("--qlora", help="4-bit base (bitsandbytes NF4); CUDA only.")] = False,
 ) -> None:
     """Train a LoRA adapter on a task mixture, then score it and keep the run as a submission."""
+    from ecombench.cli import split_names
     from ecombench.render import report_table
     from ecombench.train.config import load_config
     from ecombench.train.pipeline import train as run_training
 
     overrides = {
-        "model": model, "data": data, "rank": rank, "alpha": alpha, "dropout": dropout, "target_modules": _names(target_modules),
+        "model": model, "data": data, "rank": rank, "alpha": alpha, "dropout": dropout, "target_modules": split_names(target_modules),
         "max_steps": max_steps, "epochs": epochs, "lr": lr, "batch_size": batch_size, "grad_accum": grad_accum, "seed": seed,
         "output": str(output) if output else None, "name": name, "submissions_dir": str(submissions_dir) if submissions_dir else None,
-        "eval_limit": eval_limit, "eval_tasks": _names(eval_tasks), "allow_contamination": allow_contamination or None, "qlora": qlora or None,
+        "eval_limit": eval_limit, "eval_tasks": split_names(eval_tasks), "allow_contamination": allow_contamination or None, "qlora": qlora or None,
     }
     cfg = load_config(config, overrides)
     if no_eval:

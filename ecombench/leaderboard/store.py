@@ -37,7 +37,7 @@ class Loaded:
 def _rows(sub: Submission, file: str) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
     meta = {"submission": sub.id, "name": sub.name, "model": sub.model.spec, "base": sub.model.base_model, "kind": sub.model.kind,
             "date": sub.created.date().isoformat(), "limit": sub.generation.limit, "file": file,
-            # training lineage: LoRA rank, and the tasks seen in training ("" for models not trained by ecombench)
+            # training lineage: LoRA rank, and the tasks seen in training (None for models not trained by ecombench)
             "lora_rank": sub.lineage.rank if sub.lineage else None, "held_in": " ".join(sub.lineage.held_in) if sub.lineage else None}
     scores = [(sub.id, t, r.track, r.score, r.stderr if r.stderr is not None else 0.0, r.version, r.data_sha256) for t, r in sub.tasks.items()]
     return meta, scores
