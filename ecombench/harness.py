@@ -172,9 +172,10 @@ def build_vllm(model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, da
 
 def build_lm(model: ResolvedModel, *, device: str, dtype: str, batch_size: int | str, trust_remote_code: bool = False,
              extra: dict[str, Any] | None = None):
-    """The lm-eval HF wrapper around the resolved base model (and adapter); ``extra`` (``--model-args``)
-    goes on to it (``parallelize``, ``max_length``, ``attn_implementation``, ...)."""
-    from lm_eval.models.huggingface import HFLM
+    """lm-eval's HF wrapper with ecombench's greedy generation path (``ecombench.lm.FastHFLM``) around the
+    resolved base model (and adapter); ``extra`` (``--model-args``) goes on to it (``parallelize``,
+    ``max_length``, ``attn_implementation``, ``token_budget``, ...)."""
+    from ecombench.lm import FastHFLM
 
     kwargs: dict[str, Any] = {
         "pretrained": str(model.base_path),
@@ -191,7 +192,7 @@ def build_lm(model: ResolvedModel, *, device: str, dtype: str, batch_size: int |
     from ecombench.distributed import state
 
     processes = state()  # fixes accelerate's shared state before HFLM reads it (multi-process CPU runs need cpu=True)
-    lm = HFLM(**kwargs)
+    lm = FastHFLM(**kwargs)
     _shard_on_cpu(lm, processes)
     return lm
 

@@ -1,0 +1,227 @@
+"""Greedy generation for evaluation: batches by token budget, one preallocated KV cache per batch,
+finished rows dropped, exact prompts.
+
+Why not ``model.generate`` on padded batches (lm-eval's HF path)? On prompts of real length and a
+model that answers at full length, that path was 3.5x *slower* than one prompt at a time on 2 CPU
+cores, with 3.5 GB peak memory and half its CPU time in the kernel:
+
+- its ``DynamicCache`` grows by ``torch.cat`` each step, so every step allocates and copies the
+  whole cache of every layer (at batch 32 and 1,500-token prompts, ~400 MB per step; large
+  allocations go to fresh ``mmap`` pages, hence the system time);
+- the prefill of 32 long prompts at once materialises 32 attention matrices per layer;
+- a batch is sized by count, not by tokens, so one batch of long prompts holds gigabytes.
+
+Here a batch holds as many prompts as fit ``token_budget`` (prompt + new tokens, summed over the
+rows); each prompt is prefilled on its own (no padding, so the prompt's logits are bit-for-bit
+those of one-prompt ``generate``) into its left-aligned slot of a cache allocated once for the
+batch; decoding then runs the rows together, writing each step's keys and values in place. A row
+stops at an end-of-sequence token, its token limit or a stop string, and finished rows leave the
+batch once a quarter of it is done.
+
+The fast path needs a decoder whose default cache is a plain per-layer key/value cache (Llama,
+Qwen2, Mistral, Phi-3, GPT-NeoX and most others); ``supports`` says whether a model qualifies and
+the caller falls back to ``generate`` otherwise (sliding-window or linear-attention layers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_TOKEN_BUDGET = 16384  # cache slots per batch on CPU; GPUs take more (see harness)
+MAX_ROWS = 256
+
+
+@dataclass(frozen=True)
+class Request:
+    """One greedy generation: prompt token ids, the most new tokens, and the texts that end it."""
+
+    tokens: Sequence[int]
+    max_new: int
+    stop: tuple[str, ...] = ()
+
+
+def plan_batches(lengths: Sequence[int], max_new: Sequence[int], token_budget: int, max_rows: int = MAX_ROWS) -> list[list[int]]:
+    """Group request indices, longest prompt first, so that rows x (longest prompt + most new tokens) fits the budget.
+
+    A request larger than the budget on its own still gets a batch of one.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    batches: list[list[int]] = []
+    current: list[int] = []
+    width = 0
+    for i in order:
+        need = lengths[i] + max_new[i]
+        new_width = max(width, need)
+        if current and (new_width * (len(current) + 1) > token_budget or len(current) >= max_rows):
+            batches.append(current)
+            current, new_width = [], need
+        current.append(i)
+        width = new_width
+    if current:
+        batches.append(current)
+    return batches
+
+
+def supports(model: Any) -> bool:
+    """Whether the model's default cache is plain key/value layers this module can preallocate."""
+    try:
+        from transformers.cache_utils import DynamicCache, DynamicLayer
+    except ImportError:
+        return False
+    if getattr(model.config, "is_encoder_decoder", False):
+        return False
+    try:
+        cache = DynamicCache(config=model.config)
+    except Exception:  # noqa: BLE001 - an architecture whose cache cannot be built from its config
+        return False
+    return bool(cache.layers) and all(type(layer) is DynamicLayer for layer in cache.layers)
+
+
+def _buffer_layer_class():
+    from transformers.cache_utils import DynamicLayer
+
+    class BufferLayer(DynamicLayer):
+        """A ``DynamicLayer`` whose keys and values are views of one buffer allocated per batch."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.length = 0
+            self.buf_k: Any = None
+            self.buf_v: Any = None
+
+        def allocate(self, like_k: Any, like_v: Any, rows: int, capacity: int) -> None:
+            self.dtype, self.device = like_k.dtype, like_k.device
+            self.buf_k = like_k.new_zeros((rows, like_k.shape[1], capacity, like_k.shape[3]))
+            self.buf_v = like_v.new_zeros((rows, like_v.shape[1], capacity, like_v.shape[3]))
+            self.is_initialized = True
+
+        def load(self, row: int, keys: Any, values: Any, end: int) -> None:
+            """Put one prompt's keys and values (batch of 1) so that they end at position ``end``."""
+            n = keys.shape[-2]
+            self.buf_k[row, :, end - n:end].copy_(keys[0])
+            self.buf_v[row, :, end - n:end].copy_(values[0])
+
+        def set_length(self, length: int) -> None:
+            self.length = length
+            self.keys, self.values = self.buf_k[:, :, :length], self.buf_v[:, :, :length]
+
+        def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+            end = self.length + key_states.shape[-2]
+            self.buf_k[:, :, self.length:end].copy_(key_states)
+            self.buf_v[:, :, self.length:end].copy_(value_states)
+            self.set_length(end)
+            return self.keys, self.values
+
+        def get_seq_length(self) -> int:
+            return self.length
+
+        def batch_select_indices(self, indices: Any) -> None:
+            self.buf_k, self.buf_v = self.buf_k[indices], self.buf_v[indices]
+            self.set_length(self.length)
+
+    return BufferLayer
+
+
+def _stopped(text: str, stop: tuple[str, ...]) -> bool:
+    return any(s and s in text for s in stop)
+
+
+def greedy_generate(
+    model: Any,
+    requests: Sequence[Request],
+    *,
+    eos_ids: set[int],
+    decode: Callable[[list[int]], str],
+    token_budget: int = DEFAULT_TOKEN_BUDGET,
+    max_rows: int = MAX_ROWS,
+    on_done: Callable[[int, list[int]], None] | None = None,
+) -> list[list[int]]:
+    """The new tokens of each request (an end-of-sequence token included when one was produced).
+
+    ``decode`` turns token ids into text for stop strings; ``on_done(i, tokens)`` is called as each
+    batch finishes (progress, caching).
+    """
+    import torch
+    from transformers.cache_utils import Cache
+
+    BufferLayer = _buffer_layer_class()
+    device = next(model.parameters()).device
+    results: list[list[int]] = [[] for _ in requests]
+    lengths = [len(r.tokens) for r in requests]
+    plan = plan_batches(lengths, [r.max_new for r in requests], token_budget, max_rows)
+    with torch.inference_mode():
+        for batch in plan:
+            _run_batch(model, [requests[i] for i in batch], batch, results, eos_ids, decode, device, BufferLayer, Cache)
+            if on_done is not None:
+                for i in batch:
+                    on_done(i, results[i])
+    return results
+
+
+def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, Cache) -> None:  # noqa: ANN001
+    import torch
+
+    rows = len(reqs)
+    width = max(len(r.tokens) for r in reqs)
+    most_new = max(r.max_new for r in reqs)
+    capacity = width + most_new
+    layers = None
+    cache = None
+    out_tokens: list[list[int]] = [[] for _ in reqs]
+    # 1. Prefill each prompt alone: exactly the computation of one-prompt generate.
+    for row, req in enumerate(reqs):
+        input_ids = torch.tensor([list(req.tokens)], dtype=torch.long, device=device)
+        out = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=True, logits_to_keep=1)
+        pkv = out.past_key_values
+        if layers is None:
+            layers = [BufferLayer() for _ in pkv.layers]
+            for layer, src in zip(layers, pkv.layers, strict=True):
+                layer.allocate(src.keys, src.values, rows, capacity)
+            cache = Cache(layers=layers)
+        for layer, src in zip(layers, pkv.layers, strict=True):
+            layer.load(row, src.keys, src.values, width)
+        out_tokens[row].append(int(out.logits[0, -1].argmax()))
+        del out, pkv
+    for layer in layers:
+        layer.set_length(width)
+
+    def finished(row: int) -> bool:
+        toks = out_tokens[row]
+        return toks[-1] in eos_ids or len(toks) >= reqs[row].max_new or bool(reqs[row].stop and _stopped(decode(toks), reqs[row].stop))
+
+    # 2. Decode the rows together; `active` maps cache rows to request rows.
+    mask = torch.zeros((rows, capacity), dtype=torch.long, device=device)
+    for row, req in enumerate(reqs):
+        mask[row, width - len(req.tokens):width] = 1
+    active = [row for row in range(rows) if not finished(row)]
+    live = list(range(rows))  # request row held by each cache row
+    if len(active) < rows and active:
+        keep = torch.tensor(active, device=device)
+        cache.batch_select_indices(keep)
+        mask, live = mask[keep], active
+    positions = torch.tensor([len(reqs[r].tokens) for r in live], device=device)
+    step = 0
+    while active:
+        col = width + step
+        mask[:, col] = 1
+        last = torch.tensor([[out_tokens[r][-1]] for r in live], device=device)
+        out = model(input_ids=last, attention_mask=mask[:, :col + 1], position_ids=(positions + step)[:, None], past_key_values=cache,
+                    use_cache=True, logits_to_keep=1)
+        nxt = out.logits[:, -1].argmax(-1).tolist()
+        del out
+        running = set(active)
+        for slot, row in enumerate(live):
+            if row in running:
+                out_tokens[row].append(int(nxt[slot]))
+        active = [r for r in active if not finished(r)]
+        step += 1
+        if active and len(active) <= 0.75 * len(live):
+            keep_slots = [live.index(r) for r in active]
+            keep = torch.tensor(keep_slots, device=device)
+            cache.batch_select_indices(keep)
+            mask, positions, live = mask[keep], positions[keep], list(active)
+    for row, i in enumerate(ids):
+        results[i] = out_tokens[row]
+
