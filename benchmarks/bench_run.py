@@ -1,13 +1,20 @@
 """``ecombench run`` against the starter kit's one-prompt-at-a-time ``generate`` loop.
 
-Same model (builtin:tiny unless --model), same prompts (the bundled suite, each task repeated
---scale times as a benchmark task of its own), same protocol (greedy, 1 or 100 new tokens); both
+Same model, same prompts (the bundled suite, each task copied as a benchmark task of its own, its
+items repeated --scale times or cut to --limit), same protocol (greedy, 1 or 100 new tokens); both
 processes generate and score. Whole process against whole process, interleaved, median of
---repeats runs each. ratio = baseline seconds / ecombench seconds (higher is better).
+--repeats runs each; wall time and peak RSS (``/usr/bin/time``-style, from ``wait4``).
+ratio = baseline seconds / ecombench seconds (higher is better).
 
-    python benchmarks/bench_run.py --repeats 3                                      # ecombench-core, ~3,800 items
+The workload that matters is ``--model plain``: a random-weight 4-layer width-256 Llama folder
+with no warm-up, which (like most base models) never stops early, so every generation item writes
+its whole 100 tokens; ``--long N`` adds N prompts of 500 to 1,500 tokens per long task (session,
+multilingual and review questions, see ``_workload.py``). ``builtin:tiny`` stops after a few tokens:
+the easy case.
+
+    python benchmarks/bench_run.py --model plain --limit 60 --long 24 --repeats 3  # the full-length workload
+    python benchmarks/bench_run.py --repeats 3                                      # builtin:tiny, ecombench-core, ~3,900 items
     python benchmarks/bench_run.py --repeats 3 --tasks ecombench_starter            # 199 items
-    python benchmarks/bench_run.py --repeats 3 --tasks ecombench_starter --scale 5  # 995 items
 """
 
 from __future__ import annotations
@@ -18,19 +25,22 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import median, report, time_process
+from _common import median, report, time_and_peak
 
 HERE = Path(__file__).resolve().parent
 
 
-def scaled_tasks(tasks, folder: Path, scale: int) -> list[Path]:
-    """Copies of the bundled tasks (``bench_<name>``), each item repeated ``scale`` times."""
+def scaled_tasks(tasks, folder: Path, scale: int, limit: int | None = None, long: int = 0) -> list[Path]:
+    """Copies of the bundled tasks (``bench_<name>``), each item repeated ``scale`` times (or the first
+    ``limit``), plus ``long`` questions per long-prompt task."""
     import yaml
+
+    from _workload import LONG_TASKS, long_prompt_suite
 
     folder.mkdir(parents=True)
     files = []
     for task in tasks:
-        rows = task.data_file.read_text(encoding="utf-8").splitlines()
+        rows = task.data_file.read_text(encoding="utf-8").splitlines()[:limit]
         data = folder / f"{task.name}.jsonl"
         data.write_text("\n".join(rows * scale) + "\n", encoding="utf-8")
         text = task.yaml_path.read_text(encoding="utf-8")
@@ -39,6 +49,9 @@ def scaled_tasks(tasks, folder: Path, scale: int) -> list[Path]:
         (folder / f"{task.name}.yaml").write_text(text, encoding="utf-8")
         files.append(data)
     members = "".join(f"  - bench_{t.name}\n" for t in tasks)
+    if long:
+        files += long_prompt_suite(folder / "long", long)
+        members += "".join(f"  - {name}\n" for name in LONG_TASKS)
     (folder / "_suite.yaml").write_text(f"group: bench_suite\ntask:\n{members}", encoding="utf-8")
     yaml.safe_load((folder / "_suite.yaml").read_text())
     return files
@@ -46,7 +59,9 @@ def scaled_tasks(tasks, folder: Path, scale: int) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", default="builtin:tiny")
+    parser.add_argument("--model", default="builtin:tiny", help="a model spec, or 'plain' for a random-weight full-length model")
+    parser.add_argument("--limit", type=int, default=None, help="at most this many items per bundled task")
+    parser.add_argument("--long", type=int, default=0, help="questions per long-prompt task (4 tasks, 500-1,500 tokens)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", default="auto")
     parser.add_argument("--scale", type=int, default=1, help="repeat each task's items this many times")
@@ -56,6 +71,12 @@ def main() -> None:
     from ecombench.models import resolve_model
     from ecombench.taskindex import build_index, default_roots
 
+    if args.model == "plain":
+        from _workload import plain_model
+
+        from ecombench.paths import cache_dir
+
+        args.model = str(plain_model(cache_dir() / "bench" / "plain-llama-4x256"))
     model_path = resolve_model(args.model).base_path  # builds builtin:tiny once, outside the timings
     from ecombench.errors import EcombenchError
     from ecombench.metrics import EMBEDDING_METRICS
@@ -69,21 +90,24 @@ def main() -> None:
 
     tasks = [t for t in build_index(default_roots()).select(args.tasks) if runnable(t)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    ours_s, base_s = [], []
+    ours_s, base_s, ours_mb, base_mb = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        data_files = scaled_tasks(tasks, Path(tmp) / "bench_tasks", args.scale)
+        data_files = scaled_tasks(tasks, Path(tmp) / "bench_tasks", args.scale, args.limit, args.long)
         ours = [sys.executable, "-m", "ecombench", "run", "--model", args.model, "--no-cache", "--batch-size", args.batch_size,
                 "--device", "cpu", "--submissions-dir", f"{tmp}/subs", "--task-path", f"{tmp}/bench_tasks", "--trust-tasks", "--tasks", "bench_suite"]
         base = [sys.executable, str(HERE / "starter_kit_baseline.py"), "--model", str(model_path), "--output", f"{tmp}/preds.jsonl",
                 "--data", *[str(f) for f in data_files]]
         for _ in range(args.repeats):
-            ours_s.append(time_process(ours, env))
-            base_s.append(time_process(base, env))
-            print(f"ecombench run {ours_s[-1]:.1f}s   starter-kit loop {base_s[-1]:.1f}s", file=sys.stderr)
+            for cmd, secs, mbs in ((ours, ours_s, ours_mb), (base, base_s, base_mb)):
+                wall, peak = time_and_peak(cmd, env)
+                secs.append(wall)
+                mbs.append(peak)
+            print(f"ecombench run {ours_s[-1]:.1f}s {ours_mb[-1]:.0f} MiB   starter-kit loop {base_s[-1]:.1f}s {base_mb[-1]:.0f} MiB", file=sys.stderr)
         items = sum(sum(1 for _ in open(f)) for f in data_files)
     report(
-        "run_vs_starter_kit_generate", items=items, cpu_threads=os.cpu_count(),
+        "run_vs_starter_kit_generate", model=args.model, items=items, cpu_threads=os.cpu_count(),
         ecombench_s=ours_s, baseline_s=base_s, ecombench_median_s=median(ours_s), baseline_median_s=median(base_s),
+        ecombench_peak_mib=median(ours_mb), baseline_peak_mib=median(base_mb), memory_ratio=round(median(ours_mb) / median(base_mb), 2),
         ratio=round(median(base_s) / median(ours_s), 2),
     )
 

@@ -33,8 +33,17 @@ class OutputFormat(str, Enum):
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", help="CPU threads for torch (default: the CPUs this process can really use: affinity, "
+                     "cgroup quota, minus CPUs busy with other work; or $ECOMBENCH_THREADS)."),
+    ] = None,
 ) -> None:
     """Global options."""
+    if threads is not None:
+        from ecombench.threads import request
+
+        request(threads)
 
 
 def _console():

@@ -43,22 +43,22 @@ class Request:
 
 
 def plan_batches(lengths: Sequence[int], max_new: Sequence[int], token_budget: int, max_rows: int = MAX_ROWS) -> list[list[int]]:
-    """Group request indices, longest prompt first, so that rows x (longest prompt + most new tokens) fits the budget.
+    """Group request indices, longest prompt first, so that rows x (longest prompt + most new tokens),
+    the cache a batch allocates, fits the budget.
 
     A request larger than the budget on its own still gets a batch of one.
     """
     order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
     batches: list[list[int]] = []
     current: list[int] = []
-    width = 0
+    most_new = 0
     for i in order:
-        need = lengths[i] + max_new[i]
-        new_width = max(width, need)
-        if current and (new_width * (len(current) + 1) > token_budget or len(current) >= max_rows):
+        new_most = max(most_new, max_new[i])
+        if current and ((lengths[current[0]] + new_most) * (len(current) + 1) > token_budget or len(current) >= max_rows):
             batches.append(current)
-            current, new_width = [], need
+            current, new_most = [], max_new[i]
         current.append(i)
-        width = new_width
+        most_new = new_most
     if current:
         batches.append(current)
     return batches

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ecombench import __version__, submissions
+from ecombench import __version__, submissions, threads
 from ecombench.distributed import launched_processes
 from ecombench.errors import EcombenchError
 from ecombench.harness import SYSTEM_PROMPTS
@@ -144,6 +144,7 @@ def run(options: RunOptions) -> RunResult:
     name = options.name or default_name(model)
 
     harness.quiet_lm_eval(options.debug)
+    threads.apply()
     started = time.monotonic()
     created = submissions.now()
     device = options.device or harness.default_device()

@@ -112,6 +112,11 @@ def requested_threads(flag: int | None = None) -> int | None:
     return int(text)
 
 
+def request(n: int) -> None:
+    """``--threads N``: validated, then kept in ``ECOMBENCH_THREADS`` so child processes use it too."""
+    os.environ[ENV_VAR] = str(requested_threads(n))
+
+
 def thread_count(flag: int | None = None) -> int:
     from ecombench.distributed import launched_processes
 
@@ -121,25 +126,17 @@ def thread_count(flag: int | None = None) -> int:
     return choose(requested=None, affinity=affinity_cpus(), quota=cgroup_quota(), busy=busy_cpus(), processes=launched_processes())
 
 
-def configure_environment(flag: int | None = None) -> int:
-    """Fix the thread count before torch loads: OpenMP/MKL read these variables once, at import.
-
-    Child processes (tests, benchmarks, ``accelerate launch`` workers) inherit the same setting.
-    Returns the number chosen; also records it in ``ECOMBENCH_THREADS`` for ``apply``.
-    """
-    n = thread_count(flag)
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(n)
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "true" if n > 1 else "false")
-    os.environ[ENV_VAR] = str(n)
-    return n
+_applied: int | None = None
 
 
 def apply() -> int:
-    """Set torch's intra-op threads to the chosen count (call after torch can be imported)."""
-    import torch
+    """Set torch's intra-op threads to the chosen count, once per process (later calls return it)."""
+    global _applied
+    if _applied is None:
+        import torch
 
-    n = requested_threads() or thread_count()
-    if torch.get_num_threads() != n:
-        torch.set_num_threads(n)
-    return n
+        _applied = thread_count()
+        if torch.get_num_threads() != _applied:
+            torch.set_num_threads(_applied)
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "true" if _applied > 1 else "false")
+    return _applied

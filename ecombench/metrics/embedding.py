@@ -84,6 +84,10 @@ class Embedders:
             path = resolve_embedding_model(metric, self.overrides.get(metric))
             from sentence_transformers import SentenceTransformer
 
+            from ecombench import threads
+
+            threads.apply()
+
             model: Any = SentenceTransformer(str(path), device=self.device)
 
             def encode(texts: list[str]) -> np.ndarray:

@@ -23,6 +23,9 @@ def _quantization(base_path: Path) -> str | None:
 
 def merge(adapter: Path, output: Path, base: str | None = None, dtype: str = "auto") -> Path:
     """Merge ``adapter`` into its base; write the result to ``output`` (which must not exist) atomically."""
+    from ecombench import threads
+
+    threads.apply()
     resolved = resolve_model(str(adapter), base)
     if resolved.kind != "adapter":
         raise EcombenchError(f"{adapter} is not an adapter folder (no adapter_config.json)")

@@ -135,8 +135,10 @@ def prepare(config: TrainConfig, base: ResolvedModel) -> tuple[Mixture, contamin
 
 def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, show_progress: bool = True) -> TrainOutcome:
     """Train an adapter as ``config`` says and, unless ``eval.enabled`` is off, score it as a submission."""
+    from ecombench import threads
     from ecombench.distributed import state as process_state
 
+    threads.apply()
     state = process_state()
     out = (config.output or default_output(config)).expanduser()
     finished = _check_output(out, config, resume)

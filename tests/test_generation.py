@@ -1,0 +1,127 @@
+"""The greedy generation path: batching plan, and answers equal to one-prompt ``model.generate``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ecombench.generation import Request, greedy_generate, plan_batches
+from ecombench.lm import is_greedy, kv_bytes_per_token
+
+
+@pytest.mark.parametrize(
+    ("lengths", "max_new", "budget", "max_rows", "expected"),
+    [
+        # longest first; rows x (longest prompt + most new tokens) <= budget
+        ([10, 30, 20], [10, 10, 10], 80, 8, [[1, 2], [0]]),  # 2 x 40 = 80 fits; a third row would need 3 x 40
+        ([5, 5, 5, 5], [1, 1, 1, 1], 1000, 3, [[0, 1, 2], [3]]),  # the row cap
+        ([500], [100], 64, 8, [[0]]),  # larger than the budget alone: a batch of one
+        ([4, 8], [100, 1], 300, 8, [[1, 0]]),  # width: longest prompt + most new tokens of any row, (8 + 100) x 2 = 216
+        ([4, 8], [100, 1], 215, 8, [[1], [0]]),
+    ],
+)
+def test_plan_batches(lengths, max_new, budget, max_rows, expected):
+    assert plan_batches(lengths, max_new, budget, max_rows) == expected
+
+
+def test_plan_batch_budget_worked_case():
+    # [2] alone is 30 wide; adding [0] (20 wide) makes 2 x 30 = 60 <= 79, so [2, 0] share a batch.
+    assert plan_batches([10, 30, 20], [10, 10, 10], 79, 8) == [[1], [2, 0]]
+
+
+def test_kv_bytes_per_token_counts_grouped_query_heads():
+    from transformers import LlamaConfig
+
+    config = LlamaConfig(hidden_size=64, num_attention_heads=4, num_key_value_heads=2, num_hidden_layers=2)
+    # 2 layers x (keys + values) x 2 kv heads x head_dim 16 x 4 bytes
+    assert kv_bytes_per_token(config, 4) == 2 * 2 * 2 * 16 * 4
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "greedy"),
+    [
+        ({"do_sample": False, "temperature": 0.0}, True),
+        ({"do_sample": False}, True),
+        ({"do_sample": True, "temperature": 0.7}, False),
+        ({"do_sample": False, "temperature": 0.0, "top_p": 0.9}, False),  # a setting this path would ignore
+        ({"do_sample": False, "temperature": 0.0, "repetition_penalty": 1.2}, False),
+    ],
+)
+def test_only_plain_greedy_takes_the_fast_path(kwargs, greedy):
+    assert is_greedy(kwargs) is greedy
+
+
+def _one_at_a_time(model, tokenizer, requests):
+    import torch
+
+    out = []
+    with torch.inference_mode():
+        for r in requests:
+            ids = torch.tensor([list(r.tokens)])
+            gen = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=r.max_new, do_sample=False,
+                                 pad_token_id=tokenizer.pad_token_id)
+            toks = gen[0, ids.shape[1]:].tolist()
+            if tokenizer.eos_token_id in toks:  # generate pads a finished row; the answer ends at EOS
+                toks = toks[: toks.index(tokenizer.eos_token_id) + 1]
+            out.append(toks)
+    return out
+
+
+def _load(path):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    return AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32).eval(), AutoTokenizer.from_pretrained(path)
+
+
+@pytest.mark.slow
+def test_same_tokens_as_one_prompt_generate_on_the_bundled_suite(tiny_model):
+    """float32 on CPU: every item of the bundled suite gets exactly the tokens of one-prompt greedy generate."""
+    from ecombench.taskindex import build_index, default_roots
+
+    model, tokenizer = _load(tiny_model)
+    requests = []
+    for task in build_index(default_roots()).select(["ecombench_core", "ecombench_starter"]):
+        max_new = int(task.config["generation_kwargs"]["max_gen_toks"])
+        for line in task.data_file.read_text(encoding="utf-8").splitlines():
+            requests.append(Request(tokenizer(json.loads(line)["input_field"])["input_ids"], max_new))
+    assert len(requests) > 4000
+    # A small budget makes many batches of mixed lengths, so rows finish (and leave) at different steps.
+    ours = greedy_generate(model, requests, eos_ids={tokenizer.eos_token_id}, decode=tokenizer.decode, token_budget=4096)
+    theirs = _one_at_a_time(model, tokenizer, requests)
+    differing = [i for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) if a != b]
+    assert differing == []
+    assert any(len(t) == 100 for t in ours) and any(1 < len(t) < 100 for t in ours)  # full-length and early-stopping rows both ran
+
+
+@pytest.fixture(scope="module")
+def random_model(tmp_path_factory, tiny_model):
+    """builtin:tiny's tokenizer on freshly seeded weights: never stops early, like an untrained base model."""
+    import torch
+    from transformers import AutoConfig, AutoTokenizer, LlamaForCausalLM
+
+    folder = tmp_path_factory.mktemp("random-llama")
+    torch.manual_seed(1)
+    LlamaForCausalLM(AutoConfig.from_pretrained(tiny_model)).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_model).save_pretrained(folder)
+    return folder
+
+
+def test_full_length_answers_and_stop_strings_match_generate(random_model):
+    model, tokenizer = _load(random_model)
+    prompts = [f"Product {i}: " + "a sturdy steel travel mug with a lid " * (1 + 7 * (i % 5)) + "\nAnswer: " for i in range(24)]
+    requests = [Request(tokenizer(p)["input_ids"], [1, 30, 60][i % 3]) for i, p in enumerate(prompts)]
+    ours = greedy_generate(model, requests, eos_ids={tokenizer.eos_token_id}, decode=tokenizer.decode, token_budget=2048)
+    assert ours == _one_at_a_time(model, tokenizer, requests)
+    assert [len(t) for t in ours] == [r.max_new for r in requests]  # random weights: every row runs to its limit
+
+    # A stop string ends a row early; the text up to it is the text generate gives up to it.
+    full = [tokenizer.decode(t) for t in ours]
+    stop = next(ch for ch in "eaoitns " if sum(ch in f[1:] for f in full) >= 8)
+    stopped = greedy_generate(model, [Request(r.tokens, r.max_new, (stop,)) for r in requests], eos_ids={tokenizer.eos_token_id},
+                              decode=tokenizer.decode, token_budget=2048)
+    for tokens, text, req in zip(stopped, full, requests, strict=True):
+        assert tokenizer.decode(tokens).split(stop)[0] == text.split(stop)[0]
+        if stop in text:
+            assert len(tokens) < req.max_new or text.endswith(stop) or stop in tokenizer.decode(tokens)
