@@ -31,6 +31,7 @@ from typing import Any
 
 DEFAULT_TOKEN_BUDGET = 16384  # cache slots per batch on CPU; GPUs take more (see harness)
 MAX_ROWS = 256
+PREFILL_TOKENS = 4096  # prompts of one length prefilled together, up to this many tokens
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,17 @@ def plan_batches(lengths: Sequence[int], max_new: Sequence[int], token_budget: i
     if current:
         batches.append(current)
     return batches
+
+
+def _same_length_groups(lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
+    """Runs of equal lengths (the rows come sorted by length), each at most ``max_tokens`` tokens."""
+    groups: list[list[int]] = []
+    for row, n in enumerate(lengths):
+        if groups and lengths[groups[-1][0]] == n and (len(groups[-1]) + 1) * n <= max_tokens:
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    return groups
 
 
 def supports(model: Any) -> bool:
@@ -170,9 +182,10 @@ def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, 
     layers = None
     cache = None
     out_tokens: list[list[int]] = [[] for _ in reqs]
-    # 1. Prefill each prompt alone: exactly the computation of one-prompt generate.
-    for row, req in enumerate(reqs):
-        input_ids = torch.tensor([list(req.tokens)], dtype=torch.long, device=device)
+    # 1. Prefill without padding: prompts of the same length together, each other prompt alone, so that
+    #    every prompt's keys, values and first token are those of one-prompt generate.
+    for group in _same_length_groups([len(r.tokens) for r in reqs], PREFILL_TOKENS):
+        input_ids = torch.tensor([list(reqs[row].tokens) for row in group], dtype=torch.long, device=device)
         out = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=True, logits_to_keep=1)
         pkv = out.past_key_values
         if layers is None:
@@ -180,9 +193,11 @@ def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, 
             for layer, src in zip(layers, pkv.layers, strict=True):
                 layer.allocate(src.keys, src.values, rows, capacity)
             cache = Cache(layers=layers)
-        for layer, src in zip(layers, pkv.layers, strict=True):
-            layer.load(row, src.keys, src.values, width)
-        out_tokens[row].append(int(out.logits[0, -1].argmax()))
+        for j, row in enumerate(group):
+            for layer, src in zip(layers, pkv.layers, strict=True):
+                layer.load(row, src.keys[j:j + 1], src.values[j:j + 1], width)
+        for j, token in enumerate(out.logits[:, -1].argmax(-1).tolist()):
+            out_tokens[group[j]].append(int(token))
         del out, pkv
     for layer in layers:
         layer.set_length(width)

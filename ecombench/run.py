@@ -127,6 +127,7 @@ def run(options: RunOptions) -> RunResult:
     from ecombench import harness
 
     model_args = harness.parse_model_args(options.model_args)
+    threads.apply()  # before builtin:tiny may be built and before any model loads
     if options.task_paths and not options.trust_tasks:
         shown = ", ".join(str(p) for p in options.task_paths)
         raise EcombenchError(
@@ -144,7 +145,6 @@ def run(options: RunOptions) -> RunResult:
     name = options.name or default_name(model)
 
     harness.quiet_lm_eval(options.debug)
-    threads.apply()
     started = time.monotonic()
     created = submissions.now()
     device = options.device or harness.default_device()

@@ -125,3 +125,28 @@ def test_full_length_answers_and_stop_strings_match_generate(random_model):
         assert tokenizer.decode(tokens).split(stop)[0] == text.split(stop)[0]
         if stop in text:
             assert len(tokens) < req.max_new or text.endswith(stop) or stop in tokenizer.decode(tokens)
+
+
+@pytest.mark.slow
+def test_plain_lm_eval_uses_the_same_generation(tiny_model, tmp_path):
+    """``python -m ecombench.lm_eval --model ecombench-hf`` (lm-eval's own CLI) answers as ``ecombench run`` does."""
+    import subprocess
+    import sys
+
+    from ecombench.paths import builtin_tasks_dir
+    from ecombench.run import RunOptions, run
+    from ecombench.submissions import load_items
+
+    task = "starter_title_generation"
+    ours = run(RunOptions(model="builtin:tiny", tasks=[task], limit=5, submissions_dir=tmp_path / "subs", use_cache=False))
+    done = subprocess.run(
+        [sys.executable, "-m", "ecombench.lm_eval", "--model", "ecombench-hf", "--model_args", f"pretrained={tiny_model},dtype=float32",
+         "--include_path", str(builtin_tasks_dir()), "--tasks", task, "--limit", "5", "--device", "cpu", "--batch_size", "4",
+         "--output_path", str(tmp_path / "lm_eval"), "--log_samples"],
+        capture_output=True, text=True,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    samples = [json.loads(line) for path in (tmp_path / "lm_eval").rglob(f"samples_{task}_*.jsonl") for line in path.open()]
+    theirs = {int(s["doc_id"]): s["resps"][0][0] for s in samples}
+    mine = {item.doc_id: item.prediction for item in load_items(ours.path.parent, ours.submission)}
+    assert len(theirs) == 5 and theirs == mine

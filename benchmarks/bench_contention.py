@@ -1,0 +1,82 @@
+"""Training and scoring on a machine where another job keeps one core busy: torch's default thread
+count against ecombench's thread rule (``ecombench.threads``).
+
+Three conditions per command, interleaved, median of --repeats each, whole processes:
+
+- ``quiet``: nothing else running, the rule (on this 2-core machine: 2 threads);
+- ``busy_default``: one competing process spinning on a core, threads as torch picks them
+  (``ECOMBENCH_THREADS`` = the host's core count, which is what torch does by default);
+- ``busy_rule``: the same competitor, the rule (it sees the busy core and uses the other).
+
+ratio = busy_default / busy_rule (higher is better: how much the rule saves under contention);
+slowdown = busy_rule / quiet (the issue's budget is at most 2x).
+
+    python benchmarks/bench_contention.py --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from _common import median, report, time_process
+
+HERE = Path(__file__).resolve().parent
+SPIN = "import time\nend = time.time() + 3600\nwhile time.time() < end: pass\n"
+
+
+def competitor() -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-c", SPIN])
+    time.sleep(0.5)  # let it reach the scheduler's run queue before the measured process starts
+    return proc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=60, help="training steps of the train-tiny config")
+    args = parser.parse_args()
+
+    from ecombench.models import resolve_model
+
+    resolve_model("builtin:tiny")  # built once, outside the timings
+    env = {k: v for k, v in os.environ.items() if k not in ("ECOMBENCH_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    env["HF_HUB_OFFLINE"] = "1"
+    host = str(os.cpu_count() or 1)
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        commands = {
+            "train": [sys.executable, "-m", "ecombench", "train", "--config", str(HERE.parent / "examples" / "train-tiny.yaml"),
+                      "--max-steps", str(args.steps), "--no-eval", "--output", f"{tmp}/adapter"],
+            "run": [sys.executable, "-m", "ecombench", "run", "--model", "builtin:tiny", "--tasks", "ecombench_starter", "--no-cache",
+                    "--device", "cpu", "--submissions-dir", f"{tmp}/subs"],
+        }
+        for name, cmd in commands.items():
+            quiet, busy_default, busy_rule = [], [], []
+            for _ in range(args.repeats):
+                for label, times, spin, threads in (("quiet", quiet, False, None), ("busy_default", busy_default, True, host),
+                                                    ("busy_rule", busy_rule, True, None)):
+                    subprocess.run(["rm", "-rf", f"{tmp}/adapter"], check=True)
+                    run_env = dict(env, **({"ECOMBENCH_THREADS": threads} if threads else {}))
+                    spinner = competitor() if spin else None
+                    try:
+                        times.append(time_process(cmd, run_env))
+                    finally:
+                        if spinner is not None:
+                            spinner.kill()
+                            spinner.wait()
+                    print(f"{name} {label}: {times[-1]:.1f}s", file=sys.stderr)
+            results[name] = {
+                "quiet_s": median(quiet), "busy_default_s": median(busy_default), "busy_rule_s": median(busy_rule),
+                "ratio": round(median(busy_default) / median(busy_rule), 2), "slowdown": round(median(busy_rule) / median(quiet), 2),
+            }
+    report("threads_under_contention", cpu_threads=os.cpu_count(), repeats=args.repeats, **results)
+
+
+if __name__ == "__main__":
+    main()
