@@ -88,7 +88,12 @@ def supports(model: Any) -> bool:
         cache = DynamicCache(config=model.config)
     except Exception:  # noqa: BLE001 - an architecture whose cache cannot be built from its config
         return False
-    return bool(cache.layers) and all(type(layer) is DynamicLayer for layer in cache.layers)
+    if not cache.layers or not all(type(layer) is DynamicLayer for layer in cache.layers):
+        return False
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # a peft model forwards its kwargs
+    return "logits_to_keep" in inspect.signature(base.forward).parameters
 
 
 def _buffer_layer_class():
@@ -202,9 +207,15 @@ def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, 
     for layer in layers:
         layer.set_length(width)
 
+    # A stop string can only newly appear in the last few tokens (a token holds at least one byte,
+    # a character at most four), so only that tail is decoded at each step.
+    tails = [4 * max(map(len, r.stop)) + 4 if r.stop else 0 for r in reqs]
+
     def finished(row: int) -> bool:
         toks = out_tokens[row]
-        return toks[-1] in eos_ids or len(toks) >= reqs[row].max_new or bool(reqs[row].stop and _stopped(decode(toks), reqs[row].stop))
+        if toks[-1] in eos_ids or len(toks) >= reqs[row].max_new:
+            return True
+        return bool(tails[row]) and _stopped(decode(toks[-tails[row]:]), reqs[row].stop)
 
     # 2. Decode the rows together; `active` maps cache rows to request rows.
     mask = torch.zeros((rows, capacity), dtype=torch.long, device=device)
