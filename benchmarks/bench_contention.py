@@ -4,14 +4,15 @@ count against ecombench's thread rule (``ecombench.threads``).
 Three conditions per command, interleaved, median of --repeats each, whole processes:
 
 - ``quiet``: nothing else running, the rule (on this 2-core machine: 2 threads);
-- ``busy_default``: one competing process spinning on a core, threads as torch picks them
+- ``busy_default``: --competitors processes spinning (one per core they take), threads as torch picks them
   (``ECOMBENCH_THREADS`` = the host's core count, which is what torch does by default);
 - ``busy_rule``: the same competitor, the rule (it sees the busy core and uses the other).
 
 ratio = busy_default / busy_rule (higher is better: how much the rule saves under contention);
 slowdown = busy_rule / quiet (the issue's budget is at most 2x).
 
-    python benchmarks/bench_contention.py --repeats 3
+    python benchmarks/bench_contention.py --repeats 3                  # one core taken by another job
+    python benchmarks/bench_contention.py --repeats 3 --competitors 2  # both cores taken
 """
 
 from __future__ import annotations
@@ -30,16 +31,17 @@ HERE = Path(__file__).resolve().parent
 SPIN = "import time\nend = time.time() + 3600\nwhile time.time() < end: pass\n"
 
 
-def competitor() -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", SPIN])
-    time.sleep(0.5)  # let it reach the scheduler's run queue before the measured process starts
-    return proc
+def competitors(n: int) -> list[subprocess.Popen]:
+    procs = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(n)]
+    time.sleep(0.5)  # let them reach the scheduler's run queue before the measured process starts
+    return procs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=60, help="training steps of the train-tiny config")
+    parser.add_argument("--competitors", type=int, default=1, help="spinning processes competing for the cores")
     args = parser.parse_args()
 
     from ecombench.models import resolve_model
@@ -63,11 +65,11 @@ def main() -> None:
                                                     ("busy_rule", busy_rule, True, None)):
                     subprocess.run(["rm", "-rf", f"{tmp}/adapter"], check=True)
                     run_env = dict(env, **({"ECOMBENCH_THREADS": threads} if threads else {}))
-                    spinner = competitor() if spin else None
+                    spinners = competitors(args.competitors) if spin else []
                     try:
                         times.append(time_process(cmd, run_env))
                     finally:
-                        if spinner is not None:
+                        for spinner in spinners:
                             spinner.kill()
                             spinner.wait()
                     print(f"{name} {label}: {times[-1]:.1f}s", file=sys.stderr)
@@ -75,7 +77,7 @@ def main() -> None:
                 "quiet_s": median(quiet), "busy_default_s": median(busy_default), "busy_rule_s": median(busy_rule),
                 "ratio": round(median(busy_default) / median(busy_rule), 2), "slowdown": round(median(busy_rule) / median(quiet), 2),
             }
-    report("threads_under_contention", cpu_threads=os.cpu_count(), repeats=args.repeats, **results)
+    report("threads_under_contention", cpu_threads=os.cpu_count(), competitors=args.competitors, repeats=args.repeats, **results)
 
 
 if __name__ == "__main__":
