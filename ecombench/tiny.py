@@ -66,26 +66,33 @@ def _recipe_hash(text: list[str]) -> str:
     return digest.hexdigest()[:12]
 
 
-def build_tiny(out_dir: Path, text: list[str]) -> None:
-    """Train the tokenizer and write a seeded model into ``out_dir`` (which must not exist)."""
-    import torch
+def train_tokenizer(text: list[str], vocab_size: int):
+    """A byte-level BPE tokenizer (``PreTrainedTokenizerFast``) trained on ``text``, with ``SPECIAL`` tokens."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
     tokenizer = Tokenizer(models.BPE(unk_token=SPECIAL["unk_token"]))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=VOCAB_SIZE,
+        vocab_size=vocab_size,
         special_tokens=[SPECIAL["pad_token"], SPECIAL["bos_token"], SPECIAL["eos_token"], SPECIAL["unk_token"]],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
     tokenizer.train_from_iterator(text, trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, **SPECIAL)
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, **SPECIAL)
+
+
+def build_tiny(out_dir: Path, text: list[str]) -> None:
+    """Train the tokenizer and write a seeded model into ``out_dir`` (which must not exist)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    fast = train_tokenizer(text, VOCAB_SIZE)
 
     config = LlamaConfig(
-        vocab_size=tokenizer.get_vocab_size(),
+        vocab_size=len(fast),
         bos_token_id=fast.bos_token_id,
         eos_token_id=fast.eos_token_id,
         pad_token_id=fast.pad_token_id,
