@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 import json
+import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,14 +53,27 @@ def _check_function(spec: str, yaml_dir: Path) -> str | None:
     module, _, name = spec.rpartition(".")
     if not module:
         return f"!function {spec}: needs module.function"
-    local = yaml_dir / f"{module.replace('.', '/')}.py"
-    if local.is_file():
-        return None if f"def {name}" in local.read_text(encoding="utf-8") else f"!function {spec}: {local.name} has no function {name}"
+    # Validation never imports the module: importing runs its code, and a task folder is not trusted
+    # until the user says so. The module's source file is found on disk (beside the YAML, as lm-eval
+    # looks first, then on the import path) and read as text.
+    source = _module_source(module, [yaml_dir, *(Path(p) for p in sys.path if p)])
+    if source is None:
+        return f"!function {spec}: no module file for {module} beside the YAML or on the import path"
     try:
-        imported = importlib.import_module(module)
-    except ImportError as exc:
-        return f"!function {spec}: cannot import {module} ({exc})"
-    return None if callable(getattr(imported, name, None)) else f"!function {spec}: {module} has no function {name}"
+        text = source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"!function {spec}: cannot read {source} ({exc.__class__.__name__})"
+    return None if re.search(rf"^\s*(async\s+)?def\s+{re.escape(name)}\s*\(", text, re.M) else f"!function {spec}: {module} has no function {name}"
+
+
+def _module_source(module: str, roots: list[Path]) -> Path | None:
+    """The ``.py`` file (or package ``__init__.py``) a dotted module name would load from, without importing it."""
+    rel = Path(*module.split("."))
+    for root in roots:
+        for candidate in (root / rel.with_suffix(".py"), root / rel / "__init__.py"):
+            if candidate.is_file():
+                return candidate
+    return None
 
 
 def validate_yaml(path: Path) -> list[Problem]:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
+from ecombench.io import staging_dir
 from ecombench.paths import builtin_tasks_dir, cache_dir
 
 TINY_SPEC = "builtin:tiny"
@@ -160,7 +160,7 @@ def ensure_tiny() -> Path:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # the build is a side effect of the command; keep stderr for its errors
-    staging = Path(tempfile.mkdtemp(prefix=".tiny-", dir=target.parent))
+    staging = staging_dir(".tiny-", target.parent)
     try:
         build_tiny(staging / "random", text)
         warm_up(staging / "random", staging / "model")

@@ -79,3 +79,20 @@ def test_scaffold_refuses_bad_names_types_and_existing_folders(tmp_path):
     scaffold("twice", "generation", "t", tmp_path)
     with pytest.raises(EcombenchError, match="already exists"):
         scaffold("twice", "generation", "t", tmp_path)
+
+
+def test_validate_never_imports_user_code(tmp_path):
+    """Issue 15.1: a module a task names with !function is read as text, never imported (importing runs it)."""
+    checkout = tmp_path / "checkout"
+    (checkout / "tasks").mkdir(parents=True)
+    marker = tmp_path / "pwned"
+    (checkout / "tasks" / "helpers.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n\ndef f(*a, **k):\n    return None\n")
+    yaml_path = scaffold("x", "ranking", "t", checkout / "tasks")
+    yaml_path.write_text(yaml_path.read_text().replace("!function ecombench.hooks.doc_to_target", "!function tasks.helpers.f"))
+    (checkout / "tasks" / "y.yaml").write_text(yaml_path.read_text().replace("tasks.helpers.f", "tasks.helpers.missing").replace("task: x", "task: y"))
+    done = subprocess.run([sys.executable, "-m", "ecombench", "tasks", "validate", "tasks/"], capture_output=True, text=True, cwd=checkout)
+    assert not marker.exists()
+    assert "!function tasks.helpers.missing: tasks.helpers has no function missing" in done.stderr
+    assert "tasks.helpers.f" not in done.stderr  # found on disk, defined: no problem
+    nowhere = [str(p) for p in validate(yaml_path.parent)]  # from here `tasks` is not on the import path
+    assert any("!function tasks.helpers.f: no module file for tasks.helpers" in p for p in nowhere)

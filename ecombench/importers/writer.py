@@ -11,7 +11,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ecombench.errors import EcombenchError
+from ecombench.io import staging_dir
 from ecombench.records import ShopBenchRecord, describe
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -90,7 +90,7 @@ def write_suite(suite: ImportedSuite, name: str, dest_parent: Path, force: bool 
         raise EcombenchError(f"{dest} already exists; pass --force to replace it")
     sources = {str(p): {"sha256": file_sha256(p), "bytes": p.stat().st_size} for p in suite.sources}
     dest_parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=dest_parent))
+    staging = staging_dir(f".{name}-", dest_parent)
     try:
         tracks: dict[str, list[str]] = {}
         for source_task, rows in sorted(suite.tasks.items()):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 from ecombench.errors import EcombenchError
+from ecombench.io import staging_dir
 from ecombench.models import resolve_model
 
 
@@ -46,7 +46,7 @@ def merge(adapter: Path, output: Path, base: str | None = None, dtype: str = "au
     merged = PeftModel.from_pretrained(model, resolved.adapter_path).merge_and_unload()
     tokenizer = AutoTokenizer.from_pretrained(resolved.adapter_path if (resolved.adapter_path / "tokenizer_config.json").is_file() else resolved.base_path)
     output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}-", dir=output.parent))
+    staging = staging_dir(f".{output.name}-", output.parent)
     try:
         merged.save_pretrained(staging / "model", safe_serialization=True)
         tokenizer.save_pretrained(staging / "model")

@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ecombench.errors import EcombenchError
-from ecombench.io import atomic_writer
+from ecombench.io import atomic_writer, staging_dir
 from ecombench.train.config import LoraConfig, OptimConfig
 from ecombench.train.data import TrainRecord
 
@@ -310,7 +309,7 @@ def save_adapter(model: Any, tokenizer: Any, out_dir: Path, base_spec: str, line
     """
     from ecombench.models import folder_hash
 
-    staging = Path(tempfile.mkdtemp(prefix=".adapter-", dir=out_dir))
+    staging = staging_dir(".adapter-", out_dir)
     try:
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
