@@ -16,7 +16,9 @@ from ecombench.metrics.parsers import TASK_TYPES
 _TRUTH_CHECKS: dict[str, tuple[str, Any]] = {
     "multiple-choice": ("an int option index", lambda t: isinstance(t, int) and not isinstance(t, bool)),
     "retrieval": ("a list of ints", lambda t: isinstance(t, list) and all(type(x) is int for x in t)),
-    "ranking": ("a list of numbers", lambda t: isinstance(t, list) and all(type(x) in (int, float) for x in t)),
+    # Gains are relevance grades (ESCI: 1, 0.1, 0.01, 0): a non-finite or huge gain makes NDCG's 2**gain
+    # overflow or turn NaN, which would reach the board as an impossible score.
+    "ranking": ("a list of finite gains between 0 and 100", lambda t: isinstance(t, list) and all(type(x) in (int, float) and 0 <= x <= 100 for x in t)),
     "named_entity_recognition": ("a list of strings", lambda t: isinstance(t, list) and all(isinstance(x, str) for x in t)),
     "generation": (
         "a string or a list of strings",

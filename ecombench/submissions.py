@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_writer
@@ -22,6 +22,12 @@ from ecombench.records import describe
 SCHEMA_VERSION = 1
 # Ids and item-file names become file names: no separators, no leading dot, nothing to escape the folder.
 FileSafe = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=200)]
+
+
+# Every score ecombench computes lies in [0, 1]; anything else (Infinity, NaN, 1e6) in a file is refused
+# on load, naming the file and field, instead of being ranked.
+Score = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Stderr = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 
 
 class _Record(BaseModel):
@@ -43,8 +49,8 @@ class TaskResult(_Record):
     task_type: str
     metric: str
     n: int
-    score: float
-    stderr: float | None
+    score: Score
+    stderr: Stderr | None
     version: str
     data_sha256: str | None
 
@@ -111,9 +117,9 @@ class Submission(_Record):
     lm_eval_version: str
     generation: GenerationSettings
     tasks: dict[str, TaskResult]
-    tracks: dict[str, float]
-    all_around: float
-    overall_task_mean: float
+    tracks: dict[str, Score]
+    all_around: Score
+    overall_task_mean: Score
     duration_s: float
     hardware: Hardware
     items_file: FileSafe
@@ -131,7 +137,7 @@ class ItemRecord(_Record):
     target: Any
     prediction: str
     parsed: Any
-    score: float
+    score: Score
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

@@ -47,6 +47,10 @@ def places(tmp_path_factory):
     p["typo_config"].write_text("lora:\n  rank: 8\n  rnak: 4\n")
     p["bad_sweep"] = root / "bad_sweep.yaml"
     p["bad_sweep"].write_text("grid:\n  tracks: [a, b]\n  num_capabilities: [1, 3]\n  ranks: [4]\n")
+    p["inf_gain_data"] = root / "inf_gain_data.jsonl"
+    p["inf_gain_data"].write_text('{"input_field": "Q1", "output_field": [1, Infinity], "task_name": "t", "task_type": "ranking", '
+                                  '"metric": "ndcg", "track": "x"}\n{"input_field": "Q2", "output_field": [1, 0], "task_name": "t", '
+                                  '"task_type": "ranking", "metric": "ndcg", "track": "x"}\n')
     p["bad_oamine"] = write_jsonl(root / "bad_oamine.jsonl", [{"title": "x"}])
     for folder in ("subs_dir", "subs_with_corrupt"):
         submissions.save(p[folder], make_submission("someone", uniform(0.5)), [])

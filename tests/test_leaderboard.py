@@ -231,3 +231,24 @@ def test_report_page_says_how_the_answers_were_generated():
     assert "vllm, tensor parallel 4 x 2 replicas" in _submission_page(sub.model_copy(update={"generation": vllm}))
     assert "hf, 8 processes, batch size auto:4" in _submission_page(sub.model_copy(update={"generation": hf}))
     assert "hf, 1 process, batch size 1" in _submission_page(sub)
+
+
+@pytest.mark.parametrize(("field", "value"), [("all_around", "Infinity"), ("all_around", "NaN"), ("all_around", "41666.8"), ("task", "1e6"), ("track", "-0.5")])
+def test_impossible_scores_are_refused_not_ranked(tmp_path, field, value):
+    """Issue 15.6: a submission holding Infinity, NaN or a score outside [0, 1] is skipped with its file and field named."""
+    good = make_submission("good", uniform(0.4))
+    submissions.save(tmp_path, good, [])
+    forged = {**json.loads((tmp_path / f"{good.id}.json").read_text()), "id": "forged", "name": "forged", "items_file": "forged.items.jsonl"}
+    if field == "all_around":
+        forged["all_around"] = "@@"
+    elif field == "task":
+        forged["tasks"][next(iter(forged["tasks"]))]["score"] = "@@"
+    else:
+        forged["tracks"] = {"concept_understanding": "@@"}
+    (tmp_path / "forged.json").write_text(json.dumps(forged).replace('"@@"', value))  # Python's json reads Infinity and NaN
+    done = _cli("leaderboard", "--submissions-dir", str(tmp_path), "--board", "ecombench_starter", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert [r["name"] for r in json.loads(done.stdout)["rows"]] == ["good"]  # and the JSON stays strict: no Infinity token
+    assert "Infinity" not in done.stdout and "NaN" not in done.stdout
+    assert "forged.json" in done.stderr
+    assert any(why in done.stderr for why in ("less than or equal to 1", "greater than or equal to 0", "finite number"))

@@ -139,3 +139,18 @@ def test_packaged_minilm_batched_matches_one_pair_at_a_time():
 def test_missing_multilingual_model_says_how_to_provide_it():
     with pytest.raises(EcombenchError, match="--multilingual-embedding-model PATH"):
         resolve_embedding_model("multilingual-sent-transformer")
+
+
+@pytest.mark.parametrize("gain", ["Infinity", "NaN", "5000", "-1"])
+def test_impossible_ranking_gains_are_refused(tmp_path, gain):
+    """Issue 15.6/15.8: a gain of Infinity gave All-Around nan with exit 0, 5000 an OverflowError; now one line, exit 2."""
+    data = tmp_path / "data.jsonl"
+    data.write_text('{"input_field": "q", "output_field": [1, 0.1, %s], "task_name": "t", "task_type": "ranking", "metric": "ndcg", '
+                    '"track": "x"}\n' % gain)
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text('{"index": 0, "prediction": "1,2,3"}\n')
+    done = subprocess.run([sys.executable, "-m", "ecombench", "score", "--data", str(data), "--predictions", str(preds)],
+                          capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"ecombench: error: {data}:1: output_field must be a list of finite gains between 0 and 100 "
+                                                "for task_type 'ranking'"]

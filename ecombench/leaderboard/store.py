@@ -22,7 +22,7 @@ from ecombench.io import atomic_writer
 from ecombench.paths import cache_dir
 from ecombench.submissions import Submission, load
 
-INDEX_VERSION = 2
+INDEX_VERSION = 3  # 3: scores outside [0, 1] are refused on load
 META_COLUMNS = ["submission", "name", "model", "base", "kind", "date", "limit", "file", "lora_rank", "held_in"]
 SCORE_COLUMNS = ["submission", "task", "track", "score", "stderr", "version", "data_sha256"]
 
