@@ -107,9 +107,9 @@ def tasks_list(ctx: typer.Context, task_path: TaskPathOption = None) -> None:
     if ctx.invoked_subcommand is not None:
         return
     from rich.table import Table
-    from rich.text import Text
 
     from ecombench.taskindex import build_index, default_roots
+    from ecombench.terminal import text
 
     index = build_index(default_roots(task_path or []))
     table = Table(title=f"{len(index.tasks)} tasks, {len(index.groups)} groups")
@@ -117,7 +117,7 @@ def tasks_list(ctx: typer.Context, task_path: TaskPathOption = None) -> None:
         table.add_column(column, justify="right" if column == "items" else "left")
     for t in sorted(index.tasks.values(), key=lambda t: (t.track, t.name)):
         items = sum(1 for line in t.data_file.open(encoding="utf-8") if line.strip()) if t.data_file and t.data_file.is_file() else 0
-        table.add_row(Text(t.name), Text(t.track), t.task_type, t.metric, str(items), t.version, Text(t.description))
+        table.add_row(text(t.name), text(t.track), text(t.task_type), text(t.metric), str(items), text(t.version), text(t.description))
     _console().print(table)
 
 
@@ -128,10 +128,10 @@ def tasks_show(
 ) -> None:
     """Print a task's metadata and its first three examples as the model sees them."""
     from rich.panel import Panel
-    from rich.text import Text
 
     from ecombench.taskcheck import examples
     from ecombench.taskindex import build_index, default_roots
+    from ecombench.terminal import text
 
     index = build_index(default_roots(task_path or []))
     if name not in index.tasks:
@@ -141,10 +141,10 @@ def tasks_show(
     console = _console()
     for key, value in (("task", t.name), ("track", t.track), ("task type", t.task_type), ("metric", t.metric),
                        ("version", t.version), ("description", t.description), ("yaml", t.yaml_path), ("data", t.data_file)):
-        console.print(Text(f"{key:>12}: {value}"))
+        console.print(text(f"{key:>12}: {value}"))
     for i, example in enumerate(examples(t), start=1):
-        body = Text(example["prompt"])
-        body.append(f"\n--- target: {json.dumps(example['target'], ensure_ascii=False)}", style="bold")
+        body = text(example["prompt"], keep_lines=True)
+        body.append_text(text(f"\n--- target: {json.dumps(example['target'], ensure_ascii=False)}", style="bold", keep_lines=True))
         console.print(Panel(body, title=f"example {i}"))
 
 
@@ -321,11 +321,10 @@ def compare_cmd(
 ) -> None:
     """Per-task and per-track deltas against the first run, with paired bootstrap p-values (Holm-corrected)."""
     from rich.table import Table
-    from rich.text import Text
 
     from ecombench.leaderboard.compare import compare, find
-    from ecombench.leaderboard.render import safe_text
     from ecombench.leaderboard.store import load_submissions
+    from ecombench.terminal import text
 
     if len(runs) < 2:
         raise EcombenchError("compare needs at least two submissions")
@@ -343,21 +342,21 @@ def compare_cmd(
         return
     console = _console()
     for r in results:
-        table = Table(title=f"{safe_text(r.b.name)} ({r.b.id}) vs {safe_text(r.a.name)} ({r.a.id})")
+        table = Table(title=text(f"{r.b.name} ({r.b.id}) vs {r.a.name} ({r.a.id})"))
         for column in ("task", "track", "A", "B", "delta", "n", "same answers", "p (Holm)", ""):
             table.add_column(column, justify="left" if column in ("task", "track", "") else "right")
         for d in r.tasks:
             p = f"{d.p_adjusted:.4f}" if d.p_adjusted is not None else "-"
-            table.add_row(Text(d.task), Text(d.track), f"{d.a:.4f}", f"{d.b:.4f}", f"{d.delta:+.4f}", str(d.n_paired), str(d.same_answers), p,
+            table.add_row(text(d.task), text(d.track), f"{d.a:.4f}", f"{d.b:.4f}", f"{d.delta:+.4f}", str(d.n_paired), str(d.same_answers), p,
                           "*" if d.significant else "")
         table.add_section()
         for track, (a, b) in r.tracks.items():
-            table.add_row(Text(f"track: {track}"), "", f"{a:.4f}", f"{b:.4f}", f"{b - a:+.4f}", "", "", "", "")
+            table.add_row(text(f"track: {track}"), "", f"{a:.4f}", f"{b:.4f}", f"{b - a:+.4f}", "", "", "", "")
         console.print(table)
         console.print(f"* significant at 0.05 after Holm's correction over {len(r.tasks)} tasks; {len(r.flips)} items flipped", highlight=False)
         if items:
             for f in r.flips:
-                console.print(Text(f"[{f.task}] {safe_text(f.prompt)}\n  target: {safe_text(f.target)}\n  A ({f.score_a:.2f}): {safe_text(f.prediction_a)}\n  B ({f.score_b:.2f}): {safe_text(f.prediction_b)}"))
+                console.print(text(f"[{f.task}] {f.prompt}\n  target: {f.target}\n  A ({f.score_a:.2f}): {f.prediction_a}\n  B ({f.score_b:.2f}): {f.prediction_b}", keep_lines=True))
 
 
 @app.command()

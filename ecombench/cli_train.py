@@ -74,6 +74,8 @@ def sweep(
     from rich.console import Console
     from rich.table import Table
 
+    from ecombench.terminal import text
+
     from ecombench.train.sweep import load_sweep, run_sweep
 
     def progress(row: dict, reused: bool) -> None:
@@ -84,12 +86,12 @@ def sweep(
     folder, rows = run_sweep(load_sweep(config), debug="--debug" in sys.argv[1:], on_cell=progress)
     if not rows:
         return
-    table = Table(title=f"sweep {folder}")
+    table = Table(title=text(f"sweep {folder}"))
     columns = ["id", "capabilities", "tasks_per_capability", "rank", "train_loss", "all_around", "held_in", "held_out"]
     for c in columns:
         table.add_column(c, justify="left" if c == "id" else "right")
     for row in rows:
-        table.add_row(*[f"{row.get(c):.4f}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in columns])
+        table.add_row(*[text(f"{row.get(c):.4f}" if isinstance(row.get(c), float) else str(row.get(c, ""))) for c in columns])
     console = Console()
     console.print(table)
     console.print(f"table and plot written to {folder} (results.csv, results.md, plot.png)", markup=False, highlight=False)

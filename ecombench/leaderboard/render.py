@@ -9,18 +9,11 @@ from __future__ import annotations
 
 import html
 import json
-import re
 
 import pandas as pd
 
 from ecombench.leaderboard.table import BoardTable
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def safe_text(value: object) -> str:
-    """Control characters (ANSI escapes included) as visible \\x.. escapes."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+from ecombench.terminal import safe_text, text  # noqa: F401 - safe_text: re-exported for callers of this module
 
 
 def columns(table: BoardTable) -> list[str]:
@@ -84,7 +77,7 @@ def rich_table(table: BoardTable):
     from rich.text import Text
 
     cols = [c for c in columns(table) if c not in ("submission", "model")]
-    out = Table(title=f"{table.board.name}: {table.board.description}" if table.board.description else table.board.name)
+    out = Table(title=text(f"{table.board.name}: {table.board.description}" if table.board.description else table.board.name))
     for c in cols:
         out.add_column(c.removeprefix("track:").removeprefix("task:"), justify="right" if c not in ("name", "base", "flags", "date") else "left")
     for row in table.frame[cols].itertuples(index=False):
