@@ -76,7 +76,8 @@ class FastHFLM(HFLM):
             return super().generate_until(requests, disable_tqdm=disable_tqdm)
         greedy = [i for i, r in enumerate(requests) if is_greedy(_without_limits(normalize_gen_kwargs(dict(r.args[1]), self.max_gen_toks)))]
         if len(greedy) < len(requests):
-            rest = [i for i in range(len(requests)) if i not in set(greedy)]
+            chosen = set(greedy)
+            rest = [i for i in range(len(requests)) if i not in chosen]
             answers: dict[int, str] = dict(zip(rest, super().generate_until([requests[i] for i in rest], disable_tqdm), strict=True))
         else:
             answers = {}

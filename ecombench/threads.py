@@ -3,8 +3,8 @@
 torch sizes its intra-op pool from the host's cores. Under a CPU affinity mask (SLURM, ``taskset``),
 a cgroup quota (Kubernetes, Docker ``--cpus``) or other busy processes, that pool has more threads
 than CPUs, and OpenMP's spinning threads then wait on each other for whole scheduler slices: on a
-2-core machine with one core busy, training ran 15x slower with torch's default than with one
-thread. The rule here, in order:
+shared 2-core machine a training run once took 15x longer with torch's default than with one
+thread (``benchmarks/bench_contention.py`` measures it). The rule here, in order:
 
 1. ``--threads N`` (the global option) or ``ECOMBENCH_THREADS=N``: exactly N;
 2. otherwise the CPUs in the affinity mask, capped by the cgroup quota (rounded down, at least 1),

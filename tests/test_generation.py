@@ -150,3 +150,22 @@ def test_plain_lm_eval_uses_the_same_generation(tiny_model, tmp_path):
     theirs = {int(s["doc_id"]): s["resps"][0][0] for s in samples}
     mine = {item.doc_id: item.prediction for item in load_items(ours.path.parent, ours.submission)}
     assert len(theirs) == 5 and theirs == mine
+
+
+def test_sampling_requests_fall_back_and_keep_their_places(tiny_model):
+    """A batch mixing greedy and sampling requests: sampling goes to lm-eval's own path, answers stay in order."""
+    from lm_eval.api.instance import Instance
+
+    from ecombench.harness import build_lm
+    from ecombench.models import resolve_model
+
+    lm = build_lm(resolve_model("builtin:tiny"), device="cpu", dtype="float32", batch_size=4)
+    greedy = {"until": [], "max_gen_toks": 8, "do_sample": False}
+    sample = {"until": [], "max_gen_toks": 8, "do_sample": True, "temperature": 1.0}
+    prompts = ["Title: red steel travel mug\nAnswer: ", "Which is cheapest?\nAnswer: ", "Rate this product\nAnswer: "]
+    mixed = [Instance("generate_until", {}, (prompts[0], greedy), 0), Instance("generate_until", {}, (prompts[1], sample), 1),
+             Instance("generate_until", {}, (prompts[2], greedy), 2)]
+    answers = lm.generate_until(mixed, disable_tqdm=True)
+    alone = lm.generate_until([mixed[0], mixed[2]], disable_tqdm=True)
+    assert len(answers) == 3 and isinstance(answers[1], str)
+    assert [answers[0], answers[2]] == alone
