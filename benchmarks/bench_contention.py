@@ -1,12 +1,14 @@
-"""Training and scoring on a machine where another job keeps one core busy: torch's default thread
-count against ecombench's thread rule (``ecombench.threads``).
+"""Training and scoring on a machine where other jobs keep cores busy: torch's default thread
+count against ecombench's thread rule (``ecombench.threads``). The commands are the issue's: the
+train-tiny config (30 or 60 steps) and a starter-suite run on builtin:tiny (which stops early; the
+full-length generation workload is ``bench_run.py --model plain``).
 
 Three conditions per command, interleaved, median of --repeats each, whole processes:
 
 - ``quiet``: nothing else running, the rule (on this 2-core machine: 2 threads);
 - ``busy_default``: --competitors processes spinning (one per core they take), threads as torch picks them
   (``ECOMBENCH_THREADS`` = the host's core count, which is what torch does by default);
-- ``busy_rule``: the same competitor, the rule (it sees the busy core and uses the other).
+- ``busy_rule``: the same competitors, the rule (it sees the busy cores and uses what is left).
 
 ratio = busy_default / busy_rule (higher is better: how much the rule saves under contention);
 slowdown = busy_rule / quiet (the issue's budget is at most 2x).

@@ -12,7 +12,8 @@ its whole 100 tokens; ``--long N`` adds N prompts of 500 to 1,500 tokens per lon
 multilingual and review questions, see ``_workload.py``). ``builtin:tiny`` stops after a few tokens:
 the easy case.
 
-    python benchmarks/bench_run.py --model plain --limit 60 --long 24 --repeats 3  # the full-length workload
+    python benchmarks/bench_run.py --model plain --long 24 --repeats 1             # full length: whole bundled suite + 96 long prompts
+    python benchmarks/bench_run.py --model plain --limit 30 --long 24 --repeats 3  # full length, 30 items per task + 96 long prompts
     python benchmarks/bench_run.py --repeats 3                                      # builtin:tiny, ecombench-core, ~3,900 items
     python benchmarks/bench_run.py --repeats 3 --tasks ecombench_starter            # 199 items
 """

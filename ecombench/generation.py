@@ -11,10 +11,12 @@ cores, with 3.5 GB peak memory and half its CPU time in the kernel:
 - the prefill of 32 long prompts at once materialises 32 attention matrices per layer;
 - a batch is sized by count, not by tokens, so one batch of long prompts holds gigabytes.
 
-Here a batch holds as many prompts as fit ``token_budget`` (prompt + new tokens, summed over the
-rows); each prompt is prefilled on its own (no padding, so the prompt's logits are bit-for-bit
-those of one-prompt ``generate``) into its left-aligned slot of a cache allocated once for the
-batch; decoding then runs the rows together, writing each step's keys and values in place. A row
+Here a batch holds as many prompts as fit ``token_budget`` (rows x (longest prompt + most new
+tokens), the cache it allocates); prompts are prefilled without padding (prompts of equal length
+together, others alone, so each prompt's first token is bit-for-bit that of one-prompt
+``generate``) into slots that end at the batch's longest prompt (left padding) of a cache
+allocated once for the batch; decoding then runs the rows together, writing each step's keys and
+values in place. A row
 stops at an end-of-sequence token, its token limit or a stop string, and finished rows leave the
 batch once a quarter of it is done.
 
@@ -29,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_TOKEN_BUDGET = 16384  # cache slots per batch on CPU; GPUs take more (see harness)
+DEFAULT_TOKEN_BUDGET = 16384  # cache slots per batch when the caller gives none (ecombench.lm sizes it from memory)
 MAX_ROWS = 256
 PREFILL_TOKENS = 4096  # prompts of one length prefilled together, up to this many tokens
 
