@@ -116,8 +116,7 @@ def tasks_list(ctx: typer.Context, task_path: TaskPathOption = None) -> None:
     for column in ("task", "track", "type", "metric", "items", "version", "description"):
         table.add_column(column, justify="right" if column == "items" else "left")
     for t in sorted(index.tasks.values(), key=lambda t: (t.track, t.name)):
-        items = sum(1 for line in t.data_file.open(encoding="utf-8") if line.strip()) if t.data_file and t.data_file.is_file() else 0
-        table.add_row(text(t.name), text(t.track), text(t.task_type), text(t.metric), str(items), text(t.version), text(t.description))
+        table.add_row(text(t.name), text(t.track), text(t.task_type), text(t.metric), str(t.item_count()), text(t.version), text(t.description))
     _console().print(table)
 
 

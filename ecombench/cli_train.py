@@ -34,6 +34,7 @@ def train(
     resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --output (from its last checkpoint), or score its finished adapter again.")] = False,
     allow_contamination: Annotated[bool, typer.Option("--allow-contamination", help="Train even if records overlap evaluation items.")] = False,
     qlora: Annotated[bool, typer.Option("--qlora", help="4-bit base (bitsandbytes NF4); CUDA only.")] = False,
+    trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow model code from the model folder (auto_map).")] = False,
 ) -> None:
     """Train a LoRA adapter on a task mixture, then score it and keep the run as a submission."""
     from ecombench.cli import split_names
@@ -46,6 +47,7 @@ def train(
         "max_steps": max_steps, "epochs": epochs, "lr": lr, "batch_size": batch_size, "grad_accum": grad_accum, "seed": seed,
         "output": str(output) if output else None, "name": name, "submissions_dir": str(submissions_dir) if submissions_dir else None,
         "eval_limit": eval_limit, "eval_tasks": split_names(eval_tasks), "allow_contamination": allow_contamination or None, "qlora": qlora or None,
+        "trust_remote_code": trust_remote_code or None,
     }
     cfg = load_config(config, overrides)
     if no_eval:

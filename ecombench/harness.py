@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ecombench.errors import EcombenchError
 from ecombench.models import ResolvedModel
+from ecombench.paths import home_dir
 from ecombench.taskindex import TaskInfo
 
 KDD_SYSTEM_PROMPT = (
@@ -46,8 +48,6 @@ def parse_model_args(text: str | None) -> dict[str, Any]:
     import re
 
     from lm_eval.utils import simple_parse_args_string
-
-    from ecombench.errors import EcombenchError
 
     if not text or not text.strip():
         return {}
@@ -89,6 +89,26 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def check_device(device: str) -> str:
+    """``--device`` as torch will accept it, or one line saying why this machine cannot use it."""
+    import torch
+
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError) as exc:
+        raise EcombenchError(f"--device {device}: not a device name (use cpu, cuda, cuda:N or mps)") from exc
+    if parsed.type == "cuda":
+        if torch.version.cuda is None:
+            raise EcombenchError(f"--device {device}: this torch ({torch.__version__}) is built without CUDA; use --device cpu or install a CUDA build")
+        if not torch.cuda.is_available() or (parsed.index or 0) >= torch.cuda.device_count():
+            raise EcombenchError(f"--device {device}: no such CUDA device visible ({torch.cuda.device_count()} visible)")
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise EcombenchError(f"--device {device}: MPS is not available on this machine")
+    elif parsed.type not in ("cpu", "cuda", "mps"):
+        raise EcombenchError(f"--device {device}: use cpu, cuda, cuda:N or mps")
+    return device
+
+
 def resolve_dtype(dtype: str, device: str) -> str:
     """``auto``: bfloat16 on GPUs that support it, float32 otherwise."""
     if dtype != "auto":
@@ -121,7 +141,6 @@ def adapter_rank(adapter_path: Path) -> int:
 
 def vllm_lora_rank(rank: int) -> int:
     """The smallest rank limit vLLM accepts that serves an adapter of this rank (24 -> 32)."""
-    from ecombench.errors import EcombenchError
 
     fits = [r for r in VLLM_LORA_RANKS if r >= rank]
     if not fits:
@@ -146,8 +165,6 @@ def build_vllm(model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, da
                extra: dict[str, Any] | None = None):
     """lm-eval's vLLM wrapper, after checking that vLLM, the GPUs and (for replicas) Ray are there."""
     from importlib.util import find_spec
-
-    from ecombench.errors import EcombenchError
 
     if tensor_parallel < 1 or data_parallel < 1:
         raise EcombenchError(f"--tensor-parallel {tensor_parallel} / --data-parallel {data_parallel}: each must be at least 1")
@@ -226,6 +243,25 @@ def _loglikelihood_config(task: TaskInfo) -> dict[str, Any]:
     return cfg
 
 
+def include_paths(tasks: list[TaskInfo], roots: list[Path]) -> list[Path]:
+    """The folders lm-eval must index for ``tasks``: each root, except that under the user's imported
+    suites only the suites that hold a selected task are read (one broken suite must not stop a run)."""
+    user_root = (home_dir() / "tasks").resolve()
+    out: list[Path] = []
+    for root in roots:
+        if root.resolve() != user_root:
+            out.append(root)
+            continue
+        for task in tasks:
+            try:
+                top = root / task.yaml_path.resolve().relative_to(user_root).parts[0]
+            except ValueError:
+                continue
+            if top not in out:
+                out.append(top)
+    return out
+
+
 def generate(
     lm: Any,
     tasks: list[TaskInfo],
@@ -240,7 +276,7 @@ def generate(
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
-    manager = TaskManager(include_path=[str(r) for r in roots], include_defaults=False)
+    manager = TaskManager(include_path=[str(p) for p in include_paths(tasks, roots)], include_defaults=False)
     specs: list[Any] = [
         _loglikelihood_config(t) if protocol == "loglikelihood" and t.task_type == "multiple-choice" else t.name
         for t in tasks

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
+import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+from ecombench.errors import EcombenchError
 
 
 _UMASK: int | None = None
@@ -29,16 +37,125 @@ def shareable(path: Path, folder: bool = False) -> Path:
     return path
 
 
+# Staging folders and temporary files carry their writer (host and pid) in their names, so the leftovers of a
+# killed writer can be told from the work of a live one and removed by the next writer of the same kind.
+_HOST = hashlib.blake2s(socket.gethostname().encode(), digest_size=3).hexdigest()
+_TAG = re.compile(r"([0-9a-f]{6})-(\d+)-")
+STALE_AFTER_S = 24 * 3600  # leftovers of another host (or of an unknown writer) are stale after a day
+
+
+def owner_tag() -> str:
+    return f"{_HOST}-{os.getpid()}-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_stale(entry: Path, prefix: str) -> bool:
+    """Whether ``entry`` (named ``prefix`` + owner tag + random) was left by a writer that is gone."""
+    found = _TAG.search(entry.name[len(prefix):])
+    if found and found.group(1) == _HOST:
+        return not _alive(int(found.group(2)))
+    try:
+        return time.time() - entry.lstat().st_mtime > STALE_AFTER_S
+    except FileNotFoundError:
+        return False
+
+
+def sweep_stale(parent: Path, prefix: str, suffix: str = "") -> list[Path]:
+    """Remove the leftovers (files or folders named ``prefix...suffix``) of killed writers in ``parent``."""
+    removed: list[Path] = []
+    try:
+        entries = [e for e in parent.iterdir() if e.name.startswith(prefix) and e.name.endswith(suffix)]
+    except OSError:
+        return removed
+    for entry in entries:
+        if is_stale(entry, prefix):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``): a reader sees one or the other,
+    never neither. False where the system or filesystem cannot (the caller then renames twice)."""
+    import ctypes
+    import errno
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(a), None, str(b))
+
+
+def replace_dir(staging: Path, dest: Path) -> None:
+    """Put the folder ``staging`` at ``dest``, replacing any folder there, so that at every instant one
+    whole folder is at ``dest``. Without an atomic exchange the old folder is first renamed to
+    ``.<name>-old-<owner>`` (put back by :func:`restore_dir` if the writer dies between the renames)."""
+    if not dest.exists():
+        os.rename(staging, dest)
+        return
+    if exchange(staging, dest):
+        shutil.rmtree(staging)  # now holds the old folder
+        return
+    backup = dest.parent / f".{dest.name}-old-{owner_tag()}{os.urandom(3).hex()}"
+    os.rename(dest, backup)
+    os.rename(staging, dest)
+    shutil.rmtree(backup, ignore_errors=True)
+
+
+def restore_dir(dest: Path) -> None:
+    """Undo a :func:`replace_dir` killed between its two renames: put the old folder back at ``dest``."""
+    if dest.exists():
+        return
+    for backup in sorted(dest.parent.glob(f".{dest.name}-old-*")):
+        if is_stale(backup, f".{dest.name}-old-"):
+            os.rename(backup, dest)
+            return
+
+
 def staging_dir(prefix: str, parent: Path) -> Path:
-    """A hidden staging folder beside its final place, with the user's folder mode."""
-    return shareable(Path(tempfile.mkdtemp(prefix=prefix, dir=parent)), folder=True)
+    """A hidden staging folder beside its final place, with the user's folder mode; the stale staging
+    folders of earlier, killed writers with the same prefix are removed first."""
+    sweep_stale(parent, prefix)
+    return shareable(Path(tempfile.mkdtemp(prefix=prefix + owner_tag(), dir=parent)), folder=True)
+
+
+def parse_json(text: str | bytes, where: str) -> Any:
+    """``json.loads`` whose every failure is one EcombenchError naming ``where``: broken JSON, nesting too
+    deep for the parser (RecursionError) and integers longer than Python converts (ValueError)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise EcombenchError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    except RecursionError as exc:
+        raise EcombenchError(f"{where}: JSON nested too deeply to read") from exc
+    except ValueError as exc:  # e.g. "Exceeds the limit (4300 digits) for integer string conversion"
+        raise EcombenchError(f"{where}: JSON value not readable ({str(exc).split(';')[0]})") from exc
 
 
 @contextmanager
 def atomic_writer(path: Path, mode: str = "w") -> Iterator[IO]:
     """Write to a temporary file beside ``path`` and rename it over ``path`` only on success."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{owner_tag()}", suffix=".tmp", dir=path.parent)
     try:
         shareable(Path(tmp))
         with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as handle:

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ecombench.errors import EcombenchError
+from ecombench.io import parse_json
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth")
 HASHED_FILES = ("config.json", "adapter_config.json")
+LOADABLE_WEIGHTS = (".safetensors", ".bin", ".pt", ".pth", ".h5", ".msgpack", ".gguf")
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,31 @@ def _check_model_folder(path: Path, context: str) -> None:
         raise EcombenchError(f"{context}: model folder {path} is empty")
     if not (path / "config.json").is_file():
         raise EcombenchError(f"{context}: {path} has no config.json (not a Hugging Face model folder)")
+    if not any(p.suffix in LOADABLE_WEIGHTS or p.name.endswith(".index.json") for p in path.iterdir()):
+        raise EcombenchError(f"{context}: {path} has a config.json but no weights (model.safetensors, pytorch_model.bin or a sharded index)")
+
+
+def check_loadable(model: ResolvedModel, trust_remote_code: bool) -> None:
+    """Refuse, before anything loads, a base model whose architecture exists only as code in its folder
+    (``auto_map`` in config.json for a model type transformers does not know) unless the user trusts it."""
+    if trust_remote_code:
+        return
+    config_path = model.base_path / "config.json"
+    try:
+        config = parse_json(config_path.read_text(encoding="utf-8"), str(config_path))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EcombenchError(f"{config_path}: cannot read ({exc})") from exc
+    if not isinstance(config, dict):
+        raise EcombenchError(f"{config_path}: expected a JSON object")
+    if not config.get("auto_map"):
+        return
+    from transformers import CONFIG_MAPPING
+
+    if config.get("model_type") not in CONFIG_MAPPING:
+        raise EcombenchError(
+            f"{config_path}: model type {config.get('model_type')!r} is defined by code in the model folder (auto_map); "
+            "read that code, and pass --trust-remote-code only if you trust it"
+        )
 
 
 def _resolve_base(spec: str, relative_to: Path | None, context: str) -> tuple[Path, str]:
@@ -82,9 +109,11 @@ def resolve_model(spec: str, base: str | None = None) -> ResolvedModel:
     if path.is_dir() and (path / "adapter_config.json").is_file():
         adapter_cfg_path = path / "adapter_config.json"
         try:
-            adapter_cfg = json.loads(adapter_cfg_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise EcombenchError(f"{adapter_cfg_path}: not valid JSON ({exc})") from exc
+            adapter_cfg = parse_json(adapter_cfg_path.read_text(encoding="utf-8"), str(adapter_cfg_path))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise EcombenchError(f"{adapter_cfg_path}: cannot read ({exc})") from exc
+        if not isinstance(adapter_cfg, dict):
+            raise EcombenchError(f"{adapter_cfg_path}: expected a JSON object")
         base_spec = base or adapter_cfg.get("base_model_name_or_path")
         if not base_spec:
             raise EcombenchError(f"{adapter_cfg_path}: no base_model_name_or_path; pass --base MODEL")

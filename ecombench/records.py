@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
 
 from ecombench.errors import EcombenchError
+from ecombench.io import parse_json
 from ecombench.metrics import METRIC_NAMES, METRICS_BY_TASK_TYPE
 from ecombench.metrics.parsers import TASK_TYPES
 
@@ -98,10 +98,7 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise EcombenchError(f"{path}:{number}: not valid JSON ({exc.msg})") from exc
+                obj = parse_json(line, f"{path}:{number}")
                 if not isinstance(obj, dict):
                     raise EcombenchError(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
                 yield number, obj

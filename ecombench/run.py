@@ -18,7 +18,7 @@ from ecombench.harness import SYSTEM_PROMPTS
 from ecombench.hooks import doc_to_target, scoring_item
 from ecombench.metrics import EMBEDDING_METRICS
 from ecombench.metrics.embedding import Embedders, resolve_embedding_model
-from ecombench.models import ResolvedModel, folder_hash, resolve_model
+from ecombench.models import ResolvedModel, check_loadable, folder_hash, resolve_model
 from ecombench.paths import cache_dir
 from ecombench.scoring import Report, score_report
 from ecombench.taskindex import TaskInfo, build_index, default_roots
@@ -141,7 +141,10 @@ def run(options: RunOptions) -> RunResult:
     unanswered = [t.name for t in tasks if (t.config.get("metadata") or {}).get("answers") is False]
     if unanswered and len(unanswered) != len(tasks):
         raise EcombenchError(f"tasks without answers ({', '.join(unanswered)}) can only run on their own (they write predictions, not scores)")
+    if options.device:
+        harness.check_device(options.device)
     model = resolve_model(options.model, options.base)
+    check_loadable(model, options.trust_remote_code)
     name = options.name or default_name(model)
 
     harness.quiet_lm_eval(options.debug)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 import secrets
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,7 +18,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from ecombench.errors import EcombenchError
-from ecombench.io import atomic_writer
+from ecombench.io import atomic_writer, parse_json, sweep_stale
 from ecombench.records import describe
 
 SCHEMA_VERSION = 1
@@ -157,9 +159,29 @@ def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+ORPHAN_AFTER_S = 3600  # an items file whose record never came (the writer was killed between the two)
+
+
+def sweep_leftovers(directory: Path) -> list[Path]:
+    """Remove what killed writers left in a submissions folder: temporary files, and items files whose
+    record was never written (once they are an hour old, far past any live writer's gap between the two)."""
+    removed = sweep_stale(directory, ".", ".tmp")
+    cutoff = time.time() - ORPHAN_AFTER_S
+    for items in directory.glob("*.items.jsonl"):
+        record = items.with_name(items.name.removesuffix(".items.jsonl") + ".json")
+        try:
+            if not record.exists() and items.stat().st_mtime < cutoff:
+                items.unlink()
+                removed.append(items)
+        except FileNotFoundError:
+            continue
+    return removed
+
+
 def save(directory: Path, submission: Submission, items: list[ItemRecord]) -> Path:
     """Write ``<id>.items.jsonl`` then ``<id>.json`` atomically; return the record's path."""
     directory.mkdir(parents=True, exist_ok=True)
+    sweep_leftovers(directory)
     with atomic_writer(directory / submission.items_file) as handle:
         for item in items:
             handle.write(item.model_dump_json() + "\n")
@@ -172,9 +194,10 @@ def save(directory: Path, submission: Submission, items: list[ItemRecord]) -> Pa
 def load(path: Path) -> Submission:
     """Read and validate a submission record; errors name the file and field."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise EcombenchError(f"{path}: not a readable submission ({exc})") from exc
+    data = parse_json(text, f"{path}: not a readable submission")
     try:
         return Submission.model_validate(data)
     except ValidationError as exc:
@@ -182,6 +205,25 @@ def load(path: Path) -> Submission:
 
 
 def load_items(directory: Path, submission: Submission) -> list[ItemRecord]:
+    """The per-item answers of a submission; a missing, cut or edited file is one error naming it."""
     path = directory / submission.items_file
-    with path.open(encoding="utf-8") as handle:
-        return [ItemRecord.model_validate_json(line) for line in handle if line.strip()]
+    items: list[ItemRecord] = []
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    items.append(ItemRecord.model_validate(parse_json(line, f"{path}:{number}")))
+                except ValidationError as exc:
+                    raise EcombenchError(f"{path}:{number}: {describe(exc)}") from exc
+    except FileNotFoundError as exc:
+        raise EcombenchError(f"{path}: items file of submission '{submission.id}' is missing; re-run it or remove {directory / (submission.id + '.json')}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EcombenchError(f"{path}: cannot read ({exc})") from exc
+    counts = Counter(item.task for item in items)
+    for task, count in counts.items():
+        scored = submission.tasks[task].n if task in submission.tasks else 0
+        if count < scored:
+            raise EcombenchError(f"{path}: {count} items of task '{task}', but submission '{submission.id}' scored {scored}; the file is cut short")
+    return items

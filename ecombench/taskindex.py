@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,13 @@ class TaskInfo:
     data_file: Path | None
     config: dict[str, Any] = field(repr=False, compare=False)
 
+    def item_count(self) -> int:
+        """Non-blank lines of the data file (read as bytes: counting never fails on bad text)."""
+        if self.data_file is None or not self.data_file.is_file():
+            return 0
+        with self.data_file.open("rb") as handle:
+            return sum(1 for line in handle if line.strip())
+
     def data_hash(self) -> str | None:
         """sha256 of the task's data file, or None when it has none."""
         if self.data_file is None or not self.data_file.is_file():
@@ -97,6 +105,7 @@ class TaskIndex:
     roots: list[Path]
     tasks: dict[str, TaskInfo] = field(default_factory=dict)
     groups: dict[str, GroupInfo] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # user suite -> why it was skipped
 
     def leaf_tasks(self, name: str, _depth: int = 0) -> list[str]:
         """The tasks a task, group or track name stands for, in a stable order."""
@@ -116,6 +125,9 @@ class TaskIndex:
             return sorted(by_track)
         choices = [*self.tasks, *self.groups, *sorted({t.track for t in self.tasks.values()})]
         close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+        if self.skipped:  # the name may live in a suite that could not be read
+            why = "; ".join(f"'{suite}': {reason}" for suite, reason in self.skipped.items())
+            raise EcombenchError(f"unknown task, group or track '{name}'; skipped imported suites: {why}")
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "; `ecombench tasks` lists them"
         raise EcombenchError(f"unknown task, group or track '{name}'{hint}")
 
@@ -165,24 +177,74 @@ def default_roots(extra: list[Path] | None = None) -> list[Path]:
     return roots
 
 
+def _read_unit(paths: list[Path], root: Path) -> tuple[dict[str, TaskInfo], dict[str, GroupInfo]]:
+    """Tasks and groups of some YAML files; a file that fails is an error naming it."""
+    tasks: dict[str, TaskInfo] = {}
+    groups: dict[str, GroupInfo] = {}
+    for path in paths:
+        cfg = read_yaml(path)
+        if "group" in cfg and isinstance(cfg.get("task"), list):
+            name = str(cfg["group"])
+            if name in groups or name in tasks:
+                raise EcombenchError(f"{path}: group '{name}' is also defined in {(groups.get(name) or tasks[name]).yaml_path}")
+            members = []
+            for member in cfg["task"]:
+                if isinstance(member, dict) and isinstance(member.get("task"), str):
+                    member = member["task"]
+                if not isinstance(member, str):
+                    raise EcombenchError(f"{path}: group '{name}': each member of 'task' must be a task or group name, got {member!r}"[:300])
+                members.append(member)
+            groups[name] = GroupInfo(name, path, tuple(members))
+        elif "task" in cfg:
+            info = _task_info(path, cfg)
+            if info.name in tasks or info.name in groups:
+                other = (tasks.get(info.name) or groups[info.name]).yaml_path
+                raise EcombenchError(f"{path}: task '{info.name}' is also defined in {other}")
+            tasks[info.name] = info
+    return tasks, groups
+
+
+def _yaml_files(folder: Path, root: Path) -> list[Path]:
+    return [
+        path for path in sorted(folder.rglob("*.yaml"))
+        if not any(part.startswith(".") or part == "__pycache__" for part in path.relative_to(root).parts)
+    ]
+
+
+_WARNED: set[str] = set()
+
+
 def build_index(roots: list[Path]) -> TaskIndex:
-    """Read every ``*.yaml`` under ``roots``; a file that fails is an error naming it."""
+    """Read every ``*.yaml`` under ``roots``; a file that fails is an error naming it.
+
+    The exception is the user's imported suites (``$ECOMBENCH_HOME/tasks/<suite>/``): one broken or
+    clashing suite there is skipped with a warning on stderr (and named if a command asks for its tasks),
+    so that it never stops the commands that do not need it.
+    """
     index = TaskIndex(roots=roots)
+    user_root = (home_dir() / "tasks").resolve()
     for root in roots:
-        for path in sorted(root.rglob("*.yaml")):
-            if any(part.startswith(".") or part == "__pycache__" for part in path.relative_to(root).parts):
+        if root.resolve() == user_root:
+            units = [[p] if p.is_file() else _yaml_files(p, root) for p in sorted(root.iterdir())
+                     if not p.name.startswith(".") and (p.is_dir() or p.suffix == ".yaml")]
+        else:
+            units = [_yaml_files(root, root)]
+        for paths in units:
+            try:
+                tasks, groups = _read_unit(paths, root)
+                for name, item in [*tasks.items(), *groups.items()]:
+                    if name in index.tasks or name in index.groups:
+                        other = (index.tasks.get(name) or index.groups[name]).yaml_path
+                        raise EcombenchError(f"{item.yaml_path}: {'group' if name in groups else 'task'} '{name}' is also defined in {other}")
+            except EcombenchError as exc:
+                if root.resolve() != user_root:
+                    raise
+                suite = paths[0].relative_to(root).parts[0] if paths else "?"
+                index.skipped[suite] = str(exc)
+                if str(exc) not in _WARNED:
+                    _WARNED.add(str(exc))
+                    print(f"ecombench: warning: skipped imported suite '{suite}' ({exc})", file=sys.stderr)
                 continue
-            cfg = read_yaml(path)
-            if "group" in cfg and isinstance(cfg.get("task"), list):
-                name = str(cfg["group"])
-                if name in index.groups or name in index.tasks:
-                    raise EcombenchError(f"{path}: group '{name}' is also defined in {(index.groups.get(name) or index.tasks[name]).yaml_path}")
-                members = tuple(m if isinstance(m, str) else str(m.get("task")) for m in cfg["task"])
-                index.groups[name] = GroupInfo(name, path, members)
-            elif "task" in cfg:
-                info = _task_info(path, cfg)
-                if info.name in index.tasks or info.name in index.groups:
-                    other = (index.tasks.get(info.name) or index.groups[info.name]).yaml_path
-                    raise EcombenchError(f"{path}: task '{info.name}' is also defined in {other}")
-                index.tasks[info.name] = info
+            index.tasks.update(tasks)
+            index.groups.update(groups)
     return index

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from ecombench.errors import EcombenchError
+from ecombench.io import parse_json
 from ecombench.importers.writer import ImportedSuite
 from ecombench.metrics import METRICS_BY_TASK_TYPE
 from ecombench.metrics.parsers import TASK_TYPES
@@ -27,7 +27,7 @@ def read(source: Path, prompt: str = "prompt", target: str = "target", task_type
             raise EcombenchError(f"{source}:{number}: missing field '{prompt if prompt not in row else target}' (set --prompt / --target)")
         truth = row[target]
         if isinstance(truth, str) and task_type in ("retrieval", "ranking", "named_entity_recognition") and truth.startswith("["):
-            truth = json.loads(truth)
+            truth = parse_json(truth, f"{source}:{number}: field '{target}'")
         if task_type == "multiple-choice" and isinstance(truth, str) and truth.strip().isdigit():
             truth = int(truth)
         rows.append(make_record(task, task_type, metric, track, str(row[prompt]), truth))

@@ -89,6 +89,7 @@ class TrainConfig(_Section):
     name: str | None = None
     output: Path | None = None
     submissions_dir: Path = Path("submissions")
+    trust_remote_code: bool = False  # run code shipped in the model folder (auto_map); only for models you trust
     data: DataConfig = DataConfig()
     lora: LoraConfig = LoraConfig()
     train: OptimConfig = OptimConfig()
@@ -122,6 +123,7 @@ FLAG_PATHS = {
     "eval_limit": ("eval", "limit"),
     "eval_tasks": ("eval", "tasks"),
     "allow_contamination": ("contamination", "allow"),
+    "trust_remote_code": ("trust_remote_code",),
 }
 
 
