@@ -52,6 +52,25 @@ def places(tmp_path_factory):
                                   '"metric": "ndcg", "track": "x"}\n{"input_field": "Q2", "output_field": [1, 0], "task_name": "t", '
                                   '"task_type": "ranking", "metric": "ndcg", "track": "x"}\n')
     p["bad_oamine"] = write_jsonl(root / "bad_oamine.jsonl", [{"title": "x"}])
+    p["nested_preds"] = root / "nested_preds.jsonl"
+    p["nested_preds"].write_text('{"index": 0, "prediction": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    p["huge_index_preds"] = root / "huge_index_preds.jsonl"
+    p["huge_index_preds"].write_text('{"index": ' + "9" * 5000 + ', "prediction": "1"}\n')
+    p["bad_target"] = write_jsonl(root / "bad_target.jsonl", [{"prompt": "p", "target": "[1,2"}])
+    p["colliding_data"] = write_jsonl(root / "colliding_data.jsonl", [record("a-b", "generation", "rougel", "x", prompt="1"), record("a_b", "generation", "rougel", "x", prompt="2")])
+    for name in ("weightless_dir", "custom_code_dir", "bad_group_dir", "subs_cut_items"):
+        p[name] = root / name
+        p[name].mkdir()
+    (p["weightless_dir"] / "config.json").write_text('{"model_type": "llama"}')
+    (p["custom_code_dir"] / "config.json").write_text('{"model_type": "mything", "auto_map": {"AutoModelForCausalLM": "m.M"}}')
+    (p["custom_code_dir"] / "model.safetensors").write_bytes(b"")
+    (p["bad_group_dir"] / "_g.yaml").write_text("group: g\ntask: [mytask, [x]]\n")
+    for name, score in (("someone", 0.5), ("other", 0.6)):
+        sub = make_submission(name, uniform(score))
+        n = sub.tasks["starter_category_mc"].n
+        items = [submissions.ItemRecord(task="starter_category_mc", doc_id=i, item_hash=str(i), prompt="q", target=1, prediction="1", parsed=1, score=score)
+                 for i in range(n - (name == "other"))]
+        submissions.save(p["subs_cut_items"], sub, items)
     for folder in ("subs_dir", "subs_with_corrupt"):
         submissions.save(p[folder], make_submission("someone", uniform(0.5)), [])
     (p["subs_with_corrupt"] / "corrupt.json").write_text("{")

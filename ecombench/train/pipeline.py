@@ -10,6 +10,7 @@ there is an error.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from ecombench import submissions
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_write_text
-from ecombench.models import ResolvedModel, folder_hash, resolve_model
+from ecombench.models import ResolvedModel, check_loadable, folder_hash, resolve_model
 from ecombench.taskindex import TaskInfo, build_index, default_roots
 from ecombench.train import contamination
 from ecombench.train.config import TrainConfig
@@ -145,9 +146,15 @@ def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, sho
     for source in config.data.sources:  # a missing file is reported before any model is built or loaded
         source_path(source)
     base = resolve_model(config.model)
+    check_loadable(base, config.trust_remote_code)
     mixture, report, eval_tasks = prepare(config, base)
     if state.is_main_process:
+        from ecombench.train.trainer import CHECKPOINTS, clear_staging
+
         out.mkdir(parents=True, exist_ok=True)
+        clear_staging(out)  # the staging folder of an adapter save that was killed
+        if finished:  # whole adapter; checkpoints left by a kill just after it was written
+            shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
         atomic_write_text(out / CONFIG_FILE, json.dumps({"fingerprint": config.fingerprint(), "config": config.model_dump(mode="json")}, indent=2) + "\n")
         atomic_write_text(out / MIXTURE_FILE, json.dumps({**mixture.summary(), "contamination": report.as_dict()}, indent=2) + "\n")
     state.wait_for_everyone()
@@ -159,7 +166,8 @@ def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, sho
         from ecombench.train.trainer import fit, save_adapter
 
         harness.quiet_lm_eval(debug)
-        model, tokenizer, result = fit(base.base_path, mixture.train, mixture.heldout, config.train, config.lora, out, resume=True, show_progress=show_progress)
+        model, tokenizer, result = fit(base.base_path, mixture.train, mixture.heldout, config.train, config.lora, out, resume=True, show_progress=show_progress,
+                                   trust_remote_code=config.trust_remote_code)
         if state.is_main_process:
             scored = {t.name for t in eval_tasks}
             lineage_fields = dict(
@@ -203,6 +211,7 @@ def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, sho
         RunOptions(
             model=str(out), tasks=config.eval.tasks, limit=config.eval.limit, name=config.name or out.name,
             submissions_dir=config.submissions_dir, batch_size=config.eval.batch_size, lineage=lineage, debug=debug,
+            trust_remote_code=config.trust_remote_code,
         )
     )
     if result.path is None:  # not the main process
