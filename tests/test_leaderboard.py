@@ -112,6 +112,53 @@ def test_formats_escape_untrusted_names():
     assert safe_text("a\x1b[31mb\x00") == "a\\x1b[31mb\\x00"
 
 
+@pytest.mark.parametrize(
+    ("name", "cell"),
+    [
+        ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+        ("<img src=x onerror=alert(1)>", "&lt;img src=x onerror=alert(1)&gt;"),
+        ("a|b", "a\\|b"),
+    ],
+)
+def test_markdown_shows_untrusted_names_as_literal_text(name, cell):
+    """Issue 15.10: no raw HTML reaches a rendered Markdown file, and a pipe does not split the cell."""
+    table = build_table(board(), INDEX, [make_submission(name, uniform(0.3))])
+    text = render(table, "markdown")
+    row = text.splitlines()[2]
+    assert row.startswith(f"| 1 | {cell} | {cell} | builtin:tiny | ")  # name, then model (the spec is the name here)
+    assert "<" not in text and ">" not in text
+    assert row.count(" | ") == text.splitlines()[0].count(" | ")  # as many cells as the header
+
+
+def test_markdown_cell_defuses_links_code_emphasis_and_line_breaks():
+    from ecombench.leaderboard.render import markdown_cell
+
+    assert markdown_cell("[x](javascript:alert(1))") == "\\[x\\](javascript:alert(1))"
+    assert markdown_cell("![i](http://x/t.png)") == "!\\[i\\](http://x/t.png)"
+    assert markdown_cell("`code` *em* _em_ ~~s~~") == "\\`code\\` \\*em\\* \\_em\\_ \\~\\~s\\~\\~"
+    assert markdown_cell("a\nb\r\nc\x1b") == "a\\\\x0ab\\\\x0d\\\\x0ac\\\\x1b"  # one line, the escapes shown
+    assert markdown_cell("&amp; \\|") == "&amp;amp; \\\\\\|"
+    assert markdown_cell("core_category_mc") == "core_category_mc"  # "_" inside a word is left alone
+
+
+def test_csv_defuses_formulas_in_text_but_keeps_negative_numbers():
+    """Issue 15.10: text cells a spreadsheet would run get a leading quote; numbers stay numbers."""
+    core = INDEX.select(["ecombench_core"])
+    task = next(t for t in core if t.name == "core_category_mc")
+    result = submissions.TaskResult(track=task.track, task_type=task.task_type, metric=task.metric, n=1, score=0.0, stderr=0.0,
+                                    version=task.version, data_sha256=task.data_hash())
+    formula = '=HYPERLINK("http://x","y")'
+    subs = [make_submission(name, {}).model_copy(update={"tasks": {task.name: result}}) for name in (formula, "-1+1", "plain")]
+    table = build_table(Board(name="n", tasks=["core_category_mc"], normalize=True), INDEX, subs)
+    rows = {r["submission"]: r for r in csv.DictReader(io.StringIO(render(table, "csv")))}
+    by_name = {sub.name: rows[sub.id] for sub in subs}
+    assert by_name[formula]["name"] == "'" + formula and by_name[formula]["model"] == "'" + formula
+    assert by_name["-1+1"]["name"] == "'-1+1" and by_name["plain"]["name"] == "plain"
+    for row in rows.values():  # below chance: a negative normalised score, written as a plain number
+        assert row["all_around"].startswith("-") and float(row["all_around"]) < 0
+        assert row["track:" + task.track] == row["all_around"]
+
+
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, env={**os.environ, "COLUMNS": "250"})
 
@@ -166,6 +213,24 @@ def test_the_index_cache_follows_file_changes(tmp_path):
     loaded = load_folder(tmp_path)
     assert list(loaded.meta["name"]) == ["renamed-and-longer"]
     assert any("late.json" in w for w in loaded.warnings)
+
+
+def test_a_record_rewritten_with_the_same_size_and_mtime_shows_its_new_name(tmp_path):
+    """Issue 15.11: the index is keyed by the file's content, not by its size and modification time."""
+    from ecombench.leaderboard.store import load_folder
+
+    path = submissions.save(tmp_path, make_submission("old-name", uniform(0.1)), [])
+    assert list(load_folder(tmp_path).meta["name"]) == ["old-name"]
+    assert list(load_folder(tmp_path).meta["name"]) == ["old-name"]  # the warm path: the cached tables
+    before = os.stat(path)
+    text = path.read_text()
+    assert text.count('"name": "old-name"') == 1
+    path.write_text(text.replace('"name": "old-name"', '"name": "new-name"'))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = os.stat(path)
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    assert list(load_folder(tmp_path).meta["name"]) == ["new-name"]
+    assert list(load_folder(tmp_path).meta["name"]) == ["new-name"]
 
 
 def test_a_record_whose_id_or_items_file_would_escape_the_folder_is_skipped(tmp_path):

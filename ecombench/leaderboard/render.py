@@ -1,7 +1,9 @@
 """Leaderboard output: rich table, Markdown, CSV, JSON and a plain HTML table.
 
-Names and models come from submissions, so they are untrusted text: terminal output shows
-control characters and escape sequences as visible escapes; Markdown escapes pipes; HTML escapes
+Names and models come from submissions (and task names from imported suites), so they are untrusted
+text: terminal output shows control characters and escape sequences as visible escapes; Markdown
+shows every cell literally (``markdown_cell``: no HTML, links, code spans or emphasis, no broken
+table); CSV keeps text as it is but defuses spreadsheet formulas (``csv_cell``); HTML escapes
 everything.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 import pandas as pd
 
@@ -34,6 +37,27 @@ def _fmt(value: object, column: str) -> str:
     return safe_text(value)
 
 
+# Markdown that could make a cell more than its text: HTML-significant characters (raw HTML, autolinks,
+# entity references) become entities; the escape character, code spans, emphasis, strikethrough, link
+# and image brackets and the cell separator are backslash-escaped (GFM unescapes \| before it parses a
+# cell). "_" inside a word never starts emphasis, so task names like core_category_mc stay as they are.
+_MD_SPECIAL = re.compile(r"[&<>\\`*~\[\]|]|(?<![^\W_])_|_(?![^\W_])")
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP CSV injection: what a spreadsheet may read as a formula
+
+
+def markdown_cell(value: object) -> str:
+    """``value`` as one Markdown table cell that renders as its literal text and runs nothing: control
+    characters and line breaks as visible escapes (``safe_text``), then Markdown and HTML defused."""
+    return _MD_SPECIAL.sub(lambda m: _MD_ENTITIES.get(m.group(), "\\" + m.group()), safe_text(value))
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell a spreadsheet will not run: text starting with ``= + - @``, a tab or a carriage return
+    gets a leading ``'``; anything else (numbers, negative ones included) is returned unchanged."""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+
 def to_records(table: BoardTable) -> list[dict[str, object]]:
     cols = columns(table)
     records = []
@@ -54,11 +78,13 @@ def render(table: BoardTable, fmt: str) -> str:
     if fmt == "json":
         return json.dumps({"board": table.board.model_dump(), "rows": to_records(table)}, indent=2, ensure_ascii=False, default=str)
     if fmt == "csv":
-        return table.frame[cols].to_csv(index=False)
+        frame = table.frame[cols]
+        text_cols = [c for c in cols if frame[c].dtype == object or isinstance(frame[c].dtype, (pd.StringDtype, pd.CategoricalDtype))]
+        return frame.assign(**{c: frame[c].astype(object).map(csv_cell) for c in text_cols}).to_csv(index=False)
     if fmt == "markdown":
-        lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        lines = ["| " + " | ".join(markdown_cell(c) for c in cols) + " |", "|" + "---|" * len(cols)]
         for row in table.frame[cols].itertuples(index=False):
-            lines.append("| " + " | ".join(_fmt(v, c).replace("|", "\\|") for v, c in zip(row, cols, strict=True)) + " |")
+            lines.append("| " + " | ".join(markdown_cell(_fmt(v, c)) for v, c in zip(row, cols, strict=True)) + " |")
         return "\n".join(lines) + "\n"
     if fmt == "html":
         head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
