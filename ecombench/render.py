@@ -6,21 +6,29 @@ from rich.table import Table
 from rich.text import Text
 
 from ecombench.scoring import Report
-from ecombench.terminal import text
+from ecombench.terminal import metric_label, natural_key, text
+from ecombench.terminal import table as rich_table
 
 
 def report_table(report: Report, title: str = "Scores") -> Table:
-    """Per task, then per track, then All-Around and the plain task mean."""
-    table = Table(title=text(title))
-    for column, justify in (("task", "left"), ("track", "left"), ("type", "left"), ("metric", "left"), ("n", "right"), ("score", "right"), ("± stderr", "right")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
-    for t in sorted(report.tasks.values(), key=lambda t: (t.track, t.task_name)):
-        stderr = f"{t.stderr:.4f}" if t.stderr is not None else "-"
-        table.add_row(text(t.task_name), text(t.track), text(t.task_type), text(t.metric), str(t.n), f"{t.score:.4f}", stderr)
-    table.add_section()
-    for track, score in report.tracks.items():
-        table.add_row(text(f"track: {track}"), "", "", "", "", f"{score:.4f}", "")
-    table.add_section()
-    table.add_row(Text("All-Around (mean of tracks)", style="bold"), "", "", "", "", Text(f"{report.all_around:.4f}", style="bold"), "")
-    table.add_row("overall task mean", "", "", "", "", f"{report.overall_task_mean:.4f}", "")
+    """Tasks grouped under their track (with the track's score), then All-Around and the plain task mean.
+    (The task type is left out: the metric names it, and the table must fit 80 columns.)
+
+    Names fold onto more lines rather than being cut, so they stay readable in an 80-column terminal.
+    """
+    longest = max((len(name) + 2 for name in report.tasks), default=4)
+    table = rich_table("task", "metric", "n", "score", "± stderr", title=title, right=("n", "score", "± stderr"),
+                       min_widths={"task": min(longest, 40)})
+    by_track: dict[str, list] = {}
+    for t in report.tasks.values():
+        by_track.setdefault(t.track, []).append(t)
+    for track in sorted(by_track, key=natural_key):
+        score = report.tracks.get(track)
+        table.add_row(text(f"track: {track}", style="bold"), "", "", Text(f"{score:.4f}", style="bold") if score is not None else "", "")
+        for t in sorted(by_track[track], key=lambda t: natural_key(t.task_name)):
+            stderr = f"{t.stderr:.4f}" if t.stderr is not None else "-"
+            table.add_row(text(f"  {t.task_name}"), text(metric_label(t.metric)), str(t.n), f"{t.score:.4f}", stderr)
+        table.add_section()
+    table.add_row(Text("All-Around (mean of tracks)", style="bold"), "", "", Text(f"{report.all_around:.4f}", style="bold"), "")
+    table.add_row("overall task mean", "", "", f"{report.overall_task_mean:.4f}", "")
     return table

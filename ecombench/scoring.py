@@ -16,8 +16,9 @@ import numpy as np
 
 from ecombench.errors import EcombenchError
 from ecombench.metrics import EMBEDDING_METRICS, ITEM_METRICS
+from ecombench.metrics.ecomgpt import RAW_ITEM_METRICS, RAW_POOLED_METRICS
 from ecombench.metrics.embedding import Embedders, embedding_scores
-from ecombench.metrics.parsers import Parsed, parse
+from ecombench.metrics.parsers import Parsed, parse, truncate
 from ecombench.metrics.scores import F1Counts, f1_counts, micro_f1
 
 BOOTSTRAP_SEED = 1234
@@ -49,7 +50,7 @@ class ItemScore:
 class TaskScore:
     task_name: str
     task_type: str
-    metric: str
+    metric: str | list[str]  # the rows' metric, or each of them (sorted) when rows differ (bleu and jp-bleu)
     track: str
     n: int
     score: float
@@ -90,6 +91,11 @@ def score_items(items: Sequence[ScoringItem], embedders: Embedders | None = None
         elif item.metric == "micro f1":
             counts = f1_counts(answer, item.truth)  # type: ignore[arg-type]
             results[i] = ItemScore(answer, counts.f1, counts)
+        elif item.metric in RAW_POOLED_METRICS:  # EcomGPT's rules read the raw output, not the parsed one
+            counts = RAW_POOLED_METRICS[item.metric](truncate(item.raw), item.truth)
+            results[i] = ItemScore(answer, counts.f1, counts)
+        elif item.metric in RAW_ITEM_METRICS:
+            results[i] = ItemScore(answer, RAW_ITEM_METRICS[item.metric](truncate(item.raw), item.truth))
         else:
             results[i] = ItemScore(answer, ITEM_METRICS[item.metric](answer, item.truth))
     for metric, rows in by_embedding.items():
@@ -122,9 +128,10 @@ def _stderr(scores: Sequence[ItemScore], pooled: bool) -> float | None:
 def task_score(task: str, items: Sequence[ScoringItem], scores: Sequence[ItemScore]) -> TaskScore:
     """A task's score: the mean of its question scores, or pooled micro F1 for NER."""
     metrics = {i.metric for i in items}
-    pooled = "micro f1" in metrics
+    pooled_by = sorted(metrics & {"micro f1", *RAW_POOLED_METRICS})
+    pooled = bool(pooled_by)
     if pooled and len(metrics) > 1:
-        raise EcombenchError(f"task '{task}' mixes 'micro f1' with {', '.join(sorted(metrics - {'micro f1'}))}")
+        raise EcombenchError(f"task '{task}' mixes '{pooled_by[0]}' with {', '.join(sorted(metrics - {pooled_by[0]}))}")
     if pooled:
         value = micro_f1(s.counts for s in scores if s.counts is not None)
     else:
@@ -132,7 +139,7 @@ def task_score(task: str, items: Sequence[ScoringItem], scores: Sequence[ItemSco
     return TaskScore(
         task_name=task,
         task_type=_one({i.task_type for i in items}, "task type", task),
-        metric=", ".join(sorted(metrics)),
+        metric=next(iter(metrics)) if len(metrics) == 1 else sorted(metrics),
         track=_one({i.track for i in items}, "track", task),
         n=len(items),
         score=value,

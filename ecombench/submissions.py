@@ -49,7 +49,7 @@ class ModelIdentity(_Record):
 class TaskResult(_Record):
     track: str
     task_type: str
-    metric: str
+    metric: str | list[str]  # one metric name, or the names of a task whose rows use different ones
     n: int
     score: Score
     stderr: Stderr | None

@@ -33,3 +33,37 @@ def text(value: object, style: str | None = None, keep_lines: bool = False) -> A
     from rich.text import Text
 
     return Text(safe_text(value, keep_lines), style=style or "")
+
+
+def natural_key(value: object) -> tuple[Any, ...]:
+    """Sort key that orders numbers by value: ``task8`` before ``task10``."""
+    return tuple(int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", str(value)))
+
+
+def metric_label(metric: str | list[str]) -> str:
+    """A task's metric as shown: one name, or ``bleu + jp-bleu (per row)`` for a task whose rows differ."""
+    return metric if isinstance(metric, str) else " + ".join(metric) + " (per row)"
+
+
+def console(**kwargs: Any) -> Any:
+    """A Rich console for tables. Written to a pipe or file (not a terminal) it is wide enough that no
+    name is cut, so ``ecombench tasks | grep name`` finds it; on a terminal long names fold, never vanish."""
+    import os
+    import sys
+
+    from rich.console import Console
+
+    if not sys.stdout.isatty() and "COLUMNS" not in os.environ:
+        kwargs.setdefault("width", 1000)
+    return Console(**kwargs)
+
+
+def table(*columns: str, title: object = None, right: tuple[str, ...] = (), min_widths: dict[str, int] | None = None) -> Any:
+    """A Rich table whose columns fold long cells onto more lines instead of cutting them to ``…``;
+    ``min_widths`` keeps a column (the names) whole while the others fold."""
+    from rich.table import Table
+
+    out = Table(title=text(title) if title is not None else None)
+    for column in columns:
+        out.add_column(column, justify="right" if column in right else "left", overflow="fold", min_width=(min_widths or {}).get(column))
+    return out

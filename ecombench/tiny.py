@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 from pathlib import Path
 
 from ecombench.io import staging_dir
@@ -160,6 +161,7 @@ def ensure_tiny() -> Path:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # the build is a side effect of the command; keep stderr for its errors
+    print(f"ecombench: building builtin:tiny once (about 15 s) into {target}", file=sys.stderr, flush=True)
     staging = staging_dir(".tiny-", target.parent)
     try:
         build_tiny(staging / "random", text)

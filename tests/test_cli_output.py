@@ -1,0 +1,78 @@
+"""What the everyday commands print: readable at 80 columns, whole in a pipe, quiet, and scriptable."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from importlib.metadata import version
+
+from rich.console import Console
+
+from ecombench.render import report_table
+from ecombench.scoring import ScoringItem, score_report
+from ecombench.taskindex import build_index, default_roots
+from ecombench.terminal import metric_label, natural_key
+
+
+def _cli(*args: str, columns: int | None = None, cwd=None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if columns:
+        env["COLUMNS"] = str(columns)
+    return subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, env=env, cwd=cwd)
+
+
+def test_version():
+    done = _cli("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"ecombench {version('ecombench')}"
+
+
+def test_tasks_as_json_and_csv_list_every_task_with_its_item_count():
+    index = build_index(default_roots())
+    as_json = json.loads(_cli("tasks", "--format", "json").stdout)
+    assert {row["task"] for row in as_json} == set(index.tasks)
+    row = next(r for r in as_json if r["task"] == "starter_category_mc")
+    assert row["items"] == index.tasks["starter_category_mc"].item_count() and row["track"] == "concept_understanding"
+    as_csv = list(csv.DictReader(io.StringIO(_cli("tasks", "--format", "csv").stdout)))
+    assert [r["task"] for r in as_csv] == [r["task"] for r in as_json]
+
+
+def test_task_names_stay_whole_in_80_columns_and_in_a_pipe():
+    names = build_index(default_roots()).tasks
+    narrow = _cli("tasks", columns=80).stdout
+    assert max(len(line) for line in narrow.splitlines()) <= 80
+    assert all(name in narrow for name in names)  # folded or cut names would not be found
+    piped = _cli("tasks").stdout  # stdout is a pipe here, and COLUMNS is unset
+    assert all(name in piped for name in names) and "Say which attribute" in piped  # descriptions too
+
+
+def test_results_table_fits_80_columns_with_whole_names_and_every_score():
+    items = [ScoringItem("starter_title_translation_ja", "generation", "jp-bleu", "multilingual", "x", "x"),
+             ScoringItem("starter_title_translation_ja", "generation", "bleu", "multilingual", "y", "z"),
+             ScoringItem("core_multilingual_category_mc", "multiple-choice", "accuracy", "multilingual", 1, "1")]
+    report, _ = score_report(items)
+    assert report.tasks["starter_title_translation_ja"].metric == ["bleu", "jp-bleu"]  # a list, never a joined string
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(report_table(report, title="t"))
+    shown = console.export_text()
+    assert max(len(line) for line in shown.splitlines()) <= 80
+    assert "starter_title_translation_ja" in shown and "core_multilingual_category_mc" in shown
+    assert "bleu + jp-bleu" in shown
+    assert f"{report.all_around:.4f}" in shown and "1.0000" in shown
+
+
+def test_natural_order_and_metric_labels():
+    assert sorted(["task10", "task8", "Task9", "task1"], key=natural_key) == ["task1", "task8", "Task9", "task10"]
+    assert metric_label("rougel") == "rougel" and metric_label(["bleu", "jp-bleu"]) == "bleu + jp-bleu (per row)"
+
+
+def test_run_outside_a_checkout_prints_no_git_complaint_and_no_empty_bars(tmp_path, tiny_model):
+    done = _cli("run", "--model", "builtin:tiny", "--tasks", "starter_category_mc,starter_unit_price_mc", "--limit", "1",
+                "--submissions-dir", str(tmp_path / "s"), "--format", "json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "fatal" not in done.stderr and "0/1 [" not in done.stderr
+    record = json.loads(done.stdout)
+    assert set(record["tasks"]) == {"starter_category_mc", "starter_unit_price_mc"} and record["tasks"]["starter_category_mc"]["n"] == 1
