@@ -57,7 +57,8 @@ def train(
         return
     lin = outcome.lineage
     typer.echo(
-        f"adapter written to {outcome.adapter} ({lin.steps} steps, train loss {lin.train_loss:.4f}"
+        f"adapter written to {outcome.adapter} ({lin.steps} steps"
+        + (f", train loss {lin.train_loss:.4f}" if lin.train_loss is not None else "")
         + (f", held-out loss {lin.heldout_loss:.4f}" if lin.heldout_loss is not None else "")
         + f"; held-in tasks {len(lin.held_in)}, held-out {len(lin.held_out)})"
     )

@@ -145,10 +145,54 @@ def file_hash(file: Path) -> str:
     return value
 
 
+ADAPTER_CONFIG = "adapter_config.json"
+# peft keeps these as sets and writes them in set order, which changes from one process to the next
+SET_VALUED_ADAPTER_KEYS = ("target_modules", "exclude_modules")
+
+
+def canonical_adapter_config(config: dict) -> dict:
+    """``adapter_config.json``'s content with its set-valued module lists sorted."""
+    return {
+        key: sorted(value) if key in SET_VALUED_ADAPTER_KEYS and isinstance(value, list) and all(isinstance(v, str) for v in value) else value
+        for key, value in config.items()
+    }
+
+
+def _adapter_config_hash(file: Path) -> str:
+    """sha256 of the adapter config as canonical JSON (sorted keys, sorted module lists), so that two
+    configs saying the same thing hash the same; the file's bytes if it is not a JSON object."""
+    try:
+        config = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return file_hash(file)
+    if not isinstance(config, dict):
+        return file_hash(file)
+    text = json.dumps(canonical_adapter_config(config), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _hashed_files(folder: Path) -> list[Path]:
+    """The files that define a model: weights and configs, never hidden files or folders (staging leftovers,
+    temporary files, download metadata). An adapter is what peft loads from the folder itself, so only
+    its top level counts (not ``checkpoints/``); a full model's weights may lie in subfolders."""
+
+    def wanted(p: Path) -> bool:
+        return not p.name.startswith(".") and p.is_file() and (p.suffix in WEIGHT_SUFFIXES or p.name in HASHED_FILES)
+
+    if (folder / ADAPTER_CONFIG).is_file():
+        return sorted(p for p in folder.iterdir() if wanted(p))
+    files = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        files.extend(p for p in (Path(root) / n for n in names) if wanted(p))
+    return sorted(files)
+
+
 def folder_hash(folder: Path) -> str:
-    """sha256 over the names and content hashes of a model or adapter folder's weight and config files."""
+    """sha256 over the names and content hashes of a model or adapter folder's weight and config files
+    (``adapter_config.json`` hashed as canonical JSON, see :func:`_adapter_config_hash`)."""
     digest = hashlib.sha256()
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and (p.suffix in WEIGHT_SUFFIXES or p.name in HASHED_FILES))
-    for file in files:
-        digest.update(f"{file.relative_to(folder).as_posix()}\0{file_hash(file)}\n".encode())
+    for file in _hashed_files(folder):
+        content = _adapter_config_hash(file) if file.name == ADAPTER_CONFIG and file.parent == folder else file_hash(file)
+        digest.update(f"{file.relative_to(folder).as_posix()}\0{content}\n".encode())
     return digest.hexdigest()

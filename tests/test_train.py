@@ -273,3 +273,89 @@ def test_the_checkpointing_setting_is_what_the_trainer_gets(tmp_path, enabled):
         args = SFTConfig(output_dir=str(tmp_path), use_cpu=True, **_checkpointing(enabled, SFTConfig))
     assert args.gradient_checkpointing is enabled
     assert (args.gradient_checkpointing_kwargs or {}).get("use_reentrant", False) is False
+
+
+def _adapter_folder(folder: Path, targets: list[str], weights: bytes) -> Path:
+    folder.mkdir(parents=True)
+    config = {"r": 4, "lora_alpha": 8, "peft_type": "LORA", "target_modules": targets, "base_model_name_or_path": "builtin:tiny"}
+    (folder / "adapter_config.json").write_text(json.dumps(config, indent=2))
+    (folder / "adapter_model.safetensors").write_bytes(weights)
+    return folder
+
+
+def test_adapter_hash_is_its_weights_and_its_sorted_config(tmp_path):
+    from ecombench.models import folder_hash
+
+    a = _adapter_folder(tmp_path / "a", ["q_proj", "v_proj", "o_proj"], b"weights-1")
+    b = _adapter_folder(tmp_path / "b", ["v_proj", "o_proj", "q_proj"], b"weights-1")
+    # leftovers of a save killed midway, and of checkpoints, are no part of the adapter
+    (b / ".adapter-xyz").mkdir()
+    (b / ".adapter-xyz" / "adapter_model.safetensors").write_bytes(b"half-written")
+    (b / "checkpoints" / "checkpoint-3").mkdir(parents=True)
+    (b / "checkpoints" / "checkpoint-3" / "adapter_model.safetensors").write_bytes(b"weights-0")
+    (b / ".adapter_config.json.tmp").write_text("{}")
+    assert folder_hash(a) == folder_hash(b)
+    assert folder_hash(_adapter_folder(tmp_path / "c", ["q_proj", "v_proj", "o_proj"], b"weights-2")) != folder_hash(a)
+    d = _adapter_folder(tmp_path / "d", ["q_proj", "v_proj", "o_proj"], b"weights-1")
+    (d / "adapter_config.json").write_text(json.dumps({**json.loads((d / "adapter_config.json").read_text()), "r": 8}))
+    assert folder_hash(d) != folder_hash(a)
+
+
+def test_model_folder_hash_ignores_hidden_entries(tmp_path):
+    from ecombench.models import folder_hash
+
+    model = tmp_path / "model"
+    (model / "sub").mkdir(parents=True)
+    (model / "config.json").write_text('{"model_type": "llama"}')
+    (model / "model.safetensors").write_bytes(b"w")
+    (model / "sub" / "extra.safetensors").write_bytes(b"x")
+    before = folder_hash(model)
+    (model / ".cache" / "huggingface").mkdir(parents=True)
+    (model / ".cache" / "huggingface" / "model.safetensors").write_bytes(b"metadata")
+    (model / ".model.safetensors.tmp.safetensors").write_bytes(b"partial")
+    assert folder_hash(model) == before
+    (model / "sub" / "extra.safetensors").unlink()  # weights in subfolders of a full model still count
+    assert folder_hash(model) != before
+
+
+def test_restart_removes_leftover_adapter_staging(tmp_path):
+    from ecombench.train.trainer import clear_staging
+
+    out = tmp_path / "out"
+    (out / ".adapter-abc123").mkdir(parents=True)
+    (out / ".adapter-abc123" / "adapter_model.safetensors").write_bytes(b"half-written")
+    (out / ".adapter-file").write_text("x")
+    (out / ".other-keep").mkdir()
+    (out / "adapter-not-staging").mkdir()
+    (out / "log.jsonl").write_text("")
+    clear_staging(out)
+    assert sorted(p.name for p in out.iterdir()) == [".other-keep", "adapter-not-staging", "log.jsonl"]
+    clear_staging(tmp_path / "missing")  # no folder yet: nothing to do
+
+
+def test_train_resumed_from_its_final_checkpoint_records_max_steps(tmp_path, tiny_model):
+    """A run killed while saving the adapter leaves its final checkpoint; resuming from it trains no
+    further step (transformers ran one more when max_steps is not a whole number of epochs)."""
+    import torch
+
+    from ecombench.models import folder_hash
+    from ecombench.train.config import LoraConfig, OptimConfig
+    from ecombench.train.data import TrainRecord
+    from ecombench.train.trainer import fit, last_checkpoint, save_adapter
+
+    records = [TrainRecord(f"Question {i}?\nAnswer: ", str(i % 5 + 1)) for i in range(2)]
+    optim = OptimConfig(max_steps=3, batch_size=1, packing=False, max_length=64, save_steps=1, logging_steps=1, dtype="float32")
+    lora = LoraConfig(rank=2, alpha=4, target_modules=["v_proj", "q_proj", "o_proj"])  # 2 steps an epoch: 3 is not whole
+    out = tmp_path / "out"
+    model, _, first = fit(tiny_model, records, [], optim, lora, out, show_progress=False)
+    assert first.steps == 3 and last_checkpoint(out).name == "checkpoint-3"
+    trained = {k: v.clone() for k, v in model.state_dict().items() if "lora_" in k}
+    model, tokenizer, again = fit(tiny_model, records, [], optim, lora, out, resume=True, show_progress=False)
+    assert again.steps == 3 and again.epochs == first.epochs
+    assert again.train_loss is not None and again.train_loss > 0
+    resumed = {k: v for k, v in model.state_dict().items() if "lora_" in k}
+    assert trained.keys() == resumed.keys() and all(torch.equal(trained[k], resumed[k]) for k in trained)
+
+    digest = save_adapter(model, tokenizer, out, "builtin:tiny")
+    assert json.loads((out / "adapter_config.json").read_text())["target_modules"] == ["o_proj", "q_proj", "v_proj"]
+    assert digest == folder_hash(out) and not (out / "checkpoints").exists()

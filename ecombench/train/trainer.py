@@ -39,6 +39,7 @@ from ecombench.train.data import TrainRecord
 
 CHECKPOINTS = "checkpoints"
 LOG_FILE = "log.jsonl"
+ADAPTER_STAGING = ".adapter-"  # save_adapter's staging folders inside the output folder
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,45 @@ def last_checkpoint(out_dir: Path) -> Path | None:
     folder = out_dir / CHECKPOINTS
     found = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit() and (p / "trainer_state.json").is_file()]
     return max(found, key=lambda p: int(p.name.split("-")[-1])) if found else None
+
+
+def clear_staging(out_dir: Path) -> list[Path]:
+    """Remove what a killed :func:`save_adapter` left in ``out_dir``: its ``.adapter-*`` staging folders.
+
+    Called by the main process when a training (re)starts into ``out_dir``; only one training writes a
+    given output folder, so every staging folder there is a leftover.
+    """
+    removed = []
+    for entry in out_dir.glob(f"{ADAPTER_STAGING}*") if out_dir.is_dir() else []:
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+def _training_ended(checkpoint: Path | None) -> bool:
+    """Whether ``checkpoint`` was saved at the run's last step (its global step has reached max_steps)."""
+    if checkpoint is None:
+        return False
+    try:
+        state = json.loads((checkpoint / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    steps, planned = state.get("global_step"), state.get("max_steps")
+    return isinstance(steps, int) and isinstance(planned, int) and 0 < planned <= steps
+
+
+def _logged_train_loss(log_history: list[dict[str, Any]]) -> float | None:
+    """The mean training loss over the logged steps (each logged value covers the steps since the last)."""
+    total, steps, last = 0.0, 0, 0
+    for row in log_history:
+        if "loss" in row and isinstance(row.get("step"), int) and row["step"] > last:
+            total += float(row["loss"]) * (row["step"] - last)
+            steps += row["step"] - last
+            last = row["step"]
+    return total / steps if steps else None
 
 
 def packed_rows_collator(pad_token_id: int) -> Any:
@@ -280,7 +320,18 @@ def fit(
     trainer.remove_callback(PrinterCallback)  # the rich bar and log.jsonl replace its printed dicts
     checkpoint = last_checkpoint(out_dir) if resume else None
     started = time.monotonic()
-    output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    if _training_ended(checkpoint) and not (trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled):
+        # Training had ended at this checkpoint (the run died saving the adapter). Resuming from it would
+        # train one step more whenever max_steps is not a whole number of epochs (transformers steps before
+        # it checks the count), so take its weights and state as they are.
+        from transformers import TrainerState
+
+        trainer._load_from_checkpoint(str(checkpoint))
+        trainer.state = TrainerState.load_from_json(str(checkpoint / "trainer_state.json"))
+        train_loss = _logged_train_loss(trainer.state.log_history)
+    else:
+        output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        train_loss = float(output.training_loss) if output.training_loss is not None else None
     seconds = time.monotonic() - started
     heldout_loss = trainer.evaluate()["eval_loss"] if eval_ds is not None else None
     state = trainer.state
@@ -288,7 +339,7 @@ def fit(
     result = FitResult(
         steps=state.global_step,
         epochs=round(float(state.epoch or 0.0), 4),
-        train_loss=float(output.training_loss) if output.training_loss is not None else None,
+        train_loss=train_loss,
         heldout_loss=float(heldout_loss) if heldout_loss is not None else None,
         tokens=int(tokens_per_epoch * float(state.epoch or 0.0)),
         seconds=round(seconds, 3),
@@ -307,17 +358,17 @@ def save_adapter(model: Any, tokenizer: Any, out_dir: Path, base_spec: str, line
     the text of ``training.json`` from the adapter hash; it lands before ``adapter_config.json``.
     Checkpoints are removed once the adapter is whole: they exist only to resume.
     """
-    from ecombench.models import folder_hash
+    from ecombench.models import canonical_adapter_config, folder_hash
 
-    staging = staging_dir(".adapter-", out_dir)
+    staging = staging_dir(ADAPTER_STAGING, out_dir)
     try:
         model.save_pretrained(staging, safe_serialization=True)
         tokenizer.save_pretrained(staging)
         config_path = staging / "adapter_config.json"
         config = json.loads(config_path.read_text(encoding="utf-8"))
         config["base_model_name_or_path"] = base_spec
-        with atomic_writer(config_path) as handle:
-            json.dump(config, handle, indent=2, sort_keys=True)
+        with atomic_writer(config_path) as handle:  # module lists sorted: the same adapter, the same bytes
+            json.dump(canonical_adapter_config(config), handle, indent=2, sort_keys=True)
         digest = folder_hash(staging)
         if lineage is not None:
             (staging / "training.json").write_text(lineage(digest), encoding="utf-8")
