@@ -27,9 +27,10 @@ class Problem:
     file: Path
     line: int | None
     message: str
+    warning: bool = False  # reported, but the task still runs (e.g. a repeated prompt)
 
     def __str__(self) -> str:
-        return f"{self.file}{f':{self.line}' if self.line else ''}: {self.message}"
+        return f"{self.file}{f':{self.line}' if self.line else ''}: {'warning: ' if self.warning else ''}{self.message}"
 
 
 def _key_line(path: Path, key: str) -> int | None:
@@ -108,9 +109,16 @@ def validate_yaml(path: Path) -> list[Problem]:
     if not data.is_file():
         return [*problems, Problem(path, _key_line(path, "data_files"), f"data file {data} not found")]
     rows = 0
+    first_line: dict[str, int] = {}
     try:
         for number, obj in iter_jsonl(data):
             rows += 1
+            prompt = obj.get("input_field")
+            if isinstance(prompt, str):
+                if prompt in first_line:
+                    problems.append(Problem(data, number, f"the same prompt as line {first_line[prompt]}: a repeated item inflates n and "
+                                            "narrows the standard error", warning=True))
+                first_line.setdefault(prompt, number)
             try:
                 record = ShopBenchRecord.model_validate(obj)
             except ValidationError as exc:

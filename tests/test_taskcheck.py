@@ -96,3 +96,15 @@ def test_validate_never_imports_user_code(tmp_path):
     assert "tasks.helpers.f" not in done.stderr  # found on disk, defined: no problem
     nowhere = [str(p) for p in validate(yaml_path.parent)]  # from here `tasks` is not on the import path
     assert any("!function tasks.helpers.f: no module file for tasks.helpers" in p for p in nowhere)
+
+
+def test_a_repeated_prompt_is_a_warning_naming_both_lines(tmp_path):
+    yaml_path = scaffold("dup", "generation", "t", tmp_path)
+    data = yaml_path.with_suffix(".jsonl")
+    row = json.loads(data.read_text())
+    other = {**row, "input_field": "another prompt"}
+    data.write_text("".join(json.dumps(r) + "\n" for r in (row, other, row)))
+    (problem,) = validate(yaml_path)
+    assert problem.warning and str(problem) == f"{data}:3: warning: the same prompt as line 1: a repeated item inflates n and narrows the standard error"
+    done = _cli("tasks", "validate", str(yaml_path))
+    assert done.returncode == 0 and "(1 warnings)" in done.stdout and "the same prompt as line 1" in done.stderr

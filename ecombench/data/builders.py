@@ -53,6 +53,7 @@ class TaskSpec:
     description: str
     build: Builder
     limit: int = 200
+    version: str = "1.0"  # bump when the task's items change
 
 
 def _opts(options: list[str], start: int = 0) -> str:
@@ -397,14 +398,14 @@ TASKS: tuple[TaskSpec, ...] = (
     TaskSpec("core_unit_price_mc", TRACKS[1], "multiple-choice", "accuracy", "Work out the price of one item from the price of a pack (4 options).", unit_price_mc),
     TaskSpec("core_compatibility_mc", TRACKS[1], "multiple-choice", "accuracy", "Pick the accessory that fits a given device (4 options).", compatibility_mc),
     TaskSpec("core_complement_mc", TRACKS[1], "multiple-choice", "accuracy", "Pick the product usually bought with a given one (4 options).", complement_mc),
-    TaskSpec("core_largest_mc", TRACKS[1], "multiple-choice", "accuracy", "Pick the product with the largest capacity, power, weight, length... (3 options).", largest_mc),
+    TaskSpec("core_largest_mc", TRACKS[1], "multiple-choice", "accuracy", "Pick the product with the largest capacity, power, weight, length... (3 options).", largest_mc, version="1.1"),
     TaskSpec("core_cheapest_mc", TRACKS[1], "multiple-choice", "accuracy", "Pick the cheapest of four priced products.", cheapest_mc),
     TaskSpec("core_query_ranking", TRACKS[2], "ranking", "ndcg", "Rank 5 products for an English search query; ESCI gains.", query_ranking),
-    TaskSpec("core_query_relevance_mc", TRACKS[2], "multiple-choice", "accuracy", "Classify a query-product pair as exact, substitute, complement or irrelevant.", query_relevance_mc),
+    TaskSpec("core_query_relevance_mc", TRACKS[2], "multiple-choice", "accuracy", "Classify a query-product pair as exact, substitute, complement or irrelevant.", query_relevance_mc, version="1.1"),
     TaskSpec("core_complement_retrieval", TRACKS[2], "retrieval", "hit rate@3", "Find the product bought together with a purchased one among 6 candidates.", complement_retrieval),
     TaskSpec("core_review_aspect_retrieval", TRACKS[2], "retrieval", "hit rate@3", "Find the aspects a review talks about among 8.", review_aspect_retrieval),
     TaskSpec("core_rating_mc", TRACKS[2], "multiple-choice", "accuracy", "Predict a review's star rating (1-5).", rating_mc),
-    TaskSpec("core_praised_aspects_ner", TRACKS[2], "named_entity_recognition", "micro f1", "List the aspects a review praises.", praised_aspects_ner),
+    TaskSpec("core_praised_aspects_ner", TRACKS[2], "named_entity_recognition", "micro f1", "List the aspects a review praises.", praised_aspects_ner, version="1.1"),
     TaskSpec("core_session_purchase_mc", TRACKS[2], "multiple-choice", "accuracy", "Predict the product a shopping session ends by buying (4 options).", session_purchase_mc),
     TaskSpec("core_title_translation_de", TRACKS[3], "generation", "bleu", "Translate an English product title into German.", _translation("de"), 150),
     TaskSpec("core_title_translation_es", TRACKS[3], "generation", "bleu", "Translate an English product title into Spanish.", _translation("es"), 150),
