@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -260,6 +261,9 @@ def fit(
     from trl import SFTConfig, SFTTrainer
 
     datasets.disable_progress_bars()
+    # peft and TRL still read `is_gradient_checkpointing`, which transformers 5 deprecates on every read:
+    # a warning about library internals the user can do nothing about.
+    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
 
     device, dtype = device_and_dtype(optim.dtype)
     model, tokenizer = load_base(model_path, optim, device, dtype, trust_remote_code)
