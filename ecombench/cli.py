@@ -30,6 +30,20 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
+class ListFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"ecombench {version('ecombench')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False,
@@ -38,6 +52,9 @@ def _root(
         typer.Option("--threads", help="CPU threads for torch (default: the CPUs this process can really use: affinity, "
                      "cgroup quota, minus CPUs busy with other work; or $ECOMBENCH_THREADS)."),
     ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """Global options."""
     if threads is not None:
@@ -47,9 +64,9 @@ def _root(
 
 
 def _console():
-    from rich.console import Console
+    from ecombench.terminal import console
 
-    return Console()
+    return console()
 
 
 def split_names(values: list[str] | None) -> list[str] | None:
@@ -102,22 +119,49 @@ TaskPathOption = Annotated[list[Path] | None, typer.Option("--task-path", help="
 
 
 @tasks_app.callback(invoke_without_command=True)
-def tasks_list(ctx: typer.Context, task_path: TaskPathOption = None) -> None:
+def tasks_list(
+    ctx: typer.Context,
+    task_path: TaskPathOption = None,
+    format: Annotated[ListFormat, typer.Option("--format", help="table, json or csv (for scripts).")] = ListFormat.table,
+) -> None:
     """List every task with its track, type, metric, item count and version (reads YAML only)."""
     if ctx.invoked_subcommand is not None:
         return
-    from rich.table import Table
-
     from ecombench.taskindex import build_index, default_roots
-    from ecombench.terminal import text
+    from ecombench.terminal import natural_key, text
+    from ecombench.terminal import table as rich_table
 
     index = build_index(default_roots(task_path or []))
-    table = Table(title=f"{len(index.tasks)} tasks, {len(index.groups)} groups")
-    for column in ("task", "track", "type", "metric", "items", "version", "description"):
-        table.add_column(column, justify="right" if column == "items" else "left")
-    for t in sorted(index.tasks.values(), key=lambda t: (t.track, t.name)):
-        table.add_row(text(t.name), text(t.track), text(t.task_type), text(t.metric), str(t.item_count()), text(t.version), text(t.description))
-    _console().print(table)
+    columns = ("task", "track", "type", "metric", "items", "version", "description")
+    rows = [
+        {"task": t.name, "track": t.track, "type": t.task_type, "metric": t.metric, "items": t.item_count(), "version": t.version,
+         "description": t.description}
+        for t in sorted(index.tasks.values(), key=lambda t: (natural_key(t.track), natural_key(t.name)))
+    ]
+    if format is ListFormat.json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if format is ListFormat.csv:
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    console = _console()
+    narrow = {"description"} if console.width < 120 else set()  # a narrow terminal: names whole, descriptions dropped
+    narrow |= {"version", "type"} if console.width < 100 else set()
+    shown = [c for c in columns if c != "track" and c not in narrow]
+    longest = max((len(row["task"]) + 2 for row in rows), default=4)
+    table = rich_table(*shown, title=f"{len(index.tasks)} tasks, {len(index.groups)} groups", right=("items",),
+                       min_widths={"task": min(longest, console.width // 2)})
+    for track in dict.fromkeys(row["track"] for row in rows):
+        table.add_row(text(f"track: {track}", style="bold"), *[""] * (len(shown) - 1))
+        for row in rows:
+            if row["track"] == track:
+                table.add_row(*[text(f"  {row[c]}" if c == "task" else row[c]) for c in shown])
+        table.add_section()
+    console.print(table)
 
 
 @tasks_app.command("show")
@@ -155,9 +199,10 @@ def tasks_validate(path: Annotated[Path, typer.Argument(help="A task YAML or a f
     problems = validate(path)
     for problem in problems:
         print(problem, file=sys.stderr)
-    if problems:
+    if any(not p.warning for p in problems):
         raise typer.Exit(2)
-    typer.echo(f"{path}: ok")
+    warnings = sum(p.warning for p in problems)
+    typer.echo(f"{path}: ok" + (f" ({warnings} warnings)" if warnings else ""))
 
 
 @tasks_app.command("new")
@@ -211,6 +256,7 @@ def import_(
     track: Annotated[str, typer.Option("--track", help="jsonl: the track.")] = "custom",
     setting: Annotated[str, typer.Option("--setting", help="ecinstruct: which setting to keep.")] = "IND_Diverse_Instruction",
     split: Annotated[str, typer.Option("--split", help="ecinstruct, esci: which split to keep.")] = "test",
+    skip_unreadable: Annotated[bool, typer.Option("--skip-unreadable", help="ecominstruct: skip task folders that cannot be read (each named on stderr) instead of failing.")] = False,
 ) -> None:
     """Turn a public dataset you already have into ecombench tasks (under $ECOMBENCH_HOME/tasks/NAME)."""
     from ecombench.importers import IMPORTERS
@@ -225,6 +271,7 @@ def import_(
         "jsonl": {"prompt": prompt, "target": target, "task_type": type, "metric": metric, "track": track, "task": "task"},
         "ecinstruct": {"setting": setting, "split": split},
         "esci": {"split": split},
+        "ecominstruct": {"skip_unreadable": skip_unreadable},
     }.get(format, {})
     suite = IMPORTERS[format](source, **options)
     dest = write_suite(suite, name, out or home_dir() / "tasks", force=force)
@@ -242,7 +289,11 @@ class BoardFormat(str, Enum):
 
 @app.command()
 def leaderboard(
-    board: Annotated[str, typer.Option("--board", help="Board name (leaderboards/*.yaml, or a task group).")] = "ecombench_core",
+    board: Annotated[
+        str | None,
+        typer.Option("--board", help="A board (leaderboards/*.yaml) or any task, group (suite) or track name. Default: ecombench_core "
+                     "if a submission has its tasks, else the board most submissions share (named on stderr)."),
+    ] = None,
     by: Annotated[str, typer.Option("--by", help="track: per-track columns; task: per-task columns too.")] = "track",
     format: Annotated[BoardFormat, typer.Option("--format", help="table, markdown, csv, json or html.")] = BoardFormat.table,
     output: Annotated[Path | None, typer.Option("--output", help="Write to this file instead of the terminal.")] = None,
@@ -250,7 +301,7 @@ def leaderboard(
 ) -> None:
     """Rank the submissions on a board: All-Around with a 95% interval, per-track scores, flags."""
     from ecombench.io import atomic_write_text
-    from ecombench.leaderboard.boards import get_board
+    from ecombench.leaderboard.boards import board_candidates, coverage, covered_hint, get_board, implicit_boards, pick_board
     from ecombench.leaderboard.render import render, rich_table
     from ecombench.leaderboard.store import load_folder
     from ecombench.leaderboard.table import build_table
@@ -259,13 +310,22 @@ def leaderboard(
     if by not in ("track", "task"):
         raise EcombenchError(f"--by {by}: use track or task")
     index = build_index(default_roots())
-    chosen = get_board(board, list(index.groups))
+    chosen = get_board(board, implicit_boards(index)) if board is not None else None
     loaded = load_folder(submissions_dir)
     for warning in loaded.warnings:
         print(f"ecombench: warning: {warning}", file=sys.stderr)
+    if chosen is None:
+        name, line = pick_board(coverage(board_candidates(index), loaded.scores), total=len(loaded.meta))
+        if line:
+            from ecombench.terminal import safe_text
+
+            print(f"ecombench: {safe_text(line)}", file=sys.stderr)
+        chosen = get_board(name, implicit_boards(index))
     table = build_table(chosen, index, loaded, by=by)
     if table.frame.empty:
-        raise EcombenchError(f"no submission in {submissions_dir} has a task of board '{chosen.name}' ({', '.join(chosen.tasks)})")
+        covered = covered_hint(coverage(board_candidates(index), loaded.scores), skip=chosen.name)
+        raise EcombenchError(f"no submission in {submissions_dir} has a task of board '{chosen.name}' ({', '.join(chosen.tasks)})"
+                             + (f"; boards they cover: {covered}" if covered else "; their tasks are in no board: `ecombench tasks` lists the tasks"))
     if format is BoardFormat.table and output is None:
         _console().print(rich_table(table))
         return
@@ -321,15 +381,21 @@ def compare_cmd(
     """Per-task and per-track deltas against the first run, with paired bootstrap p-values (Holm-corrected)."""
     from rich.table import Table
 
-    from ecombench.leaderboard.compare import compare, find
+    from ecombench.leaderboard.compare import check_pair, compare, resolve
     from ecombench.leaderboard.store import load_submissions
-    from ecombench.terminal import text
+    from ecombench.terminal import safe_text, text
 
     if len(runs) < 2:
         raise EcombenchError("compare needs at least two submissions")
     subs = load_submissions(submissions_dir)
-    reference = find(subs, runs[0])
-    results = [compare(reference, find(subs, key), submissions_dir, iters=iters) for key in runs[1:]]
+    resolved = [resolve(subs, key) for key in runs]
+    for r in resolved:
+        if r.note():
+            print(f"ecombench: {safe_text(r.note())}", file=sys.stderr)
+    for other in resolved[1:]:
+        check_pair(resolved[0], other)
+    reference = resolved[0].chosen
+    results = [compare(reference, other.chosen, submissions_dir, iters=iters) for other in resolved[1:]]
     if format is OutputFormat.json:
         payload = [{"a": r.a.id, "b": r.b.id,
                     "tasks": {d.task: {"a": d.a, "b": d.b, "delta": d.delta, "n_paired": d.n_paired, "same_answers": d.same_answers,
@@ -393,6 +459,7 @@ def run(
         typer.Option("--model-args", help="key=value,... for the backend's model (lm-eval syntax): hf parallelize=True,max_length=4096; "
                      "vllm gpu_memory_utilization=0.8,max_model_len=8192."),
     ] = None,
+    format: Annotated[OutputFormat, typer.Option("--format", help="table, or json (the submission record, for scripts).")] = OutputFormat.table,
 ) -> None:
     """Score a model on ecombench tasks and keep the run as a submission."""
     from ecombench.metrics.embedding import Embedders
@@ -417,6 +484,9 @@ def run(
         return
     for task, why in result.submission.skipped_tasks.items():
         print(f"ecombench: warning: skipped {task}: {why}", file=sys.stderr)
+    if format is OutputFormat.json:
+        typer.echo(result.submission.model_dump_json(indent=2))
+        return
     console = _console()
     console.print(report_table(result.report, title=f"{result.submission.name} ({result.submission.model.spec})"))
     console.print(f"submission {result.submission.id} written to {result.path}", markup=False, highlight=False)

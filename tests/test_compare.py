@@ -73,3 +73,69 @@ def test_cli_json_and_items(folder):
     shown = subprocess.run([sys.executable, "-m", "ecombench", "compare", "model-a", "model-b", "--submissions-dir", str(path), "--items", "--iters", "500"],
                            capture_output=True, text=True, env=env)
     assert shown.returncode == 0 and "A (0.00): x" in shown.stdout and "B (1.00): p" in shown.stdout
+
+
+def _run(name: str, tasks: list[str], day: int):
+    from datetime import UTC, datetime
+
+    return make_submission(name, {t: 0.5 for t in tasks}, created=datetime(2026, 11, day, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("a_runs", "b_runs", "offered"),
+    [
+        # the newest 'tiny' ran GEN only; the older one ran MC like 'other': offered by id
+        ([[GEN], [MC]], [[MC]], [("a1", "b0", 1)]),
+        # the best offer first: most shared tasks, then the newest
+        ([[GEN], [MC], [MC, "starter_query_ranking"]], [[MC, "starter_query_ranking"]], [("a2", "b0", 2), ("a1", "b0", 1)]),
+        # the newest 'other' shares nothing with the newest 'tiny', an older 'other' does
+        ([[GEN]], [[MC], [GEN]], [("a0", "b1", 1)]),
+        # no run of either name shares a task: nothing to offer
+        ([[GEN], [GEN]], [[MC]], []),
+    ],
+)
+def test_runs_with_no_common_task_offer_the_runs_that_have_one(a_runs, b_runs, offered):
+    """Issue 14.3: a name matching several runs says which, and a failed pair names the pairs that work."""
+    from ecombench.leaderboard.compare import check_pair, resolve
+
+    # run i of a name is i days older than run 0 (the newest, the one a name picks)
+    a = [_run("tiny", tasks, 20 - i) for i, tasks in enumerate(a_runs)]
+    b = [_run("other", tasks, 10 - i) for i, tasks in enumerate(b_runs)]
+    ids = {**{f"a{i}": s.id for i, s in enumerate(a)}, **{f"b{i}": s.id for i, s in enumerate(b)}}
+    ra, rb = resolve([*b, *a], "tiny"), resolve([*a, *b], "other")
+    assert ra.chosen.id == ids["a0"] and [s.id for s in ra.matches] == [s.id for s in a]
+    if len(a) > 1:
+        assert ra.note() == f"'tiny' matches {len(a)} runs (newest first: {', '.join(s.id for s in a)}); using {ids['a0']}"
+    else:
+        assert ra.note() == ""
+    with pytest.raises(EcombenchError) as caught:
+        check_pair(ra, rb)
+    message = str(caught.value)
+    assert message.startswith(f"tiny ({ids['a0']}) and other ({ids['b0']}) have no task in common")
+    shown = [f"ecombench compare {ids[x]} {ids[y]} ({n} shared task{'s' if n != 1 else ''})" for x, y, n in offered]
+    if offered:
+        assert message.endswith("; runs of these names that do: " + "; ".join(shown))
+    else:
+        assert "ecombench compare" not in message and message.endswith("nor do the other runs of these names")
+
+
+def test_cli_names_the_ids_a_name_resolved_to_and_the_pairs_that_share_tasks(tmp_path):
+    old, new, other = _run("builtin-tiny", [MC], 2), _run("builtin-tiny", [GEN], 3), _run("other", [MC], 1)
+    for sub in (old, new, other):
+        submissions.save(tmp_path, sub, [])
+    done = subprocess.run([sys.executable, "-m", "ecombench", "compare", "builtin-tiny", "other", "--submissions-dir", str(tmp_path)],
+                          capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 2
+    assert f"'builtin-tiny' matches 2 runs (newest first: {new.id}, {old.id}); using {new.id}" in done.stderr
+    assert f"have no task in common; runs of these names that do: ecombench compare {old.id} {other.id} (1 shared task)" in done.stderr
+    ok = subprocess.run([sys.executable, "-m", "ecombench", "compare", old.id, "other", "--submissions-dir", str(tmp_path), "--format", "json", "--iters", "100"],
+                        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)[0]["a"] == old.id and "matches" not in ok.stderr
+
+
+def test_an_ambiguous_id_prefix_says_so(folder):
+    _, a, b = folder
+    prefix = next(a.id[:n] for n in range(len(a.id)) if b.id.startswith(a.id[:n]) and not b.id.startswith(a.id[: n + 1]))
+    with pytest.raises(EcombenchError, match=f"id prefix '{prefix}' matches 2 submissions"):
+        find([a, b], prefix)

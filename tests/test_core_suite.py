@@ -9,7 +9,7 @@ import pytest
 
 from ecombench.data.builders import decontaminate, ngrams
 from ecombench.data.core import default_core_dir
-from ecombench.metrics import METRIC_NAMES
+from ecombench.metrics import KDD_METRIC_NAMES
 from ecombench.metrics.parsers import TASK_TYPES
 from ecombench.taskindex import build_index, default_roots
 
@@ -30,10 +30,21 @@ def test_the_default_suite_is_core_and_covers_everything():
     assert len(CORE) >= 24
     assert set(Counter(t.track for t in CORE).values()) and min(Counter(t.track for t in CORE).values()) >= 4
     assert {t.task_type for t in CORE} == set(TASK_TYPES)
-    assert {t.metric for t in CORE} == set(METRIC_NAMES)
+    assert {t.metric for t in CORE} == set(KDD_METRIC_NAMES)
     jp = [t for t in CORE if t.metric == "jp-bleu"]
     assert jp and all("Japanese" in _rows(t)[0]["input_field"] for t in jp)
     assert sum(len(_rows(t)) for t in CORE) >= 3000
+
+
+def test_no_bundled_task_repeats_a_prompt():
+    # a repeated question counts twice in n and narrows the standard error (core_largest_mc once had
+    # 122 items over 67 distinct prompts)
+    bundled = build_index(default_roots()).select(["ecombench_core", "ecombench_starter"])
+    for t in bundled:
+        prompts = [r["input_field"] for r in _rows(t)]
+        repeated = [p[:60] for p, n in Counter(prompts).items() if n > 1]
+        assert not repeated, f"{t.name}: {repeated[:3]}"
+        assert t.item_count() == len(set(prompts)) == MANIFEST["tasks"].get(t.name, {"items": len(prompts)})["items"]
 
 
 def test_each_task_stores_its_random_baseline_and_data_hash():

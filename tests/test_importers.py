@@ -231,27 +231,6 @@ def test_a_zip_without_the_expected_folders_is_refused(tmp_path):
         IMPORTERS["shopping-mmlu"](path)
 
 
-def test_ecominstruct_folders_become_f1_and_rouge_tasks(tmp_path):
-    root = tmp_path / "EcomInstruct"
-    meta = {"defi": "entity span detection", "test_prompt": {"instruction": "Find the {label_set} in: {sentences}"},
-            "label_set": {"en": ["brand", "color"], "cn": ["品牌", "颜色"]}, "label_key": "en", "label_sep": ", "}
-    ner = root / "Amazon" / "tasks" / "EN-Amazon-NER-brand"
-    gen = root / "Amazon" / "tasks" / "EN-Amazon-Generate-title"
-    for folder, task in ((ner, "EN-Amazon-NER-brand"), (gen, "EN-Amazon-Generate-title")):
-        folder.mkdir(parents=True)
-        (folder / "meta-info.json").write_text(json.dumps({**meta, "task": task}))
-    write_jsonl(ner / "test.json", [{"sentences": "lego red car", "spans": [{"start": 0, "end": 4, "type": "brand", "term": "lego"}]}])
-    write_jsonl(gen / "test.json", [{"sentences": "a red lego car", "labels": {"en": ["Lego red car"]}}])
-    dest = _import("ecominstruct", root, tmp_path, name="ecom")
-    index = build_index([dest])
-    assert {t.name: t.metric for t in index.tasks.values()} == {"ecom_en_amazon_ner_brand": "micro f1", "ecom_en_amazon_generate_title": "rougel"}
-    row = json.loads((dest / "ecom_en_amazon_ner_brand.jsonl").read_text())
-    assert row["input_field"].startswith("Below is an instruction that describes the entity span detection task.")
-    assert "Find the brand, color in: lego red car" in row["input_field"] and row["output_field"] == ["lego"]
-    result = run(RunOptions(model="builtin:tiny", tasks=["ecom"], task_paths=[dest], trust_tasks=True, submissions_dir=tmp_path / "subs"))
-    assert len(result.submission.tasks) == 2
-
-
 def test_ecinstruct_filters_setting_and_split_and_maps_options(tmp_path):
     base = {"instruction": "Are these the same product?", "input": "A: red mug; B: red cup"}
     records = [

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 
+import pandas as pd
 import pytest
 
 from ecombench import submissions
@@ -317,3 +318,168 @@ def test_impossible_scores_are_refused_not_ranked(tmp_path, field, value):
     assert "Infinity" not in done.stdout and "NaN" not in done.stdout
     assert "forged.json" in done.stderr
     assert any(why in done.stderr for why in ("less than or equal to 1", "greater than or equal to 0", "finite number"))
+
+
+# Issue 14.1: with no --board, the board the submissions cover. Candidates in preference order
+# (board files, groups, tasks of no group); scores: (submission, task) rows.
+CANDIDATES = {"core": ["c1", "c2"], "suite": ["s1", "s2", "s3"], "suite_x": ["s1"], "other": ["o1", "o2", "o3"], "lone": ["l1"]}
+
+
+@pytest.mark.parametrize(
+    ("ran", "board_", "line"),
+    [
+        # every submission has a task of the default board: it, and nothing to say
+        ({"A": ["c1"], "B": ["c1", "c2"]}, "core", ""),
+        # the default board while any submission has one of its tasks; the rest are pointed to
+        ({"A": ["c1"], "B": ["s1"]}, "core", "1 of 2 submissions have no task of board 'core'; see them with --board suite (1 submission)"),
+        # no default: the board most submissions have a task of; suite_x is part of suite, so not offered
+        ({"A": ["s1"], "B": ["s2"], "C": ["o1"]}, "suite",
+         "no submission has a task of the default board 'core'; showing board 'suite' (2 of 3 submissions, --board suite); "
+         "other boards: --board other (1 submission)"),
+        # a tie on submissions: the board with more tasks (suite, 3 tasks, over lone, 1 task)
+        ({"A": ["s1", "l1"]}, "suite",
+         "no submission has a task of the default board 'core'; showing board 'suite' (1 of 1 submissions, --board suite); "
+         "other boards: --board lone (1 submission)"),
+        # a tie on submissions and tasks: the earlier candidate (suite before other)
+        ({"A": ["s1", "o1"]}, "suite",
+         "no submission has a task of the default board 'core'; showing board 'suite' (1 of 1 submissions, --board suite); "
+         "other boards: --board other (1 submission)"),
+        # a new task in no group is a board of its own
+        ({"A": ["l1"]}, "lone", "no submission has a task of the default board 'core'; showing board 'lone' (1 of 1 submissions, --board lone)"),
+    ],
+)
+def test_pick_board_when_none_is_named(ran, board_, line):
+    from ecombench.leaderboard.boards import coverage, pick_board
+
+    scores = pd.DataFrame([(s, t) for s, tasks in ran.items() for t in tasks], columns=["submission", "task"])
+    assert pick_board(coverage(CANDIDATES, scores), total=len(ran), default="core") == (board_, line)
+
+
+def test_coverage_counts_submissions_and_marks_boards_inside_others():
+    from ecombench.leaderboard.boards import coverage
+
+    scores = pd.DataFrame([("A", "s1"), ("A", "s2"), ("B", "s1"), ("C", "o2")], columns=["submission", "task"])
+    cover = coverage(CANDIDATES, scores)
+    assert cover.to_dict(orient="records") == [
+        {"board": "suite", "submissions": 2, "tasks": 3, "part_of": ""},
+        {"board": "suite_x", "submissions": 2, "tasks": 1, "part_of": "suite"},
+        {"board": "other", "submissions": 1, "tasks": 3, "part_of": ""},
+    ]
+
+
+def test_cli_with_no_board_shows_the_board_the_submissions_share(tmp_path):
+    """Issue 14.1: a folder without ecombench-core runs shows their board and names its --board value."""
+    for name in ("a", "b"):
+        submissions.save(tmp_path, make_submission(name, uniform(0.4)), [])
+    done = _cli("leaderboard", "--submissions-dir", str(tmp_path), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["board"]["name"] == "ecombench_starter"
+    assert "showing board 'ecombench_starter' (2 of 2 submissions, --board ecombench_starter)" in done.stderr
+    named = _cli("leaderboard", "--submissions-dir", str(tmp_path), "--board", "ecombench_core")
+    assert named.returncode == 2
+    assert "has a task of board 'ecombench_core' (ecombench_core); boards they cover: --board ecombench_starter (2 submissions)" in named.stderr
+
+
+def _task_result(task, score: float) -> submissions.TaskResult:
+    return submissions.TaskResult(track=task.track, task_type=task.task_type, metric=task.metric, n=10, score=score, stderr=0.0,
+                                  version=task.version, data_sha256=task.data_hash())
+
+
+@pytest.mark.parametrize(
+    ("name", "tasks"),
+    [
+        ("starter_category_mc", ["starter_category_mc"]),  # a task
+        ("ecombench_starter_multilingual", ["starter_title_translation_de", "starter_title_translation_ja"]),  # a group
+        ("multilingual", ["starter_title_translation_de", "starter_title_translation_ja"]),  # a track
+    ],
+)
+def test_any_task_group_or_track_is_a_board(name, tasks):
+    """Issue 14.2: no board file needed; the implicit board aggregates like the suites."""
+    from ecombench.leaderboard.boards import implicit_boards
+
+    chosen = get_board(name, implicit_boards(INDEX))
+    assert chosen.tasks == [name] and not chosen.normalize and chosen.ranking == "all_around"
+    table = build_table(chosen, INDEX, [make_submission("m", uniform(0.3, starter_category_mc=0.6, starter_title_translation_de=0.8))])
+    assert sorted(table.tasks) == sorted(tasks)
+    expected = {"starter_category_mc": 0.6}.get(name, (0.8 + 0.3) / 2)  # one track: All-Around = the track = mean of its tasks
+    assert table.frame.loc[0, "all_around"] == pytest.approx(expected)
+
+
+def test_a_group_board_is_the_mean_of_its_track_means():
+    # ecombench_starter: concept_understanding 3 tasks, the other tracks 2 each
+    chosen = get_board("ecombench_starter", [])  # the board file
+    implicit = get_board("ecombench_starter_concept_understanding", list(INDEX.groups))
+    assert chosen.name == "ecombench_starter" and implicit.description.startswith("default board of")
+    scores = uniform(0.2, starter_category_mc=0.8)
+    frame = build_table(Board(name="g", tasks=["ecombench_starter"]), INDEX, [make_submission("m", scores)]).frame
+    assert frame.loc[0, "all_around"] == pytest.approx(((0.8 + 0.2 + 0.2) / 3 + 0.2 * 3) / 4)
+
+
+def test_cli_a_new_task_is_a_board_without_a_file(tmp_path):
+    """Issue 14.2: `leaderboard --board product_mc` for a user task, and picked when it is all there is."""
+    home = tmp_path / "home"
+    folder = home / "tasks" / "product_mc"
+    folder.mkdir(parents=True)
+    (folder / "product_mc.jsonl").write_text('{"input_field": "q", "output_field": 0}\n')
+    (folder / "product_mc.yaml").write_text(
+        "task: product_mc\ncustom_dataset: !function ecombench.hooks.load_dataset\ndataset_kwargs:\n  data_files: product_mc.jsonl\n"
+        "test_split: test\noutput_type: generate_until\ndoc_to_text: input_field\n"
+        "metadata: {track: concept_understanding, task_type: multiple-choice, metric: accuracy, version: 1, description: d}\n")
+    env = {"ECOMBENCH_HOME": str(home)}
+    index = build_index([*default_roots(), home / "tasks"])
+    task = index.tasks["product_mc"]
+    subs = tmp_path / "subs"
+    for name, score in (("low", 0.2), ("high", 0.7)):
+        submissions.save(subs, make_submission(name, {}).model_copy(update={"tasks": {"product_mc": _task_result(task, score)}}), [])
+    named = _cli_env(env, "leaderboard", "--submissions-dir", str(subs), "--board", "product_mc", "--format", "json")
+    assert named.returncode == 0, named.stderr
+    rows = json.loads(named.stdout)["rows"]
+    assert [(r["name"], r["rank"], r["all_around"]) for r in rows] == [("high", 1, 0.7), ("low", 2, 0.2)]
+    picked = _cli_env(env, "leaderboard", "--submissions-dir", str(subs), "--format", "json")
+    assert picked.returncode == 0 and json.loads(picked.stdout)["board"]["name"] == "product_mc"
+    assert "--board product_mc" in picked.stderr
+
+
+def _cli_env(env, *args):
+    return subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, env={**os.environ, "COLUMNS": "250", **env})
+
+
+def test_normalised_board_explains_itself_and_names_the_unnormalised_tasks():
+    """Issue 14.4: the formula under the table, and which tasks are left at 100 × score."""
+    core = {t.name: t for t in INDEX.select(["ecombench_core"])}
+    no_baseline = [n for n, t in core.items() if not isinstance(t.config["metadata"].get("random_baseline"), (int, float))
+                   or t.config["metadata"]["random_baseline"] >= 0.95]
+    sub = make_submission("x", {}).model_copy(update={"tasks": {n: _task_result(t, 0.5) for n, t in core.items()}})
+    table = build_table(Board(name="n", tasks=["ecombench_core"], normalize=True), INDEX, [sub])
+    formula = "100 × (score − random baseline) / (1 − random baseline)"
+    assert any(formula in note and "baseline of 0.95 or more" in note for note in table.notes)
+    (note,) = [note for note in table.notes if formula in note]
+    assert note.endswith(f"(here: {', '.join(no_baseline)})" if no_baseline else "100 × score")
+    assert formula in render(table, "markdown").split("\n\n", 1)[1]  # after the table
+    assert any(formula in note for note in json.loads(render(table, "json"))["notes"])
+    plain = build_table(board(), INDEX, [make_submission("m", uniform(0.3))])
+    assert not any(formula in note for note in plain.notes) and "(1, 1, 3)" in plain.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("scores", "expected"),
+    [
+        # (name, All-Around) -> (name, rank) in listed order: ties on the shown value share the rank
+        ([("b", 0.40001), ("a", 0.40004), ("c", 0.3)], [("a", 1), ("b", 1), ("c", 3)]),  # both show 0.4000; listed by All-Around
+        ([("b", 0.4), ("a", 0.4), ("c", 0.5)], [("c", 1), ("a", 2), ("b", 2)]),  # exact tie: listed by name
+        ([("a", 0.40005), ("b", 0.4), ("c", 0.4)], [("a", 1), ("b", 2), ("c", 2)]),  # 0.4001 (rounded up) vs 0.4000
+    ],
+)
+def test_ties_share_a_competition_rank(scores, expected):
+    """Issue 14.4, documented in the README: rank = competition ranking on the value as shown."""
+    subs = [make_submission(name, uniform(value)) for name, value in scores]
+    frame = build_table(board(), INDEX, subs).frame
+    assert list(zip(frame["name"], frame["rank"], strict=True)) == expected
+
+
+def test_equal_win_rates_tie_at_rank_one_whatever_their_all_around():
+    # a wins category_mc, b wins attribute_ner, they tie elsewhere: win rate 0.5 each, both rank 1
+    a = make_submission("a", uniform(0.5, starter_category_mc=0.9))
+    b = make_submission("b", uniform(0.5, starter_attribute_ner=0.6))
+    frame = build_table(board(ranking="win_rate"), INDEX, [b, a]).frame
+    assert list(zip(frame["name"], frame["rank"], frame["win_rate"], strict=True)) == [("a", 1, 0.5), ("b", 1, 0.5)]

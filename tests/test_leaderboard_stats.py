@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from ecombench.leaderboard.stats import aggregate, holm, normalise, paired_bootstrap, win_rates
+from ecombench.leaderboard.stats import aggregate, competition_rank, holm, normalise, paired_bootstrap, win_rates
 
 
 def _tasks(rows):
@@ -75,3 +75,43 @@ def test_holm_by_hand():
     # sorted: c 0.01*3 = 0.03; a 0.02*2 = 0.04; b max(0.04, 0.04*1) = 0.04
     assert holm({"a": 0.02, "b": 0.04, "c": 0.01}) == pytest.approx({"c": 0.03, "a": 0.04, "b": 0.04})
     assert holm({"a": 0.6, "b": 0.9}) == {"a": 1.0, "b": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("score", "baseline", "expected"),
+    [
+        (0.25, 0.25, 0.0),  # chance is 0
+        (1.0, 0.25, 100.0),  # perfect is 100
+        (0.1, 0.25, -20.0),  # below chance is negative: (0.1 - 0.25) / 0.75
+        (0.5, None, 50.0),  # no baseline: 100 × score
+        (0.5, float("nan"), 50.0),
+        (0.9, 0.9, 0.0),  # 0.9 < MAX_BASELINE: still normalised
+        (0.93, 0.95, 93.0),  # baseline at MAX_BASELINE: 100 × score, not (0.93 - 0.95) / 0.05 = -40
+        (0.9, 0.99, 90.0),  # would be -900
+    ],
+)
+def test_normalise_guards_baselines_near_the_maximum(score, baseline, expected):
+    assert normalise(score, baseline) == pytest.approx(expected)
+
+
+def test_aggregate_leaves_a_near_maximum_baseline_task_unnormalised():
+    rows = _tasks([("A", "easy", "x", 0.90, 0.01, 0.97), ("A", "hard", "x", 0.50, 0.01, 0.25)])
+    out = aggregate(rows, normalize=True).set_index("submission")
+    # easy: 100 × 0.90 = 90 (not (0.90 - 0.97) / 0.03 × 100 = -233); hard: (0.5 - 0.25) / 0.75 × 100 = 33.3
+    assert out.loc["A", "all_around"] == pytest.approx((90 + 100 / 3) / 2)
+
+
+@pytest.mark.parametrize(
+    ("values", "ranks"),
+    [
+        ([0.5, 0.5, 0.3], [1, 1, 3]),  # competition ranking: a tie shares the rank, the next is skipped
+        ([0.7, 0.5, 0.5, 0.5, 0.1], [1, 2, 2, 2, 5]),
+        ([0.40001, 0.40004, 0.3], [1, 1, 3]),  # both show as 0.4000: tied
+        ([0.12341, 0.12344, 0.1235], [2, 2, 1]),  # 0.1234, 0.1234, 0.1235
+        ([-18.414, -18.409, 3.0], [2, 2, 1]),  # normalised scores show 2 decimals: -18.41 twice
+        ([0.5, float("nan"), 0.2], [1, None, 2]),  # no value, no rank
+    ],
+)
+def test_competition_rank_on_shown_values(values, ranks):
+    got = competition_rank(pd.Series(values))
+    assert [None if r is pd.NA else int(r) for r in got] == ranks

@@ -404,7 +404,7 @@ TASKS: tuple[TaskSpec, ...] = (
     TaskSpec("core_query_relevance_mc", TRACKS[2], "multiple-choice", "accuracy", "Classify a query-product pair as exact, substitute, complement or irrelevant.", query_relevance_mc, version="1.1"),
     TaskSpec("core_complement_retrieval", TRACKS[2], "retrieval", "hit rate@3", "Find the product bought together with a purchased one among 6 candidates.", complement_retrieval),
     TaskSpec("core_review_aspect_retrieval", TRACKS[2], "retrieval", "hit rate@3", "Find the aspects a review talks about among 8.", review_aspect_retrieval),
-    TaskSpec("core_rating_mc", TRACKS[2], "multiple-choice", "accuracy", "Predict a review's star rating (1-5).", rating_mc),
+    TaskSpec("core_rating_mc", TRACKS[2], "multiple-choice", "accuracy", "Predict a review's star rating (1-5).", rating_mc, version="1.1"),
     TaskSpec("core_praised_aspects_ner", TRACKS[2], "named_entity_recognition", "micro f1", "List the aspects a review praises.", praised_aspects_ner, version="1.1"),
     TaskSpec("core_session_purchase_mc", TRACKS[2], "multiple-choice", "accuracy", "Predict the product a shopping session ends by buying (4 options).", session_purchase_mc),
     TaskSpec("core_title_translation_de", TRACKS[3], "generation", "bleu", "Translate an English product title into German.", _translation("de"), 150),

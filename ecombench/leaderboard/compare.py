@@ -58,17 +58,57 @@ class Comparison:
     flips: list[Flip] = field(default_factory=list)
 
 
-def find(subs: list[Submission], key: str) -> Submission:
-    """A submission by id, id prefix, or name (the newest of that name)."""
-    by_id = [s for s in subs if s.id == key] or [s for s in subs if s.id.startswith(key)]
+@dataclass(frozen=True)
+class Resolved:
+    """What a run name on the command line stands for: the run used, and every run it matched."""
+
+    key: str
+    chosen: Submission
+    matches: tuple[Submission, ...]  # newest first; more than one when a name is shared by several runs
+
+    def note(self) -> str:
+        """``'tiny' matches 3 runs (newest first: id1, id2, id3); using id1``, or "" for one match."""
+        if len(self.matches) < 2:
+            return ""
+        return f"'{self.key}' matches {len(self.matches)} runs (newest first: {', '.join(s.id for s in self.matches)}); using {self.chosen.id}"
+
+
+def resolve(subs: list[Submission], key: str) -> Resolved:
+    """A submission by id, id prefix, or name (the newest of that name, the others kept as ``matches``)."""
+    exact = [s for s in subs if s.id == key]
+    by_id = exact or [s for s in subs if s.id.startswith(key)]
     if len(by_id) == 1:
-        return by_id[0]
-    named = sorted((s for s in subs if s.name == key), key=lambda s: s.created)
+        return Resolved(key, by_id[0], (by_id[0],))
+    named = sorted((s for s in subs if s.name == key), key=lambda s: s.created, reverse=True)
     if named:
-        return named[-1]
+        return Resolved(key, named[0], tuple(named))
+    if len(by_id) > 1:
+        raise EcombenchError(f"id prefix '{key}' matches {len(by_id)} submissions ({', '.join(s.id for s in by_id[:5])}); give more of the id")
     close = difflib.get_close_matches(key, list(dict.fromkeys([*(s.name for s in subs), *(s.id for s in subs)])), n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise EcombenchError(f"no submission named or with id '{key}'{hint}")
+
+
+def find(subs: list[Submission], key: str) -> Submission:
+    """A submission by id, id prefix, or name (the newest of that name)."""
+    return resolve(subs, key).chosen
+
+
+def check_pair(a: Resolved, b: Resolved) -> None:
+    """Raise when the chosen runs share no task, naming the runs of the same names that do (by id)."""
+    if set(a.chosen.tasks) & set(b.chosen.tasks):
+        return
+    pairs = sorted(
+        ((len(set(x.tasks) & set(y.tasks)), x, y) for x in a.matches for y in b.matches if set(x.tasks) & set(y.tasks)),
+        key=lambda p: (-p[0], -max(p[1].created, p[2].created).timestamp()),
+    )
+    message = f"{a.chosen.name} ({a.chosen.id}) and {b.chosen.name} ({b.chosen.id}) have no task in common"
+    if pairs:
+        offers = "; ".join(f"ecombench compare {x.id} {y.id} ({n} shared task{'s' if n != 1 else ''})" for n, x, y in pairs[:3])
+        message += f"; runs of these names that do: {offers}"
+    elif len(a.matches) > 1 or len(b.matches) > 1:
+        message += "; nor do the other runs of these names"
+    raise EcombenchError(message)
 
 
 def compare(a: Submission, b: Submission, folder: Path, iters: int = 10_000, seed: int = 0) -> Comparison:
@@ -77,7 +117,7 @@ def compare(a: Submission, b: Submission, folder: Path, iters: int = 10_000, see
     items_b = _by_hash(load_items(folder, b))
     shared = [t for t in a.tasks if t in b.tasks]
     if not shared:
-        raise EcombenchError(f"{a.name} and {b.name} have no task in common")
+        raise EcombenchError(f"{a.name} ({a.id}) and {b.name} ({b.id}) have no task in common")
     out = Comparison(a, b)
     raw: dict[str, tuple[float | None, int, int]] = {}
     for task in shared:

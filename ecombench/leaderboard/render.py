@@ -15,6 +15,7 @@ import re
 
 import pandas as pd
 
+from ecombench.leaderboard.stats import shown_decimals
 from ecombench.leaderboard.table import BoardTable
 from ecombench.terminal import safe_text, text  # noqa: F401 - safe_text: re-exported for callers of this module
 
@@ -33,7 +34,7 @@ def _fmt(value: object, column: str) -> str:
     if column == "lora_rank":
         return str(int(value))
     if isinstance(value, float):
-        return f"{value:.4f}" if abs(value) <= 1.5 or column == "ci95" else f"{value:.2f}"
+        return f"{value:.{4 if column == 'ci95' else shown_decimals(value)}f}"
     return safe_text(value)
 
 
@@ -76,7 +77,8 @@ def render(table: BoardTable, fmt: str) -> str:
         return ""
     cols = columns(table)
     if fmt == "json":
-        return json.dumps({"board": table.board.model_dump(), "rows": to_records(table)}, indent=2, ensure_ascii=False, default=str)
+        return json.dumps({"board": table.board.model_dump(), "notes": list(table.notes), "rows": to_records(table)},
+                          indent=2, ensure_ascii=False, default=str)
     if fmt == "csv":
         frame = table.frame[cols]
         text_cols = [c for c in cols if frame[c].dtype == object or isinstance(frame[c].dtype, (pd.StringDtype, pd.CategoricalDtype))]
@@ -85,6 +87,8 @@ def render(table: BoardTable, fmt: str) -> str:
         lines = ["| " + " | ".join(markdown_cell(c) for c in cols) + " |", "|" + "---|" * len(cols)]
         for row in table.frame[cols].itertuples(index=False):
             lines.append("| " + " | ".join(markdown_cell(_fmt(v, c)) for v, c in zip(row, cols, strict=True)) + " |")
+        for note in table.notes:  # each a paragraph under the table
+            lines += ["", markdown_cell(note)]
         return "\n".join(lines) + "\n"
     if fmt == "html":
         head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
@@ -93,8 +97,9 @@ def render(table: BoardTable, fmt: str) -> str:
             for row in table.frame[cols].itertuples(index=False)
         )
         title = html.escape(table.board.name)
+        notes = "".join(f"<p>{html.escape(note)}</p>" for note in table.notes)
         return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
-                f"<h1>{title}</h1><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></body></html>\n")
+                f"<h1>{title}</h1><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}</body></html>\n")
     raise ValueError(fmt)
 
 
@@ -103,7 +108,8 @@ def rich_table(table: BoardTable):
     from rich.text import Text
 
     cols = [c for c in columns(table) if c not in ("submission", "model")]
-    out = Table(title=text(f"{table.board.name}: {table.board.description}" if table.board.description else table.board.name))
+    out = Table(title=text(f"{table.board.name}: {table.board.description}" if table.board.description else table.board.name),
+                caption=text("\n".join(table.notes), keep_lines=True) if table.notes else None, caption_justify="left")
     for c in cols:
         out.add_column(c.removeprefix("track:").removeprefix("task:"), justify="right" if c not in ("name", "base", "flags", "date") else "left")
     for row in table.frame[cols].itertuples(index=False):

@@ -15,6 +15,7 @@ from pathlib import Path
 from ecombench.io import atomic_write_text
 from ecombench.leaderboard.compare import Comparison
 from ecombench.leaderboard.render import columns
+from ecombench.leaderboard.stats import shown_decimals
 from ecombench.leaderboard.table import BoardTable
 from ecombench.submissions import GenerationSettings, Submission
 
@@ -57,7 +58,7 @@ def _cell(value: object, column: str) -> str:
     if column == "lora_rank":
         return f"<td data-value='{int(value)}'>{int(value)}</td>"
     if isinstance(value, float):
-        shown = f"{value:.4f}" if abs(value) <= 1.5 or column == "ci95" else f"{value:.2f}"
+        shown = f"{value:.{4 if column == 'ci95' else shown_decimals(value)}f}"
         return f"<td data-value='{value!r}'>{shown}</td>"
     text = str(value)
     return f"<td class='text' data-value='{_e(text)}'>{_e(text)}</td>"
@@ -100,6 +101,7 @@ def _index(table: BoardTable, has_compare: bool) -> str:
     body = (f"<h1>{_e(board.name)}</h1><p>{_e(board.description)}</p>"
             f"<p>Aggregation: task score, mean per track, All-Around = mean of tracks{'; tasks normalised against their random-guess baselines' if board.normalize else ''}. "
             f"Ranked by {_e(board.ranking)}; ci95 is the half-width of the 95% interval. Flagged rows are not ranked. Click a header to sort.</p>"
+            + "".join(f"<p>{_e(note)}</p>" for note in table.notes) +
             f"{link}<table class='sortable' id='board'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             f"<h2>Per track</h2>{_bars(table)}")
     return _page(f"{board.name} leaderboard", body, script=True)

@@ -1,7 +1,9 @@
 """Leaderboard statistics: pure functions of small tables, no I/O.
 
 - ``aggregate``: KDD Cup aggregation (task → mean per track → mean of tracks), optionally with
-  each task normalised against its random-guess baseline (0 = chance, 100 = perfect).
+  each task normalised against its random-guess baseline (0 = chance, 100 = perfect;
+  ``NORMALISATION`` says how, ``MAX_BASELINE`` which tasks are left as they are).
+- ``competition_rank``: ranks as the tables show them: equal shown values share a rank ("1, 1, 3").
 - ``all_around_ci``: a 95% interval for All-Around from the task standard errors (tasks are
   independent samples; All-Around is a fixed linear combination of task scores).
 - ``win_rates``: HELM's mean win rate: per task, the share of other models a model beats,
@@ -19,14 +21,26 @@ import numpy as np
 import pandas as pd
 
 Z95 = 1.959963984540054
+# A task whose random baseline is this close to the maximum score (1.0) is not normalised: 1 - baseline
+# would be a tiny denominator that turns a small gap below chance into a score of -1000.
+MAX_BASELINE = 0.95
+NORMALISATION = ("normalised score per task = 100 × (score − random baseline) / (1 − random baseline): "
+                 "0 = chance, 100 = perfect, negative = below chance; tasks without a baseline, or with a "
+                 f"baseline of {MAX_BASELINE} or more, count as 100 × score")
+
+
+def normalisable(baseline: float | None) -> bool:
+    """Whether a task with this random baseline is normalised (a baseline below ``MAX_BASELINE``)."""
+    return baseline is not None and not math.isnan(baseline) and baseline < MAX_BASELINE
 
 
 def normalise(score: float, baseline: float | None) -> float:
     """0 at the random-guess baseline, 100 at a perfect score (scores below chance go negative).
 
-    Without a baseline (None or NaN) the score is only scaled to 0-100.
+    Without a baseline (None or NaN), or with one of ``MAX_BASELINE`` or more, the score is only
+    scaled to 0-100.
     """
-    if baseline is None or math.isnan(baseline) or baseline >= 1.0:
+    if not normalisable(baseline):
         return 100.0 * score
     return 100.0 * (score - baseline) / (1.0 - baseline)
 
@@ -40,7 +54,7 @@ def aggregate(tasks: pd.DataFrame, normalize: bool = False) -> pd.DataFrame:
     frame = tasks[["submission", "track", "score", "stderr", "baseline"]].copy()
     baseline = pd.to_numeric(frame["baseline"], errors="coerce")
     if normalize:
-        usable = baseline.notna() & (baseline < 1.0)
+        usable = baseline.notna() & (baseline < MAX_BASELINE)
         base = baseline.where(usable, 0.0)
         frame["value"] = 100.0 * (frame["score"] - base) / (1.0 - base)
         frame["value_se"] = 100.0 * frame["stderr"].fillna(0.0) / (1.0 - base)
@@ -56,6 +70,18 @@ def aggregate(tasks: pd.DataFrame, normalize: bool = False) -> pd.DataFrame:
     wide = wide[sorted(wide.columns)].add_prefix("track:")
     out = by_sub[["all_around", "all_around_stderr"]].join(wide)
     return out.reset_index()
+
+
+def shown_decimals(value: float) -> int:
+    """Decimals the tables show a score with: 4 for 0-1 scores and win rates, 2 for normalised 0-100 scores."""
+    return 4 if abs(value) <= 1.5 else 2
+
+
+def competition_rank(values: pd.Series) -> pd.Series:
+    """Ranks (higher is better) of values as the tables show them (``shown_decimals``): values that
+    print the same share a rank and the next rank is skipped ("1, 1, 3"); NaN gets no rank."""
+    shown = values.astype(float).map(lambda v: v if math.isnan(v) else float(f"{v:.{shown_decimals(v)}f}"))
+    return shown.rank(ascending=False, method="min").astype("Int64")
 
 
 def win_rates(scores: pd.DataFrame) -> dict[str, float]:

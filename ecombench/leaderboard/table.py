@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ecombench.leaderboard.boards import Board
-from ecombench.leaderboard.stats import Z95, aggregate, win_rates
+from ecombench.leaderboard.stats import NORMALISATION, Z95, aggregate, competition_rank, normalisable, win_rates
 from ecombench.leaderboard.store import Loaded
 from ecombench.taskindex import TaskIndex
 
@@ -17,6 +17,19 @@ class BoardTable:
     board: Board
     frame: pd.DataFrame  # one row per submission, ranked
     tasks: list[str]
+    notes: tuple[str, ...] = ()  # how to read the table: shown under it (caption, footnotes, JSON "notes")
+
+
+RANK_KEYS = {"all_around": "All-Around", "win_rate": "mean win rate"}
+
+
+def notes(board: Board, not_normalised: list[str]) -> tuple[str, ...]:
+    """The lines that explain a board's numbers: how it ranks and ties, and its normalisation."""
+    lines = [f"rank: by {RANK_KEYS[board.ranking]} as shown (4 decimals; 2 for 0-100 scores); equal shown values share a rank "
+             "and the next is skipped (1, 1, 3); tied rows are listed by All-Around, then name; flagged rows get no rank"]
+    if board.normalize:
+        lines.append(NORMALISATION + (f" (here: {', '.join(not_normalised)})" if not_normalised else ""))
+    return tuple(lines)
 
 
 def _filter(meta: pd.DataFrame, board: Board) -> pd.DataFrame:
@@ -53,6 +66,8 @@ def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track
         [(t.name, t.data_hash(), t.version, (t.config.get("metadata") or {}).get("random_baseline")) for t in tasks],
         columns=["task", "current_sha", "current_version", "baseline"],
     )
+    baselines = pd.to_numeric(current["baseline"], errors="coerce")
+    not_normalised = [t for t, b in zip(current["task"], baselines, strict=True) if not normalisable(b)]
     scores = scores.merge(current, on="task")
     scores["changed"] = (scores["data_sha256"] != scores["current_sha"]) | (scores["version"] != scores["current_version"])
     per_sub = scores.groupby("submission").agg(n_tasks=("task", "size"), changed=("changed", "sum"))
@@ -77,10 +92,13 @@ def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track
     if board.ranking == "win_rate":
         frame["win_rate"] = frame["submission"].map(win_rates(scores[scores["submission"].isin(frame.loc[clean, "submission"])]))
         key = "win_rate"
-    frame = frame.assign(_flagged=~clean).sort_values(["_flagged", key, "all_around", "name"], ascending=[True, False, False, True], kind="stable")
-    frame["rank"] = frame.loc[~frame["_flagged"], key].rank(ascending=False, method="min").reindex(frame.index).astype("Int64")
-    frame = frame.drop(columns=["_flagged", "n_tasks", "changed"])
+    # ties: ranked on the values as shown (competition_rank), listed by All-Around, then name
+    shown_rank = competition_rank(frame[key]).fillna(len(frame) + 1)
+    frame = frame.assign(_flagged=~clean, _shown=shown_rank).sort_values(["_flagged", "_shown", "all_around", "name"],
+                                                                        ascending=[True, True, False, True], kind="stable")
+    frame["rank"] = competition_rank(frame.loc[~frame["_flagged"], key]).reindex(frame.index).astype("Int64")
+    frame = frame.drop(columns=["_flagged", "_shown", "n_tasks", "changed"])
     if by == "task":
         pivot = scores.pivot(index="submission", columns="task", values="score")
         frame = frame.merge(pivot.add_prefix("task:"), left_on="submission", right_index=True)
-    return BoardTable(board, frame.reset_index(drop=True), names)
+    return BoardTable(board, frame.reset_index(drop=True), names, notes(board, not_normalised))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ecombench.metrics.ecomgpt import RAW_ITEM_METRICS, RAW_POOLED_METRICS
 from ecombench.metrics.scores import accuracy, bleu, hit_rate_at_3, jp_bleu, ndcg, rouge_l
 
 # Metrics scored question by question from (parsed prediction, truth).
@@ -18,7 +19,10 @@ ITEM_METRICS: dict[str, Callable[[Any, Any], float]] = {
 }
 POOLED_METRICS = ("micro f1",)
 EMBEDDING_METRICS = ("sent-transformer", "multilingual-sent-transformer")
-METRIC_NAMES: tuple[str, ...] = (*ITEM_METRICS, *POOLED_METRICS, *EMBEDDING_METRICS)
+KDD_METRIC_NAMES: tuple[str, ...] = (*ITEM_METRICS, *POOLED_METRICS, *EMBEDDING_METRICS)
+# EcomGPT's own rules (ecombench.metrics.ecomgpt), read from the raw output, for `import ecominstruct`.
+ECOMGPT_METRICS: tuple[str, ...] = (*RAW_POOLED_METRICS, *RAW_ITEM_METRICS)
+METRIC_NAMES: tuple[str, ...] = (*KDD_METRIC_NAMES, *ECOMGPT_METRICS)
 
 # Which metrics a task type may use (the pairs the challenge used).
 METRICS_BY_TASK_TYPE: dict[str, tuple[str, ...]] = {
@@ -26,5 +30,5 @@ METRICS_BY_TASK_TYPE: dict[str, tuple[str, ...]] = {
     "retrieval": ("hit rate@3",),
     "ranking": ("ndcg",),
     "named_entity_recognition": ("micro f1",),
-    "generation": ("rougel", "bleu", "jp-bleu", "sent-transformer", "multilingual-sent-transformer"),
+    "generation": ("rougel", "bleu", "jp-bleu", "sent-transformer", "multilingual-sent-transformer", *ECOMGPT_METRICS),
 }
