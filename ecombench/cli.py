@@ -92,17 +92,33 @@ def score(
             help="Folder of paraphrase-multilingual-MiniLM-L12-v2 (multilingual-sent-transformer).",
         ),
     ] = None,
+    save: Annotated[
+        bool, typer.Option("--save", help="Also keep the scores as a submission (marked as scored from predictions) for the leaderboard.")
+    ] = False,
+    name: Annotated[str | None, typer.Option("--name", help="--save: submission name. Default: the predictions file's name.")] = None,
+    submissions_dir: Annotated[
+        Path | None, typer.Option("--submissions-dir", help="--save: where the submission is written. Default: submissions.")
+    ] = None,
 ) -> None:
     """Score raw predictions against ShopBench records, exactly as the KDD Cup 2024 scorer."""
+    import time
+
     from ecombench.io import atomic_write_text
     from ecombench.metrics.embedding import Embedders
-    from ecombench.scorefile import score_files
+    from ecombench.scorefile import save_scored, score_and_keep, score_files
 
+    if not save and (name is not None or submissions_dir is not None):
+        raise EcombenchError(f"{'--name' if name is not None else '--submissions-dir'} is a setting of --save; add --save to keep a submission")
     embedders = Embedders(
         overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model}
     )
-    report = score_files(data, predictions, embedders)
+    started = time.monotonic()
+    scored = score_and_keep(data, predictions, embedders) if save else None
+    report = scored.report if scored is not None else score_files(data, predictions, embedders)
     payload = json.dumps(report.as_json(), indent=2, ensure_ascii=False)
+    saved = None
+    if scored is not None:
+        saved = save_scored(scored, predictions, submissions_dir or Path("submissions"), name, time.monotonic() - started)
     if output is not None:
         atomic_write_text(output, payload + "\n")
     if format is OutputFormat.json:
@@ -111,6 +127,17 @@ def score(
         from ecombench.render import report_table
 
         _console().print(report_table(report, title=f"Scores of {predictions.name}"))
+    if saved is not None:
+        from ecombench.terminal import safe_text
+
+        submission, path, notes = saved
+        for note in notes:
+            print(f"ecombench: note: {safe_text(note)}", file=sys.stderr)
+        line = safe_text(f"submission {submission.id} (scored from predictions) written to {path}")
+        if format is OutputFormat.json:  # stdout stays the JSON scores
+            print(line, file=sys.stderr)
+        else:
+            _console().print(line, markup=False, highlight=False)
 
 
 tasks_app = typer.Typer(help="List, inspect, check and scaffold tasks.", rich_markup_mode=None)
@@ -287,6 +314,27 @@ class BoardFormat(str, Enum):
     html = "html"
 
 
+def _board_table(board: str | None, index, loaded, submissions_dir: Path, by: str = "track"):
+    """The named board's table, or (no name) the board the submissions cover, said on stderr; warnings first."""
+    from ecombench.leaderboard.boards import board_candidates, coverage, covered_hint, get_board, implicit_boards, pick_board
+    from ecombench.leaderboard.table import build_table
+    from ecombench.terminal import safe_text
+
+    for warning in loaded.warnings:
+        print(f"ecombench: warning: {warning}", file=sys.stderr)
+    if board is None:
+        board, line = pick_board(coverage(board_candidates(index), loaded.scores), total=len(loaded.meta))
+        if line:
+            print(f"ecombench: {safe_text(line)}", file=sys.stderr)
+    chosen = get_board(board, implicit_boards(index))
+    table = build_table(chosen, index, loaded, by=by)
+    if table.frame.empty:
+        covered = covered_hint(coverage(board_candidates(index), loaded.scores), skip=chosen.name)
+        raise EcombenchError(f"no submission in {submissions_dir} has a task of board '{chosen.name}' ({', '.join(chosen.tasks)})"
+                             + (f"; boards they cover: {covered}" if covered else "; their tasks are in no board: `ecombench tasks` lists the tasks"))
+    return table
+
+
 @app.command()
 def leaderboard(
     board: Annotated[
@@ -301,31 +349,15 @@ def leaderboard(
 ) -> None:
     """Rank the submissions on a board: All-Around with a 95% interval, per-track scores, flags."""
     from ecombench.io import atomic_write_text
-    from ecombench.leaderboard.boards import board_candidates, coverage, covered_hint, get_board, implicit_boards, pick_board
     from ecombench.leaderboard.render import render, rich_table
     from ecombench.leaderboard.store import load_folder
-    from ecombench.leaderboard.table import build_table
     from ecombench.taskindex import build_index, default_roots
 
     if by not in ("track", "task"):
         raise EcombenchError(f"--by {by}: use track or task")
     index = build_index(default_roots())
-    chosen = get_board(board, implicit_boards(index)) if board is not None else None
     loaded = load_folder(submissions_dir)
-    for warning in loaded.warnings:
-        print(f"ecombench: warning: {warning}", file=sys.stderr)
-    if chosen is None:
-        name, line = pick_board(coverage(board_candidates(index), loaded.scores), total=len(loaded.meta))
-        if line:
-            from ecombench.terminal import safe_text
-
-            print(f"ecombench: {safe_text(line)}", file=sys.stderr)
-        chosen = get_board(name, implicit_boards(index))
-    table = build_table(chosen, index, loaded, by=by)
-    if table.frame.empty:
-        covered = covered_hint(coverage(board_candidates(index), loaded.scores), skip=chosen.name)
-        raise EcombenchError(f"no submission in {submissions_dir} has a task of board '{chosen.name}' ({', '.join(chosen.tasks)})"
-                             + (f"; boards they cover: {covered}" if covered else "; their tasks are in no board: `ecombench tasks` lists the tasks"))
+    table = _board_table(board, index, loaded, submissions_dir, by=by)
     if format is BoardFormat.table and output is None:
         _console().print(rich_table(table))
         return
@@ -339,25 +371,19 @@ def leaderboard(
 @app.command("report")
 def report_cmd(
     output: Annotated[Path, typer.Option("--output", help="Folder to write the site into.")],
-    board: Annotated[str, typer.Option("--board", help="Board name (leaderboards/*.yaml, or a task group).")] = "ecombench_core",
+    board: Annotated[
+        str | None, typer.Option("--board", help="A board (leaderboards/*.yaml) or any task, group or track name. Default: as leaderboard.")
+    ] = None,
     submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where submissions are read from.")] = Path("submissions"),
 ) -> None:
     """Write a static, offline web page: sortable leaderboard, per-track charts, a page per submission, a comparison."""
-    from ecombench.leaderboard.boards import get_board
     from ecombench.leaderboard.compare import compare
     from ecombench.leaderboard.report import write_report
     from ecombench.leaderboard.store import load_folder, load_submissions
-    from ecombench.leaderboard.table import build_table
     from ecombench.taskindex import build_index, default_roots
 
     index = build_index(default_roots())
-    chosen = get_board(board, list(index.groups))
-    loaded = load_folder(submissions_dir)
-    for warning in loaded.warnings:
-        print(f"ecombench: warning: {warning}", file=sys.stderr)
-    table = build_table(chosen, index, loaded)
-    if table.frame.empty:
-        raise EcombenchError(f"no submission in {submissions_dir} has a task of board '{chosen.name}'")
+    table = _board_table(board, index, load_folder(submissions_dir), submissions_dir)
     subs = {s.id: s for s in load_submissions(submissions_dir)}
     ranked = [sid for sid, rank in zip(table.frame["submission"], table.frame["rank"], strict=True) if str(rank) != "<NA>"]
     comparison = None

@@ -184,6 +184,13 @@ def vllm_args(model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, dat
     return {**kwargs, **(extra or {})}
 
 
+def check_vllm() -> None:
+    from importlib.util import find_spec
+
+    if find_spec("vllm") is None:
+        raise EcombenchError("--backend vllm needs vLLM: pip install 'ecombench[vllm]' (on a machine with a CUDA GPU)")
+
+
 def build_vllm(model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, data_parallel: int = 1, trust_remote_code: bool = False,
                extra: dict[str, Any] | None = None):
     """lm-eval's vLLM wrapper, after checking that vLLM, the GPUs and (for replicas) Ray are there."""
@@ -193,8 +200,7 @@ def build_vllm(model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, da
         raise EcombenchError(f"--tensor-parallel {tensor_parallel} / --data-parallel {data_parallel}: each must be at least 1")
     kwargs = vllm_args(model, dtype=dtype, tensor_parallel=tensor_parallel, data_parallel=data_parallel, trust_remote_code=trust_remote_code,
                        extra=extra)
-    if find_spec("vllm") is None:
-        raise EcombenchError("--backend vllm needs vLLM: pip install 'ecombench[vllm]' (on a machine with a CUDA GPU)")
+    check_vllm()
     import torch
 
     if not torch.cuda.is_available():

@@ -143,6 +143,8 @@ def run(options: RunOptions) -> RunResult:
         raise EcombenchError(f"tasks without answers ({', '.join(unanswered)}) can only run on their own (they write predictions, not scores)")
     if options.device:
         harness.check_device(options.device)
+    if options.backend == "vllm":
+        harness.check_vllm()  # before a model is resolved (builtin:tiny may have to be built)
     model = resolve_model(options.model, options.base)
     check_loadable(model, options.trust_remote_code)
     name = options.name or default_name(model)

@@ -26,7 +26,7 @@ def test_the_table_is_not_empty():
 
 
 @pytest.fixture(scope="module")
-def places(tmp_path_factory):
+def places(tmp_path_factory, tiny_model):  # tiny built first: its one-time "building" line is not part of an error
     root = tmp_path_factory.mktemp("errors")
     rows = [record("t", "multiple-choice", "accuracy", 1, prompt="Q1"), record("t", "multiple-choice", "accuracy", 2, prompt="Q2")]
     p = {"data": write_jsonl(root / "data.jsonl", rows), "missing": root / "missing.jsonl"}
