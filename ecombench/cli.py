@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from ecombench.cli_common import split_names
 from ecombench.errors import EcombenchError
 
 app = typer.Typer(
@@ -67,11 +68,6 @@ def _console():
     from ecombench.terminal import console
 
     return console()
-
-
-def split_names(values: list[str] | None) -> list[str] | None:
-    """Names given repeated or comma-separated (``--tasks a,b --tasks c``); None when none."""
-    return [n.strip() for item in values or [] for n in item.split(",") if n.strip()] or None
 
 
 @app.command()

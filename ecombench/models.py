@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,13 +85,14 @@ def check_loadable(model: ResolvedModel, trust_remote_code: bool) -> None:
         )
 
 
-def _resolve_base(spec: str, relative_to: Path | None, context: str) -> tuple[Path, str]:
-    if spec.startswith("builtin:"):
-        from ecombench.tiny import TINY_SPEC, ensure_tiny
+Builtins = Mapping[str, Callable[[], Path]]  # "builtin:name" -> a function returning its (built) folder
 
-        if spec != TINY_SPEC:
-            raise EcombenchError(f"{context}: unknown built-in model '{spec}' (available: {TINY_SPEC})")
-        return ensure_tiny(), "builtin"
+
+def _resolve_base(spec: str, relative_to: Path | None, context: str, builtins: Builtins) -> tuple[Path, str]:
+    if spec.startswith("builtin:"):
+        if spec not in builtins:
+            raise EcombenchError(f"{context}: unknown built-in model '{spec}' (available: {', '.join(builtins) or 'none here'})")
+        return builtins[spec](), "builtin"
     candidates = [Path(spec).expanduser()]
     if relative_to is not None and not candidates[0].is_absolute():
         candidates.insert(0, relative_to / spec)
@@ -103,8 +105,13 @@ def _resolve_base(spec: str, relative_to: Path | None, context: str) -> tuple[Pa
     return _hub_snapshot(spec, context), "hub"
 
 
-def resolve_model(spec: str, base: str | None = None) -> ResolvedModel:
-    """Resolve ``--model`` (and ``--base`` for adapters) to local folders."""
+def resolve_model(spec: str, base: str | None = None, builtins: Builtins | None = None) -> ResolvedModel:
+    """Resolve ``--model`` (and ``--base`` for adapters) to local folders.
+
+    Built-in models (``builtin:tiny``) are built by a layer above this one (``ecombench.tiny.resolve_model``
+    passes them in), so that model resolution never imports the trainer that builds them.
+    """
+    builtins = builtins or {}
     path = Path(spec).expanduser()
     if path.is_dir() and (path / "adapter_config.json").is_file():
         adapter_cfg_path = path / "adapter_config.json"
@@ -118,11 +125,11 @@ def resolve_model(spec: str, base: str | None = None) -> ResolvedModel:
         if not base_spec:
             raise EcombenchError(f"{adapter_cfg_path}: no base_model_name_or_path; pass --base MODEL")
         context = "--base" if base else f"{adapter_cfg_path} (base_model_name_or_path)"
-        base_path, _ = _resolve_base(str(base_spec), None if base else path, context)
+        base_path, _ = _resolve_base(str(base_spec), None if base else path, context, builtins)
         return ResolvedModel(spec, "adapter", base_path, str(base_spec), path.resolve())
     if base:
         raise EcombenchError(f"--base is only for adapter folders, and {spec} has no adapter_config.json")
-    base_path, kind = _resolve_base(spec, None, f"--model {spec}")
+    base_path, kind = _resolve_base(spec, None, f"--model {spec}", builtins)
     return ResolvedModel(spec, kind, base_path, spec)
 
 

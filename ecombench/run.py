@@ -18,7 +18,8 @@ from ecombench.harness import SYSTEM_PROMPTS
 from ecombench.hooks import doc_to_target, scoring_item
 from ecombench.metrics import EMBEDDING_METRICS
 from ecombench.metrics.embedding import Embedders, resolve_embedding_model
-from ecombench.models import ResolvedModel, check_loadable, folder_hash, resolve_model
+from ecombench.tiny import resolve_model
+from ecombench.models import ResolvedModel, check_loadable, folder_hash
 from ecombench.paths import cache_dir
 from ecombench.scoring import Report, score_report
 from ecombench.taskindex import TaskInfo, build_index, default_roots

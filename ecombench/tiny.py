@@ -16,7 +16,9 @@ import shutil
 import sys
 from pathlib import Path
 
+from ecombench import models
 from ecombench.io import staging_dir
+from ecombench.models import ResolvedModel
 from ecombench.paths import builtin_tasks_dir, cache_dir
 
 TINY_SPEC = "builtin:tiny"
@@ -174,3 +176,8 @@ def ensure_tiny() -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def resolve_model(spec: str, base: str | None = None) -> ResolvedModel:
+    """``ecombench.models.resolve_model`` with the built-in models this module builds."""
+    return models.resolve_model(spec, base, builtins={TINY_SPEC: ensure_tiny})

@@ -157,7 +157,7 @@ def test_sampling_requests_fall_back_and_keep_their_places(tiny_model):
     from lm_eval.api.instance import Instance
 
     from ecombench.harness import build_lm
-    from ecombench.models import resolve_model
+    from ecombench.tiny import resolve_model
 
     lm = build_lm(resolve_model("builtin:tiny"), device="cpu", dtype="float32", batch_size=4)
     greedy = {"until": [], "max_gen_toks": 8, "do_sample": False}

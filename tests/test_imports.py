@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import record, write_jsonl
 
@@ -49,3 +50,19 @@ def test_score_without_embedding_metrics_imports_nothing_heavy(tmp_path):
     data = write_jsonl(tmp_path / "d.jsonl", [record("mc", "multiple-choice", "accuracy", 1), record("g", "generation", "rougel", "red shirt")])
     preds = write_jsonl(tmp_path / "p.jsonl", [{"index": 0, "prediction": "1"}, {"index": 1, "prediction": "red shirt"}])
     assert _heavy("score", "--data", str(data), "--predictions", str(preds), "--format", "json") == "HEAVY:"
+
+
+def test_imports_go_one_way():
+    """No module reaches, directly or not, back to a module that imports it (imports inside functions
+    count), and the layer contracts in pyproject.toml hold."""
+    import grimp
+
+    graph = grimp.build_graph("ecombench", cache_dir=None)
+    cycles = sorted(
+        f"{a} -> {b} -> ... -> {a}"
+        for a in graph.modules for b in graph.find_modules_directly_imported_by(a)
+        if a != b and not b.startswith(a + ".") and not a.startswith(b + ".") and graph.chain_exists(importer=b, imported=a)
+    )
+    assert cycles == []
+    done = subprocess.run(["lint-imports", "--no-cache"], capture_output=True, text=True, cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stdout[-2000:]

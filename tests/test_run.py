@@ -11,7 +11,8 @@ import pytest
 
 from ecombench import submissions
 from ecombench.errors import EcombenchError
-from ecombench.models import folder_hash, resolve_model
+from ecombench.models import folder_hash
+from ecombench.tiny import resolve_model
 from ecombench.run import RunOptions, _answer_cache, run
 from ecombench.scorefile import score_files
 from ecombench.taskindex import build_index, default_roots

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ecombench.errors import EcombenchError
 from ecombench.io import staging_dir
-from ecombench.models import resolve_model
+from ecombench.tiny import resolve_model
 
 
 def _quantization(base_path: Path) -> str | None:

@@ -18,7 +18,8 @@ from typing import Any
 from ecombench import submissions
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_write_text
-from ecombench.models import ResolvedModel, check_loadable, folder_hash, resolve_model
+from ecombench.tiny import resolve_model
+from ecombench.models import ResolvedModel, check_loadable, folder_hash
 from ecombench.taskindex import TaskInfo, build_index, default_roots
 from ecombench.train import contamination
 from ecombench.train.config import TrainConfig
