@@ -265,6 +265,7 @@ def test_imports_of_arbitrary_names_keep_every_row_or_fail_in_one_clear_error(tm
     assert set(index.leaf_tasks("p")) == set(index.tasks)
 
 
+@settings(deadline=None)
 @given(NAMES)
 def test_submission_names_always_give_a_safe_file_name(name):
     slug = submissions.slug(name)
@@ -272,3 +273,18 @@ def test_submission_names_always_give_a_safe_file_name(name):
     assert all(c.isascii() and (c.isalnum() or c in "._-") for c in slug)
     assert Path(slug).name == slug
 
+
+
+@settings(deadline=None)
+@given(NAMES)
+def test_any_name_renders_inert_in_every_output_format(name):
+    from ecombench.leaderboard.render import csv_cell, markdown_cell
+    from ecombench.terminal import safe_text
+
+    shown = safe_text(name)
+    assert not any(ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F or c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069" for c in shown)
+    cell = markdown_cell(name)
+    assert "<" not in cell and ">" not in cell and "\n" not in cell
+    assert all(cell[i - 1] == "\\" for i, c in enumerate(cell) if c == "|")  # never a bare column break
+    guarded = csv_cell(name)
+    assert not str(guarded).startswith(("=", "+", "-", "@", "\t", "\r"))
