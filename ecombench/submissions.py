@@ -13,7 +13,7 @@ import secrets
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -37,13 +37,14 @@ class _Record(BaseModel):
 
 
 class ModelIdentity(_Record):
-    spec: str  # what the user passed to --model
-    kind: str  # builtin, local, hub or adapter
+    spec: str  # what the user passed to --model (`score --save`: the predictions file's name)
+    kind: str  # builtin, local, hub or adapter; "predictions" for `score --save`
     base_model: str
-    weights_sha256: str
+    weights_sha256: str | None  # None when scored from predictions: no weights were seen
     adapter_sha256: str | None = None
     adapter_path: str | None = None
     dtype: str
+    predictions_sha256: str | None = None  # `score --save`: sha256 of the predictions file scored
 
 
 class TaskResult(_Record):
@@ -70,6 +71,9 @@ class GenerationSettings(_Record):
     tensor_parallel: int = 1  # vllm: GPUs per model replica
     data_parallel: int = 1  # vllm: model replicas
     model_args: dict[str, str | int | float | bool | None] = {}  # --model-args, passed on to the backend
+    apply_chat_template: bool = False  # prompts went through the tokenizer's chat template (system prompt as its system turn)
+    num_fewshot: int = 0  # examples from the task's training part before each question
+    fewshot_as_multiturn: bool = False  # few-shot examples as separate chat turns
 
 
 class Hardware(_Record):
@@ -127,6 +131,7 @@ class Submission(_Record):
     items_file: FileSafe
     skipped_tasks: dict[str, str] = {}  # task -> why it was not run (a metric model is missing)
     lineage: Lineage | None = None  # set for models trained by `ecombench train`
+    source: Literal["run", "predictions"] = "run"  # "predictions": `ecombench score --save`, answers generated elsewhere
 
 
 class ItemRecord(_Record):
