@@ -319,7 +319,11 @@ def _board_table(board: str | None, index, loaded, submissions_dir: Path, by: st
     for warning in loaded.warnings:
         print(f"ecombench: warning: {warning}", file=sys.stderr)
     if board is None:
-        board, line = pick_board(coverage(board_candidates(index), loaded.scores), total=len(loaded.meta))
+        from ecombench.leaderboard.table import reference_ids
+
+        refs = reference_ids(loaded.meta)  # reference rows are on every bundled board: users' runs choose it
+        users = loaded.scores[~loaded.scores["submission"].isin(refs)] if len(refs) < len(loaded.meta) else loaded.scores
+        board, line = pick_board(coverage(board_candidates(index), users), total=len(loaded.meta) - len(refs) or len(loaded.meta))
         if line:
             print(f"ecombench: {safe_text(line)}", file=sys.stderr)
     chosen = get_board(board, implicit_boards(index))
@@ -366,30 +370,51 @@ def leaderboard(
 
 @app.command("report")
 def report_cmd(
-    output: Annotated[Path, typer.Option("--output", help="Folder to write the site into.")],
+    output: Annotated[Path, typer.Option("--output", help="Folder to write the site into (replaced whole; a new or earlier report folder).")],
     board: Annotated[
-        str | None, typer.Option("--board", help="A board (leaderboards/*.yaml) or any task, group or track name. Default: as leaderboard.")
+        str | None, typer.Option("--board", help="The board shown first: a board (leaderboards/*.yaml) or any task, group or track name. "
+                                 "Default: as leaderboard. The site offers every board file and suite the submissions cover.")
     ] = None,
     submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where submissions are read from.")] = Path("submissions"),
+    serve: Annotated[bool, typer.Option("--serve", help="Then serve the site on localhost and rebuild it when a submission lands (Ctrl-C stops).")] = False,
+    port: Annotated[int, typer.Option("--port", help="--serve: the port (0: any free one).")] = 8000,
 ) -> None:
-    """Write a static, offline web page: sortable leaderboard, per-track charts, a page per submission, a comparison."""
-    from ecombench.leaderboard.compare import compare
-    from ecombench.leaderboard.report import write_report
-    from ecombench.leaderboard.store import load_folder, load_submissions
+    """Write a static, offline web site: the board, an item explorer per submission, side by side, charts."""
+    from ecombench.leaderboard.report import site_boards, write_report
+    from ecombench.leaderboard.store import load_folder
     from ecombench.taskindex import build_index, default_roots
+    from ecombench.terminal import safe_text
 
-    index = build_index(default_roots())
-    table = _board_table(board, index, load_folder(submissions_dir), submissions_dir)
-    subs = {s.id: s for s in load_submissions(submissions_dir)}
-    ranked = [sid for sid, rank in zip(table.frame["submission"], table.frame["rank"], strict=True) if str(rank) != "<NA>"]
-    comparison = None
-    if len(ranked) >= 2:
-        try:
-            comparison = compare(subs[ranked[1]], subs[ranked[0]], submissions_dir, iters=2000)
-        except (OSError, EcombenchError) as exc:
-            print(f"ecombench: warning: no comparison page ({exc})", file=sys.stderr)
-    page = write_report(output, table, subs, comparison)
+    def build() -> Path:
+        index = build_index(default_roots())
+        loaded = load_folder(submissions_dir)
+        table = _board_table(board, index, loaded, submissions_dir, by="task")
+        site = write_report(output, site_boards(table, index, loaded), submissions_dir, index)
+        for warning in site.warnings:
+            print(f"ecombench: warning: {safe_text(warning)}", file=sys.stderr)
+        return site.index
+
+    page = build()
     typer.echo(f"report written to {page}")
+    if serve:
+        from ecombench.leaderboard.serve import serve_site
+
+        serve_site(output, submissions_dir, build, port)
+
+
+@app.command("references")
+def references_cmd(
+    submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where they are written. Default: submissions (the repository's).")] = Path("submissions"),
+    suites: Annotated[list[str] | None, typer.Option("--suites", help="Suites (repeat or comma-separate). Default: the bundled suites.")] = None,
+    kinds: Annotated[list[str] | None, typer.Option("--kinds", help="random, most_frequent, oracle, tiny (repeat or comma-separate). Default: all.")] = None,
+) -> None:
+    """Rebuild the reference rows (random guess, most frequent answer, oracle, builtin:tiny) of the bundled suites."""
+    from ecombench.references import build_references
+    from ecombench.terminal import safe_text
+
+    for built in build_references(submissions_dir, split_names(suites), split_names(kinds)):
+        s = built.submission
+        typer.echo(safe_text(f"{s.id}: All-Around {s.all_around:.4f} ({'written' if built.written else 'unchanged'}: {built.path})"))
 
 
 @app.command("compare")
@@ -448,7 +473,9 @@ def compare_cmd(
 
 @app.command()
 def run(
-    model: Annotated[str, typer.Option("--model", help="Model folder, hub id, PEFT adapter folder, or builtin:tiny.")] = "builtin:tiny",
+    model: Annotated[
+        str, typer.Option("--model", help="Model folder, hub id, PEFT adapter folder, or builtin:tiny; with --backend openai, the served model's name.")
+    ] = "builtin:tiny",
     tasks: Annotated[
         list[str] | None, typer.Option("--tasks", help="Task, group or track names (repeat or comma-separate). Default: the bundled suite.")
     ] = None,
@@ -473,13 +500,39 @@ def run(
         str | None, typer.Option("--multilingual-embedding-model", help="Folder of paraphrase-multilingual-MiniLM-L12-v2.")
     ] = None,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow model code from the model folder.")] = False,
-    backend: Annotated[str, typer.Option("--backend", help="hf (transformers, default) or vllm (CUDA; pip install 'ecombench[vllm]').")] = "hf",
+    backend: Annotated[
+        str, typer.Option("--backend", help="hf (transformers, default), vllm (CUDA; pip install 'ecombench[vllm]') or openai (an "
+                          "OpenAI-compatible server at --base-url; API key from $OPENAI_API_KEY only).")
+    ] = "hf",
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="openai: the server's API root, e.g. http://localhost:8000/v1 (or an endpoint URL).")
+    ] = None,
+    api: Annotated[
+        str | None, typer.Option("--api", help="openai: completions (the prompt as text; default) or chat (the server's chat template).")
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", help="openai: requests in flight at once.")] = 1,
+    retries: Annotated[int, typer.Option("--retries", help="openai: further tries of a failed request (backoff 1 s to 10 s).")] = 2,
+    request_timeout: Annotated[int, typer.Option("--request-timeout", help="openai: seconds one request may take.")] = 300,
     tensor_parallel: Annotated[int, typer.Option("--tensor-parallel", help="vllm: GPUs per model replica.")] = 1,
     data_parallel: Annotated[int, typer.Option("--data-parallel", help="vllm: model replicas.")] = 1,
     model_args: Annotated[
         str | None,
         typer.Option("--model-args", help="key=value,... for the backend's model (lm-eval syntax): hf parallelize=True,max_length=4096; "
                      "vllm gpu_memory_utilization=0.8,max_model_len=8192."),
+    ] = None,
+    apply_chat_template: Annotated[
+        bool | None,
+        typer.Option("--apply-chat-template/--no-apply-chat-template", help="Render prompts with the tokenizer's chat template (system "
+                     "prompt as its system turn). Default: on when the tokenizer has one, off for base models."),
+    ] = None,
+    num_fewshot: Annotated[
+        int, typer.Option("--num-fewshot", help="Examples before each question, drawn (seeded) from the task's training part; never "
+                          "from the evaluated items. Tasks without a training part refuse N > 0.")
+    ] = 0,
+    fewshot_as_multiturn: Annotated[
+        bool | None,
+        typer.Option("--fewshot-as-multiturn/--no-fewshot-as-multiturn", help="With a chat template: each example as its own "
+                     "user/assistant turns (default), or all in one user turn."),
     ] = None,
     format: Annotated[OutputFormat, typer.Option("--format", help="table, or json (the submission record, for scripts).")] = OutputFormat.table,
 ) -> None:
@@ -496,6 +549,8 @@ def run(
             submissions_dir=submissions_dir, system_prompt=system_prompt, protocol=protocol, task_paths=task_path or [],
             use_cache=not no_cache, trust_tasks=trust_tasks, trust_remote_code=trust_remote_code, debug="--debug" in sys.argv[1:],
             backend=backend, tensor_parallel=tensor_parallel, data_parallel=data_parallel, model_args=model_args,
+            base_url=base_url, api=api, concurrency=concurrency, retries=retries, request_timeout=request_timeout,
+            apply_chat_template=apply_chat_template, num_fewshot=num_fewshot, fewshot_as_multiturn=fewshot_as_multiturn,
             embedders=Embedders(overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model}),
         )
     )

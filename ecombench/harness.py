@@ -7,12 +7,14 @@ ecombench asks lm-eval for raw model outputs only (``predict_only``) and scores 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ecombench.errors import EcombenchError
-from ecombench.models import ResolvedModel
+from ecombench.models import API_KEY_ENV, ResolvedModel, ServedModel
 from ecombench.paths import home_dir
 from ecombench.taskindex import TaskInfo
 
@@ -77,6 +79,10 @@ def quiet_lm_eval(debug: bool = False) -> None:
     level = logging.INFO if debug else logging.ERROR
     for name in ("lm_eval", "lm-eval", "lm_eval.api.task", "lm_eval.evaluator"):
         logging.getLogger(name).setLevel(level)
+    # --backend openai: a request that fails after its retries is reported by ecombench (harness.api_failures) in one line
+    logging.getLogger("lm_eval.models.api_models").setLevel(level if debug else logging.CRITICAL)
+    # ... and when one of its concurrent requests fails for good, asyncio reports the others' failures again at exit
+    logging.getLogger("asyncio").setLevel(logging.NOTSET if debug else logging.CRITICAL)
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
@@ -258,18 +264,178 @@ def _shard_on_cpu(lm: Any, state: Any) -> None:
         lm._world_size = state.num_processes
 
 
+# Model arguments the openai backend sets itself, and where each comes from.
+API_MODEL_ARGS = {
+    "base_url": "--base-url", "model": "--model", "num_concurrent": "--concurrency", "max_retries": "--retries",
+    "timeout": "--request-timeout", "auth_token": f"${API_KEY_ENV} only", "header": f"${API_KEY_ENV} only",
+    "tokenizer_backend": "the server (prompts go as text)", "tokenized_requests": "the server (prompts go as text)",
+}
+
+
+def check_api() -> None:
+    from importlib.util import find_spec
+
+    if any(find_spec(m) is None for m in ("aiohttp", "requests", "tenacity")):
+        raise EcombenchError("--backend openai needs lm-eval's API clients: pip install 'ecombench[api]'")
+
+
+def _api_client(endpoint: str) -> type:
+    """lm-eval's ``local-completions`` or ``local-chat-completions`` client, with two changes for strict servers:
+    no ``stop`` field when there is no stop sequence (ecombench's tasks stop at EOS only, and ``transformers serve``
+    fails every request that sends ``"stop": []``), and a plain prompt sent to chat as one user message (lm-eval
+    sends chat messages only under ``apply_chat_template``)."""
+    from lm_eval.models.openai_completions import (
+        LocalChatCompletion,
+        LocalCompletionsAPI,
+    )
+
+    base = LocalChatCompletion if endpoint == "chat" else LocalCompletionsAPI
+
+    class Client(base):
+        def create_message(self, messages, generate=False):
+            out = super().create_message(messages, generate=generate)
+            return [{"role": "user", "content": out}] if endpoint == "chat" and isinstance(out, str) else out
+
+        def _create_payload(self, messages, generate=False, gen_kwargs=None, seed=1234, eos=None, **kwargs):
+            payload = super()._create_payload(messages, generate=generate, gen_kwargs=gen_kwargs, seed=seed, eos=eos, **kwargs)
+            if not payload.get("stop", True):
+                del payload["stop"]
+            return payload
+
+    Client.__name__ = Client.__qualname__ = f"Ecombench{base.__name__}"
+    return Client
+
+
+class _HideApiKey(logging.Filter):
+    """lm-eval (and asyncio, for a concurrent request) logs a failed request's ``repr``, which holds its headers;
+    the key never reaches a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        import os
+
+        key = os.environ.get(API_KEY_ENV)
+        if key and key in (text := record.getMessage()):
+            record.msg, record.args = text.replace(key, f"${API_KEY_ENV}"), None
+        return True
+
+
+def build_api(served: ServedModel, *, batch_size: int, concurrency: int, retries: int, timeout: int, extra: dict[str, Any] | None = None):
+    """lm-eval's client for an OpenAI-compatible server: prompts go as text (the server tokenizes),
+    ``concurrency`` requests in flight, a failed request tried ``retries`` more times with exponential
+    backoff (1 s to 10 s, lm-eval's), each request given ``timeout`` seconds. lm-eval reads the API key
+    from ``$OPENAI_API_KEY`` when it sends; ecombench never stores it. ``extra`` (``--model-args``) goes on
+    to the client (``max_gen_toks``, ``seed``, ``eos_string``, ...)."""
+    for key in extra or {}:
+        if key in API_MODEL_ARGS:
+            raise EcombenchError(f"--model-args {key}: ecombench sets it from {API_MODEL_ARGS[key]}")
+    check_api()
+    for name in ("lm_eval.models.api_models", "lm_eval.models.openai_completions", "asyncio"):
+        log = logging.getLogger(name)
+        if not any(isinstance(f, _HideApiKey) for f in log.filters):
+            log.addFilter(_HideApiKey())
+    kwargs: dict[str, Any] = {
+        "base_url": served.endpoint_url, "model": served.name, "num_concurrent": concurrency, "max_retries": retries + 1,
+        "timeout": timeout, "batch_size": batch_size, "tokenizer_backend": None, "tokenized_requests": False,
+    }
+    return _api_client(served.endpoint)(**kwargs, **(extra or {}))
+
+
+def _answers_kept(lm: Any) -> int | None:
+    """How many answers lm-eval's answer cache holds for this model (None without a cache), written to disk first."""
+    store = getattr(getattr(lm, "cache_hook", None), "dbdict", None)
+    if store is None:
+        return None
+    store.commit()
+    return len(store)
+
+
+@contextmanager
+def api_failures(lm: Any, served: ServedModel, *, retries: int, timeout: int) -> Iterator[None]:
+    """A server that goes down, is too slow or answers with errors after every retry: one line that says
+    what happened and how many answers the answer cache kept (a rerun asks only for the rest)."""
+    import aiohttp
+    import requests
+
+    try:
+        yield
+    except (TimeoutError, requests.RequestException, aiohttp.ClientError) as exc:
+        if isinstance(exc, TimeoutError | requests.Timeout):
+            why = f"no answer within {timeout} s (--request-timeout)"
+        elif isinstance(exc, requests.HTTPError) and exc.response is not None:
+            why = f"HTTP {exc.response.status_code} {exc.response.reason}"
+        elif isinstance(exc, aiohttp.ClientResponseError):
+            why = f"HTTP {exc.status} {exc.message}"
+        else:
+            why = f"connection lost ({type(exc).__name__})"
+        from tqdm import tqdm
+
+        for bar in list(getattr(tqdm, "_instances", ())):  # lm-eval's "Requesting API" bar, left open: end its line first
+            bar.close()
+        kept = _answers_kept(lm)
+        after = f"{kept} answers are kept in the answer cache: run the same command again to go on" if kept is not None else (
+            "no answers were kept (--no-cache)")
+        raise EcombenchError(f"{served.endpoint_url}: {why}, {retries + 1} tries; {after}") from exc
+
+
 def _loglikelihood_config(task: TaskInfo) -> dict[str, Any]:
     """A multiple-choice task re-cast for log-likelihood scoring of its option numbers."""
     from lm_eval.tasks._yaml_loader import load_yaml
 
     from ecombench import hooks
+    from ecombench.paths import resolve_data_path
 
     cfg = load_yaml(task.yaml_path, resolve_func=True)
-    # A dict config reaches the dataset hook without its YAML's path, so the data path goes absolute.
-    cfg["dataset_kwargs"] = {"data_files": str(task.data_file)}
+    # A dict config reaches the dataset hook without its YAML's path, so the data paths go absolute.
+    kwargs = {**(cfg.get("dataset_kwargs") or {}), "data_files": str(task.data_file)}
+    if cfg.get("custom_dataset") is hooks.load_suite_dataset:
+        kwargs.setdefault("training_files", hooks.SUITE_TRAINING_FILE)
+    if "training_files" in kwargs:
+        kwargs["training_files"] = str(resolve_data_path(kwargs["training_files"], task.yaml_path))
+    cfg["dataset_kwargs"] = kwargs
     cfg.update(output_type="multiple_choice", doc_to_choice=hooks.doc_to_choice, target_delimiter="")
     cfg.pop("generation_kwargs", None)
     return cfg
+
+
+FEWSHOT_SEED = 1234  # lm-eval's default fewshot_random_seed, passed explicitly: the same examples for every run
+FEWSHOT_DELIMITER = "\n\n"  # lm-eval's fewshot_delimiter, between examples
+
+
+def has_fewshot_split(task: TaskInfo) -> bool:
+    """Whether a task names a split to draw few-shot examples from (``fewshot_split``; core's is its training part)."""
+    few = task.config.get("fewshot_config")
+    return bool(task.config.get("fewshot_split") or (isinstance(few, dict) and (few.get("split") or few.get("samples"))))
+
+
+def chat_template_of(lm: Any) -> Any:
+    """The backend's chat template (None for none): lm-eval applies it only when the tokenizer has one."""
+    return getattr(getattr(lm, "tokenizer", None), "chat_template", None) or None
+
+
+def render_prompt(prompt: str, system_prompt: str | None, chat_template: Callable[[list[dict[str, str]]], str] | None) -> str:
+    """A 0-shot prompt as lm-eval renders it (``ConfigurableTask.fewshot_context``), for training on what evaluation sends.
+
+    Plain text: the system prompt, then the prompt. With ``chat_template`` (messages -> text, with the
+    generation prompt, as ``HFLM.apply_chat_template``): a system turn when there is a system prompt, then
+    the prompt as the user turn.
+    """
+    if chat_template is None:
+        return (system_prompt or "") + prompt
+    system = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    return chat_template([*system, {"role": "user", "content": prompt}])
+
+
+def check_system_turn(lm: Any, system_prompt: str) -> None:
+    """lm-eval drops the system prompt, with only a log line, when a chat template refuses a system turn: refuse instead."""
+    probe = [{"role": "system", "content": system_prompt}, {"role": "user", "content": "?"}]
+    try:
+        shown = lm.apply_chat_template(probe)  # lm-eval's own call, which falls back to no system turn
+    except Exception as exc:  # jinja raises whatever the template says (raise_exception)
+        raise EcombenchError(f"--system-prompt: this model's chat template takes no system turn ({exc}); drop --system-prompt, "
+                             "or pass --no-apply-chat-template to prepend it as text") from exc
+    if system_prompt.strip() not in shown:
+        raise EcombenchError("--system-prompt: this model's chat template leaves the system turn out; drop --system-prompt, "
+                             "or pass --no-apply-chat-template to prepend it as text")
 
 
 def include_paths(tasks: list[TaskInfo], roots: list[Path]) -> list[Path]:
@@ -300,8 +466,15 @@ def generate(
     protocol: str,
     system_prompt: str | None,
     cache_path: Path | None,
+    apply_chat_template: bool = False,
+    num_fewshot: int = 0,
+    fewshot_as_multiturn: bool = False,
 ) -> dict[str, list[Sample]] | None:
-    """Run the tasks through lm-eval and return each task's samples (no scoring); None off rank 0."""
+    """Run the tasks through lm-eval and return each task's samples (no scoring); None off rank 0.
+
+    ``apply_chat_template``, ``num_fewshot`` and ``fewshot_as_multiturn`` are lm-eval's own options;
+    few-shot examples come from each task's ``fewshot_split``, drawn with ``FEWSHOT_SEED``.
+    """
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
@@ -326,6 +499,13 @@ def generate(
             log_samples=True,
             bootstrap_iters=0,
             system_instruction=system_prompt,
+            apply_chat_template=apply_chat_template,
+            fewshot_as_multiturn=fewshot_as_multiturn,
+            num_fewshot=num_fewshot,
+            fewshot_random_seed=FEWSHOT_SEED,
+            # Tasks generate until their token limit (KDD Cup: `until: []`); after examples a model would go on to write
+            # the next question, so few-shot runs also stop at the examples' delimiter, as lm-eval's default `until` does.
+            gen_kwargs={"until": [FEWSHOT_DELIMITER]} if num_fewshot else None,
             use_cache=str(cache_path) if cache_path is not None else None,
             verbosity="ERROR",
         )

@@ -1,4 +1,4 @@
-"""What ``--model`` names: a local folder, a hub id, a PEFT adapter, or ``builtin:tiny``.
+"""What ``--model`` names: a local folder, a hub id, a PEFT adapter, ``builtin:tiny``, or a model on a server.
 
 Everything resolves to local folders before loading, so a run records what it scored
 (a content hash of the weights and of the adapter) and works offline from local paths.
@@ -203,3 +203,120 @@ def folder_hash(folder: Path) -> str:
         content = _adapter_config_hash(file) if file.name == ADAPTER_CONFIG and file.parent == folder else file_hash(file)
         digest.update(f"{file.relative_to(folder).as_posix()}\0{content}\n".encode())
     return digest.hexdigest()
+
+
+# --backend openai: a model behind an OpenAI-compatible server. There are no weights to hash, so it is
+# known by where it answers and by the model id the server reports in its replies.
+API_ENDPOINTS = {"completions": "/completions", "chat": "/chat/completions"}
+API_KEY_ENV = "OPENAI_API_KEY"  # the variable lm-eval's local-completions clients read; never a flag, never recorded
+API_NOTE = "weights not hashed: served by an OpenAI-compatible server; weights_sha256 is 'api:' + sha256(base_url, model id)"
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A model answering at ``base_url``: ``name`` is what requests ask for, ``model_id`` what the server says answered."""
+
+    name: str
+    model_id: str
+    base_url: str  # the API root, e.g. http://localhost:8000/v1
+    endpoint: str  # "completions" (the prompt as text) or "chat" (the server applies its chat template)
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.base_url + API_ENDPOINTS[self.endpoint]
+
+    @property
+    def identity(self) -> str:
+        """Stands in for a weights hash, and says it is not one: ``api:`` + sha256 of the URL and the model id."""
+        return "api:" + hashlib.sha256(f"{self.base_url}\0{self.model_id}".encode()).hexdigest()
+
+
+def api_root(url: str, api: str | None) -> tuple[str, str]:
+    """``--base-url`` and ``--api`` as (API root, endpoint).
+
+    The root is the OpenAI SDK's ``base_url`` (``http://host:port/v1``; a bare ``http://host:port`` means
+    ``/v1``). A URL ending in ``/completions`` or ``/chat/completions`` names its endpoint; otherwise
+    ``--api`` does, and completions is the default. Credentials and query strings are refused: the URL
+    is recorded in the submission, and the key belongs in ``$OPENAI_API_KEY``.
+    """
+    from urllib.parse import urlsplit
+
+    if api is not None and api not in API_ENDPOINTS:
+        raise EcombenchError(f"--api {api}: use completions or chat")
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError as exc:
+        raise EcombenchError(f"--base-url {url}: not a URL ({exc})") from exc
+    if parts.scheme not in ("http", "https") or not host:
+        raise EcombenchError(f"--base-url {url}: use http(s)://HOST:PORT/v1")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise EcombenchError(f"--base-url: no credentials or query string in the URL (it is recorded); the API key goes in ${API_KEY_ENV}")
+    path, named = parts.path.rstrip("/"), None
+    for endpoint in ("chat", "completions"):  # chat first: its path ends in /completions too
+        if path.endswith(API_ENDPOINTS[endpoint]):
+            path, named = path.removesuffix(API_ENDPOINTS[endpoint]), endpoint
+            break
+    if named and api and named != api:
+        raise EcombenchError(f"--base-url {url} is the {named} endpoint, but --api is {api}")
+    return f"{parts.scheme}://{parts.netloc}{path or '/v1'}", api or named or "completions"
+
+
+def api_headers() -> dict[str, str]:
+    key = os.environ.get(API_KEY_ENV)
+    return {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
+
+
+def _server_said(body: bytes) -> str:
+    """The gist of an error reply (OpenAI's ``error.message``, FastAPI's ``detail``, or its first line), on one line."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if isinstance(data, dict):
+        error = data.get("error")
+        data = error.get("message") if isinstance(error, dict) else error or data.get("detail") or data.get("message")
+    text = data if isinstance(data, str) else body.decode("utf-8", "replace")
+    text = " ".join(text.split())[:200]
+    return f" ({text})" if text else ""
+
+
+def resolve_served_model(url: str, name: str, api: str | None, timeout: float) -> ServedModel:
+    """Ask the server for one greedy token from ``name``, before any task loads: a server that is down, slower
+    than ``timeout``, refusing the key or the model is one line here. Its reply names the model that answered.
+
+    (``GET /v1/models`` is not used: ``transformers serve`` lists the models of the Hugging Face cache there,
+    not the folder it was started with, and fails without a cache.)
+    """
+    import urllib.error
+    import urllib.request
+
+    root, endpoint = api_root(url, api)
+    served = ServedModel(name=name, model_id=name, base_url=root, endpoint=endpoint)
+    ask = {"messages": [{"role": "user", "content": "Hello"}]} if endpoint == "chat" else {"prompt": "Hello"}
+    request = urllib.request.Request(served.endpoint_url, data=json.dumps({"model": name, **ask, "max_tokens": 1, "temperature": 0}).encode(),
+                                     headers=api_headers(), method="POST")
+    where = served.endpoint_url
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # http(s) only: api_root checked the scheme
+            body = response.read()
+    except urllib.error.HTTPError as exc:
+        said = _server_said(exc.read())
+        if exc.code in (401, 403):
+            raise EcombenchError(f"{where}: HTTP {exc.code}, the server refused the API key (set ${API_KEY_ENV}){said}") from exc
+        if exc.code == 404:
+            raise EcombenchError(f"{where}: HTTP 404, no such endpoint or model '{name}' (check --base-url, --api and --model){said}") from exc
+        raise EcombenchError(f"{where}: HTTP {exc.code} to a one-token test request{said}") from exc
+    except (TimeoutError, urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        if isinstance(reason, TimeoutError):
+            raise EcombenchError(f"{where}: no answer within {timeout:g} s (--request-timeout)") from exc
+        raise EcombenchError(f"cannot reach {root}: {reason} (is the server running?)") from exc
+    try:
+        reply = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        reply = None
+    if not isinstance(reply, dict) or not isinstance(reply.get("choices"), list):
+        raise EcombenchError(f"{where}: the reply is not an OpenAI {endpoint} answer (is --base-url an OpenAI-compatible API root?)")
+    reported = reply.get("model")
+    return ServedModel(name=name, model_id=reported if isinstance(reported, str) and reported else name, base_url=root, endpoint=endpoint)

@@ -8,6 +8,7 @@ import os
 import platform
 import sys
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from ecombench.hooks import doc_to_target, scoring_item
 from ecombench.metrics import EMBEDDING_METRICS
 from ecombench.metrics.embedding import Embedders, resolve_embedding_model
 from ecombench.tiny import resolve_model
-from ecombench.models import ResolvedModel, check_loadable, folder_hash
+from ecombench.models import API_NOTE, ResolvedModel, ServedModel, check_loadable, folder_hash, resolve_served_model
 from ecombench.paths import cache_dir
 from ecombench.scoring import Report, score_report
 from ecombench.taskindex import TaskInfo, build_index, default_roots
@@ -51,6 +52,14 @@ class RunOptions:
     tensor_parallel: int = 1  # vllm: GPUs per model replica
     data_parallel: int = 1  # vllm: model replicas
     model_args: str | None = None  # lm-eval's key=value,... passed on to the backend's model class
+    base_url: str | None = None  # openai: the server's API root (http://host:port/v1) or an endpoint URL
+    api: str | None = None  # openai: "completions" (the prompt as text) or "chat"; default: from the URL, else completions
+    concurrency: int = 1  # openai: requests in flight at once
+    retries: int = 2  # openai: further tries of a failed request, with lm-eval's exponential backoff
+    request_timeout: int = 300  # openai: seconds one request may take
+    apply_chat_template: bool | None = None  # None: on when the tokenizer has a chat template (instruct models), off for base models
+    num_fewshot: int = 0  # examples from each task's training part before each question (seeded; never the evaluated items)
+    fewshot_as_multiturn: bool | None = None  # few-shot examples as chat turns; None: on with a chat template (lm-eval's default)
 
 
 @dataclass(frozen=True)
@@ -66,11 +75,16 @@ class RunResult:
 
 
 def _answer_cache(model: ResolvedModel, weights: str, adapter: str | None, dtype: str, device: str, protocol: str,
-                  model_args: dict | None = None) -> Path:
-    """lm-eval's request cache is keyed by request only; a folder per model identity keys it by model."""
+                  model_args: dict | None = None, prompting: tuple[bool, int, bool] = (False, 0, False)) -> Path:
+    """lm-eval's request cache is keyed by request only; a folder per model identity keys it by model.
+
+    ``prompting`` is (chat template, few-shot examples, few-shot as turns); plain 0-shot keeps its old folder.
+    """
     identity: list = [weights, adapter, dtype, device.split(":")[0], protocol]
     if model_args:  # answers under other model arguments (max_length, quantization, ...) are kept apart
         identity.append(sorted((k, repr(v)) for k, v in model_args.items()))
+    if prompting != (False, 0, False):
+        identity.append({"chat_template": prompting[0], "num_fewshot": prompting[1], "fewshot_as_multiturn": prompting[2]})
     key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
     return cache_dir() / "answers" / key / "requests"
 
@@ -107,10 +121,42 @@ def _runnable(tasks: list[TaskInfo], options: RunOptions) -> tuple[list[TaskInfo
     return left, skipped
 
 
-def default_name(model: ResolvedModel) -> str:
+def default_name(model: ResolvedModel | ServedModel) -> str:
+    if isinstance(model, ServedModel):  # "org/name" -> "name"; transformers serve's "/path/to/folder@main" -> "folder"
+        return Path(model.model_id.split("@")[0].rstrip("/")).name or model.model_id
     if model.kind == "builtin":
         return model.spec.replace(":", "-")
     return Path(model.spec.rstrip("/")).name or model.spec
+
+
+def _check_api_options(options: RunOptions) -> None:
+    """``--backend openai`` takes a server and its transport settings; the model's own settings belong to the server."""
+    if options.backend != "openai":
+        if options.base_url or options.api:
+            raise EcombenchError("--base-url and --api are settings of --backend openai")
+        return
+    if not options.base_url:
+        raise EcombenchError("--backend openai needs --base-url (the server's API root, e.g. http://localhost:8000/v1) and --model (the served name)")
+    for flag, value, default in (("--base", options.base, None), ("--device", options.device, None), ("--dtype", options.dtype, "auto"),
+                                 ("--trust-remote-code", options.trust_remote_code, False), ("--tensor-parallel", options.tensor_parallel, 1),
+                                 ("--data-parallel", options.data_parallel, 1)):
+        if value != default:
+            raise EcombenchError(f"{flag}: the server sets it (--backend openai); start the server with it")
+    if options.protocol == "loglikelihood":
+        raise EcombenchError("--protocol loglikelihood needs prompt log-probabilities, which OpenAI-compatible servers need not give; "
+                             "use --protocol generate with --backend openai")
+    if options.apply_chat_template:
+        raise EcombenchError("--apply-chat-template: with --backend openai the server applies its template; use --api chat")
+    for flag, value, least in (("--concurrency", options.concurrency, 1), ("--retries", options.retries, 0),
+                               ("--request-timeout", options.request_timeout, 1)):
+        if value < least:
+            raise EcombenchError(f"{flag} {value}: must be at least {least}")
+
+
+def _served_identity(served: ServedModel) -> submissions.ModelIdentity:
+    """A served model is known by its URL and the id the server reports; the record says its weights were not hashed."""
+    return submissions.ModelIdentity(spec=served.name, kind="api", base_model=served.model_id, weights_sha256=served.identity, dtype="server",
+                                     base_url=served.base_url, api=served.endpoint, note=API_NOTE)
 
 
 def run(options: RunOptions) -> RunResult:
@@ -121,10 +167,15 @@ def run(options: RunOptions) -> RunResult:
         raise EcombenchError(f"--limit {options.limit}: must be at least 1")
     if options.batch_size != "auto" and (not options.batch_size.isdigit() or int(options.batch_size) < 1):
         raise EcombenchError(f"--batch-size {options.batch_size}: use 'auto' or a positive integer")
-    if options.backend not in ("hf", "vllm"):
-        raise EcombenchError(f"--backend {options.backend}: use hf or vllm")
+    if options.backend not in ("hf", "vllm", "openai"):
+        raise EcombenchError(f"--backend {options.backend}: use hf, vllm or openai")
+    _check_api_options(options)
     if options.backend == "hf" and (options.tensor_parallel != 1 or options.data_parallel != 1):
         raise EcombenchError("--tensor-parallel and --data-parallel are vLLM settings (--backend vllm); with hf, use accelerate launch")
+    if options.num_fewshot < 0:
+        raise EcombenchError(f"--num-fewshot {options.num_fewshot}: must be 0 or more")
+    if options.fewshot_as_multiturn and options.apply_chat_template is False:
+        raise EcombenchError("--fewshot-as-multiturn needs a chat template; drop --no-apply-chat-template")
     from ecombench import harness
 
     model_args = harness.parse_model_args(options.model_args)
@@ -140,29 +191,47 @@ def run(options: RunOptions) -> RunResult:
     index = build_index(roots)
     tasks, skipped = _runnable(index.select(options.tasks), options)
     unanswered = [t.name for t in tasks if (t.config.get("metadata") or {}).get("answers") is False]
+    no_pool = [t.name for t in tasks if not harness.has_fewshot_split(t)] if options.num_fewshot else []
+    if no_pool:
+        raise EcombenchError(f"--num-fewshot {options.num_fewshot}: task {', '.join(no_pool[:3])}{' ...' if len(no_pool) > 3 else ''} has no "
+                             "training part to draw examples from (ecombench-core has one); run it 0-shot")
     if unanswered and len(unanswered) != len(tasks):
         raise EcombenchError(f"tasks without answers ({', '.join(unanswered)}) can only run on their own (they write predictions, not scores)")
     if options.device:
         harness.check_device(options.device)
     if options.backend == "vllm":
         harness.check_vllm()  # before a model is resolved (builtin:tiny may have to be built)
-    model = resolve_model(options.model, options.base)
-    check_loadable(model, options.trust_remote_code)
-    name = options.name or default_name(model)
+    served = model = None
+    if options.backend == "openai":
+        harness.check_api()
+        served = resolve_served_model(options.base_url or "", options.model, options.api, options.request_timeout)
+    else:
+        model = resolve_model(options.model, options.base)
+        check_loadable(model, options.trust_remote_code)
+    name = options.name or default_name(served or model)
 
     harness.quiet_lm_eval(options.debug)
     started = time.monotonic()
     created = submissions.now()
-    device = options.device or harness.default_device()
-    dtype = harness.resolve_dtype(options.dtype, device)
-    batch_size = harness.resolve_batch_size(options.batch_size, device)
-    weights = folder_hash(model.base_path)
-    adapter = folder_hash(model.adapter_path) if model.adapter_path else None
+    if served is not None:  # the server sets device and dtype, and its weights cannot be hashed from here
+        device = dtype = "server"
+        batch_size = 1 if options.batch_size == "auto" else int(options.batch_size)
+        weights, adapter = served.identity, None
+    else:
+        device = options.device or harness.default_device()
+        dtype = harness.resolve_dtype(options.dtype, device)
+        batch_size = harness.resolve_batch_size(options.batch_size, device)
+        weights = folder_hash(model.base_path)
+        adapter = folder_hash(model.adapter_path) if model.adapter_path else None
     engine = options.protocol if options.backend == "hf" else f"{options.protocol}:{options.backend}"
-    cache = _answer_cache(model, weights, adapter, dtype, device, engine, model_args) if options.use_cache else None
+    if served is not None:
+        engine += f":{served.endpoint}"  # the chat endpoint wraps prompts in the server's template: other answers
 
     try:
-        if options.backend == "vllm":
+        if served is not None:
+            lm = harness.build_api(served, batch_size=int(batch_size), concurrency=options.concurrency, retries=options.retries,
+                                   timeout=options.request_timeout, extra=model_args)
+        elif options.backend == "vllm":
             lm = harness.build_vllm(model, dtype=dtype, tensor_parallel=options.tensor_parallel, data_parallel=options.data_parallel,
                                     trust_remote_code=options.trust_remote_code, extra=model_args)
         else:
@@ -172,9 +241,15 @@ def run(options: RunOptions) -> RunResult:
         if not model_args:
             raise
         raise EcombenchError(f"--model-args {options.model_args}: the {options.backend} backend refused them ({exc})") from exc
-    samples = harness.generate(
-        lm, tasks, roots, limit=options.limit, protocol=options.protocol, system_prompt=system_prompt, cache_path=cache
-    )
+    chat, multiturn = _chat_settings(options, lm, system_prompt)
+    prompting = (chat, options.num_fewshot, multiturn)
+    cache = _answer_cache(model, weights, adapter, dtype, device, engine, model_args, prompting) if options.use_cache else None
+    failures = harness.api_failures(lm, served, retries=options.retries, timeout=options.request_timeout) if served else nullcontext()
+    with failures:
+        samples = harness.generate(
+            lm, tasks, roots, limit=options.limit, protocol=options.protocol, system_prompt=system_prompt, cache_path=cache,
+            apply_chat_template=chat, num_fewshot=options.num_fewshot, fewshot_as_multiturn=multiturn,
+        )
 
     if samples is None:
         return RunResult(None, None, None)
@@ -191,7 +266,7 @@ def run(options: RunOptions) -> RunResult:
         id=sub_id,
         name=name,
         created=created,
-        model=submissions.ModelIdentity(
+        model=_served_identity(served) if served is not None else submissions.ModelIdentity(
             spec=model.spec,
             kind=model.kind,
             base_model=model.base_spec,
@@ -206,7 +281,7 @@ def run(options: RunOptions) -> RunResult:
             protocol=options.protocol,
             system_prompt=system_prompt,
             max_gen_toks={t.name: int((t.config.get("generation_kwargs") or {}).get("max_gen_toks", 0)) for t in tasks},
-            batch_size=str(batch_size) if options.backend == "hf" else "auto",
+            batch_size=str(batch_size) if options.backend != "vllm" else "auto",
             device=device,
             limit=options.limit,
             backend=options.backend,
@@ -214,6 +289,9 @@ def run(options: RunOptions) -> RunResult:
             tensor_parallel=options.tensor_parallel,
             data_parallel=options.data_parallel,
             model_args=model_args,
+            apply_chat_template=chat,
+            num_fewshot=options.num_fewshot,
+            fewshot_as_multiturn=multiturn,
         ),
         tasks={
             n: submissions.TaskResult(
@@ -246,6 +324,22 @@ def run(options: RunOptions) -> RunResult:
     ]
     path = submissions.save(options.submissions_dir, submission, records)
     return RunResult(submission, report, path)
+
+
+def _chat_settings(options: RunOptions, lm: object, system_prompt: str | None) -> tuple[bool, bool]:
+    """(chat template, few-shot as turns) for this model: the template is on by default when the tokenizer has one."""
+    from ecombench import harness
+
+    has_template = harness.chat_template_of(lm) is not None
+    chat = has_template if options.apply_chat_template is None else options.apply_chat_template
+    if chat and not has_template:
+        raise EcombenchError(f"--apply-chat-template: {options.model} has no chat template (its tokenizer has none); drop the flag")
+    if options.fewshot_as_multiturn and not chat:
+        raise EcombenchError(f"--fewshot-as-multiturn needs a chat template, and {options.model} has none")
+    if chat and system_prompt:
+        harness.check_system_turn(lm, system_prompt)
+    multiturn = chat and options.num_fewshot > 0 and options.fewshot_as_multiturn is not False
+    return chat, multiturn
 
 
 def _write_predictions(directory: Path, run_id: str, samples: list) -> Path:

@@ -38,13 +38,16 @@ class _Record(BaseModel):
 
 class ModelIdentity(_Record):
     spec: str  # what the user passed to --model (`score --save`: the predictions file's name)
-    kind: str  # builtin, local, hub or adapter; "predictions" for `score --save`
-    base_model: str
-    weights_sha256: str | None  # None when scored from predictions: no weights were seen
+    kind: str  # builtin, local, hub or adapter; "predictions" for `score --save`; "api" for --backend openai
+    base_model: str  # kind "api": the model id the server reported
+    weights_sha256: str | None  # None when scored from predictions: no weights were seen; kind "api": "api:" + sha256(url, id)
     adapter_sha256: str | None = None
     adapter_path: str | None = None
     dtype: str
     predictions_sha256: str | None = None  # `score --save`: sha256 of the predictions file scored
+    base_url: str | None = None  # kind "api": the server's API root (never the API key)
+    api: str | None = None  # kind "api": the endpoint, "completions" or "chat"
+    note: str | None = None  # what the identity does not prove (kind "api": the weights were not hashed)
 
 
 class TaskResult(_Record):
