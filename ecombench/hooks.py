@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from ecombench.errors import EcombenchError
@@ -58,26 +59,60 @@ def require_embedding_models(task: str, metrics: set[str]) -> None:
             raise MissingEmbeddingModel(f"ecombench: task {task}: {exc}") from None
 
 
-def load_dataset(data_files: str, config_source: str | None = None, answers: bool = True, **_metadata: Any):
-    """``custom_dataset`` hook: a ShopBench JSON Lines file as a one-split (``test``) dataset.
+SUITE_TRAINING_FILE = "train/records.jsonl"  # a suite's training part, beside its YAMLs (ecombench-core has one)
+
+
+def load_dataset(data_files: str, config_source: str | None = None, answers: bool = True, training_files: str | None = None,
+                 **_metadata: Any):
+    """``custom_dataset`` hook: a ShopBench JSON Lines file as a ``test`` split.
 
     The truth is kept JSON-encoded in ``output_json`` because its type varies by task type. A task
     whose metadata says ``answers: false`` (a test set) has no truths: ``output_json`` is null.
+    ``training_files`` (relative to the YAML, like ``data_files``) adds a ``train`` split, the pool a
+    ``fewshot_split: train`` draws few-shot examples from (``_training_rows``).
     """
     import datasets
 
     path = resolve_data_path(data_files, config_source)
     if not answers:
         rows = [{**row, "output_json": "null"} for _, row in iter_jsonl(path)]
-        return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
-    records = load_records(path)  # never empty
-    require_embedding_models(records[0].task_name, {r.metric for r in records})
-    rows = []
-    for record in records:
-        row = record.model_dump(exclude={"output_field"}, exclude_none=True)
-        row["output_json"] = json.dumps(record.output_field, ensure_ascii=False)
-        rows.append(row)
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})
+    else:
+        records = load_records(path)  # never empty
+        require_embedding_models(records[0].task_name, {r.metric for r in records})
+        rows = []
+        for record in records:
+            row = record.model_dump(exclude={"output_field"}, exclude_none=True)
+            row["output_json"] = json.dumps(record.output_field, ensure_ascii=False)
+            rows.append(row)
+    splits = {"test": datasets.Dataset.from_list(rows)}
+    if training_files is not None:
+        splits["train"] = datasets.Dataset.from_list(_training_rows(resolve_data_path(training_files, config_source), rows))
+    return datasets.DatasetDict(splits)
+
+
+def load_suite_dataset(data_files: str, config_source: str | None = None, training_files: str = SUITE_TRAINING_FILE, **kwargs: Any):
+    """``custom_dataset`` hook: ``load_dataset`` with the suite's training part (``train/records.jsonl``) as ``train``."""
+    return load_dataset(data_files, config_source, training_files=training_files, **kwargs)
+
+
+def _training_rows(path: Path, evaluated: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of a training file (prompt/completion or ShopBench) for the evaluated rows' task, shaped as
+    evaluation rows; a row whose prompt is an evaluated prompt is left out, so no example is a question it precedes."""
+    tasks = {r.get("task_name") for r in evaluated}
+    asked = {r["input_field"] for r in evaluated}
+    out = []
+    for line, row in iter_jsonl(path):
+        if (row.get("task") or row.get("task_name")) not in tasks:
+            continue
+        if "prompt" in row and "completion" in row:
+            prompt, answer = row["prompt"], row["completion"]
+        elif "input_field" in row and "output_field" in row:
+            prompt, answer = row["input_field"], row["output_field"]
+        else:
+            raise EcombenchError(f"{path}:{line}: a training row needs prompt/completion or input_field/output_field")
+        if prompt not in asked:
+            out.append({"input_field": prompt, "output_json": json.dumps(answer, ensure_ascii=False)})
+    return out
 
 
 def truth(doc: dict[str, Any]) -> Any:

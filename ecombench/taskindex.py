@@ -21,7 +21,7 @@ from ecombench.paths import builtin_tasks_dir, home_dir, resolve_data_path
 DEFAULT_SUITE = "ecombench_core"
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]  # libyaml's parser where present
     """Reads ``!function x.y`` as the string ``x.y`` without importing anything."""
 
 

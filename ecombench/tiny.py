@@ -49,7 +49,7 @@ def training_text() -> list[str]:
     lines: list[str] = []
     index = build_index([builtin_tasks_dir()])
     for path in sorted({t.data_file for t in index.tasks.values() if t.data_file is not None}):
-        for line in path.read_text(encoding="utf-8").splitlines():
+        for line in path.read_text(encoding="utf-8").split("\n"):
             if line.strip():
                 row = json.loads(line)
                 lines.append(row["input_field"])

@@ -98,8 +98,11 @@ metadata:
 
 
 _BASE = """# Shared settings of the ecombench-core tasks.
-custom_dataset: !function ecombench.hooks.load_dataset
+custom_dataset: !function ecombench.hooks.load_suite_dataset  # test split, and train/records.jsonl as the train split
 test_split: test
+fewshot_split: train  # few-shot examples (ecombench run --num-fewshot) never come from the test split
+fewshot_config:
+  target_delimiter: ""  # prompts end in "Answer: " or "Output: ": an example's answer follows as in training records
 output_type: generate_until
 doc_to_text: input_field
 doc_to_target: !function ecombench.hooks.doc_to_target

@@ -81,7 +81,7 @@ def _meta(folder: Path) -> dict[str, Any]:
 def _rows(folder: Path) -> list[tuple[int, dict[str, Any]]]:
     """test.json read as EcomGPT's load_data does: a JSON object a line (a Python literal also passes)."""
     rows = []
-    for number, line in enumerate(_text(folder / "test.json").splitlines(), start=1):
+    for number, line in enumerate(_text(folder / "test.json").split("\n"), start=1):
         if not line.strip():
             continue
         try:

@@ -63,7 +63,7 @@ def _mc_rows(name: str, data: bytes) -> list[dict[str, Any]]:
 
 def _jsonl_rows(name: str, data: bytes) -> list[dict[str, Any]]:
     rows = []
-    for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
+    for number, line in enumerate(data.decode("utf-8").split("\n"), start=1):
         if not line.strip():
             continue
         try:

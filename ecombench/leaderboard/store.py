@@ -25,8 +25,8 @@ from ecombench.io import atomic_writer
 from ecombench.paths import cache_dir
 from ecombench.submissions import Submission, load
 
-INDEX_VERSION = 4  # 3: scores outside [0, 1] are refused on load; 4: entries keyed by a hash of the file bytes, not size and mtime
-META_COLUMNS = ["submission", "name", "model", "base", "kind", "date", "limit", "file", "lora_rank", "held_in"]
+INDEX_VERSION = 5  # 3: scores outside [0, 1] are refused on load; 4: entries keyed by a hash of the file bytes, not size and mtime; 5: shots
+META_COLUMNS = ["submission", "name", "model", "base", "kind", "date", "limit", "file", "lora_rank", "held_in", "shots"]
 SCORE_COLUMNS = ["submission", "task", "track", "score", "stderr", "version", "data_sha256"]
 
 
@@ -41,7 +41,8 @@ def _rows(sub: Submission, file: str) -> tuple[dict[str, Any], list[tuple[Any, .
     meta = {"submission": sub.id, "name": sub.name, "model": sub.model.spec, "base": sub.model.base_model, "kind": sub.model.kind,
             "date": sub.created.date().isoformat(), "limit": sub.generation.limit, "file": file,
             # training lineage: LoRA rank, and the tasks seen in training (None for models not trained by ecombench)
-            "lora_rank": sub.lineage.rank if sub.lineage else None, "held_in": " ".join(sub.lineage.held_in) if sub.lineage else None}
+            "lora_rank": sub.lineage.rank if sub.lineage else None, "held_in": " ".join(sub.lineage.held_in) if sub.lineage else None,
+            "shots": sub.generation.num_fewshot}  # few-shot runs are ranked apart from 0-shot ones (table.py)
     scores = [(sub.id, t, r.track, r.score, r.stderr if r.stderr is not None else 0.0, r.version, r.data_sha256) for t, r in sub.tasks.items()]
     return meta, scores
 

@@ -21,12 +21,23 @@ class BoardTable:
 
 
 RANK_KEYS = {"all_around": "All-Around", "win_rate": "mean win rate"}
+# Model kind of the reference rows that `ecombench references` writes (random guess, most frequent answer,
+# oracle, builtin:tiny): shown among the ranked rows for scale, flagged "reference", never ranked.
+REFERENCE_KIND = "reference"
 
 
-def notes(board: Board, not_normalised: list[str]) -> tuple[str, ...]:
+def reference_ids(meta: pd.DataFrame) -> set[str]:
+    """The submissions of ``meta`` (a ``Loaded.meta``) that are reference rows."""
+    return set(meta.loc[meta["kind"] == REFERENCE_KIND, "submission"])
+
+
+def notes(board: Board, not_normalised: list[str], references: bool = False) -> tuple[str, ...]:
     """The lines that explain a board's numbers: how it ranks and ties, and its normalisation."""
     lines = [f"rank: by {RANK_KEYS[board.ranking]} as shown (4 decimals; 2 for 0-100 scores); equal shown values share a rank "
              "and the next is skipped (1, 1, 3); tied rows are listed by All-Around, then name; flagged rows get no rank"]
+    if references:
+        lines.append("reference rows (flag 'reference': random guess, most frequent answer, oracle, builtin:tiny) are listed "
+                     "for scale among the ranked rows and are not ranked")
     if board.normalize:
         lines.append(NORMALISATION + (f" (here: {', '.join(not_normalised)})" if not_normalised else ""))
     return tuple(lines)
@@ -73,8 +84,12 @@ def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track
     per_sub = scores.groupby("submission").agg(n_tasks=("task", "size"), changed=("changed", "sum"))
     meta = meta[meta["submission"].isin(per_sub.index)].merge(per_sub, left_on="submission", right_index=True)
     flags = []
-    for limit, n_tasks, changed in zip(meta["limit"], meta["n_tasks"], meta["changed"], strict=True):
-        parts = []
+    # 0-shot and few-shot scores are not comparable: a board ranks one shot count (0 when present) and flags the others.
+    ranked_shots = 0 if (meta["shots"] == 0).any() else meta["shots"].min()
+    for kind, limit, n_tasks, changed, shots in zip(meta["kind"], meta["limit"], meta["n_tasks"], meta["changed"], meta["shots"], strict=True):
+        parts = ["reference"] if kind == REFERENCE_KIND else []
+        if shots != ranked_shots:
+            parts.append(f"{int(shots)}-shot")
         if limit is not None and not pd.isna(limit):
             parts.append(f"limit {int(limit)}")
         if n_tasks < len(names):
@@ -92,13 +107,15 @@ def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track
     if board.ranking == "win_rate":
         frame["win_rate"] = frame["submission"].map(win_rates(scores[scores["submission"].isin(frame.loc[clean, "submission"])]))
         key = "win_rate"
-    # ties: ranked on the values as shown (competition_rank), listed by All-Around, then name
+    # ties: ranked on the values as shown (competition_rank), listed by All-Around, then name; reference rows are
+    # listed where their value falls among the ranked rows, other flagged rows after them
+    reference = frame["kind"] == REFERENCE_KIND
     shown_rank = competition_rank(frame[key]).fillna(len(frame) + 1)
-    frame = frame.assign(_flagged=~clean, _shown=shown_rank).sort_values(["_flagged", "_shown", "all_around", "name"],
-                                                                        ascending=[True, True, False, True], kind="stable")
-    frame["rank"] = competition_rank(frame.loc[~frame["_flagged"], key]).reindex(frame.index).astype("Int64")
+    frame = frame.assign(_flagged=~clean & ~reference, _shown=shown_rank).sort_values(["_flagged", "_shown", "all_around", "name"],
+                                                                                     ascending=[True, True, False, True], kind="stable")
+    frame["rank"] = competition_rank(frame.loc[frame["flags"] == "", key]).reindex(frame.index).astype("Int64")
     frame = frame.drop(columns=["_flagged", "_shown", "n_tasks", "changed"])
     if by == "task":
         pivot = scores.pivot(index="submission", columns="task", values="score")
         frame = frame.merge(pivot.add_prefix("task:"), left_on="submission", right_index=True)
-    return BoardTable(board, frame.reset_index(drop=True), names, notes(board, not_normalised))
+    return BoardTable(board, frame.reset_index(drop=True), names, notes(board, not_normalised, bool(reference.any())))

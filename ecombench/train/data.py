@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ class TrainRecord:
     completion: str
     task: str = UNTAGGED
     track: str = UNTAGGED
+    templated: bool = False  # the prompt is already rendered as the model sees it (chat records); not part of the data hash
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ def core_records_path() -> Path:
 def _from_row(row: dict[str, Any], where: str, chat_template: Any) -> TrainRecord:
     task = str(row.get("task") or row.get("task_name") or UNTAGGED)
     track = str(row.get("track") or UNTAGGED)
+    templated = False
     if "prompt" in row and "completion" in row:
         prompt, completion = row["prompt"], row["completion"]
     elif "input_field" in row and "output_field" in row:
@@ -70,11 +73,12 @@ def _from_row(row: dict[str, Any], where: str, chat_template: Any) -> TrainRecor
         completion = oracle_answer(str(row.get("task_type", "generation")), row["output_field"])
     elif "messages" in row:
         prompt, completion = _from_messages(row["messages"], where, chat_template)
+        templated = True
     else:
         raise EcombenchError(f"{where}: a record needs prompt/completion, messages, or input_field/output_field (ShopBench)")
     if not isinstance(prompt, str) or not isinstance(completion, str) or not completion:
         raise EcombenchError(f"{where}: prompt and completion must be strings, and the completion not empty")
-    return TrainRecord(prompt, completion, task, track)
+    return TrainRecord(prompt, completion, task, track, templated)
 
 
 def _from_messages(messages: Any, where: str, chat_template: Any) -> tuple[str, str]:
@@ -87,6 +91,12 @@ def _from_messages(messages: Any, where: str, chat_template: Any) -> tuple[str, 
         raise EcombenchError(f"{where}: chat records need a tokenizer with a chat template, and this model has none")
     prompt = chat_template(messages[:-1])
     return prompt, str(messages[-1]["content"])
+
+
+def as_evaluated(records: list[TrainRecord], render: Callable[[str], str]) -> list[TrainRecord]:
+    """Records whose prompts read as evaluation sends them (``render``: ``harness.render_prompt`` for the model);
+    chat records are rendered already."""
+    return [r if r.templated else replace(r, prompt=render(r.prompt), templated=True) for r in records]
 
 
 def source_path(source: str) -> Path:
@@ -191,7 +201,8 @@ def build_mixture(records: list[TrainRecord], sources: list[dict[str, Any]], con
     rng.shuffle(train)
     digest = hashlib.sha256()
     for r in train + heldout:
-        digest.update(json.dumps(asdict(r), ensure_ascii=False, sort_keys=True).encode())
+        data = {k: v for k, v in asdict(r).items() if k != "templated"}
+        digest.update(json.dumps(data, ensure_ascii=False, sort_keys=True).encode())
         digest.update(b"\n")
     return Mixture(
         train=train,

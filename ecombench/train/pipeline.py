@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from ecombench.models import ResolvedModel, check_loadable, folder_hash
 from ecombench.taskindex import TaskInfo, build_index, default_roots
 from ecombench.train import contamination
 from ecombench.train.config import TrainConfig
-from ecombench.train.data import Mixture, build_mixture, load_records, source_path
+from ecombench.train.data import Mixture, as_evaluated, build_mixture, load_records, source_path
 
 CONFIG_FILE = "train_config.json"
 MIXTURE_FILE = "mixture.json"
@@ -107,6 +108,29 @@ def _tokenizer_chat_template(model_path: Path):
     return apply
 
 
+def eval_renderer(model_path: Path) -> Callable[[str], str] | None:
+    """How ``ecombench run`` renders a 0-shot prompt for this model, or None when it sends prompts as they are.
+
+    Run's default: the tokenizer's chat template when it has one, with the prompt as the user turn; the
+    score after training passes no system prompt, so training prompts get none either.
+    """
+    from transformers import AutoTokenizer
+
+    from ecombench.harness import render_prompt
+
+    tok = AutoTokenizer.from_pretrained(model_path)
+    if not getattr(tok, "chat_template", None):
+        return None
+
+    def template(messages: list[dict[str, str]]) -> str:
+        return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+    def render(prompt: str) -> str:
+        return render_prompt(prompt, None, template)
+
+    return render
+
+
 def read_lineage(adapter_dir: Path) -> submissions.Lineage:
     path = adapter_dir / LINEAGE_FILE
     try:
@@ -132,6 +156,10 @@ def prepare(config: TrainConfig, base: ResolvedModel) -> tuple[Mixture, contamin
             f"{contamination.NGRAM}-gram with evaluation items ({report.exact} exact; most in {worst}); above the "
             f"{config.contamination.threshold:.1%} threshold. Remove them, or pass --allow-contamination"
         )
+    # Held-in scores mean what they say only if training prompts read as evaluation's (checked on raw prompts above).
+    render = eval_renderer(base.base_path)
+    if render is not None:
+        mixture = replace(mixture, train=as_evaluated(mixture.train, render), heldout=as_evaluated(mixture.heldout, render))
     return mixture, report, eval_tasks
 
 
