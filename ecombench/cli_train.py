@@ -37,7 +37,7 @@ def train(
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow model code from the model folder (auto_map).")] = False,
 ) -> None:
     """Train a LoRA adapter on a task mixture, then score it and keep the run as a submission."""
-    from ecombench.cli import split_names
+    from ecombench.cli_common import split_names
     from ecombench.render import report_table
     from ecombench.train.config import load_config
     from ecombench.train.pipeline import train as run_training
@@ -72,6 +72,12 @@ def train(
 
 def sweep(
     config: Annotated[Path, typer.Option("--config", help="Sweep YAML (see examples/sweep-tiny.yaml).")],
+    executor: Annotated[str, typer.Option("--executor", help="local: cells one after another here; ray: each cell a Ray task.")] = "local",
+    address: Annotated[str | None, typer.Option("--address", help="Ray cluster to join ('auto', HOST:PORT, ray://...). Default: $RAY_ADDRESS, else a local one.")] = None,
+    gpus_per_cell: Annotated[float, typer.Option("--gpus-per-cell", help="GPUs each Ray task reserves (CUDA_VISIBLE_DEVICES is set to them).")] = 0,
+    cpus_per_cell: Annotated[float, typer.Option("--cpus-per-cell", help="CPUs each Ray task reserves (and torch threads).")] = 1,
+    max_parallel: Annotated[int | None, typer.Option("--max-parallel", help="Cells in flight at once. Default: as many as the cluster fits.")] = None,
+    storage: Annotated[str, typer.Option("--storage", help="auto: workers on the driver's disk write in place, others send files back; shared; gather.")] = "auto",
 ) -> None:
     """Train and score a grid of mixtures (capabilities x tasks) and LoRA ranks; write a table and a plot."""
     from rich.console import Console
@@ -79,25 +85,38 @@ def sweep(
 
     from ecombench.terminal import text
 
+    from ecombench.train.executors import make_executor
     from ecombench.train.sweep import load_sweep, run_sweep
 
-    def progress(row: dict, reused: bool) -> None:
+    def progress(row: dict, status: str) -> None:
+        if status == "failed":
+            typer.echo(text(f"cell {row['id']}: failed: {row['error']}"), err=True)
+            return
+        if status == "elsewhere":
+            typer.echo(text(f"cell {row['id']}: claimed by another driver ({row['owner']}), left to it"))
+            return
         score = row.get("all_around")
         shown = f"All-Around {score:.4f}" if isinstance(score, float) else "not scored"
-        typer.echo(f"cell {row['id']}: {shown}" + (" (finished earlier, kept)" if reused else ""))
+        typer.echo(f"cell {row['id']}: {shown}" + (" (finished earlier, kept)" if status == "kept" else ""))
 
-    folder, rows = run_sweep(load_sweep(config), debug="--debug" in sys.argv[1:], on_cell=progress)
-    if not rows:
-        return
-    table = Table(title=text(f"sweep {folder}"))
-    columns = ["id", "capabilities", "tasks_per_capability", "rank", "train_loss", "all_around", "held_in", "held_out"]
-    for c in columns:
-        table.add_column(c, justify="left" if c == "id" else "right")
-    for row in rows:
-        table.add_row(*[text(f"{row.get(c):.4f}" if isinstance(row.get(c), float) else str(row.get(c, ""))) for c in columns])
-    console = Console()
-    console.print(table)
-    console.print(f"table and plot written to {folder} (results.csv, results.md, plot.png)", markup=False, highlight=False)
+    chosen = make_executor(executor, address=address, gpus_per_job=gpus_per_cell, cpus_per_job=cpus_per_cell, max_parallel=max_parallel, storage=storage)
+    result = run_sweep(load_sweep(config), executor=chosen, debug="--debug" in sys.argv[1:], on_cell=progress)
+    folder, rows = result.folder, result.rows
+    if rows:
+        table = Table(title=text(f"sweep {folder}"))
+        columns = ["id", "capabilities", "tasks_per_capability", "rank", "train_loss", "all_around", "held_in", "held_out"]
+        for c in columns:
+            table.add_column(c, justify="left" if c == "id" else "right")
+        for row in rows:
+            table.add_row(*[text(f"{row.get(c):.4f}" if isinstance(row.get(c), float) else str(row.get(c, ""))) for c in columns])
+        console = Console()
+        console.print(table)
+        console.print(f"table and plot written to {folder} (results.csv, results.md, plot.png)", markup=False, highlight=False)
+    if result.elsewhere:
+        typer.echo(f"{len(result.elsewhere)} cell(s) left to the other driver; its table will include them")
+    if result.failed:
+        typer.echo(f"ecombench: {len(result.failed)} cell(s) failed ({', '.join(result.failed)}); run the same command again to retry them", err=True)
+        raise typer.Exit(1)
 
 
 def merge(

@@ -407,6 +407,22 @@ def has_fewshot_split(task: TaskInfo) -> bool:
     return bool(task.config.get("fewshot_split") or (isinstance(few, dict) and (few.get("split") or few.get("samples"))))
 
 
+def fewshot_pool_size(task: TaskInfo) -> int | None:
+    """How many training rows a task can draw few-shot examples from; None when its pool is not a training file."""
+    from ecombench.hooks import SUITE_TRAINING_FILE
+    from ecombench.paths import resolve_data_path
+    from ecombench.records import iter_jsonl
+
+    kwargs = task.config.get("dataset_kwargs") or {}
+    training = kwargs.get("training_files") or (SUITE_TRAINING_FILE if "load_suite_dataset" in str(task.config.get("custom_dataset")) else None)
+    if not isinstance(training, str):
+        return None
+    path = resolve_data_path(training, task.yaml_path)
+    if not path.is_file():
+        return 0
+    return sum(1 for _, row in iter_jsonl(path) if (row.get("task") or row.get("task_name")) == task.name)
+
+
 def chat_template_of(lm: Any) -> Any:
     """The backend's chat template (None for none): lm-eval applies it only when the tokenizer has one."""
     return getattr(getattr(lm, "tokenizer", None), "chat_template", None) or None

@@ -195,6 +195,9 @@ def run(options: RunOptions) -> RunResult:
     if no_pool:
         raise EcombenchError(f"--num-fewshot {options.num_fewshot}: task {', '.join(no_pool[:3])}{' ...' if len(no_pool) > 3 else ''} has no "
                              "training part to draw examples from (ecombench-core has one); run it 0-shot")
+    small = [(t.name, n) for t in tasks if options.num_fewshot and (n := harness.fewshot_pool_size(t)) is not None and n < options.num_fewshot]
+    if small:
+        raise EcombenchError(f"--num-fewshot {options.num_fewshot}: task {small[0][0]} has only {small[0][1]} training examples to draw from")
     if unanswered and len(unanswered) != len(tasks):
         raise EcombenchError(f"tasks without answers ({', '.join(unanswered)}) can only run on their own (they write predictions, not scores)")
     if options.device:

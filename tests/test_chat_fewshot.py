@@ -231,3 +231,16 @@ def pd_na(value) -> bool:
     import pandas as pd
 
     return bool(pd.isna(value))
+
+
+def test_more_shots_than_a_task_can_draw_is_one_error_naming_the_task(tmp_path):
+    from ecombench.errors import EcombenchError
+    from ecombench.harness import fewshot_pool_size
+    from ecombench.run import RunOptions, run
+    from ecombench.taskindex import build_index, default_roots
+
+    task = build_index(default_roots()).tasks["core_compatibility_mc"]
+    pool = fewshot_pool_size(task)
+    assert pool == sum(1 for line in (task.yaml_path.parent / "train" / "records.jsonl").open() if '"task": "core_compatibility_mc"' in line)
+    with pytest.raises(EcombenchError, match=f"--num-fewshot {pool + 1}: task core_compatibility_mc has only {pool} training examples"):
+        run(RunOptions(model="builtin:tiny", tasks=["core_compatibility_mc"], num_fewshot=pool + 1, submissions_dir=tmp_path))

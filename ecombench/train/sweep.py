@@ -3,6 +3,8 @@
 The grid follows the KDD Cup 2024 top-5 study: the first ``k`` capabilities (tracks) of a list,
 the first ``t`` tasks of each, and a LoRA rank. Each cell is an ``ecombench train`` run with its
 own adapter and submission. A finished cell is kept, so re-running a sweep resumes it.
+Cells run one after another here, or as Ray tasks over a cluster (``ecombench.train.executors``);
+a claim file per cell keeps two drivers on one folder from training a cell twice.
 The sweep ends with ``results.csv``, ``results.md`` and ``plot.png`` (score against number of
 capabilities, one line per rank) in its folder and in ``SUBMISSIONS/sweeps/NAME/``.
 """
@@ -10,8 +12,12 @@ capabilities, one line per rank) in its folder and in ``SUBMISSIONS/sweeps/NAME/
 from __future__ import annotations
 
 import json
+import os
 import shutil
-from collections.abc import Callable
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +27,7 @@ from ecombench.errors import EcombenchError
 from ecombench.io import atomic_write_text
 from ecombench.train.config import TrainConfig, _describe, read_yaml_mapping
 from ecombench.train.data import load_records
+from ecombench.train.executors import Claims, Delivery, LocalExecutor, RayExecutor, pack, submission_files, unpack
 
 
 class Grid(BaseModel):
@@ -81,53 +88,165 @@ def _cell_config(sweep: SweepConfig, cell: dict[str, Any], folder: Path) -> Trai
     return TrainConfig.model_validate(raw)
 
 
-def run_sweep(sweep: SweepConfig, *, debug: bool = False, on_cell: Callable[[dict[str, Any], bool], None] | None = None) -> tuple[Path, list[dict[str, Any]]]:
-    """Train and score every cell (skipping finished ones); write the table and plot; return rows.
+@dataclass(frozen=True)
+class CellJob:
+    """One cell as shipped to where it runs: this process, or a Ray worker."""
 
-    ``on_cell(row, reused)`` is called after each cell, ``reused`` when it was finished before.
-    """
-    from ecombench import submissions
+    sweep: SweepConfig
+    cell: dict[str, Any]
+    folder: Path  # the sweep folder on the driver (absolute)
+    submissions: Path  # the submissions folder on the driver (absolute)
+    delivery: Delivery
+    debug: bool = False
+    show_progress: bool = True
+
+    @property
+    def label(self) -> str:  # the Ray task's name
+        return f"ecombench sweep {self.sweep.name} cell {self.cell['id']}"
+
+
+@dataclass(frozen=True)
+class CellResult:
+    row: dict[str, Any]
+    adapter: dict[str, bytes]  # gathered files, for a driver without a shared disk (else empty)
+    submission: dict[str, bytes]
+
+
+@dataclass(frozen=True)
+class SweepOutcome:
+    folder: Path
+    rows: list[dict[str, Any]]  # every finished cell, in grid order
+    failed: dict[str, str]  # cell id -> its error (Ray executor)
+    elsewhere: dict[str, str]  # cell id -> the other driver that holds its claim (cells still unfinished)
+
+
+def run_cell(job: CellJob) -> CellResult | None:
+    """Train, score and record one cell; None in the non-main processes of an ``accelerate launch``."""
     from ecombench.train.pipeline import train
 
-    folder = (sweep.output or Path("sweeps") / submissions.slug(sweep.name)).expanduser()
+    with job.delivery.workdir() as scratch:
+        folder, subs = (job.folder, job.submissions) if scratch is None else (scratch, scratch / "submissions")
+        if scratch is None:
+            _note_worker(job.folder, job.cell["id"])
+        config = _cell_config(job.sweep, job.cell, folder).model_copy(update={"submissions_dir": subs})
+        resume = config.output is not None and (config.output / "train_config.json").is_file()
+        outcome = train(config, resume=resume, debug=job.debug, show_progress=job.show_progress)
+        if outcome.lineage is None:
+            return None
+        row = _row(job.cell, outcome.lineage, outcome.submission)
+        if scratch is None:
+            return CellResult(row, {}, {})
+        adapter = sorted((p.relative_to(outcome.adapter).as_posix() for p in outcome.adapter.rglob("*") if p.is_file()),
+                         key=lambda name: (name == "adapter_config.json", name))  # last: it marks a whole adapter
+        adapter = [name for name in adapter if not name.startswith(("checkpoints/", "."))]
+        submission = pack(outcome.submission.parent, submission_files(outcome.submission)) if outcome.submission else {}
+        return CellResult(row, pack(outcome.adapter, adapter), submission)
+
+
+def _note_worker(folder: Path, cell_id: str) -> None:
+    """Which process trains a cell (``claims/ID.worker``): where to look, or what to stop."""
+    info = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
+    atomic_write_text(folder / "claims" / f"{cell_id}.worker", json.dumps(info) + "\n")
+
+
+def _finished(cell: dict[str, Any], config: TrainConfig, folder: Path, subs: Path) -> dict[str, Any] | None:
+    """The row of a finished cell: its result.json, or else its submission (from any executor or driver)."""
+    from ecombench import submissions
+
+    done = folder / "cells" / cell["id"] / "result.json"
+    if done.is_file():
+        return json.loads(done.read_text(encoding="utf-8"))
+    for path in sorted(subs.glob(f"*-{submissions.slug(config.name or '')}-*.json"), reverse=True):  # newest first
+        try:
+            sub = submissions.load(path)
+        except EcombenchError:
+            continue
+        if sub.name == config.name and sub.lineage is not None and sub.lineage.config_fingerprint == config.fingerprint():
+            row = _row(cell, sub.lineage, path)
+            atomic_write_text(done, json.dumps(row, indent=2) + "\n")
+            return row
+    return None
+
+
+def run_sweep(sweep: SweepConfig, *, executor: LocalExecutor | RayExecutor | None = None, debug: bool = False,
+              on_cell: Callable[[dict[str, Any], str], None] | None = None) -> SweepOutcome:
+    """Train and score every cell not finished yet; write the table and plot of all finished cells.
+
+    A cell is finished when its ``result.json`` or its submission exists, whichever executor wrote it.
+    A cell is claimed (``claims/ID.claim``) before it starts, so two drivers on one folder never
+    train the same cell. ``on_cell(row, status)`` is called for each cell, ``status`` one of
+    ``kept`` (finished before), ``trained``, ``failed`` (row has ``error``) and ``elsewhere``
+    (another driver holds it; row has ``owner``).
+    """
+    from ecombench import submissions
+    from ecombench.distributed import launched_processes
+
+    executor = executor or LocalExecutor()
+    notify = on_cell or (lambda row, status: None)
+    folder = (sweep.output or Path("sweeps") / submissions.slug(sweep.name)).expanduser().resolve()
     base = TrainConfig.model_validate(sweep.train)
+    subs = base.submissions_dir.expanduser().resolve()
     records, _ = load_records(base.data.sources)
     tasks_by_track: dict[str, list[str]] = {}
     for r in records:
         if r.task not in tasks_by_track.setdefault(r.track, []):
             tasks_by_track[r.track].append(r.task)
-    rows = []
-    for cell in cells(sweep, {k: sorted(v) for k, v in tasks_by_track.items()}):
-        done = folder / "cells" / cell["id"] / "result.json"
-        if done.is_file():
-            rows.append(json.loads(done.read_text(encoding="utf-8")))
-            if on_cell is not None:
-                on_cell(rows[-1], True)
-            continue
-        config = _cell_config(sweep, cell, folder)
-        outcome = train(config, resume=(Path(config.output) / "train_config.json").is_file(), debug=debug)
-        if outcome.lineage is None:  # not the main process
-            continue
-        row = _row(cell, outcome)
-        atomic_write_text(done, json.dumps(row, indent=2) + "\n")
-        rows.append(row)
-        if on_cell is not None:
-            on_cell(row, False)
-    if rows:
-        write_results(folder, rows, base.submissions_dir / "sweeps" / submissions.slug(sweep.name))
-    return folder, rows
+    plan = cells(sweep, {k: sorted(v) for k, v in tasks_by_track.items()})
+    failed: dict[str, str] = {}
+    elsewhere: dict[str, str] = {}
+    main = True
+    # In an `accelerate launch` every process trains every cell together: no claims between them.
+    with Claims(folder / "claims", enabled=launched_processes() == 1) as claims, executor.delivery(folder) as delivery:
+
+        def waiting() -> Iterator[CellJob]:  # drawn by the executor as it has room, so a cell is claimed only when it starts
+            for cell in plan:
+                config = _cell_config(sweep, cell, folder)
+                if (row := _finished(cell, config, folder, subs)) is not None:
+                    notify(row, "kept")
+                    continue
+                if not claims.take(cell["id"]):
+                    elsewhere[cell["id"]] = claims.owner(cell["id"]) or "another driver"
+                    notify({"id": cell["id"], "owner": elsewhere[cell["id"]]}, "elsewhere")
+                    continue
+                if (row := _finished(cell, config, folder, subs)) is not None:  # finished while we looked
+                    claims.release(cell["id"])
+                    notify(row, "kept")
+                    continue
+                yield CellJob(sweep, cell, folder, subs, delivery, debug, show_progress=executor.name == "local")
+
+        for outcome in executor.map(run_cell, waiting()):
+            cell_id = outcome.job.cell["id"]
+            try:
+                if outcome.error is not None:
+                    failed[cell_id] = outcome.error
+                    notify({"id": cell_id, "error": outcome.error}, "failed")
+                elif outcome.value is None:
+                    main = False
+                else:
+                    result: CellResult = outcome.value
+                    unpack(result.adapter, folder / "cells" / cell_id)
+                    unpack(result.submission, subs)
+                    atomic_write_text(folder / "cells" / cell_id / "result.json", json.dumps(result.row, indent=2) + "\n")
+                    notify(result.row, "trained")
+            finally:
+                claims.release(cell_id)
+    rows = [json.loads(p.read_text(encoding="utf-8")) for c in plan if (p := folder / "cells" / c["id"] / "result.json").is_file()]
+    if rows and main:
+        write_results(folder, rows, subs / "sweeps" / submissions.slug(sweep.name))
+    finished = {row["id"] for row in rows}
+    return SweepOutcome(folder, rows, failed, {k: v for k, v in elsewhere.items() if k not in finished})
 
 
-def _row(cell: dict[str, Any], outcome: Any) -> dict[str, Any]:
+def _row(cell: dict[str, Any], lineage: Any, submission: Path | None) -> dict[str, Any]:
     from ecombench import submissions
 
     row = {k: cell[k] for k in ("id", "capabilities", "tasks_per_capability", "rank")}
     row["training_tasks"] = len(cell["tasks"])
-    row["train_loss"] = outcome.lineage.train_loss
-    if outcome.submission is not None:
-        sub = submissions.load(outcome.submission)
-        held_in = [sub.tasks[t].score for t in outcome.lineage.held_in if t in sub.tasks]
-        held_out = [sub.tasks[t].score for t in outcome.lineage.held_out if t in sub.tasks]
+    row["train_loss"] = lineage.train_loss
+    if submission is not None:
+        sub = submissions.load(submission)
+        held_in = [sub.tasks[t].score for t in lineage.held_in if t in sub.tasks]
+        held_out = [sub.tasks[t].score for t in lineage.held_out if t in sub.tasks]
         row.update(
             all_around=sub.all_around,
             held_in=sum(held_in) / len(held_in) if held_in else None,
