@@ -474,8 +474,16 @@ def compare_cmd(
 @app.command()
 def run(
     model: Annotated[
-        str, typer.Option("--model", help="Model folder, hub id, PEFT adapter folder, or builtin:tiny; with --backend openai, the served model's name.")
-    ] = "builtin:tiny",
+        list[str] | None,
+        typer.Option("--model", help="Model folder, hub id, PEFT adapter folder, or builtin:tiny; with --backend openai, the served model's name. "
+                     "Repeat it (or use --models-file) to score several models, one submission each. Default: builtin:tiny."),
+    ] = None,
+    models_file: Annotated[Path | None, typer.Option("--models-file", help="A file naming one model per line (# comments) to score, one submission each.")] = None,
+    executor: Annotated[str, typer.Option("--executor", help="Several models: local (one after another) or ray (each a Ray task).")] = "local",
+    address: Annotated[str | None, typer.Option("--address", help="ray: the cluster to join (default: $RAY_ADDRESS, else a local one).")] = None,
+    gpus_per_model: Annotated[float, typer.Option("--gpus-per-model", help="ray: GPUs each model's task reserves.")] = 0,
+    max_parallel: Annotated[int | None, typer.Option("--max-parallel", help="ray: models in flight at once.")] = None,
+    storage: Annotated[str, typer.Option("--storage", help="ray: auto, shared (workers write in place) or gather (files sent back).")] = "auto",
     tasks: Annotated[
         list[str] | None, typer.Option("--tasks", help="Task, group or track names (repeat or comma-separate). Default: the bundled suite.")
     ] = None,
@@ -543,9 +551,9 @@ def run(
     from ecombench.run import run as run_model
 
     names = split_names(tasks)
-    result = run_model(
-        RunOptions(
-            model=model, base=base, tasks=names, limit=limit, batch_size=batch_size, device=device, dtype=dtype, name=name,
+    models = _models(model, models_file)
+    options = RunOptions(
+            model=models[0], base=base, tasks=names, limit=limit, batch_size=batch_size, device=device, dtype=dtype, name=name,
             submissions_dir=submissions_dir, system_prompt=system_prompt, protocol=protocol, task_paths=task_path or [],
             use_cache=not no_cache, trust_tasks=trust_tasks, trust_remote_code=trust_remote_code, debug="--debug" in sys.argv[1:],
             backend=backend, tensor_parallel=tensor_parallel, data_parallel=data_parallel, model_args=model_args,
@@ -553,7 +561,10 @@ def run(
             apply_chat_template=apply_chat_template, num_fewshot=num_fewshot, fewshot_as_multiturn=fewshot_as_multiturn,
             embedders=Embedders(overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model}),
         )
-    )
+    if len(models) > 1 or executor != "local":
+        _run_many(models, options, executor, address=address, gpus=gpus_per_model, max_parallel=max_parallel, storage=storage)
+        return
+    result = run_model(options)
     if result.path is None:  # not the main process of `accelerate launch`
         return
     if result.submission is None or result.report is None:
@@ -567,6 +578,49 @@ def run(
     console = _console()
     console.print(report_table(result.report, title=f"{result.submission.name} ({result.submission.model.spec})"))
     console.print(f"submission {result.submission.id} written to {result.path}", markup=False, highlight=False)
+
+
+def _models(given: list[str] | None, models_file: Path | None) -> list[str]:
+    """The models to score: each --model, then each line of --models-file; builtin:tiny when none is named."""
+    models = list(given or [])
+    if models_file is not None:
+        try:
+            lines = models_file.read_text(encoding="utf-8").split("\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise EcombenchError(f"--models-file {models_file}: cannot read ({exc})") from exc
+        models += [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+        if not models:
+            raise EcombenchError(f"--models-file {models_file}: names no model")
+    return models or ["builtin:tiny"]
+
+
+def _run_many(models: list[str], options, executor: str, *, address: str | None, gpus: float, max_parallel: int | None, storage: str) -> None:
+    """Several models over the executor, one submission each; a model that fails is named and the others go on."""
+    from dataclasses import replace
+
+    from ecombench.train.executors import make_executor, run_many
+
+    if options.name is not None and len(models) > 1:
+        raise EcombenchError("--name: with several models each submission is named after its model")
+    chosen = make_executor(executor, address=address, gpus_per_job=gpus, max_parallel=max_parallel, storage=storage)
+    if options.backend != "openai":  # a model that is not there is found before any other is scored
+        from ecombench.models import resolve_model
+
+        for m in models:
+            if not m.startswith("builtin:"):
+                resolve_model(m, options.base)
+
+    def done(outcome) -> None:
+        if outcome.error is None:
+            typer.echo(f"{outcome.job.model}: submission written to {outcome.value}")
+        else:
+            print(f"ecombench: {outcome.job.model}: failed: {outcome.error}", file=sys.stderr)
+
+    outcomes = run_many([replace(options, model=m) for m in models], chosen, on_done=done)
+    failed = [o.job.model for o in outcomes if o.error is not None]
+    if failed:
+        print(f"ecombench: {len(failed)} of {len(outcomes)} models failed ({', '.join(failed)})", file=sys.stderr)
+        raise typer.Exit(1)
 
 
 from ecombench import cli_train  # noqa: E402 - registered after the core commands, in help order

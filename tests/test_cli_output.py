@@ -76,3 +76,17 @@ def test_run_outside_a_checkout_prints_no_git_complaint_and_no_empty_bars(tmp_pa
     assert "fatal" not in done.stderr and "0/1 [" not in done.stderr
     record = json.loads(done.stdout)
     assert set(record["tasks"]) == {"starter_category_mc", "starter_unit_price_mc"} and record["tasks"]["starter_category_mc"]["n"] == 1
+
+
+def test_run_scores_each_model_named_once_and_checks_them_all_first(tmp_path, tiny_model):
+    listed = tmp_path / "models.txt"
+    listed.write_text(f"# two models\n{tiny_model}  # the same weights, as a folder\n")
+    done = _cli("run", "--model", "builtin:tiny", "--models-file", str(listed), "--tasks", "starter_unit_price_mc", "--limit", "2",
+                "--submissions-dir", str(tmp_path / "s"))
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(p.read_text()) for p in (tmp_path / "s").glob("*.json")]
+    assert sorted(r["model"]["kind"] for r in records) == ["builtin", "local"]
+    assert records[0]["tasks"]["starter_unit_price_mc"]["score"] == records[1]["tasks"]["starter_unit_price_mc"]["score"]
+    listed.write_text(f"{tiny_model}\n/no/such/model\n")
+    missing = _cli("run", "--models-file", str(listed), "--tasks", "starter_unit_price_mc", "--submissions-dir", str(tmp_path / "t"))
+    assert missing.returncode == 2 and "/no/such/model does not exist" in missing.stderr and not (tmp_path / "t").exists()
