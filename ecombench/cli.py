@@ -10,7 +10,7 @@ import json
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -156,7 +156,7 @@ def tasks_list(
 
     index = build_index(default_roots(task_path or []))
     columns = ("task", "track", "type", "metric", "items", "version", "description")
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"task": t.name, "track": t.track, "type": t.task_type, "metric": t.metric, "items": t.item_count(), "version": t.version,
          "description": t.description}
         for t in sorted(index.tasks.values(), key=lambda t: (natural_key(t.track), natural_key(t.name)))
@@ -290,12 +290,13 @@ def import_(
         raise EcombenchError(f"unknown format '{format}'; use one of {', '.join(sorted(IMPORTERS))}")
     if not source.exists():
         raise EcombenchError(f"{source}: no such file or folder")
-    options: dict[str, object] = {
+    by_format: dict[str, dict[str, object]] = {
         "jsonl": {"prompt": prompt, "target": target, "task_type": type, "metric": metric, "track": track, "task": "task"},
         "ecinstruct": {"setting": setting, "split": split},
         "esci": {"split": split},
         "ecominstruct": {"skip_unreadable": skip_unreadable},
-    }.get(format, {})
+    }
+    options = by_format.get(format, {})
     suite = IMPORTERS[format](source, **options)
     dest = write_suite(suite, name, out or home_dir() / "tasks", force=force)
     items = sum(len(rows) for rows in suite.tasks.values())
@@ -436,9 +437,9 @@ def compare_cmd(
         raise EcombenchError("compare needs at least two submissions")
     subs = load_submissions(submissions_dir)
     resolved = [resolve(subs, key) for key in runs]
-    for r in resolved:
-        if r.note():
-            print(f"ecombench: {safe_text(r.note())}", file=sys.stderr)
+    for res in resolved:
+        if res.note():
+            print(f"ecombench: {safe_text(res.note())}", file=sys.stderr)
     for other in resolved[1:]:
         check_pair(resolved[0], other)
     reference = resolved[0].chosen

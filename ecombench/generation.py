@@ -206,6 +206,7 @@ def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, 
         for j, token in enumerate(out.logits[:, -1].argmax(-1).tolist()):
             out_tokens[group[j]].append(int(token))
         del out, pkv
+    assert layers is not None and cache is not None  # set by the first prefill group (reqs is never empty)
     for layer in layers:
         layer.set_length(width)
 

@@ -291,7 +291,7 @@ def _api_client(endpoint: str) -> type:
 
     base = LocalChatCompletion if endpoint == "chat" else LocalCompletionsAPI
 
-    class Client(base):
+    class Client(base):  # type: ignore[valid-type,misc]  # base is one of two lm-eval classes, picked at run time
         def create_message(self, messages, generate=False):
             out = super().create_message(messages, generate=generate)
             return [{"role": "user", "content": out}] if endpoint == "chat" and isinstance(out, str) else out

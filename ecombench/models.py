@@ -188,7 +188,7 @@ def _hashed_files(folder: Path) -> list[Path]:
 
     if (folder / ADAPTER_CONFIG).is_file():
         return sorted(p for p in folder.iterdir() if wanted(p))
-    files = []
+    files: list[Path] = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         files.extend(p for p in (Path(root) / n for n in names) if wanted(p))

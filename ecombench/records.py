@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -77,6 +78,12 @@ def make_record(task: str, task_type: str, metric: str, track: str, prompt: str,
         "input_field": prompt, "output_field": truth, "task_name": task, "task_type": task_type, "metric": metric,
         "is_multiple_choice": task_type == "multiple-choice", "track": track,
     }
+
+
+def item_key(prompt: str, truth_json: str) -> str:
+    """Pairs the same question across submissions (``compare``): a hash of its prompt and its truth as JSON
+    (``json.dumps(truth, ensure_ascii=False)``, the form the task hooks keep it in)."""
+    return hashlib.sha256(f"{prompt}\0{truth_json}".encode()).hexdigest()[:16]
 
 
 def describe(error: ValidationError) -> str:

@@ -10,7 +10,9 @@ import sys
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ecombench import __version__, submissions, threads
 from ecombench.distributed import launched_processes
@@ -22,6 +24,7 @@ from ecombench.metrics.embedding import Embedders, resolve_embedding_model
 from ecombench.tiny import resolve_model
 from ecombench.models import API_NOTE, ResolvedModel, ServedModel, check_loadable, folder_hash, resolve_served_model
 from ecombench.paths import cache_dir
+from ecombench.records import item_key
 from ecombench.scoring import Report, score_report
 from ecombench.taskindex import TaskInfo, build_index, default_roots
 
@@ -47,7 +50,6 @@ class RunOptions:
     trust_remote_code: bool = False
     embedders: Embedders = field(default_factory=Embedders)
     debug: bool = False
-    lineage: submissions.Lineage | None = None  # training lineage, when `ecombench train` scores its adapter
     backend: str = "hf"  # "hf" (transformers) or "vllm"
     tensor_parallel: int = 1  # vllm: GPUs per model replica
     data_parallel: int = 1  # vllm: model replicas
@@ -74,7 +76,7 @@ class RunResult:
     path: Path | None
 
 
-def _answer_cache(model: ResolvedModel, weights: str, adapter: str | None, dtype: str, device: str, protocol: str,
+def _answer_cache(model: ResolvedModel | None, weights: str, adapter: str | None, dtype: str, device: str, protocol: str,
                   model_args: dict | None = None, prompting: tuple[bool, int, bool] = (False, 0, False)) -> Path:
     """lm-eval's request cache is keyed by request only; a folder per model identity keys it by model.
 
@@ -159,8 +161,8 @@ def _served_identity(served: ServedModel) -> submissions.ModelIdentity:
                                      base_url=served.base_url, api=served.endpoint, note=API_NOTE)
 
 
-def run(options: RunOptions) -> RunResult:
-    """Score a model on the selected tasks and write a submission."""
+def check_options(options: RunOptions) -> None:
+    """Options that are wrong on their own, refused before anything is read or loaded."""
     if options.protocol not in ("generate", "loglikelihood"):
         raise EcombenchError(f"--protocol {options.protocol}: use generate or loglikelihood")
     if options.limit is not None and options.limit < 1:
@@ -176,20 +178,31 @@ def run(options: RunOptions) -> RunResult:
         raise EcombenchError(f"--num-fewshot {options.num_fewshot}: must be 0 or more")
     if options.fewshot_as_multiturn and options.apply_chat_template is False:
         raise EcombenchError("--fewshot-as-multiturn needs a chat template; drop --no-apply-chat-template")
-    from ecombench import harness
-
-    model_args = harness.parse_model_args(options.model_args)
-    threads.apply()  # before builtin:tiny may be built and before any model loads
     if options.task_paths and not options.trust_tasks:
         shown = ", ".join(str(p) for p in options.task_paths)
         raise EcombenchError(
             f"--task-path {shown}: task YAMLs can name Python functions (!function) that run when the task loads; "
             "pass --trust-tasks if you trust this folder (tasks bundled with ecombench or under $ECOMBENCH_HOME/tasks need no flag)"
         )
-    system_prompt = SYSTEM_PROMPTS.get(options.system_prompt or "", options.system_prompt)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Stage 1: the tasks to run, those left out (a metric model is missing) and where their YAMLs live."""
+
+    tasks: list[TaskInfo]
+    skipped: dict[str, str]
+    roots: list[Path]
+    system_prompt: str | None
+    unanswered: bool  # a test set without truths: answers are written as predictions, not scored
+
+
+def select_tasks(options: RunOptions) -> Selection:
+    """Stage 1: expand task, group and track names; check what each task needs (embedding models, few-shot pools)."""
+    from ecombench import harness
+
     roots = default_roots(options.task_paths)
-    index = build_index(roots)
-    tasks, skipped = _runnable(index.select(options.tasks), options)
+    tasks, skipped = _runnable(build_index(roots).select(options.tasks), options)
     unanswered = [t.name for t in tasks if (t.config.get("metadata") or {}).get("answers") is False]
     no_pool = [t.name for t in tasks if not harness.has_fewshot_split(t)] if options.num_fewshot else []
     if no_pool:
@@ -200,6 +213,31 @@ def run(options: RunOptions) -> RunResult:
         raise EcombenchError(f"--num-fewshot {options.num_fewshot}: task {small[0][0]} has only {small[0][1]} training examples to draw from")
     if unanswered and len(unanswered) != len(tasks):
         raise EcombenchError(f"tasks without answers ({', '.join(unanswered)}) can only run on their own (they write predictions, not scores)")
+    system_prompt = SYSTEM_PROMPTS.get(options.system_prompt or "", options.system_prompt)
+    return Selection(tasks, skipped, roots, system_prompt, bool(unanswered))
+
+
+@dataclass
+class Built:
+    """Stage 2: the backend's model ready to answer, what it is (identity) and how it was set up."""
+
+    lm: Any
+    identity: submissions.ModelIdentity
+    name: str
+    device: str
+    batch_size: int | str
+    model_args: dict[str, Any]
+    chat: bool  # chat template applied
+    multiturn: bool  # few-shot examples as chat turns
+    cache: Path | None  # lm-eval's answer cache for this model identity and these settings
+    served: ServedModel | None = None
+
+
+def build_model(options: RunOptions, selection: Selection) -> Built:
+    """Stage 2: resolve ``--model`` (a folder, hub id, adapter, built-in or served model) and build its backend."""
+    from ecombench import harness
+
+    model_args = harness.parse_model_args(options.model_args)
     if options.device:
         harness.check_device(options.device)
     if options.backend == "vllm":
@@ -211,122 +249,151 @@ def run(options: RunOptions) -> RunResult:
     else:
         model = resolve_model(options.model, options.base)
         check_loadable(model, options.trust_remote_code)
-    name = options.name or default_name(served or model)
-
+    subject = served or model
+    assert subject is not None  # one of the two branches above resolved it
+    name = options.name or default_name(subject)
     harness.quiet_lm_eval(options.debug)
-    started = time.monotonic()
-    created = submissions.now()
     if served is not None:  # the server sets device and dtype, and its weights cannot be hashed from here
         device = dtype = "server"
-        batch_size = 1 if options.batch_size == "auto" else int(options.batch_size)
+        batch_size: int | str = 1 if options.batch_size == "auto" else int(options.batch_size)
         weights, adapter = served.identity, None
+        identity = _served_identity(served)
     else:
+        assert model is not None
         device = options.device or harness.default_device()
         dtype = harness.resolve_dtype(options.dtype, device)
         batch_size = harness.resolve_batch_size(options.batch_size, device)
         weights = folder_hash(model.base_path)
         adapter = folder_hash(model.adapter_path) if model.adapter_path else None
+        identity = submissions.ModelIdentity(
+            spec=model.spec, kind=model.kind, base_model=model.base_spec, weights_sha256=weights, adapter_sha256=adapter,
+            adapter_path=str(model.adapter_path) if model.adapter_path else None, dtype=dtype,
+        )
     engine = options.protocol if options.backend == "hf" else f"{options.protocol}:{options.backend}"
     if served is not None:
         engine += f":{served.endpoint}"  # the chat endpoint wraps prompts in the server's template: other answers
-
     try:
         if served is not None:
             lm = harness.build_api(served, batch_size=int(batch_size), concurrency=options.concurrency, retries=options.retries,
                                    timeout=options.request_timeout, extra=model_args)
         elif options.backend == "vllm":
+            assert model is not None  # resolved above whenever nothing is served
             lm = harness.build_vllm(model, dtype=dtype, tensor_parallel=options.tensor_parallel, data_parallel=options.data_parallel,
                                     trust_remote_code=options.trust_remote_code, extra=model_args)
         else:
+            assert model is not None  # resolved above whenever nothing is served
             lm = harness.build_lm(model, device=device, dtype=dtype, batch_size=batch_size, trust_remote_code=options.trust_remote_code,
                                   extra=model_args)
     except TypeError as exc:
         if not model_args:
             raise
         raise EcombenchError(f"--model-args {options.model_args}: the {options.backend} backend refused them ({exc})") from exc
-    chat, multiturn = _chat_settings(options, lm, system_prompt)
+    chat, multiturn = _chat_settings(options, lm, selection.system_prompt)
     prompting = (chat, options.num_fewshot, multiturn)
     cache = _answer_cache(model, weights, adapter, dtype, device, engine, model_args, prompting) if options.use_cache else None
-    failures = harness.api_failures(lm, served, retries=options.retries, timeout=options.request_timeout) if served else nullcontext()
+    return Built(lm, identity, name, device, batch_size, model_args, chat, multiturn, cache, served)
+
+
+def generate(options: RunOptions, selection: Selection, built: Built) -> list[Any] | None:
+    """Stage 3: every task's answers through lm-eval, in task order; None off the main process."""
+    from ecombench import harness
+
+    failures = harness.api_failures(built.lm, built.served, retries=options.retries, timeout=options.request_timeout) if built.served else nullcontext()
     with failures:
         samples = harness.generate(
-            lm, tasks, roots, limit=options.limit, protocol=options.protocol, system_prompt=system_prompt, cache_path=cache,
-            apply_chat_template=chat, num_fewshot=options.num_fewshot, fewshot_as_multiturn=multiturn,
+            built.lm, selection.tasks, selection.roots, limit=options.limit, protocol=options.protocol, system_prompt=selection.system_prompt,
+            cache_path=built.cache, apply_chat_template=built.chat, num_fewshot=options.num_fewshot, fewshot_as_multiturn=built.multiturn,
         )
+    return None if samples is None else [s for t in selection.tasks for s in samples[t.name]]
 
-    if samples is None:
-        return RunResult(None, None, None)
-    flat = [s for t in tasks for s in samples[t.name]]
-    if unanswered:
-        return RunResult(None, None, _write_predictions(options.submissions_dir, submissions.new_id(name, created), flat))
-    # The YAML's task is the unit of aggregation, whatever task_name its data rows carry.
-    items = [replace(scoring_item(s.doc, s.response), task_name=s.task) for s in flat]
-    report, scores = score_report(items, options.embedders)
 
-    sub_id = submissions.new_id(name, created)
-    task_infos = {t.name: t for t in tasks}
+@dataclass(frozen=True)
+class Scored:
+    """Stage 4: the report (tasks, tracks, All-Around) and every item with its answer and score."""
+
+    report: Report
+    items: list[submissions.ItemRecord]
+
+
+def score(samples: list[Any], embedders: Embedders) -> Scored:
+    """Stage 4: parse and score every answer exactly as the KDD Cup scorer; the YAML's task is the unit."""
+    items = [replace(scoring_item(s.doc, s.response), task_name=s.task) for s in samples]
+    report, scores = score_report(items, embedders)
+    records = [
+        submissions.ItemRecord(
+            task=s.task, doc_id=s.doc_id, item_hash=item_key(s.doc["input_field"], s.doc["output_json"]), prompt=s.prompt,
+            target=doc_to_target(s.doc), prediction=item.raw, parsed=result.parsed, score=result.score,
+        )
+        for s, item, result in zip(samples, items, scores, strict=True)
+    ]
+    return Scored(report, records)
+
+
+def record(options: RunOptions, selection: Selection, built: Built, scored: Scored, *, created: datetime, duration_s: float,
+           lineage: submissions.Lineage | None = None) -> RunResult:
+    """Stage 5: the submission record (identity, settings, scores; a trained model's lineage) and its items, saved."""
+    sub_id = submissions.new_id(built.name, created)
+    report, tasks = scored.report, {t.name: t for t in selection.tasks}
     submission = submissions.Submission(
         id=sub_id,
-        name=name,
+        name=built.name,
         created=created,
-        model=_served_identity(served) if served is not None else submissions.ModelIdentity(
-            spec=model.spec,
-            kind=model.kind,
-            base_model=model.base_spec,
-            weights_sha256=weights,
-            adapter_sha256=adapter,
-            adapter_path=str(model.adapter_path) if model.adapter_path else None,
-            dtype=dtype,
-        ),
+        model=built.identity,
         ecombench_version=__version__,
         lm_eval_version=_lm_eval_version(),
         generation=submissions.GenerationSettings(
             protocol=options.protocol,
-            system_prompt=system_prompt,
-            max_gen_toks={t.name: int((t.config.get("generation_kwargs") or {}).get("max_gen_toks", 0)) for t in tasks},
-            batch_size=str(batch_size) if options.backend != "vllm" else "auto",
-            device=device,
+            system_prompt=selection.system_prompt,
+            max_gen_toks={t.name: int((t.config.get("generation_kwargs") or {}).get("max_gen_toks", 0)) for t in selection.tasks},
+            batch_size=str(built.batch_size) if options.backend != "vllm" else "auto",
+            device=built.device,
             limit=options.limit,
             backend=options.backend,
             processes=launched_processes() if options.backend == "hf" else 1,
             tensor_parallel=options.tensor_parallel,
             data_parallel=options.data_parallel,
-            model_args=model_args,
-            apply_chat_template=chat,
+            model_args=built.model_args,
+            apply_chat_template=built.chat,
             num_fewshot=options.num_fewshot,
-            fewshot_as_multiturn=multiturn,
+            fewshot_as_multiturn=built.multiturn,
         ),
         tasks={
             n: submissions.TaskResult(
                 track=r.track, task_type=r.task_type, metric=r.metric, n=r.n, score=r.score, stderr=r.stderr,
-                version=task_infos[n].version, data_sha256=task_infos[n].data_hash(),
+                version=tasks[n].version, data_sha256=tasks[n].data_hash(),
             )
             for n, r in report.tasks.items()
         },
         tracks=report.tracks,
         all_around=report.all_around,
         overall_task_mean=report.overall_task_mean,
-        duration_s=round(time.monotonic() - started, 3),
-        hardware=_hardware(device),
+        duration_s=round(duration_s, 3),
+        hardware=_hardware(built.device),
         items_file=f"{sub_id}.items.jsonl",
-        skipped_tasks=skipped,
-        lineage=options.lineage,
+        skipped_tasks=selection.skipped,
+        lineage=lineage,
     )
-    records = [
-        submissions.ItemRecord(
-            task=s.task,
-            doc_id=s.doc_id,
-            item_hash=hashlib.sha256(f"{s.doc['input_field']}\0{s.doc['output_json']}".encode()).hexdigest()[:16],
-            prompt=s.prompt,
-            target=doc_to_target(s.doc),
-            prediction=item.raw,
-            parsed=score.parsed,
-            score=score.score,
-        )
-        for s, item, score in zip(flat, items, scores, strict=True)
-    ]
-    path = submissions.save(options.submissions_dir, submission, records)
+    path = submissions.save(options.submissions_dir, submission, scored.items)
     return RunResult(submission, report, path)
+
+
+def run(options: RunOptions, lineage: submissions.Lineage | None = None) -> RunResult:
+    """Score a model on the selected tasks and write a submission: the five stages in order.
+
+    ``lineage`` is set by ``ecombench train`` when it scores the adapter it trained.
+    """
+    check_options(options)
+    threads.apply()  # before builtin:tiny may be built and before any model loads
+    selection = select_tasks(options)
+    built = build_model(options, selection)
+    started, created = time.monotonic(), submissions.now()
+    samples = generate(options, selection, built)
+    if samples is None:  # another process of a data-parallel run: rank 0 writes the result
+        return RunResult(None, None, None)
+    if selection.unanswered:
+        return RunResult(None, None, _write_predictions(options.submissions_dir, submissions.new_id(built.name, created), samples))
+    scored = score(samples, options.embedders)
+    return record(options, selection, built, scored, created=created, duration_s=time.monotonic() - started, lineage=lineage)
 
 
 def _chat_settings(options: RunOptions, lm: object, system_prompt: str | None) -> tuple[bool, bool]:
@@ -351,7 +418,7 @@ def _write_predictions(directory: Path, run_id: str, samples: list) -> Path:
     from ecombench.io import atomic_writer
 
     path = directory / f"{run_id}.predictions.jsonl"
-    rows = sorted(({"index": int(s.doc["index"]), "prediction": raw_prediction(s.doc, s.response)} for s in samples), key=lambda r: r["index"])
+    rows: list[dict[str, Any]] = sorted(({"index": int(s.doc["index"]), "prediction": raw_prediction(s.doc, s.response)} for s in samples), key=lambda r: r["index"])
     with atomic_writer(path) as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")

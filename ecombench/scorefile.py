@@ -26,6 +26,7 @@ from ecombench.errors import EcombenchError
 from ecombench.metrics.embedding import Embedders
 from ecombench.metrics.parsers import truncate
 from ecombench.records import (
+    item_key,
     Prediction,
     ShopBenchRecord,
     describe,
@@ -153,8 +154,8 @@ UNKNOWN = "unknown"
 
 
 def item_hash(prompt: str, truth: Any) -> str:
-    """The key that pairs a question across submissions; the same as ``ecombench run`` records."""
-    return hashlib.sha256(f"{prompt}\0{json.dumps(truth, ensure_ascii=False)}".encode()).hexdigest()[:16]
+    """The key that pairs a question across submissions: ``records.item_key`` of a truth given as a value."""
+    return item_key(prompt, json.dumps(truth, ensure_ascii=False))
 
 
 def _row_key(record: ShopBenchRecord) -> str:

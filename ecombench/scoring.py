@@ -41,7 +41,7 @@ class ScoringItem:
 class ItemScore:
     """The parsed answer and score of one question; NER questions also carry their F1 counts."""
 
-    parsed: Parsed
+    parsed: Parsed | None  # None where the parsed answer is not kept (scorefile without keep)
     score: float
     counts: F1Counts | None = None
 

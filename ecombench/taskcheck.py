@@ -88,7 +88,7 @@ def validate_yaml(path: Path) -> list[Problem]:
     if "task" not in cfg:
         return [] if path.name.startswith("_") else [Problem(path, None, "no 'task' key (shared settings files are named _*.yaml)")]
     problems = [Problem(path, None, f"missing key '{k}'") for k in REQUIRED_KEYS if k not in cfg]
-    meta = cfg.get("metadata") if isinstance(cfg.get("metadata"), dict) else {}
+    meta: dict[str, Any] = cfg["metadata"] if isinstance(cfg.get("metadata"), dict) else {}
     problems += [Problem(path, _key_line(path, "metadata"), f"metadata lacks '{k}'") for k in REQUIRED_METADATA if k not in meta]
     task_type, metric = meta.get("task_type"), meta.get("metric")
     if task_type is not None and task_type not in TASK_TYPES:
@@ -148,7 +148,7 @@ def validate(path: Path) -> list[Problem]:
 
 def examples(task: TaskInfo, n: int = 3) -> list[dict[str, Any]]:
     """The first ``n`` items of a task: prompt and truth."""
-    out = []
+    out: list[dict[str, Any]] = []
     if task.data_file is None:
         return out
     for _, obj in iter_jsonl(task.data_file):

@@ -232,7 +232,8 @@ def build_index(roots: list[Path]) -> TaskIndex:
         for paths in units:
             try:
                 tasks, groups = _read_unit(paths, root)
-                for name, item in [*tasks.items(), *groups.items()]:
+                entries: list[tuple[str, TaskInfo | GroupInfo]] = [*tasks.items(), *groups.items()]
+                for name, item in entries:
                     if name in index.tasks or name in index.groups:
                         other = (index.tasks.get(name) or index.groups[name]).yaml_path
                         raise EcombenchError(f"{item.yaml_path}: {'group' if name in groups else 'task'} '{name}' is also defined in {other}")

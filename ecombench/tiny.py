@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 from ecombench import models
 from ecombench.io import staging_dir
@@ -25,7 +26,7 @@ TINY_SPEC = "builtin:tiny"
 RECIPE_VERSION = 2
 VOCAB_SIZE = 1024
 SEED = 0
-ARCH = {
+ARCH: dict[str, Any] = {
     "hidden_size": 64,
     "intermediate_size": 128,
     "num_hidden_layers": 2,
@@ -36,7 +37,7 @@ ARCH = {
 }
 # The warm-up teaches answer formats, not the tasks: a few records per task, so LoRA runs on
 # top of it still have much to learn.
-WARMUP = {"per_task": 48, "epochs": 3, "lr": 2e-3, "batch_size": 2, "max_length": 512}
+WARMUP: dict[str, Any] = {"per_task": 48, "epochs": 3, "lr": 2e-3, "batch_size": 2, "max_length": 512}
 SPECIAL = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"}
 
 

@@ -62,7 +62,11 @@ def test_tasks_command_lists_items_per_task():
 
     done = subprocess.run([sys.executable, "-m", "ecombench", "tasks"], capture_output=True, text=True, env={**__import__("os").environ, "COLUMNS": "250"})
     assert done.returncode == 0, done.stderr
-    line = next(l for l in done.stdout.splitlines() if "starter_complement_retrieval" in l)
+    lines = done.stdout.splitlines()
+    at = next(i for i, l in enumerate(lines) if "starter_complement_retrieval" in l)
     index = build_index(default_roots())
     n = len(index.tasks["starter_complement_retrieval"].data_file.read_text().splitlines())
-    assert f" {n} " in line and "hit rate@3" in line and "user_behavior_alignment" in line
+    assert f" {n} " in lines[at] and "hit rate@3" in lines[at]
+    # tasks are listed under their track's header row
+    header = next(l for l in reversed(lines[:at]) if "track: " in l)
+    assert "track: user_behavior_alignment" in header

@@ -118,7 +118,7 @@ def _products(rng: random.Random) -> list[Product]:
 
 
 def _reviews(rng: random.Random, products: list[Product]) -> list[dict[str, Any]]:
-    reviews = []
+    reviews: list[dict[str, Any]] = []
     for p in products:
         aspects_pool = _ASPECTS_BY_DEPARTMENT.get(p.path[0], _DEFAULT_ASPECTS)
         for _ in range(rng.randint(*REVIEWS_PER_PRODUCT)):
@@ -195,7 +195,7 @@ def _queries(rng: random.Random, products: list[Product]) -> list[dict[str, Any]
 
 def _sessions(rng: random.Random, products: list[Product], queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     by_id = {p.id: p for p in products}
-    sessions = []
+    sessions: list[dict[str, Any]] = []
     eval_texts = {q["text"] for q in queries if q["part"] == "eval"}
     for part in ("eval", "train"):
         english = [q for q in queries if q["part"] == part and q["lang"] == "en"]

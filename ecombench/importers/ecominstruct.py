@@ -20,7 +20,7 @@ import ast
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
@@ -99,7 +99,7 @@ def _rows(folder: Path) -> list[tuple[int, dict[str, Any]]]:
     return rows
 
 
-def _strings(value: Any) -> bool:
+def _strings(value: Any) -> TypeGuard[list[str]]:
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
@@ -173,9 +173,10 @@ def _folder_rows(folder: Path, kind: str) -> tuple[list[dict[str, Any]], str]:
         labels: list[str] = []
         if uses_labels:
             own = row.get("label_set")
-            labels = own if _strings(own) and any(own) else meta_labels  # type: ignore[assignment]
-            if labels is None:
+            chosen = own if _strings(own) and any(own) else meta_labels
+            if chosen is None:
                 raise _Unreadable(f"test.json:{number}: no label_set in the row, and meta-info.json has no label_set/label_key")
+            labels = chosen
         prompt = template.format(sentences=sentence, label_set=sep.join(labels), ex="")
         truth = _truth(kind, number, row, sentence, labels, meta, sep)
         rows.append(make_record(folder.name, "generation", metric, track, prompt, truth))

@@ -61,6 +61,7 @@ def read(source: Path, split: str = "test", seed: int = 0, per_locale: int = 500
         if len(suite.tasks.get(label, [])) < per_locale:
             _, esci, title = rng.choice(rows) if rows else (None, None, None)
             if title:
+                assert esci is not None  # title comes from a row, so esci does too
                 prompt = (f"How relevant is the product '{title}' to the search query '{query}'?\n"
                           + "\n".join(f"{i}. {name}" for i, name in enumerate(LABELS)) + "\nAnswer: ")
                 suite.tasks.setdefault(label, []).append(make_record(label, "multiple-choice", "accuracy", track, prompt, _LABEL_INDEX[esci]))

@@ -27,8 +27,8 @@ DEFAULT_BOARD = DEFAULT_SUITE  # leaderboards/ecombench_core.yaml
 class Filters(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    base_model: str | None = Field(None, description="keep submissions whose base model is this")
-    kind: str | None = Field(None, description="builtin, local, hub or adapter")
+    base_model: str | None = Field(default=None, description="keep submissions whose base model is this")
+    kind: str | None = Field(default=None, description="builtin, local, hub or adapter")
     name_contains: str | None = None
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from typing import SupportsInt, cast
 
 import pandas as pd
 
@@ -32,7 +33,7 @@ def _fmt(value: object, column: str) -> str:
     if _missing(value):
         return "-"
     if column == "lora_rank":
-        return str(int(value))
+        return str(int(cast(SupportsInt, value)))
     if isinstance(value, float):
         return f"{value:.{4 if column == 'ci95' else shown_decimals(value)}f}"
     return safe_text(value)

@@ -42,6 +42,7 @@ def normalise(score: float, baseline: float | None) -> float:
     """
     if not normalisable(baseline):
         return 100.0 * score
+    assert baseline is not None  # normalisable() is False for None
     return 100.0 * (score - baseline) / (1.0 - baseline)
 
 

@@ -29,6 +29,7 @@ def merge(adapter: Path, output: Path, base: str | None = None, dtype: str = "au
     resolved = resolve_model(str(adapter), base)
     if resolved.kind != "adapter":
         raise EcombenchError(f"{adapter} is not an adapter folder (no adapter_config.json)")
+    assert resolved.adapter_path is not None  # every resolved adapter has its folder
     quant = _quantization(resolved.base_path)
     if quant is not None:
         raise EcombenchError(

@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ecombench import submissions
 from ecombench.errors import EcombenchError
@@ -123,7 +123,7 @@ def eval_renderer(model_path: Path) -> Callable[[str], str] | None:
         return None
 
     def template(messages: list[dict[str, str]]) -> str:
-        return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        return cast(str, tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))  # tokenize=False: the text
 
     def render(prompt: str) -> str:
         return render_prompt(prompt, None, template)
@@ -189,7 +189,7 @@ def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, sho
     state.wait_for_everyone()
 
     if finished:
-        lineage = read_lineage(out)
+        lineage: submissions.Lineage | None = read_lineage(out)
     else:
         from ecombench import harness
         from ecombench.train.trainer import fit, save_adapter
@@ -199,7 +199,7 @@ def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, sho
                                    trust_remote_code=config.trust_remote_code)
         if state.is_main_process:
             scored = {t.name for t in eval_tasks}
-            lineage_fields = dict(
+            lineage_fields: dict[str, Any] = dict(
                 base_model=config.model,
                 base_weights_sha256=folder_hash(base.base_path),
                 method="qlora" if config.train.qlora else "lora",
@@ -236,13 +236,14 @@ def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, sho
         return TrainOutcome(out, lineage, None)
     from ecombench.run import RunOptions, run
 
-    result = run(
+    scored_run = run(
         RunOptions(
             model=str(out), tasks=config.eval.tasks, limit=config.eval.limit, name=config.name or out.name,
-            submissions_dir=config.submissions_dir, batch_size=config.eval.batch_size, lineage=lineage, debug=debug,
+            submissions_dir=config.submissions_dir, batch_size=config.eval.batch_size, debug=debug,
             trust_remote_code=config.trust_remote_code,
-        )
+        ),
+        lineage=lineage,
     )
-    if result.path is None:  # not the main process
+    if scored_run.path is None:  # not the main process
         return TrainOutcome(out, None, None)
-    return TrainOutcome(out, lineage, result.path, result.report)
+    return TrainOutcome(out, lineage, scored_run.path, scored_run.report)

@@ -273,7 +273,11 @@ def fit(
 
         _check_targets(model, lora)
         peft_config = PeftLoraConfig(
-            r=lora.rank, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=lora.target_modules, task_type="CAUSAL_LM"
+            r=lora.rank,
+            lora_alpha=lora.alpha,  # type: ignore[arg-type]  # peft annotates int, but uses alpha as a float scale (alpha / r)
+            lora_dropout=lora.dropout,
+            target_modules=lora.target_modules,
+            task_type="CAUSAL_LM",
         )
     flatten = _uses_varlen_attention(model)
     collator = packed_rows_collator(tokenizer.pad_token_id) if optim.packing and not flatten else None
@@ -330,6 +334,7 @@ def fit(
         # it checks the count), so take its weights and state as they are.
         from transformers import TrainerState
 
+        assert checkpoint is not None  # _training_ended() is False for None
         trainer._load_from_checkpoint(str(checkpoint))
         trainer.state = TrainerState.load_from_json(str(checkpoint / "trainer_state.json"))
         train_loss = _logged_train_loss(trainer.state.log_history)
