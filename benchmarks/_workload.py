@@ -35,9 +35,18 @@ def plain_model(folder: Path, *, hidden: int = 256, layers: int = 4, vocab: int 
     from ecombench.tiny import train_tokenizer, training_text
 
     fast = train_tokenizer(training_text(), vocab)
-    config = LlamaConfig(vocab_size=len(fast), hidden_size=hidden, intermediate_size=4 * hidden, num_hidden_layers=layers,
-                         num_attention_heads=max(1, hidden // 64), num_key_value_heads=max(1, hidden // 64), max_position_embeddings=4096,
-                         bos_token_id=fast.bos_token_id, eos_token_id=fast.eos_token_id, pad_token_id=fast.pad_token_id)
+    config = LlamaConfig(
+        vocab_size=len(fast),
+        hidden_size=hidden,
+        intermediate_size=4 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=max(1, hidden // 64),
+        num_key_value_heads=max(1, hidden // 64),
+        max_position_embeddings=4096,
+        bos_token_id=fast.bos_token_id,
+        eos_token_id=fast.eos_token_id,
+        pad_token_id=fast.pad_token_id,
+    )
     torch.manual_seed(seed)
     LlamaForCausalLM(config).save_pretrained(folder, safe_serialization=True)
     fast.save_pretrained(folder)
@@ -71,35 +80,44 @@ def long_rows(n_per_task: int, seed: int = 0) -> dict[str, list[dict]]:
         lines = "\n".join(f"{i + 1}. {_describe(p)}" for i, p in enumerate(history))
         candidates = rng.sample(products, 5)
         cand = "\n".join(f"{i + 1}. {_describe(p)}" for i, p in enumerate(candidates))
-        rows["bench_long_session_ranking"].append({
-            "input_field": f"A user browsed these products in this order during one session:\n{lines}\n"
-                           f"Rank the following 5 candidate products by how likely the user is to buy each next, most likely first.\n{cand}\n"
-                           "Output the 5 numbers separated by commas.\nAnswer: ",
-            "output_field": [rng.choice([1, 0.1, 0.01, 0]) for _ in range(5)],
-        })
+        rows["bench_long_session_ranking"].append(
+            {
+                "input_field": f"A user browsed these products in this order during one session:\n{lines}\n"
+                f"Rank the following 5 candidate products by how likely the user is to buy each next, most likely first.\n{cand}\n"
+                "Output the 5 numbers separated by commas.\nAnswer: ",
+                "output_field": [rng.choice([1, 0.1, 0.01, 0]) for _ in range(5)],
+            }
+        )
         options = "\n".join(f"{i}. {_describe(p)}" for i, p in enumerate(candidates[:4]))
-        rows["bench_long_session_mc"].append({
-            "input_field": f"A user browsed these products in this order during one session:\n{lines}\n"
-                           f"Which product will the user buy next?\n{options}\nAnswer: ",
-            "output_field": rng.randint(0, 3),
-        })
+        rows["bench_long_session_mc"].append(
+            {
+                "input_field": f"A user browsed these products in this order during one session:\n{lines}\n"
+                f"Which product will the user buy next?\n{options}\nAnswer: ",
+                "output_field": rng.randint(0, 3),
+            }
+        )
         lang = rng.choice(["de", "es", "ja"])
         pair = rng.sample(products, rng.randint(6, 16))
         listing = "\n".join(f"- {_describe(p, lang)}" for p in pair)
-        rows["bench_long_multilingual_compare"].append({
-            "input_field": f"Here are several product listings from a marketplace ({lang}):\n{listing}\n"
-                           "Write one sentence in English that says which listing is the best value and why.\nAnswer: ",
-            "output_field": f"The {pair[0]['title']} is the best value for its price.",
-        })
+        rows["bench_long_multilingual_compare"].append(
+            {
+                "input_field": f"Here are several product listings from a marketplace ({lang}):\n{listing}\n"
+                "Write one sentence in English that says which listing is the best value and why.\nAnswer: ",
+                "output_field": f"The {pair[0]['title']} is the best value for its price.",
+            }
+        )
         product = rng.choice([p for p in products if by_product.get(p["id"])])
         texts = [r["text"] for r in rng.sample(reviews, rng.randint(18, 50))] + [r["text"] for r in by_product[product["id"]]]
         rng.shuffle(texts)
         aspects = sorted({a for r in by_product[product["id"]] for a, s in r["aspects"].items() if s == "positive"}) or ["quality"]
-        rows["bench_long_review_aspects"].append({
-            "input_field": f"Product: {_describe(product)}\nCustomer reviews:\n" + "\n".join(f"- {t}" for t in texts)
-                           + "\nList the aspects customers praise, separated by commas.\nAnswer: ",
-            "output_field": aspects,
-        })
+        rows["bench_long_review_aspects"].append(
+            {
+                "input_field": f"Product: {_describe(product)}\nCustomer reviews:\n"
+                + "\n".join(f"- {t}" for t in texts)
+                + "\nList the aspects customers praise, separated by commas.\nAnswer: ",
+                "output_field": aspects,
+            }
+        )
     for name, (task_type, metric, track, _) in LONG_TASKS.items():
         for row in rows[name]:
             row.update(task_name=name, task_type=task_type, metric=metric, is_multiple_choice=task_type == "multiple-choice", track=track)
@@ -119,10 +137,19 @@ def long_prompt_suite(folder: Path, n_per_task: int = 24, seed: int = 0) -> list
         task_type, metric, track, max_gen = LONG_TASKS[name]
         data = folder / f"{name}.jsonl"
         data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-        cfg = {"include": str(base), "task": name, "dataset_kwargs": {"data_files": data.name},
-               "generation_kwargs": {"until": [], "max_gen_toks": max_gen, "do_sample": False},
-               "metadata": {"version": 1.0, "track": track, "task_type": task_type, "metric": metric,
-                            "description": f"benchmark prompts of 500 to 1,500 tokens ({task_type})"}}
+        cfg = {
+            "include": str(base),
+            "task": name,
+            "dataset_kwargs": {"data_files": data.name},
+            "generation_kwargs": {"until": [], "max_gen_toks": max_gen, "do_sample": False},
+            "metadata": {
+                "version": 1.0,
+                "track": track,
+                "task_type": task_type,
+                "metric": metric,
+                "description": f"benchmark prompts of 500 to 1,500 tokens ({task_type})",
+            },
+        }
         (folder / f"{name}.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
         files.append(data)
     (folder / "_bench_long.yaml").write_text(yaml.safe_dump({"group": "bench_long", "task": list(LONG_TASKS)}), encoding="utf-8")

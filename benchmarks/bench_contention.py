@@ -55,16 +55,43 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         commands = {
-            "train": [sys.executable, "-m", "ecombench", "train", "--config", str(HERE.parent / "examples" / "train-tiny.yaml"),
-                      "--max-steps", str(args.steps), "--no-eval", "--output", f"{tmp}/adapter"],
-            "run": [sys.executable, "-m", "ecombench", "run", "--model", "builtin:tiny", "--tasks", "ecombench_starter", "--no-cache",
-                    "--device", "cpu", "--submissions-dir", f"{tmp}/subs"],
+            "train": [
+                sys.executable,
+                "-m",
+                "ecombench",
+                "train",
+                "--config",
+                str(HERE.parent / "examples" / "train-tiny.yaml"),
+                "--max-steps",
+                str(args.steps),
+                "--no-eval",
+                "--output",
+                f"{tmp}/adapter",
+            ],
+            "run": [
+                sys.executable,
+                "-m",
+                "ecombench",
+                "run",
+                "--model",
+                "builtin:tiny",
+                "--tasks",
+                "ecombench_starter",
+                "--no-cache",
+                "--device",
+                "cpu",
+                "--submissions-dir",
+                f"{tmp}/subs",
+            ],
         }
         for name, cmd in commands.items():
             quiet, busy_default, busy_rule = [], [], []
             for _ in range(args.repeats):
-                for label, times, spin, threads in (("quiet", quiet, False, None), ("busy_default", busy_default, True, host),
-                                                    ("busy_rule", busy_rule, True, None)):
+                for label, times, spin, threads in (
+                    ("quiet", quiet, False, None),
+                    ("busy_default", busy_default, True, host),
+                    ("busy_rule", busy_rule, True, None),
+                ):
                     subprocess.run(["rm", "-rf", f"{tmp}/adapter"], check=True)
                     run_env = dict(env, **({"ECOMBENCH_THREADS": threads} if threads else {}))
                     spinners = competitors(args.competitors) if spin else []
@@ -76,8 +103,11 @@ def main() -> None:
                             spinner.wait()
                     print(f"{name} {label}: {times[-1]:.1f}s", file=sys.stderr)
             results[name] = {
-                "quiet_s": median(quiet), "busy_default_s": median(busy_default), "busy_rule_s": median(busy_rule),
-                "ratio": round(median(busy_default) / median(busy_rule), 2), "slowdown": round(median(busy_rule) / median(quiet), 2),
+                "quiet_s": median(quiet),
+                "busy_default_s": median(busy_default),
+                "busy_rule_s": median(busy_rule),
+                "ratio": round(median(busy_default) / median(busy_rule), 2),
+                "slowdown": round(median(busy_rule) / median(quiet), 2),
             }
     report("threads_under_contention", cpu_threads=os.cpu_count(), competitors=args.competitors, repeats=args.repeats, **results)
 

@@ -47,9 +47,16 @@ def measure(backend: str, model: str, base_path: Path, tasks: list[str], out: Pa
     tok = AutoTokenizer.from_pretrained(base_path)
     prompt_tokens = sum(len(ids) for ids in tok([i.prompt for i in items], add_special_tokens=False)["input_ids"])
     gen_tokens = sum(len(ids) for ids in tok([i.prediction for i in items], add_special_tokens=False)["input_ids"])
-    return {"items": len(items), "seconds": round(seconds, 2), "prompt_tokens": prompt_tokens, "generated_tokens": gen_tokens,
-            "all_around": result.submission.all_around, "items_per_s": round(len(items) / seconds, 2),
-            "generated_tokens_per_s": round(gen_tokens / seconds, 1), "submission": result.submission}
+    return {
+        "items": len(items),
+        "seconds": round(seconds, 2),
+        "prompt_tokens": prompt_tokens,
+        "generated_tokens": gen_tokens,
+        "all_around": result.submission.all_around,
+        "items_per_s": round(len(items) / seconds, 2),
+        "generated_tokens_per_s": round(gen_tokens / seconds, 1),
+        "submission": result.submission,
+    }
 
 
 def main() -> None:
@@ -90,8 +97,16 @@ def main() -> None:
     for fig in figures.values():
         fig.pop("submission")
     ratio = figures["vllm"]["items_per_s"] / figures["hf"]["items_per_s"] if {"hf", "vllm"} <= figures.keys() else None
-    report("gpu_throughput", device=device, peak_tflops=peak, params=params, model=args.model, **figures,
-           ratio=round(ratio, 2) if ratio else None, agreement=agreement)
+    report(
+        "gpu_throughput",
+        device=device,
+        peak_tflops=peak,
+        params=params,
+        model=args.model,
+        **figures,
+        ratio=round(ratio, 2) if ratio else None,
+        agreement=agreement,
+    )
     if args.record:
         record(Path(__file__).with_name("RESULTS.md"), device, args.model, args.tasks, figures, ratio, agreement)
 
@@ -127,12 +142,13 @@ def agree(hf, vllm, folder: Path) -> dict:
     from ecombench.leaderboard.compare import compare
 
     result = compare(hf, vllm, folder)
-    tasks = {d.task: {"same_answers": f"{d.same_answers}/{d.n_paired}", "delta": round(d.delta, 4), "p_holm": d.p_adjusted}
-             for d in result.tasks}
+    tasks = {d.task: {"same_answers": f"{d.same_answers}/{d.n_paired}", "delta": round(d.delta, 4), "p_holm": d.p_adjusted} for d in result.tasks}
     differ = [d.task for d in result.tasks if d.significant]
     same = sum(d.same_answers for d in result.tasks) / max(1, sum(d.n_paired for d in result.tasks))
-    print(f"{hf.name} vs {vllm.name}: {same:.1%} of answers identical; all-around {hf.all_around:.4f} vs {vllm.all_around:.4f}; "
-          + (f"significant differences on {', '.join(differ)}" if differ else "no task differs significantly (agree)"))
+    print(
+        f"{hf.name} vs {vllm.name}: {same:.1%} of answers identical; all-around {hf.all_around:.4f} vs {vllm.all_around:.4f}; "
+        + (f"significant differences on {', '.join(differ)}" if differ else "no task differs significantly (agree)")
+    )
     return {"agree": not differ, "same_answers": round(same, 4), "all_around": [hf.all_around, vllm.all_around], "tasks": tasks}
 
 

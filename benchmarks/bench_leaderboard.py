@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from _common import median, report, time_process
 
 
@@ -27,16 +26,52 @@ def write_submissions(folder: Path, n: int, n_tasks: int = 30) -> None:
     tracks = ["concept_understanding", "knowledge_reasoning", "user_behavior_alignment", "multilingual"]
     template = None
     for i in range(n):
-        tasks = {f"t{j:02d}": {"track": tracks[j % 4], "task_type": "multiple-choice", "metric": "accuracy", "n": 100,
-                               "score": float(rng.random()), "stderr": 0.04, "version": "1.0", "data_sha256": f"{j:064d}"} for j in range(n_tasks)}
+        tasks = {
+            f"t{j:02d}": {
+                "track": tracks[j % 4],
+                "task_type": "multiple-choice",
+                "metric": "accuracy",
+                "n": 100,
+                "score": float(rng.random()),
+                "stderr": 0.04,
+                "version": "1.0",
+                "data_sha256": f"{j:064d}",
+            }
+            for j in range(n_tasks)
+        }
         sid = f"20261101-000000-model{i:05d}-abcdef"
         record = {
-            "schema_version": 1, "id": sid, "name": f"model{i:05d}", "created": "2026-11-01T00:00:00Z",
-            "model": {"spec": f"m{i}", "kind": "local", "base_model": "b", "weights_sha256": "0" * 64, "adapter_sha256": None, "adapter_path": None, "dtype": "float32"},
-            "ecombench_version": "0.1.0", "lm_eval_version": "0.4.13",
-            "generation": {"protocol": "generate", "system_prompt": None, "greedy": True, "max_gen_toks": {}, "batch_size": "1", "device": "cpu", "limit": None},
-            "tasks": tasks, "tracks": {}, "all_around": 0.0, "overall_task_mean": 0.0, "duration_s": 1.0,
-            "hardware": {"platform": "p", "python": "3.11", "torch": "2", "device": "cpu", "cpu_count": 2}, "items_file": f"{sid}.items.jsonl",
+            "schema_version": 1,
+            "id": sid,
+            "name": f"model{i:05d}",
+            "created": "2026-11-01T00:00:00Z",
+            "model": {
+                "spec": f"m{i}",
+                "kind": "local",
+                "base_model": "b",
+                "weights_sha256": "0" * 64,
+                "adapter_sha256": None,
+                "adapter_path": None,
+                "dtype": "float32",
+            },
+            "ecombench_version": "0.1.0",
+            "lm_eval_version": "0.4.13",
+            "generation": {
+                "protocol": "generate",
+                "system_prompt": None,
+                "greedy": True,
+                "max_gen_toks": {},
+                "batch_size": "1",
+                "device": "cpu",
+                "limit": None,
+            },
+            "tasks": tasks,
+            "tracks": {},
+            "all_around": 0.0,
+            "overall_task_mean": 0.0,
+            "duration_s": 1.0,
+            "hardware": {"platform": "p", "python": "3.11", "torch": "2", "device": "cpu", "cpu_count": 2},
+            "items_file": f"{sid}.items.jsonl",
         }
         (folder / f"{sid}.json").write_text(json.dumps(record))
         template = template or record
@@ -45,7 +80,8 @@ def write_submissions(folder: Path, n: int, n_tasks: int = 30) -> None:
     tasks_dir.mkdir()
     for j in range(n_tasks):
         (tasks_dir / f"t{j:02d}.yaml").write_text(
-            f"task: t{j:02d}\nmetadata: {{track: {tracks[j % 4]}, task_type: multiple-choice, metric: accuracy, version: 1.0, description: d}}\n")
+            f"task: t{j:02d}\nmetadata: {{track: {tracks[j % 4]}, task_type: multiple-choice, metric: accuracy, version: 1.0, description: d}}\n"
+        )
     boards = folder.parent / "home" / "leaderboards"
     boards.mkdir(parents=True)
     (boards / "bench.yaml").write_text("name: bench\ntasks: [" + ", ".join(f"t{j:02d}" for j in range(n_tasks)) + "]\n")
@@ -77,15 +113,34 @@ def main() -> None:
         folder.mkdir()
         write_submissions(folder, args.submissions)
         env = {**os.environ, "ECOMBENCH_HOME": f"{tmp}/home", "ECOMBENCH_CACHE": f"{tmp}/cache"}
-        cmd = [sys.executable, "-m", "ecombench", "leaderboard", "--board", "bench", "--format", "csv", "--submissions-dir", str(folder), "--output", f"{tmp}/board.csv"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "ecombench",
+            "leaderboard",
+            "--board",
+            "bench",
+            "--format",
+            "csv",
+            "--submissions-dir",
+            str(folder),
+            "--output",
+            f"{tmp}/board.csv",
+        ]
         cold = time_process(cmd, env)
         warm = [time_process(cmd, env) for _ in range(args.repeats)]
-        rows = sum(1 for _ in open(f"{tmp}/board.csv")) - 1
+        rows = len(Path(f"{tmp}/board.csv").read_text().splitlines()) - 1
     compare_s = [bench_compare() for _ in range(args.repeats)]
     print(f"leaderboard cold {cold:.2f}s, warm {median(warm):.2f}s ({rows} rows); compare {median(compare_s):.2f}s", file=sys.stderr)
     report(
-        "leaderboard_10k_and_compare", submissions=args.submissions, rows=rows, leaderboard_cold_s=cold, leaderboard_warm_s=warm,
-        compare_s=compare_s, compare_ratio=round(1.0 / median(compare_s), 2), ratio=round(2.0 / median(warm), 2),
+        "leaderboard_10k_and_compare",
+        submissions=args.submissions,
+        rows=rows,
+        leaderboard_cold_s=cold,
+        leaderboard_warm_s=warm,
+        compare_s=compare_s,
+        compare_ratio=round(1.0 / median(compare_s), 2),
+        ratio=round(2.0 / median(warm), 2),
     )
 
 

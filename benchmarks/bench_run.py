@@ -35,7 +35,6 @@ def scaled_tasks(tasks, folder: Path, scale: int, limit: int | None = None, long
     """Copies of the bundled tasks (``bench_<name>``), each item repeated ``scale`` times (or the first
     ``limit``), plus ``long`` questions per long-prompt task."""
     import yaml
-
     from _workload import LONG_TASKS, long_prompt_suite
 
     folder.mkdir(parents=True)
@@ -94,21 +93,55 @@ def main() -> None:
     ours_s, base_s, ours_mb, base_mb = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         data_files = scaled_tasks(tasks, Path(tmp) / "bench_tasks", args.scale, args.limit, args.long)
-        ours = [sys.executable, "-m", "ecombench", "run", "--model", args.model, "--no-cache", "--batch-size", args.batch_size,
-                "--device", "cpu", "--submissions-dir", f"{tmp}/subs", "--task-path", f"{tmp}/bench_tasks", "--trust-tasks", "--tasks", "bench_suite"]
-        base = [sys.executable, str(HERE / "starter_kit_baseline.py"), "--model", str(model_path), "--output", f"{tmp}/preds.jsonl",
-                "--data", *[str(f) for f in data_files]]
+        ours = [
+            sys.executable,
+            "-m",
+            "ecombench",
+            "run",
+            "--model",
+            args.model,
+            "--no-cache",
+            "--batch-size",
+            args.batch_size,
+            "--device",
+            "cpu",
+            "--submissions-dir",
+            f"{tmp}/subs",
+            "--task-path",
+            f"{tmp}/bench_tasks",
+            "--trust-tasks",
+            "--tasks",
+            "bench_suite",
+        ]
+        base = [
+            sys.executable,
+            str(HERE / "starter_kit_baseline.py"),
+            "--model",
+            str(model_path),
+            "--output",
+            f"{tmp}/preds.jsonl",
+            "--data",
+            *[str(f) for f in data_files],
+        ]
         for _ in range(args.repeats):
             for cmd, secs, mbs in ((ours, ours_s, ours_mb), (base, base_s, base_mb)):
                 wall, peak = time_and_peak(cmd, env)
                 secs.append(wall)
                 mbs.append(peak)
             print(f"ecombench run {ours_s[-1]:.1f}s {ours_mb[-1]:.0f} MiB   starter-kit loop {base_s[-1]:.1f}s {base_mb[-1]:.0f} MiB", file=sys.stderr)
-        items = sum(sum(1 for _ in open(f)) for f in data_files)
+        items = sum(len(Path(f).read_text(encoding="utf-8").split("\n")) - 1 for f in data_files)
     report(
-        "run_vs_starter_kit_generate", model=args.model, items=items, cpu_threads=os.cpu_count(),
-        ecombench_s=ours_s, baseline_s=base_s, ecombench_median_s=median(ours_s), baseline_median_s=median(base_s),
-        ecombench_peak_mib=median(ours_mb), baseline_peak_mib=median(base_mb), memory_ratio=round(median(ours_mb) / median(base_mb), 2),
+        "run_vs_starter_kit_generate",
+        model=args.model,
+        items=items,
+        cpu_threads=os.cpu_count(),
+        ecombench_s=ours_s,
+        baseline_s=base_s,
+        ecombench_median_s=median(ours_s),
+        baseline_median_s=median(base_s),
+        ecombench_peak_mib=median(ours_mb),
+        baseline_peak_mib=median(base_mb),
+        memory_ratio=round(median(ours_mb) / median(base_mb), 2),
         ratio=round(median(base_s) / median(ours_s), 2),
     )
 

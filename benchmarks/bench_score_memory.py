@@ -52,15 +52,38 @@ def main() -> None:
         data, preds = Path(tmp) / "data.jsonl", Path(tmp) / "preds.jsonl"
         with data.open("w") as d, preds.open("w") as p:
             for i in range(rows):
-                d.write(json.dumps({"input_field": f"Question {i}?\n0. a\n1. b\nAnswer: ", "output_field": i % 2, "task_name": "t",
-                                    "task_type": "multiple-choice", "metric": "accuracy", "is_multiple_choice": True, "track": "k"}) + "\n")
+                d.write(
+                    json.dumps(
+                        {
+                            "input_field": f"Question {i}?\n0. a\n1. b\nAnswer: ",
+                            "output_field": i % 2,
+                            "task_name": "t",
+                            "task_type": "multiple-choice",
+                            "metric": "accuracy",
+                            "is_multiple_choice": True,
+                            "track": "k",
+                        }
+                    )
+                    + "\n"
+                )
                 p.write(json.dumps({"index": i, "prediction": "1" + "x" * 5000}) + "\n")
         size = preds.stat().st_size / 2**20
         ours_s, ours_mib = peak([sys.executable, "-m", "ecombench", "score", "--data", str(data), "--predictions", str(preds), "--format", "json"])
         base_s, base_mib = peak([sys.executable, "-c", BASELINE, str(data), str(preds)])
-    print(f"{size:.0f} MiB predictions, {rows} rows: ecombench {ours_mib:.0f} MiB in {ours_s:.1f}s; whole-file {base_mib:.0f} MiB in {base_s:.1f}s", file=sys.stderr)
-    report("score_memory_streaming_vs_whole_file", predictions_mib=round(size, 1), rows=rows, ecombench_peak_mib=round(ours_mib, 1),
-           baseline_peak_mib=round(base_mib, 1), ecombench_s=round(ours_s, 2), baseline_s=round(base_s, 2), ratio=round(base_mib / ours_mib, 2))
+    print(
+        f"{size:.0f} MiB predictions, {rows} rows: ecombench {ours_mib:.0f} MiB in {ours_s:.1f}s; whole-file {base_mib:.0f} MiB in {base_s:.1f}s",
+        file=sys.stderr,
+    )
+    report(
+        "score_memory_streaming_vs_whole_file",
+        predictions_mib=round(size, 1),
+        rows=rows,
+        ecombench_peak_mib=round(ours_mib, 1),
+        baseline_peak_mib=round(base_mib, 1),
+        ecombench_s=round(ours_s, 2),
+        baseline_s=round(base_s, 2),
+        ratio=round(base_mib / ours_mib, 2),
+    )
 
 
 if __name__ == "__main__":

@@ -23,8 +23,12 @@ def main() -> None:
         ours.append(time_process([sys.executable, "-m", "ecombench", "--help"]))
         theirs.append(time_process([sys.executable, "-m", "lm_eval", "--help"]))
     report(
-        "startup_help", ecombench_help_s=ours, lm_eval_help_s=theirs, ecombench_median_s=median(ours),
-        under_1s=median(ours) < 1.0, ratio=round(median(theirs) / median(ours), 2),
+        "startup_help",
+        ecombench_help_s=ours,
+        lm_eval_help_s=theirs,
+        ecombench_median_s=median(ours),
+        under_1s=median(ours) < 1.0,
+        ratio=round(median(theirs) / median(ours), 2),
     )
 
 

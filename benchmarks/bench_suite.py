@@ -30,14 +30,23 @@ def main() -> None:
     suite_s, build_s = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeats):
-            suite_s.append(time_process([sys.executable, "-m", "ecombench", "run", "--model", "builtin:tiny", "--no-cache",
-                                         "--device", "cpu", "--submissions-dir", f"{tmp}/subs"], env))
+            suite_s.append(
+                time_process(
+                    [sys.executable, "-m", "ecombench", "run", "--model", "builtin:tiny", "--no-cache", "--device", "cpu", "--submissions-dir", f"{tmp}/subs"],
+                    env,
+                )
+            )
             build_s.append(time_process([sys.executable, "-m", "ecombench", "data", "build-core", "--out", f"{tmp}/core{i}"], env))
             print(f"suite {suite_s[-1]:.1f}s   build-core {build_s[-1]:.1f}s", file=sys.stderr)
     report(
-        "core_suite_and_build_vs_budget", cpu_threads=os.cpu_count(), suite_s=suite_s, build_s=build_s,
-        suite_median_s=median(suite_s), build_median_s=median(build_s),
-        build_ratio=round(BUILD_BUDGET_S / median(build_s), 2), ratio=round(SUITE_BUDGET_S / median(suite_s), 2),
+        "core_suite_and_build_vs_budget",
+        cpu_threads=os.cpu_count(),
+        suite_s=suite_s,
+        build_s=build_s,
+        suite_median_s=median(suite_s),
+        build_median_s=median(build_s),
+        build_ratio=round(BUILD_BUDGET_S / median(build_s), 2),
+        ratio=round(SUITE_BUDGET_S / median(suite_s), 2),
     )
 
 

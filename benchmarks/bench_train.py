@@ -95,9 +95,18 @@ def build_wide(hidden: int) -> str:
     tiny = ensure_tiny()
     folder = Path(tempfile.mkdtemp(prefix="bench-wide-"))
     tok = AutoTokenizer.from_pretrained(tiny)
-    config = LlamaConfig(vocab_size=len(tok), hidden_size=hidden, intermediate_size=hidden * 8 // 3, num_hidden_layers=4,
-                         num_attention_heads=8, num_key_value_heads=8, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
-                         pad_token_id=tok.pad_token_id, tie_word_embeddings=True)
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=hidden,
+        intermediate_size=hidden * 8 // 3,
+        num_hidden_layers=4,
+        num_attention_heads=8,
+        num_key_value_heads=8,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
+        tie_word_embeddings=True,
+    )
     torch.manual_seed(0)
     LlamaForCausalLM(config).save_pretrained(folder)
     tok.save_pretrained(folder)
@@ -123,14 +132,27 @@ def main() -> None:
     for variant, results in runs.items():
         tps = median([r["tokens"] / r["seconds"] for r in results])
         figures[variant] = {
-            "tokens_per_s": round(tps, 1), "seconds": round(median([r["seconds"] for r in results]), 3),
-            "steps": results[0]["steps"], "tokens": results[0]["tokens"], "peak_mib": round(median([r["peak_mib"] for r in results]), 1),
+            "tokens_per_s": round(tps, 1),
+            "seconds": round(median([r["seconds"] for r in results]), 3),
+            "steps": results[0]["steps"],
+            "tokens": results[0]["tokens"],
+            "peak_mib": round(median([r["peak_mib"] for r in results]), 1),
         }
-        print(f"{variant:>9}: {tps:9.1f} tokens/s  {figures[variant]['seconds']:7.2f} s  {results[0]['steps']} steps  peak {figures[variant]['peak_mib']:.0f} MiB")
+        print(
+            f"{variant:>9}: {tps:9.1f} tokens/s  {figures[variant]['seconds']:7.2f} s  {results[0]['steps']} steps  peak {figures[variant]['peak_mib']:.0f} MiB"
+        )
     ratio = figures["ecombench"]["tokens_per_s"] / figures["baseline"]["tokens_per_s"]
     print(f"ratio (ecombench / padded Trainer tokens per second): {ratio:.2f}")
-    report("train_throughput", model=args.model or "builtin:tiny", records=args.records, repeats=args.repeats, ratio=round(ratio, 2), **figures, target=2.0,
-           meets_target=bool(ratio >= 2.0 and not math.isnan(ratio)))
+    report(
+        "train_throughput",
+        model=args.model or "builtin:tiny",
+        records=args.records,
+        repeats=args.repeats,
+        ratio=round(ratio, 2),
+        **figures,
+        target=2.0,
+        meets_target=bool(ratio >= 2.0 and not math.isnan(ratio)),
+    )
 
 
 if __name__ == "__main__":

@@ -39,7 +39,7 @@ def main() -> None:
                 inputs = tokenizer(row["input_field"], return_tensors="pt")
                 max_new = 1 if row["is_multiple_choice"] else 100
                 generated = model.generate(**inputs, max_new_tokens=max_new, do_sample=False, pad_token_id=tokenizer.pad_token_id)
-                text = tokenizer.decode(generated[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+                text = tokenizer.decode(generated[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
                 out.write(json.dumps({"index": index, "prediction": text}) + "\n")
                 rows.append((row, text))
                 index += 1

@@ -31,7 +31,9 @@ def train(
     eval_limit: Annotated[int | None, typer.Option("--eval-limit", help="Items per task in the closing evaluation.")] = None,
     eval_tasks: Annotated[list[str] | None, typer.Option("--eval-tasks", help="Tasks, groups or tracks to score. Default: ecombench_core.")] = None,
     no_eval: Annotated[bool, typer.Option("--no-eval", help="Train only; do not score the adapter.")] = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --output (from its last checkpoint), or score its finished adapter again.")] = False,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run in --output (from its last checkpoint), or score its finished adapter again.")
+    ] = False,
     allow_contamination: Annotated[bool, typer.Option("--allow-contamination", help="Train even if records overlap evaluation items.")] = False,
     qlora: Annotated[bool, typer.Option("--qlora", help="4-bit base (bitsandbytes NF4); CUDA only.")] = False,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow model code from the model folder (auto_map).")] = False,
@@ -43,10 +45,25 @@ def train(
     from ecombench.train.pipeline import train as run_training
 
     overrides = {
-        "model": model, "data": data, "rank": rank, "alpha": alpha, "dropout": dropout, "target_modules": split_names(target_modules),
-        "max_steps": max_steps, "epochs": epochs, "lr": lr, "batch_size": batch_size, "grad_accum": grad_accum, "seed": seed,
-        "output": str(output) if output else None, "name": name, "submissions_dir": str(submissions_dir) if submissions_dir else None,
-        "eval_limit": eval_limit, "eval_tasks": split_names(eval_tasks), "allow_contamination": allow_contamination or None, "qlora": qlora or None,
+        "model": model,
+        "data": data,
+        "rank": rank,
+        "alpha": alpha,
+        "dropout": dropout,
+        "target_modules": split_names(target_modules),
+        "max_steps": max_steps,
+        "epochs": epochs,
+        "lr": lr,
+        "batch_size": batch_size,
+        "grad_accum": grad_accum,
+        "seed": seed,
+        "output": str(output) if output else None,
+        "name": name,
+        "submissions_dir": str(submissions_dir) if submissions_dir else None,
+        "eval_limit": eval_limit,
+        "eval_tasks": split_names(eval_tasks),
+        "allow_contamination": allow_contamination or None,
+        "qlora": qlora or None,
         "trust_remote_code": trust_remote_code or None,
     }
     cfg = load_config(config, overrides)
@@ -73,18 +90,21 @@ def train(
 def sweep(
     config: Annotated[Path, typer.Option("--config", help="Sweep YAML (see examples/sweep-tiny.yaml).")],
     executor: Annotated[str, typer.Option("--executor", help="local: cells one after another here; ray: each cell a Ray task.")] = "local",
-    address: Annotated[str | None, typer.Option("--address", help="Ray cluster to join ('auto', HOST:PORT, ray://...). Default: $RAY_ADDRESS, else a local one.")] = None,
+    address: Annotated[
+        str | None, typer.Option("--address", help="Ray cluster to join ('auto', HOST:PORT, ray://...). Default: $RAY_ADDRESS, else a local one.")
+    ] = None,
     gpus_per_cell: Annotated[float, typer.Option("--gpus-per-cell", help="GPUs each Ray task reserves (CUDA_VISIBLE_DEVICES is set to them).")] = 0,
     cpus_per_cell: Annotated[float, typer.Option("--cpus-per-cell", help="CPUs each Ray task reserves (and torch threads).")] = 1,
     max_parallel: Annotated[int | None, typer.Option("--max-parallel", help="Cells in flight at once. Default: as many as the cluster fits.")] = None,
-    storage: Annotated[str, typer.Option("--storage", help="auto: workers on the driver's disk write in place, others send files back; shared; gather.")] = "auto",
+    storage: Annotated[
+        str, typer.Option("--storage", help="auto: workers on the driver's disk write in place, others send files back; shared; gather.")
+    ] = "auto",
 ) -> None:
     """Train and score a grid of mixtures (capabilities x tasks) and LoRA ranks; write a table and a plot."""
     from rich.console import Console
     from rich.table import Table
 
     from ecombench.terminal import text
-
     from ecombench.train.executors import make_executor
     from ecombench.train.sweep import load_sweep, run_sweep
 

@@ -88,7 +88,7 @@ def supports(model: Any) -> bool:
         return False
     try:
         cache = DynamicCache(config=model.config)
-    except Exception:  # noqa: BLE001 - an architecture whose cache cannot be built from its config
+    except Exception:
         return False
     if not cache.layers or not all(type(layer) is DynamicLayer for layer in cache.layers):
         return False
@@ -119,8 +119,8 @@ def _buffer_layer_class():
         def load(self, row: int, keys: Any, values: Any, end: int) -> None:
             """Put one prompt's keys and values (batch of 1) so that they end at position ``end``."""
             n = keys.shape[-2]
-            self.buf_k[row, :, end - n:end].copy_(keys[0])
-            self.buf_v[row, :, end - n:end].copy_(values[0])
+            self.buf_k[row, :, end - n : end].copy_(keys[0])
+            self.buf_v[row, :, end - n : end].copy_(values[0])
 
         def set_length(self, length: int) -> None:
             self.length = length
@@ -128,8 +128,8 @@ def _buffer_layer_class():
 
         def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
             end = self.length + key_states.shape[-2]
-            self.buf_k[:, :, self.length:end].copy_(key_states)
-            self.buf_v[:, :, self.length:end].copy_(value_states)
+            self.buf_k[:, :, self.length : end].copy_(key_states)
+            self.buf_v[:, :, self.length : end].copy_(value_states)
             self.set_length(end)
             return self.keys, self.values
 
@@ -179,7 +179,7 @@ def greedy_generate(
     return results
 
 
-def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, Cache) -> None:  # noqa: ANN001
+def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, Cache) -> None:
     import torch
 
     rows = len(reqs)
@@ -202,7 +202,7 @@ def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, 
             cache = Cache(layers=layers)
         for j, row in enumerate(group):
             for layer, src in zip(layers, pkv.layers, strict=True):
-                layer.load(row, src.keys[j:j + 1], src.values[j:j + 1], width)
+                layer.load(row, src.keys[j : j + 1], src.values[j : j + 1], width)
         for j, token in enumerate(out.logits[:, -1].argmax(-1).tolist()):
             out_tokens[group[j]].append(int(token))
         del out, pkv
@@ -218,12 +218,12 @@ def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, 
         toks = out_tokens[row]
         if toks[-1] in eos_ids or len(toks) >= reqs[row].max_new:
             return True
-        return bool(tails[row]) and _stopped(decode(toks[-tails[row]:]), reqs[row].stop)
+        return bool(tails[row]) and _stopped(decode(toks[-tails[row] :]), reqs[row].stop)
 
     # 2. Decode the rows together; `active` maps cache rows to request rows.
     mask = torch.zeros((rows, capacity), dtype=torch.long, device=device)
     for row, req in enumerate(reqs):
-        mask[row, width - len(req.tokens):width] = 1
+        mask[row, width - len(req.tokens) : width] = 1
     active = [row for row in range(rows) if not finished(row)]
     live = list(range(rows))  # request row held by each cache row
     if len(active) < rows and active:
@@ -236,8 +236,9 @@ def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, 
         col = width + step
         mask[:, col] = 1
         last = torch.tensor([[out_tokens[r][-1]] for r in live], device=device)
-        out = model(input_ids=last, attention_mask=mask[:, :col + 1], position_ids=(positions + step)[:, None], past_key_values=cache,
-                    use_cache=True, logits_to_keep=1)
+        out = model(
+            input_ids=last, attention_mask=mask[:, : col + 1], position_ids=(positions + step)[:, None], past_key_values=cache, use_cache=True, logits_to_keep=1
+        )
         nxt = out.logits[:, -1].argmax(-1).tolist()
         del out
         running = set(active)
@@ -253,4 +254,3 @@ def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, 
             mask, positions, live = mask[keep], positions[keep], list(active)
     for row, i in enumerate(ids):
         results[i] = out_tokens[row]
-

@@ -19,8 +19,7 @@ from ecombench.paths import home_dir
 from ecombench.taskindex import TaskInfo
 
 KDD_SYSTEM_PROMPT = (
-    "You are a helpful online shopping assistant. Please answer the following question about online shopping "
-    "and follow the given instructions.\n\n"
+    "You are a helpful online shopping assistant. Please answer the following question about online shopping and follow the given instructions.\n\n"
 )
 SYSTEM_PROMPTS = {"kddcup": KDD_SYSTEM_PROMPT}
 CPU_BATCH_SIZE = 32  # large enough that per-step overhead is shared; small enough for CPU memory
@@ -34,10 +33,18 @@ GPU_MAX_BATCH = 512
 
 # Model arguments ecombench sets itself, and the flag that sets each.
 RESERVED_MODEL_ARGS = {
-    "pretrained": "--model", "peft": "--model (an adapter folder)", "lora_local_path": "--model (an adapter folder)",
-    "max_lora_rank": "the adapter's rank", "dtype": "--dtype", "device": "--device", "batch_size": "--batch-size",
-    "max_batch_size": "--batch-size", "trust_remote_code": "--trust-remote-code", "tensor_parallel_size": "--tensor-parallel",
-    "data_parallel_size": "--data-parallel", "seed": "ecombench (greedy decoding, seed 0)",
+    "pretrained": "--model",
+    "peft": "--model (an adapter folder)",
+    "lora_local_path": "--model (an adapter folder)",
+    "max_lora_rank": "the adapter's rank",
+    "dtype": "--dtype",
+    "device": "--device",
+    "batch_size": "--batch-size",
+    "max_batch_size": "--batch-size",
+    "trust_remote_code": "--trust-remote-code",
+    "tensor_parallel_size": "--tensor-parallel",
+    "data_parallel_size": "--data-parallel",
+    "seed": "ecombench (greedy decoding, seed 0)",
 }
 
 
@@ -106,7 +113,7 @@ def _quiet_git_hash() -> str | None:
     import subprocess
 
     try:
-        done = subprocess.run(["git", "describe", "--always"], capture_output=True, text=True, check=False)  # noqa: S607
+        done = subprocess.run(["git", "describe", "--always"], capture_output=True, text=True, check=False)
     except OSError:
         return None
     return done.stdout.strip() or None
@@ -177,13 +184,19 @@ def vllm_lora_rank(rank: int) -> int:
     return fits[0]
 
 
-def vllm_args(model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, data_parallel: int = 1,
-              trust_remote_code: bool = False, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def vllm_args(
+    model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, data_parallel: int = 1, trust_remote_code: bool = False, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The arguments of lm-eval's ``VLLM`` for this model: an adapter becomes a LoRA request; ``extra``
     (``--model-args``) goes on to vLLM's engine (``gpu_memory_utilization``, ``max_model_len``, ...)."""
     kwargs: dict[str, Any] = {
-        "pretrained": str(model.base_path), "dtype": dtype, "batch_size": "auto", "tensor_parallel_size": tensor_parallel,
-        "data_parallel_size": data_parallel, "trust_remote_code": trust_remote_code, "seed": 0,
+        "pretrained": str(model.base_path),
+        "dtype": dtype,
+        "batch_size": "auto",
+        "tensor_parallel_size": tensor_parallel,
+        "data_parallel_size": data_parallel,
+        "trust_remote_code": trust_remote_code,
+        "seed": 0,
     }
     if model.adapter_path is not None:
         kwargs.update(lora_local_path=str(model.adapter_path), max_lora_rank=vllm_lora_rank(adapter_rank(model.adapter_path)))
@@ -197,24 +210,22 @@ def check_vllm() -> None:
         raise EcombenchError("--backend vllm needs vLLM: pip install 'ecombench[vllm]' (on a machine with a CUDA GPU)")
 
 
-def build_vllm(model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, data_parallel: int = 1, trust_remote_code: bool = False,
-               extra: dict[str, Any] | None = None):
+def build_vllm(
+    model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, data_parallel: int = 1, trust_remote_code: bool = False, extra: dict[str, Any] | None = None
+):
     """lm-eval's vLLM wrapper, after checking that vLLM, the GPUs and (for replicas) Ray are there."""
     from importlib.util import find_spec
 
     if tensor_parallel < 1 or data_parallel < 1:
         raise EcombenchError(f"--tensor-parallel {tensor_parallel} / --data-parallel {data_parallel}: each must be at least 1")
-    kwargs = vllm_args(model, dtype=dtype, tensor_parallel=tensor_parallel, data_parallel=data_parallel, trust_remote_code=trust_remote_code,
-                       extra=extra)
+    kwargs = vllm_args(model, dtype=dtype, tensor_parallel=tensor_parallel, data_parallel=data_parallel, trust_remote_code=trust_remote_code, extra=extra)
     check_vllm()
     import torch
 
     if not torch.cuda.is_available():
         raise EcombenchError("--backend vllm needs a CUDA GPU, and none is visible here; use --backend hf")
     if tensor_parallel * data_parallel > torch.cuda.device_count():
-        raise EcombenchError(
-            f"--tensor-parallel {tensor_parallel} x --data-parallel {data_parallel} needs that many GPUs; {torch.cuda.device_count()} visible"
-        )
+        raise EcombenchError(f"--tensor-parallel {tensor_parallel} x --data-parallel {data_parallel} needs that many GPUs; {torch.cuda.device_count()} visible")
     if data_parallel > 1 and find_spec("ray") is None:
         raise EcombenchError("--data-parallel runs vLLM replicas as Ray workers (lm-eval's way): pip install 'ecombench[vllm]' or pip install ray")
     from lm_eval.models.vllm_causallms import VLLM
@@ -222,8 +233,7 @@ def build_vllm(model: ResolvedModel, *, dtype: str, tensor_parallel: int = 1, da
     return VLLM(**kwargs)
 
 
-def build_lm(model: ResolvedModel, *, device: str, dtype: str, batch_size: int | str, trust_remote_code: bool = False,
-             extra: dict[str, Any] | None = None):
+def build_lm(model: ResolvedModel, *, device: str, dtype: str, batch_size: int | str, trust_remote_code: bool = False, extra: dict[str, Any] | None = None):
     """lm-eval's HF wrapper with ecombench's greedy generation path (``ecombench.lm.FastHFLM``) around the
     resolved base model (and adapter); ``extra`` (``--model-args``) goes on to it (``parallelize``,
     ``max_length``, ``attn_implementation``, ``token_budget``, ...)."""
@@ -266,9 +276,15 @@ def _shard_on_cpu(lm: Any, state: Any) -> None:
 
 # Model arguments the openai backend sets itself, and where each comes from.
 API_MODEL_ARGS = {
-    "base_url": "--base-url", "model": "--model", "num_concurrent": "--concurrency", "max_retries": "--retries",
-    "timeout": "--request-timeout", "auth_token": f"${API_KEY_ENV} only", "header": f"${API_KEY_ENV} only",
-    "tokenizer_backend": "the server (prompts go as text)", "tokenized_requests": "the server (prompts go as text)",
+    "base_url": "--base-url",
+    "model": "--model",
+    "num_concurrent": "--concurrency",
+    "max_retries": "--retries",
+    "timeout": "--request-timeout",
+    "auth_token": f"${API_KEY_ENV} only",
+    "header": f"${API_KEY_ENV} only",
+    "tokenizer_backend": "the server (prompts go as text)",
+    "tokenized_requests": "the server (prompts go as text)",
 }
 
 
@@ -334,8 +350,14 @@ def build_api(served: ServedModel, *, batch_size: int, concurrency: int, retries
         if not any(isinstance(f, _HideApiKey) for f in log.filters):
             log.addFilter(_HideApiKey())
     kwargs: dict[str, Any] = {
-        "base_url": served.endpoint_url, "model": served.name, "num_concurrent": concurrency, "max_retries": retries + 1,
-        "timeout": timeout, "batch_size": batch_size, "tokenizer_backend": None, "tokenized_requests": False,
+        "base_url": served.endpoint_url,
+        "model": served.name,
+        "num_concurrent": concurrency,
+        "max_retries": retries + 1,
+        "timeout": timeout,
+        "batch_size": batch_size,
+        "tokenizer_backend": None,
+        "tokenized_requests": False,
     }
     return _api_client(served.endpoint)(**kwargs, **(extra or {}))
 
@@ -372,8 +394,9 @@ def api_failures(lm: Any, served: ServedModel, *, retries: int, timeout: int) ->
         for bar in list(getattr(tqdm, "_instances", ())):  # lm-eval's "Requesting API" bar, left open: end its line first
             bar.close()
         kept = _answers_kept(lm)
-        after = f"{kept} answers are kept in the answer cache: run the same command again to go on" if kept is not None else (
-            "no answers were kept (--no-cache)")
+        after = (
+            f"{kept} answers are kept in the answer cache: run the same command again to go on" if kept is not None else ("no answers were kept (--no-cache)")
+        )
         raise EcombenchError(f"{served.endpoint_url}: {why}, {retries + 1} tries; {after}") from exc
 
 
@@ -447,11 +470,15 @@ def check_system_turn(lm: Any, system_prompt: str) -> None:
     try:
         shown = lm.apply_chat_template(probe)  # lm-eval's own call, which falls back to no system turn
     except Exception as exc:  # jinja raises whatever the template says (raise_exception)
-        raise EcombenchError(f"--system-prompt: this model's chat template takes no system turn ({exc}); drop --system-prompt, "
-                             "or pass --no-apply-chat-template to prepend it as text") from exc
+        raise EcombenchError(
+            f"--system-prompt: this model's chat template takes no system turn ({exc}); drop --system-prompt, "
+            "or pass --no-apply-chat-template to prepend it as text"
+        ) from exc
     if system_prompt.strip() not in shown:
-        raise EcombenchError("--system-prompt: this model's chat template leaves the system turn out; drop --system-prompt, "
-                             "or pass --no-apply-chat-template to prepend it as text")
+        raise EcombenchError(
+            "--system-prompt: this model's chat template leaves the system turn out; drop --system-prompt, "
+            "or pass --no-apply-chat-template to prepend it as text"
+        )
 
 
 def include_paths(tasks: list[TaskInfo], roots: list[Path]) -> list[Path]:
@@ -497,10 +524,7 @@ def generate(
     from ecombench.hooks import embedding_models_checked
 
     manager = TaskManager(include_path=[str(p) for p in include_paths(tasks, roots)], include_defaults=False)
-    specs: list[Any] = [
-        _loglikelihood_config(t) if protocol == "loglikelihood" and t.task_type == "multiple-choice" else t.name
-        for t in tasks
-    ]
+    specs: list[Any] = [_loglikelihood_config(t) if protocol == "loglikelihood" and t.task_type == "multiple-choice" else t.name for t in tasks]
     if cache_path is not None:
         cache_path.parent.mkdir(parents=True, exist_ok=True)
     # `run` has found every embedding model already (its --embedding-model flags included) and left

@@ -62,8 +62,7 @@ def require_embedding_models(task: str, metrics: set[str]) -> None:
 SUITE_TRAINING_FILE = "train/records.jsonl"  # a suite's training part, beside its YAMLs (ecombench-core has one)
 
 
-def load_dataset(data_files: str, config_source: str | None = None, answers: bool = True, training_files: str | None = None,
-                 **_metadata: Any):
+def load_dataset(data_files: str, config_source: str | None = None, answers: bool = True, training_files: str | None = None, **_metadata: Any):
     """``custom_dataset`` hook: a ShopBench JSON Lines file as a ``test`` split.
 
     The truth is kept JSON-encoded in ``output_json`` because its type varies by task type. A task
@@ -223,7 +222,7 @@ def _install_mean_of_members() -> None:
                 if not have:
                     continue
                 out[key] = _mean_of_members([m[key] for m in have])
-                stderr_key = f"{agg.metric}_stderr,{key[len(prefix):]}"
+                stderr_key = f"{agg.metric}_stderr,{key[len(prefix) :]}"
                 out[stderr_key] = _member_stderr([m.get(stderr_key) for m in have])
         return out
 

@@ -17,7 +17,6 @@ from typing import IO, Any
 
 from ecombench.errors import EcombenchError
 
-
 _UMASK: int | None = None
 
 
@@ -60,7 +59,7 @@ def _alive(pid: int) -> bool:
 
 def is_stale(entry: Path, prefix: str) -> bool:
     """Whether ``entry`` (named ``prefix`` + owner tag + random) was left by a writer that is gone."""
-    found = _TAG.search(entry.name[len(prefix):])
+    found = _TAG.search(entry.name[len(prefix) :])
     if found and found.group(1) == _HOST:
         return not _alive(int(found.group(2)))
     try:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 
 def main() -> None:
-    import ecombench.lm  # noqa: F401 - registers the "ecombench-hf" model with lm-eval
     from lm_eval.__main__ import cli_evaluate
+
+    import ecombench.lm  # noqa: F401 - registers the "ecombench-hf" model with lm-eval
 
     cli_evaluate()
 

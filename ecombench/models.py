@@ -46,7 +46,7 @@ def _hub_snapshot(repo_id: str, context: str) -> Path:
         return Path(snapshot_download(repo_id, local_files_only=offline))
     except HFValidationError as exc:
         raise EcombenchError(f"{context}: '{repo_id}' is neither a folder nor a valid hub id") from exc
-    except Exception as exc:  # noqa: BLE001 - the hub client raises many kinds; the message says which
+    except Exception as exc:
         how = "it is not in the local Hugging Face cache and HF_HUB_OFFLINE=1" if offline else type(exc).__name__
         raise EcombenchError(f"{context}: cannot find model '{repo_id}' ({how}); pass a local folder") from exc
 
@@ -294,8 +294,9 @@ def resolve_served_model(url: str, name: str, api: str | None, timeout: float) -
     root, endpoint = api_root(url, api)
     served = ServedModel(name=name, model_id=name, base_url=root, endpoint=endpoint)
     ask = {"messages": [{"role": "user", "content": "Hello"}]} if endpoint == "chat" else {"prompt": "Hello"}
-    request = urllib.request.Request(served.endpoint_url, data=json.dumps({"model": name, **ask, "max_tokens": 1, "temperature": 0}).encode(),
-                                     headers=api_headers(), method="POST")
+    request = urllib.request.Request(
+        served.endpoint_url, data=json.dumps({"model": name, **ask, "max_tokens": 1, "temperature": 0}).encode(), headers=api_headers(), method="POST"
+    )
     where = served.endpoint_url
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # http(s) only: api_root checked the scheme

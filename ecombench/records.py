@@ -75,8 +75,13 @@ class Prediction(BaseModel):
 def make_record(task: str, task_type: str, metric: str, track: str, prompt: str, truth: Any) -> dict[str, Any]:
     """A ShopBench record as a plain dict (``is_multiple_choice`` follows the task type)."""
     return {
-        "input_field": prompt, "output_field": truth, "task_name": task, "task_type": task_type, "metric": metric,
-        "is_multiple_choice": task_type == "multiple-choice", "track": track,
+        "input_field": prompt,
+        "output_field": truth,
+        "task_name": task,
+        "task_type": task_type,
+        "metric": metric,
+        "is_multiple_choice": task_type == "multiple-choice",
+        "track": track,
     }
 
 

@@ -17,8 +17,7 @@ def report_table(report: Report, title: str = "Scores") -> Table:
     Names fold onto more lines rather than being cut, so they stay readable in an 80-column terminal.
     """
     longest = max((len(name) + 2 for name in report.tasks), default=4)
-    table = rich_table("task", "metric", "n", "score", "± stderr", title=title, right=("n", "score", "± stderr"),
-                       min_widths={"task": min(longest, 40)})
+    table = rich_table("task", "metric", "n", "score", "± stderr", title=title, right=("n", "score", "± stderr"), min_widths={"task": min(longest, 40)})
     by_track: dict[str, list] = {}
     for t in report.tasks.values():
         by_track.setdefault(t.track, []).append(t)

@@ -21,12 +21,12 @@ from ecombench.harness import SYSTEM_PROMPTS
 from ecombench.hooks import doc_to_target, scoring_item
 from ecombench.metrics import EMBEDDING_METRICS
 from ecombench.metrics.embedding import Embedders, resolve_embedding_model
-from ecombench.tiny import resolve_model
 from ecombench.models import API_NOTE, ResolvedModel, ServedModel, check_loadable, folder_hash, resolve_served_model
 from ecombench.paths import cache_dir
 from ecombench.records import item_key
 from ecombench.scoring import Report, score_report
 from ecombench.taskindex import TaskInfo, build_index, default_roots
+from ecombench.tiny import resolve_model
 
 
 @dataclass
@@ -76,8 +76,16 @@ class RunResult:
     path: Path | None
 
 
-def _answer_cache(model: ResolvedModel | None, weights: str, adapter: str | None, dtype: str, device: str, protocol: str,
-                  model_args: dict | None = None, prompting: tuple[bool, int, bool] = (False, 0, False)) -> Path:
+def _answer_cache(
+    model: ResolvedModel | None,
+    weights: str,
+    adapter: str | None,
+    dtype: str,
+    device: str,
+    protocol: str,
+    model_args: dict | None = None,
+    prompting: tuple[bool, int, bool] = (False, 0, False),
+) -> Path:
     """lm-eval's request cache is keyed by request only; a folder per model identity keys it by model.
 
     ``prompting`` is (chat template, few-shot examples, few-shot as turns); plain 0-shot keeps its old folder.
@@ -139,26 +147,40 @@ def _check_api_options(options: RunOptions) -> None:
         return
     if not options.base_url:
         raise EcombenchError("--backend openai needs --base-url (the server's API root, e.g. http://localhost:8000/v1) and --model (the served name)")
-    for flag, value, default in (("--base", options.base, None), ("--device", options.device, None), ("--dtype", options.dtype, "auto"),
-                                 ("--trust-remote-code", options.trust_remote_code, False), ("--tensor-parallel", options.tensor_parallel, 1),
-                                 ("--data-parallel", options.data_parallel, 1)):
+    for flag, value, default in (
+        ("--base", options.base, None),
+        ("--device", options.device, None),
+        ("--dtype", options.dtype, "auto"),
+        ("--trust-remote-code", options.trust_remote_code, False),
+        ("--tensor-parallel", options.tensor_parallel, 1),
+        ("--data-parallel", options.data_parallel, 1),
+    ):
         if value != default:
             raise EcombenchError(f"{flag}: the server sets it (--backend openai); start the server with it")
     if options.protocol == "loglikelihood":
-        raise EcombenchError("--protocol loglikelihood needs prompt log-probabilities, which OpenAI-compatible servers need not give; "
-                             "use --protocol generate with --backend openai")
+        raise EcombenchError(
+            "--protocol loglikelihood needs prompt log-probabilities, which OpenAI-compatible servers need not give; "
+            "use --protocol generate with --backend openai"
+        )
     if options.apply_chat_template:
         raise EcombenchError("--apply-chat-template: with --backend openai the server applies its template; use --api chat")
-    for flag, value, least in (("--concurrency", options.concurrency, 1), ("--retries", options.retries, 0),
-                               ("--request-timeout", options.request_timeout, 1)):
+    for flag, value, least in (("--concurrency", options.concurrency, 1), ("--retries", options.retries, 0), ("--request-timeout", options.request_timeout, 1)):
         if value < least:
             raise EcombenchError(f"{flag} {value}: must be at least {least}")
 
 
 def _served_identity(served: ServedModel) -> submissions.ModelIdentity:
     """A served model is known by its URL and the id the server reports; the record says its weights were not hashed."""
-    return submissions.ModelIdentity(spec=served.name, kind="api", base_model=served.model_id, weights_sha256=served.identity, dtype="server",
-                                     base_url=served.base_url, api=served.endpoint, note=API_NOTE)
+    return submissions.ModelIdentity(
+        spec=served.name,
+        kind="api",
+        base_model=served.model_id,
+        weights_sha256=served.identity,
+        dtype="server",
+        base_url=served.base_url,
+        api=served.endpoint,
+        note=API_NOTE,
+    )
 
 
 def check_options(options: RunOptions) -> None:
@@ -206,8 +228,10 @@ def select_tasks(options: RunOptions) -> Selection:
     unanswered = [t.name for t in tasks if (t.config.get("metadata") or {}).get("answers") is False]
     no_pool = [t.name for t in tasks if not harness.has_fewshot_split(t)] if options.num_fewshot else []
     if no_pool:
-        raise EcombenchError(f"--num-fewshot {options.num_fewshot}: task {', '.join(no_pool[:3])}{' ...' if len(no_pool) > 3 else ''} has no "
-                             "training part to draw examples from (ecombench-core has one); run it 0-shot")
+        raise EcombenchError(
+            f"--num-fewshot {options.num_fewshot}: task {', '.join(no_pool[:3])}{' ...' if len(no_pool) > 3 else ''} has no "
+            "training part to draw examples from (ecombench-core has one); run it 0-shot"
+        )
     small = [(t.name, n) for t in tasks if options.num_fewshot and (n := harness.fewshot_pool_size(t)) is not None and n < options.num_fewshot]
     if small:
         raise EcombenchError(f"--num-fewshot {options.num_fewshot}: task {small[0][0]} has only {small[0][1]} training examples to draw from")
@@ -266,24 +290,35 @@ def build_model(options: RunOptions, selection: Selection) -> Built:
         weights = folder_hash(model.base_path)
         adapter = folder_hash(model.adapter_path) if model.adapter_path else None
         identity = submissions.ModelIdentity(
-            spec=model.spec, kind=model.kind, base_model=model.base_spec, weights_sha256=weights, adapter_sha256=adapter,
-            adapter_path=str(model.adapter_path) if model.adapter_path else None, dtype=dtype,
+            spec=model.spec,
+            kind=model.kind,
+            base_model=model.base_spec,
+            weights_sha256=weights,
+            adapter_sha256=adapter,
+            adapter_path=str(model.adapter_path) if model.adapter_path else None,
+            dtype=dtype,
         )
     engine = options.protocol if options.backend == "hf" else f"{options.protocol}:{options.backend}"
     if served is not None:
         engine += f":{served.endpoint}"  # the chat endpoint wraps prompts in the server's template: other answers
     try:
         if served is not None:
-            lm = harness.build_api(served, batch_size=int(batch_size), concurrency=options.concurrency, retries=options.retries,
-                                   timeout=options.request_timeout, extra=model_args)
+            lm = harness.build_api(
+                served, batch_size=int(batch_size), concurrency=options.concurrency, retries=options.retries, timeout=options.request_timeout, extra=model_args
+            )
         elif options.backend == "vllm":
             assert model is not None  # resolved above whenever nothing is served
-            lm = harness.build_vllm(model, dtype=dtype, tensor_parallel=options.tensor_parallel, data_parallel=options.data_parallel,
-                                    trust_remote_code=options.trust_remote_code, extra=model_args)
+            lm = harness.build_vllm(
+                model,
+                dtype=dtype,
+                tensor_parallel=options.tensor_parallel,
+                data_parallel=options.data_parallel,
+                trust_remote_code=options.trust_remote_code,
+                extra=model_args,
+            )
         else:
             assert model is not None  # resolved above whenever nothing is served
-            lm = harness.build_lm(model, device=device, dtype=dtype, batch_size=batch_size, trust_remote_code=options.trust_remote_code,
-                                  extra=model_args)
+            lm = harness.build_lm(model, device=device, dtype=dtype, batch_size=batch_size, trust_remote_code=options.trust_remote_code, extra=model_args)
     except TypeError as exc:
         if not model_args:
             raise
@@ -301,8 +336,16 @@ def generate(options: RunOptions, selection: Selection, built: Built) -> list[An
     failures = harness.api_failures(built.lm, built.served, retries=options.retries, timeout=options.request_timeout) if built.served else nullcontext()
     with failures:
         samples = harness.generate(
-            built.lm, selection.tasks, selection.roots, limit=options.limit, protocol=options.protocol, system_prompt=selection.system_prompt,
-            cache_path=built.cache, apply_chat_template=built.chat, num_fewshot=options.num_fewshot, fewshot_as_multiturn=built.multiturn,
+            built.lm,
+            selection.tasks,
+            selection.roots,
+            limit=options.limit,
+            protocol=options.protocol,
+            system_prompt=selection.system_prompt,
+            cache_path=built.cache,
+            apply_chat_template=built.chat,
+            num_fewshot=options.num_fewshot,
+            fewshot_as_multiturn=built.multiturn,
         )
     return None if samples is None else [s for t in selection.tasks for s in samples[t.name]]
 
@@ -321,16 +364,23 @@ def score(samples: list[Any], embedders: Embedders) -> Scored:
     report, scores = score_report(items, embedders)
     records = [
         submissions.ItemRecord(
-            task=s.task, doc_id=s.doc_id, item_hash=item_key(s.doc["input_field"], s.doc["output_json"]), prompt=s.prompt,
-            target=doc_to_target(s.doc), prediction=item.raw, parsed=result.parsed, score=result.score,
+            task=s.task,
+            doc_id=s.doc_id,
+            item_hash=item_key(s.doc["input_field"], s.doc["output_json"]),
+            prompt=s.prompt,
+            target=doc_to_target(s.doc),
+            prediction=item.raw,
+            parsed=result.parsed,
+            score=result.score,
         )
         for s, item, result in zip(samples, items, scores, strict=True)
     ]
     return Scored(report, records)
 
 
-def record(options: RunOptions, selection: Selection, built: Built, scored: Scored, *, created: datetime, duration_s: float,
-           lineage: submissions.Lineage | None = None) -> RunResult:
+def record(
+    options: RunOptions, selection: Selection, built: Built, scored: Scored, *, created: datetime, duration_s: float, lineage: submissions.Lineage | None = None
+) -> RunResult:
     """Stage 5: the submission record (identity, settings, scores; a trained model's lineage) and its items, saved."""
     sub_id = submissions.new_id(built.name, created)
     report, tasks = scored.report, {t.name: t for t in selection.tasks}
@@ -359,8 +409,14 @@ def record(options: RunOptions, selection: Selection, built: Built, scored: Scor
         ),
         tasks={
             n: submissions.TaskResult(
-                track=r.track, task_type=r.task_type, metric=r.metric, n=r.n, score=r.score, stderr=r.stderr,
-                version=tasks[n].version, data_sha256=tasks[n].data_hash(),
+                track=r.track,
+                task_type=r.task_type,
+                metric=r.metric,
+                n=r.n,
+                score=r.score,
+                stderr=r.stderr,
+                version=tasks[n].version,
+                data_sha256=tasks[n].data_hash(),
             )
             for n, r in report.tasks.items()
         },
@@ -418,7 +474,9 @@ def _write_predictions(directory: Path, run_id: str, samples: list) -> Path:
     from ecombench.io import atomic_writer
 
     path = directory / f"{run_id}.predictions.jsonl"
-    rows: list[dict[str, Any]] = sorted(({"index": int(s.doc["index"]), "prediction": raw_prediction(s.doc, s.response)} for s in samples), key=lambda r: r["index"])
+    rows: list[dict[str, Any]] = sorted(
+        ({"index": int(s.doc["index"]), "prediction": raw_prediction(s.doc, s.response)} for s in samples), key=lambda r: r["index"]
+    )
     with atomic_writer(path) as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")

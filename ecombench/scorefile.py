@@ -26,10 +26,10 @@ from ecombench.errors import EcombenchError
 from ecombench.metrics.embedding import Embedders
 from ecombench.metrics.parsers import truncate
 from ecombench.records import (
-    item_key,
     Prediction,
     ShopBenchRecord,
     describe,
+    item_key,
     iter_jsonl,
     load_records,
 )
@@ -136,8 +136,7 @@ def _score(data: Path, predictions: Path, embedders: Embedders | None, keep: boo
         by_task[record.task_name].append(i)
     try:
         tasks = {
-            name: task_score(name, [_item(records[i], "") for i in rows], [s for i in rows if (s := scores[i]) is not None])
-            for name, rows in by_task.items()
+            name: task_score(name, [_item(records[i], "") for i in rows], [s for i in rows if (s := scores[i]) is not None]) for name, rows in by_task.items()
         }
     except EcombenchError as exc:  # a task that mixes types, tracks or pooled metrics: the data file is at fault
         raise EcombenchError(f"{data}: {exc}") from exc
@@ -159,8 +158,7 @@ def item_hash(prompt: str, truth: Any) -> str:
 
 
 def _row_key(record: ShopBenchRecord) -> str:
-    return json.dumps([record.input_field, record.output_field, record.task_name, record.task_type, record.metric, record.track],
-                      ensure_ascii=False)
+    return json.dumps([record.input_field, record.output_field, record.task_name, record.task_type, record.metric, record.track], ensure_ascii=False)
 
 
 def _rows_sha256(records: list[ShopBenchRecord]) -> str:
@@ -201,8 +199,13 @@ def _by_name(task: TaskInfo, rows: list[ShopBenchRecord]) -> _Match:
     doc_ids = _positions(task, rows)
     if doc_ids is not None:
         return _Match(task.name, task.version, task.data_hash(), doc_ids)
-    return _Match(task.name, task.version, _rows_sha256(rows), list(range(len(rows))),
-                  f"task {task.name}: these {len(rows)} rows are not the installed task's data; the board flags it as other data")
+    return _Match(
+        task.name,
+        task.version,
+        _rows_sha256(rows),
+        list(range(len(rows))),
+        f"task {task.name}: these {len(rows)} rows are not the installed task's data; the board flags it as other data",
+    )
 
 
 def _by_content(task: str, rows: list[ShopBenchRecord], index: TaskIndex, taken: set[str]) -> _Match:
@@ -226,8 +229,9 @@ def _hardware() -> Hardware:
     return Hardware(platform=platform.platform(), python=sys.version.split()[0], torch=torch, device=UNKNOWN, cpu_count=os.cpu_count() or 1)
 
 
-def save_scored(scored: Scored, predictions: Path, directory: Path, name: str | None = None, duration_s: float = 0.0,
-                index: TaskIndex | None = None) -> tuple[Submission, Path, list[str]]:
+def save_scored(
+    scored: Scored, predictions: Path, directory: Path, name: str | None = None, duration_s: float = 0.0, index: TaskIndex | None = None
+) -> tuple[Submission, Path, list[str]]:
     """Keep a scored predictions file as a submission (record and items file); return it, its path and notes for the user.
 
     The submission is marked ``source="predictions"`` (model kind "predictions", no weights hash, the
@@ -255,15 +259,23 @@ def save_scored(scored: Scored, predictions: Path, directory: Path, name: str | 
         id=sub_id,
         name=name,
         created=created,
-        model=ModelIdentity(spec=predictions.name, kind="predictions", base_model=name, weights_sha256=None, dtype=UNKNOWN,
-                            predictions_sha256=file_sha256(predictions)),
+        model=ModelIdentity(
+            spec=predictions.name, kind="predictions", base_model=name, weights_sha256=None, dtype=UNKNOWN, predictions_sha256=file_sha256(predictions)
+        ),
         ecombench_version=__version__,
         lm_eval_version=UNKNOWN,
-        generation=GenerationSettings(protocol=UNKNOWN, system_prompt=None, max_gen_toks={}, batch_size=UNKNOWN, device=UNKNOWN,
-                                      limit=None, backend=UNKNOWN),
+        generation=GenerationSettings(protocol=UNKNOWN, system_prompt=None, max_gen_toks={}, batch_size=UNKNOWN, device=UNKNOWN, limit=None, backend=UNKNOWN),
         tasks={
-            matches[task].name: TaskResult(track=t.track, task_type=t.task_type, metric=t.metric, n=t.n, score=t.score, stderr=t.stderr,
-                                           version=matches[task].version, data_sha256=matches[task].data_sha256)
+            matches[task].name: TaskResult(
+                track=t.track,
+                task_type=t.task_type,
+                metric=t.metric,
+                n=t.n,
+                score=t.score,
+                stderr=t.stderr,
+                version=matches[task].version,
+                data_sha256=matches[task].data_sha256,
+            )
             for task, t in scored.report.tasks.items()
         },
         # renaming tasks changes no track or overall score
@@ -279,10 +291,17 @@ def save_scored(scored: Scored, predictions: Path, directory: Path, name: str | 
     for task, where in rows_of.items():
         for row, doc_id in zip(where, matches[task].doc_ids, strict=True):
             record, score = scored.records[row], scored.scores[row]
-            items.append(ItemRecord(
-                task=matches[task].name, doc_id=doc_id, item_hash=item_hash(record.input_field, record.output_field),
-                prompt=record.input_field, target=doc_to_target({"output_json": json.dumps(record.output_field, ensure_ascii=False)}),
-                prediction=scored.raws[row], parsed=score.parsed, score=score.score,
-            ))
+            items.append(
+                ItemRecord(
+                    task=matches[task].name,
+                    doc_id=doc_id,
+                    item_hash=item_hash(record.input_field, record.output_field),
+                    prompt=record.input_field,
+                    target=doc_to_target({"output_json": json.dumps(record.output_field, ensure_ascii=False)}),
+                    prediction=scored.raws[row],
+                    parsed=score.parsed,
+                    score=score.score,
+                )
+            )
     path = save(directory, submission, items)
     return submission, path, [m.note for m in matches.values() if m.note]

@@ -69,10 +69,7 @@ class Report:
     def as_json(self) -> dict[str, Any]:
         """The ``ecombench score --format json`` shape."""
         return {
-            "tasks": {
-                name: {"task_type": t.task_type, "metric": t.metric, "n": t.n, "score": t.score}
-                for name, t in self.tasks.items()
-            },
+            "tasks": {name: {"task_type": t.task_type, "metric": t.metric, "n": t.n, "score": t.score} for name, t in self.tasks.items()},
             "tracks": dict(self.tracks),
             "all_around": self.all_around,
             "overall_task_mean": self.overall_task_mean,
@@ -167,7 +164,5 @@ def score_report(items: Sequence[ScoringItem], embedders: Embedders | None = Non
     by_task: dict[str, list[int]] = defaultdict(list)
     for i, item in enumerate(items):
         by_task[item.task_name].append(i)
-    tasks = {
-        name: task_score(name, [items[i] for i in rows], [scores[i] for i in rows]) for name, rows in by_task.items()
-    }
+    tasks = {name: task_score(name, [items[i] for i in rows], [scores[i] for i in rows]) for name, rows in by_task.items()}
     return aggregate(tasks), scores

@@ -6,11 +6,10 @@ always has its items and an interrupted run leaves nothing that looks like a sub
 
 from __future__ import annotations
 
-import json
 import re
-from collections import Counter
 import secrets
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -226,7 +225,9 @@ def load_items(directory: Path, submission: Submission) -> list[ItemRecord]:
                 except ValidationError as exc:
                     raise EcombenchError(f"{path}:{number}: {describe(exc)}") from exc
     except FileNotFoundError as exc:
-        raise EcombenchError(f"{path}: items file of submission '{submission.id}' is missing; re-run it or remove {directory / (submission.id + '.json')}") from exc
+        raise EcombenchError(
+            f"{path}: items file of submission '{submission.id}' is missing; re-run it or remove {directory / (submission.id + '.json')}"
+        ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise EcombenchError(f"{path}: cannot read ({exc})") from exc
     counts = Counter(item.task for item in items)

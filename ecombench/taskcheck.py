@@ -116,8 +116,14 @@ def validate_yaml(path: Path) -> list[Problem]:
             prompt = obj.get("input_field")
             if isinstance(prompt, str):
                 if prompt in first_line:
-                    problems.append(Problem(data, number, f"the same prompt as line {first_line[prompt]}: a repeated item inflates n and "
-                                            "narrows the standard error", warning=True))
+                    problems.append(
+                        Problem(
+                            data,
+                            number,
+                            f"the same prompt as line {first_line[prompt]}: a repeated item inflates n and narrows the standard error",
+                            warning=True,
+                        )
+                    )
                 first_line.setdefault(prompt, number)
             try:
                 record = ShopBenchRecord.model_validate(obj)
@@ -160,9 +166,21 @@ def examples(task: TaskInfo, n: int = 3) -> list[dict[str, Any]]:
 
 _EXAMPLES: dict[str, tuple[str, Any, str]] = {
     "multiple-choice": ("Which category fits 'stainless steel garlic press'?\n0. toys\n1. kitchen utensils\n2. car parts\n3. shoes\nAnswer: ", 1, "accuracy"),
-    "retrieval": ("A user bought 'trail running shoes'. Which products are bought with it?\n1. running socks\n2. sofa\n3. desk lamp\n4. wool blanket\nAnswer with up to 3 numbers separated by commas.\nAnswer: ", [1], "hit rate@3"),
-    "ranking": ("Rank the products by relevance to the query 'usb c charger 65w'.\n1. 65W USB-C charger\n2. HDMI cable\n3. 30W USB-C charger\nOutput the numbers separated by commas.\nAnswer: ", [1, 0, 0.1], "ndcg"),
-    "named_entity_recognition": ("Extract phrases of entity type 'brand' from the query 'lego city police car'. Output them separated by commas.\nOutput: ", ["lego"], "micro f1"),
+    "retrieval": (
+        "A user bought 'trail running shoes'. Which products are bought with it?\n1. running socks\n2. sofa\n3. desk lamp\n4. wool blanket\nAnswer with up to 3 numbers separated by commas.\nAnswer: ",
+        [1],
+        "hit rate@3",
+    ),
+    "ranking": (
+        "Rank the products by relevance to the query 'usb c charger 65w'.\n1. 65W USB-C charger\n2. HDMI cable\n3. 30W USB-C charger\nOutput the numbers separated by commas.\nAnswer: ",
+        [1, 0, 0.1],
+        "ndcg",
+    ),
+    "named_entity_recognition": (
+        "Extract phrases of entity type 'brand' from the query 'lego city police car'. Output them separated by commas.\nOutput: ",
+        ["lego"],
+        "micro f1",
+    ),
     "generation": ("Write a product title from: brand Acme; color red; product kettle.\nOutput: ", "Acme red kettle", "rougel"),
 }
 
@@ -201,7 +219,7 @@ metadata:
   version: 1.0
   track: {track}
   task_type: {task_type}
-  metric: {metric}  # one of: {', '.join(METRICS_BY_TASK_TYPE[task_type])}
+  metric: {metric}  # one of: {", ".join(METRICS_BY_TASK_TYPE[task_type])}
   description: TODO one line saying what the task asks
 """
     folder.mkdir(parents=True)

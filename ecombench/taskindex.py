@@ -34,7 +34,7 @@ def read_yaml(path: Path, _seen: frozenset[Path] = frozenset()) -> dict[str, Any
     if path in _seen:
         raise EcombenchError(f"{path}: include cycle")
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - safe loader subclass
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
@@ -205,10 +205,7 @@ def _read_unit(paths: list[Path], root: Path) -> tuple[dict[str, TaskInfo], dict
 
 
 def _yaml_files(folder: Path, root: Path) -> list[Path]:
-    return [
-        path for path in sorted(folder.rglob("*.yaml"))
-        if not any(part.startswith(".") or part == "__pycache__" for part in path.relative_to(root).parts)
-    ]
+    return [path for path in sorted(folder.rglob("*.yaml")) if not any(part.startswith(".") or part == "__pycache__" for part in path.relative_to(root).parts)]
 
 
 _WARNED: set[str] = set()
@@ -225,8 +222,11 @@ def build_index(roots: list[Path]) -> TaskIndex:
     user_root = (home_dir() / "tasks").resolve()
     for root in roots:
         if root.resolve() == user_root:
-            units = [[p] if p.is_file() else _yaml_files(p, root) for p in sorted(root.iterdir())
-                     if not p.name.startswith(".") and (p.is_dir() or p.suffix == ".yaml")]
+            units = [
+                [p] if p.is_file() else _yaml_files(p, root)
+                for p in sorted(root.iterdir())
+                if not p.name.startswith(".") and (p.is_dir() or p.suffix == ".yaml")
+            ]
         else:
             units = [_yaml_files(root, root)]
         for paths in units:

@@ -118,8 +118,15 @@ def warm_up(model_dir: Path, out_dir: Path) -> None:
     records, sources = load_records(["core"])
     mixture = build_mixture(records, sources, DataConfig(max_per_task=WARMUP["per_task"], eval_fraction=0.0), seed=SEED)
     optim = OptimConfig(
-        epochs=WARMUP["epochs"], lr=WARMUP["lr"], batch_size=WARMUP["batch_size"], max_length=WARMUP["max_length"],
-        seed=SEED, warmup_ratio=0.05, save_steps=10**9, logging_steps=10**9, dtype="float32",
+        epochs=WARMUP["epochs"],
+        lr=WARMUP["lr"],
+        batch_size=WARMUP["batch_size"],
+        max_length=WARMUP["max_length"],
+        seed=SEED,
+        warmup_ratio=0.05,
+        save_steps=10**9,
+        logging_steps=10**9,
+        dtype="float32",
     )
     work = out_dir.parent / "warmup-work"
     work.mkdir()
@@ -128,8 +135,21 @@ def warm_up(model_dir: Path, out_dir: Path) -> None:
     tokenizer.save_pretrained(out_dir)
 
 
-_DISTRIBUTED_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT", "GROUP_RANK", "ROLE_RANK",
-                    "ROLE_WORLD_SIZE", "TORCHELASTIC_RUN_ID", "TORCHELASTIC_RESTART_COUNT", "TORCHELASTIC_MAX_RESTARTS", "ACCELERATE_USE_CPU")
+_DISTRIBUTED_ENV = (
+    "RANK",
+    "LOCAL_RANK",
+    "WORLD_SIZE",
+    "LOCAL_WORLD_SIZE",
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "GROUP_RANK",
+    "ROLE_RANK",
+    "ROLE_WORLD_SIZE",
+    "TORCHELASTIC_RUN_ID",
+    "TORCHELASTIC_RESTART_COUNT",
+    "TORCHELASTIC_MAX_RESTARTS",
+    "ACCELERATE_USE_CPU",
+)
 
 
 def _build_once_for_all_processes(target: Path) -> Path:

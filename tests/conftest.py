@@ -14,7 +14,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 # The thread rule ecombench's commands use (ecombench.threads): on a busy CI machine torch's default
 # pool oversubscribes the cores and the suite ran 3x slower. Subprocesses apply the rule themselves.
-from ecombench import threads as _threads  # noqa: E402
+from ecombench import threads as _threads
 
 _threads.apply()
 

@@ -68,8 +68,7 @@ def test_relevance_grades_follow_from_constraints(catalog):
 
 
 def test_grade_rule_by_hand():
-    p = Product("P1", "eval", "belts", ("Clothing",), "Kestrel", "belt", {"color": "black", "material": "leather", "length": "100 cm"},
-                "t", {}, "d", 10.0)
+    p = Product("P1", "eval", "belts", ("Clothing",), "Kestrel", "belt", {"color": "black", "material": "leather", "length": "100 cm"}, "t", {}, "d", 10.0)
     q = {"category": "belts", "noun": "belt", "constraints": {"color": "black"}}
     assert grade(q, p) == "exact"
     assert grade({**q, "constraints": {"color": "blue"}}, p) == "substitute"

@@ -18,8 +18,7 @@ from tests.conftest import write_jsonl
 
 # BOS as text, one turn per message, the generation prompt last: enough to see where each part lands.
 CHAT_TEMPLATE = (
-    "{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}</s>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+    "{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}</s>\n{% endfor %}{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
 )
 INDEX = build_index(default_roots())
 MC = "core_category_mc"
@@ -135,15 +134,17 @@ def test_a_training_row_that_is_an_evaluated_question_is_never_an_example(tmp_pa
 
     rows = _rows(MC)[:2]
     write_jsonl(tmp_path / "eval.jsonl", rows)
-    write_jsonl(tmp_path / "train.jsonl", [
-        {"prompt": rows[0]["input_field"], "completion": "1", "task": MC},  # an evaluated question: left out
-        {"prompt": "Pick one.\n0. a\n1. b\nAnswer: ", "completion": "1", "task": MC},
-        {"prompt": "Other task\nAnswer: ", "completion": "2", "task": "core_rating_mc"},  # another task: left out
-        {"input_field": "ShopBench row\nAnswer: ", "output_field": 0, "task_name": MC},
-    ])
+    write_jsonl(
+        tmp_path / "train.jsonl",
+        [
+            {"prompt": rows[0]["input_field"], "completion": "1", "task": MC},  # an evaluated question: left out
+            {"prompt": "Pick one.\n0. a\n1. b\nAnswer: ", "completion": "1", "task": MC},
+            {"prompt": "Other task\nAnswer: ", "completion": "2", "task": "core_rating_mc"},  # another task: left out
+            {"input_field": "ShopBench row\nAnswer: ", "output_field": 0, "task_name": MC},
+        ],
+    )
     data = load_dataset("eval.jsonl", str(tmp_path / "t.yaml"), training_files="train.jsonl")
-    assert [(r["input_field"], r["output_json"]) for r in data["train"]] == [("Pick one.\n0. a\n1. b\nAnswer: ", '"1"'),
-                                                                            ("ShopBench row\nAnswer: ", "0")]
+    assert [(r["input_field"], r["output_json"]) for r in data["train"]] == [("Pick one.\n0. a\n1. b\nAnswer: ", '"1"'), ("ShopBench row\nAnswer: ", "0")]
     assert len(data["test"]) == 2 and "train" not in load_dataset("eval.jsonl", str(tmp_path / "t.yaml"))
 
 

@@ -50,9 +50,11 @@ def test_task_names_stay_whole_in_80_columns_and_in_a_pipe():
 
 
 def test_results_table_fits_80_columns_with_whole_names_and_every_score():
-    items = [ScoringItem("starter_title_translation_ja", "generation", "jp-bleu", "multilingual", "x", "x"),
-             ScoringItem("starter_title_translation_ja", "generation", "bleu", "multilingual", "y", "z"),
-             ScoringItem("core_multilingual_category_mc", "multiple-choice", "accuracy", "multilingual", 1, "1")]
+    items = [
+        ScoringItem("starter_title_translation_ja", "generation", "jp-bleu", "multilingual", "x", "x"),
+        ScoringItem("starter_title_translation_ja", "generation", "bleu", "multilingual", "y", "z"),
+        ScoringItem("core_multilingual_category_mc", "multiple-choice", "accuracy", "multilingual", 1, "1"),
+    ]
     report, _ = score_report(items)
     assert report.tasks["starter_title_translation_ja"].metric == ["bleu", "jp-bleu"]  # a list, never a joined string
     console = Console(width=80, record=True, file=io.StringIO())
@@ -70,8 +72,20 @@ def test_natural_order_and_metric_labels():
 
 
 def test_run_outside_a_checkout_prints_no_git_complaint_and_no_empty_bars(tmp_path, tiny_model):
-    done = _cli("run", "--model", "builtin:tiny", "--tasks", "starter_category_mc,starter_unit_price_mc", "--limit", "1",
-                "--submissions-dir", str(tmp_path / "s"), "--format", "json", cwd=tmp_path)
+    done = _cli(
+        "run",
+        "--model",
+        "builtin:tiny",
+        "--tasks",
+        "starter_category_mc,starter_unit_price_mc",
+        "--limit",
+        "1",
+        "--submissions-dir",
+        str(tmp_path / "s"),
+        "--format",
+        "json",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert "fatal" not in done.stderr and "0/1 [" not in done.stderr
     record = json.loads(done.stdout)
@@ -81,8 +95,19 @@ def test_run_outside_a_checkout_prints_no_git_complaint_and_no_empty_bars(tmp_pa
 def test_run_scores_each_model_named_once_and_checks_them_all_first(tmp_path, tiny_model):
     listed = tmp_path / "models.txt"
     listed.write_text(f"# two models\n{tiny_model}  # the same weights, as a folder\n")
-    done = _cli("run", "--model", "builtin:tiny", "--models-file", str(listed), "--tasks", "starter_unit_price_mc", "--limit", "2",
-                "--submissions-dir", str(tmp_path / "s"))
+    done = _cli(
+        "run",
+        "--model",
+        "builtin:tiny",
+        "--models-file",
+        str(listed),
+        "--tasks",
+        "starter_unit_price_mc",
+        "--limit",
+        "2",
+        "--submissions-dir",
+        str(tmp_path / "s"),
+    )
     assert done.returncode == 0, done.stderr
     records = [json.loads(p.read_text()) for p in (tmp_path / "s").glob("*.json")]
     assert sorted(r["model"]["kind"] for r in records) == ["builtin", "local"]

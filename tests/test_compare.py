@@ -21,8 +21,11 @@ def _items(scores: dict[str, list[float]], reverse: bool = False) -> list[submis
     out = []
     for task, values in scores.items():
         for i, score in enumerate(values):
-            out.append(submissions.ItemRecord(task=task, doc_id=i, item_hash=f"{task}-{i}", prompt=f"q{i}", target="t",
-                                              prediction="p" if score else "x", parsed=None, score=score))
+            out.append(
+                submissions.ItemRecord(
+                    task=task, doc_id=i, item_hash=f"{task}-{i}", prompt=f"q{i}", target="t", prediction="p" if score else "x", parsed=None, score=score
+                )
+            )
     return out[::-1] if reverse else out
 
 
@@ -62,16 +65,24 @@ def test_find_by_name_id_prefix_and_suggestions(folder):
 
 
 def test_cli_json_and_items(folder):
-    path, a, b = folder
+    path, _a, _b = folder
     env = {**os.environ, "COLUMNS": "200"}
-    done = subprocess.run([sys.executable, "-m", "ecombench", "compare", "model-a", "model-b", "--submissions-dir", str(path), "--format", "json", "--iters", "1000"],
-                          capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "ecombench", "compare", "model-a", "model-b", "--submissions-dir", str(path), "--format", "json", "--iters", "1000"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr
     (payload,) = json.loads(done.stdout)
     assert payload["tasks"][MC]["significant"] is True and payload["tasks"][MC]["same_answers"] == 40
     assert payload["flipped_items"] == 60  # a 0.5 -> 0.6 change is not a flip
-    shown = subprocess.run([sys.executable, "-m", "ecombench", "compare", "model-a", "model-b", "--submissions-dir", str(path), "--items", "--iters", "500"],
-                           capture_output=True, text=True, env=env)
+    shown = subprocess.run(
+        [sys.executable, "-m", "ecombench", "compare", "model-a", "model-b", "--submissions-dir", str(path), "--items", "--iters", "500"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     assert shown.returncode == 0 and "A (0.00): x" in shown.stdout and "B (1.00): p" in shown.stdout
 
 
@@ -123,13 +134,21 @@ def test_cli_names_the_ids_a_name_resolved_to_and_the_pairs_that_share_tasks(tmp
     old, new, other = _run("builtin-tiny", [MC], 2), _run("builtin-tiny", [GEN], 3), _run("other", [MC], 1)
     for sub in (old, new, other):
         submissions.save(tmp_path, sub, [])
-    done = subprocess.run([sys.executable, "-m", "ecombench", "compare", "builtin-tiny", "other", "--submissions-dir", str(tmp_path)],
-                          capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    done = subprocess.run(
+        [sys.executable, "-m", "ecombench", "compare", "builtin-tiny", "other", "--submissions-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert done.returncode == 2
     assert f"'builtin-tiny' matches 2 runs (newest first: {new.id}, {old.id}); using {new.id}" in done.stderr
     assert f"have no task in common; runs of these names that do: ecombench compare {old.id} {other.id} (1 shared task)" in done.stderr
-    ok = subprocess.run([sys.executable, "-m", "ecombench", "compare", old.id, "other", "--submissions-dir", str(tmp_path), "--format", "json", "--iters", "100"],
-                        capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    ok = subprocess.run(
+        [sys.executable, "-m", "ecombench", "compare", old.id, "other", "--submissions-dir", str(tmp_path), "--format", "json", "--iters", "100"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)[0]["a"] == old.id and "matches" not in ok.stderr
 

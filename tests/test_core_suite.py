@@ -87,8 +87,10 @@ def test_training_records_come_from_the_train_part_only():
 
 def test_decontaminate_by_hand():
     eval_prompt = " ".join(f"w{i}" for i in range(20))
-    train = [{"prompt": " ".join(f"w{i}" for i in range(5, 18)), "completion": ""},  # 13 shared words
-             {"prompt": " ".join(f"w{i}" for i in range(5, 17)), "completion": "x"}]  # only 12
+    train = [
+        {"prompt": " ".join(f"w{i}" for i in range(5, 18)), "completion": ""},  # 13 shared words
+        {"prompt": " ".join(f"w{i}" for i in range(5, 17)), "completion": "x"},
+    ]  # only 12
     kept, dropped = decontaminate(train, [eval_prompt])
     assert dropped == 1 and kept == [train[1]]
 

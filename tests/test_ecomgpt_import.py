@@ -44,43 +44,135 @@ def _folder(root, dataset, name, meta, rows):
 
 def _tree(root):
     """One folder per TYPE, the three published kinds without label_set/label_key among them."""
-    _folder(root, "ABSA", "EN-ABSA-CLS-review_topic_category", {
-        "task": "EN-ABSA-CLS-review_topic_category", "defi": "review topic category",
-        "test_prompt": {"instruction": "### Instruction:\n{sentences}\nSelect category for the above sentences from the following topics: {label_set}. \n### Response:"},
-        "label_set": {"default": ["Food", "Service", "Price"]}, "label_key": "default", "label_sep": ", "},
-        [{"sentences": "Tasty soup, slow waiter.", "labels": {"default": ["Food", "Service"]}},
-         {"sentences": "Cheap lunch.", "labels": {"default": ["Price"]}}])
-    _folder(root, "Lenovo", "EN-Lenovo-NER-NER", {
-        "task": "EN-Lenovo-NER-NER", "defi": "named entity recognition", "label_set": EN_LABELS, "label_key": "en", "label_sep": ", ",
-        "test_prompt": {"instruction": "### Instruction:\n{sentences}\nExtract all named entity with type about {label_set} in the sentence. \n### Response:"}},
-        [{"sentences": "acme pro laptop from acme", "spans": [{"start": 0, "end": 4, "type": "Brand", "term": "acme"},
-                                                             {"start": 5, "end": 15, "type": "Product", "term": "pro laptop"}]},
-         {"sentences": "a plain sentence", "spans": []}])
+    _folder(
+        root,
+        "ABSA",
+        "EN-ABSA-CLS-review_topic_category",
+        {
+            "task": "EN-ABSA-CLS-review_topic_category",
+            "defi": "review topic category",
+            "test_prompt": {
+                "instruction": "### Instruction:\n{sentences}\nSelect category for the above sentences from the following topics: {label_set}. \n### Response:"
+            },
+            "label_set": {"default": ["Food", "Service", "Price"]},
+            "label_key": "default",
+            "label_sep": ", ",
+        },
+        [
+            {"sentences": "Tasty soup, slow waiter.", "labels": {"default": ["Food", "Service"]}},
+            {"sentences": "Cheap lunch.", "labels": {"default": ["Price"]}},
+        ],
+    )
+    _folder(
+        root,
+        "Lenovo",
+        "EN-Lenovo-NER-NER",
+        {
+            "task": "EN-Lenovo-NER-NER",
+            "defi": "named entity recognition",
+            "label_set": EN_LABELS,
+            "label_key": "en",
+            "label_sep": ", ",
+            "test_prompt": {
+                "instruction": "### Instruction:\n{sentences}\nExtract all named entity with type about {label_set} in the sentence. \n### Response:"
+            },
+        },
+        [
+            {
+                "sentences": "acme pro laptop from acme",
+                "spans": [{"start": 0, "end": 4, "type": "Brand", "term": "acme"}, {"start": 5, "end": 15, "type": "Product", "term": "pro laptop"}],
+            },
+            {"sentences": "a plain sentence", "spans": []},
+        ],
+    )
     # upstream's meta "task" of this folder names another folder and TYPE; the folder name wins
-    _folder(root, "MEPAVE", "ZH-MEPAVE-NER-attribute_value_extraction", {
-        "task": "ZH-JAVE-Condition_Extract-attribute_value_detection", "defi": "attribute value detection",
-        "label_set": {"cn": ["领型", "颜色"]}, "label_key": "cn", "label_sep": ", ",
-        "test_prompt": {"instruction": "### Instruction:\n{sentences}\nExtract all attribute value with attribue name about {label_set} in the sentence. \n### Response:"}},
-        [{"sentences": "圆领红色短袖", "label_set": ["领型", "颜色"], "spans": [{"start": 0, "end": 2, "type": "领型", "term": "圆领"}]}])
-    _folder(root, "Lenovo", "EN-Lenovo-Condition_Extract-Condition_Extract", {
-        "task": "EN-Lenovo-Condition_Extract-Condition_Extract", "defi": "entity span detection", "label_set": EN_LABELS, "label_key": "en",
-        "label_sep": ", ", "test_prompt": {"instruction": "### Instruction:\n{sentences}\nDetect all named entity about {label_set} in the sentence. \n### Response:"}},
-        [{"sentences": "acme pro laptop", "spans": [{"start": 0, "end": 4, "type": "Brand", "term": "acme"},
-                                                   {"start": 5, "end": 15, "type": "Product", "term": "pro laptop"}]}])
-    _folder(root, "Multi_CPR", "ZH-Multi_CPR-Extract-product_select_2", {
-        "task": "ZH-Multi_CPR-Extract-product_select_2", "defi": "product select", "label_sep": ", ",
-        "test_prompt": {"instruction": "### Instruction:\nSelect documents from the candidates that best match the product query.\n{sentences}\nOutput the document content only.\n### Response:"}},
-        [{"label_set": [""], "sentences": "Query: 红色杯子\nCandidate Document: 蓝色雨伞, 红色马克杯.", "spans": [{"term": "红色马克杯", "start": 30, "end": 35}]},
-         {"label_set": [""], "sentences": "Query: 雨伞\nCandidate Document: 蓝色雨伞, 红色马克杯.", "spans": [{"term": "蓝色雨伞", "start": 25, "end": 29}]}])
-    _folder(root, "Reddit_QA", "EN-Reddit_QA-Extract-Extract_QA", {
-        "task": "EN-Reddit_QA-Extract-Extract_QA", "defi": "extractive question answering", "label_sep": ", ",
-        "test_prompt": {"instruction": "### Instruction:\n{sentences}\nExtract spans from context to answer the question. \n### Response:"}},
-        [{"trace_id": "t1", "sentences": "Context: The mug holds 300 ml. Question: How much does it hold?", "label_set": [""],
-          "spans": [{"term": "300 ml", "start": 23, "end": 29}]}])
-    _folder(root, "OpenBG_Align", "ZH-OpenBG_Align-Generate-title_generate", {
-        "task": "ZH-OpenBG_Align-Generate-title_generate", "defi": "product title generation", "label_sep": ", ",
-        "test_prompt": {"instruction": "{sentences}\nGenerate a product title based on the above attribute information. \n### Response:"}},
-        [{"sentences": "颜色#:#红色#;#材质#:#陶瓷", "label_set": [""], "spans": [{"term": "红色陶瓷马克杯", "start": 0, "end": 0}]}])
+    _folder(
+        root,
+        "MEPAVE",
+        "ZH-MEPAVE-NER-attribute_value_extraction",
+        {
+            "task": "ZH-JAVE-Condition_Extract-attribute_value_detection",
+            "defi": "attribute value detection",
+            "label_set": {"cn": ["领型", "颜色"]},
+            "label_key": "cn",
+            "label_sep": ", ",
+            "test_prompt": {
+                "instruction": "### Instruction:\n{sentences}\nExtract all attribute value with attribue name about {label_set} in the sentence. \n### Response:"
+            },
+        },
+        [{"sentences": "圆领红色短袖", "label_set": ["领型", "颜色"], "spans": [{"start": 0, "end": 2, "type": "领型", "term": "圆领"}]}],
+    )
+    _folder(
+        root,
+        "Lenovo",
+        "EN-Lenovo-Condition_Extract-Condition_Extract",
+        {
+            "task": "EN-Lenovo-Condition_Extract-Condition_Extract",
+            "defi": "entity span detection",
+            "label_set": EN_LABELS,
+            "label_key": "en",
+            "label_sep": ", ",
+            "test_prompt": {"instruction": "### Instruction:\n{sentences}\nDetect all named entity about {label_set} in the sentence. \n### Response:"},
+        },
+        [
+            {
+                "sentences": "acme pro laptop",
+                "spans": [{"start": 0, "end": 4, "type": "Brand", "term": "acme"}, {"start": 5, "end": 15, "type": "Product", "term": "pro laptop"}],
+            }
+        ],
+    )
+    _folder(
+        root,
+        "Multi_CPR",
+        "ZH-Multi_CPR-Extract-product_select_2",
+        {
+            "task": "ZH-Multi_CPR-Extract-product_select_2",
+            "defi": "product select",
+            "label_sep": ", ",
+            "test_prompt": {
+                "instruction": "### Instruction:\nSelect documents from the candidates that best match the product query.\n{sentences}\nOutput the document content only.\n### Response:"
+            },
+        },
+        [
+            {
+                "label_set": [""],
+                "sentences": "Query: 红色杯子\nCandidate Document: 蓝色雨伞, 红色马克杯.",
+                "spans": [{"term": "红色马克杯", "start": 30, "end": 35}],
+            },
+            {"label_set": [""], "sentences": "Query: 雨伞\nCandidate Document: 蓝色雨伞, 红色马克杯.", "spans": [{"term": "蓝色雨伞", "start": 25, "end": 29}]},
+        ],
+    )
+    _folder(
+        root,
+        "Reddit_QA",
+        "EN-Reddit_QA-Extract-Extract_QA",
+        {
+            "task": "EN-Reddit_QA-Extract-Extract_QA",
+            "defi": "extractive question answering",
+            "label_sep": ", ",
+            "test_prompt": {"instruction": "### Instruction:\n{sentences}\nExtract spans from context to answer the question. \n### Response:"},
+        },
+        [
+            {
+                "trace_id": "t1",
+                "sentences": "Context: The mug holds 300 ml. Question: How much does it hold?",
+                "label_set": [""],
+                "spans": [{"term": "300 ml", "start": 23, "end": 29}],
+            }
+        ],
+    )
+    _folder(
+        root,
+        "OpenBG_Align",
+        "ZH-OpenBG_Align-Generate-title_generate",
+        {
+            "task": "ZH-OpenBG_Align-Generate-title_generate",
+            "defi": "product title generation",
+            "label_sep": ", ",
+            "test_prompt": {"instruction": "{sentences}\nGenerate a product title based on the above attribute information. \n### Response:"},
+        },
+        [{"sentences": "颜色#:#红色#;#材质#:#陶瓷", "label_set": [""], "spans": [{"term": "红色陶瓷马克杯", "start": 0, "end": 0}]}],
+    )
     return root
 
 
@@ -105,8 +197,10 @@ def test_every_type_imports_under_its_folder_name_with_the_exact_prompt(tmp_path
     assert all(r["task_type"] == "generation" and r["task_name"] == t for t, rows in suite.tasks.items() for r in rows)
 
     cls = suite.tasks["EN-ABSA-CLS-review_topic_category"]
-    assert cls[0]["input_field"] == (HEAD.format("review topic category") + "### Instruction:\nTasty soup, slow waiter.\n"
-                                     "Select category for the above sentences from the following topics: Food, Service, Price. \n### Response:")
+    assert cls[0]["input_field"] == (
+        HEAD.format("review topic category") + "### Instruction:\nTasty soup, slow waiter.\n"
+        "Select category for the above sentences from the following topics: Food, Service, Price. \n### Response:"
+    )
     assert [r["output_field"] for r in cls] == ["Food, Service", "Price"]
     ner = suite.tasks["EN-Lenovo-NER-NER"]
     assert ner[0]["input_field"].endswith("acme pro laptop from acme\nExtract all named entity with type about Brand, Product in the sentence. \n### Response:")
@@ -116,8 +210,10 @@ def test_every_type_imports_under_its_folder_name_with_the_exact_prompt(tmp_path
     assert suite.tasks["EN-Lenovo-Condition_Extract-Condition_Extract"][0]["output_field"] == "acme, pro laptop"
     assert [r["output_field"] for r in suite.tasks["ZH-Multi_CPR-Extract-product_select_2"]] == ["红色马克杯", "蓝色雨伞"]
     gen = suite.tasks["ZH-OpenBG_Align-Generate-title_generate"][0]
-    assert gen["input_field"] == (HEAD.format("product title generation") + "颜色#:#红色#;#材质#:#陶瓷\n"
-                                  "Generate a product title based on the above attribute information. \n### Response:")
+    assert gen["input_field"] == (
+        HEAD.format("product title generation") + "颜色#:#红色#;#材质#:#陶瓷\n"
+        "Generate a product title based on the above attribute information. \n### Response:"
+    )
     assert gen["output_field"] == "红色陶瓷马克杯"
     assert not any("Output:" in r["input_field"] for rows in suite.tasks.values() for r in rows)
 
@@ -130,10 +226,13 @@ def test_every_type_imports_under_its_folder_name_with_the_exact_prompt(tmp_path
 
 def test_a_row_label_set_is_used_when_it_has_labels(tmp_path):
     root = tmp_path / "d"
-    _folder(root, "MEPAVE", "ZH-MEPAVE-Condition_Extract-attribute_value_detection", {
-        "task": "x", "defi": "attribute value detection", "label_sep": ", ",
-        "test_prompt": {"instruction": "{sentences} | {label_set}\n### Response:"}},
-        [{"sentences": "圆领衫", "label_set": ["领型"], "spans": [{"start": 0, "end": 2, "type": "领型", "term": "圆领"}]}])
+    _folder(
+        root,
+        "MEPAVE",
+        "ZH-MEPAVE-Condition_Extract-attribute_value_detection",
+        {"task": "x", "defi": "attribute value detection", "label_sep": ", ", "test_prompt": {"instruction": "{sentences} | {label_set}\n### Response:"}},
+        [{"sentences": "圆领衫", "label_set": ["领型"], "spans": [{"start": 0, "end": 2, "type": "领型", "term": "圆领"}]}],
+    )
     row = IMPORTERS["ecominstruct"](root).tasks["ZH-MEPAVE-Condition_Extract-attribute_value_detection"][0]
     assert row["input_field"] == HEAD.format("attribute value detection") + "圆领衫 | 领型\n### Response:"
 
@@ -160,18 +259,37 @@ def test_an_unreadable_folder_fails_the_import_unless_skipped(tmp_path):
     assert len(build_index([home / "tasks" / "ecom"]).tasks) == 7
 
 
-@pytest.mark.parametrize(("name", "meta", "rows", "reason"), [
-    ("EN-X-Summarize-t", {"defi": "d", "test_prompt": {"instruction": "{sentences}"}}, [{"sentences": "a"}], "TYPE 'Summarize' is none of"),
-    ("EN-X-CLS", {"defi": "d", "test_prompt": {"instruction": "{sentences}"}}, [{"sentences": "a"}], "not LANG-DATASET-TYPE-TASK"),
-    ("EN-X-CLS-t", {"defi": "d", "test_prompt": {"instruction": "{sentences} {label_set}"}}, [{"sentences": "a", "labels": {"en": ["b"]}}],
-     "has no label_key"),
-    ("EN-X-NER-t", {"defi": "d", "test_prompt": {"instruction": "{sentences}"}}, [{"sentences": "a", "spans": []}],
-     "test.json:1: no label_set in the row, and meta-info.json has no label_set/label_key"),
-    ("EN-X-Extract-t", {"defi": "d", "test_prompt": {"instruction": "{sentences} {answer}"}}, [{"sentences": "a", "spans": []}],
-     "cannot be filled with sentences, label_set and ex (KeyError"),
-    ("EN-X-Generate-t", {"defi": "d", "test_prompt": {"instruction": "{sentences}"}}, [{"sentences": "a", "labels": {"en": ["b"]}}],
-     "test.json:1: expected 'spans'"),
-])
+@pytest.mark.parametrize(
+    ("name", "meta", "rows", "reason"),
+    [
+        ("EN-X-Summarize-t", {"defi": "d", "test_prompt": {"instruction": "{sentences}"}}, [{"sentences": "a"}], "TYPE 'Summarize' is none of"),
+        ("EN-X-CLS", {"defi": "d", "test_prompt": {"instruction": "{sentences}"}}, [{"sentences": "a"}], "not LANG-DATASET-TYPE-TASK"),
+        (
+            "EN-X-CLS-t",
+            {"defi": "d", "test_prompt": {"instruction": "{sentences} {label_set}"}},
+            [{"sentences": "a", "labels": {"en": ["b"]}}],
+            "has no label_key",
+        ),
+        (
+            "EN-X-NER-t",
+            {"defi": "d", "test_prompt": {"instruction": "{sentences}"}},
+            [{"sentences": "a", "spans": []}],
+            "test.json:1: no label_set in the row, and meta-info.json has no label_set/label_key",
+        ),
+        (
+            "EN-X-Extract-t",
+            {"defi": "d", "test_prompt": {"instruction": "{sentences} {answer}"}},
+            [{"sentences": "a", "spans": []}],
+            "cannot be filled with sentences, label_set and ex (KeyError",
+        ),
+        (
+            "EN-X-Generate-t",
+            {"defi": "d", "test_prompt": {"instruction": "{sentences}"}},
+            [{"sentences": "a", "labels": {"en": ["b"]}}],
+            "test.json:1: expected 'spans'",
+        ),
+    ],
+)
 def test_each_unreadable_folder_is_named_with_its_reason(tmp_path, name, meta, rows, reason):
     root = tmp_path / "d"
     folder = _folder(root, "X", name, meta, rows)

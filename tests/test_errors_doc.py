@@ -36,7 +36,9 @@ def places(tmp_path_factory, tiny_model):  # tiny built first: its one-time "bui
     p["short_preds"] = write_jsonl(root / "short_preds.jsonl", [{"index": 0, "prediction": "1"}])
     p["bad_type_data"] = write_jsonl(root / "bad_type_data.jsonl", [record("t", "sorting", "accuracy", 1)])
     p["bad_metric_data"] = write_jsonl(root / "bad_metric_data.jsonl", [record("t", "multiple-choice", "ndcg", 1)])
-    p["mixed_data"] = write_jsonl(root / "mixed_data.jsonl", [record("t", "multiple-choice", "accuracy", 1, prompt="Q1"), record("t", "generation", "rougel", "x", prompt="Q2")])
+    p["mixed_data"] = write_jsonl(
+        root / "mixed_data.jsonl", [record("t", "multiple-choice", "accuracy", 1, prompt="Q1"), record("t", "generation", "rougel", "x", prompt="Q2")]
+    )
     for name in ("empty_dir", "no_config_dir", "adapter_dir", "tasks_dir", "bad_yaml_dir", "subs_dir", "subs_with_corrupt"):
         p[name] = root / name
         p[name].mkdir()
@@ -48,16 +50,20 @@ def places(tmp_path_factory, tiny_model):  # tiny built first: its one-time "bui
     p["bad_sweep"] = root / "bad_sweep.yaml"
     p["bad_sweep"].write_text("grid:\n  tracks: [a, b]\n  num_capabilities: [1, 3]\n  ranks: [4]\n")
     p["inf_gain_data"] = root / "inf_gain_data.jsonl"
-    p["inf_gain_data"].write_text('{"input_field": "Q1", "output_field": [1, Infinity], "task_name": "t", "task_type": "ranking", '
-                                  '"metric": "ndcg", "track": "x"}\n{"input_field": "Q2", "output_field": [1, 0], "task_name": "t", '
-                                  '"task_type": "ranking", "metric": "ndcg", "track": "x"}\n')
+    p["inf_gain_data"].write_text(
+        '{"input_field": "Q1", "output_field": [1, Infinity], "task_name": "t", "task_type": "ranking", '
+        '"metric": "ndcg", "track": "x"}\n{"input_field": "Q2", "output_field": [1, 0], "task_name": "t", '
+        '"task_type": "ranking", "metric": "ndcg", "track": "x"}\n'
+    )
     p["bad_oamine"] = write_jsonl(root / "bad_oamine.jsonl", [{"title": "x"}])
     p["nested_preds"] = root / "nested_preds.jsonl"
     p["nested_preds"].write_text('{"index": 0, "prediction": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
     p["huge_index_preds"] = root / "huge_index_preds.jsonl"
     p["huge_index_preds"].write_text('{"index": ' + "9" * 5000 + ', "prediction": "1"}\n')
     p["bad_target"] = write_jsonl(root / "bad_target.jsonl", [{"prompt": "p", "target": "[1,2"}])
-    p["colliding_data"] = write_jsonl(root / "colliding_data.jsonl", [record("a-b", "generation", "rougel", "x", prompt="1"), record("a_b", "generation", "rougel", "x", prompt="2")])
+    p["colliding_data"] = write_jsonl(
+        root / "colliding_data.jsonl", [record("a-b", "generation", "rougel", "x", prompt="1"), record("a_b", "generation", "rougel", "x", prompt="2")]
+    )
     for name in ("weightless_dir", "custom_code_dir", "bad_group_dir", "subs_cut_items"):
         p[name] = root / name
         p[name].mkdir()
@@ -68,8 +74,10 @@ def places(tmp_path_factory, tiny_model):  # tiny built first: its one-time "bui
     for name, score in (("someone", 0.5), ("other", 0.6)):
         sub = make_submission(name, uniform(score))
         n = sub.tasks["starter_category_mc"].n
-        items = [submissions.ItemRecord(task="starter_category_mc", doc_id=i, item_hash=str(i), prompt="q", target=1, prediction="1", parsed=1, score=score)
-                 for i in range(n - (name == "other"))]
+        items = [
+            submissions.ItemRecord(task="starter_category_mc", doc_id=i, item_hash=str(i), prompt="q", target=1, prediction="1", parsed=1, score=score)
+            for i in range(n - (name == "other"))
+        ]
         submissions.save(p["subs_cut_items"], sub, items)
     for folder in ("subs_dir", "subs_with_corrupt"):
         submissions.save(p[folder], make_submission("someone", uniform(0.5)), [])
@@ -80,8 +88,13 @@ def places(tmp_path_factory, tiny_model):  # tiny built first: its one-time "bui
 @pytest.mark.parametrize(("command", "what", "expected", "code"), ROWS, ids=[r[1] for r in ROWS])
 def test_documented_error(places, command, what, expected, code):
     args = [a.format(**places) for a in shlex.split(command)]
-    done = subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}, cwd=places["empty_dir"])
+    done = subprocess.run(
+        [sys.executable, "-m", "ecombench", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"},
+        cwd=places["empty_dir"],
+    )
     assert done.returncode == int(code), done.stderr[-1500:]
     assert expected in done.stderr, done.stderr[-1500:]
     assert "Traceback" not in done.stderr

@@ -31,8 +31,13 @@ CASES = [
     # stemmed tokens: red shirt for men vs red shirt -> LCS 2, P 1/2, R 1 -> F 2/3
     ("rougel", "generation", ["red shirts for men", "Blue Mug"], ["red shirt", "blue mug"], (2 / 3 + 1.0) / 2),
     # first line only, lower-cased; "the cat sat on the mat" vs "... a mat": n-gram precisions 5/6, 3/5, 2/4, 1/3, BP 1
-    ("bleu", "generation", ["The Cat sat on the mat\nsecond line", "\nred shirt for men\n"], ["the cat sat on a mat", "Red shirt for men"],
-     ((5 / 6 * 3 / 5 * 1 / 2 * 1 / 3) ** 0.25 + 1.0) / 2),
+    (
+        "bleu",
+        "generation",
+        ["The Cat sat on the mat\nsecond line", "\nred shirt for men\n"],
+        ["the cat sat on a mat", "Red shirt for men"],
+        ((5 / 6 * 3 / 5 * 1 / 2 * 1 / 3) ** 0.25 + 1.0) / 2,
+    ),
     ("jp-bleu", "generation", ["赤い綿のシャツです", "\n青いマグカップを買いました\n二行目"], ["赤い綿のシャツです", "青いマグカップを買いました"], 1.0),
 ]
 
@@ -86,7 +91,8 @@ def test_sentence_embedding_module_matches_the_scorer(modules, tmp_path):
     # several references: the mean of the cosines, the same through the module as through the scorer
     several = modules["sent-transformer"].compute(predictions=["red running shoes"], references=[["red sneakers", "running shoes"]])
     assert several["sent_transformer"] == pytest.approx(
-        _score_command(tmp_path, "generation", "sent-transformer", ["red running shoes"], [["red sneakers", "running shoes"]]).tasks["evaluate"].score, abs=1e-6)
+        _score_command(tmp_path, "generation", "sent-transformer", ["red running shoes"], [["red sneakers", "running shoes"]]).tasks["evaluate"].score, abs=1e-6
+    )
 
 
 @pytest.fixture
@@ -111,9 +117,15 @@ def test_multilingual_module_uses_the_model_it_is_given(modules, no_multilingual
     rows = [record("m", "generation", "multilingual-sent-transformer", truth, prompt=f"q{i}") for i, truth in enumerate(references)]
     from ecombench.metrics.embedding import Embedders
 
-    expected = score_files(write_jsonl(tmp_path / "d.jsonl", rows),
-                           write_jsonl(tmp_path / "p.jsonl", [{"index": i, "prediction": p} for i, p in enumerate(predictions)]),
-                           Embedders(overrides={"multilingual-sent-transformer": folder})).tasks["m"].score
+    expected = (
+        score_files(
+            write_jsonl(tmp_path / "d.jsonl", rows),
+            write_jsonl(tmp_path / "p.jsonl", [{"index": i, "prediction": p} for i, p in enumerate(predictions)]),
+            Embedders(overrides={"multilingual-sent-transformer": folder}),
+        )
+        .tasks["m"]
+        .score
+    )
     assert value["multilingual_sent_transformer"] == pytest.approx(expected, abs=1e-6)
 
 
@@ -131,8 +143,13 @@ def mixed(tmp_path):
     predictions = ["1", "The answer is 2", "Lego, police", "red", "2, 1", "5, 1, 4"]
     data = write_jsonl(tmp_path / "data.jsonl", rows)
     preds = write_jsonl(tmp_path / "preds.jsonl", [{"index": i, "prediction": p} for i, p in enumerate(predictions)])
-    columns = {"references": [json.dumps(r["output_field"]) for r in rows], "task_names": [r["task_name"] for r in rows],
-               "task_types": [r["task_type"] for r in rows], "metrics": [r["metric"] for r in rows], "tracks": [r["track"] for r in rows]}
+    columns = {
+        "references": [json.dumps(r["output_field"]) for r in rows],
+        "task_names": [r["task_name"] for r in rows],
+        "task_types": [r["task_type"] for r in rows],
+        "metrics": [r["metric"] for r in rows],
+        "tracks": [r["track"] for r in rows],
+    }
     return SimpleNamespace(rows=rows, predictions=predictions, data=data, preds=preds, columns=columns)
 
 
@@ -177,8 +194,12 @@ def test_trainer_compute_metrics_decodes_and_scores_like_the_scorer(mixed):
     compute_metrics = trainer_compute_metrics(tokenizer, mixed.data)
     metrics = compute_metrics(SimpleNamespace(predictions=(ids, None), label_ids=None))
     report = score_files(mixed.data, mixed.preds).as_json()
-    assert metrics == {"all_around": report["all_around"], "overall_task_mean": report["overall_task_mean"],
-                       **{f"track/{t}": v for t, v in report["tracks"].items()}, **{f"task/{t}": v["score"] for t, v in report["tasks"].items()}}
+    assert metrics == {
+        "all_around": report["all_around"],
+        "overall_task_mean": report["overall_task_mean"],
+        **{f"track/{t}": v for t, v in report["tracks"].items()},
+        **{f"task/{t}": v["score"] for t, v in report["tasks"].items()},
+    }
     assert all(isinstance(v, float) for v in metrics.values())
     assert compute_metrics(SimpleNamespace(predictions=ids, label_ids=None)) == metrics  # the module is loaded once and reused
     with pytest.raises(EcombenchError, match="5 eval predictions but 6 records"):

@@ -37,8 +37,7 @@ RECORDS = [record("t", "multiple-choice", "accuracy", 1, prompt="Q1"), record("u
 
 
 def _tmp(text: str, suffix: str) -> Path:
-    handle = tempfile.NamedTemporaryFile("w", suffix=suffix, delete=False, encoding="utf-8")
-    with handle:
+    with tempfile.NamedTemporaryFile("w", suffix=suffix, delete=False, encoding="utf-8") as handle:
         handle.write(text)
     return Path(handle.name)
 
@@ -72,8 +71,9 @@ def test_data_reader_raises_only_clear_errors(lines):
 
 yaml_texts = st.one_of(
     st.text(max_size=120),
-    st.dictionaries(st.sampled_from(["task", "metadata", "dataset_kwargs", "include", "group", "custom_dataset", "metric_list"]),
-                    json_values, max_size=6).map(json.dumps),  # JSON is YAML
+    st.dictionaries(st.sampled_from(["task", "metadata", "dataset_kwargs", "include", "group", "custom_dataset", "metric_list"]), json_values, max_size=6).map(
+        json.dumps
+    ),  # JSON is YAML
 )
 
 

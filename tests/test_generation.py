@@ -59,9 +59,10 @@ def _one_at_a_time(model, tokenizer, requests):
     with torch.inference_mode():
         for r in requests:
             ids = torch.tensor([list(r.tokens)])
-            gen = model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=r.max_new, do_sample=False,
-                                 pad_token_id=tokenizer.pad_token_id)
-            toks = gen[0, ids.shape[1]:].tolist()
+            gen = model.generate(
+                input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=r.max_new, do_sample=False, pad_token_id=tokenizer.pad_token_id
+            )
+            toks = gen[0, ids.shape[1] :].tolist()
             if tokenizer.eos_token_id in toks:  # generate pads a finished row; the answer ends at EOS
                 toks = toks[: toks.index(tokenizer.eos_token_id) + 1]
             out.append(toks)
@@ -119,8 +120,9 @@ def test_full_length_answers_and_stop_strings_match_generate(random_model):
     # A stop string ends a row early; the text up to it is the text generate gives up to it.
     full = [tokenizer.decode(t) for t in ours]
     stop = next(ch for ch in "eaoitns " if sum(ch in f[1:] for f in full) >= 8)
-    stopped = greedy_generate(model, [Request(r.tokens, r.max_new, (stop,)) for r in requests], eos_ids={tokenizer.eos_token_id},
-                              decode=tokenizer.decode, token_budget=2048)
+    stopped = greedy_generate(
+        model, [Request(r.tokens, r.max_new, (stop,)) for r in requests], eos_ids={tokenizer.eos_token_id}, decode=tokenizer.decode, token_budget=2048
+    )
     for tokens, text, req in zip(stopped, full, requests, strict=True):
         assert tokenizer.decode(tokens).split(stop)[0] == text.split(stop)[0]
         if stop in text:
@@ -140,10 +142,30 @@ def test_plain_lm_eval_uses_the_same_generation(tiny_model, tmp_path):
     task = "starter_title_generation"
     ours = run(RunOptions(model="builtin:tiny", tasks=[task], limit=5, submissions_dir=tmp_path / "subs", use_cache=False))
     done = subprocess.run(
-        [sys.executable, "-m", "ecombench.lm_eval", "--model", "ecombench-hf", "--model_args", f"pretrained={tiny_model},dtype=float32",
-         "--include_path", str(builtin_tasks_dir()), "--tasks", task, "--limit", "5", "--device", "cpu", "--batch_size", "4",
-         "--output_path", str(tmp_path / "lm_eval"), "--log_samples"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "ecombench.lm_eval",
+            "--model",
+            "ecombench-hf",
+            "--model_args",
+            f"pretrained={tiny_model},dtype=float32",
+            "--include_path",
+            str(builtin_tasks_dir()),
+            "--tasks",
+            task,
+            "--limit",
+            "5",
+            "--device",
+            "cpu",
+            "--batch_size",
+            "4",
+            "--output_path",
+            str(tmp_path / "lm_eval"),
+            "--log_samples",
+        ],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     samples = [json.loads(line) for path in (tmp_path / "lm_eval").rglob(f"samples_{task}_*.jsonl") for line in path.open()]
@@ -163,8 +185,11 @@ def test_sampling_requests_fall_back_and_keep_their_places(tiny_model):
     greedy = {"until": [], "max_gen_toks": 8, "do_sample": False}
     sample = {"until": [], "max_gen_toks": 8, "do_sample": True, "temperature": 1.0}
     prompts = ["Title: red steel travel mug\nAnswer: ", "Which is cheapest?\nAnswer: ", "Rate this product\nAnswer: "]
-    mixed = [Instance("generate_until", {}, (prompts[0], greedy), 0), Instance("generate_until", {}, (prompts[1], sample), 1),
-             Instance("generate_until", {}, (prompts[2], greedy), 2)]
+    mixed = [
+        Instance("generate_until", {}, (prompts[0], greedy), 0),
+        Instance("generate_until", {}, (prompts[1], sample), 1),
+        Instance("generate_until", {}, (prompts[2], greedy), 2),
+    ]
     answers = lm.generate_until(mixed, disable_tqdm=True)
     alone = lm.generate_until([mixed[0], mixed[2]], disable_tqdm=True)
     assert len(answers) == 3 and isinstance(answers[1], str)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,7 +16,7 @@ from ecombench import io, submissions
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite, write_suite
 from ecombench.records import iter_jsonl
-from ecombench.taskindex import build_index, default_roots
+from ecombench.taskindex import build_index
 from tests.conftest import record, write_jsonl
 
 DEAD_PID = 2**22 + 12345  # above Linux's default pid_max: no process has it
@@ -32,7 +31,7 @@ def _cli(*args: str, home: Path | None = None, cwd: Path | None = None) -> subpr
 
 def _one_line_error(done: subprocess.CompletedProcess, *needles: str) -> None:
     assert done.returncode == 2, done.stderr
-    lines = [l for l in done.stderr.splitlines() if not l.startswith("ecombench: warning:")]
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("ecombench: warning:")]
     assert len(lines) == 1 and lines[0].startswith("ecombench: error:"), done.stderr
     for needle in needles:
         assert needle in lines[0], lines[0]
@@ -41,10 +40,13 @@ def _one_line_error(done: subprocess.CompletedProcess, *needles: str) -> None:
 # --- 8: tracebacks where one line and exit 2 are promised ---------------------------------------------
 
 
-@pytest.mark.parametrize(("prediction", "needle"), [
-    ('{"index": 0, "prediction": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
-    ('{"index": ' + "9" * 5000 + ', "prediction": "1"}', "4300 digits"),
-])
+@pytest.mark.parametrize(
+    ("prediction", "needle"),
+    [
+        ('{"index": 0, "prediction": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+        ('{"index": ' + "9" * 5000 + ', "prediction": "1"}', "4300 digits"),
+    ],
+)
 def test_score_refuses_json_python_cannot_read_in_one_line(tmp_path, prediction, needle):
     data = write_jsonl(tmp_path / "data.jsonl", [record("t", "ranking", "ndcg", [1, 2])])
     (tmp_path / "p.jsonl").write_text(prediction + "\n")
@@ -72,7 +74,7 @@ def test_tasks_lists_a_task_whose_data_is_not_utf8(tmp_path):
     _user_task(tmp_path / "ut", data=b'\xff\xfe{"a": 1}\n\n\xff\n')
     done = _cli("tasks", "--task-path", str(tmp_path / "ut"))
     assert done.returncode == 0, done.stderr
-    line = next(l for l in done.stdout.splitlines() if "mytask" in l)
+    line = next(line for line in done.stdout.splitlines() if "mytask" in line)
     assert " 2 " in line  # two non-blank lines, counted without decoding
 
 
@@ -273,7 +275,6 @@ def test_submission_names_always_give_a_safe_file_name(name):
     assert slug and not slug.startswith((".", "-")) and len(slug) <= 60
     assert all(c.isascii() and (c.isalnum() or c in "._-") for c in slug)
     assert Path(slug).name == slug
-
 
 
 @settings(deadline=None)

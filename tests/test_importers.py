@@ -74,7 +74,9 @@ def test_oamine_import_makes_one_extraction_task_per_attribute(tmp_path):
     assert first["output_field"] == ["Diesel"] and "Diesel Men's Exposure High-Top Sneaker" in first["input_field"]
     meta = index.tasks["oa_brand"].config["metadata"]
     assert meta["sources"][str(OAMINE)]["sha256"] and meta["sources"]["rows"] == 473
-    result = run(RunOptions(model="builtin:tiny", tasks=["oa_brand", "oa_color"], task_paths=[dest], trust_tasks=True, limit=2, submissions_dir=tmp_path / "subs"))
+    result = run(
+        RunOptions(model="builtin:tiny", tasks=["oa_brand", "oa_color"], task_paths=[dest], trust_tasks=True, limit=2, submissions_dir=tmp_path / "subs")
+    )
     assert {t: r.n for t, r in result.submission.tasks.items()} == {"oa_brand": 2, "oa_color": 2}
 
 
@@ -104,7 +106,9 @@ def test_imports_are_deterministic_and_refuse_to_overwrite(tmp_path):
 
 
 def _cli(*args, home):
-    return subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, env={**os.environ, "ECOMBENCH_HOME": str(home), "COLUMNS": "250"})
+    return subprocess.run(
+        [sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, env={**os.environ, "ECOMBENCH_HOME": str(home), "COLUMNS": "250"}
+    )
 
 
 def test_import_cli_lands_in_the_home_and_is_listed(tmp_path):
@@ -120,8 +124,11 @@ def test_import_cli_lands_in_the_home_and_is_listed(tmp_path):
     ("fmt", "content", "message"),
     [
         ("oamine", '{"title": "x"}\n', "oamine.jsonl:1: not OA-Mine (expected fields 'input'"),
-        ("shopbench", '{"input_field": "q", "output_field": 1, "task_name": "t", "task_type": "sorting", "metric": "accuracy", "track": "k"}\n',
-         "shopbench.jsonl:1: task_type 'sorting' is not one of"),
+        (
+            "shopbench",
+            '{"input_field": "q", "output_field": 1, "task_name": "t", "task_type": "sorting", "metric": "accuracy", "track": "k"}\n',
+            "shopbench.jsonl:1: task_type 'sorting' is not one of",
+        ),
         ("shopbench", "", "shopbench.jsonl: no records"),
         ("oamine", "", "no rows to import"),
     ],
@@ -140,7 +147,9 @@ def test_bad_sources_are_one_line_errors_and_write_nothing(tmp_path, fmt, conten
 def test_unknown_format_and_bad_name(tmp_path):
     src = _shopbench_file(tmp_path)
     done = _cli("import", "parquet", str(src), "--name", "x", home=tmp_path)
-    assert done.returncode == 2 and "unknown format 'parquet'; use one of ecinstruct, ecominstruct, esci, jsonl, oamine, shopbench, shopping-mmlu" in done.stderr
+    assert (
+        done.returncode == 2 and "unknown format 'parquet'; use one of ecinstruct, ecominstruct, esci, jsonl, oamine, shopbench, shopping-mmlu" in done.stderr
+    )
     done = _cli("import", "shopbench", str(src), "--name", "../x", home=tmp_path)
     assert done.returncode == 2 and "--name '../x'" in done.stderr
 
@@ -155,11 +164,30 @@ def _esci_folder(tmp_path) -> Path:
         for q in range(3):
             for k, label in enumerate("ESSCII"):
                 pid = f"{locale}-{q}-{k}"
-                examples.append({"example_id": len(examples), "query": f"{word} {q}", "query_id": q + (100 if locale == "jp" else 0),
-                                 "product_id": pid, "product_locale": locale, "esci_label": label, "small_version": 1,
-                                 "large_version": 1, "split": "test" if q < 2 else "train"})
-                products.append({"product_id": pid, "product_title": f"{word} product {q}-{k}", "product_description": None,
-                                 "product_bullet_point": None, "product_brand": "b", "product_color": None, "product_locale": locale})
+                examples.append(
+                    {
+                        "example_id": len(examples),
+                        "query": f"{word} {q}",
+                        "query_id": q + (100 if locale == "jp" else 0),
+                        "product_id": pid,
+                        "product_locale": locale,
+                        "esci_label": label,
+                        "small_version": 1,
+                        "large_version": 1,
+                        "split": "test" if q < 2 else "train",
+                    }
+                )
+                products.append(
+                    {
+                        "product_id": pid,
+                        "product_title": f"{word} product {q}-{k}",
+                        "product_description": None,
+                        "product_bullet_point": None,
+                        "product_brand": "b",
+                        "product_color": None,
+                        "product_locale": locale,
+                    }
+                )
     pd.DataFrame(examples).to_parquet(folder / "shopping_queries_dataset_examples.parquet")
     pd.DataFrame(products).to_parquet(folder / "shopping_queries_dataset_products.parquet")
     return folder
@@ -175,7 +203,12 @@ def test_esci_import_makes_ranking_and_label_tasks_per_locale(tmp_path):
     assert index.tasks["esci_esci_ranking_jp"].track == "multilingual" and index.tasks["esci_esci_ranking_us"].track == "user_behavior_alignment"
     assert index.tasks["esci_esci_label_us"].metric == "accuracy"
     result = run(RunOptions(model="builtin:tiny", tasks=["esci"], task_paths=[dest], trust_tasks=True, submissions_dir=tmp_path / "subs"))
-    assert {t: r.n for t, r in result.submission.tasks.items()} == {"esci_esci_label_jp": 2, "esci_esci_label_us": 2, "esci_esci_ranking_jp": 2, "esci_esci_ranking_us": 2}
+    assert {t: r.n for t, r in result.submission.tasks.items()} == {
+        "esci_esci_label_jp": 2,
+        "esci_esci_label_us": 2,
+        "esci_esci_ranking_jp": 2,
+        "esci_esci_ranking_us": 2,
+    }
 
 
 def test_esci_folder_without_products_names_the_file(tmp_path):
@@ -192,9 +225,11 @@ def _mmlu_zip(tmp_path, with_skills: bool) -> Path:
     gen = record("title_extraction", "generation", "rougel", "red shirt", "skill_concepts", prompt="Extract the title.\nOutput: ")
     rank = record("query_ranking", "ranking", "ndcg", [1, 0, 0.1], "skill_behavior", prompt="Rank 1. a 2. b 3. c\nAnswer: ")
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("data/multiple_choice/review_rating_dataset.csv",
-                         'question,choices,answer\n"Stars for: great?","[\'1\', \'2\', \'3\', \'4\', \'5\']",5\n"Stars for: bad?","[\'1\', \'2\', \'3\', \'4\', \'5\']",1\n')
-        archive.writestr("data/multiple_choice/category_dataset.csv", 'question,choices,answer\n"Category of a mug?","[\'toys\', \'drinkware\']",1\n')
+        archive.writestr(
+            "data/multiple_choice/review_rating_dataset.csv",
+            "question,choices,answer\n\"Stars for: great?\",\"['1', '2', '3', '4', '5']\",5\n\"Stars for: bad?\",\"['1', '2', '3', '4', '5']\",1\n",
+        )
+        archive.writestr("data/multiple_choice/category_dataset.csv", "question,choices,answer\n\"Category of a mug?\",\"['toys', 'drinkware']\",1\n")
         archive.writestr("data/generation/title_extraction_dataset.json", json.dumps(gen) + "\n")
         archive.writestr("data/ranking/query_ranking_dataset.json", json.dumps(rank) + "\n")
         if with_skills:
@@ -256,8 +291,13 @@ def test_ecinstruct_filters_setting_and_split_and_maps_options(tmp_path):
 
 def test_a_test_set_without_answers_runs_for_predictions_only(tmp_path):
     dev = _shopbench_file(tmp_path)
-    test = write_jsonl(tmp_path / "test.jsonl", [{"input_field": json.loads(line)["input_field"], "is_multiple_choice": json.loads(line)["is_multiple_choice"]}
-                                                 for line in dev.read_text().splitlines()])
+    test = write_jsonl(
+        tmp_path / "test.jsonl",
+        [
+            {"input_field": json.loads(line)["input_field"], "is_multiple_choice": json.loads(line)["is_multiple_choice"]}
+            for line in dev.read_text().splitlines()
+        ],
+    )
     dest = _import("shopbench", test, tmp_path, name="hidden")
     index = build_index([dest])
     assert sorted(index.tasks) == ["hidden_test_generation", "hidden_test_multiple_choice"]

@@ -32,9 +32,8 @@ def test_help_imports_nothing_heavy():
 
 
 def test_leaderboard_imports_nothing_heavy(tmp_path):
-    from tests.test_leaderboard import make_submission, uniform
-
     from ecombench import submissions
+    from tests.test_leaderboard import make_submission, uniform
 
     submissions.save(tmp_path, make_submission("x", uniform(0.5)), [])
     assert _heavy("leaderboard", "--submissions-dir", str(tmp_path), "--board", "ecombench_starter", "--format", "csv") == "HEAVY:"
@@ -60,7 +59,8 @@ def test_imports_go_one_way():
     graph = grimp.build_graph("ecombench", cache_dir=None)
     cycles = sorted(
         f"{a} -> {b} -> ... -> {a}"
-        for a in graph.modules for b in graph.find_modules_directly_imported_by(a)
+        for a in graph.modules
+        for b in graph.find_modules_directly_imported_by(a)
         if a != b and not b.startswith(a + ".") and not a.startswith(b + ".") and graph.chain_exists(importer=b, imported=a)
     )
     assert cycles == []

@@ -24,24 +24,48 @@ INDEX = build_index(default_roots())
 STARTER = INDEX.select(["ecombench_starter"])
 
 
-def make_submission(name: str, scores: dict[str, float], *, limit: int | None = None, data_sha: str | None = "current",
-                    base: str = "builtin:tiny", created: datetime | None = None, sub_id: str | None = None) -> submissions.Submission:
+def make_submission(
+    name: str,
+    scores: dict[str, float],
+    *,
+    limit: int | None = None,
+    data_sha: str | None = "current",
+    base: str = "builtin:tiny",
+    created: datetime | None = None,
+    sub_id: str | None = None,
+) -> submissions.Submission:
     """A submission over starter tasks with the given scores (stderr 0.01 each)."""
     created = created or datetime(2026, 11, 1, tzinfo=UTC)
     tasks = {}
     for t in STARTER:
         if t.name not in scores:
             continue
-        tasks[t.name] = submissions.TaskResult(track=t.track, task_type=t.task_type, metric=t.metric, n=10, score=scores[t.name],
-                                               stderr=0.01, version=t.version, data_sha256=t.data_hash() if data_sha == "current" else data_sha)
+        tasks[t.name] = submissions.TaskResult(
+            track=t.track,
+            task_type=t.task_type,
+            metric=t.metric,
+            n=10,
+            score=scores[t.name],
+            stderr=0.01,
+            version=t.version,
+            data_sha256=t.data_hash() if data_sha == "current" else data_sha,
+        )
     sid = sub_id or submissions.new_id(name, created)
     return submissions.Submission(
-        id=sid, name=name, created=created,
+        id=sid,
+        name=name,
+        created=created,
         model=submissions.ModelIdentity(spec=name, kind="local", base_model=base, weights_sha256="0" * 64, dtype="float32"),
-        ecombench_version="0.1.0", lm_eval_version="0.4.13",
+        ecombench_version="0.1.0",
+        lm_eval_version="0.4.13",
         generation=submissions.GenerationSettings(protocol="generate", system_prompt=None, max_gen_toks={}, batch_size="1", device="cpu", limit=limit),
-        tasks=tasks, tracks={}, all_around=0.0, overall_task_mean=0.0, duration_s=1.0,
-        hardware=submissions.Hardware(platform="p", python="3.11", torch="2", device="cpu", cpu_count=2), items_file=f"{sid}.items.jsonl",
+        tasks=tasks,
+        tracks={},
+        all_around=0.0,
+        overall_task_mean=0.0,
+        duration_s=1.0,
+        hardware=submissions.Hardware(platform="p", python="3.11", torch="2", device="cpu", cpu_count=2),
+        items_file=f"{sid}.items.jsonl",
     )
 
 
@@ -96,8 +120,22 @@ def test_normalised_board_uses_the_stored_baselines():
     task = next(t for t in core if t.name == "core_category_mc")
     baseline = task.config["metadata"]["random_baseline"]
     sub = make_submission("x", {})
-    sub = sub.model_copy(update={"tasks": {task.name: submissions.TaskResult(track=task.track, task_type=task.task_type, metric=task.metric, n=1,
-                                                                           score=baseline, stderr=0.0, version=task.version, data_sha256=task.data_hash())}})
+    sub = sub.model_copy(
+        update={
+            "tasks": {
+                task.name: submissions.TaskResult(
+                    track=task.track,
+                    task_type=task.task_type,
+                    metric=task.metric,
+                    n=1,
+                    score=baseline,
+                    stderr=0.0,
+                    version=task.version,
+                    data_sha256=task.data_hash(),
+                )
+            }
+        }
+    )
     frame = build_table(Board(name="n", tasks=["core_category_mc"], normalize=True), INDEX, [sub]).frame
     assert frame.loc[0, "all_around"] == pytest.approx(0.0)  # chance level is 0
 
@@ -146,8 +184,9 @@ def test_csv_defuses_formulas_in_text_but_keeps_negative_numbers():
     """Issue 15.10: text cells a spreadsheet would run get a leading quote; numbers stay numbers."""
     core = INDEX.select(["ecombench_core"])
     task = next(t for t in core if t.name == "core_category_mc")
-    result = submissions.TaskResult(track=task.track, task_type=task.task_type, metric=task.metric, n=1, score=0.0, stderr=0.0,
-                                    version=task.version, data_sha256=task.data_hash())
+    result = submissions.TaskResult(
+        track=task.track, task_type=task.task_type, metric=task.metric, n=1, score=0.0, stderr=0.0, version=task.version, data_sha256=task.data_hash()
+    )
     formula = '=HYPERLINK("http://x","y")'
     subs = [make_submission(name, {}).model_copy(update={"tasks": {task.name: result}}) for name in (formula, "-1+1", "plain")]
     table = build_table(Board(name="n", tasks=["core_category_mc"], normalize=True), INDEX, subs)
@@ -254,10 +293,28 @@ def test_json_of_a_board_with_unranked_rows():
 
 def make_lineage(held_in: list[str], held_out: list[str], rank: int = 16) -> submissions.Lineage:
     return submissions.Lineage(
-        base_model="builtin:tiny", base_weights_sha256="0" * 64, adapter_sha256="1" * 64, method="lora", rank=rank, alpha=32.0,
-        dropout=0.0, target_modules="all-linear", steps=10, epochs=1.0, lr=1e-3, effective_batch=8, world_size=1,
-        mixture={t: 10 for t in held_in}, tracks=["x"], training_data_sha256="2" * 64, held_in=held_in, held_out=held_out,
-        contamination={"ngram_13": 0}, train_loss=1.0, heldout_loss=1.0, config_fingerprint="f",
+        base_model="builtin:tiny",
+        base_weights_sha256="0" * 64,
+        adapter_sha256="1" * 64,
+        method="lora",
+        rank=rank,
+        alpha=32.0,
+        dropout=0.0,
+        target_modules="all-linear",
+        steps=10,
+        epochs=1.0,
+        lr=1e-3,
+        effective_batch=8,
+        world_size=1,
+        mixture={t: 10 for t in held_in},
+        tracks=["x"],
+        training_data_sha256="2" * 64,
+        held_in=held_in,
+        held_out=held_out,
+        contamination={"ngram_13": 0},
+        train_loss=1.0,
+        heldout_loss=1.0,
+        config_fingerprint="f",
     )
 
 
@@ -333,17 +390,26 @@ CANDIDATES = {"core": ["c1", "c2"], "suite": ["s1", "s2", "s3"], "suite_x": ["s1
         # the default board while any submission has one of its tasks; the rest are pointed to
         ({"A": ["c1"], "B": ["s1"]}, "core", "1 of 2 submissions have no task of board 'core'; see them with --board suite (1 submission)"),
         # no default: the board most submissions have a task of; suite_x is part of suite, so not offered
-        ({"A": ["s1"], "B": ["s2"], "C": ["o1"]}, "suite",
-         "no submission has a task of the default board 'core'; showing board 'suite' (2 of 3 submissions, --board suite); "
-         "other boards: --board other (1 submission)"),
+        (
+            {"A": ["s1"], "B": ["s2"], "C": ["o1"]},
+            "suite",
+            "no submission has a task of the default board 'core'; showing board 'suite' (2 of 3 submissions, --board suite); "
+            "other boards: --board other (1 submission)",
+        ),
         # a tie on submissions: the board with more tasks (suite, 3 tasks, over lone, 1 task)
-        ({"A": ["s1", "l1"]}, "suite",
-         "no submission has a task of the default board 'core'; showing board 'suite' (1 of 1 submissions, --board suite); "
-         "other boards: --board lone (1 submission)"),
+        (
+            {"A": ["s1", "l1"]},
+            "suite",
+            "no submission has a task of the default board 'core'; showing board 'suite' (1 of 1 submissions, --board suite); "
+            "other boards: --board lone (1 submission)",
+        ),
         # a tie on submissions and tasks: the earlier candidate (suite before other)
-        ({"A": ["s1", "o1"]}, "suite",
-         "no submission has a task of the default board 'core'; showing board 'suite' (1 of 1 submissions, --board suite); "
-         "other boards: --board other (1 submission)"),
+        (
+            {"A": ["s1", "o1"]},
+            "suite",
+            "no submission has a task of the default board 'core'; showing board 'suite' (1 of 1 submissions, --board suite); "
+            "other boards: --board other (1 submission)",
+        ),
         # a new task in no group is a board of its own
         ({"A": ["l1"]}, "lone", "no submission has a task of the default board 'core'; showing board 'lone' (1 of 1 submissions, --board lone)"),
     ],
@@ -381,8 +447,9 @@ def test_cli_with_no_board_shows_the_board_the_submissions_share(tmp_path):
 
 
 def _task_result(task, score: float) -> submissions.TaskResult:
-    return submissions.TaskResult(track=task.track, task_type=task.task_type, metric=task.metric, n=10, score=score, stderr=0.0,
-                                  version=task.version, data_sha256=task.data_hash())
+    return submissions.TaskResult(
+        track=task.track, task_type=task.task_type, metric=task.metric, n=10, score=score, stderr=0.0, version=task.version, data_sha256=task.data_hash()
+    )
 
 
 @pytest.mark.parametrize(
@@ -424,7 +491,8 @@ def test_cli_a_new_task_is_a_board_without_a_file(tmp_path):
     (folder / "product_mc.yaml").write_text(
         "task: product_mc\ncustom_dataset: !function ecombench.hooks.load_dataset\ndataset_kwargs:\n  data_files: product_mc.jsonl\n"
         "test_split: test\noutput_type: generate_until\ndoc_to_text: input_field\n"
-        "metadata: {track: concept_understanding, task_type: multiple-choice, metric: accuracy, version: 1, description: d}\n")
+        "metadata: {track: concept_understanding, task_type: multiple-choice, metric: accuracy, version: 1, description: d}\n"
+    )
     env = {"ECOMBENCH_HOME": str(home)}
     index = build_index([*default_roots(), home / "tasks"])
     task = index.tasks["product_mc"]
@@ -447,8 +515,11 @@ def _cli_env(env, *args):
 def test_normalised_board_explains_itself_and_names_the_unnormalised_tasks():
     """Issue 14.4: the formula under the table, and which tasks are left at 100 × score."""
     core = {t.name: t for t in INDEX.select(["ecombench_core"])}
-    no_baseline = [n for n, t in core.items() if not isinstance(t.config["metadata"].get("random_baseline"), (int, float))
-                   or t.config["metadata"]["random_baseline"] >= 0.95]
+    no_baseline = [
+        n
+        for n, t in core.items()
+        if not isinstance(t.config["metadata"].get("random_baseline"), (int, float)) or t.config["metadata"]["random_baseline"] >= 0.95
+    ]
     sub = make_submission("x", {}).model_copy(update={"tasks": {n: _task_result(t, 0.5) for n, t in core.items()}})
     table = build_table(Board(name="n", tasks=["ecombench_core"], normalize=True), INDEX, [sub])
     formula = "100 × (score − random baseline) / (1 − random baseline)"

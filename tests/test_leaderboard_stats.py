@@ -14,16 +14,18 @@ def _tasks(rows):
     return pd.DataFrame(rows, columns=["submission", "task", "track", "score", "stderr", "baseline"])
 
 
-TABLE = _tasks([
-    # submission A: track x tasks 0.8, 0.4 -> 0.6; track y task 0.2 -> All-Around 0.4
-    ("A", "t1", "x", 0.8, 0.04, 0.25),
-    ("A", "t2", "x", 0.4, 0.03, 0.5),
-    ("A", "t3", "y", 0.2, 0.05, None),
-    # submission B: x -> (0.6 + 0.4) / 2 = 0.5; y 0.6 -> All-Around 0.55
-    ("B", "t1", "x", 0.6, 0.04, 0.25),
-    ("B", "t2", "x", 0.4, 0.03, 0.5),
-    ("B", "t3", "y", 0.6, 0.05, None),
-])
+TABLE = _tasks(
+    [
+        # submission A: track x tasks 0.8, 0.4 -> 0.6; track y task 0.2 -> All-Around 0.4
+        ("A", "t1", "x", 0.8, 0.04, 0.25),
+        ("A", "t2", "x", 0.4, 0.03, 0.5),
+        ("A", "t3", "y", 0.2, 0.05, None),
+        # submission B: x -> (0.6 + 0.4) / 2 = 0.5; y 0.6 -> All-Around 0.55
+        ("B", "t1", "x", 0.6, 0.04, 0.25),
+        ("B", "t2", "x", 0.4, 0.03, 0.5),
+        ("B", "t3", "y", 0.6, 0.05, None),
+    ]
+)
 
 
 def test_kddcup_aggregation_by_hand():
@@ -46,8 +48,7 @@ def test_normalised_aggregation_by_hand():
 
 def test_mean_win_rate_with_ties_by_hand():
     scores = pd.DataFrame(
-        [("A", "t1", 0.9), ("B", "t1", 0.5), ("C", "t1", 0.5),
-         ("A", "t2", 0.1), ("B", "t2", 0.7), ("C", "t2", 0.3)],
+        [("A", "t1", 0.9), ("B", "t1", 0.5), ("C", "t1", 0.5), ("A", "t2", 0.1), ("B", "t2", 0.7), ("C", "t2", 0.3)],
         columns=["submission", "task", "score"],
     )
     # t1: A beats B and C -> 1; B ties C, loses A -> 0.25; C the same -> 0.25

@@ -13,6 +13,7 @@ import random
 import subprocess
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -39,10 +40,16 @@ def _lm_eval_groups(include: Path, suite: str, scores: dict[str, float] | None =
     ours = {}
     for name, task in loaded["tasks"].items():
         value = scores[name] if scores else rng.random()
-        acc.metrics[name] = {"name": name, "alias": name, "sample_len": rng.randint(1, 300), "kdd_score,none": value,
-                             "kdd_score_stderr,none": "N/A"}
-        ours[name] = TaskScore(task_name=name, task_type=task.config.metadata["task_type"], metric=task.config.metadata["metric"],
-                               track=task.config.metadata["track"], n=1, score=value, stderr=None)
+        acc.metrics[name] = {"name": name, "alias": name, "sample_len": rng.randint(1, 300), "kdd_score,none": value, "kdd_score_stderr,none": "N/A"}
+        ours[name] = TaskScore(
+            task_name=name,
+            task_type=task.config.metadata["task_type"],
+            metric=task.config.metadata["metric"],
+            track=task.config.metadata["track"],
+            n=1,
+            score=value,
+            stderr=None,
+        )
     aggregate_groups(acc)
     return acc.metrics, aggregate(ours), loaded["group_map"]
 
@@ -89,18 +96,23 @@ def test_suite_group_stderr_combines_the_track_errors():
 
 def test_plain_lm_eval_reports_ecombench_run_all_around_on_the_same_answers(tiny_model, tmp_path):
     """lm-eval's own evaluator (with ecombench's model class) and ``ecombench run``: same answers, same All-Around."""
-    import ecombench.lm  # noqa: F401 - registers "ecombench-hf"
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
+    import ecombench.lm  # noqa: F401 - registers "ecombench-hf"
     from ecombench.run import RunOptions, run
     from ecombench.submissions import load_items
 
     ours = run(RunOptions(model="builtin:tiny", tasks=["ecombench_starter"], limit=2, submissions_dir=tmp_path / "subs", use_cache=False))
     results = simple_evaluate(
-        model="ecombench-hf", model_args={"pretrained": str(tiny_model), "dtype": "float32", "device": "cpu", "batch_size": 8},
-        tasks=["ecombench_starter"], task_manager=TaskManager(include_path=[str(builtin_tasks_dir())], include_defaults=False),
-        limit=2, log_samples=True, bootstrap_iters=0, verbosity="ERROR",
+        model="ecombench-hf",
+        model_args={"pretrained": str(tiny_model), "dtype": "float32", "device": "cpu", "batch_size": 8},
+        tasks=["ecombench_starter"],
+        task_manager=TaskManager(include_path=[str(builtin_tasks_dir())], include_defaults=False),
+        limit=2,
+        log_samples=True,
+        bootstrap_iters=0,
+        verbosity="ERROR",
     )
     theirs = {(task, int(s["doc_id"])): s["resps"][0][0] for task, samples in results["samples"].items() for s in samples}
     mine = {(item.task, item.doc_id): item.prediction for item in load_items(ours.path.parent, ours.submission)}
@@ -122,7 +134,7 @@ class _RecordingLM:
         from lm_eval.api.model import LM
 
         class Recording(LM):
-            calls: list[str] = []
+            calls: ClassVar[list[str]] = []
 
             def loglikelihood(self, requests, disable_tqdm=False):
                 self.calls.append("loglikelihood")
@@ -156,8 +168,13 @@ def test_missing_embedding_model_stops_lm_eval_when_the_task_loads(no_multilingu
 
     lm = _RecordingLM()
     with pytest.raises(MissingEmbeddingModel) as caught:
-        simple_evaluate(model=lm, tasks=["ecombench_core"], limit=1, verbosity="ERROR",
-                        task_manager=TaskManager(include_path=[str(builtin_tasks_dir())], include_defaults=False))
+        simple_evaluate(
+            model=lm,
+            tasks=["ecombench_core"],
+            limit=1,
+            verbosity="ERROR",
+            task_manager=TaskManager(include_path=[str(builtin_tasks_dir())], include_defaults=False),
+        )
     assert lm.calls == []
     message = str(caught.value)
     assert "\n" not in message
@@ -192,9 +209,25 @@ def test_the_variable_provides_the_model(monkeypatch, no_multilingual_model, tmp
 
 def test_plain_lm_eval_cli_prints_one_line_and_generates_nothing(no_multilingual_model, tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "lm_eval", "--model", "dummy", "--include_path", str(builtin_tasks_dir()),
-         "--tasks", "core_multilingual_explain", "--limit", "1", "--output_path", str(tmp_path / "out")],
-        capture_output=True, text=True, cwd=tmp_path, env=no_multilingual_model,
+        [
+            sys.executable,
+            "-m",
+            "lm_eval",
+            "--model",
+            "dummy",
+            "--include_path",
+            str(builtin_tasks_dir()),
+            "--tasks",
+            "core_multilingual_explain",
+            "--limit",
+            "1",
+            "--output_path",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=no_multilingual_model,
     )
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]

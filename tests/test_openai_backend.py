@@ -92,8 +92,9 @@ def server():
 
 
 def api_options(server_url: str, tmp_path: Path, **changes) -> RunOptions:
-    options = RunOptions(model="fake-model", backend="openai", base_url=server_url, tasks=["starter_category_mc"], limit=3,
-                         submissions_dir=tmp_path / "subs", retries=0)
+    options = RunOptions(
+        model="fake-model", backend="openai", base_url=server_url, tasks=["starter_category_mc"], limit=3, submissions_dir=tmp_path / "subs", retries=0
+    )
     for key, value in changes.items():
         setattr(options, key, value)
     return options
@@ -184,14 +185,33 @@ def _cli(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
 
 
 def test_a_server_failing_mid_run_loses_no_answers(server, tmp_path):
-    args = ["run", "--backend", "openai", "--base-url", server.url, "--model", "fake-model", "--tasks", "starter_category_mc",
-            "--limit", "5", "--retries", "1", "--submissions-dir", str(tmp_path / "subs")]
+    args = [
+        "run",
+        "--backend",
+        "openai",
+        "--base-url",
+        server.url,
+        "--model",
+        "fake-model",
+        "--tasks",
+        "starter_category_mc",
+        "--limit",
+        "5",
+        "--retries",
+        "1",
+        "--submissions-dir",
+        str(tmp_path / "subs"),
+    ]
     server.fail_after = 2
     done = _cli(args, tmp_path)
     assert done.returncode == 2, done.stderr[-2000:]
     errors = [line for line in done.stderr.splitlines() if line.startswith("ecombench:")]
-    assert errors == [(f"ecombench: error: {server.url}/completions: HTTP 500 Internal Server Error, 2 tries; "
-                       "2 answers are kept in the answer cache: run the same command again to go on")]
+    assert errors == [
+        (
+            f"ecombench: error: {server.url}/completions: HTTP 500 Internal Server Error, 2 tries; "
+            "2 answers are kept in the answer cache: run the same command again to go on"
+        )
+    ]
     assert "Traceback" not in done.stderr and KEY not in done.stderr
     assert not (tmp_path / "subs").exists()
     answered = [q["prompt"] for q in server.questions[:2]]
@@ -205,8 +225,25 @@ def test_a_server_failing_mid_run_loses_no_answers(server, tmp_path):
 
 def test_the_key_stays_out_of_debug_logs(server, tmp_path):
     server.fail_after = 0
-    args = ["--debug", "run", "--backend", "openai", "--base-url", server.url, "--model", "fake-model", "--tasks", "starter_category_mc",
-            "--limit", "2", "--retries", "0", "--concurrency", "2", "--no-cache"]
+    args = [
+        "--debug",
+        "run",
+        "--backend",
+        "openai",
+        "--base-url",
+        server.url,
+        "--model",
+        "fake-model",
+        "--tasks",
+        "starter_category_mc",
+        "--limit",
+        "2",
+        "--retries",
+        "0",
+        "--concurrency",
+        "2",
+        "--no-cache",
+    ]
     done = _cli(args, tmp_path)
     assert done.returncode != 0
     assert "Exception:ClientResponseError" in done.stderr  # lm-eval's log of the failed request (its repr holds the headers)
@@ -227,8 +264,12 @@ def served_tiny(tiny_model):
     port = _free_port()
     cli = str(Path(sys.executable).parent / "transformers")
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.Popen([cli, "serve", str(tiny_model), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    proc = subprocess.Popen(
+        [cli, "serve", str(tiny_model), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120

@@ -16,7 +16,8 @@ REPO = Path(__file__).resolve().parent.parent
 def test_wheel_contains_the_task_yamls_and_data(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(REPO)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     wheel = next(tmp_path.glob("ecombench-*.whl"))

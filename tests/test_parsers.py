@@ -32,7 +32,7 @@ CASES = [
     ("retrieval", "1 2, 3", [3]),
     # NER: literal list of strings, else comma pieces
     ("named_entity_recognition", "['lego', 'city']", ["lego", "city"]),
-    ('named_entity_recognition', '["a"]', ["a"]),
+    ("named_entity_recognition", '["a"]', ["a"]),
     ("named_entity_recognition", "[a, b]", ["[a", "b]"]),
     ("named_entity_recognition", "lego , city,, ", ["lego", "city"]),
     ("named_entity_recognition", "[1, 2]", ["[1", "2]"]),

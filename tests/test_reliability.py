@@ -58,14 +58,23 @@ def test_four_concurrent_runs_and_a_reader_never_see_a_broken_file(tmp_path, tin
     cache = Path(os.environ["ECOMBENCH_CACHE"])
     subs = tmp_path / "subs"
     writers = [
-        subprocess.Popen([*CMD[:-4], "--tasks", "starter_unit_price_mc", "--limit", "3", "--name", f"w{i}", "--submissions-dir", str(subs)],
-                         env=_env(cache), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [*CMD[:-4], "--tasks", "starter_unit_price_mc", "--limit", "3", "--name", f"w{i}", "--submissions-dir", str(subs)],
+            env=_env(cache),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(4)
     ]
     reads = []
     while any(w.poll() is None for w in writers):
-        done = subprocess.run([sys.executable, "-m", "ecombench", "leaderboard", "--board", "ecombench_starter", "--submissions-dir", str(subs), "--format", "json"],
-                              env=_env(cache), capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "ecombench", "leaderboard", "--board", "ecombench_starter", "--submissions-dir", str(subs), "--format", "json"],
+            env=_env(cache),
+            capture_output=True,
+            text=True,
+        )
         reads.append(done)
     errors = [w.stderr.read() for w in writers]
     assert [w.returncode for w in writers] == [0, 0, 0, 0], errors

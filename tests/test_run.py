@@ -12,10 +12,10 @@ import pytest
 from ecombench import submissions
 from ecombench.errors import EcombenchError
 from ecombench.models import folder_hash
-from ecombench.tiny import resolve_model
 from ecombench.run import RunOptions, _answer_cache, run
 from ecombench.scorefile import score_files
 from ecombench.taskindex import build_index, default_roots
+from ecombench.tiny import resolve_model
 from tests.conftest import write_jsonl
 
 TASKS = ["starter_category_mc", "starter_attribute_ner", "starter_query_ranking", "starter_title_generation"]
@@ -135,7 +135,8 @@ def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path):
     subs = tmp_path / "subs"
     done = subprocess.run(
         [sys.executable, "-m", "ecombench", "run", "--model", "builtin:tiny", "--tasks", "starter_categry_mc", "--submissions-dir", str(subs)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert done.returncode == 2
     assert done.stderr.strip().startswith("ecombench: error: unknown task, group or track 'starter_categry_mc'; did you mean 'starter_category_mc'")
@@ -171,8 +172,10 @@ def test_a_failing_run_leaves_no_submission(tmp_path):
         row["task_name"] = "my_explain"
     write_jsonl(tasks / "explain.jsonl", rows)
     (tasks / "explain.yaml").write_text(
-        src.yaml_path.read_text().replace("include: _base.yaml", f"include: {src.yaml_path.parent / '_base.yaml'}")
-        .replace("starter_category_explain", "my_explain").replace("data/category_explain.jsonl", "explain.jsonl")
+        src.yaml_path.read_text()
+        .replace("include: _base.yaml", f"include: {src.yaml_path.parent / '_base.yaml'}")
+        .replace("starter_category_explain", "my_explain")
+        .replace("data/category_explain.jsonl", "explain.jsonl")
     )
     subs = tmp_path / "subs"
     with pytest.raises(EcombenchError, match="paraphrase-multilingual-MiniLM-L12-v2"):
@@ -190,9 +193,28 @@ def test_names_cannot_escape_the_submissions_folder(tmp_path):
 def test_plain_lm_eval_runs_our_tasks_from_any_directory(tiny_model, tmp_path):
     repo = Path(__file__).resolve().parent.parent
     done = subprocess.run(
-        [sys.executable, "-m", "lm_eval", "--model", "hf", "--model_args", f"pretrained={tiny_model}", "--include_path", str(repo / "tasks"),
-         "--tasks", "ecombench_starter_user_behavior_alignment", "--limit", "2", "--device", "cpu", "--output_path", str(tmp_path / "out")],
-        capture_output=True, text=True, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "lm_eval",
+            "--model",
+            "hf",
+            "--model_args",
+            f"pretrained={tiny_model}",
+            "--include_path",
+            str(repo / "tasks"),
+            "--tasks",
+            "ecombench_starter_user_behavior_alignment",
+            "--limit",
+            "2",
+            "--device",
+            "cpu",
+            "--output_path",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     result_file = next((tmp_path / "out").rglob("results_*.json"))
@@ -203,9 +225,25 @@ def test_plain_lm_eval_runs_our_tasks_from_any_directory(tiny_model, tmp_path):
 
 def test_cli_run_prints_the_table_and_writes_the_submission(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "ecombench", "run", "--model", "builtin:tiny", "--tasks", "starter_category_mc,starter_title_generation",
-         "--limit", "2", "--name", "cli-check", "--submissions-dir", str(tmp_path)],
-        capture_output=True, text=True, env={**__import__("os").environ, "COLUMNS": "200"},
+        [
+            sys.executable,
+            "-m",
+            "ecombench",
+            "run",
+            "--model",
+            "builtin:tiny",
+            "--tasks",
+            "starter_category_mc,starter_title_generation",
+            "--limit",
+            "2",
+            "--name",
+            "cli-check",
+            "--submissions-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "COLUMNS": "200"},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "All-Around (mean of tracks)" in done.stdout and "starter_title_generation" in done.stdout
@@ -231,7 +269,10 @@ def test_folder_hash_follows_content_not_memo(tmp_path):
 
 
 def test_hub_id_not_in_the_offline_cache_is_a_clear_error():
-    with pytest.raises(EcombenchError, match=r"--model someorg/some-model: cannot find model 'someorg/some-model' \(it is not in the local Hugging Face cache and HF_HUB_OFFLINE=1\)"):
+    with pytest.raises(
+        EcombenchError,
+        match=r"--model someorg/some-model: cannot find model 'someorg/some-model' \(it is not in the local Hugging Face cache and HF_HUB_OFFLINE=1\)",
+    ):
         resolve_model("someorg/some-model")
 
 
@@ -281,14 +322,13 @@ def test_task_code_from_an_untrusted_folder_never_runs(tmp_path):
     folder = tmp_path / "downloaded"
     folder.mkdir()
     marker = tmp_path / "code-ran"
-    (folder / "evil.py").write_text(
-        f"from pathlib import Path\nPath({str(marker)!r}).write_text('ran')\n"
-        "from ecombench.hooks import load_dataset as load\n"
-    )
+    (folder / "evil.py").write_text(f"from pathlib import Path\nPath({str(marker)!r}).write_text('ran')\nfrom ecombench.hooks import load_dataset as load\n")
     src = build_index(default_roots()).tasks["starter_category_mc"]
     (folder / "t.yaml").write_text(
-        src.yaml_path.read_text().replace("include: _base.yaml", f"include: {src.yaml_path.parent / '_base.yaml'}")
-        .replace("starter_category_mc", "downloaded_task").replace("data/category_mc.jsonl", str(src.data_file))
+        src.yaml_path.read_text()
+        .replace("include: _base.yaml", f"include: {src.yaml_path.parent / '_base.yaml'}")
+        .replace("starter_category_mc", "downloaded_task")
+        .replace("data/category_mc.jsonl", str(src.data_file))
         + "custom_dataset: !function evil.load\n"
     )
     with pytest.raises(EcombenchError, match="pass --trust-tasks"):

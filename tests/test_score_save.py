@@ -21,8 +21,14 @@ RANKING = INDEX.tasks["core_query_ranking"]
 
 
 def _cli(*args, env=None, cwd=None):
-    return subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, cwd=cwd, check=False,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "ecombench", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", **(env or {})},
+    )
 
 
 def _rows(path):

@@ -60,7 +60,9 @@ def test_score_aggregates_like_the_kdd_cup(files):
 
 
 def test_predictions_may_be_keyed_by_input_field(tmp_path):
-    data = write_jsonl(tmp_path / "d.jsonl", [record("mc", "multiple-choice", "accuracy", 3, prompt="Q1"), record("mc", "multiple-choice", "accuracy", 0, prompt="Q2")])
+    data = write_jsonl(
+        tmp_path / "d.jsonl", [record("mc", "multiple-choice", "accuracy", 3, prompt="Q1"), record("mc", "multiple-choice", "accuracy", 0, prompt="Q2")]
+    )
     preds = write_jsonl(tmp_path / "p.jsonl", [{"input_field": "Q2", "prediction": "0"}, {"input_field": "Q1", "prediction": "1"}])
     report = score_files(data, preds)
     assert report.tasks["mc"].score == 0.5
@@ -70,14 +72,26 @@ def test_predictions_may_be_keyed_by_input_field(tmp_path):
     ("data_rows", "pred_rows", "message"),
     [
         ([record("a", "multiple-choice", "accuracy", 1)], [{"index": 1, "prediction": "1"}], "preds.jsonl:1: index 1 is past the last row"),
-        ([record("a", "multiple-choice", "accuracy", 1), record("a", "multiple-choice", "accuracy", 1)], [{"index": 0, "prediction": "1"}], "no prediction for 1 of 2 rows"),
-        ([record("a", "multiple-choice", "accuracy", 1)], [{"index": 0, "prediction": "1"}, {"index": 0, "prediction": "2"}], "preds.jsonl:2: a second prediction for data row 0"),
+        (
+            [record("a", "multiple-choice", "accuracy", 1), record("a", "multiple-choice", "accuracy", 1)],
+            [{"index": 0, "prediction": "1"}],
+            "no prediction for 1 of 2 rows",
+        ),
+        (
+            [record("a", "multiple-choice", "accuracy", 1)],
+            [{"index": 0, "prediction": "1"}, {"index": 0, "prediction": "2"}],
+            "preds.jsonl:2: a second prediction for data row 0",
+        ),
         ([record("a", "multiple-choice", "accuracy", 1)], [{"index": 0, "prediction": 1}], "preds.jsonl:1: field 'prediction'"),
         ([record("a", "multiple-choice", "accuracy", 1)], [{"prediction": "1"}], "needs 'index'"),
         ([record("a", "sorting", "accuracy", 1)], [], "data.jsonl:1: task_type 'sorting' is not one of"),
         ([record("a", "multiple-choice", "ndcg", 1)], [], "metric 'ndcg' does not fit task_type 'multiple-choice'"),
         ([record("a", "retrieval", "hit rate@3", "1, 2")], [], "output_field must be a list of ints"),
-        ([record("a", "ranking", "ndcg", [1]), record("a", "generation", "rougel", "x")], [{"index": 0, "prediction": ""}, {"index": 1, "prediction": ""}], "data.jsonl: task 'a' mixes task types"),
+        (
+            [record("a", "ranking", "ndcg", [1]), record("a", "generation", "rougel", "x")],
+            [{"index": 0, "prediction": ""}, {"index": 1, "prediction": ""}],
+            "data.jsonl: task 'a' mixes task types",
+        ),
     ],
 )
 def test_bad_input_is_one_clear_error(tmp_path, data_rows, pred_rows, message):
@@ -145,12 +159,11 @@ def test_missing_multilingual_model_says_how_to_provide_it():
 def test_impossible_ranking_gains_are_refused(tmp_path, gain):
     """Issue 15.6/15.8: a gain of Infinity gave All-Around nan with exit 0, 5000 an OverflowError; now one line, exit 2."""
     data = tmp_path / "data.jsonl"
-    data.write_text('{"input_field": "q", "output_field": [1, 0.1, %s], "task_name": "t", "task_type": "ranking", "metric": "ndcg", '
-                    '"track": "x"}\n' % gain)
+    data.write_text(f'{{"input_field": "q", "output_field": [1, 0.1, {gain}], "task_name": "t", "task_type": "ranking", "metric": "ndcg", "track": "x"}}\n')
     preds = tmp_path / "preds.jsonl"
     preds.write_text('{"index": 0, "prediction": "1,2,3"}\n')
-    done = subprocess.run([sys.executable, "-m", "ecombench", "score", "--data", str(data), "--predictions", str(preds)],
-                          capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "ecombench", "score", "--data", str(data), "--predictions", str(preds)], capture_output=True, text=True)
     assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [f"ecombench: error: {data}:1: output_field must be a list of finite gains between 0 and 100 "
-                                                "for task_type 'ranking'"]
+    assert done.stderr.strip().splitlines() == [
+        f"ecombench: error: {data}:1: output_field must be a list of finite gains between 0 and 100 for task_type 'ranking'"
+    ]

@@ -36,8 +36,13 @@ def _sweep(root: Path, name: str, **grid) -> dict:
             "train": {"max_steps": 3, "batch_size": 1, "max_length": 512},
             "eval": {"tasks": ["core_query_ranking", "core_multilingual_ranking", "core_cheapest_mc"], "limit": 4},
         },
-        "grid": {"tracks": ["user_behavior_alignment", "knowledge_reasoning"], "num_capabilities": [1, 2],
-                 "tasks_per_capability": [1], "ranks": [2, 4], **grid},
+        "grid": {
+            "tracks": ["user_behavior_alignment", "knowledge_reasoning"],
+            "num_capabilities": [1, 2],
+            "tasks_per_capability": [1],
+            "ranks": [2, 4],
+            **grid,
+        },
     }
 
 
@@ -108,6 +113,7 @@ def test_ray_only_options_need_the_ray_executor():
 
 
 # --- Ray: a local cluster of 2 worker CPUs --------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def cluster(tiny_model):

@@ -39,7 +39,9 @@ def test_unknown_name_suggests_the_closest():
 
 
 def test_yaml_that_does_not_parse_is_reported_with_file_and_line(tmp_path):
-    (tmp_path / "good.yaml").write_text((builtin_tasks_dir() / "starter" / "category_mc.yaml").read_text().replace("include: _base.yaml\n", "").replace("starter_category_mc", "mine"))
+    (tmp_path / "good.yaml").write_text(
+        (builtin_tasks_dir() / "starter" / "category_mc.yaml").read_text().replace("include: _base.yaml\n", "").replace("starter_category_mc", "mine")
+    )
     (tmp_path / "bad.yaml").write_text("task: broken\nmetadata: {track: x\n  metric: [\n")
     with pytest.raises(EcombenchError, match=r"bad.yaml:\d+: YAML does not parse"):
         build_index([tmp_path])
@@ -63,10 +65,10 @@ def test_tasks_command_lists_items_per_task():
     done = subprocess.run([sys.executable, "-m", "ecombench", "tasks"], capture_output=True, text=True, env={**__import__("os").environ, "COLUMNS": "250"})
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
-    at = next(i for i, l in enumerate(lines) if "starter_complement_retrieval" in l)
+    at = next(i for i, line in enumerate(lines) if "starter_complement_retrieval" in line)
     index = build_index(default_roots())
     n = len(index.tasks["starter_complement_retrieval"].data_file.read_text().splitlines())
     assert f" {n} " in lines[at] and "hit rate@3" in lines[at]
     # tasks are listed under their track's header row
-    header = next(l for l in reversed(lines[:at]) if "track: " in l)
+    header = next(line for line in reversed(lines[:at]) if "track: " in line)
     assert "track: user_behavior_alignment" in header

@@ -36,8 +36,12 @@ def test_compare_prints_a_hostile_name_as_text(tmp_path):
     b = make_submission(HOSTILE, uniform(0.5))
     submissions.save(tmp_path, a, [])
     submissions.save(tmp_path, b, [])
-    done = subprocess.run([sys.executable, "-m", "ecombench", "compare", a.id, b.id, "--submissions-dir", str(tmp_path), "--iters", "100"],
-                          capture_output=True, text=True, env={**os.environ, "COLUMNS": "400"})
+    done = subprocess.run(
+        [sys.executable, "-m", "ecombench", "compare", a.id, b.id, "--submissions-dir", str(tmp_path), "--iters", "100"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "400"},
+    )
     assert done.returncode == 0, done.stderr  # `[/bold]` was a MarkupError, exit 1
     assert "[/bold][link=https://evil.example]click[/link]" in done.stdout  # shown, not interpreted
     assert "\x1b" not in done.stdout and "\u202e" not in done.stdout and "\x9b" not in done.stdout

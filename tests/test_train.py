@@ -59,7 +59,7 @@ def trained(tmp_path_factory, tiny_model):
 
 
 def test_train_writes_adapter_lineage_and_submission(trained):
-    root, _, out, subs, proc = trained
+    _root, _, out, subs, proc = trained
     assert "adapter written to" in proc.stdout
     adapter_cfg = json.loads((out / "adapter_config.json").read_text())
     assert adapter_cfg["base_model_name_or_path"] == "builtin:tiny" and adapter_cfg["r"] == 4
@@ -84,7 +84,7 @@ def test_train_writes_adapter_lineage_and_submission(trained):
 
 
 def test_adapter_runs_from_anywhere(trained, tmp_path):
-    root, _, out, subs, _ = trained
+    _root, _, out, subs, _ = trained
     [first] = [load(p) for p in subs.glob("*.json")]
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
@@ -95,7 +95,7 @@ def test_adapter_runs_from_anywhere(trained, tmp_path):
 
 
 def test_same_output_needs_resume_and_the_same_config(trained):
-    root, config, out, subs, _ = trained
+    _root, config, out, subs, _ = trained
     one_line_error(cli("train", "--config", str(config), "--output", str(out), check=False), "already holds this trained adapter")
     one_line_error(cli("train", "--config", str(config), "--output", str(out), "--rank", "8", check=False), "differs in lora.rank")
     # --resume on a finished adapter scores it again, without training
@@ -246,9 +246,27 @@ def test_two_process_data_parallel_training_writes_one_adapter_and_one_submissio
     """`accelerate launch -m ecombench train` with 2 CPU processes (gloo): DDP, one result."""
     config = write_config(tmp_path / "train.yaml", train={"max_steps": 4, "batch_size": 1, "save_steps": 2}, eval={"tasks": ["core_rating_mc"], "limit": 4})
     cmd = [
-        sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
-        "--mixed_precision", "no", "--dynamo_backend", "no",
-        "-m", "ecombench", "train", "--config", str(config), "--output", str(tmp_path / "ddp"), "--submissions-dir", str(tmp_path / "subs"),
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--multi_gpu",
+        "--num_processes",
+        "2",
+        "--num_machines",
+        "1",
+        "--mixed_precision",
+        "no",
+        "--dynamo_backend",
+        "no",
+        "-m",
+        "ecombench",
+        "train",
+        "--config",
+        str(config),
+        "--output",
+        str(tmp_path / "ddp"),
+        "--submissions-dir",
+        str(tmp_path / "subs"),
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""}, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]

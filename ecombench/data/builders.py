@@ -76,6 +76,7 @@ def _t(style: str, eval_text: str, train_text: str) -> str:
 
 # ---- shopping concept understanding -----------------------------------------------------------
 
+
 def _category_mc(title: Callable[[dict[str, Any], random.Random], str]) -> Builder:
     """Category of a product from a title (English, or a translation chosen by ``title``)."""
 
@@ -101,8 +102,11 @@ def attribute_meaning_mc(part: Part, style: str, rng: random.Random) -> list[Ite
         name, value = rng.choice(sorted(p["attributes"].items()))
         # "size", "shoe size", "screen size"...: names sharing their last word would all be right
         options, answer = _mc(rng, name, [n for n in names if n.split()[-1] != name.split()[-1]])
-        head = _t(style, f"In the product title '{p['title']}', what does '{value}' describe?",
-                  f"Product: {p['title']}. Which property of the item is given by '{value}'?")
+        head = _t(
+            style,
+            f"In the product title '{p['title']}', what does '{value}' describe?",
+            f"Product: {p['title']}. Which property of the item is given by '{value}'?",
+        )
         items.append((f"{head}\n{options}\nAnswer: ", answer))
     return items
 
@@ -114,8 +118,11 @@ def attribute_extraction(part: Part, style: str, rng: random.Random) -> list[Ite
         if not kinds:
             continue
         kind = rng.choice(kinds)
-        head = _t(style, f"Extract phrases of entity type '{kind}' from the product title '{p['title']}'. Output the phrases separated by commas.",
-                  f"Title: {p['title']}\nList every {kind} mentioned in this title, comma separated.")
+        head = _t(
+            style,
+            f"Extract phrases of entity type '{kind}' from the product title '{p['title']}'. Output the phrases separated by commas.",
+            f"Title: {p['title']}\nList every {kind} mentioned in this title, comma separated.",
+        )
         items.append((f"{head}\nOutput: ", [p["attributes"][kind]]))
     return items
 
@@ -124,8 +131,11 @@ def title_generation(part: Part, style: str, rng: random.Random) -> list[Item]:
     items = []
     for p in part.products:
         facts = "; ".join(f"{k}: {v}" for k, v in p["attributes"].items())
-        head = _t(style, f"Write a product title from these attributes. Brand: {p['brand']}; product: {p['noun']}; {facts}.",
-                  f"Compose the listing title. The brand is {p['brand']}, the item is a {p['noun']}, with {facts}.")
+        head = _t(
+            style,
+            f"Write a product title from these attributes. Brand: {p['brand']}; product: {p['noun']}; {facts}.",
+            f"Compose the listing title. The brand is {p['brand']}, the item is a {p['noun']}, with {facts}.",
+        )
         items.append((f"{head}\nOutput: ", p["title"]))
     return items
 
@@ -135,8 +145,10 @@ def category_explain(part: Part, style: str, rng: random.Random) -> list[Item]:
     items = []
     for key in keys:
         c = _CATS[key]
-        for phrasing in (_t(style, "Explain what the product category '{c}' covers in one sentence.", "Describe the '{c}' section of a shop in a sentence."),
-                         _t(style, "In one sentence, what kind of products are sold in the '{c}' category?", "Tell a shopper, in one sentence, what '{c}' means.")):
+        for phrasing in (
+            _t(style, "Explain what the product category '{c}' covers in one sentence.", "Describe the '{c}' section of a shop in a sentence."),
+            _t(style, "In one sentence, what kind of products are sold in the '{c}' category?", "Tell a shopper, in one sentence, what '{c}' means."),
+        ):
             items.append((phrasing.format(c=c.path[-1]) + "\nOutput: ", f"{c.path[-1]} are {c.description}."))
     return items
 
@@ -144,13 +156,17 @@ def category_explain(part: Part, style: str, rng: random.Random) -> list[Item]:
 def product_type_ner(part: Part, style: str, rng: random.Random) -> list[Item]:
     items = []
     for p in part.products:
-        head = _t(style, f"Extract phrases of entity type 'product type' from the product title '{p['title']}'. Output the phrases separated by commas.",
-                  f"Which words in '{p['title']}' name the kind of item? Give them comma separated.")
+        head = _t(
+            style,
+            f"Extract phrases of entity type 'product type' from the product title '{p['title']}'. Output the phrases separated by commas.",
+            f"Which words in '{p['title']}' name the kind of item? Give them comma separated.",
+        )
         items.append((f"{head}\nOutput: ", [p["noun"]]))
     return items
 
 
 # ---- shopping knowledge reasoning ---------------------------------------------------------------
+
 
 def unit_price_mc(part: Part, style: str, rng: random.Random) -> list[Item]:
     items = []
@@ -160,8 +176,11 @@ def unit_price_mc(part: Part, style: str, rng: random.Random) -> list[Item]:
         right = unit_cents / 100
         wrong = sorted({round(right * f, 2) for f in (0.5, 2.0, 1.5, 0.75, 1.25)} - {right})
         options, answer = _mc(rng, f"${right:.2f}", [f"${w:.2f}" for w in wrong])
-        head = _t(style, f"A pack of {count} of the '{p['noun']}' costs ${count * right:.2f}. What is the price of one?",
-                  f"You pay ${count * right:.2f} for {count} units of {p['noun']}. How much is each unit?")
+        head = _t(
+            style,
+            f"A pack of {count} of the '{p['noun']}' costs ${count * right:.2f}. What is the price of one?",
+            f"You pay ${count * right:.2f} for {count} units of {p['noun']}. How much is each unit?",
+        )
         items.append((f"{head}\n{options}\nAnswer: ", answer))
     return items
 
@@ -175,8 +194,7 @@ def compatibility_mc(part: Part, style: str, rng: random.Random) -> list[Item]:
         if len(others) < 3:
             continue
         options, answer = _mc(rng, p["title"], others)
-        head = _t(style, f"A customer owns a {device}. Which of these accessories fits it?",
-                  f"Which item below is made for the {device}?")
+        head = _t(style, f"A customer owns a {device}. Which of these accessories fits it?", f"Which item below is made for the {device}?")
         items.append((f"{head}\n{options}\nAnswer: ", answer))
     return items
 
@@ -190,8 +208,11 @@ def complement_mc(part: Part, style: str, rng: random.Random) -> list[Item]:
         if not good:
             continue
         options, answer = _mc(rng, rng.choice(good), bad)
-        head = _t(style, f"A customer just bought '{p['title']}'. Which product are they most likely to buy with it?",
-                  f"Shoppers who buy {p['title']} also often get which of these?")
+        head = _t(
+            style,
+            f"A customer just bought '{p['title']}'. Which product are they most likely to buy with it?",
+            f"Shoppers who buy {p['title']} also often get which of these?",
+        )
         items.append((f"{head}\n{options}\nAnswer: ", answer))
     return items
 
@@ -241,6 +262,7 @@ def cheapest_mc(part: Part, style: str, rng: random.Random) -> list[Item]:
 
 # ---- user behavior alignment --------------------------------------------------------------------
 
+
 def _ranking(part: Part, style: str, rng: random.Random, langs: tuple[str, ...]) -> list[Item]:
     items = []
     for q in part.queries:
@@ -251,8 +273,11 @@ def _ranking(part: Part, style: str, rng: random.Random, langs: tuple[str, ...])
         picks = [exact[0], *rng.sample(judged, min(4, len(judged)))]
         rng.shuffle(picks)
         titles = [part.by_id[j["product"]]["title"] for j in picks]
-        head = _t(style, f"A user searches for '{q['text']}'. Rank the following {len(picks)} products by how relevant they are to the query, most relevant first.",
-                  f"Search query: {q['text']}\nOrder these results from best to worst match.")
+        head = _t(
+            style,
+            f"A user searches for '{q['text']}'. Rank the following {len(picks)} products by how relevant they are to the query, most relevant first.",
+            f"Search query: {q['text']}\nOrder these results from best to worst match.",
+        )
         tail = _t(style, f"Output the {len(picks)} numbers separated by commas.", "Reply with the numbers, comma separated.")
         items.append((f"{head}\n{_opts(titles, start=1)}\n{tail}\nAnswer: ", [GAINS[j["grade"]] for j in picks]))
     return items
@@ -276,9 +301,10 @@ def query_relevance_mc(part: Part, style: str, rng: random.Random) -> list[Item]
             continue
         for j in rng.sample(q["judgments"], 2):
             title = part.by_id[j["product"]]["title"]
-            head = _t(style, f"How relevant is the product '{title}' to the search query '{q['text']}'?",
-                      f"Query: {q['text']}. Result: {title}. Classify the result.")
-            items.append((f"{head}\n{_opts(GRADE_LABELS)}\nAnswer: ", GRADE_LABELS.index({'exact': 'exact match'}.get(j['grade'], j['grade']))))
+            head = _t(
+                style, f"How relevant is the product '{title}' to the search query '{q['text']}'?", f"Query: {q['text']}. Result: {title}. Classify the result."
+            )
+            items.append((f"{head}\n{_opts(GRADE_LABELS)}\nAnswer: ", GRADE_LABELS.index({"exact": "exact match"}.get(j["grade"], j["grade"]))))
     return items
 
 
@@ -292,8 +318,11 @@ def complement_retrieval(part: Part, style: str, rng: random.Random) -> list[Ite
             continue
         candidates = [rng.choice(good), *rng.sample(bad, 5)]
         rng.shuffle(candidates)
-        head = _t(style, f"A user bought '{p['title']}'. Which of the following products is the user most likely to buy together with it?",
-                  f"Purchase: {p['title']}\nFrom the list, pick the items that pair well with it.")
+        head = _t(
+            style,
+            f"A user bought '{p['title']}'. Which of the following products is the user most likely to buy together with it?",
+            f"Purchase: {p['title']}\nFrom the list, pick the items that pair well with it.",
+        )
         tail = _t(style, "Answer with the numbers of the 3 most likely products, separated by commas.", "Give three numbers, comma separated.")
         truth = [i + 1 for i, c in enumerate(candidates) if c["category"] in partners]
         items.append((f"{head}\n{_opts([c['title'] for c in candidates], start=1)}\n{tail}\nAnswer: ", truth))
@@ -306,8 +335,11 @@ def review_aspect_retrieval(part: Part, style: str, rng: random.Random) -> list[
     for r in part.reviews:
         order = rng.sample(names, len(names))
         truth = [order.index(a) + 1 for a in r["aspects"]]
-        head = _t(style, f"Which aspects does this product review talk about?\nReview: {r['text']}",
-                  f"Read the customer comment and find the topics it covers.\nComment: {r['text']}")
+        head = _t(
+            style,
+            f"Which aspects does this product review talk about?\nReview: {r['text']}",
+            f"Read the customer comment and find the topics it covers.\nComment: {r['text']}",
+        )
         tail = _t(style, "Answer with the numbers of up to 3 aspects, separated by commas.", "Reply with at most three numbers, comma separated.")
         items.append((f"{head}\n{_opts(order, start=1)}\n{tail}\nAnswer: ", truth))
     return items
@@ -316,8 +348,11 @@ def review_aspect_retrieval(part: Part, style: str, rng: random.Random) -> list[
 def rating_mc(part: Part, style: str, rng: random.Random) -> list[Item]:
     items = []
     for r in part.reviews:
-        head = _t(style, f"What star rating (1 to 5) did the customer give in this review?\nReview: {r['text']}",
-                  f"Guess the number of stars for this comment.\nComment: {r['text']}")
+        head = _t(
+            style,
+            f"What star rating (1 to 5) did the customer give in this review?\nReview: {r['text']}",
+            f"Guess the number of stars for this comment.\nComment: {r['text']}",
+        )
         scale = _t(style, "1. one star\n2. two stars\n3. three stars\n4. four stars\n5. five stars", "1. terrible\n2. poor\n3. okay\n4. good\n5. excellent")
         items.append((f"{head}\n{scale}\nAnswer: ", r["rating"]))
     return items
@@ -329,8 +364,11 @@ def praised_aspects_ner(part: Part, style: str, rng: random.Random) -> list[Item
         praised = [a for a, v in r["aspects"].items() if v == "positive"]
         if not praised:
             continue
-        head = _t(style, f"Extract phrases of entity type 'praised aspect' from the review. Aspects: {', '.join(sorted(ASPECTS))}.\nReview: {r['text']}\nOutput the aspects separated by commas.",
-                  f"Comment: {r['text']}\nWhich of these does the customer like ({'; '.join(sorted(ASPECTS, reverse=True))})? List them comma separated.")
+        head = _t(
+            style,
+            f"Extract phrases of entity type 'praised aspect' from the review. Aspects: {', '.join(sorted(ASPECTS))}.\nReview: {r['text']}\nOutput the aspects separated by commas.",
+            f"Comment: {r['text']}\nWhich of these does the customer like ({'; '.join(sorted(ASPECTS, reverse=True))})? List them comma separated.",
+        )
         items.append((f"{head}\nOutput: ", praised))
     return items
 
@@ -341,19 +379,22 @@ def session_purchase_mc(part: Part, style: str, rng: random.Random) -> list[Item
     for s in part.sessions:
         purchases = [e["product"] for e in s["events"] if e["type"] == "purchase"]
         bought = purchases[0]
-        history = [f"searched '{e['text']}'" if e["type"] == "query" else f"clicked '{part.by_id[e['product']]['title']}'"
-                   for e in s["events"] if e["type"] != "purchase" and e.get("product") not in purchases]
+        history = [
+            f"searched '{e['text']}'" if e["type"] == "query" else f"clicked '{part.by_id[e['product']]['title']}'"
+            for e in s["events"]
+            if e["type"] != "purchase" and e.get("product") not in purchases
+        ]
         others = [part.by_id[j["product"]]["title"] for j in queries[s["query"]]["judgments"] if j["product"] not in purchases and j["grade"] != "exact"]
         if len(others) < 3:
             continue
         options, answer = _mc(rng, part.by_id[bought]["title"], others)
-        head = _t(style, f"A user {', then '.join(history)}. Which product did the user buy?",
-                  f"Session so far: {'; '.join(history)}.\nPredict the purchase.")
+        head = _t(style, f"A user {', then '.join(history)}. Which product did the user buy?", f"Session so far: {'; '.join(history)}.\nPredict the purchase.")
         items.append((f"{head}\n{options}\nAnswer: ", answer))
     return items
 
 
 # ---- multilingual abilities ---------------------------------------------------------------------
+
 
 def _translation(lang: str) -> Builder:
     from ecombench.metrics.scores import bleu
@@ -366,8 +407,11 @@ def _translation(lang: str) -> Builder:
             # A reference under 4 tokens has no 4-grams: sentence BLEU is 0 even for a perfect answer.
             if bleu(p["titles"][lang], p["titles"][lang], tokenize=tokenize) < 1.0:
                 continue
-            head = _t(style, f"Translate the product title into {LANG_NAMES[lang]}: '{p['title']}'.",
-                      f"Render this listing name in {LANG_NAMES[lang]}, keeping the brand: {p['title']}")
+            head = _t(
+                style,
+                f"Translate the product title into {LANG_NAMES[lang]}: '{p['title']}'.",
+                f"Render this listing name in {LANG_NAMES[lang]}, keeping the brand: {p['title']}",
+            )
             items.append((f"{head}\nOutput: ", p["titles"][lang]))
         return items
 
@@ -382,37 +426,105 @@ def multilingual_explain(part: Part, style: str, rng: random.Random) -> list[Ite
     for p in part.products:
         lang = rng.choice(LANGUAGES)
         c = _CATS[p["category"]]
-        head = _t(style, f"In one sentence, say in English what kind of product '{p['titles'][lang]}' is.",
-                  f"Explain briefly in English what this item is: {p['titles'][lang]}")
+        head = _t(
+            style,
+            f"In one sentence, say in English what kind of product '{p['titles'][lang]}' is.",
+            f"Explain briefly in English what this item is: {p['titles'][lang]}",
+        )
         items.append((f"{head}\nOutput: ", f"It is a {p['noun']}, one of the {c.description}."))
     return items
 
 
 TASKS: tuple[TaskSpec, ...] = (
     TaskSpec("core_category_mc", TRACKS[0], "multiple-choice", "accuracy", "Choose a product's category from its title (4 options).", category_mc),
-    TaskSpec("core_attribute_meaning_mc", TRACKS[0], "multiple-choice", "accuracy", "Say which attribute a value in a title describes (4 options).", attribute_meaning_mc),
-    TaskSpec("core_attribute_extraction", TRACKS[0], "named_entity_recognition", "micro f1", "Extract the color or material phrase from a product title.", attribute_extraction),
+    TaskSpec(
+        "core_attribute_meaning_mc",
+        TRACKS[0],
+        "multiple-choice",
+        "accuracy",
+        "Say which attribute a value in a title describes (4 options).",
+        attribute_meaning_mc,
+    ),
+    TaskSpec(
+        "core_attribute_extraction",
+        TRACKS[0],
+        "named_entity_recognition",
+        "micro f1",
+        "Extract the color or material phrase from a product title.",
+        attribute_extraction,
+    ),
     TaskSpec("core_product_type_ner", TRACKS[0], "named_entity_recognition", "micro f1", "Extract the product-type phrase from a title.", product_type_ner),
     TaskSpec("core_title_generation", TRACKS[0], "generation", "rougel", "Write a product title from its brand, type and attributes.", title_generation),
     TaskSpec("core_category_explain", TRACKS[0], "generation", "sent-transformer", "Explain in one sentence what a product category covers.", category_explain),
-    TaskSpec("core_unit_price_mc", TRACKS[1], "multiple-choice", "accuracy", "Work out the price of one item from the price of a pack (4 options).", unit_price_mc),
+    TaskSpec(
+        "core_unit_price_mc", TRACKS[1], "multiple-choice", "accuracy", "Work out the price of one item from the price of a pack (4 options).", unit_price_mc
+    ),
     TaskSpec("core_compatibility_mc", TRACKS[1], "multiple-choice", "accuracy", "Pick the accessory that fits a given device (4 options).", compatibility_mc),
     TaskSpec("core_complement_mc", TRACKS[1], "multiple-choice", "accuracy", "Pick the product usually bought with a given one (4 options).", complement_mc),
-    TaskSpec("core_largest_mc", TRACKS[1], "multiple-choice", "accuracy", "Pick the product with the largest capacity, power, weight, length... (3 options).", largest_mc, version="1.1"),
+    TaskSpec(
+        "core_largest_mc",
+        TRACKS[1],
+        "multiple-choice",
+        "accuracy",
+        "Pick the product with the largest capacity, power, weight, length... (3 options).",
+        largest_mc,
+        version="1.1",
+    ),
     TaskSpec("core_cheapest_mc", TRACKS[1], "multiple-choice", "accuracy", "Pick the cheapest of four priced products.", cheapest_mc),
     TaskSpec("core_query_ranking", TRACKS[2], "ranking", "ndcg", "Rank 5 products for an English search query; ESCI gains.", query_ranking),
-    TaskSpec("core_query_relevance_mc", TRACKS[2], "multiple-choice", "accuracy", "Classify a query-product pair as exact, substitute, complement or irrelevant.", query_relevance_mc, version="1.1"),
-    TaskSpec("core_complement_retrieval", TRACKS[2], "retrieval", "hit rate@3", "Find the product bought together with a purchased one among 6 candidates.", complement_retrieval),
+    TaskSpec(
+        "core_query_relevance_mc",
+        TRACKS[2],
+        "multiple-choice",
+        "accuracy",
+        "Classify a query-product pair as exact, substitute, complement or irrelevant.",
+        query_relevance_mc,
+        version="1.1",
+    ),
+    TaskSpec(
+        "core_complement_retrieval",
+        TRACKS[2],
+        "retrieval",
+        "hit rate@3",
+        "Find the product bought together with a purchased one among 6 candidates.",
+        complement_retrieval,
+    ),
     TaskSpec("core_review_aspect_retrieval", TRACKS[2], "retrieval", "hit rate@3", "Find the aspects a review talks about among 8.", review_aspect_retrieval),
     TaskSpec("core_rating_mc", TRACKS[2], "multiple-choice", "accuracy", "Predict a review's star rating (1-5).", rating_mc, version="1.1"),
-    TaskSpec("core_praised_aspects_ner", TRACKS[2], "named_entity_recognition", "micro f1", "List the aspects a review praises.", praised_aspects_ner, version="1.1"),
-    TaskSpec("core_session_purchase_mc", TRACKS[2], "multiple-choice", "accuracy", "Predict the product a shopping session ends by buying (4 options).", session_purchase_mc),
+    TaskSpec(
+        "core_praised_aspects_ner", TRACKS[2], "named_entity_recognition", "micro f1", "List the aspects a review praises.", praised_aspects_ner, version="1.1"
+    ),
+    TaskSpec(
+        "core_session_purchase_mc",
+        TRACKS[2],
+        "multiple-choice",
+        "accuracy",
+        "Predict the product a shopping session ends by buying (4 options).",
+        session_purchase_mc,
+    ),
     TaskSpec("core_title_translation_de", TRACKS[3], "generation", "bleu", "Translate an English product title into German.", _translation("de"), 150),
     TaskSpec("core_title_translation_es", TRACKS[3], "generation", "bleu", "Translate an English product title into Spanish.", _translation("es"), 150),
     TaskSpec("core_title_translation_ja", TRACKS[3], "generation", "jp-bleu", "Translate an English product title into Japanese.", _translation("ja"), 150),
-    TaskSpec("core_multilingual_category_mc", TRACKS[3], "multiple-choice", "accuracy", "Choose the category of a German, Spanish or Japanese title (4 options).", multilingual_category_mc),
-    TaskSpec("core_multilingual_ranking", TRACKS[3], "ranking", "ndcg", "Rank 5 products for a German, Spanish or Japanese query; ESCI gains.", multilingual_ranking),
-    TaskSpec("core_multilingual_explain", TRACKS[3], "generation", "multilingual-sent-transformer", "Say in English what a German, Spanish or Japanese title names.", multilingual_explain, 100),
+    TaskSpec(
+        "core_multilingual_category_mc",
+        TRACKS[3],
+        "multiple-choice",
+        "accuracy",
+        "Choose the category of a German, Spanish or Japanese title (4 options).",
+        multilingual_category_mc,
+    ),
+    TaskSpec(
+        "core_multilingual_ranking", TRACKS[3], "ranking", "ndcg", "Rank 5 products for a German, Spanish or Japanese query; ESCI gains.", multilingual_ranking
+    ),
+    TaskSpec(
+        "core_multilingual_explain",
+        TRACKS[3],
+        "generation",
+        "multilingual-sent-transformer",
+        "Say in English what a German, Spanish or Japanese title names.",
+        multilingual_explain,
+        100,
+    ),
 )
 
 

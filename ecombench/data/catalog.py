@@ -101,11 +101,21 @@ def _products(rng: random.Random) -> list[Product]:
             price = round(rng.uniform(low, high)) - 0.01
             facts = " ".join(f"{k.capitalize()}: {v}." for k, v in attributes.items())
             description = f"{title}. A {noun} in {category.path[-1]}, {category.description}. {facts}"
-            products.append(Product(
-                id="", part="", category=category.key, path=category.path, brand=brand, noun=noun, attributes=attributes,
-                title=title, titles=titles,
-                description=description, price=max(price, 0.99),
-            ))
+            products.append(
+                Product(
+                    id="",
+                    part="",
+                    category=category.key,
+                    path=category.path,
+                    brand=brand,
+                    noun=noun,
+                    attributes=attributes,
+                    title=title,
+                    titles=titles,
+                    description=description,
+                    price=max(price, 0.99),
+                )
+            )
     rng.shuffle(products)
     # half of each category's products to each part
     counts: dict[str, int] = {}
@@ -131,10 +141,16 @@ def _reviews(rng: random.Random, products: list[Product]) -> list[dict[str, Any]
                 polarity = {a: "positive" if rating >= 4 else "negative" for a in chosen}
             sentences = [rng.choice(ASPECTS[a][0 if polarity[a] == "positive" else 1]) for a in chosen]
             # Naming the product (titles are unique) keeps review texts of the two parts apart.
-            reviews.append({
-                "id": f"R{len(reviews):05d}", "part": p.part, "product": p.id, "rating": rating,
-                "aspects": polarity, "text": f"I bought the {p.title}. " + " ".join(sentences),
-            })
+            reviews.append(
+                {
+                    "id": f"R{len(reviews):05d}",
+                    "part": p.part,
+                    "product": p.id,
+                    "rating": rating,
+                    "aspects": polarity,
+                    "text": f"I bought the {p.title}. " + " ".join(sentences),
+                }
+            )
     return reviews
 
 
@@ -183,13 +199,24 @@ def _queries(rng: random.Random, products: list[Product]) -> list[dict[str, Any]
             if part == "eval":
                 eval_texts.add(text)
             others = [p for p in by_grade["exact"] if p.id != target.id]
-            judged = [target, *rng.sample(others, min(1, len(others))), *rng.sample(by_grade["substitute"], min(2, len(by_grade["substitute"]))),
-                      rng.choice(by_grade["complement"]), *rng.sample(by_grade["irrelevant"], 2)]
+            judged = [
+                target,
+                *rng.sample(others, min(1, len(others))),
+                *rng.sample(by_grade["substitute"], min(2, len(by_grade["substitute"]))),
+                rng.choice(by_grade["complement"]),
+                *rng.sample(by_grade["irrelevant"], 2),
+            ]
             rng.shuffle(judged)
-            queries.append({
-                "id": f"Q{len(queries):04d}", "part": part, "lang": lang, "text": text,
-                **query, "judgments": [{"product": p.id, "grade": grade(query, p)} for p in judged],
-            })
+            queries.append(
+                {
+                    "id": f"Q{len(queries):04d}",
+                    "part": part,
+                    "lang": lang,
+                    "text": text,
+                    **query,
+                    "judgments": [{"product": p.id, "grade": grade(query, p)} for p in judged],
+                }
+            )
     return queries
 
 

@@ -57,7 +57,8 @@ def random_baseline(rows: list[dict[str, Any]], seed: int) -> float | None:
     rng = random.Random(seed)
     items = [
         ScoringItem(r["task_name"], r["task_type"], r["metric"], r["track"], r["output_field"], _random_answer(rng, r, rows))
-        for _ in range(BASELINE_SAMPLES) for r in rows
+        for _ in range(BASELINE_SAMPLES)
+        for r in rows
     ]
     try:
         report, _ = score_report(items)
@@ -153,8 +154,16 @@ def build_core(out_dir: Path | None = None, seed: int = DEFAULT_SEED) -> dict[st
         eval_prompts += [r["input_field"] for r in rows]
         train_items = _distinct(spec.build(train_part, "train", rng))
         rng.shuffle(train_items)
-        train += [{"prompt": p, "completion": oracle_answer(spec.task_type, t), "task": spec.name, "track": spec.track,
-                   "atomic_task": spec.name.removeprefix("core_")} for p, t in train_items[:TRAIN_PER_TASK]]
+        train += [
+            {
+                "prompt": p,
+                "completion": oracle_answer(spec.task_type, t),
+                "task": spec.name,
+                "track": spec.track,
+                "atomic_task": spec.name.removeprefix("core_"),
+            }
+            for p, t in train_items[:TRAIN_PER_TASK]
+        ]
         tasks[spec.name] = {"items": len(rows), "random_baseline": baseline}
     kept, dropped = decontaminate(train, eval_prompts)
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept)

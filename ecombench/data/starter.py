@@ -17,43 +17,107 @@ from ecombench.records import make_record
 
 # category -> (item nouns, materials, English description of the category)
 CATEGORIES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
-    "kitchen utensils": (("garlic press", "spatula", "whisk", "ladle"), ("stainless steel", "silicone", "bamboo"), "tools used to prepare and serve food in the kitchen"),
+    "kitchen utensils": (
+        ("garlic press", "spatula", "whisk", "ladle"),
+        ("stainless steel", "silicone", "bamboo"),
+        "tools used to prepare and serve food in the kitchen",
+    ),
     "drinkware": (("travel mug", "water bottle", "tumbler"), ("stainless steel", "glass", "ceramic"), "cups, mugs and bottles for drinking"),
     "backpacks": (("hiking backpack", "laptop backpack", "daypack"), ("nylon", "polyester", "canvas"), "bags carried on the back for travel, school or hiking"),
     "t-shirts": (("crew neck t-shirt", "v-neck t-shirt", "polo shirt"), ("cotton", "linen", "polyester"), "short-sleeved casual tops worn on the upper body"),
-    "phone accessories": (("phone case", "screen protector", "charging cable"), ("silicone", "glass", "nylon"), "items that protect, charge or extend a mobile phone"),
+    "phone accessories": (
+        ("phone case", "screen protector", "charging cable"),
+        ("silicone", "glass", "nylon"),
+        "items that protect, charge or extend a mobile phone",
+    ),
     "bedding": (("duvet cover", "pillowcase", "fitted sheet"), ("cotton", "linen", "microfiber"), "covers and sheets used on a bed"),
     "footwear": (("running shoes", "sandals", "hiking boots"), ("leather", "mesh", "rubber"), "shoes, boots and sandals worn on the feet"),
     "toys": (("building blocks", "puzzle", "toy car"), ("plastic", "wood", "cardboard"), "things children play with"),
 }
 COLORS = {
-    "red": ("rot", "赤"), "blue": ("blau", "青"), "black": ("schwarz", "黒"),
-    "white": ("weiß", "白"), "green": ("grün", "緑"), "grey": ("grau", "灰色"),
+    "red": ("rot", "赤"),
+    "blue": ("blau", "青"),
+    "black": ("schwarz", "黒"),
+    "white": ("weiß", "白"),
+    "green": ("grün", "緑"),
+    "grey": ("grau", "灰色"),
 }
-MATERIALS_DE = {"stainless steel": "Edelstahl", "silicone": "Silikon", "bamboo": "Bambus", "glass": "Glas", "ceramic": "Keramik",
-                "nylon": "Nylon", "polyester": "Polyester", "canvas": "Segeltuch", "cotton": "Baumwolle", "linen": "Leinen",
-                "microfiber": "Mikrofaser", "leather": "Leder", "mesh": "Netzstoff", "rubber": "Gummi", "plastic": "Kunststoff",
-                "wood": "Holz", "cardboard": "Karton"}
-MATERIALS_JA = {"stainless steel": "ステンレス", "silicone": "シリコン", "bamboo": "竹", "glass": "ガラス", "ceramic": "陶器",
-                "nylon": "ナイロン", "polyester": "ポリエステル", "canvas": "キャンバス", "cotton": "綿", "linen": "麻",
-                "microfiber": "マイクロファイバー", "leather": "革", "mesh": "メッシュ", "rubber": "ゴム", "plastic": "プラスチック",
-                "wood": "木", "cardboard": "段ボール"}
+MATERIALS_DE = {
+    "stainless steel": "Edelstahl",
+    "silicone": "Silikon",
+    "bamboo": "Bambus",
+    "glass": "Glas",
+    "ceramic": "Keramik",
+    "nylon": "Nylon",
+    "polyester": "Polyester",
+    "canvas": "Segeltuch",
+    "cotton": "Baumwolle",
+    "linen": "Leinen",
+    "microfiber": "Mikrofaser",
+    "leather": "Leder",
+    "mesh": "Netzstoff",
+    "rubber": "Gummi",
+    "plastic": "Kunststoff",
+    "wood": "Holz",
+    "cardboard": "Karton",
+}
+MATERIALS_JA = {
+    "stainless steel": "ステンレス",
+    "silicone": "シリコン",
+    "bamboo": "竹",
+    "glass": "ガラス",
+    "ceramic": "陶器",
+    "nylon": "ナイロン",
+    "polyester": "ポリエステル",
+    "canvas": "キャンバス",
+    "cotton": "綿",
+    "linen": "麻",
+    "microfiber": "マイクロファイバー",
+    "leather": "革",
+    "mesh": "メッシュ",
+    "rubber": "ゴム",
+    "plastic": "プラスチック",
+    "wood": "木",
+    "cardboard": "段ボール",
+}
 NOUNS = {  # noun -> (German, Japanese)
-    "garlic press": ("Knoblauchpresse", "ガーリックプレス"), "spatula": ("Pfannenwender", "フライ返し"), "whisk": ("Schneebesen", "泡立て器"),
-    "ladle": ("Schöpfkelle", "おたま"), "travel mug": ("Reisebecher", "トラベルマグ"), "water bottle": ("Trinkflasche", "水筒"),
-    "tumbler": ("Becher", "タンブラー"), "hiking backpack": ("Wanderrucksack", "登山用リュック"), "laptop backpack": ("Laptoprucksack", "ノートパソコン用リュック"),
-    "daypack": ("Tagesrucksack", "デイパック"), "crew neck t-shirt": ("T-Shirt mit Rundhalsausschnitt", "クルーネックTシャツ"),
-    "v-neck t-shirt": ("T-Shirt mit V-Ausschnitt", "VネックTシャツ"), "polo shirt": ("Poloshirt", "ポロシャツ"), "phone case": ("Handyhülle", "スマホケース"),
-    "screen protector": ("Displayschutz", "画面保護フィルム"), "charging cable": ("Ladekabel", "充電ケーブル"), "duvet cover": ("Bettbezug", "布団カバー"),
-    "pillowcase": ("Kissenbezug", "枕カバー"), "fitted sheet": ("Spannbettlaken", "ボックスシーツ"), "running shoes": ("Laufschuhe", "ランニングシューズ"),
-    "sandals": ("Sandalen", "サンダル"), "hiking boots": ("Wanderstiefel", "登山靴"), "building blocks": ("Bausteine", "ブロック"),
-    "puzzle": ("Puzzle", "パズル"), "toy car": ("Spielzeugauto", "おもちゃの車"),
+    "garlic press": ("Knoblauchpresse", "ガーリックプレス"),
+    "spatula": ("Pfannenwender", "フライ返し"),
+    "whisk": ("Schneebesen", "泡立て器"),
+    "ladle": ("Schöpfkelle", "おたま"),
+    "travel mug": ("Reisebecher", "トラベルマグ"),
+    "water bottle": ("Trinkflasche", "水筒"),
+    "tumbler": ("Becher", "タンブラー"),
+    "hiking backpack": ("Wanderrucksack", "登山用リュック"),
+    "laptop backpack": ("Laptoprucksack", "ノートパソコン用リュック"),
+    "daypack": ("Tagesrucksack", "デイパック"),
+    "crew neck t-shirt": ("T-Shirt mit Rundhalsausschnitt", "クルーネックTシャツ"),
+    "v-neck t-shirt": ("T-Shirt mit V-Ausschnitt", "VネックTシャツ"),
+    "polo shirt": ("Poloshirt", "ポロシャツ"),
+    "phone case": ("Handyhülle", "スマホケース"),
+    "screen protector": ("Displayschutz", "画面保護フィルム"),
+    "charging cable": ("Ladekabel", "充電ケーブル"),
+    "duvet cover": ("Bettbezug", "布団カバー"),
+    "pillowcase": ("Kissenbezug", "枕カバー"),
+    "fitted sheet": ("Spannbettlaken", "ボックスシーツ"),
+    "running shoes": ("Laufschuhe", "ランニングシューズ"),
+    "sandals": ("Sandalen", "サンダル"),
+    "hiking boots": ("Wanderstiefel", "登山靴"),
+    "building blocks": ("Bausteine", "ブロック"),
+    "puzzle": ("Puzzle", "パズル"),
+    "toy car": ("Spielzeugauto", "おもちゃの車"),
 }
 BRANDS = ("Northwind", "Alder & Co", "Kestrel", "Brightlane", "Okami", "Lumora", "Tidewell", "Fennix")
 # complements: category -> categories bought together with it
 COMPLEMENTS = {
-    "kitchen utensils": ("drinkware",), "drinkware": ("kitchen utensils", "backpacks"), "backpacks": ("drinkware", "footwear"),
-    "t-shirts": ("footwear",), "phone accessories": ("backpacks",), "bedding": (), "footwear": ("t-shirts", "backpacks"), "toys": (),
+    "kitchen utensils": ("drinkware",),
+    "drinkware": ("kitchen utensils", "backpacks"),
+    "backpacks": ("drinkware", "footwear"),
+    "t-shirts": ("footwear",),
+    "phone accessories": ("backpacks",),
+    "bedding": (),
+    "footwear": ("t-shirts", "backpacks"),
+    "toys": (),
 }
 TRACKS = ("concept_understanding", "knowledge_reasoning", "user_behavior_alignment", "multilingual")
 
@@ -91,7 +155,7 @@ def _numbered(options: list[str], start: int = 0) -> str:
 def category_mc(rng: random.Random, products: list[Product]) -> list[dict]:
     rows = []
     for p in products:
-        options = rng.sample([c for c in sorted(CATEGORIES) if c != p.category], 3) + [p.category]
+        options = [*rng.sample([c for c in sorted(CATEGORIES) if c != p.category], 3), p.category]
         rng.shuffle(options)
         prompt = f"Which category does the product '{p.title}' belong to?\n{_numbered(options)}\nAnswer: "
         rows.append(_record("starter_category_mc", TRACKS[0], "multiple-choice", "accuracy", prompt, options.index(p.category)))
@@ -102,8 +166,7 @@ def attribute_ner(rng: random.Random, products: list[Product]) -> list[dict]:
     rows = []
     for p in products:
         kind = rng.choice(("color", "material"))
-        prompt = (f"Extract phrases of entity type '{kind}' from the product title '{p.title}'. "
-                  "Output the phrases separated by commas.\nOutput: ")
+        prompt = f"Extract phrases of entity type '{kind}' from the product title '{p.title}'. Output the phrases separated by commas.\nOutput: "
         rows.append(_record("starter_attribute_ner", TRACKS[0], "named_entity_recognition", "micro f1", prompt, [getattr(p, kind)]))
     return rows
 
@@ -111,10 +174,20 @@ def attribute_ner(rng: random.Random, products: list[Product]) -> list[dict]:
 def category_explain(rng: random.Random, products: list[Product]) -> list[dict]:
     rows = []
     for category in sorted(CATEGORIES):
-        for phrasing in ("Explain what the product category '{c}' covers in one sentence.\nOutput: ",
-                         "In one sentence, what kind of products are sold in the '{c}' category?\nOutput: "):
-            rows.append(_record("starter_category_explain", TRACKS[0], "generation", "sent-transformer",
-                                phrasing.format(c=category), f"{category.capitalize()} are {CATEGORIES[category][2]}."))
+        for phrasing in (
+            "Explain what the product category '{c}' covers in one sentence.\nOutput: ",
+            "In one sentence, what kind of products are sold in the '{c}' category?\nOutput: ",
+        ):
+            rows.append(
+                _record(
+                    "starter_category_explain",
+                    TRACKS[0],
+                    "generation",
+                    "sent-transformer",
+                    phrasing.format(c=category),
+                    f"{category.capitalize()} are {CATEGORIES[category][2]}.",
+                )
+            )
     return rows
 
 
@@ -128,8 +201,7 @@ def unit_price_mc(rng: random.Random, products: list[Product]) -> list[dict]:
         wrong = {round(right * f, 2) for f in (0.5, 2.0, 1.5, 0.75)} - {right}
         options = [f"${v:.2f}" for v in rng.sample(sorted(wrong), 3)] + [f"${right:.2f}"]
         rng.shuffle(options)
-        prompt = (f"A pack of {count} {p.noun}s costs ${total:.2f}. What is the price of one {p.noun}?\n"
-                  f"{_numbered(options)}\nAnswer: ")
+        prompt = f"A pack of {count} {p.noun}s costs ${total:.2f}. What is the price of one {p.noun}?\n{_numbered(options)}\nAnswer: "
         rows.append(_record("starter_unit_price_mc", TRACKS[1], "multiple-choice", "accuracy", prompt, options.index(f"${right:.2f}")))
     return rows
 
@@ -137,8 +209,7 @@ def unit_price_mc(rng: random.Random, products: list[Product]) -> list[dict]:
 def title_generation(rng: random.Random, products: list[Product]) -> list[dict]:
     rows = []
     for p in products:
-        prompt = (f"Write a product title from these attributes. Brand: {p.brand}; color: {p.color}; "
-                  f"material: {p.material}; product: {p.noun}.\nOutput: ")
+        prompt = f"Write a product title from these attributes. Brand: {p.brand}; color: {p.color}; material: {p.material}; product: {p.noun}.\nOutput: "
         rows.append(_record("starter_title_generation", TRACKS[1], "generation", "rougel", prompt, p.title))
     return rows
 
@@ -155,9 +226,11 @@ def complement_retrieval(rng: random.Random, products: list[Product]) -> list[di
             continue
         candidates = good + bad
         rng.shuffle(candidates)
-        prompt = (f"A user bought '{p.title}'. Which of the following products is the user most likely to buy "
-                  f"together with it?\n{_numbered([c.title for c in candidates], start=1)}\n"
-                  "Answer with the numbers of the 3 most likely products, separated by commas.\nAnswer: ")
+        prompt = (
+            f"A user bought '{p.title}'. Which of the following products is the user most likely to buy "
+            f"together with it?\n{_numbered([c.title for c in candidates], start=1)}\n"
+            "Answer with the numbers of the 3 most likely products, separated by commas.\nAnswer: "
+        )
         truth = [candidates.index(g) + 1 for g in good]
         rows.append(_record("starter_complement_retrieval", TRACKS[2], "retrieval", "hit rate@3", prompt, truth))
     return rows
@@ -182,9 +255,11 @@ def query_ranking(rng: random.Random, products: list[Product]) -> list[dict]:
             (Product(irr_cat, CATEGORIES[irr_cat][0][0], CATEGORIES[irr_cat][1][0], rng.choice(sorted(COLORS)), rng.choice(BRANDS)), "irrelevant"),
         ]
         rng.shuffle(graded)
-        prompt = (f"A user searches for '{query}'. Rank the following 5 products by how relevant they are to the query, "
-                  f"most relevant first.\n{_numbered([g[0].title for g in graded], start=1)}\n"
-                  "Output the 5 numbers separated by commas.\nAnswer: ")
+        prompt = (
+            f"A user searches for '{query}'. Rank the following 5 products by how relevant they are to the query, "
+            f"most relevant first.\n{_numbered([g[0].title for g in graded], start=1)}\n"
+            "Output the 5 numbers separated by commas.\nAnswer: "
+        )
         rows.append(_record("starter_query_ranking", TRACKS[2], "ranking", "ndcg", prompt, [gains[g[1]] for g in graded]))
     return rows
 
@@ -207,9 +282,13 @@ def build(out_dir: Path, seed: int = 2024, per_task: int = 24) -> dict[str, int]
     """Write one JSON Lines file per starter task into ``out_dir``; return item counts."""
     rng = random.Random(seed)
     builders = {
-        "category_mc": category_mc, "attribute_ner": attribute_ner, "category_explain": category_explain,
-        "unit_price_mc": unit_price_mc, "title_generation": title_generation,
-        "complement_retrieval": complement_retrieval, "query_ranking": query_ranking,
+        "category_mc": category_mc,
+        "attribute_ner": attribute_ner,
+        "category_explain": category_explain,
+        "unit_price_mc": unit_price_mc,
+        "title_generation": title_generation,
+        "complement_retrieval": complement_retrieval,
+        "query_ranking": query_ranking,
         "title_translation_de": lambda r, ps: translation(r, ps, "de"),
         "title_translation_ja": lambda r, ps: translation(r, ps, "ja"),
     }

@@ -59,8 +59,11 @@ Returns:
 
 
 def _inputs(metric: str) -> str:
-    extra = ("\n    model_path: a local folder of " + EMBEDDING_MODELS[metric] + " (default: found offline as ecombench finds it)."
-             if metric in EMBEDDING_METRICS else "")
+    extra = (
+        "\n    model_path: a local folder of " + EMBEDDING_MODELS[metric] + " (default: found offline as ecombench finds it)."
+        if metric in EMBEDDING_METRICS
+        else ""
+    )
     return f"""
 Args:
     predictions: the model's raw output texts, parsed as the KDD Cup 2024 scorer parsed them.
@@ -123,21 +126,28 @@ class ShopBenchMetric(evaluate.Metric):
             cache[key] = Embedders(overrides=dict(overrides))
         return cache[key]
 
-    def _compute(self, predictions: list[str], references: list[Any], model_path: str | None = None,
-                 multilingual_model_path: str | None = None, **columns: Any) -> dict[str, Any]:
+    def _compute(
+        self, predictions: list[str], references: list[Any], model_path: str | None = None, multilingual_model_path: str | None = None, **columns: Any
+    ) -> dict[str, Any]:
         if self.metric == "kdd":
             missing = [c for c in KDD_COLUMNS if c not in columns]
             unexpected = sorted(set(columns) - set(KDD_COLUMNS))
             if missing or unexpected:
-                raise TypeError(f"shopbench_kdd.compute() needs {', '.join(KDD_COLUMNS)} (lists, one value per row)"
-                                + (f"; missing {', '.join(missing)}" if missing else "") + (f"; unexpected {', '.join(unexpected)}" if unexpected else ""))
+                raise TypeError(
+                    f"shopbench_kdd.compute() needs {', '.join(KDD_COLUMNS)} (lists, one value per row)"
+                    + (f"; missing {', '.join(missing)}" if missing else "")
+                    + (f"; unexpected {', '.join(unexpected)}" if unexpected else "")
+                )
             paths = {"sent-transformer": model_path, "multilingual-sent-transformer": multilingual_model_path}
             for metric in sorted(set(columns["metrics"]) & set(EMBEDDING_METRICS)):
                 _find_model(metric, paths[metric], "model_path" if metric == "sent-transformer" else "multilingual_model_path")
             embedders = self._embedders(paths)
             return kdd_scores(predictions, references, embedders=embedders, **columns)
-        unexpected = [*columns, *(["multilingual_model_path"] if multilingual_model_path is not None else []),
-                      *(["model_path"] if model_path is not None and self.metric not in EMBEDDING_METRICS else [])]
+        unexpected = [
+            *columns,
+            *(["multilingual_model_path"] if multilingual_model_path is not None else []),
+            *(["model_path"] if model_path is not None and self.metric not in EMBEDDING_METRICS else []),
+        ]
         if unexpected:
             raise TypeError(f"{MODULES[self.metric]}.compute() got unexpected arguments: {', '.join(sorted(unexpected))}")
         if self.metric in EMBEDDING_METRICS:

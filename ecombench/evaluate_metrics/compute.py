@@ -55,8 +55,9 @@ def kdd_scores(
     items = []
     for i, (raw, truth, task, task_type, metric, track) in enumerate(zip(predictions, references, task_names, task_types, metrics, tracks, strict=True)):
         try:
-            record = ShopBenchRecord.model_validate({"input_field": "", "output_field": json.loads(truth), "task_name": task,
-                                                     "task_type": task_type, "metric": metric, "track": track})
+            record = ShopBenchRecord.model_validate(
+                {"input_field": "", "output_field": json.loads(truth), "task_name": task, "task_type": task_type, "metric": metric, "track": track}
+            )
         except json.JSONDecodeError as exc:
             raise EcombenchError(f"row {i}: reference is not JSON text ({exc.msg}); pass json.dumps(output_field)") from exc
         except ValidationError as exc:

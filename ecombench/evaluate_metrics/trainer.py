@@ -36,8 +36,12 @@ def trainer_compute_metrics(
     """
     rows = load_records(Path(records)) if isinstance(records, (str, Path)) else [ShopBenchRecord.model_validate(r) for r in records]
     references = [json.dumps(r.output_field, ensure_ascii=False) for r in rows]
-    columns = {"task_names": [r.task_name for r in rows], "task_types": [r.task_type for r in rows],
-               "metrics": [r.metric for r in rows], "tracks": [r.track for r in rows]}
+    columns = {
+        "task_names": [r.task_name for r in rows],
+        "task_types": [r.task_type for r in rows],
+        "metrics": [r.metric for r in rows],
+        "tracks": [r.track for r in rows],
+    }
     state: dict[str, Any] = {}
 
     def compute_metrics(eval_pred: Any) -> dict[str, float]:
@@ -55,8 +59,9 @@ def trainer_compute_metrics(
             from ecombench.evaluate_metrics import path
 
             state["module"] = evaluate.load(path("kdd"), keep_in_memory=True)
-        result = state["module"].compute(predictions=texts, references=references, model_path=embedding_model,
-                                         multilingual_model_path=multilingual_embedding_model, **columns)
+        result = state["module"].compute(
+            predictions=texts, references=references, model_path=embedding_model, multilingual_model_path=multilingual_embedding_model, **columns
+        )
         return flatten(result)
 
     return compute_metrics

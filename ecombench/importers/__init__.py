@@ -18,5 +18,3 @@ IMPORTERS: dict[str, Callable[..., ImportedSuite]] = {
 }
 
 __all__ = ["IMPORTERS", "ImportedSuite"]
-
-

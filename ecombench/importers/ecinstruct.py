@@ -17,11 +17,16 @@ from ecombench.records import iter_jsonl, make_record
 
 FIELDS = ("task", "setting", "split", "instruction", "input", "output")
 TRACKS = {
-    "attribute_value_extraction": "concept_understanding", "product_matching": "concept_understanding",
-    "multiclass_product_classification": "concept_understanding", "product_substitute_identification": "knowledge_reasoning",
-    "product_relation_prediction": "knowledge_reasoning", "answerability_prediction": "knowledge_reasoning",
-    "answer_generation": "knowledge_reasoning", "sentiment_analysis": "user_behavior_alignment",
-    "sequential_recommendation": "user_behavior_alignment", "query_product_rank": "user_behavior_alignment",
+    "attribute_value_extraction": "concept_understanding",
+    "product_matching": "concept_understanding",
+    "multiclass_product_classification": "concept_understanding",
+    "product_substitute_identification": "knowledge_reasoning",
+    "product_relation_prediction": "knowledge_reasoning",
+    "answerability_prediction": "knowledge_reasoning",
+    "answer_generation": "knowledge_reasoning",
+    "sentiment_analysis": "user_behavior_alignment",
+    "sequential_recommendation": "user_behavior_alignment",
+    "query_product_rank": "user_behavior_alignment",
 }
 
 

@@ -211,8 +211,7 @@ def read(source: Path, skip_unreadable: bool = False) -> ImportedSuite:
         suite.sources += [folder / name for name in FILES]
     if unreadable and not skip_unreadable:
         listed = "; ".join(f"{folder}: {why}" for folder, why in unreadable)
-        raise EcombenchError(f"{len(unreadable)} of {len(folders)} EcomGPT task folders cannot be read: {listed} "
-                             "(pass --skip-unreadable to import the others)")
+        raise EcombenchError(f"{len(unreadable)} of {len(folders)} EcomGPT task folders cannot be read: {listed} (pass --skip-unreadable to import the others)")
     for folder, why in unreadable:
         print(f"ecombench: warning: skipped {folder}: {why}", file=sys.stderr)
     if not suite.tasks:

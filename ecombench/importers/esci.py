@@ -26,7 +26,7 @@ def _read(path: Path, columns: tuple[str, ...]) -> Any:
         raise EcombenchError(f"{path.parent}: no {path.name} (expected the ESCI examples and products parquet files)")
     try:
         frame = pd.read_parquet(path)
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a bad file
+    except Exception as exc:
         raise EcombenchError(f"{path}: not a readable parquet file ({type(exc).__name__})") from exc
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -54,20 +54,27 @@ def read(source: Path, split: str = "test", seed: int = 0, per_locale: int = 500
         ranking, label = f"esci_ranking_{locale}", f"esci_label_{locale}"
         if len(rows) >= 5 and len(suite.tasks.get(ranking, [])) < per_locale and any(r[1] == "E" for r in rows):
             picks = rng.sample(rows, 5)
-            prompt = (f"A user searches for '{query}'. Rank the following 5 products by how relevant they are to the query, most relevant first.\n"
-                      + "\n".join(f"{i}. {t}" for i, (_, _, t) in enumerate(picks, start=1))
-                      + "\nOutput the 5 numbers separated by commas.\nAnswer: ")
+            prompt = (
+                f"A user searches for '{query}'. Rank the following 5 products by how relevant they are to the query, most relevant first.\n"
+                + "\n".join(f"{i}. {t}" for i, (_, _, t) in enumerate(picks, start=1))
+                + "\nOutput the 5 numbers separated by commas.\nAnswer: "
+            )
             suite.tasks.setdefault(ranking, []).append(make_record(ranking, "ranking", "ndcg", track, prompt, [GAINS[p[1]] for p in picks]))
         if len(suite.tasks.get(label, [])) < per_locale:
             _, esci, title = rng.choice(rows) if rows else (None, None, None)
             if title:
                 assert esci is not None  # title comes from a row, so esci does too
-                prompt = (f"How relevant is the product '{title}' to the search query '{query}'?\n"
-                          + "\n".join(f"{i}. {name}" for i, name in enumerate(LABELS)) + "\nAnswer: ")
+                prompt = (
+                    f"How relevant is the product '{title}' to the search query '{query}'?\n"
+                    + "\n".join(f"{i}. {name}" for i, name in enumerate(LABELS))
+                    + "\nAnswer: "
+                )
                 suite.tasks.setdefault(label, []).append(make_record(label, "multiple-choice", "accuracy", track, prompt, _LABEL_INDEX[esci]))
     for task in suite.tasks:
         kind, locale = task.split("_")[1], task.rsplit("_", 1)[1]
-        suite.descriptions[task] = (f"ESCI {locale}: rank 5 products for a query (ESCI gains)" if kind == "ranking"
-                                    else f"ESCI {locale}: label a query-product pair exact, substitute, complement or irrelevant")
+        suite.descriptions[task] = (
+            f"ESCI {locale}: rank 5 products for a query (ESCI gains)"
+            if kind == "ranking"
+            else f"ESCI {locale}: label a query-product pair exact, substitute, complement or irrelevant"
+        )
     return suite
-

@@ -5,15 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 from ecombench.errors import EcombenchError
-from ecombench.io import parse_json
 from ecombench.importers.writer import ImportedSuite
+from ecombench.io import parse_json
 from ecombench.metrics import METRICS_BY_TASK_TYPE
 from ecombench.metrics.parsers import TASK_TYPES
 from ecombench.records import iter_jsonl, make_record
 
 
-def read(source: Path, prompt: str = "prompt", target: str = "target", task_type: str = "generation",
-         metric: str | None = None, track: str = "custom", task: str = "task") -> ImportedSuite:
+def read(
+    source: Path,
+    prompt: str = "prompt",
+    target: str = "target",
+    task_type: str = "generation",
+    metric: str | None = None,
+    track: str = "custom",
+    task: str = "task",
+) -> ImportedSuite:
     """One task: ``prompt``/``target`` name the fields; a string target of a list task may be JSON."""
     if task_type not in TASK_TYPES:
         raise EcombenchError(f"--type {task_type}: use one of {', '.join(TASK_TYPES)}")

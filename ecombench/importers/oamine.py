@@ -18,11 +18,15 @@ def read(source: Path, min_rows: int = MIN_ROWS) -> ImportedSuite:
     for number, row in iter_jsonl(source):
         title, scores = row.get("input"), row.get("target_scores")
         if not isinstance(title, str) or not isinstance(scores, dict):
-            raise EcombenchError(f"{source}:{number}: not OA-Mine (expected fields 'input': str, 'category': str, 'target_scores': {{attribute: {{value: 1}}}})")
+            raise EcombenchError(
+                f"{source}:{number}: not OA-Mine (expected fields 'input': str, 'category': str, 'target_scores': {{attribute: {{value: 1}}}})"
+            )
         for attribute, values in scores.items():
             truth = [v for v in values if v != "n/a"] if isinstance(values, dict) else []
-            prompt = (f"Extract phrases of entity type '{attribute.lower()}' from the product title '{title}'. "
-                      "Output the phrases separated by commas, or nothing if there is none.\nOutput: ")
+            prompt = (
+                f"Extract phrases of entity type '{attribute.lower()}' from the product title '{title}'. "
+                "Output the phrases separated by commas, or nothing if there is none.\nOutput: "
+            )
             suite.tasks.setdefault(attribute, []).append(make_record(attribute, "named_entity_recognition", "micro f1", TRACK, prompt, truth))
     suite.tasks = {a: rows for a, rows in suite.tasks.items() if len(rows) >= min_rows}
     for attribute in suite.tasks:

@@ -41,10 +41,17 @@ def _read_test(source: Path) -> ImportedSuite:
             raise EcombenchError(f"{source}:{number}: a test row needs {', '.join(TEST_FIELDS)} (a string and a bool)")
         mc = row["is_multiple_choice"]
         task = "test_multiple_choice" if mc else "test_generation"
-        suite.tasks.setdefault(task, []).append({
-            "index": index, "input_field": row["input_field"], "is_multiple_choice": mc, "task_name": task,
-            "task_type": "multiple-choice" if mc else "generation", "metric": "accuracy" if mc else "rougel", "track": "test",
-        })
+        suite.tasks.setdefault(task, []).append(
+            {
+                "index": index,
+                "input_field": row["input_field"],
+                "is_multiple_choice": mc,
+                "task_name": task,
+                "task_type": "multiple-choice" if mc else "generation",
+                "metric": "accuracy" if mc else "rougel",
+                "track": "test",
+            }
+        )
     for task in suite.tasks:
         suite.descriptions[task] = f"ShopBench test questions without answers ({task.removeprefix('test_').replace('_', '-')}): generation only"
     return suite

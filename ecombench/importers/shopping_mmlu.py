@@ -37,7 +37,7 @@ def _files(source: Path) -> dict[str, bytes]:
         raise EcombenchError(f"{source}: no skills/ or {'/, '.join(TYPE_FOLDERS)}/ folders (is this Shopping MMLU's data.zip?)")
     root = str(PurePosixPath(anchors[0]).parent.parent)
     prefix = "" if root == "." else root + "/"
-    return {n[len(prefix):]: read(n) for n in names if n.startswith(prefix)}
+    return {n[len(prefix) :]: read(n) for n in names if n.startswith(prefix)}
 
 
 def _mc_rows(name: str, data: bytes) -> list[dict[str, Any]]:
@@ -55,8 +55,14 @@ def _mc_rows(name: str, data: bytes) -> list[dict[str, Any]]:
         parsed.append((question, list(choices), answer))
     start = 1 if any(a == len(c) for _, c, a in parsed) and not any(a == 0 for _, _, a in parsed) else 0
     return [
-        make_record(task, "multiple-choice", "accuracy", "shopping_mmlu",
-                    f"{q}\n" + "\n".join(f"{i}. {c}" for i, c in enumerate(choices, start=start)) + "\nAnswer: ", answer)
+        make_record(
+            task,
+            "multiple-choice",
+            "accuracy",
+            "shopping_mmlu",
+            f"{q}\n" + "\n".join(f"{i}. {c}" for i, c in enumerate(choices, start=start)) + "\nAnswer: ",
+            answer,
+        )
         for q, choices, answer in parsed
     ]
 

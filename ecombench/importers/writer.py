@@ -83,19 +83,22 @@ def _task_yaml(task: str, rows: list[dict[str, Any]], description: str, sources:
         "sources": sources,
         "answers": answers,
     }
-    return _dump(f"Imported by `ecombench import {fmt}`.", {
-        "task": task,
-        "custom_dataset": _Function("ecombench.hooks.load_dataset"),
-        "dataset_kwargs": {"data_files": f"{task}.jsonl"},
-        "test_split": "test",
-        "output_type": "generate_until",
-        "doc_to_text": "input_field",
-        "doc_to_target": _Function("ecombench.hooks.doc_to_target"),
-        "process_results": _Function("ecombench.hooks.process_results"),
-        "generation_kwargs": {"until": [], "max_gen_toks": 1 if first["task_type"] == "multiple-choice" else 100, "do_sample": False},
-        "metric_list": [{"metric": "kdd_score", "aggregation": _Function("ecombench.hooks.aggregate"), "higher_is_better": True}],
-        "metadata": meta,
-    })
+    return _dump(
+        f"Imported by `ecombench import {fmt}`.",
+        {
+            "task": task,
+            "custom_dataset": _Function("ecombench.hooks.load_dataset"),
+            "dataset_kwargs": {"data_files": f"{task}.jsonl"},
+            "test_split": "test",
+            "output_type": "generate_until",
+            "doc_to_text": "input_field",
+            "doc_to_target": _Function("ecombench.hooks.doc_to_target"),
+            "process_results": _Function("ecombench.hooks.process_results"),
+            "generation_kwargs": {"until": [], "max_gen_toks": 1 if first["task_type"] == "multiple-choice" else 100, "do_sample": False},
+            "metric_list": [{"metric": "kdd_score", "aggregation": _Function("ecombench.hooks.aggregate"), "higher_is_better": True}],
+            "metadata": meta,
+        },
+    )
 
 
 def _group_yaml(group: str, members: list[str], comment: str, aggregate: list[dict[str, Any]] = _AGGREGATE) -> str:
@@ -175,9 +178,11 @@ def write_suite(suite: ImportedSuite, name: str, dest_parent: Path, force: bool 
             tracks.setdefault(rows[0]["track"], []).append(task)
         for track, members in tracks.items():
             (staging / f"_group_{track_slugs[track]}.yaml").write_text(
-                _group_yaml(groups[track], members, "A track: the mean of its tasks' scores"), encoding="utf-8")
+                _group_yaml(groups[track], members, "A track: the mean of its tasks' scores"), encoding="utf-8"
+            )
         (staging / "_group_all.yaml").write_text(
-            _group_yaml(name, [groups[t] for t in tracks], "All-Around: the mean of the track scores", _ALL_AROUND), encoding="utf-8")
+            _group_yaml(name, [groups[t] for t in tracks], "All-Around: the mean of the track scores", _ALL_AROUND), encoding="utf-8"
+        )
         _read_back(staging, suite)
         replace_dir(staging, dest)
     except BaseException:

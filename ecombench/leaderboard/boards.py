@@ -159,10 +159,8 @@ def pick_board(cover: pd.DataFrame, total: int, default: str = DEFAULT_BOARD) ->
             return name, ""
         others = covered_hint(cover, skip=default)
         missing = total - covered.get(default, 0)
-        return name, (f"{missing} of {total} submissions have no task of board '{default}'"
-                      + (f"; see them with {others}" if others else ""))
+        return name, (f"{missing} of {total} submissions have no task of board '{default}'" + (f"; see them with {others}" if others else ""))
     name = str(cover["board"].iloc[0])
-    line = (f"no submission has a task of the default board '{default}'; showing board '{name}' "
-            f"({covered[name]} of {total} submissions, --board {name})")
+    line = f"no submission has a task of the default board '{default}'; showing board '{name}' ({covered[name]} of {total} submissions, --board {name})"
     others = covered_hint(cover, skip=name)
     return name, line + (f"; other boards: {others}" if others else "")

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ecombench.leaderboard.stats import shown_decimals
 from ecombench.leaderboard.table import BoardTable
-from ecombench.terminal import safe_text, text  # noqa: F401 - safe_text: re-exported for callers of this module
+from ecombench.terminal import safe_text, text
 
 
 def columns(table: BoardTable) -> list[str]:
@@ -78,8 +78,7 @@ def render(table: BoardTable, fmt: str) -> str:
         return ""
     cols = columns(table)
     if fmt == "json":
-        return json.dumps({"board": table.board.model_dump(), "notes": list(table.notes), "rows": to_records(table)},
-                          indent=2, ensure_ascii=False, default=str)
+        return json.dumps({"board": table.board.model_dump(), "notes": list(table.notes), "rows": to_records(table)}, indent=2, ensure_ascii=False, default=str)
     if fmt == "csv":
         frame = table.frame[cols]
         text_cols = [c for c in cols if frame[c].dtype == object or isinstance(frame[c].dtype, (pd.StringDtype, pd.CategoricalDtype))]
@@ -99,8 +98,10 @@ def render(table: BoardTable, fmt: str) -> str:
         )
         title = html.escape(table.board.name)
         notes = "".join(f"<p>{html.escape(note)}</p>" for note in table.notes)
-        return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
-                f"<h1>{title}</h1><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}</body></html>\n")
+        return (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
+            f"<h1>{title}</h1><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}</body></html>\n"
+        )
     raise ValueError(fmt)
 
 
@@ -109,8 +110,11 @@ def rich_table(table: BoardTable):
     from rich.text import Text
 
     cols = [c for c in columns(table) if c not in ("submission", "model")]
-    out = Table(title=text(f"{table.board.name}: {table.board.description}" if table.board.description else table.board.name),
-                caption=text("\n".join(table.notes), keep_lines=True) if table.notes else None, caption_justify="left")
+    out = Table(
+        title=text(f"{table.board.name}: {table.board.description}" if table.board.description else table.board.name),
+        caption=text("\n".join(table.notes), keep_lines=True) if table.notes else None,
+        caption_justify="left",
+    )
     for c in cols:
         out.add_column(c.removeprefix("track:").removeprefix("task:"), justify="right" if c not in ("name", "base", "flags", "date") else "left")
     for row in table.frame[cols].itertuples(index=False):

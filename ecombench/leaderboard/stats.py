@@ -24,9 +24,11 @@ Z95 = 1.959963984540054
 # A task whose random baseline is this close to the maximum score (1.0) is not normalised: 1 - baseline
 # would be a tiny denominator that turns a small gap below chance into a score of -1000.
 MAX_BASELINE = 0.95
-NORMALISATION = ("normalised score per task = 100 × (score − random baseline) / (1 − random baseline): "
-                 "0 = chance, 100 = perfect, negative = below chance; tasks without a baseline, or with a "
-                 f"baseline of {MAX_BASELINE} or more, count as 100 × score")
+NORMALISATION = (
+    "normalised score per task = 100 × (score − random baseline) / (1 − random baseline): "
+    "0 = chance, 100 = perfect, negative = below chance; tasks without a baseline, or with a "
+    f"baseline of {MAX_BASELINE} or more, count as 100 × score"
+)
 
 
 def normalisable(baseline: float | None) -> bool:

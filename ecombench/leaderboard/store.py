@@ -38,11 +38,20 @@ class Loaded:
 
 
 def _rows(sub: Submission, file: str) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
-    meta = {"submission": sub.id, "name": sub.name, "model": sub.model.spec, "base": sub.model.base_model, "kind": sub.model.kind,
-            "date": sub.created.date().isoformat(), "limit": sub.generation.limit, "file": file,
-            # training lineage: LoRA rank, and the tasks seen in training (None for models not trained by ecombench)
-            "lora_rank": sub.lineage.rank if sub.lineage else None, "held_in": " ".join(sub.lineage.held_in) if sub.lineage else None,
-            "shots": sub.generation.num_fewshot}  # few-shot runs are ranked apart from 0-shot ones (table.py)
+    meta = {
+        "submission": sub.id,
+        "name": sub.name,
+        "model": sub.model.spec,
+        "base": sub.model.base_model,
+        "kind": sub.model.kind,
+        "date": sub.created.date().isoformat(),
+        "limit": sub.generation.limit,
+        "file": file,
+        # training lineage: LoRA rank, and the tasks seen in training (None for models not trained by ecombench)
+        "lora_rank": sub.lineage.rank if sub.lineage else None,
+        "held_in": " ".join(sub.lineage.held_in) if sub.lineage else None,
+        "shots": sub.generation.num_fewshot,
+    }  # few-shot runs are ranked apart from 0-shot ones (table.py)
     scores = [(sub.id, t, r.track, r.score, r.stderr if r.stderr is not None else 0.0, r.version, r.data_sha256) for t, r in sub.tasks.items()]
     return meta, scores
 
@@ -55,7 +64,7 @@ def _index_path(folder: Path) -> Path:
 def _read_index(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
-            index = pickle.load(handle)  # noqa: S301 - our own cache file under the user cache
+            index = pickle.load(handle)
         return index if index.get("version") == INDEX_VERSION else {}
     except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError):
         return {}

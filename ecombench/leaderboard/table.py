@@ -33,11 +33,15 @@ def reference_ids(meta: pd.DataFrame) -> set[str]:
 
 def notes(board: Board, not_normalised: list[str], references: bool = False) -> tuple[str, ...]:
     """The lines that explain a board's numbers: how it ranks and ties, and its normalisation."""
-    lines = [f"rank: by {RANK_KEYS[board.ranking]} as shown (4 decimals; 2 for 0-100 scores); equal shown values share a rank "
-             "and the next is skipped (1, 1, 3); tied rows are listed by All-Around, then name; flagged rows get no rank"]
+    lines = [
+        f"rank: by {RANK_KEYS[board.ranking]} as shown (4 decimals; 2 for 0-100 scores); equal shown values share a rank "
+        "and the next is skipped (1, 1, 3); tied rows are listed by All-Around, then name; flagged rows get no rank"
+    ]
     if references:
-        lines.append("reference rows (flag 'reference': random guess, most frequent answer, oracle, builtin:tiny) are listed "
-                     "for scale among the ranked rows and are not ranked")
+        lines.append(
+            "reference rows (flag 'reference': random guess, most frequent answer, oracle, builtin:tiny) are listed "
+            "for scale among the ranked rows and are not ranked"
+        )
     if board.normalize:
         lines.append(NORMALISATION + (f" (here: {', '.join(not_normalised)})" if not_normalised else ""))
     return tuple(lines)
@@ -111,8 +115,9 @@ def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track
     # listed where their value falls among the ranked rows, other flagged rows after them
     reference = frame["kind"] == REFERENCE_KIND
     shown_rank = competition_rank(frame[key]).fillna(len(frame) + 1)
-    frame = frame.assign(_flagged=~clean & ~reference, _shown=shown_rank).sort_values(["_flagged", "_shown", "all_around", "name"],
-                                                                                     ascending=[True, True, False, True], kind="stable")
+    frame = frame.assign(_flagged=~clean & ~reference, _shown=shown_rank).sort_values(
+        ["_flagged", "_shown", "all_around", "name"], ascending=[True, True, False, True], kind="stable"
+    )
     frame["rank"] = competition_rank(frame.loc[frame["flags"] == "", key]).reindex(frame.index).astype("Int64")
     frame = frame.drop(columns=["_flagged", "_shown", "n_tasks", "changed"])
     if by == "task":

@@ -181,8 +181,7 @@ def ner_counts(raw: str, truth: list[str]) -> F1Counts:
 
 # Metric names, by the EcomGPT class whose rule they follow.
 CLS_F1, NER_F1 = "ecomgpt-cls-f1", "ecomgpt-ner-f1"
-EXTRACT_ROUGE_L, CONDITION_EXTRACT_ROUGE_L, GENERATE_ROUGE_L = (
-    "ecomgpt-extract-rougel", "ecomgpt-condition-extract-rougel", "ecomgpt-generate-rougel")
+EXTRACT_ROUGE_L, CONDITION_EXTRACT_ROUGE_L, GENERATE_ROUGE_L = ("ecomgpt-extract-rougel", "ecomgpt-condition-extract-rougel", "ecomgpt-generate-rougel")
 
 # Scored item by item from the raw output (task score: the mean).
 RAW_ITEM_METRICS: dict[str, Callable[[str, Any], float]] = {

@@ -39,7 +39,7 @@ def _from_hf_cache(repo_id: str) -> Path | None:
         from huggingface_hub import snapshot_download
 
         return Path(snapshot_download(repo_id, local_files_only=True))
-    except Exception:  # noqa: BLE001 - any failure means "not in the cache"
+    except Exception:
         return None
 
 
@@ -77,10 +77,7 @@ def resolve_embedding_model(metric: str, override: str | os.PathLike[str] | None
         found = _from_packaged_minilm()
     if found is None:
         how = f"set {env}=PATH to a local copy, or pass {_OPTION[metric]} PATH" if flags else f"set {env}=PATH to a local copy"
-        raise EcombenchError(
-            f"metric '{metric}' needs the embedding model {repo_id}, which is not in the local "
-            f"Hugging Face cache; download it once, or {how}"
-        )
+        raise EcombenchError(f"metric '{metric}' needs the embedding model {repo_id}, which is not in the local Hugging Face cache; download it once, or {how}")
     return found
 
 

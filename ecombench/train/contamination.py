@@ -31,8 +31,12 @@ class ContaminationReport:
 
     def as_dict(self) -> dict:
         return {
-            "records": self.records, "eval_items": self.eval_items, "exact": self.exact, f"ngram_{NGRAM}": self.ngram,
-            "fraction": round(self.fraction, 6), "eval_tasks_overlapped": self.tasks,
+            "records": self.records,
+            "eval_items": self.eval_items,
+            "exact": self.exact,
+            f"ngram_{NGRAM}": self.ngram,
+            "fraction": round(self.fraction, 6),
+            "eval_tasks_overlapped": self.tasks,
         }
 
 

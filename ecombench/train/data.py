@@ -193,7 +193,7 @@ def build_mixture(records: list[TrainRecord], sources: list[dict[str, Any]], con
     heldout: list[TrainRecord] = []
     for task in selected:
         picked = rng.sample(by_task[task], counts[task]) if counts[task] else []
-        n_heldout = int(round(len(picked) * config.eval_fraction)) if len(picked) > 1 else 0
+        n_heldout = round(len(picked) * config.eval_fraction) if len(picked) > 1 else 0
         heldout.extend(picked[:n_heldout])
         train.extend(picked[n_heldout:])
     if not train:

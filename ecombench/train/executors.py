@@ -96,8 +96,16 @@ class RayExecutor:
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, *, gpus_per_job: float = 0, cpus_per_job: float = 1,
-                 max_parallel: int | None = None, retries: int = 1, storage: str = "auto") -> None:
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        gpus_per_job: float = 0,
+        cpus_per_job: float = 1,
+        max_parallel: int | None = None,
+        retries: int = 1,
+        storage: str = "auto",
+    ) -> None:
         if storage not in STORAGE:
             raise EcombenchError(f"--storage {storage}: choose one of {', '.join(STORAGE)}")
         if gpus_per_job < 0 or cpus_per_job <= 0 or (max_parallel is not None and max_parallel < 1) or retries < 0:
@@ -167,7 +175,7 @@ class RayExecutor:
                 job = pending.pop(ready)
                 try:
                     outcome = Outcome(job, ray.get(ready))
-                except Exception as exc:  # noqa: BLE001 - a failed task is reported, the others go on
+                except Exception as exc:
                     outcome = Outcome(job, error=describe_error(exc))
                 yield outcome
         finally:
@@ -213,12 +221,22 @@ def describe_error(exc: BaseException) -> str:
     return f"{type(cause).__name__}: {first}".rstrip(": ")
 
 
-def make_executor(name: str, *, address: str | None = None, gpus_per_job: float = 0, cpus_per_job: float = 1,
-                  max_parallel: int | None = None, storage: str = "auto") -> LocalExecutor | RayExecutor:
+def make_executor(
+    name: str, *, address: str | None = None, gpus_per_job: float = 0, cpus_per_job: float = 1, max_parallel: int | None = None, storage: str = "auto"
+) -> LocalExecutor | RayExecutor:
     """The executor ``--executor NAME`` asks for; Ray-only options with ``local`` are an error."""
     if name == "local":
-        given = [flag for flag, value in (("--address", address), ("--gpus-per-cell", gpus_per_job or None), ("--cpus-per-cell", cpus_per_job != 1),
-                                          ("--max-parallel", max_parallel), ("--storage", storage != "auto")) if value]
+        given = [
+            flag
+            for flag, value in (
+                ("--address", address),
+                ("--gpus-per-cell", gpus_per_job or None),
+                ("--cpus-per-cell", cpus_per_job != 1),
+                ("--max-parallel", max_parallel),
+                ("--storage", storage != "auto"),
+            )
+            if value
+        ]
         if given:
             raise EcombenchError(f"{', '.join(given)}: only with --executor ray")
         return LocalExecutor()
@@ -391,8 +409,7 @@ def run_one(job: RunJob) -> tuple[str, dict[str, bytes]]:
         return result.path.name, files
 
 
-def run_many(options: list[Any], executor: LocalExecutor | RayExecutor | None = None,
-             on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
+def run_many(options: list[Any], executor: LocalExecutor | RayExecutor | None = None, on_done: Callable[[Outcome], None] | None = None) -> list[Outcome]:
     """Score several models (``RunOptions`` each), one submission per model, over ``executor``.
 
     Each outcome's value is the path of the submission record on this machine; with Ray a failed

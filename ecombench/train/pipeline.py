@@ -19,9 +19,9 @@ from typing import Any, cast
 from ecombench import submissions
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_write_text
-from ecombench.tiny import resolve_model
 from ecombench.models import ResolvedModel, check_loadable, folder_hash
 from ecombench.taskindex import TaskInfo, build_index, default_roots
+from ecombench.tiny import resolve_model
 from ecombench.train import contamination
 from ecombench.train.config import TrainConfig
 from ecombench.train.data import Mixture, as_evaluated, build_mixture, load_records, source_path
@@ -195,8 +195,17 @@ def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, sho
         from ecombench.train.trainer import fit, save_adapter
 
         harness.quiet_lm_eval(debug)
-        model, tokenizer, result = fit(base.base_path, mixture.train, mixture.heldout, config.train, config.lora, out, resume=True, show_progress=show_progress,
-                                   trust_remote_code=config.trust_remote_code)
+        model, tokenizer, result = fit(
+            base.base_path,
+            mixture.train,
+            mixture.heldout,
+            config.train,
+            config.lora,
+            out,
+            resume=True,
+            show_progress=show_progress,
+            trust_remote_code=config.trust_remote_code,
+        )
         if state.is_main_process:
             scored = {t.name for t in eval_tasks}
             lineage_fields: dict[str, Any] = dict(
@@ -238,8 +247,13 @@ def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, sho
 
     scored_run = run(
         RunOptions(
-            model=str(out), tasks=config.eval.tasks, limit=config.eval.limit, name=config.name or out.name,
-            submissions_dir=config.submissions_dir, batch_size=config.eval.batch_size, debug=debug,
+            model=str(out),
+            tasks=config.eval.tasks,
+            limit=config.eval.limit,
+            name=config.name or out.name,
+            submissions_dir=config.submissions_dir,
+            batch_size=config.eval.batch_size,
+            debug=debug,
             trust_remote_code=config.trust_remote_code,
         ),
         lineage=lineage,

@@ -136,8 +136,10 @@ def run_cell(job: CellJob) -> CellResult | None:
         row = _row(job.cell, outcome.lineage, outcome.submission)
         if scratch is None:
             return CellResult(row, {}, {})
-        adapter = sorted((p.relative_to(outcome.adapter).as_posix() for p in outcome.adapter.rglob("*") if p.is_file()),
-                         key=lambda name: (name == "adapter_config.json", name))  # last: it marks a whole adapter
+        adapter = sorted(
+            (p.relative_to(outcome.adapter).as_posix() for p in outcome.adapter.rglob("*") if p.is_file()),
+            key=lambda name: (name == "adapter_config.json", name),
+        )  # last: it marks a whole adapter
         adapter = [name for name in adapter if not name.startswith(("checkpoints/", "."))]
         submission = pack(outcome.submission.parent, submission_files(outcome.submission)) if outcome.submission else {}
         return CellResult(row, pack(outcome.adapter, adapter), submission)
@@ -168,8 +170,13 @@ def _finished(cell: dict[str, Any], config: TrainConfig, folder: Path, subs: Pat
     return None
 
 
-def run_sweep(sweep: SweepConfig, *, executor: LocalExecutor | RayExecutor | None = None, debug: bool = False,
-              on_cell: Callable[[dict[str, Any], str], None] | None = None) -> SweepOutcome:
+def run_sweep(
+    sweep: SweepConfig,
+    *,
+    executor: LocalExecutor | RayExecutor | None = None,
+    debug: bool = False,
+    on_cell: Callable[[dict[str, Any], str], None] | None = None,
+) -> SweepOutcome:
     """Train and score every cell not finished yet; write the table and plot of all finished cells.
 
     A cell is finished when its ``result.json`` or its submission exists, whichever executor wrote it.

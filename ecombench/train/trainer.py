@@ -106,8 +106,8 @@ def load_base(model_path: Path, optim: OptimConfig, device: str, dtype: str, tru
         if device != "cuda":
             raise EcombenchError("train.qlora needs a CUDA GPU (bitsandbytes 4-bit); train without --qlora on this machine")
         try:
-            from transformers import BitsAndBytesConfig
             import bitsandbytes  # noqa: F401
+            from transformers import BitsAndBytesConfig
         except ImportError as exc:
             raise EcombenchError("train.qlora needs bitsandbytes: pip install bitsandbytes") from exc
         kwargs["quantization_config"] = BitsAndBytesConfig(
@@ -219,7 +219,11 @@ def _callbacks(out_dir: Path, show_progress: bool) -> list[Any]:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.progress = Progress(
-                TextColumn("[bold]train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), TimeRemainingColumn(),
+                TextColumn("[bold]train"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.description}"),
+                TimeRemainingColumn(),
                 transient=False,
             )
             self.progress.start()
@@ -318,8 +322,13 @@ def fit(
         ddp_find_unused_parameters=False,
     )
     trainer = SFTTrainer(
-        model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds, processing_class=tokenizer,
-        peft_config=peft_config, callbacks=_callbacks(out_dir, show_progress),
+        model=model,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=eval_ds,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=_callbacks(out_dir, show_progress),
     )
     if collator is not None:
         # TRL's bfd packing always flattens a batch into one row (right for varlen kernels) and takes no
