@@ -51,18 +51,36 @@ def blend(folder: Path, refs: dict, name: str, skill: dict[str, float], seed: in
     by_task: dict[str, list[float]] = {}
     for i in items:
         by_task.setdefault(i.task, []).append(i.score)
-    tasks = {t: r.model_copy(update={"score": statistics.fmean(by_task[t]), "stderr": statistics.stdev(by_task[t]) / len(by_task[t]) ** 0.5})
-             for t, r in oracle.tasks.items()}
+    tasks = {
+        t: r.model_copy(update={"score": statistics.fmean(by_task[t]), "stderr": statistics.stdev(by_task[t]) / len(by_task[t]) ** 0.5})
+        for t, r in oracle.tasks.items()
+    }
     tracks = {tr: sum(r.score for r in tasks.values() if r.track == tr) / sum(1 for r in tasks.values() if r.track == tr) for tr in oracle.tracks}
     created = submissions.now()
     sid = submissions.new_id(name, created)
     kind = "adapter" if lineage else "local"
-    sub = oracle.model_copy(update={
-        "id": sid, "name": name, "created": created, "items_file": f"{sid}.items.jsonl", "tasks": tasks, "tracks": tracks,
-        "all_around": sum(tracks.values()) / len(tracks), "lineage": lineage,
-        "model": oracle.model.model_copy(update={"spec": f"./{name}", "kind": kind, "base_model": "./demo-base", "weights_sha256": "d" * 64,
-                                                 "adapter_sha256": ("a" * 63 + str(seed % 10)) if lineage else None}),
-    })
+    sub = oracle.model_copy(
+        update={
+            "id": sid,
+            "name": name,
+            "created": created,
+            "items_file": f"{sid}.items.jsonl",
+            "tasks": tasks,
+            "tracks": tracks,
+            "all_around": sum(tracks.values()) / len(tracks),
+            "lineage": lineage,
+            "overall_task_mean": statistics.fmean(r.score for r in tasks.values()),
+            "model": oracle.model.model_copy(
+                update={
+                    "spec": f"./{name}",
+                    "kind": kind,
+                    "base_model": "./demo-base",
+                    "weights_sha256": "d" * 64,
+                    "adapter_sha256": ("a" * 63 + str(seed % 10)) if lineage else None,
+                }
+            ),
+        }
+    )
     submissions.save(folder, sub, items)
     return sub
 
@@ -79,10 +97,29 @@ def demo(folder: Path) -> dict[str, str]:
             trained = TRACKS[:k]
             mixture = {t: 100 for tr in trained for t in tasks_by_track[tr]}
             lineage = submissions.Lineage(
-                base_model="./demo-base", base_weights_sha256="d" * 64, adapter_sha256="a" * 64, method="lora", rank=rank, alpha=2.0 * rank,
-                dropout=0.05, target_modules="all-linear", steps=300, epochs=1.0, lr=2e-4, effective_batch=16, world_size=1, mixture=mixture,
-                tracks=trained, training_data_sha256="e" * 64, held_in=list(mixture), held_out=[t for t in refs["oracle"].tasks if t not in mixture],
-                contamination={"ngram_13": 0}, train_loss=1.1, heldout_loss=1.3, config_fingerprint=f"demo-r{rank}-k{k}")
+                base_model="./demo-base",
+                base_weights_sha256="d" * 64,
+                adapter_sha256="a" * 64,
+                method="lora",
+                rank=rank,
+                alpha=2.0 * rank,
+                dropout=0.05,
+                target_modules="all-linear",
+                steps=300,
+                epochs=1.0,
+                lr=2e-4,
+                effective_batch=16,
+                world_size=1,
+                mixture=mixture,
+                tracks=trained,
+                training_data_sha256="e" * 64,
+                held_in=list(mixture),
+                held_out=[t for t in refs["oracle"].tasks if t not in mixture],
+                contamination={"ngram_13": 0},
+                train_loss=1.1,
+                heldout_loss=1.3,
+                config_fingerprint=f"demo-r{rank}-k{k}",
+            )
             skill = {tr: (0.55 + 0.02 * k + rank / 400 if tr in trained else 0.35 + 0.01 * k) for tr in TRACKS}
             sub = blend(folder, refs, f"demo-lora-r{rank}-k{k}", skill, 10 * rank + k, lineage)
             ids[f"r{rank}k{k}"] = sub.id

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,12 +26,12 @@ app = typer.Typer(
 )
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
 
 
-class ListFormat(str, Enum):
+class ListFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
@@ -50,12 +50,13 @@ def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show a traceback for errors.")] = False,
     threads: Annotated[
         int | None,
-        typer.Option("--threads", help="CPU threads for torch (default: the CPUs this process can really use: affinity, "
-                     "cgroup quota, minus CPUs busy with other work; or $ECOMBENCH_THREADS)."),
+        typer.Option(
+            "--threads",
+            help="CPU threads for torch (default: the CPUs this process can really use: affinity, "
+            "cgroup quota, minus CPUs busy with other work; or $ECOMBENCH_THREADS).",
+        ),
     ] = None,
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
-    ] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
 ) -> None:
     """Global options."""
     if threads is not None:
@@ -73,14 +74,10 @@ def _console():
 @app.command()
 def score(
     data: Annotated[Path, typer.Option("--data", help="ShopBench-format JSON Lines file (questions with truths).")],
-    predictions: Annotated[
-        Path, typer.Option("--predictions", help='JSON Lines: {"index": row, "prediction": "raw text"} per line.')
-    ],
+    predictions: Annotated[Path, typer.Option("--predictions", help='JSON Lines: {"index": row, "prediction": "raw text"} per line.')],
     format: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
     output: Annotated[Path | None, typer.Option("--output", help="Also write the JSON scores to this file.")] = None,
-    embedding_model: Annotated[
-        str | None, typer.Option("--embedding-model", help="Folder of all-MiniLM-L6-v2 (sent-transformer).")
-    ] = None,
+    embedding_model: Annotated[str | None, typer.Option("--embedding-model", help="Folder of all-MiniLM-L6-v2 (sent-transformer).")] = None,
     multilingual_embedding_model: Annotated[
         str | None,
         typer.Option(
@@ -88,13 +85,9 @@ def score(
             help="Folder of paraphrase-multilingual-MiniLM-L12-v2 (multilingual-sent-transformer).",
         ),
     ] = None,
-    save: Annotated[
-        bool, typer.Option("--save", help="Also keep the scores as a submission (marked as scored from predictions) for the leaderboard.")
-    ] = False,
+    save: Annotated[bool, typer.Option("--save", help="Also keep the scores as a submission (marked as scored from predictions) for the leaderboard.")] = False,
     name: Annotated[str | None, typer.Option("--name", help="--save: submission name. Default: the predictions file's name.")] = None,
-    submissions_dir: Annotated[
-        Path | None, typer.Option("--submissions-dir", help="--save: where the submission is written. Default: submissions.")
-    ] = None,
+    submissions_dir: Annotated[Path | None, typer.Option("--submissions-dir", help="--save: where the submission is written. Default: submissions.")] = None,
 ) -> None:
     """Score raw predictions against ShopBench records, exactly as the KDD Cup 2024 scorer."""
     import time
@@ -105,9 +98,7 @@ def score(
 
     if not save and (name is not None or submissions_dir is not None):
         raise EcombenchError(f"{'--name' if name is not None else '--submissions-dir'} is a setting of --save; add --save to keep a submission")
-    embedders = Embedders(
-        overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model}
-    )
+    embedders = Embedders(overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model})
     started = time.monotonic()
     scored = score_and_keep(data, predictions, embedders) if save else None
     report = scored.report if scored is not None else score_files(data, predictions, embedders)
@@ -157,8 +148,7 @@ def tasks_list(
     index = build_index(default_roots(task_path or []))
     columns = ("task", "track", "type", "metric", "items", "version", "description")
     rows: list[dict[str, Any]] = [
-        {"task": t.name, "track": t.track, "type": t.task_type, "metric": t.metric, "items": t.item_count(), "version": t.version,
-         "description": t.description}
+        {"task": t.name, "track": t.track, "type": t.task_type, "metric": t.metric, "items": t.item_count(), "version": t.version, "description": t.description}
         for t in sorted(index.tasks.values(), key=lambda t: (natural_key(t.track), natural_key(t.name)))
     ]
     if format is ListFormat.json:
@@ -176,8 +166,9 @@ def tasks_list(
     narrow |= {"version", "type"} if console.width < 100 else set()
     shown = [c for c in columns if c != "track" and c not in narrow]
     longest = max((len(row["task"]) + 2 for row in rows), default=4)
-    table = rich_table(*shown, title=f"{len(index.tasks)} tasks, {len(index.groups)} groups", right=("items",),
-                       min_widths={"task": min(longest, console.width // 2)})
+    table = rich_table(
+        *shown, title=f"{len(index.tasks)} tasks, {len(index.groups)} groups", right=("items",), min_widths={"task": min(longest, console.width // 2)}
+    )
     for track in dict.fromkeys(row["track"] for row in rows):
         table.add_row(text(f"track: {track}", style="bold"), *[""] * (len(shown) - 1))
         for row in rows:
@@ -205,8 +196,16 @@ def tasks_show(
         raise EcombenchError(f"'{name}' is a group or track, not a task; `ecombench tasks` lists tasks")
     t = index.tasks[name]
     console = _console()
-    for key, value in (("task", t.name), ("track", t.track), ("task type", t.task_type), ("metric", t.metric),
-                       ("version", t.version), ("description", t.description), ("yaml", t.yaml_path), ("data", t.data_file)):
+    for key, value in (
+        ("task", t.name),
+        ("track", t.track),
+        ("task type", t.task_type),
+        ("metric", t.metric),
+        ("version", t.version),
+        ("description", t.description),
+        ("yaml", t.yaml_path),
+        ("data", t.data_file),
+    ):
         console.print(text(f"{key:>12}: {value}"))
     for i, example in enumerate(examples(t), start=1):
         body = text(example["prompt"], keep_lines=True)
@@ -279,7 +278,9 @@ def import_(
     track: Annotated[str, typer.Option("--track", help="jsonl: the track.")] = "custom",
     setting: Annotated[str, typer.Option("--setting", help="ecinstruct: which setting to keep.")] = "IND_Diverse_Instruction",
     split: Annotated[str, typer.Option("--split", help="ecinstruct, esci: which split to keep.")] = "test",
-    skip_unreadable: Annotated[bool, typer.Option("--skip-unreadable", help="ecominstruct: skip task folders that cannot be read (each named on stderr) instead of failing.")] = False,
+    skip_unreadable: Annotated[
+        bool, typer.Option("--skip-unreadable", help="ecominstruct: skip task folders that cannot be read (each named on stderr) instead of failing.")
+    ] = False,
 ) -> None:
     """Turn a public dataset you already have into ecombench tasks (under $ECOMBENCH_HOME/tasks/NAME)."""
     from ecombench.importers import IMPORTERS
@@ -303,7 +304,7 @@ def import_(
     typer.echo(f"imported {len(suite.tasks)} tasks, {items} items into {dest}; run them with: ecombench run --model M --tasks {name}")
 
 
-class BoardFormat(str, Enum):
+class BoardFormat(StrEnum):
     table = "table"
     markdown = "markdown"
     csv = "csv"
@@ -331,8 +332,10 @@ def _board_table(board: str | None, index, loaded, submissions_dir: Path, by: st
     table = build_table(chosen, index, loaded, by=by)
     if table.frame.empty:
         covered = covered_hint(coverage(board_candidates(index), loaded.scores), skip=chosen.name)
-        raise EcombenchError(f"no submission in {submissions_dir} has a task of board '{chosen.name}' ({', '.join(chosen.tasks)})"
-                             + (f"; boards they cover: {covered}" if covered else "; their tasks are in no board: `ecombench tasks` lists the tasks"))
+        raise EcombenchError(
+            f"no submission in {submissions_dir} has a task of board '{chosen.name}' ({', '.join(chosen.tasks)})"
+            + (f"; boards they cover: {covered}" if covered else "; their tasks are in no board: `ecombench tasks` lists the tasks")
+        )
     return table
 
 
@@ -340,8 +343,11 @@ def _board_table(board: str | None, index, loaded, submissions_dir: Path, by: st
 def leaderboard(
     board: Annotated[
         str | None,
-        typer.Option("--board", help="A board (leaderboards/*.yaml) or any task, group (suite) or track name. Default: ecombench_core "
-                     "if a submission has its tasks, else the board most submissions share (named on stderr)."),
+        typer.Option(
+            "--board",
+            help="A board (leaderboards/*.yaml) or any task, group (suite) or track name. Default: ecombench_core "
+            "if a submission has its tasks, else the board most submissions share (named on stderr).",
+        ),
     ] = None,
     by: Annotated[str, typer.Option("--by", help="track: per-track columns; task: per-task columns too.")] = "track",
     format: Annotated[BoardFormat, typer.Option("--format", help="table, markdown, csv, json or html.")] = BoardFormat.table,
@@ -373,8 +379,12 @@ def leaderboard(
 def report_cmd(
     output: Annotated[Path, typer.Option("--output", help="Folder to write the site into (replaced whole; a new or earlier report folder).")],
     board: Annotated[
-        str | None, typer.Option("--board", help="The board shown first: a board (leaderboards/*.yaml) or any task, group or track name. "
-                                 "Default: as leaderboard. The site offers every board file and suite the submissions cover.")
+        str | None,
+        typer.Option(
+            "--board",
+            help="The board shown first: a board (leaderboards/*.yaml) or any task, group or track name. "
+            "Default: as leaderboard. The site offers every board file and suite the submissions cover.",
+        ),
     ] = None,
     submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where submissions are read from.")] = Path("submissions"),
     serve: Annotated[bool, typer.Option("--serve", help="Then serve the site on localhost and rebuild it when a submission lands (Ctrl-C stops).")] = False,
@@ -405,7 +415,9 @@ def report_cmd(
 
 @app.command("references")
 def references_cmd(
-    submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where they are written. Default: submissions (the repository's).")] = Path("submissions"),
+    submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where they are written. Default: submissions (the repository's).")] = Path(
+        "submissions"
+    ),
     suites: Annotated[list[str] | None, typer.Option("--suites", help="Suites (repeat or comma-separate). Default: the bundled suites.")] = None,
     kinds: Annotated[list[str] | None, typer.Option("--kinds", help="random, most_frequent, oracle, tiny (repeat or comma-separate). Default: all.")] = None,
 ) -> None:
@@ -445,12 +457,28 @@ def compare_cmd(
     reference = resolved[0].chosen
     results = [compare(reference, other.chosen, submissions_dir, iters=iters) for other in resolved[1:]]
     if format is OutputFormat.json:
-        payload = [{"a": r.a.id, "b": r.b.id,
-                    "tasks": {d.task: {"a": d.a, "b": d.b, "delta": d.delta, "n_paired": d.n_paired, "same_answers": d.same_answers,
-                                       "p": d.p_value, "p_holm": d.p_adjusted,
-                                       "significant": d.significant} for d in r.tasks},
-                    "tracks": {t: {"a": a, "b": b, "delta": b - a} for t, (a, b) in r.tracks.items()},
-                    "flipped_items": len(r.flips)} for r in results]
+        payload = [
+            {
+                "a": r.a.id,
+                "b": r.b.id,
+                "tasks": {
+                    d.task: {
+                        "a": d.a,
+                        "b": d.b,
+                        "delta": d.delta,
+                        "n_paired": d.n_paired,
+                        "same_answers": d.same_answers,
+                        "p": d.p_value,
+                        "p_holm": d.p_adjusted,
+                        "significant": d.significant,
+                    }
+                    for d in r.tasks
+                },
+                "tracks": {t: {"a": a, "b": b, "delta": b - a} for t, (a, b) in r.tracks.items()},
+                "flipped_items": len(r.flips),
+            }
+            for r in results
+        ]
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     console = _console()
@@ -460,8 +488,17 @@ def compare_cmd(
             table.add_column(column, justify="left" if column in ("task", "track", "") else "right")
         for d in r.tasks:
             p = f"{d.p_adjusted:.4f}" if d.p_adjusted is not None else "-"
-            table.add_row(text(d.task), text(d.track), f"{d.a:.4f}", f"{d.b:.4f}", f"{d.delta:+.4f}", str(d.n_paired), str(d.same_answers), p,
-                          "*" if d.significant else "")
+            table.add_row(
+                text(d.task),
+                text(d.track),
+                f"{d.a:.4f}",
+                f"{d.b:.4f}",
+                f"{d.delta:+.4f}",
+                str(d.n_paired),
+                str(d.same_answers),
+                p,
+                "*" if d.significant else "",
+            )
         table.add_section()
         for track, (a, b) in r.tracks.items():
             table.add_row(text(f"track: {track}"), "", f"{a:.4f}", f"{b:.4f}", f"{b - a:+.4f}", "", "", "", "")
@@ -469,17 +506,27 @@ def compare_cmd(
         console.print(f"* significant at 0.05 after Holm's correction over {len(r.tasks)} tasks; {len(r.flips)} items flipped", highlight=False)
         if items:
             for f in r.flips:
-                console.print(text(f"[{f.task}] {f.prompt}\n  target: {f.target}\n  A ({f.score_a:.2f}): {f.prediction_a}\n  B ({f.score_b:.2f}): {f.prediction_b}", keep_lines=True))
+                console.print(
+                    text(
+                        f"[{f.task}] {f.prompt}\n  target: {f.target}\n  A ({f.score_a:.2f}): {f.prediction_a}\n  B ({f.score_b:.2f}): {f.prediction_b}",
+                        keep_lines=True,
+                    )
+                )
 
 
 @app.command()
 def run(
     model: Annotated[
         list[str] | None,
-        typer.Option("--model", help="Model folder, hub id, PEFT adapter folder, or builtin:tiny; with --backend openai, the served model's name. "
-                     "Repeat it (or use --models-file) to score several models, one submission each. Default: builtin:tiny."),
+        typer.Option(
+            "--model",
+            help="Model folder, hub id, PEFT adapter folder, or builtin:tiny; with --backend openai, the served model's name. "
+            "Repeat it (or use --models-file) to score several models, one submission each. Default: builtin:tiny.",
+        ),
     ] = None,
-    models_file: Annotated[Path | None, typer.Option("--models-file", help="A file naming one model per line (# comments) to score, one submission each.")] = None,
+    models_file: Annotated[
+        Path | None, typer.Option("--models-file", help="A file naming one model per line (# comments) to score, one submission each.")
+    ] = None,
     executor: Annotated[str, typer.Option("--executor", help="Several models: local (one after another) or ray (each a Ray task).")] = "local",
     address: Annotated[str | None, typer.Option("--address", help="ray: the cluster to join (default: $RAY_ADDRESS, else a local one).")] = None,
     gpus_per_model: Annotated[float, typer.Option("--gpus-per-model", help="ray: GPUs each model's task reserves.")] = 0,
@@ -495,12 +542,8 @@ def run(
     name: Annotated[str | None, typer.Option("--name", help="Submission name. Default: the model's folder name.")] = None,
     base: Annotated[str | None, typer.Option("--base", help="Base model of an adapter (overrides adapter_config.json).")] = None,
     submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where submissions are written.")] = Path("submissions"),
-    system_prompt: Annotated[
-        str | None, typer.Option("--system-prompt", help="'kddcup' for the challenge's system prompt, or literal text.")
-    ] = None,
-    protocol: Annotated[
-        str, typer.Option("--protocol", help="generate (KDD Cup: greedy, 1 token for multiple-choice) or loglikelihood.")
-    ] = "generate",
+    system_prompt: Annotated[str | None, typer.Option("--system-prompt", help="'kddcup' for the challenge's system prompt, or literal text.")] = None,
+    protocol: Annotated[str, typer.Option("--protocol", help="generate (KDD Cup: greedy, 1 token for multiple-choice) or loglikelihood.")] = "generate",
     task_path: Annotated[list[Path] | None, typer.Option("--task-path", help="Extra folder of task YAMLs (needs --trust-tasks).")] = None,
     trust_tasks: Annotated[bool, typer.Option("--trust-tasks", help="Allow --task-path folders, whose YAMLs may run Python code.")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not reuse or keep cached model answers.")] = False,
@@ -510,15 +553,17 @@ def run(
     ] = None,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow model code from the model folder.")] = False,
     backend: Annotated[
-        str, typer.Option("--backend", help="hf (transformers, default), vllm (CUDA; pip install 'ecombench[vllm]') or openai (an "
-                          "OpenAI-compatible server at --base-url; API key from $OPENAI_API_KEY only).")
+        str,
+        typer.Option(
+            "--backend",
+            help="hf (transformers, default), vllm (CUDA; pip install 'ecombench[vllm]') or openai (an "
+            "OpenAI-compatible server at --base-url; API key from $OPENAI_API_KEY only).",
+        ),
     ] = "hf",
     base_url: Annotated[
         str | None, typer.Option("--base-url", help="openai: the server's API root, e.g. http://localhost:8000/v1 (or an endpoint URL).")
     ] = None,
-    api: Annotated[
-        str | None, typer.Option("--api", help="openai: completions (the prompt as text; default) or chat (the server's chat template).")
-    ] = None,
+    api: Annotated[str | None, typer.Option("--api", help="openai: completions (the prompt as text; default) or chat (the server's chat template).")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", help="openai: requests in flight at once.")] = 1,
     retries: Annotated[int, typer.Option("--retries", help="openai: further tries of a failed request (backoff 1 s to 10 s).")] = 2,
     request_timeout: Annotated[int, typer.Option("--request-timeout", help="openai: seconds one request may take.")] = 300,
@@ -526,22 +571,34 @@ def run(
     data_parallel: Annotated[int, typer.Option("--data-parallel", help="vllm: model replicas.")] = 1,
     model_args: Annotated[
         str | None,
-        typer.Option("--model-args", help="key=value,... for the backend's model (lm-eval syntax): hf parallelize=True,max_length=4096; "
-                     "vllm gpu_memory_utilization=0.8,max_model_len=8192."),
+        typer.Option(
+            "--model-args",
+            help="key=value,... for the backend's model (lm-eval syntax): hf parallelize=True,max_length=4096; "
+            "vllm gpu_memory_utilization=0.8,max_model_len=8192.",
+        ),
     ] = None,
     apply_chat_template: Annotated[
         bool | None,
-        typer.Option("--apply-chat-template/--no-apply-chat-template", help="Render prompts with the tokenizer's chat template (system "
-                     "prompt as its system turn). Default: on when the tokenizer has one, off for base models."),
+        typer.Option(
+            "--apply-chat-template/--no-apply-chat-template",
+            help="Render prompts with the tokenizer's chat template (system "
+            "prompt as its system turn). Default: on when the tokenizer has one, off for base models.",
+        ),
     ] = None,
     num_fewshot: Annotated[
-        int, typer.Option("--num-fewshot", help="Examples before each question, drawn (seeded) from the task's training part; never "
-                          "from the evaluated items. Tasks without a training part refuse N > 0.")
+        int,
+        typer.Option(
+            "--num-fewshot",
+            help="Examples before each question, drawn (seeded) from the task's training part; never "
+            "from the evaluated items. Tasks without a training part refuse N > 0.",
+        ),
     ] = 0,
     fewshot_as_multiturn: Annotated[
         bool | None,
-        typer.Option("--fewshot-as-multiturn/--no-fewshot-as-multiturn", help="With a chat template: each example as its own "
-                     "user/assistant turns (default), or all in one user turn."),
+        typer.Option(
+            "--fewshot-as-multiturn/--no-fewshot-as-multiturn",
+            help="With a chat template: each example as its own user/assistant turns (default), or all in one user turn.",
+        ),
     ] = None,
     format: Annotated[OutputFormat, typer.Option("--format", help="table, or json (the submission record, for scripts).")] = OutputFormat.table,
 ) -> None:
@@ -554,14 +611,36 @@ def run(
     names = split_names(tasks)
     models = _models(model, models_file)
     options = RunOptions(
-            model=models[0], base=base, tasks=names, limit=limit, batch_size=batch_size, device=device, dtype=dtype, name=name,
-            submissions_dir=submissions_dir, system_prompt=system_prompt, protocol=protocol, task_paths=task_path or [],
-            use_cache=not no_cache, trust_tasks=trust_tasks, trust_remote_code=trust_remote_code, debug="--debug" in sys.argv[1:],
-            backend=backend, tensor_parallel=tensor_parallel, data_parallel=data_parallel, model_args=model_args,
-            base_url=base_url, api=api, concurrency=concurrency, retries=retries, request_timeout=request_timeout,
-            apply_chat_template=apply_chat_template, num_fewshot=num_fewshot, fewshot_as_multiturn=fewshot_as_multiturn,
-            embedders=Embedders(overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model}),
-        )
+        model=models[0],
+        base=base,
+        tasks=names,
+        limit=limit,
+        batch_size=batch_size,
+        device=device,
+        dtype=dtype,
+        name=name,
+        submissions_dir=submissions_dir,
+        system_prompt=system_prompt,
+        protocol=protocol,
+        task_paths=task_path or [],
+        use_cache=not no_cache,
+        trust_tasks=trust_tasks,
+        trust_remote_code=trust_remote_code,
+        debug="--debug" in sys.argv[1:],
+        backend=backend,
+        tensor_parallel=tensor_parallel,
+        data_parallel=data_parallel,
+        model_args=model_args,
+        base_url=base_url,
+        api=api,
+        concurrency=concurrency,
+        retries=retries,
+        request_timeout=request_timeout,
+        apply_chat_template=apply_chat_template,
+        num_fewshot=num_fewshot,
+        fewshot_as_multiturn=fewshot_as_multiturn,
+        embedders=Embedders(overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model}),
+    )
     if len(models) > 1 or executor != "local":
         _run_many(models, options, executor, address=address, gpus=gpus_per_model, max_parallel=max_parallel, storage=storage)
         return

@@ -1,4 +1,6 @@
-"""`ecombench report` driven in a real headless browser (Debian's chromium through Playwright)."""
+"""`ecombench report` driven in a real headless browser (Debian's chromium through Playwright): the board
+page (sorting, search, hidden rows, columns, boards, paging, picking rows), untrusted text shown as text,
+nothing fetched from elsewhere, file modes, reference rows, `ecombench references` and `--serve`."""
 
 from __future__ import annotations
 
@@ -6,68 +8,312 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from ecombench import submissions
-from tests.test_leaderboard import make_submission, uniform
+from tests.test_leaderboard import INDEX, make_submission, uniform
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 EVIL_NAME = "<script>window.__pwned = 1</script>javascript:alert(1)"
 EVIL_OUTPUT = '<img src=x onerror="window.__pwned = 2">'
 MC = "starter_category_mc"
+CORE = ["core_category_mc", "core_rating_mc"]
 
 
-def _items(scores, prediction):
-    return [submissions.ItemRecord(task=MC, doc_id=i, item_hash=f"h{i}", prompt=f"<b>question {i}</b>", target="1",
-                                   prediction=prediction if s else "0", parsed=None, score=s) for i, s in enumerate(scores)]
+def items(scores, prediction, task=MC):
+    return [
+        submissions.ItemRecord(
+            task=task, doc_id=i, item_hash=f"h{i}", prompt=f"<b>question {i}</b>", target="1", prediction=prediction if s else "0", parsed=None, score=s
+        )
+        for i, s in enumerate(scores)
+    ]
 
 
-@pytest.fixture
-def site(tmp_path):
-    subs = tmp_path / "subs"
-    a = make_submission(EVIL_NAME, uniform(0.9, **{MC: 0.8}))
-    b = make_submission("plain", uniform(0.1, **{MC: 0.2}))
-    c = make_submission("last", uniform(0.05))
-    submissions.save(subs, a, _items([1.0] * 8 + [0.0] * 2, EVIL_OUTPUT))
-    submissions.save(subs, b, _items([1.0] * 2 + [0.0] * 8, "1"))
-    submissions.save(subs, c, [])
-    out = tmp_path / "site"
-    done = subprocess.run([sys.executable, "-m", "ecombench", "report", "--output", str(out), "--board", "ecombench_starter", "--submissions-dir", str(subs)],
-                          capture_output=True, text=True, env={**os.environ})
+def as_reference(sub: submissions.Submission) -> submissions.Submission:
+    return sub.model_copy(update={"model": sub.model.model_copy(update={"kind": "reference"})})
+
+
+def core_submission(name: str, score: float) -> submissions.Submission:
+    """A submission with two ecombench-core tasks, so that the core boards are covered too."""
+    sub = make_submission(name, {})
+    tasks = {
+        t: submissions.TaskResult(
+            track=INDEX.tasks[t].track,
+            task_type="multiple-choice",
+            metric="accuracy",
+            n=10,
+            score=score,
+            stderr=0.01,
+            version=INDEX.tasks[t].version,
+            data_sha256=INDEX.tasks[t].data_hash(),
+        )
+        for t in CORE
+    }
+    return sub.model_copy(update={"tasks": tasks})
+
+
+def report(out: Path, subs: Path, *extra: str, board: str = "ecombench_starter") -> subprocess.CompletedProcess:
+    done = subprocess.run(
+        [sys.executable, "-m", "ecombench", "report", "--output", str(out), "--board", board, "--submissions-dir", str(subs), *extra],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        preexec_fn=lambda: os.umask(0o022),
+    )
     assert done.returncode == 0, done.stderr
-    return out, a
+    return done
 
 
-def test_report_loads_sorts_and_shows_untrusted_text_as_text(site):
+@contextmanager
+def browser_page():
+    """A headless Chromium page that records console errors and every URL requested."""
     from playwright.sync_api import sync_playwright
 
-    out, evil = site
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"])
-        page = browser.new_page()
-        errors, requests = [], []
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("request", lambda req: requests.append(req.url))
-        page.goto((out / "index.html").as_uri())
-        names = lambda: page.locator("#board tbody tr td:nth-child(2)").all_inner_texts()  # noqa: E731
-        assert names() == [EVIL_NAME, "plain", "last"]  # ranked by All-Around, the name shown as text
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.errors, page.requests = [], []
+        page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        page.on("request", lambda req: page.requests.append(req.url))
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def url(out: Path, target: str) -> str:
+    """``file://`` address of a page of the site, with its ``#fragment`` (``Path.as_uri`` would escape the ``#``)."""
+    page, _, fragment = target.partition("#")
+    return (out / page).as_uri() + (f"#{fragment}" if fragment else "")
+
+
+def open_page(page, url: str) -> None:
+    """Go to ``url`` and wait until the page says its data is on screen (also when only the fragment changes)."""
+    if page.url.startswith(("file:", "http:")):
+        page.evaluate("document.body && document.body.removeAttribute('data-ready')")
+    page.goto(url)
+    page.wait_for_selector("body[data-ready]", state="attached", timeout=20_000)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    subs = tmp / "subs"
+    a = make_submission(EVIL_NAME, uniform(0.9, **{MC: 0.8}))
+    b = make_submission("plain", uniform(0.1, **{MC: 0.2}))
+    submissions.save(subs, a, items([1.0] * 8 + [0.0] * 2, EVIL_OUTPUT))
+    submissions.save(subs, b, items([1.0] * 2 + [0.0] * 8, "1"))
+    submissions.save(subs, make_submission("last", uniform(0.05)), [])
+    submissions.save(subs, as_reference(make_submission("oracle (reference)", uniform(1.0))), [])
+    submissions.save(subs, as_reference(make_submission("random (reference)", uniform(0.3))), [])
+    submissions.save(subs, make_submission("limited", uniform(0.95), limit=3), [])
+    for i in range(120):  # enough rows for a second page
+        submissions.save(subs, make_submission(f"filler-{i:03d}", uniform(0.2 + i / 1000)), [])
+    submissions.save(subs, core_submission("core-only", 0.5), [])
+    out = tmp / "site"
+    report(out, subs)
+    return out, subs, a, b
+
+
+def names(page) -> list[str]:
+    return page.locator("#board tbody tr td:nth-child(3)").all_inner_texts()
+
+
+@needs_chromium
+def test_board_sorts_pages_and_shows_untrusted_text_as_text(site):
+    out, _, evil, _ = site
+    with browser_page() as page:
+        open_page(page, (out / "index.html").as_uri())
+        # ranked by All-Around; reference rows are listed where their score falls, marked "ref" and not ranked
+        top, ranks = names(page), page.locator("#board tbody tr td:nth-child(2)").all_inner_texts()
+        assert top[:2] == ["oracle (reference)", EVIL_NAME] and ranks[:2] == ["ref", "1"]
+        fillers_above = 19  # filler-101 ... filler-119 score above 0.3, filler-100 ties it and is listed first
+        assert top[2 + fillers_above + 1] == "random (reference)" and ranks[2 + fillers_above + 1] == "ref"
+        assert page.inner_text("#board-info") == "1\u2013100 of 126 (page 1 of 2)"
+        page.click("#board-next")
+        assert page.inner_text("#board-info") == "101\u2013126 of 126 (page 2 of 2)"
+        assert names(page)[-1] == "limited"  # flagged rows last, after the references
+        page.click("#board-prev")
         page.locator("#board th", has_text="all_around").click()  # ascending
-        assert names() == ["last", "plain", EVIL_NAME]
+        assert names(page)[0] == "last"
         page.locator("#board th", has_text="all_around").click()  # descending
-        assert names() == [EVIL_NAME, "plain", "last"]
-        page.locator("#board th", has_text="name").click()  # text columns sort as text
-        assert names() == sorted(names())
-        for target in ("compare.html", f"sub/{evil.id}.html"):
-            page.goto((out / target).as_uri())
+        assert names(page)[:2] == ["oracle (reference)", "limited"]
+        page.locator("#board th[data-col=name]").click()  # text columns sort as text
+        assert names(page)[:3] == [EVIL_NAME, "filler-000", "filler-001"]  # "<" sorts before letters
+        for target in ("index.html", "compare.html", f"sub.html#id={evil.id}", "charts.html"):
+            open_page(page, url(out, target))
             assert page.evaluate("window.__pwned === undefined")
-        page.goto((out / "compare.html").as_uri())
-        body = page.inner_text("body")
-        assert "Flipped items (6)" in body and EVIL_OUTPUT in body and "<b>question 2</b>" in body
+        assert EVIL_NAME[:28] in page.inner_text("#heatmap")  # column labels are cut to 28 characters
+        open_page(page, url(out, f"sub.html#id={evil.id}"))
+        assert page.inner_text("#sub-name") == EVIL_NAME and EVIL_OUTPUT in page.inner_text("#items")
+        assert "<b>question 2</b>" in page.inner_text("#items")
         assert page.evaluate("window.__pwned === undefined")
-        browser.close()
-    assert errors == []
-    assert all(url.startswith("file://") for url in requests)  # works offline: no CDN, no external request
+        assert page.errors == []
+        assert all(url.startswith("file://") for url in page.requests)  # works offline: no CDN, no external request
+
+
+@needs_chromium
+def test_board_filters_columns_boards_and_picking_rows(site):
+    out, _, evil, plain = site
+    with browser_page() as page:
+        open_page(page, (out / "index.html").as_uri())
+        page.fill("#search", "PLA")
+        page.wait_for_function("document.querySelectorAll('#board tbody tr').length === 1")
+        assert names(page) == ["plain"]
+        page.fill("#search", "")
+        page.wait_for_function("document.querySelectorAll('#board tbody tr').length === 100")
+        page.check("#hide-flagged")
+        assert page.inner_text("#board-info").endswith("of 125 (page 1 of 2)")
+        page.check("#hide-reference")
+        assert page.inner_text("#board-info").endswith("of 123 (page 1 of 2)")
+        assert "oracle (reference)" not in names(page)
+        # columns: drop model, add one task's scores
+        headers = lambda: page.locator("#board thead th").all_inner_texts()  # noqa: E731
+        assert "model" in headers() and f"task:{MC}" not in headers()
+        page.click("#columns summary")
+        page.uncheck("#column-list input[data-col=model]")
+        page.check(f"#column-list input[data-col='task:{MC}']")
+        assert "model" not in headers() and f"task:{MC}" in headers()
+        # the state is in the address: a reload keeps it
+        page.reload()
+        page.wait_for_selector("body[data-ready]", state="attached")
+        assert page.is_checked("#hide-reference") and f"task:{MC}" in headers()
+        # pick two rows, then open them side by side
+        for query, sid in (("plain", plain.id), ("script", evil.id)):  # picks are kept while the filter changes
+            page.fill("#search", query)
+            page.check(f"#board input[data-sid='{sid}']")
+        assert page.inner_text("#compare-picked") == "side by side (2 picked)"
+        page.click("#compare-picked")
+        page.wait_for_selector("body[data-ready]", state="attached", timeout=20_000)
+        assert [page.input_value(f"#pickers select[data-slot='{k}']") for k in (0, 1)] == [plain.id, evil.id]
+        assert page.inner_text("#deltas h3") == f"{EVIL_NAME} (B) vs plain (A)"
+        # another board: the core boards cover one submission
+        open_page(page, (out / "index.html").as_uri())
+        options = page.locator("#board-pick option").all_inner_texts()
+        assert options[0].startswith("ecombench_starter") and any(o.startswith("ecombench_core ") for o in options)
+        page.select_option("#board-pick", label=next(o for o in options if o.startswith("ecombench_core ")))
+        page.wait_for_function("document.getElementById('board-title').textContent === 'ecombench_core'")
+        assert names(page) == ["core-only"]
+        assert page.errors == []
+
+
+def test_site_files_are_readable_by_others_and_rebuilds_keep_unchanged_items(site, tmp_path):
+    out, subs, evil, _ = site
+    for path in [out, *out.rglob("*")]:
+        mode = path.stat().st_mode & 0o777
+        assert mode & (0o055 if path.is_dir() else 0o044) == (0o055 if path.is_dir() else 0o044), (path, oct(mode))
+    again = tmp_path / "again"
+    shutil.copytree(out, again)
+    before = (again / "items" / evil.id / "index.js").stat().st_ino
+    done = report(again, subs)
+    assert (again / "items" / evil.id / "index.js").stat().st_ino == before  # linked from the previous build, not rewritten
+    assert "report written to" in done.stdout
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("keep me")
+    refused = subprocess.run(
+        [sys.executable, "-m", "ecombench", "report", "--output", str(tmp_path / "mine"), "--submissions-dir", str(subs)], capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "holds files a report does not write (thesis.tex)" in refused.stderr
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "keep me"
+
+
+def test_reference_rows_are_listed_flagged_and_never_ranked():
+    from ecombench.leaderboard.boards import Board
+    from tests.test_leaderboard import build_table
+
+    subs = [
+        make_submission("a", uniform(0.6)),
+        make_submission("b", uniform(0.4)),
+        as_reference(make_submission("oracle", uniform(1.0))),
+        as_reference(make_submission("random", uniform(0.5))),
+        make_submission("cut", uniform(0.9), limit=2),
+    ]
+    frame = build_table(Board(name="b", tasks=["ecombench_starter"]), INDEX, subs).frame
+    assert list(frame["name"]) == ["oracle", "a", "random", "b", "cut"]
+    assert [None if str(r) == "<NA>" else int(r) for r in frame["rank"]] == [None, 1, None, 2, None]
+    assert list(frame["flags"]) == ["reference", "", "reference", "", "limit 2"]
+
+
+def test_references_command_writes_scored_reference_rows_and_leaves_unchanged_ones(tmp_path):
+    from ecombench.references import build_references
+
+    built = build_references(tmp_path, suites=["ecombench_starter"], kinds=["random", "most_frequent", "oracle"])
+    by_kind = {b.submission.id.rsplit("-", 1)[1]: b.submission for b in built}
+    assert set(by_kind) == {"random", "most_frequent", "oracle"} and all(b.written for b in built)
+    assert by_kind["oracle"].all_around == pytest.approx(1.0, abs=1e-6)  # the upper bound: every answer is the truth
+    assert all(s.model.kind == "reference" for s in by_kind.values())
+    # one random option among 3 on the multiple-choice task: near a third, well under the oracle
+    assert 0.1 < by_kind["random"].tasks[MC].score < 0.6 and by_kind["most_frequent"].tasks[MC].score == pytest.approx(1 / 3, abs=0.01)
+    items_of = submissions.load_items(tmp_path, by_kind["oracle"])
+    assert len(items_of) == sum(t.n for t in by_kind["oracle"].tasks.values()) and all(i.score == pytest.approx(1.0) for i in items_of if i.task == MC)
+    again = build_references(tmp_path, suites=["ecombench_starter"], kinds=["random"])
+    assert not again[0].written  # same scores and answers: the file is left as it is
+
+
+def test_serve_rebuilds_when_a_submission_lands(tmp_path):
+    subs = tmp_path / "subs"
+    submissions.save(subs, make_submission("first", uniform(0.5)), [])
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ecombench",
+            "report",
+            "--output",
+            str(tmp_path / "site"),
+            "--board",
+            "ecombench_starter",
+            "--submissions-dir",
+            str(subs),
+            "--serve",
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = ""
+        while not line.startswith("serving"):
+            line = proc.stdout.readline()
+            assert line or proc.poll() is None, proc.stderr.read()
+        url = line.split()[1]
+        get = lambda path: urllib.request.urlopen(url + path, timeout=10).read().decode()  # noqa: E731
+        assert "first" in get("data/board-0.js") and '<table id="board"' in get("index.html")
+        stamp = get("data/stamp.js")
+        submissions.save(subs, make_submission("second", uniform(0.7)), [])
+        deadline = time.monotonic() + 30
+        while "second" not in get("data/board-0.js"):
+            assert time.monotonic() < deadline, "the site was not rebuilt"
+            time.sleep(0.3)
+        assert get("data/stamp.js") != stamp
+        if CHROMIUM:
+            with browser_page() as page:
+                open_page(page, url + "index.html")
+                assert names(page) == ["second", "first"] and page.errors == []
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_committed_reference_rows_are_scored_on_the_bundled_data_as_it_is():
+    # `ecombench references` must be rerun whenever a bundled task's data changes: else the rows are flagged "other data"
+    from ecombench.taskindex import build_index, default_roots
+
+    tasks = build_index(default_roots()).tasks
+    folder = Path(__file__).resolve().parent.parent / "submissions"
+    refs = [submissions.load(p) for p in sorted(folder.glob("reference-*.json"))]
+    assert {r.id.rsplit("-", 1)[1] for r in refs} == {"random", "most_frequent", "oracle", "tiny"}
+    for ref in refs:
+        stale = [n for n, t in ref.tasks.items() if t.data_sha256 != tasks[n].data_hash() or t.version != tasks[n].version]
+        assert not stale, f"{ref.id}: rerun `ecombench references` ({stale[:3]})"

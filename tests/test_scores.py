@@ -93,3 +93,4 @@ def test_cosine_floor():
     assert cosine_floor([0.5, 0.3]) == pytest.approx(0.4)
     assert cosine_floor([-0.2, 0.1]) == 0.0
     assert cosine_floor([]) == 0.0
+    assert cosine_floor([1.0000000000000004]) == 1.0  # a text's cosine with itself, as floating point gives it

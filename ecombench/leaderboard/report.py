@@ -1,177 +1,228 @@
-"""``ecombench report``: a static web site that works offline (no CDN, no external request).
+"""``ecombench report``: a static web site that works offline (no CDN, nothing fetched from elsewhere).
 
-Pages: ``index.html`` (sortable leaderboard table and per-track bar charts as inline SVG), one
-page per submission (settings, model identity, per-task scores), and ``compare.html`` (the top
-two submissions: task deltas and the items that flipped). Every string that comes from a
-submission (names, prompts, model outputs) goes through ``html.escape``; no submission text is
-ever placed in a URL, a script or an event handler.
+Pages (``ecombench/leaderboard/site/``, copied as they are): ``index.html`` (the board: search,
+hide flagged or reference rows, choose columns, pick the board, sort, page), ``sub.html#id=ID``
+(a submission: settings, profile over tracks, tasks, and the item explorer), ``compare.html``
+(any two or more submissions side by side: per-task deltas with the paired test, differing items)
+and ``charts.html`` (heatmap, sweep and lineage). Their data is JSON in ``data/`` and ``items/``,
+written as scripts by ``sitedata``; every string goes on screen as text, never as markup.
+
+The site is built in a staging folder beside ``--output`` and swapped in whole, so a reader (or
+``--serve``) never sees half a site. The items of a submission whose items file has not changed
+since the last build are linked from the old site instead of being read again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from ecombench.io import atomic_write_text
-from ecombench.leaderboard.compare import Comparison
-from ecombench.leaderboard.render import columns
-from ecombench.leaderboard.stats import shown_decimals
-from ecombench.leaderboard.table import BoardTable
-from ecombench.submissions import GenerationSettings, Submission
+from ecombench.errors import EcombenchError
+from ecombench.io import replace_dir, restore_dir, staging_dir
+from ecombench.leaderboard.boards import available_boards, board_candidates, coverage, get_board, implicit_boards
+from ecombench.leaderboard.sitedata import board_payload, detail, item_payload, lineage_payload, load_details, script, shard_count, shard_of, shard_script
+from ecombench.leaderboard.store import Loaded
+from ecombench.leaderboard.table import BoardTable, build_table
+from ecombench.submissions import Submission, load, load_items
+from ecombench.taskindex import TaskIndex
 
-STYLE = """body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse;margin:1rem 0}
-th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}th{background:#f3f3f3;cursor:pointer}
-td.text,th.text{text-align:left}.flag{color:#a60}.sig{font-weight:bold;color:#060}pre{white-space:pre-wrap;max-width:60rem}
-"""
-# Sorts the table whose header is clicked; numbers compare as numbers. No data reaches this code.
-SORT_JS = """document.querySelectorAll('table.sortable th').forEach(function(th, col){
-  th.addEventListener('click', function(){
-    var body = th.closest('table').tBodies[0];
-    var rows = Array.prototype.slice.call(body.rows);
-    var asc = th.getAttribute('data-order') !== 'asc';
-    th.closest('tr').querySelectorAll('th').forEach(function(h){ h.removeAttribute('data-order'); });
-    th.setAttribute('data-order', asc ? 'asc' : 'desc');
-    rows.sort(function(a, b){
-      var x = a.cells[col].getAttribute('data-value'), y = b.cells[col].getAttribute('data-value');
-      var nx = parseFloat(x), ny = parseFloat(y);
-      var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : String(x).localeCompare(String(y));
-      return asc ? c : -c;
-    });
-    rows.forEach(function(r){ body.appendChild(r); });
-  });
-});"""
+SITE = Path(__file__).with_name("site")
+PAGES = ("index.html", "sub.html", "compare.html", "charts.html")
+ASSETS = ("common.js", "board.js", "explorer.js", "compare.js", "charts.js", "site.css")
+MANIFEST = ".ecombench-report.json"
+SITE_VERSION = 2  # 1: the pages of the first report (index.html, sub/, compare.html)
+MAX_BOARDS = 8
+# What a report folder holds; --output refuses a folder with anything else in it (it is replaced whole).
+KNOWN = {*PAGES, "assets", "data", "items", "sub", MANIFEST}
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+@dataclass
+class Site:
+    index: Path
+    boards: list[str]
+    submissions: int
+    items_written: int = 0  # submissions whose items were read and written
+    items_kept: int = 0  # ... linked unchanged from the previous build
+    warnings: list[str] = field(default_factory=list)
 
 
-def _page(title: str, body: str, script: bool = False) -> str:
-    js = f"<script>{SORT_JS}</script>" if script else ""
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{_e(title)}</title>"
-            f"<style>{STYLE}</style></head><body>{body}{js}</body></html>\n")
+def site_boards(main: BoardTable, index: TaskIndex, loaded: Loaded, by: str = "task") -> list[BoardTable]:
+    """The boards the site offers: ``main`` first, then every board file and suite the submissions cover
+    (most covered first; groups inside a bigger one, such as track groups, and single tasks left out)."""
+    files = available_boards()
+    candidates = board_candidates(index)
+    cover = coverage(candidates, loaded.scores)
+    names = [b for b, part in zip(cover["board"], cover["part_of"], strict=True) if b != main.board.name and (b in files or (b in index.groups and part == ""))]
+    tables = [main]
+    for name in names[: MAX_BOARDS - 1]:
+        table = build_table(get_board(name, implicit_boards(index)), index, loaded, by=by)
+        if not table.frame.empty:
+            tables.append(table)
+    return tables
 
 
-def _cell(value: object, column: str) -> str:
-    if value is None or value != value:  # None or NaN
-        return "<td data-value=''>-</td>"
-    if column == "lora_rank":
-        return f"<td data-value='{int(value)}'>{int(value)}</td>"
-    if isinstance(value, float):
-        shown = f"{value:.{4 if column == 'ci95' else shown_decimals(value)}f}"
-        return f"<td data-value='{value!r}'>{shown}</td>"
-    text = str(value)
-    return f"<td class='text' data-value='{_e(text)}'>{_e(text)}</td>"
-
-
-def _bars(table: BoardTable) -> str:
-    """One horizontal bar chart per track, as inline SVG."""
-    out = []
-    tracks = [c for c in table.frame.columns if c.startswith("track:")]
-    top = table.frame.head(15)
-    for track in tracks:
-        values = [(str(n), float(v)) for n, v in zip(top["name"], top[track], strict=True) if v == v]
-        scale = max([abs(v) for _, v in values] + [1e-9])
-        height = 22 * len(values) + 10
-        bars = "".join(
-            f"<text x='0' y='{22 * i + 16}' font-size='12'>{_e(n[:30])}</text>"
-            f"<rect x='220' y='{22 * i + 4}' width='{300 * max(v, 0) / scale:.1f}' height='16' fill='#4a7'></rect>"
-            f"<text x='{225 + 300 * max(v, 0) / scale:.1f}' y='{22 * i + 16}' font-size='12'>{v:.3f}</text>"
-            for i, (n, v) in enumerate(values)
+def _check_output(out: Path) -> None:
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise EcombenchError(f"--output {out}: not a folder")
+    other = sorted(set(os.listdir(out)) - KNOWN)
+    if other:
+        raise EcombenchError(
+            f"--output {out}: holds files a report does not write ({', '.join(other[:3])}); the report replaces the folder "
+            "whole, so give an empty or new folder"
         )
-        out.append(f"<h3>{_e(track.removeprefix('track:'))}</h3><svg width='600' height='{height}' role='img'>{bars}</svg>")
-    return "".join(out)
 
 
-def _index(table: BoardTable, has_compare: bool) -> str:
-    cols = columns(table)
-    head = "".join(f"<th class='{'text' if c in ('name', 'model', 'base', 'flags', 'date', 'submission') else ''}'>{_e(c)}</th>" for c in cols)
-    rows = []
-    for record in table.frame[cols].to_dict(orient="records"):
-        cells = []
-        for c in cols:
-            if c == "name":
-                cells.append(f"<td class='text' data-value='{_e(record[c])}'><a href='sub/{_e(record['submission'])}.html'>{_e(record[c])}</a></td>")
-            else:
-                value = record[c]
-                cells.append(_cell(None if value is None or str(value) == "<NA>" else value, c))
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    board = table.board
-    link = "<p><a href='compare.html'>Comparison of the top two submissions</a></p>" if has_compare else ""
-    body = (f"<h1>{_e(board.name)}</h1><p>{_e(board.description)}</p>"
-            f"<p>Aggregation: task score, mean per track, All-Around = mean of tracks{'; tasks normalised against their random-guess baselines' if board.normalize else ''}. "
-            f"Ranked by {_e(board.ranking)}; ci95 is the half-width of the 95% interval. Flagged rows are not ranked. Click a header to sort.</p>"
-            + "".join(f"<p>{_e(note)}</p>" for note in table.notes) +
-            f"{link}<table class='sortable' id='board'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            f"<h2>Per track</h2>{_bars(table)}")
-    return _page(f"{board.name} leaderboard", body, script=True)
+def _old_manifest(out: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        return data if data.get("version") == SITE_VERSION else {}
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
-def _lineage_rows(sub: Submission) -> list[tuple[str, object]]:
-    lin = sub.lineage
-    if lin is None:
-        return []
-    mixture = ", ".join(f"{t} ({n})" for t, n in lin.mixture.items())
-    return [
-        ("training", f"{lin.method} rank {lin.rank}, alpha {lin.alpha:g}, {lin.steps} steps, lr {lin.lr:g}, effective batch {lin.effective_batch}"),
-        ("training mixture", mixture), ("training data sha256", lin.training_data_sha256),
-        ("held out (never trained on)", f"{len(lin.held_out)} tasks"), ("contamination", f"{lin.contamination.get('ngram_13', 0)} records share a 13-gram"),
-    ]
+def _items_digest(path: Path) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.blake2b(handle.read(), digest_size=16).hexdigest()
+    except OSError:
+        return None
 
 
-def _layout(gen: GenerationSettings) -> str:
-    """How the answers were generated: ``hf, 2 processes`` or ``vllm, tensor parallel 4 x 2 replicas``."""
-    if gen.backend == "vllm":
-        return f"vllm, tensor parallel {gen.tensor_parallel} x {gen.data_parallel} replica{'s' if gen.data_parallel > 1 else ''}"
-    return f"{gen.backend}, {gen.processes} process{'es' if gen.processes > 1 else ''}, batch size {gen.batch_size}"
+def _keep(old: Path, new: Path) -> bool:
+    """Link (or copy) a folder of the previous build into the new one; False when it is gone or incomplete."""
+    try:
+        names = os.listdir(old)
+        if "index.js" not in names:
+            return False
+        new.mkdir(parents=True)
+        for name in names:
+            try:
+                os.link(old / name, new / name)
+            except OSError:
+                shutil.copyfile(old / name, new / name)
+        return True
+    except OSError:
+        shutil.rmtree(new, ignore_errors=True)
+        return False
+
+
+class _Writer:
+    """Plain writes into the staging folder (the folder is swapped in whole), hashing what it writes for the stamp."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.hash = hashlib.blake2b(digest_size=8)
+
+    def write(self, rel: str, text: str) -> None:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = text.encode()
+        self.hash.update(rel.encode() + b"\0" + data)
+        with open(path, "wb") as handle:
+            handle.write(data)
+
+
+def _items(w: _Writer, folder: Path, out: Path, sid: str, d: dict[str, Any], file: str, old: dict[str, str], site: Site) -> tuple[int, str | None]:
+    """Write (or keep) one submission's items; returns their number and the items file's digest."""
+    digest = _items_digest(folder / d["items_file"])
+    if digest is None:
+        return 0, None
+    if old.get(sid, [None])[0] == digest and _keep(out / "items" / sid, w.root / "items" / sid):
+        site.items_kept += 1
+        w.hash.update(f"items/{sid}:{digest}".encode())
+        return int(old[sid][1]), digest
+    try:
+        sub: Submission = load(folder / file)
+        items = load_items(folder, sub)
+    except EcombenchError as exc:
+        site.warnings.append(f"no items in the report for {sid}: {exc}")
+        return 0, None
+    index, chunks = item_payload(sub, items)
+    w.write(f"items/{sid}/index.js", script(f"items:{sid}", index))
+    for k, chunk in enumerate(chunks):
+        w.write(f"items/{sid}/{k}.js", script(f"items:{sid}:{k}", chunk))
+    site.items_written += 1
+    return len(items), digest
+
+
+def write_report(out: Path, tables: list[BoardTable], folder: Path, index: TaskIndex) -> Site:
+    """Write the site for ``tables`` (the first is the board shown first) into ``out``; returns what was written."""
+    _check_output(out)
+    out = out.absolute()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    restore_dir(out)
+    files: dict[str, str] = {}
+    for table in tables:
+        files.update(zip(table.frame["submission"], table.frame["file"], strict=True))
+    details, warnings = load_details(folder, files)
+    site = Site(out / "index.html", [t.board.name for t in tables], len(details), warnings=warnings)
+    old = _old_manifest(out).get("items", {})
+    staging = staging_dir(f".{out.name}-staging-", out.parent)
+    try:
+        w = _Writer(staging)
+        items: dict[str, list[Any]] = {}
+        counts: dict[str, int] = {}
+        for sid, d in details.items():
+            counts[sid], digest = _items(w, folder, out, sid, d, files[sid], old, site)
+            if digest is not None and counts[sid]:
+                items[sid] = [digest, counts[sid]]
+        shards = shard_count(len(details))
+        grouped: dict[int, dict[str, Any]] = {}
+        for sid, d in details.items():
+            grouped.setdefault(shard_of(sid, shards), {})[sid] = d
+        for k, group in grouped.items():
+            w.write(f"data/subs/{k}.js", shard_script(k, group, counts))
+        boards = []
+        for i, table in enumerate(tables):
+            w.write(f"data/board-{i}.js", script(f"board:{i}", board_payload(table, index)))
+            boards.append({"name": table.board.name, "file": f"board-{i}.js", "rows": len(table.frame)})
+        w.write("data/lineage.js", script("lineage", lineage_payload(details)))
+        w.write("data/names.js", script("names", [[sid, d["name"]] for sid, d in details.items()]))  # side by side offers them all
+        stamp = w.hash.hexdigest()
+        w.write("data/stamp.js", script("stamp", stamp))
+        w.write(
+            "data/site.js",
+            script(
+                "site",
+                {
+                    "boards": boards,
+                    "shards": shards,
+                    "stamp": stamp,
+                    "submissions": len(details),
+                    "generated": datetime.now(UTC).replace(microsecond=0).isoformat(),
+                },
+            ),
+        )
+        (staging / "assets").mkdir()
+        for name in PAGES:
+            shutil.copyfile(SITE / name, staging / name)
+        for name in ASSETS:
+            shutil.copyfile(SITE / name, staging / "assets" / name)
+        w.write(MANIFEST, json.dumps({"version": SITE_VERSION, "stamp": stamp, "items": items}))
+        replace_dir(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return site
 
 
 def _submission_page(sub: Submission) -> str:
-    held_in = set(sub.lineage.held_in) if sub.lineage else set()
-    rows = "".join(
-        f"<tr><td class='text'>{_e(t)}{' (held in)' if t in held_in else ''}</td><td class='text'>{_e(r.track)}</td><td class='text'>{_e(r.metric)}</td><td>{r.n}</td>"
-        f"<td>{r.score:.4f}</td><td>{'-' if r.stderr is None else f'{r.stderr:.4f}'}</td><td class='text'>{_e(r.version)}</td></tr>"
-        for t, r in sub.tasks.items()
+    """One submission's settings and tasks as a static HTML page (every value escaped); the site shows the
+    same rows (``sitedata.detail``) from JSON."""
+    d = detail(sub)
+    e = lambda v: html.escape(str(v), quote=True)  # noqa: E731
+    settings = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in d["settings"])
+    tasks = "".join(f"<tr><td>{e(t[0])}{' (held in)' if t[7] else ''}</td>" + "".join(f"<td>{e(v)}</td>" for v in t[1:7]) + "</tr>" for t in d["tasks"])
+    return (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{e(sub.name)}</title></head><body><h1>{e(sub.name)}</h1>"
+        f"<table>{settings}</table><table>{tasks}</table></body></html>\n"
     )
-    settings = "".join(f"<tr><th class='text'>{_e(k)}</th><td class='text'>{_e(v)}</td></tr>" for k, v in [
-        ("id", sub.id), ("created", sub.created.isoformat()), ("model", sub.model.spec), ("kind", sub.model.kind),
-        ("base model", sub.model.base_model), ("weights sha256", sub.model.weights_sha256), ("adapter sha256", sub.model.adapter_sha256 or "-"),
-        ("dtype", sub.model.dtype), ("protocol", sub.generation.protocol), ("system prompt", sub.generation.system_prompt or "-"),
-        ("limit", sub.generation.limit or "-"), ("backend", _layout(sub.generation)), ("device", sub.hardware.device), ("duration", f"{sub.duration_s:.1f} s"),
-        ("ecombench / lm-eval", f"{sub.ecombench_version} / {sub.lm_eval_version}"), ("skipped tasks", ", ".join(sub.skipped_tasks) or "-"),
-        *_lineage_rows(sub),
-    ])
-    body = (f"<p><a href='../index.html'>back to the leaderboard</a></p><h1>{_e(sub.name)}</h1>"
-            f"<p>All-Around {sub.all_around:.4f}; overall task mean {sub.overall_task_mean:.4f}</p>"
-            f"<table>{settings}</table><h2>Tasks</h2><table class='sortable'><thead><tr><th class='text'>task</th><th class='text'>track</th>"
-            f"<th class='text'>metric</th><th>n</th><th>score</th><th>stderr</th><th class='text'>version</th></tr></thead><tbody>{rows}</tbody></table>")
-    return _page(sub.name, body, script=True)
-
-
-def _compare_page(result: Comparison) -> str:
-    rows = "".join(
-        f"<tr><td class='text'>{_e(d.task)}</td><td>{d.a:.4f}</td><td>{d.b:.4f}</td><td class='{'sig' if d.significant else ''}'>{d.delta:+.4f}</td>"
-        f"<td>{d.n_paired}</td><td>{d.same_answers}</td><td>{'-' if d.p_adjusted is None else f'{d.p_adjusted:.4f}'}</td></tr>"
-        for d in result.tasks
-    )
-    flips = "".join(
-        f"<h4>{_e(f.task)}</h4><pre>{_e(f.prompt)}</pre><p>target: <code>{_e(f.target)}</code></p>"
-        f"<p>A ({f.score_a:.2f}): <code>{_e(f.prediction_a)}</code><br>B ({f.score_b:.2f}): <code>{_e(f.prediction_b)}</code></p>"
-        for f in result.flips[:200]
-    )
-    body = (f"<p><a href='index.html'>back to the leaderboard</a></p><h1>{_e(result.b.name)} (B) vs {_e(result.a.name)} (A)</h1>"
-            "<p>Paired bootstrap over items matched by content; p-values Holm-corrected across tasks; bold deltas are significant at 0.05.</p>"
-            f"<table class='sortable'><thead><tr><th class='text'>task</th><th>A</th><th>B</th><th>delta</th><th>n paired</th><th>same answers</th><th>p (Holm)</th></tr></thead>"
-            f"<tbody>{rows}</tbody></table><h2>Flipped items ({len(result.flips)})</h2>{flips}")
-    return _page("comparison", body, script=True)
-
-
-def write_report(out: Path, table: BoardTable, subs: dict[str, Submission], comparison: Comparison | None) -> Path:
-    """Write the site into ``out``; returns the index page."""
-    (out / "sub").mkdir(parents=True, exist_ok=True)
-    for sid in table.frame["submission"]:
-        atomic_write_text(out / "sub" / f"{sid}.html", _submission_page(subs[sid]))
-    if comparison is not None:
-        atomic_write_text(out / "compare.html", _compare_page(comparison))
-    atomic_write_text(out / "index.html", _index(table, comparison is not None))
-    return out / "index.html"

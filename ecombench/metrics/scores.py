@@ -110,7 +110,10 @@ def jp_bleu(prediction: str, truth: str) -> float:
 
 
 def cosine_floor(similarities: Sequence[float]) -> float:
-    """Mean of the cosines to each reference, floored at 0 (the sentence-embedding metrics)."""
+    """Mean of the cosines to each reference, floored at 0 (the sentence-embedding metrics).
+
+    Capped at 1: the cosine of a text with itself can come out as 1.0000000000000004 in floating point,
+    which is not a score (the official scorer returns it as is; the difference is 4e-16)."""
     if not similarities:
         return 0.0
-    return max(0.0, float(sum(similarities) / len(similarities)))
+    return min(1.0, max(0.0, float(sum(similarities) / len(similarities))))

@@ -1,0 +1,182 @@
+/* ecombench report: helpers shared by every page. No framework, nothing fetched from elsewhere.
+   Data arrives as scripts (under data/ and items/) that call ECOM.put(key, value); pages add them with
+   ECOM.load, which works from file:// (where fetch is refused) and over HTTP alike. Every string from a
+   submission reaches the page through textContent or setAttribute, never through innerHTML. */
+"use strict";
+var ECOM = (function () {
+  var store = {}, pending = {};
+  var SVG = "http://www.w3.org/2000/svg";
+  var ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;  // submission ids are file names (submissions.FileSafe)
+
+  function put(key, value) { store[key] = value; }
+
+  function load(src, key, fresh) {
+    if (!fresh && Object.prototype.hasOwnProperty.call(store, key)) return Promise.resolve(store[key]);
+    if (!fresh && pending[src]) return pending[src];
+    var promise = new Promise(function (resolve, reject) {
+      var s = document.createElement("script");
+      s.src = src + (fresh ? "?t=" + Date.now() : "");
+      s.onload = function () {
+        s.remove();
+        if (Object.prototype.hasOwnProperty.call(store, key)) resolve(store[key]); else reject(new Error("no data in " + src));
+      };
+      s.onerror = function () { s.remove(); delete pending[src]; reject(new Error("cannot load " + src)); };
+      document.head.appendChild(s);
+    });
+    if (!fresh) pending[src] = promise;
+    return promise;
+  }
+
+  function node(doc, tag, attrs, children) {
+    var n = doc(tag);
+    attrs = attrs || {};
+    Object.keys(attrs).forEach(function (k) {
+      var v = attrs[k];
+      if (v === null || v === undefined || v === false) return;
+      if (k === "text") n.textContent = String(v);
+      else if (k.slice(0, 2) === "on") n.addEventListener(k.slice(2), v);
+      else n.setAttribute(k, String(v));
+    });
+    (children || []).forEach(function (c) {
+      if (c === null || c === undefined) return;
+      n.appendChild(typeof c === "object" ? c : document.createTextNode(String(c)));
+    });
+    return n;
+  }
+  function el(tag, attrs, children) { return node(function (t) { return document.createElement(t); }, tag, attrs, children); }
+  function svg(tag, attrs, children) { return node(function (t) { return document.createElementNS(SVG, t); }, tag, attrs, children); }
+
+  function clear(n) { while (n.firstChild) n.removeChild(n.firstChild); return n; }
+  function $(id) { return document.getElementById(id); }
+
+  var INTEGERS = { rank: 1, lora_rank: 1, n: 1, "n paired": 1, "same answers": 1 };
+  function decimals(v) { return Math.abs(v) <= 1.5 ? 4 : 2; }  // stats.shown_decimals
+  function fmt(v, column) {
+    if (v === null || v === undefined || (typeof v === "number" && isNaN(v))) return "-";
+    if (typeof v === "boolean") return v ? "yes" : "";
+    if (typeof v !== "number") return String(v);
+    if (INTEGERS[column]) return String(Math.round(v));
+    return v.toFixed(column === "ci95" || column === "stderr" ? 4 : decimals(v));
+  }
+
+  function validId(sid) { return typeof sid === "string" && ID.test(sid) && sid.length <= 200; }
+
+  function shardOf(sid, shards) {  // sitedata.shard_of: 32-bit FNV-1a of the id's (ASCII) characters
+    var h = 0x811c9dc5;
+    for (var i = 0; i < sid.length; i++) { h ^= sid.charCodeAt(i); h = Math.imul(h, 0x01000193) >>> 0; }
+    return h % shards;
+  }
+
+  function site() { return store.site; }
+
+  function detail(sid) {
+    if (!validId(sid)) return Promise.reject(new Error("not a submission id"));
+    var k = shardOf(sid, site().shards);
+    return load("data/subs/" + k + ".js", "subs:" + k).then(function (shard) {
+      if (!Object.prototype.hasOwnProperty.call(shard, sid)) throw new Error("no submission " + sid + " in this report");
+      return shard[sid];
+    });
+  }
+  function itemIndex(sid) {
+    if (!validId(sid)) return Promise.reject(new Error("not a submission id"));
+    return load("items/" + sid + "/index.js", "items:" + sid);
+  }
+  function chunk(sid, k) { return load("items/" + sid + "/" + k + ".js", "items:" + sid + ":" + k); }
+  function board(i) {
+    var boards = site().boards;
+    i = Math.max(0, Math.min(boards.length - 1, i | 0));
+    return load("data/" + boards[i].file, "board:" + i);
+  }
+
+  // Page state lives in the URL fragment (#key=value&...), so every view can be linked to.
+  function state() {
+    var out = {};
+    new URLSearchParams(location.hash.slice(1)).forEach(function (v, k) { out[k] = v; });
+    return out;
+  }
+  function setState(values) {
+    var p = new URLSearchParams();
+    Object.keys(values).forEach(function (k) { if (values[k] !== "" && values[k] !== null && values[k] !== undefined) p.set(k, values[k]); });
+    var hash = p.toString();
+    history.replaceState(null, "", hash ? "#" + hash : location.pathname + location.search);
+  }
+
+  function subLink(sid, extra) {  // only ids that are file names ever become links
+    return validId(sid) ? "sub.html#id=" + encodeURIComponent(sid) + (extra || "") : null;
+  }
+
+  // Rows per page; shows "rows a-b of n" and previous / next buttons; calls back with the new page.
+  function pager(container, prefix, page, pages, total, size, onPage) {
+    clear(container);
+    var first = total ? page * size + 1 : 0, last = Math.min(total, (page + 1) * size);
+    container.appendChild(el("button", { id: prefix + "-prev", type: "button", disabled: page <= 0 ? "disabled" : null,
+      onclick: function () { onPage(page - 1); } }, ["previous"]));
+    container.appendChild(el("span", { id: prefix + "-info", class: "info",
+      text: first + "\u2013" + last + " of " + total + " (page " + (pages ? page + 1 : 0) + " of " + pages + ")" }));
+    container.appendChild(el("button", { id: prefix + "-next", type: "button", disabled: page >= pages - 1 ? "disabled" : null,
+      onclick: function () { onPage(page + 1); } }, ["next"]));
+  }
+
+  // A sortable table of a few hundred rows (tasks of a submission, deltas): click a header to sort.
+  function table(id, headers, rows, numeric) {
+    var body = el("tbody");
+    var t = el("table", { id: id, class: "sortable" }, [el("thead", {}, [el("tr", {}, headers.map(function (h, col) {
+      return el("th", { class: numeric[col] ? "" : "text", text: h, onclick: function (ev) { sortBy(ev.target, col); } });
+    }))]), body]);
+    function fill(order) {
+      clear(body);
+      order.forEach(function (r) {
+        body.appendChild(el("tr", { class: r.cls || null }, r.cells.map(function (c, col) {
+          return c && c.nodeType ? el("td", { class: numeric[col] ? "" : "text" }, [c]) :
+            el("td", { class: (numeric[col] ? "" : "text") + (r.cellCls && r.cellCls[col] ? " " + r.cellCls[col] : ""), text: fmt(c, headers[col]) });
+        })));
+      });
+    }
+    function sortBy(th, col) {
+      var asc = th.getAttribute("data-order") !== "asc";
+      Array.prototype.forEach.call(th.parentNode.children, function (h) { h.removeAttribute("data-order"); });
+      th.setAttribute("data-order", asc ? "asc" : "desc");
+      fill(rows.slice().sort(function (a, b) { return compare(a.keys ? a.keys[col] : a.cells[col], b.keys ? b.keys[col] : b.cells[col], asc); }));
+    }
+    fill(rows);
+    return t;
+  }
+
+  function compare(x, y, asc) {  // numbers as numbers, text as text, missing values last either way
+    var nx = x === null || x === undefined || x === "", ny = y === null || y === undefined || y === "";
+    if (nx || ny) return nx === ny ? 0 : nx ? 1 : -1;
+    var c = typeof x === "number" && typeof y === "number" ? x - y : String(x).localeCompare(String(y));
+    return asc ? c : -c;
+  }
+
+  // Served by `ecombench report --serve`: look for a rebuild every few seconds.
+  function watch(onChange) {
+    if (location.protocol !== "http:" && location.protocol !== "https:") return;
+    setInterval(function () {
+      load("data/stamp.js", "stamp", true).then(function (stamp) {
+        if (stamp !== site().stamp) onChange();
+      }, function () {});
+    }, 3000);
+  }
+  function staleBanner() {
+    if ($("stale")) return;
+    document.body.insertBefore(el("p", { id: "stale", class: "banner" }, ["The report was rebuilt with new submissions. ",
+      el("button", { type: "button", onclick: function () { location.reload(); } }, ["reload"])]), document.body.firstChild);
+  }
+
+  function nav(current) {
+    var links = [["index.html", "leaderboard"], ["compare.html", "side by side"], ["charts.html", "charts"]];
+    return el("nav", {}, links.map(function (l) {
+      return el("a", { href: l[0], class: l[0] === current ? "current" : null }, [l[1]]);
+    }));
+  }
+
+  function failed(where, err) {
+    where.appendChild(el("p", { class: "error", text: "Could not show this: " + err.message }));
+  }
+
+  return { put: put, load: load, el: el, svg: svg, clear: clear, $: $, fmt: fmt, validId: validId, shardOf: shardOf,
+           site: site, detail: detail, itemIndex: itemIndex, chunk: chunk, board: board, state: state, setState: setState,
+           subLink: subLink, pager: pager, table: table, compare: compare, watch: watch, staleBanner: staleBanner, nav: nav,
+           failed: failed };
+})();

@@ -1,0 +1,241 @@
+/* Side by side: any two or more submissions. Per task, each against the first (the reference, A): both
+   scores, the delta and the paired test of `ecombench compare` (items paired by task and item hash, a
+   paired bootstrap of 10,000 resamples, Holm's correction across the tasks of one pair; the resampling
+   is seeded but is not numpy's, so p-values can differ from the command's in the third decimal).
+   Then the items where they differ, the answers next to each other. */
+"use strict";
+(function () {
+  var E = ECOM, el = E.el, $ = E.$;
+  var ITERS = 10000, ALPHA = 0.05, PAGE = 20, SEED = 12345;
+  var st = E.state();
+  var ids = (st.ids || "").split(",").filter(E.validId);
+  var view = { mode: st.mode === "answer" ? "answer" : "score", task: st.task || "", page: +st.page || 0 };
+  var names = [], subs = [], token = 0;
+
+  function save() {
+    E.setState({ ids: ids.join(","), mode: view.mode === "score" ? "" : view.mode, task: view.task, page: view.page || "" });
+  }
+
+  function rng(seed) {  // mulberry32: small, seeded, uniform enough for resampling indices
+    return function () {
+      seed = (seed + 0x6d2b79f5) | 0;
+      var t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+  // stats.paired_bootstrap: two-sided p of the mean paired difference b - a, at least 1/iters, at most 1.
+  function pairedBootstrap(a, b) {
+    var n = a.length, x = new Float64Array(n), sum = 0, zero = true;
+    if (!n) return 1;
+    for (var i = 0; i < n; i++) { x[i] = b[i] - a[i]; sum += x[i]; if (x[i] !== 0) zero = false; }
+    if (zero) return 1;
+    var delta = sum / n, r = rng(SEED), tail = 0;
+    for (var it = 0; it < ITERS; it++) {
+      var s = 0;
+      for (var j = 0; j < n; j++) s += x[(r() * n) | 0];
+      var m = s / n;
+      if (delta > 0 ? m <= 0 : m >= 0) tail++;
+    }
+    return Math.min(1, Math.max(2 * tail / ITERS, 1 / ITERS));
+  }
+  function holm(ps) {  // stats.holm: step-down, monotone, capped at 1
+    var names = Object.keys(ps).sort(function (x, y) { return ps[x] - ps[y]; }), m = names.length, running = 0, out = {};
+    names.forEach(function (name, i) { running = Math.max(running, Math.min(1, (m - i) * ps[name])); out[name] = running; });
+    return out;
+  }
+
+  function cls(s) { return s > 0 ? (s === 1 ? 2 : 1) : 0; }  // compare's flip: across "> 0" or across "== 1"
+
+  function byKey(sub) {  // task -> item hash -> item (the last of equal hashes, as compare's dict keeps)
+    var out = {};
+    if (!sub.idx) return out;
+    for (var i = 0; i < sub.idx.n; i++) {
+      var t = sub.idx.tasks[sub.idx.task[i]];
+      (out[t] = out[t] || {})[sub.idx.key[i]] = i;
+    }
+    return out;
+  }
+
+  function pickers() {
+    var box = E.clear($("pickers"));
+    ids.forEach(function (sid, slot) {
+      var select = el("select", { "data-slot": slot, "aria-label": slot ? "submission B" + slot : "reference A" });
+      names.forEach(function (n) { select.appendChild(el("option", { value: n[0], text: n[1] + " (" + n[0] + ")" })); });
+      select.value = sid;
+      select.onchange = function () { ids[slot] = select.value; view.page = 0; run(); };
+      var label = slot === 0 ? "A (reference)" : "B" + (ids.length > 2 ? slot : "");
+      var remove = ids.length > 2 ? el("button", { type: "button", text: "remove", onclick: function () { ids.splice(slot, 1); run(); } }) : null;
+      box.appendChild(el("div", { class: "picker" }, [el("span", { text: label + " " }), select, remove]));
+    });
+    box.appendChild(el("button", { id: "add-picker", type: "button", text: "add a submission", onclick: function () {
+      var next = names.filter(function (n) { return ids.indexOf(n[0]) < 0; })[0];
+      if (next) { ids.push(next[0]); run(); }
+    } }));
+  }
+
+  function load(sid) {
+    return E.detail(sid).then(function (d) {
+      return (d.items ? E.itemIndex(sid) : Promise.resolve(null)).then(function (idx) {
+        var s = { id: sid, d: d, idx: idx };
+        s.keys = byKey(s);
+        return s;
+      });
+    });
+  }
+
+  function later() { return new Promise(function (resolve) { setTimeout(resolve, 0); }); }
+
+  function deltas(a, b) {  // compare.compare, task by task (yielding between tasks so the page stays live)
+    var tracks = {}, scores = {};
+    b.d.tasks.forEach(function (t) { scores[t[0]] = t[4]; });
+    var shared = a.d.tasks.filter(function (t) { return Object.prototype.hasOwnProperty.call(scores, t[0]); });
+    var out = [], ps = {};
+    return shared.reduce(function (chain, t) {
+      return chain.then(later).then(function () {
+        var ka = a.keys[t[0]] || {}, kb = b.keys[t[0]] || {}, sa = [], sb = [], same = 0;
+        Object.keys(ka).sort().forEach(function (key) {
+          if (!Object.prototype.hasOwnProperty.call(kb, key)) return;
+          sa.push(a.idx.score[ka[key]]); sb.push(b.idx.score[kb[key]]);
+          if (a.idx.answer[ka[key]] === b.idx.answer[kb[key]]) same++;
+        });
+        if (sa.length) ps[t[0]] = pairedBootstrap(sa, sb);
+        out.push({ task: t[0], track: t[1], a: t[4], b: scores[t[0]], n: sa.length, same: same });
+      });
+    }, Promise.resolve()).then(function () {
+      var adjusted = holm(ps);
+      out.forEach(function (r) {
+        r.p = Object.prototype.hasOwnProperty.call(adjusted, r.task) ? adjusted[r.task] : null;
+        (tracks[r.track] = tracks[r.track] || []).push(r);
+      });
+      return { rows: out, tracks: tracks };
+    });
+  }
+
+  function deltaTable(k, a, b, res) {
+    var body = res.rows.map(function (r) {
+      var sig = r.p !== null && r.p < ALPHA;
+      return { cells: [r.task, r.track, r.a, r.b, r.b - r.a, r.n, r.same, r.p], cls: sig ? "significant" : null,
+               cellCls: { 4: sig ? "sig" : "" } };
+    });
+    Object.keys(res.tracks).sort().forEach(function (track) {
+      var rs = res.tracks[track], ma = 0, mb = 0;
+      rs.forEach(function (r) { ma += r.a; mb += r.b; });
+      ma /= rs.length; mb /= rs.length;
+      body.push({ cells: ["track: " + track, "", ma, mb, mb - ma, null, null, null], cls: "track" });
+    });
+    var box = el("section", { class: "pair" }, [el("h3", { text: b.d.name + " (B) vs " + a.d.name + " (A)" })]);
+    if (!a.idx || !b.idx) box.appendChild(el("p", { text: "No paired test: the items of " + (!a.idx ? a.d.name : b.d.name) + " are not in this report." }));
+    var t = E.table("deltas-" + k, ["task", "track", "A", "B", "delta", "n paired", "same answers", "p (Holm)"], body,
+      [false, false, true, true, true, true, true, true]);
+    Array.prototype.forEach.call(t.tBodies[0].rows, function (tr, i) {  // signs on deltas
+      var r = body[i]; if (r && typeof r.cells[4] === "number") tr.cells[4].textContent = (r.cells[4] >= 0 ? "+" : "") + r.cells[4].toFixed(4);
+    });
+    box.appendChild(t);
+    return box;
+  }
+
+  function differing() {  // items in every picked submission whose result class (or raw answer) is not the same in all
+    var a = subs[0], out = [];
+    if (!a.idx || subs.some(function (s) { return !s.idx; })) return out;
+    for (var i = 0; i < a.idx.n; i++) {
+      var task = a.idx.tasks[a.idx.task[i]], key = a.idx.key[i];
+      if (a.keys[task][key] !== i) continue;  // a repeated hash: the last one stands for it
+      if (view.task && task !== view.task) continue;
+      var at = [i], differs = false, missing = false;
+      for (var k = 1; k < subs.length; k++) {
+        var m = subs[k].keys[task], j = m && Object.prototype.hasOwnProperty.call(m, key) ? m[key] : -1;
+        if (j < 0) { missing = true; break; }
+        at.push(j);
+        if (view.mode === "score" ? cls(subs[k].idx.score[j]) !== cls(a.idx.score[i]) : subs[k].idx.answer[j] !== a.idx.answer[i]) differs = true;
+      }
+      if (!missing && differs) out.push(at);
+    }
+    return out;
+  }
+
+  function items() {
+    var mine = ++token, hits = differing(), pages = Math.max(1, Math.ceil(hits.length / PAGE));
+    view.page = Math.max(0, Math.min(view.page, pages - 1));
+    save();
+    $("diff-count").textContent = hits.length + " items " + (view.mode === "score" ? "scored differently (one right, one wrong or partial)" : "answered differently");
+    E.pager($("diff-pager"), "diff", view.page, pages, hits.length, PAGE, function (p) { view.page = p; items(); });
+    var page = hits.slice(view.page * PAGE, (view.page + 1) * PAGE);
+    var wanted = [];
+    page.forEach(function (at) { at.forEach(function (j, k) { wanted.push(item(subs[k], j)); }); });
+    return Promise.all(wanted).then(function (texts) {
+      if (mine !== token) return;
+      var head = E.clear($("diff-items").tHead), body = E.clear($("diff-items").tBodies[0]);
+      head.appendChild(el("tr", {}, [el("th", { class: "text", text: "task" }), el("th", { class: "text", text: "prompt" }),
+        el("th", { class: "text", text: "target" })].concat(subs.map(function (s, k) {
+          return el("th", { class: "text", text: (k ? "B" + (subs.length > 2 ? k : "") : "A") + ": " + s.d.name });
+        }))));
+      var n = 0;
+      page.forEach(function (at) {
+        var first = texts[n], a = subs[0];
+        var cells = [el("td", { class: "text", text: a.idx.tasks[a.idx.task[at[0]]] }), el("td", { class: "text prompt", text: first[1] }),
+                     el("td", { class: "text", text: first[2] })];
+        at.forEach(function (j, k) {
+          var t = texts[n++], s = subs[k].idx.score[j];
+          cells.push(el("td", { class: "text answer " + (s >= 1 ? "correct" : s <= 0 ? "wrong" : "partial") }, [
+            el("pre", { text: t[3] }), el("span", { class: "score", text: "score " + E.fmt(s) })]));
+        });
+        body.appendChild(el("tr", {}, cells));
+      });
+      document.body.setAttribute("data-ready", "1");
+    });
+  }
+  function item(sub, j) {
+    var k = Math.floor(j / sub.idx.chunk);
+    return E.chunk(sub.id, k).then(function (c) { return c[j - k * sub.idx.chunk]; });
+  }
+
+  function run() {
+    var mine = ++token;
+    document.body.removeAttribute("data-ready");
+    save();
+    pickers();
+    $("status").textContent = "computing the paired tests\u2026";
+    E.clear($("deltas"));
+    Promise.all(ids.map(load)).then(function (loaded) {
+      subs = loaded;
+      var chain = Promise.resolve();
+      subs.slice(1).forEach(function (b, k) {
+        chain = chain.then(function () { return deltas(subs[0], b); }).then(function (res) {
+          if (mine === token) $("deltas").appendChild(deltaTable(k + 1, subs[0], b, res));
+        });
+      });
+      return chain.then(function () {
+        if (mine !== token) return;
+        $("status").textContent = "Paired bootstrap (" + ITERS + " resamples) over items matched by task and item hash; p-values Holm-corrected " +
+          "across the tasks of each pair; bold deltas are significant at " + ALPHA + ".";
+        var task = $("diff-task");
+        E.clear(task).appendChild(el("option", { value: "", text: "every task" }));
+        subs[0].d.tasks.forEach(function (t) { task.appendChild(el("option", { value: t[0], text: t[0] })); });
+        task.value = view.task;
+        task.onchange = function () { view.task = task.value; view.page = 0; items(); };
+        $("diff-mode").value = view.mode;
+        $("diff-mode").onchange = function (ev) { view.mode = ev.target.value; view.page = 0; items(); };
+        return items();
+      });
+    }).catch(function (err) { E.failed($("status"), err); });
+  }
+
+  $("nav").appendChild(E.nav("compare.html"));
+  Promise.all([E.board(0), E.load("data/names.js", "names")]).then(function (got) {
+    var b = got[0];
+    names = got[1];
+    if (ids.length < 2) {  // the top two ranked rows of the first board, the runner-up as reference (as the first report did)
+      var ranked = [];
+      for (var i = 0; i < b.data.rank.length; i++) if (b.data.rank[i] !== null) ranked.push(b.data.submission[i]);
+      ids = ranked.length >= 2 ? [ranked[1], ranked[0]] : names.slice(0, 2).map(function (n) { return n[0]; });
+    }
+    if (ids.length < 2) {
+      $("status").textContent = "Side by side needs two submissions; this report has one.";
+      document.body.setAttribute("data-ready", "1");
+      return;
+    }
+    run();
+  }, function (err) { E.failed($("status"), err); });
+  E.watch(E.staleBanner);
+})();

@@ -1,0 +1,269 @@
+"""What the report site's pages read: JSON payloads written as small scripts, ``ECOM.put(key, value);``.
+
+Pages opened from ``file://`` may not ``fetch`` files, so data travels as scripts that the pages add
+(``<script src>`` works offline and over HTTP alike). A script only hands its JSON value to the page,
+which puts every string on screen with ``textContent``; ``<``, ``>``, ``&`` and the two Unicode line
+separators are escaped too, so no value can end a script or be read as markup.
+
+- ``board_payload``: one board, column by column (rank, names, scores, flags, per-task scores);
+- ``detail``: one submission's settings and tasks, kept as JSON text by ``load_details`` in a cache
+  keyed by each record file's bytes (validating 10,000 records takes longer than the whole report may);
+- ``item_payload``: a submission's items as a compact index (task, score, pairing key and a hash of
+  each answer, for filters and paired tests) and chunks of full text (prompt, answer, target) that
+  the explorer loads one page at a time;
+- ``lineage_payload``: trained adapters with their base's submission, for the sweep and lineage charts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ecombench.errors import EcombenchError
+from ecombench.io import atomic_writer
+from ecombench.leaderboard.render import columns
+from ecombench.leaderboard.store import _digest
+from ecombench.leaderboard.table import REFERENCE_KIND, BoardTable
+from ecombench.paths import cache_dir
+from ecombench.submissions import GenerationSettings, ItemRecord, Submission, load
+from ecombench.taskindex import TaskIndex
+
+ITEMS_PER_CHUNK = 500  # a page of the explorer needs one or two chunks; 20,000 items make 40
+SUBMISSIONS_PER_SHARD = 40
+MAX_SHARDS = 256
+DETAIL_VERSION = 2  # bump when ``detail`` changes: cached details of older versions are rebuilt
+_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def _json(value: Any) -> str:
+    """Compact JSON that can stand in a script: the characters that could end one are escaped."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    for raw, escaped in _ESCAPES.items():  # these characters only occur inside JSON strings
+        text = text.replace(raw, escaped)
+    return text
+
+
+def script(key: str, value: Any) -> str:
+    """``value`` as a script that hands it to the page under ``key``."""
+    return f"ECOM.put({_json(key)},{_json(value)});\n"
+
+
+def shard_script(k: int, details: dict[str, dict[str, Any]], items: dict[str, int]) -> str:
+    """The details file ``k``: each submission's page detail (JSON text kept from the cache) with its item count."""
+    body = ",".join(f'{_json(sid)}:{d["json"][:-1]},"items":{items.get(sid, 0)}}}' for sid, d in details.items())
+    return f"ECOM.put({_json(f'subs:{k}')},{{{body}}});\n"
+
+
+def shard_count(submissions: int) -> int:
+    return max(1, min(MAX_SHARDS, math.ceil(submissions / SUBMISSIONS_PER_SHARD)))
+
+
+def shard_of(sid: str, shards: int) -> int:
+    """Which details file holds a submission: 32-bit FNV-1a of its id (ASCII), as ``ECOM.shardOf`` computes it."""
+    h = 0x811C9DC5
+    for byte in sid.encode():
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return h % shards
+
+
+def _column(series: pd.Series) -> list[Any]:
+    if pd.api.types.is_float_dtype(series.dtype):
+        series = series.round(6)
+    return series.astype(object).where(series.notna(), None).tolist()
+
+
+def board_payload(table: BoardTable, index: TaskIndex) -> dict[str, Any]:
+    """A board as the pages read it: columns in board order, one list of values per column."""
+    frame = table.frame
+    cols = columns(table)
+    baselines = {t: (index.tasks[t].config.get("metadata") or {}).get("random_baseline") if t in index.tasks else None for t in table.tasks}
+    return {
+        "name": table.board.name,
+        "description": table.board.description,
+        "notes": list(table.notes),
+        "normalize": table.board.normalize,
+        "ranking": table.board.ranking,
+        "columns": cols,
+        "data": {**{c: _column(frame[c]) for c in cols}, "reference": (frame["kind"] == REFERENCE_KIND).tolist()},
+        "tasks": table.tasks,
+        "tracks": {t: index.tasks[t].track if t in index.tasks else "" for t in table.tasks},
+        "baselines": {t: float(b) if isinstance(b, (int, float)) else None for t, b in baselines.items()},
+    }
+
+
+def layout(gen: GenerationSettings) -> str:
+    """How the answers were generated: ``hf, 2 processes`` or ``vllm, tensor parallel 4 x 2 replicas``."""
+    if gen.backend == "vllm":
+        return f"vllm, tensor parallel {gen.tensor_parallel} x {gen.data_parallel} replica{'s' if gen.data_parallel > 1 else ''}"
+    return f"{gen.backend}, {gen.processes} process{'es' if gen.processes > 1 else ''}, batch size {gen.batch_size}"
+
+
+def _lineage_rows(sub: Submission) -> list[tuple[str, str]]:
+    lin = sub.lineage
+    if lin is None:
+        return []
+    mixture = ", ".join(f"{t} ({n})" for t, n in lin.mixture.items())
+    return [
+        ("training", f"{lin.method} rank {lin.rank}, alpha {lin.alpha:g}, {lin.steps} steps, lr {lin.lr:g}, effective batch {lin.effective_batch}"),
+        ("training mixture", mixture),
+        ("training data sha256", lin.training_data_sha256),
+        ("held out (never trained on)", f"{len(lin.held_out)} tasks"),
+        ("contamination", f"{lin.contamination.get('ngram_13', 0)} records share a 13-gram"),
+    ]
+
+
+def detail(sub: Submission) -> dict[str, Any]:
+    """One submission for its page: settings as (label, text) rows and per-task rows."""
+    held_in = set(sub.lineage.held_in) if sub.lineage else set()
+    settings = [
+        ("id", sub.id),
+        ("created", sub.created.isoformat()),
+        ("model", sub.model.spec),
+        ("kind", sub.model.kind),
+        ("base model", sub.model.base_model),
+        ("weights sha256", sub.model.weights_sha256 or "-"),
+        ("adapter sha256", sub.model.adapter_sha256 or "-"),
+        ("dtype", sub.model.dtype),
+        ("protocol", sub.generation.protocol),
+        ("system prompt", sub.generation.system_prompt or "-"),
+        ("limit", sub.generation.limit or "-"),
+        ("backend", layout(sub.generation)),
+        ("device", sub.hardware.device),
+        ("duration", f"{sub.duration_s:.1f} s"),
+        ("ecombench / lm-eval", f"{sub.ecombench_version} / {sub.lm_eval_version}"),
+        ("skipped tasks", ", ".join(sub.skipped_tasks) or "-"),
+        *_lineage_rows(sub),
+    ]
+    return {
+        "id": sub.id,
+        "name": sub.name,
+        "kind": sub.model.kind,
+        "all_around": sub.all_around,
+        "overall_task_mean": sub.overall_task_mean,
+        "settings": [[k, str(v)] for k, v in settings],
+        "tasks": [
+            [t, r.track, r.metric if isinstance(r.metric, str) else " + ".join(r.metric), r.n, r.score, r.stderr, r.version, t in held_in]
+            for t, r in sub.tasks.items()
+        ],
+    }
+
+
+def _entry(sub: Submission) -> dict[str, Any]:
+    """What the site keeps of a record: its page detail as JSON text, and what the site itself reads."""
+    lin = sub.lineage
+    return {
+        "json": _json(detail(sub)),
+        "name": sub.name,
+        "kind": sub.model.kind,
+        "items_file": sub.items_file,
+        "weights": sub.model.weights_sha256,
+        "adapter": sub.model.adapter_sha256,
+        "lineage": None
+        if lin is None
+        else {
+            "base_model": lin.base_model,
+            "base_weights": lin.base_weights_sha256,
+            "rank": lin.rank,
+            "method": lin.method,
+            "capabilities": len(lin.tracks),
+            "tasks": len(lin.mixture),
+        },
+    }
+
+
+def _cache_path(folder: Path) -> Path:
+    key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    return cache_dir() / "report-details" / f"{key}.pickle"
+
+
+def load_details(folder: Path, files: dict[str, str]) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """``_entry`` of each submission (id -> record file name in ``folder``), and warnings for records that no
+    longer load. Entries are cached by a hash of each record's bytes, so only new or changed records are read."""
+    path = _cache_path(folder)
+    try:
+        with path.open("rb") as handle:
+            cached = pickle.load(handle)
+        old = cached["files"] if cached.get("version") == DETAIL_VERSION else {}
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, KeyError, TypeError):
+        old = {}
+    entries: dict[str, Any] = {}
+    details: dict[str, dict[str, Any]] = {}
+    warnings: list[str] = []
+    changed = len(old) != len(files)
+    for sid, name in files.items():
+        digest = _digest(str(folder / name))
+        hit = old.get(name)
+        if digest is not None and hit is not None and hit[0] == digest and hit[1] == sid:
+            entries[name] = hit
+            details[sid] = hit[2]
+            continue
+        changed = True
+        try:
+            sub = load(folder / name)
+        except EcombenchError as exc:
+            warnings.append(f"skipped {exc}")
+            continue
+        if sub.id != sid:
+            warnings.append(f"{folder / name}: changed while the report was written; run it again")
+            continue
+        details[sid] = _entry(sub)
+        if digest is not None:
+            entries[name] = (digest, sid, details[sid])
+    if changed:
+        try:
+            with atomic_writer(path, "wb") as handle:
+                pickle.dump({"version": DETAIL_VERSION, "files": entries}, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError:
+            pass  # a read-only cache only costs speed
+    return details, warnings
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _answer_key(prediction: str) -> str:
+    return hashlib.blake2b(prediction.encode(), digest_size=6).hexdigest()
+
+
+def item_payload(sub: Submission, items: list[ItemRecord]) -> tuple[dict[str, Any], list[list[list[Any]]]]:
+    """A submission's items as the explorer and the side-by-side page read them: the index, and the chunks of text.
+
+    The index holds, per item in file order, its task (an index into ``tasks``), score, pairing key
+    (``item_hash``, as ``compare`` pairs items) and a hash of the raw answer (for "same answers").
+    Chunk ``k`` holds items ``k * chunk`` onwards as ``[doc_id, prompt, target, answer, parsed]``.
+    """
+    tasks = list(dict.fromkeys(i.task for i in items))
+    where = {t: n for n, t in enumerate(tasks)}
+    index = {
+        "n": len(items),
+        "chunk": ITEMS_PER_CHUNK,
+        "tasks": tasks,
+        "tracks": [sub.tasks[t].track if t in sub.tasks else "" for t in tasks],
+        "task": [where[i.task] for i in items],
+        "score": [i.score for i in items],
+        "key": [i.item_hash for i in items],
+        "answer": [_answer_key(i.prediction) for i in items],
+    }
+    chunks = [
+        [[i.doc_id, i.prompt, _text(i.target), i.prediction, _text(i.parsed)] for i in items[start : start + ITEMS_PER_CHUNK]]
+        for start in range(0, len(items), ITEMS_PER_CHUNK)
+    ]
+    return index, chunks
+
+
+def lineage_payload(details: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every trained adapter with its base: the submission of the base weights without an adapter (the newest
+    id when there are several, a user's run before a reference row), or None when the base was never scored."""
+    bases: dict[str, str] = {}
+    for sid in sorted(details, key=lambda s: (details[s]["kind"] != REFERENCE_KIND, s)):  # a user's run of the base before a reference row
+        d = details[sid]
+        if d["weights"] and d["adapter"] is None and d["lineage"] is None:
+            bases[d["weights"]] = sid
+    return [{"id": sid, "base": bases.get(d["lineage"]["base_weights"]), **d["lineage"]} for sid, d in sorted(details.items()) if d["lineage"] is not None]
