@@ -106,6 +106,7 @@ def test_seeded_and_reproducible():
     assert build_catalog(7)["products"] != build_catalog(8)["products"]
 
 
+@pytest.mark.slow
 def test_build_core_rebuilds_the_committed_suite_byte_for_byte(tmp_path):
     build_core(tmp_path, 2024)
     built = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())

@@ -59,6 +59,7 @@ def _run(tmp_path: Path, model: str, **options):
     return result.submission, submissions.load_items(out, result.submission)
 
 
+@pytest.mark.slow
 def test_chat_template_is_on_for_a_chat_tokenizer_with_the_system_prompt_as_its_system_turn(chat_model, tmp_path):
     sub, items = _run(tmp_path, str(chat_model), system_prompt="kddcup")
     assert sub.generation.apply_chat_template is True
@@ -103,6 +104,7 @@ def test_chat_and_fewshot_settings_key_the_answer_cache():
     assert len(keyed) == 4 and plain not in keyed
 
 
+@pytest.mark.slow
 def test_fewshot_examples_are_seeded_training_records_never_evaluated_items(tmp_path):
     tasks = [MC, "core_title_generation"]
     sub, items = _run(tmp_path, "builtin:tiny", tasks=tasks, limit=4, num_fewshot=3, use_cache=False)
@@ -162,6 +164,7 @@ def test_fewshot_with_a_chat_template_is_multiturn_by_default(chat_model, tmp_pa
     assert all(i.prompt.count("<|user|>") == 1 and i.prompt.count("<|assistant|>") == 1 for i in one_turn)
 
 
+@pytest.mark.slow
 def test_training_prompts_are_the_prompts_evaluation_sends(chat_model, tmp_path):
     """The trainer renders a record's prompt exactly as lm-eval renders the same item at 0-shot, chat template or not."""
     from ecombench.harness import render_prompt

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from importlib.metadata import version
 
+import pytest
 from rich.console import Console
 
 from ecombench.render import report_table
@@ -71,6 +72,7 @@ def test_natural_order_and_metric_labels():
     assert metric_label("rougel") == "rougel" and metric_label(["bleu", "jp-bleu"]) == "bleu + jp-bleu (per row)"
 
 
+@pytest.mark.slow
 def test_run_outside_a_checkout_prints_no_git_complaint_and_no_empty_bars(tmp_path, tiny_model):
     done = _cli(
         "run",
@@ -92,6 +94,7 @@ def test_run_outside_a_checkout_prints_no_git_complaint_and_no_empty_bars(tmp_pa
     assert set(record["tasks"]) == {"starter_category_mc", "starter_unit_price_mc"} and record["tasks"]["starter_category_mc"]["n"] == 1
 
 
+@pytest.mark.slow
 def test_run_scores_each_model_named_once_and_checks_them_all_first(tmp_path, tiny_model):
     listed = tmp_path / "models.txt"
     listed.write_text(f"# two models\n{tiny_model}  # the same weights, as a folder\n")

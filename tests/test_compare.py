@@ -64,6 +64,7 @@ def test_find_by_name_id_prefix_and_suggestions(folder):
         find(subs, "model-aa")
 
 
+@pytest.mark.slow
 def test_cli_json_and_items(folder):
     path, _a, _b = folder
     env = {**os.environ, "COLUMNS": "200"}
@@ -130,6 +131,7 @@ def test_runs_with_no_common_task_offer_the_runs_that_have_one(a_runs, b_runs, o
         assert "ecombench compare" not in message and message.endswith("nor do the other runs of these names")
 
 
+@pytest.mark.slow
 def test_cli_names_the_ids_a_name_resolved_to_and_the_pairs_that_share_tasks(tmp_path):
     old, new, other = _run("builtin-tiny", [MC], 2), _run("builtin-tiny", [GEN], 3), _run("other", [MC], 1)
     for sub in (old, new, other):

@@ -130,6 +130,7 @@ def test_exactly_one_option_satisfies_the_rule(name):
         assert ok == [row["output_field"]], prompt
 
 
+@pytest.mark.slow
 def test_another_seed_gives_an_equally_valid_suite(tmp_path):
     from ecombench.data.core import build_core
 
@@ -141,6 +142,7 @@ def test_another_seed_gives_an_equally_valid_suite(tmp_path):
     assert built[0].data_hash() != CORE[0].data_hash()
 
 
+@pytest.mark.slow
 def test_run_without_tasks_runs_the_whole_suite(tmp_path):
     from ecombench.run import RunOptions, run
 

@@ -98,6 +98,7 @@ def first_item(page) -> str:
     return page.get_attribute("#items tbody tr:first-child", "data-item")
 
 
+@pytest.mark.slow
 def test_explorer_filters_pages_and_opens_one_item_of_20000(site):
     out, _, big, _ = site
     with browser_page() as page:
@@ -142,6 +143,7 @@ def test_explorer_filters_pages_and_opens_one_item_of_20000(site):
         assert page.errors == [] and all(u.startswith("file://") for u in page.requests)
 
 
+@pytest.mark.slow
 def test_side_by_side_shows_the_paired_test_of_compare_and_the_differing_items(site):
     out, subs, _, made = site
     alpha, beta, gamma = made["alpha"], made["beta"], made["gamma"]
@@ -179,6 +181,7 @@ def test_side_by_side_shows_the_paired_test_of_compare_and_the_differing_items(s
         assert page.errors == []
 
 
+@pytest.mark.slow
 def test_charts_have_a_mark_per_score_adapter_and_track(site):
     out, _, big, _ = site
     with browser_page() as page:

@@ -10,6 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -91,6 +92,7 @@ def test_task_validator_reports_problems_instead_of_raising(text):
 
 @FUZZ
 @given(doc=json_values | st.dictionaries(st.sampled_from(["schema_version", "id", "name", "created", "model", "tasks", "items_file"]), json_values, max_size=7))
+@pytest.mark.slow
 def test_submission_loader_raises_only_clear_errors(doc):
     path = _tmp(json.dumps(doc), ".json")
     try:

@@ -109,6 +109,7 @@ def random_model(tmp_path_factory, tiny_model):
     return folder
 
 
+@pytest.mark.slow
 def test_full_length_answers_and_stop_strings_match_generate(random_model):
     model, tokenizer = _load(random_model)
     prompts = [f"Product {i}: " + "a sturdy steel travel mug with a lid " * (1 + 7 * (i % 5)) + "\nAnswer: " for i in range(24)]

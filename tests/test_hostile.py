@@ -84,6 +84,7 @@ def test_group_member_that_is_not_a_name_is_one_line_naming_the_file(tmp_path):
     _one_line_error(_cli("tasks", "--task-path", str(tmp_path / "ug")), "_g.yaml", "group 'g'", "must be a task or group name")
 
 
+@pytest.mark.slow
 def test_a_broken_imported_suite_is_skipped_and_never_blocks_other_commands(tmp_path):
     home = tmp_path / "home"
     _user_task(home / "tasks" / "bad", data=b"{}\n")
@@ -99,6 +100,7 @@ def test_a_broken_imported_suite_is_skipped_and_never_blocks_other_commands(tmp_
     _one_line_error(asked, "unknown task, group or track 'mytask'", "skipped imported suites: 'bad'")
 
 
+@pytest.mark.slow
 def test_compare_with_a_missing_or_cut_items_file_is_one_line(tmp_path):
     from tests.test_compare import MC, _items
     from tests.test_leaderboard import make_submission, uniform
@@ -117,6 +119,7 @@ def test_compare_with_a_missing_or_cut_items_file_is_one_line(tmp_path):
     _one_line_error(_cli("compare", "model-a", "model-b", "--submissions-dir", str(tmp_path)), "is missing")
 
 
+@pytest.mark.slow
 def test_model_folders_that_cannot_load_are_one_line_before_anything_loads(tmp_path):
     (tmp_path / "cfgonly").mkdir()
     (tmp_path / "cfgonly" / "config.json").write_text('{"model_type": "llama"}')
@@ -131,6 +134,7 @@ def test_model_folders_that_cannot_load_are_one_line_before_anything_loads(tmp_p
     assert not (tmp_path / "ran").exists()
 
 
+@pytest.mark.slow
 def test_device_this_torch_cannot_use_is_one_line():
     import torch
 

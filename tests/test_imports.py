@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import record, write_jsonl
 
 PROBE = """
@@ -45,6 +47,7 @@ def test_tasks_commands_import_nothing_heavy():
     assert _heavy("tasks", "validate", "tasks") == "HEAVY:"
 
 
+@pytest.mark.slow
 def test_score_without_embedding_metrics_imports_nothing_heavy(tmp_path):
     data = write_jsonl(tmp_path / "d.jsonl", [record("mc", "multiple-choice", "accuracy", 1), record("g", "generation", "rougel", "red shirt")])
     preds = write_jsonl(tmp_path / "p.jsonl", [{"index": 0, "prediction": "1"}, {"index": 1, "prediction": "red shirt"}])

@@ -216,6 +216,7 @@ def test_cli_skips_corrupt_files_reports_duplicates_and_never_deletes(tmp_path):
     assert (tmp_path / "broken.json").exists()
 
 
+@pytest.mark.slow
 def test_cli_empty_folder_and_unknown_board(tmp_path):
     done = _cli("leaderboard", "--submissions-dir", str(tmp_path))
     assert done.returncode == 2 and "no submissions yet; make a first one with: ecombench run --model builtin:tiny" in done.stderr
@@ -433,6 +434,7 @@ def test_coverage_counts_submissions_and_marks_boards_inside_others():
     ]
 
 
+@pytest.mark.slow
 def test_cli_with_no_board_shows_the_board_the_submissions_share(tmp_path):
     """Issue 14.1: a folder without ecombench-core runs shows their board and names its --board value."""
     for name in ("a", "b"):
@@ -482,6 +484,7 @@ def test_a_group_board_is_the_mean_of_its_track_means():
     assert frame.loc[0, "all_around"] == pytest.approx(((0.8 + 0.2 + 0.2) / 3 + 0.2 * 3) / 4)
 
 
+@pytest.mark.slow
 def test_cli_a_new_task_is_a_board_without_a_file(tmp_path):
     """Issue 14.2: `leaderboard --board product_mc` for a user task, and picked when it is all there is."""
     home = tmp_path / "home"

@@ -94,6 +94,7 @@ def test_suite_group_stderr_combines_the_track_errors():
     assert acc.metrics["ecombench_starter"]["kdd_score_stderr,none"] == pytest.approx(sum(s * s for s in tracks) ** 0.5 / 4)
 
 
+@pytest.mark.slow
 def test_plain_lm_eval_reports_ecombench_run_all_around_on_the_same_answers(tiny_model, tmp_path):
     """lm-eval's own evaluator (with ecombench's model class) and ``ecombench run``: same answers, same All-Around."""
     from lm_eval import simple_evaluate
@@ -207,6 +208,7 @@ def test_the_variable_provides_the_model(monkeypatch, no_multilingual_model, tmp
         assert len(load_dataset(str(data))["test"]) == 100
 
 
+@pytest.mark.slow
 def test_plain_lm_eval_cli_prints_one_line_and_generates_nothing(no_multilingual_model, tmp_path):
     done = subprocess.run(
         [

@@ -172,6 +172,7 @@ def test_chat_endpoint_sends_each_prompt_as_one_user_message(server, tmp_path):
     assert all(m[0]["content"].startswith(KDD_SYSTEM_PROMPT) for m in messages)  # lm-eval's plain-prompt rendering
 
 
+@pytest.mark.slow
 def test_a_slow_server_is_one_error_naming_the_timeout(server, tmp_path):
     server.delay = 3.0
     with pytest.raises(EcombenchError, match=r"/v1/completions: no answer within 1 s \(--request-timeout\), 1 tries; 0 answers are kept"):
@@ -184,6 +185,7 @@ def _cli(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
 
 
+@pytest.mark.slow
 def test_a_server_failing_mid_run_loses_no_answers(server, tmp_path):
     args = [
         "run",
@@ -223,6 +225,7 @@ def test_a_server_failing_mid_run_loses_no_answers(server, tmp_path):
     assert len(asked) == 3 and not set(asked) & set(answered)  # only the questions without a kept answer
 
 
+@pytest.mark.slow
 def test_the_key_stays_out_of_debug_logs(server, tmp_path):
     server.fail_after = 0
     args = [

@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from ecombench import submissions
 
 CMD = [sys.executable, "-m", "ecombench", "run", "--model", "builtin:tiny", "--tasks", "ecombench_starter", "--batch-size", "4"]
@@ -29,8 +31,12 @@ def _answers(cache: Path) -> int:
         return len(db)
 
 
+@pytest.mark.slow
 def test_sigkill_leaves_no_submission_and_the_rerun_resumes_to_the_same_result(tmp_path, tiny_model):
-    cache = Path(os.environ["ECOMBENCH_CACHE"])  # the tiny model is already built there
+    # a cache of its own (other tests' answer caches must not be counted), sharing the tiny model already built
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "builtin").symlink_to(Path(os.environ["ECOMBENCH_CACHE"]) / "builtin")
     subs = tmp_path / "subs"
     proc = subprocess.Popen([*CMD, "--submissions-dir", str(subs)], env=_env(cache), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
@@ -54,6 +60,7 @@ def test_sigkill_leaves_no_submission_and_the_rerun_resumes_to_the_same_result(t
     assert items_a == items_b
 
 
+@pytest.mark.slow
 def test_four_concurrent_runs_and_a_reader_never_see_a_broken_file(tmp_path, tiny_model):
     cache = Path(os.environ["ECOMBENCH_CACHE"])
     subs = tmp_path / "subs"

@@ -129,6 +129,7 @@ def names(page) -> list[str]:
 
 
 @needs_chromium
+@pytest.mark.slow
 def test_board_sorts_pages_and_shows_untrusted_text_as_text(site):
     out, _, evil, _ = site
     with browser_page() as page:
@@ -162,6 +163,7 @@ def test_board_sorts_pages_and_shows_untrusted_text_as_text(site):
 
 
 @needs_chromium
+@pytest.mark.slow
 def test_board_filters_columns_boards_and_picking_rows(site):
     out, _, evil, plain = site
     with browser_page() as page:
@@ -206,6 +208,7 @@ def test_board_filters_columns_boards_and_picking_rows(site):
         assert page.errors == []
 
 
+@pytest.mark.slow
 def test_site_files_are_readable_by_others_and_rebuilds_keep_unchanged_items(site, tmp_path):
     out, subs, evil, _ = site
     for path in [out, *out.rglob("*")]:
@@ -259,6 +262,7 @@ def test_references_command_writes_scored_reference_rows_and_leaves_unchanged_on
     assert not again[0].written  # same scores and answers: the file is left as it is
 
 
+@pytest.mark.slow
 def test_serve_rebuilds_when_a_submission_lands(tmp_path):
     subs = tmp_path / "subs"
     submissions.save(subs, make_submission("first", uniform(0.5)), [])

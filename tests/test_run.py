@@ -131,6 +131,7 @@ def test_bad_model_folders(tmp_path, setup, message):
         resolve_model(str(folder))
 
 
+@pytest.mark.slow
 def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path):
     subs = tmp_path / "subs"
     done = subprocess.run(
@@ -190,6 +191,7 @@ def test_names_cannot_escape_the_submissions_folder(tmp_path):
     assert "/" not in result.submission.id and ".." not in result.submission.id
 
 
+@pytest.mark.slow
 def test_plain_lm_eval_runs_our_tasks_from_any_directory(tiny_model, tmp_path):
     repo = Path(__file__).resolve().parent.parent
     done = subprocess.run(
@@ -223,6 +225,7 @@ def test_plain_lm_eval_runs_our_tasks_from_any_directory(tiny_model, tmp_path):
     assert 0.0 <= results["starter_query_ranking"]["kdd_score,none"] <= 1.0
 
 
+@pytest.mark.slow
 def test_cli_run_prints_the_table_and_writes_the_submission(tmp_path):
     done = subprocess.run(
         [
@@ -354,6 +357,7 @@ def test_model_args_are_typed_as_lm_eval_types_them(text, expected):
     assert parse_model_args(text) == expected
 
 
+@pytest.mark.slow
 def test_model_args_reach_the_model_are_recorded_and_keep_their_own_answer_cache(tiny_model, tmp_path):
     # max_length 110 leaves 10 prompt tokens beside title generation's 100 new ones: the prompts are cut
     task = ["starter_title_generation"]

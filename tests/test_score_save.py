@@ -83,6 +83,7 @@ def test_save_writes_a_submission_marked_as_scored_from_predictions(files, tmp_p
     assert [i.parsed for i in items if i.task == "core_query_ranking"] == [[1, 2, 3, 4, 5]] * 5
 
 
+@pytest.mark.slow
 def test_the_board_ranks_it_and_flags_other_data(files, tmp_path):
     data, preds, right = files
     subs = tmp_path / "subs"

@@ -76,7 +76,7 @@ def test_rouge_l_with_stemming():
 
 
 def test_bleu_first_line_lowercased():
-    assert bleu("\nThe Red Cotton Shirt Size M\nignored second line", "the red cotton shirt size m") == pytest.approx(1.0)
+    assert bleu("\nThe Red Cotton Shirt Size M\nignored second line", "the red cotton shirt size m") == 1.0  # never 1.0000000000000004
     # hypothesis of 4 tokens, reference of 6, all 4-grams matched: BP = exp(1 - 6/4)
     assert bleu("a b c d", "a b c d e f") == pytest.approx(math.exp(1 - 6 / 4))
     assert bleu("", "a b c d") == 0.0

@@ -59,6 +59,11 @@ def _scores(rows: list[dict]) -> dict[str, tuple]:
     return {r["id"]: tuple(r.get(k) for k in SCORES) for r in rows}
 
 
+def _like(expected: dict[str, tuple]) -> dict[str, tuple]:
+    """Scores exactly; the training loss to 1e-6 (a worker with another torch thread count sums in another order)."""
+    return {cell: (*values[:-1], pytest.approx(values[-1], rel=1e-6)) for cell, values in expected.items()}
+
+
 # --- claims: no Ray, no model ---------------------------------------------------------------
 
 
@@ -159,7 +164,7 @@ def test_ray_sweep_matches_local_and_retries_a_killed_worker(tmp_path, cluster, 
     killer.join()
     assert killed and json.loads(worker_file.read_text())["pid"] != killed[0]  # a new worker trained it again
     assert result.failed == {} and statuses == dict.fromkeys(local_rows[1], "trained")
-    assert _scores(result.rows) == local_rows[1]
+    assert _scores(result.rows) == _like(local_rows[1])
     assert len(list((tmp_path / "grid-subs").glob("*.items.jsonl"))) == 4  # one submission per cell
     assert len((tmp_path / "grid" / "results.csv").read_text().splitlines()) == 5
     assert not list((tmp_path / "grid" / "claims").glob("*.claim"))  # all released
@@ -226,7 +231,7 @@ def test_two_drivers_on_one_folder_train_each_cell_once(tmp_path, cluster, local
     assert len(list((tmp_path / "grid-subs").glob("*.items.jsonl"))) == 4
     assert "claimed by another driver" in outs[1][0]
     rows = [json.loads((tmp_path / "grid" / "cells" / c / "result.json").read_text()) for c in local_rows[1]]
-    assert _scores(rows) == local_rows[1]
+    assert _scores(rows) == _like(local_rows[1])
 
 
 @pytest.mark.slow

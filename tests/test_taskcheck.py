@@ -28,6 +28,7 @@ def test_scaffolded_task_validates_and_runs(tmp_path, task_type):
     assert task.task_type == task_type and task.n == 1 and task.track == "my_track"
 
 
+@pytest.mark.slow
 def test_new_task_in_the_home_folder_is_listed_and_run_without_task_path(tmp_path):
     done = _cli("tasks", "new", "home_task", "--type", "multiple-choice", "--track", "home_track")
     assert done.returncode == 0, done.stderr

@@ -56,6 +56,7 @@ def test_bad_requests_are_one_line_errors(monkeypatch):
     assert threads.thread_count() == 3
 
 
+@pytest.mark.slow
 def test_cli_threads_option_sets_torch_threads(tmp_path):
     code = (
         "import sys; from ecombench.cli import app; from ecombench import threads; import torch\n"

@@ -99,9 +99,11 @@ def _bleu(tokenize: str) -> Any:
 
 
 def bleu(prediction: str, truth: str, tokenize: str = "13a") -> float:
-    """Sentence BLEU / 100 of the first line of the prediction against one reference."""
+    """Sentence BLEU / 100 of the first line of the prediction against one reference.
+
+    Capped at 1: sacrebleu gives a perfect match 100.00000000000004 (the official scorer keeps that 4e-16)."""
     first_line = prediction.strip("\n").split("\n")[0]
-    return float(_bleu(tokenize).corpus_score([first_line], [[truth]]).score) / 100.0
+    return min(1.0, float(_bleu(tokenize).corpus_score([first_line], [[truth]]).score) / 100.0)
 
 
 def jp_bleu(prediction: str, truth: str) -> float:
