@@ -16,6 +16,7 @@ TASKS = build_index(default_roots()).select(["ecombench_core", "ecombench_starte
 
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: t.name)
+@pytest.mark.slow
 def test_oracle_scores_one(task, tmp_path):
     if task.metric == "multilingual-sent-transformer":
         from ecombench.errors import EcombenchError

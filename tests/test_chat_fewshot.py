@@ -72,6 +72,7 @@ def test_chat_template_is_on_for_a_chat_tokenizer_with_the_system_prompt_as_its_
     assert [i.prompt for i in plain] == [KDD_SYSTEM_PROMPT + r["input_field"] for r in _rows(MC)[:3]]
 
 
+@pytest.mark.slow
 def test_base_models_get_plain_prompts_and_cannot_ask_for_a_template(tmp_path):
     sub, items = _run(tmp_path, "builtin:tiny", limit=1)
     assert sub.generation.apply_chat_template is False and items[0].prompt == _rows(MC)[0]["input_field"]
@@ -81,6 +82,7 @@ def test_base_models_get_plain_prompts_and_cannot_ask_for_a_template(tmp_path):
         _run(tmp_path, "builtin:tiny", num_fewshot=1, fewshot_as_multiturn=True)
 
 
+@pytest.mark.slow
 def test_a_template_without_a_system_turn_refuses_the_system_prompt(chat_model, tmp_path):
     from transformers import AutoTokenizer
 
@@ -150,6 +152,7 @@ def test_a_training_row_that_is_an_evaluated_question_is_never_an_example(tmp_pa
     assert len(data["test"]) == 2 and "train" not in load_dataset("eval.jsonl", str(tmp_path / "t.yaml"))
 
 
+@pytest.mark.slow
 def test_fewshot_with_a_chat_template_is_multiturn_by_default(chat_model, tmp_path):
     sub, items = _run(tmp_path, str(chat_model), num_fewshot=2, limit=2)
     assert (sub.generation.apply_chat_template, sub.generation.num_fewshot, sub.generation.fewshot_as_multiturn) == (True, 2, True)

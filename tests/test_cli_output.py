@@ -31,6 +31,7 @@ def test_version():
     assert done.returncode == 0 and done.stdout.strip() == f"ecombench {version('ecombench')}"
 
 
+@pytest.mark.slow
 def test_tasks_as_json_and_csv_list_every_task_with_its_item_count():
     index = build_index(default_roots())
     as_json = json.loads(_cli("tasks", "--format", "json").stdout)
@@ -41,6 +42,7 @@ def test_tasks_as_json_and_csv_list_every_task_with_its_item_count():
     assert [r["task"] for r in as_csv] == [r["task"] for r in as_json]
 
 
+@pytest.mark.slow
 def test_task_names_stay_whole_in_80_columns_and_in_a_pipe():
     names = build_index(default_roots()).tasks
     narrow = _cli("tasks", columns=80).stdout

@@ -237,6 +237,7 @@ def test_a_row_label_set_is_used_when_it_has_labels(tmp_path):
     assert row["input_field"] == HEAD.format("attribute value detection") + "圆领衫 | 领型\n### Response:"
 
 
+@pytest.mark.slow
 def test_an_unreadable_folder_fails_the_import_unless_skipped(tmp_path):
     root = _tree(tmp_path / "ecom_instruct_v1")
     broken = root / "Lenovo" / "tasks" / "EN-Lenovo-CLS-broken"

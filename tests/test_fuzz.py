@@ -45,6 +45,7 @@ def _tmp(text: str, suffix: str) -> Path:
 
 @FUZZ
 @given(lines=st.lists(prediction_lines, max_size=6))
+@pytest.mark.slow
 def test_predictions_reader_raises_only_clear_errors(lines):
     data = _tmp("".join(json.dumps(r) + "\n" for r in RECORDS), ".jsonl")
     preds = _tmp("\n".join(lines), ".jsonl")
@@ -60,6 +61,7 @@ def test_predictions_reader_raises_only_clear_errors(lines):
 
 @FUZZ
 @given(lines=st.lists(json_values.map(json.dumps) | st.text(max_size=40), min_size=1, max_size=5))
+@pytest.mark.slow
 def test_data_reader_raises_only_clear_errors(lines):
     data = _tmp("\n".join(lines), ".jsonl")
     try:
@@ -80,6 +82,7 @@ yaml_texts = st.one_of(
 
 @FUZZ
 @given(text=yaml_texts)
+@pytest.mark.slow
 def test_task_validator_reports_problems_instead_of_raising(text):
     folder = Path(tempfile.mkdtemp())
     (folder / "t.yaml").write_text(text, encoding="utf-8")

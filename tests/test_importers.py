@@ -38,6 +38,7 @@ def _shopbench_file(tmp_path) -> Path:
     return write_jsonl(tmp_path / "dev.jsonl", rows)
 
 
+@pytest.mark.slow
 def test_shopbench_import_runs_and_equals_score_on_the_same_outputs(tmp_path):
     data = _shopbench_file(tmp_path)
     dest = _import("shopbench", data, tmp_path, name="kdd")
@@ -60,6 +61,7 @@ def test_shopbench_import_runs_and_equals_score_on_the_same_outputs(tmp_path):
 
 
 @pytest.mark.skipif(not OAMINE.is_file(), reason="the shared OA-Mine sample is not beside this checkout")
+@pytest.mark.slow
 def test_oamine_import_makes_one_extraction_task_per_attribute(tmp_path):
     dest = _import("oamine", OAMINE, tmp_path, name="oa")
     index = build_index([dest])
@@ -111,6 +113,7 @@ def _cli(*args, home):
     )
 
 
+@pytest.mark.slow
 def test_import_cli_lands_in_the_home_and_is_listed(tmp_path):
     home = tmp_path / "home"
     done = _cli("import", "shopbench", str(_shopbench_file(tmp_path)), "--name", "dev", home=home)
@@ -193,6 +196,7 @@ def _esci_folder(tmp_path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_esci_import_makes_ranking_and_label_tasks_per_locale(tmp_path):
     dest = _import("esci", _esci_folder(tmp_path), tmp_path, name="esci")
     index = build_index([dest])
@@ -244,6 +248,7 @@ def test_shopping_mmlu_zip_keeps_skills_as_tracks_and_task_names(tmp_path):
     assert {t.name: t.track for t in index.tasks.values()} == {"smmlu_title_extraction": "skill_concepts", "smmlu_query_ranking": "skill_behavior"}
 
 
+@pytest.mark.slow
 def test_shopping_mmlu_type_folders_number_rating_options_from_one(tmp_path):
     dest = _import("shopping-mmlu", _mmlu_zip(tmp_path, with_skills=False), tmp_path, name="smmlu")
     index = build_index([dest])

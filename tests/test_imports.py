@@ -33,6 +33,7 @@ def test_help_imports_nothing_heavy():
     assert _heavy("run", "--help") == "HEAVY:"
 
 
+@pytest.mark.slow
 def test_leaderboard_imports_nothing_heavy(tmp_path):
     from ecombench import submissions
     from tests.test_leaderboard import make_submission, uniform
@@ -41,6 +42,7 @@ def test_leaderboard_imports_nothing_heavy(tmp_path):
     assert _heavy("leaderboard", "--submissions-dir", str(tmp_path), "--board", "ecombench_starter", "--format", "csv") == "HEAVY:"
 
 
+@pytest.mark.slow
 def test_tasks_commands_import_nothing_heavy():
     assert _heavy("tasks") == "HEAVY:"
     assert _heavy("tasks", "show", "starter_category_mc") == "HEAVY:"

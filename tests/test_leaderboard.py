@@ -203,6 +203,7 @@ def _cli(*args):
     return subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, env={**os.environ, "COLUMNS": "250"})
 
 
+@pytest.mark.slow
 def test_cli_skips_corrupt_files_reports_duplicates_and_never_deletes(tmp_path):
     good = make_submission("good", uniform(0.4))
     submissions.save(tmp_path, good, [])
@@ -230,6 +231,7 @@ def test_an_imported_suite_gets_a_default_board():
     assert chosen.tasks == ["ecombench_starter_multilingual"]
 
 
+@pytest.mark.slow
 def test_cli_writes_the_output_file_and_markdown_by_default_format(tmp_path):
     submissions.save(tmp_path, make_submission("m", uniform(0.6)), [])
     out = tmp_path / "board.md"
@@ -358,6 +360,7 @@ def test_report_page_says_how_the_answers_were_generated():
 
 
 @pytest.mark.parametrize(("field", "value"), [("all_around", "Infinity"), ("all_around", "NaN"), ("all_around", "41666.8"), ("task", "1e6"), ("track", "-0.5")])
+@pytest.mark.slow
 def test_impossible_scores_are_refused_not_ranked(tmp_path, field, value):
     """Issue 15.6: a submission holding Infinity, NaN or a score outside [0, 1] is skipped with its file and field named."""
     good = make_submission("good", uniform(0.4))

@@ -55,6 +55,7 @@ def _lm_eval_groups(include: Path, suite: str, scores: dict[str, float] | None =
 
 
 @pytest.mark.parametrize("suite", ["ecombench_starter", "ecombench_core"])
+@pytest.mark.slow
 def test_bundled_suite_group_is_the_all_around(suite):
     theirs, report, group_map = _lm_eval_groups(builtin_tasks_dir(), suite)
     assert len({len(group_map[g]) for g in group_map[suite]}) > 1  # tracks of unequal size: the two means differ
@@ -163,6 +164,7 @@ def no_multilingual_model(monkeypatch, tmp_path):
     return {**{k: v for k, v in os.environ.items() if k not in ENV_VARS}, "HF_HOME": str(empty), "HF_HUB_CACHE": str(empty / "hub")}
 
 
+@pytest.mark.slow
 def test_missing_embedding_model_stops_lm_eval_when_the_task_loads(no_multilingual_model):
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager

@@ -147,6 +147,7 @@ def test_bad_openai_options(tmp_path, changes, message):
     assert not (tmp_path / "subs").exists()
 
 
+@pytest.mark.slow
 def test_a_run_through_a_server_is_known_by_url_and_served_id_and_never_records_the_key(server, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     result = run(api_options(server.url, tmp_path, tasks=["starter_category_mc", "starter_unit_price_mc"], concurrency=2))
@@ -164,6 +165,7 @@ def test_a_run_through_a_server_is_known_by_url_and_served_id_and_never_records_
     assert result.report.tasks["starter_category_mc"].n == 3
 
 
+@pytest.mark.slow
 def test_chat_endpoint_sends_each_prompt_as_one_user_message(server, tmp_path):
     result = run(api_options(server.url + "/chat/completions", tmp_path, system_prompt="kddcup", limit=2))
     assert result.submission.model.api == "chat"

@@ -7,12 +7,15 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from ecombench.models import folder_hash
 from ecombench.tiny import build_tiny, training_text
 
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_wheel_contains_the_task_yamls_and_data(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(REPO)],
@@ -27,6 +30,7 @@ def test_wheel_contains_the_task_yamls_and_data(tmp_path):
     assert {"ecombench/leaderboards/ecombench_core.yaml", "ecombench/leaderboards/ecombench_starter.yaml"} <= names
 
 
+@pytest.mark.slow
 def test_builtin_tiny_is_deterministic(tmp_path):
     text = training_text()
     build_tiny(tmp_path / "a", text)

@@ -27,6 +27,7 @@ def tiny_run(tiny_model, tmp_path_factory):
     return run(RunOptions(model="builtin:tiny", tasks=TASKS, limit=3, submissions_dir=out, batch_size="4"))
 
 
+@pytest.mark.slow
 def test_run_writes_a_complete_submission(tiny_run):
     sub = tiny_run.submission
     record = submissions.load(tiny_run.path)
@@ -59,6 +60,7 @@ def test_run_scores_equal_score_on_the_same_raw_outputs(tiny_run, tmp_path):
     assert report.all_around == pytest.approx(tiny_run.submission.all_around, abs=1e-12)
 
 
+@pytest.mark.slow
 def test_rerun_reuses_cached_answers(tiny_run, tmp_path):
     answers = Path(__import__("os").environ["ECOMBENCH_CACHE"]) / "answers"
     before = sorted(answers.glob("*/requests_rank0.db"))
@@ -145,6 +147,7 @@ def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path):
     assert not subs.exists()
 
 
+@pytest.mark.slow
 def test_loglikelihood_protocol_picks_an_option_number(tiny_model, tmp_path):
     result = run(RunOptions(model="builtin:tiny", tasks=["starter_category_mc"], limit=3, submissions_dir=tmp_path, protocol="loglikelihood"))
     items = submissions.load_items(tmp_path, result.submission)
@@ -311,6 +314,7 @@ def test_a_broken_submission_record_names_file_and_field(tiny_run, tmp_path):
         submissions.load(broken)
 
 
+@pytest.mark.slow
 def test_a_task_whose_embedding_model_is_missing_is_skipped_in_a_track_and_refused_by_name(tmp_path):
     result = run(RunOptions(model="builtin:tiny", tasks=["multilingual"], limit=1, submissions_dir=tmp_path))
     assert "core_multilingual_explain" in result.submission.skipped_tasks

@@ -127,6 +127,7 @@ def test_rows_in_another_order_are_still_the_installed_task(tmp_path):
     assert [i.doc_id for i in items] == list(range(len(rows)))[::-1]  # each row keeps its place in the installed data
 
 
+@pytest.mark.slow
 def test_bad_input_writes_nothing(files, tmp_path):
     data, _, _ = files
     short = write_jsonl(tmp_path / "short.jsonl", [{"index": 0, "prediction": "1"}])

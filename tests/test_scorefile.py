@@ -112,6 +112,7 @@ def _cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, cwd=cwd)
 
 
+@pytest.mark.slow
 def test_cli_json_output_and_bad_input_exit_code(files, tmp_path):
     data, preds = files
     out_file = tmp_path / "scores.json"

@@ -20,6 +20,7 @@ def _cli(*args):
 
 
 @pytest.mark.parametrize("task_type", ["multiple-choice", "retrieval", "ranking", "named_entity_recognition", "generation"])
+@pytest.mark.slow
 def test_scaffolded_task_validates_and_runs(tmp_path, task_type):
     yaml_path = scaffold(f"my_{task_type.replace('-', '_')}", task_type, "my_track", tmp_path)
     assert validate(yaml_path.parent) == []
@@ -63,6 +64,7 @@ def test_validate_reports_yaml_that_does_not_parse(tmp_path):
     assert str(problem).startswith(f"{tmp_path / 'x.yaml'}") and "YAML does not parse" in str(problem)
 
 
+@pytest.mark.slow
 def test_show_prints_metadata_and_three_examples():
     done = _cli("tasks", "show", "starter_unit_price_mc")
     assert done.returncode == 0, done.stderr

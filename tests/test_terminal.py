@@ -31,6 +31,7 @@ def test_safe_text(raw, keep_lines, shown):
     assert safe_text(raw, keep_lines) == shown
 
 
+@pytest.mark.slow
 def test_compare_prints_a_hostile_name_as_text(tmp_path):
     a = make_submission("plain", uniform(0.3))
     b = make_submission(HOSTILE, uniform(0.5))
@@ -48,6 +49,7 @@ def test_compare_prints_a_hostile_name_as_text(tmp_path):
     assert "\\x1b]0;pwned\\x07" in done.stdout
 
 
+@pytest.mark.slow
 def test_tasks_show_and_list_escape_prompts_and_names(tmp_path):
     from ecombench.taskcheck import scaffold
 
