@@ -560,3 +560,14 @@ def test_equal_win_rates_tie_at_rank_one_whatever_their_all_around():
     b = make_submission("b", uniform(0.5, starter_attribute_ner=0.6))
     frame = build_table(board(ranking="win_rate"), INDEX, [b, a]).frame
     assert list(zip(frame["name"], frame["rank"], frame["win_rate"], strict=True)) == [("a", 1, 0.5), ("b", 1, 0.5)]
+
+
+def test_the_source_column_says_where_each_row_came_from():
+    from ecombench.leaderboard.boards import Board
+
+    subs = [make_submission("ran", uniform(0.6)), make_submission("served", uniform(0.5)), make_submission("scored", uniform(0.4))]
+    subs[1] = subs[1].model_copy(update={"model": subs[1].model.model_copy(update={"kind": "api"})})
+    subs[2] = subs[2].model_copy(update={"model": subs[2].model.model_copy(update={"kind": "predictions"})})
+    frame = build_table(Board(name="b", tasks=["ecombench_starter"]), INDEX, subs).frame
+    assert dict(zip(frame["name"], frame["source"], strict=True)) == {"ran": "run", "served": "run (server)", "scored": "predictions"}
+    assert list(frame["rank"]) == [1, 2, 3]  # the source does not unrank a row

@@ -91,7 +91,7 @@ def test_the_board_ranks_it_and_flags_other_data(files, tmp_path):
     board = _cli("leaderboard", "--board", "core_rating_mc", "--format", "json", "--submissions-dir", str(subs))
     assert board.returncode == 0, board.stderr
     [row] = json.loads(board.stdout)["rows"]
-    assert (row["name"], row["rank"], row["flags"]) == ("api-model", 1, "")
+    assert (row["name"], row["rank"], row["flags"], row["source"]) == ("api-model", 1, "", "predictions")  # ranked, and said where it came from
     assert row["all_around"] == pytest.approx(right)
     other = _cli("leaderboard", "--board", "core_query_ranking", "--format", "json", "--submissions-dir", str(subs))
     [row] = json.loads(other.stdout)["rows"]

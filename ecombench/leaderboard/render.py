@@ -26,7 +26,8 @@ def columns(table: BoardTable) -> list[str]:
     extra = [c for c in frame.columns if c.startswith(("track:", "task:"))]
     ranking = ["win_rate"] if "win_rate" in frame.columns else []
     lineage = ["lora_rank", "held_out"] if "held_out" in frame.columns else []
-    return ["rank", "name", "model", "base", "all_around", "ci95", *ranking, *lineage, *extra, "date", "flags", "submission"]
+    source = ["source"] if "source" in frame.columns else []
+    return ["rank", "name", "model", "base", *source, "all_around", "ci95", *ranking, *lineage, *extra, "date", "flags", "submission"]
 
 
 def _fmt(value: object, column: str) -> str:

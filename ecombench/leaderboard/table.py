@@ -26,6 +26,10 @@ RANK_KEYS = {"all_around": "All-Around", "win_rate": "mean win rate"}
 REFERENCE_KIND = "reference"
 
 
+# The board's "source" column: rows from `ecombench run` (any model kind), from `score --save`, or reference rows.
+SOURCES = {"predictions": "predictions", REFERENCE_KIND: "reference", "api": "run (server)"}
+
+
 def reference_ids(meta: pd.DataFrame) -> set[str]:
     """The submissions of ``meta`` (a ``Loaded.meta``) that are reference rows."""
     return set(meta.loc[meta["kind"] == REFERENCE_KIND, "submission"])
@@ -104,6 +108,7 @@ def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track
     meta = meta.assign(flags=flags)
     frame = meta.merge(aggregate(scores[["submission", "task", "track", "score", "stderr", "baseline"]], normalize=board.normalize), on="submission")
     frame["ci95"] = Z95 * frame["all_around_stderr"]
+    frame["source"] = frame["kind"].map(SOURCES).fillna("run")  # where the row came from: a run, predictions scored, a reference
     if frame["lora_rank"].notna().any():
         frame["held_out"] = frame["submission"].map(_held_out_means(scores, meta))
     clean = frame["flags"] == ""
