@@ -6,7 +6,9 @@ ecombench asks lm-eval for raw model outputs only (``predict_only``) and scores 
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,8 +98,6 @@ def quiet_lm_eval(debug: bool = False) -> None:
     hf_logging.disable_progress_bar()
     if debug:
         return
-    import functools
-
     import lm_eval.api.task
     import lm_eval.evaluator
     from tqdm import tqdm
@@ -434,7 +434,6 @@ def fewshot_pool_size(task: TaskInfo) -> int | None:
     """How many training rows a task can draw few-shot examples from; None when its pool is not a training file."""
     from ecombench.hooks import SUITE_TRAINING_FILE
     from ecombench.paths import resolve_data_path
-    from ecombench.records import iter_jsonl
 
     kwargs = task.config.get("dataset_kwargs") or {}
     training = kwargs.get("training_files") or (SUITE_TRAINING_FILE if "load_suite_dataset" in str(task.config.get("custom_dataset")) else None)
@@ -443,7 +442,15 @@ def fewshot_pool_size(task: TaskInfo) -> int | None:
     path = resolve_data_path(training, task.yaml_path)
     if not path.is_file():
         return 0
-    return sum(1 for _, row in iter_jsonl(path) if (row.get("task") or row.get("task_name")) == task.name)
+    return _rows_per_task(path.resolve(), path.stat().st_mtime_ns)[task.name]
+
+
+@functools.lru_cache(maxsize=8)
+def _rows_per_task(path: Path, mtime_ns: int) -> Counter[str]:
+    """Rows of a training file per task, read once for all the tasks of a suite (``mtime_ns`` keys a changed file)."""
+    from ecombench.records import iter_jsonl
+
+    return Counter(str(row.get("task") or row.get("task_name")) for _, row in iter_jsonl(path))
 
 
 def chat_template_of(lm: Any) -> Any:

@@ -77,12 +77,17 @@ def sweep_stale(parent: Path, prefix: str, suffix: str = "") -> list[Path]:
         return removed
     for entry in entries:
         if is_stale(entry, prefix):
-            if entry.is_dir() and not entry.is_symlink():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
+            remove_entry(entry)
             removed.append(entry)
     return removed
+
+
+def remove_entry(entry: Path) -> None:
+    """Remove a leftover file or folder (a link is removed, never followed)."""
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        entry.unlink(missing_ok=True)
 
 
 def exchange(a: Path, b: Path) -> bool:

@@ -110,19 +110,7 @@ def _model_free(
         ecombench_version=__version__,
         lm_eval_version=NONE,
         generation=submissions.GenerationSettings(protocol=KIND, system_prompt=None, max_gen_toks={}, batch_size=NONE, device=NONE, limit=None, backend=NONE),
-        tasks={
-            n: submissions.TaskResult(
-                track=r.track,
-                task_type=r.task_type,
-                metric=r.metric,
-                n=r.n,
-                score=r.score,
-                stderr=r.stderr,
-                version=by_name[n].version,
-                data_sha256=by_name[n].data_hash(),
-            )
-            for n, r in report.tasks.items()
-        },
+        tasks={n: submissions.TaskResult.of(r, by_name[n].version, by_name[n].data_hash()) for n, r in report.tasks.items()},
         tracks=dict(report.tracks),
         all_around=report.all_around,
         overall_task_mean=report.overall_task_mean,

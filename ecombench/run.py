@@ -407,19 +407,7 @@ def record(
             num_fewshot=options.num_fewshot,
             fewshot_as_multiturn=built.multiturn,
         ),
-        tasks={
-            n: submissions.TaskResult(
-                track=r.track,
-                task_type=r.task_type,
-                metric=r.metric,
-                n=r.n,
-                score=r.score,
-                stderr=r.stderr,
-                version=tasks[n].version,
-                data_sha256=tasks[n].data_hash(),
-            )
-            for n, r in report.tasks.items()
-        },
+        tasks={n: submissions.TaskResult.of(r, tasks[n].version, tasks[n].data_hash()) for n, r in report.tasks.items()},
         tracks=report.tracks,
         all_around=report.all_around,
         overall_task_mean=report.overall_task_mean,

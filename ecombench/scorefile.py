@@ -265,19 +265,7 @@ def save_scored(
         ecombench_version=__version__,
         lm_eval_version=UNKNOWN,
         generation=GenerationSettings(protocol=UNKNOWN, system_prompt=None, max_gen_toks={}, batch_size=UNKNOWN, device=UNKNOWN, limit=None, backend=UNKNOWN),
-        tasks={
-            matches[task].name: TaskResult(
-                track=t.track,
-                task_type=t.task_type,
-                metric=t.metric,
-                n=t.n,
-                score=t.score,
-                stderr=t.stderr,
-                version=matches[task].version,
-                data_sha256=matches[task].data_sha256,
-            )
-            for task, t in scored.report.tasks.items()
-        },
+        tasks={matches[task].name: TaskResult.of(t, matches[task].version, matches[task].data_sha256) for task, t in scored.report.tasks.items()},
         # renaming tasks changes no track or overall score
         tracks=scored.report.tracks,
         all_around=scored.report.all_around,

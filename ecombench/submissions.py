@@ -12,13 +12,16 @@ import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_writer, parse_json, sweep_stale
 from ecombench.records import describe
+
+if TYPE_CHECKING:
+    from ecombench.scoring import TaskScore
 
 SCHEMA_VERSION = 1
 # Ids and item-file names become file names: no separators, no leading dot, nothing to escape the folder.
@@ -58,6 +61,20 @@ class TaskResult(_Record):
     stderr: Stderr | None
     version: str
     data_sha256: str | None
+
+    @classmethod
+    def of(cls, scored: TaskScore, version: str, data_sha256: str | None) -> TaskResult:
+        """A task's scores as the scorer gave them, with the version and data hash of the task they were scored on."""
+        return cls(
+            track=scored.track,
+            task_type=scored.task_type,
+            metric=scored.metric,
+            n=scored.n,
+            score=scored.score,
+            stderr=scored.stderr,
+            version=version,
+            data_sha256=data_sha256,
+        )
 
 
 class GenerationSettings(_Record):

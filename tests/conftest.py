@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,6 +37,36 @@ def tiny_model(_private_cache) -> Path:
     from ecombench.tiny import ensure_tiny
 
     return ensure_tiny()
+
+
+def run_ecombench(*args: object, env: dict[str, str | None] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """``python -m ecombench ARGS`` in a subprocess, output captured; ``env`` adds variables to this process's
+    environment (a value of None removes one)."""
+    merged = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "ecombench", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={k: v for k, v in merged.items() if v is not None},
+    )
+
+
+# `accelerate launch` with two CPU processes (gloo), the prefix of the data-parallel tests
+ACCELERATE_TWO_CPU = [
+    sys.executable,
+    "-m",
+    "accelerate.commands.launch",
+    "--multi_gpu",
+    "--num_processes",
+    "2",
+    "--num_machines",
+    "1",
+    "--mixed_precision",
+    "no",
+    "--dynamo_backend",
+    "no",
+]
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

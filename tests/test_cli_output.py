@@ -5,9 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
-import sys
 from importlib.metadata import version
 
 import pytest
@@ -17,13 +15,11 @@ from ecombench.render import report_table
 from ecombench.scoring import ScoringItem, score_report
 from ecombench.taskindex import build_index, default_roots
 from ecombench.terminal import metric_label, natural_key
+from tests.conftest import run_ecombench
 
 
 def _cli(*args: str, columns: int | None = None, cwd=None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
-    if columns:
-        env["COLUMNS"] = str(columns)
-    return subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, env=env, cwd=cwd)
+    return run_ecombench(*args, env={"COLUMNS": str(columns) if columns else None}, cwd=cwd)
 
 
 def test_version():

@@ -7,9 +7,6 @@ with ``meta-info.json`` and a JSON Lines ``test.json``); scores are computed by 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -28,7 +25,7 @@ from ecombench.metrics.ecomgpt import (
 from ecombench.metrics.scores import F1Counts
 from ecombench.scoring import ScoringItem, score_report
 from ecombench.taskindex import build_index
-from tests.conftest import write_jsonl
+from tests.conftest import run_ecombench, write_jsonl
 
 HEAD = "Below is an instruction that describes the {} task. Write a response that appropriately completes the request.\n"
 EN_LABELS = {"en": ["Brand", "Product"], "cn": ["品牌", "商品"]}
@@ -177,8 +174,7 @@ def _tree(root):
 
 
 def _cli(*args, home):
-    env = {**os.environ, "ECOMBENCH_HOME": str(home), "COLUMNS": "250"}
-    return subprocess.run([sys.executable, "-m", "ecombench", "import", "ecominstruct", *map(str, args)], capture_output=True, text=True, env=env)
+    return run_ecombench("import", "ecominstruct", *args, env={"ECOMBENCH_HOME": str(home), "COLUMNS": "250"})
 
 
 def test_every_type_imports_under_its_folder_name_with_the_exact_prompt(tmp_path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,16 +16,13 @@ from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite, write_suite
 from ecombench.records import iter_jsonl
 from ecombench.taskindex import build_index
-from tests.conftest import record, write_jsonl
+from tests.conftest import record, run_ecombench, write_jsonl
 
 DEAD_PID = 2**22 + 12345  # above Linux's default pid_max: no process has it
 
 
 def _cli(*args: str, home: Path | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200"}
-    if home is not None:
-        env["ECOMBENCH_HOME"] = str(home)
-    return subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, env=env, cwd=cwd)
+    return run_ecombench(*args, env={"COLUMNS": "200", **({"ECOMBENCH_HOME": str(home)} if home is not None else {})}, cwd=cwd)
 
 
 def _one_line_error(done: subprocess.CompletedProcess, *needles: str) -> None:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +14,7 @@ from ecombench.importers.writer import write_suite
 from ecombench.run import RunOptions, run
 from ecombench.scorefile import score_files
 from ecombench.taskindex import build_index
-from tests.conftest import SHARED_DATA, record, write_jsonl
+from tests.conftest import SHARED_DATA, record, run_ecombench, write_jsonl
 
 OAMINE = SHARED_DATA / "oamine_ave" / "oa-mine_test.jsonl"
 
@@ -108,9 +105,7 @@ def test_imports_are_deterministic_and_refuse_to_overwrite(tmp_path):
 
 
 def _cli(*args, home):
-    return subprocess.run(
-        [sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, env={**os.environ, "ECOMBENCH_HOME": str(home), "COLUMNS": "250"}
-    )
+    return run_ecombench(*args, env={"ECOMBENCH_HOME": str(home), "COLUMNS": "250"})
 
 
 @pytest.mark.slow

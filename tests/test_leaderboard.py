@@ -6,8 +6,6 @@ import csv
 import io
 import json
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -19,6 +17,7 @@ from ecombench.leaderboard.render import render, safe_text
 from ecombench.leaderboard.store import from_submissions
 from ecombench.leaderboard.table import build_table as _build_table
 from ecombench.taskindex import build_index, default_roots
+from tests.conftest import run_ecombench
 
 INDEX = build_index(default_roots())
 STARTER = INDEX.select(["ecombench_starter"])
@@ -200,7 +199,7 @@ def test_csv_defuses_formulas_in_text_but_keeps_negative_numbers():
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, env={**os.environ, "COLUMNS": "250"})
+    return run_ecombench(*args, env={"COLUMNS": "250"})
 
 
 @pytest.mark.slow
@@ -515,7 +514,7 @@ def test_cli_a_new_task_is_a_board_without_a_file(tmp_path):
 
 
 def _cli_env(env, *args):
-    return subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, env={**os.environ, "COLUMNS": "250", **env})
+    return run_ecombench(*args, env={"COLUMNS": "250", **env})
 
 
 def test_normalised_board_explains_itself_and_names_the_unnormalised_tasks():

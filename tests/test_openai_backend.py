@@ -25,6 +25,7 @@ from ecombench.errors import EcombenchError
 from ecombench.harness import KDD_SYSTEM_PROMPT
 from ecombench.models import api_root
 from ecombench.run import RunOptions, run
+from tests.conftest import run_ecombench
 
 KEY = "sk-test-4f1c9a-never-recorded"
 PROBE = "Hello"  # the one-token request ecombench sends before a run
@@ -183,8 +184,7 @@ def test_a_slow_server_is_one_error_naming_the_timeout(server, tmp_path):
 
 
 def _cli(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", "OPENAI_API_KEY": KEY}
-    return subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, env=env, cwd=tmp_path, check=False)
+    return run_ecombench(*args, env={"HF_HUB_OFFLINE": "1", "COLUMNS": "200", "OPENAI_API_KEY": KEY}, cwd=tmp_path)
 
 
 @pytest.mark.slow

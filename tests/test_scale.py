@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from ecombench.submissions import load
+from tests.conftest import ACCELERATE_TWO_CPU
 
 pytestmark = pytest.mark.slow
 
@@ -21,20 +22,7 @@ def test_two_processes_split_the_items_and_write_one_submission_with_the_same_sc
     run = ["-m", "ecombench", "run", "--model", "builtin:tiny", "--tasks", TASKS, "--limit", "30", "--no-cache"]
     single = subprocess.run([sys.executable, *run, "--submissions-dir", str(tmp_path / "one")], capture_output=True, text=True, env=env)
     assert single.returncode == 0, single.stderr[-3000:]
-    launch = [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        "--multi_gpu",
-        "--num_processes",
-        "2",
-        "--num_machines",
-        "1",
-        "--mixed_precision",
-        "no",
-        "--dynamo_backend",
-        "no",
-    ]
+    launch = ACCELERATE_TWO_CPU
     both = subprocess.run([*launch, *run, "--submissions-dir", str(tmp_path / "two")], capture_output=True, text=True, env=env, timeout=300)
     assert both.returncode == 0, both.stderr[-3000:]
     # rank 0 (the one that shows a progress bar) answered half of the 90 questions

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from ecombench import submissions
 from ecombench.scorefile import UNKNOWN, item_hash, save_scored, score_and_keep
 from ecombench.taskindex import build_index, default_roots
-from tests.conftest import record, write_jsonl
+from tests.conftest import record, run_ecombench, write_jsonl
 
 INDEX = build_index(default_roots())
 RATING = INDEX.tasks["core_rating_mc"]  # 200 multiple-choice rows, truths 1-5
@@ -21,14 +18,7 @@ RANKING = INDEX.tasks["core_query_ranking"]
 
 
 def _cli(*args, env=None, cwd=None):
-    return subprocess.run(
-        [sys.executable, "-m", "ecombench", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        check=False,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", **(env or {})},
-    )
+    return run_ecombench(*args, env={"HF_HUB_OFFLINE": "1", "COLUMNS": "200", **(env or {})}, cwd=cwd)
 
 
 def _rows(path):

@@ -13,7 +13,7 @@ import pytest
 from ecombench.errors import EcombenchError
 from ecombench.metrics.embedding import Embedders, embedding_scores, resolve_embedding_model
 from ecombench.scorefile import score_files
-from tests.conftest import record, write_jsonl
+from tests.conftest import record, run_ecombench, write_jsonl
 
 LOG3 = math.log2(3)
 
@@ -109,7 +109,7 @@ def test_broken_json_line_names_file_and_line(tmp_path):
 
 
 def _cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, cwd=cwd)
+    return run_ecombench(*args, cwd=cwd)
 
 
 @pytest.mark.slow

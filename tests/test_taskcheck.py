@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -13,10 +12,11 @@ from ecombench import submissions
 from ecombench.errors import EcombenchError
 from ecombench.run import RunOptions, run
 from ecombench.taskcheck import scaffold, validate
+from tests.conftest import run_ecombench
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    return run_ecombench(*args, env={"COLUMNS": "200"})
 
 
 @pytest.mark.parametrize("task_type", ["multiple-choice", "retrieval", "ranking", "named_entity_recognition", "generation"])

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from ecombench.submissions import load
+from tests.conftest import ACCELERATE_TWO_CPU
 
 pytestmark = pytest.mark.slow
 
@@ -246,18 +247,7 @@ def test_two_process_data_parallel_training_writes_one_adapter_and_one_submissio
     """`accelerate launch -m ecombench train` with 2 CPU processes (gloo): DDP, one result."""
     config = write_config(tmp_path / "train.yaml", train={"max_steps": 4, "batch_size": 1, "save_steps": 2}, eval={"tasks": ["core_rating_mc"], "limit": 4})
     cmd = [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        "--multi_gpu",
-        "--num_processes",
-        "2",
-        "--num_machines",
-        "1",
-        "--mixed_precision",
-        "no",
-        "--dynamo_backend",
-        "no",
+        *ACCELERATE_TWO_CPU,
         "-m",
         "ecombench",
         "train",

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ecombench.errors import EcombenchError
-from ecombench.io import atomic_writer, staging_dir
+from ecombench.io import atomic_writer, remove_entry, staging_dir
 from ecombench.train.config import LoraConfig, OptimConfig
 from ecombench.train.data import TrainRecord
 
@@ -138,10 +138,7 @@ def clear_staging(out_dir: Path) -> list[Path]:
     """
     removed = []
     for entry in out_dir.glob(f"{ADAPTER_STAGING}*") if out_dir.is_dir() else []:
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
+        remove_entry(entry)
         removed.append(entry)
     return removed
 
