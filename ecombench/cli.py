@@ -235,10 +235,10 @@ def tasks_new(
     dir: Annotated[Path | None, typer.Option("--dir", help="Parent folder. Default: $ECOMBENCH_HOME/tasks, which run picks up.")] = None,
 ) -> None:
     """Scaffold a task folder (YAML and a one-row data file) to fill in."""
-    from ecombench.paths import home_dir
+    from ecombench.paths import user_tasks_dir
     from ecombench.taskcheck import scaffold
 
-    created = scaffold(name, type, track, dir or home_dir() / "tasks")
+    created = scaffold(name, type, track, dir or user_tasks_dir())
     typer.echo(f"created {created}; edit its data file, then: ecombench tasks validate {created.parent}")
 
 
@@ -285,7 +285,7 @@ def import_(
     """Turn a public dataset you already have into ecombench tasks (under $ECOMBENCH_HOME/tasks/NAME)."""
     from ecombench.importers import IMPORTERS
     from ecombench.importers.writer import write_suite
-    from ecombench.paths import home_dir
+    from ecombench.paths import user_tasks_dir
 
     if format not in IMPORTERS:
         raise EcombenchError(f"unknown format '{format}'; use one of {', '.join(sorted(IMPORTERS))}")
@@ -299,7 +299,7 @@ def import_(
     }
     options = by_format.get(format, {})
     suite = IMPORTERS[format](source, **options)
-    dest = write_suite(suite, name, out or home_dir() / "tasks", force=force)
+    dest = write_suite(suite, name, out or user_tasks_dir(), force=force)
     items = sum(len(rows) for rows in suite.tasks.values())
     typer.echo(f"imported {len(suite.tasks)} tasks, {items} items into {dest}; run them with: ecombench run --model M --tasks {name}")
 

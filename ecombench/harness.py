@@ -17,7 +17,7 @@ from typing import Any
 
 from ecombench.errors import EcombenchError
 from ecombench.models import API_KEY_ENV, ResolvedModel, ServedModel
-from ecombench.paths import home_dir
+from ecombench.paths import user_tasks_dir
 from ecombench.taskindex import TaskInfo
 
 KDD_SYSTEM_PROMPT = (
@@ -491,7 +491,7 @@ def check_system_turn(lm: Any, system_prompt: str) -> None:
 def include_paths(tasks: list[TaskInfo], roots: list[Path]) -> list[Path]:
     """The folders lm-eval must index for ``tasks``: each root, except that under the user's imported
     suites only the suites that hold a selected task are read (one broken suite must not stop a run)."""
-    user_root = (home_dir() / "tasks").resolve()
+    user_root = user_tasks_dir().resolve()
     out: list[Path] = []
     for root in roots:
         if root.resolve() != user_root:

@@ -27,6 +27,11 @@ def home_dir() -> Path:
     return Path(os.environ.get("ECOMBENCH_HOME") or Path.home() / ".ecombench").expanduser()
 
 
+def user_tasks_dir() -> Path:
+    """Where imported and scaffolded suites live (``$ECOMBENCH_HOME/tasks``), one folder per suite."""
+    return home_dir() / "tasks"
+
+
 def resolve_data_path(data_files: str, yaml_path: str | os.PathLike[str] | None) -> Path:
     """A task's data file; a relative path is read against the YAML's folder, not the current one.
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from ecombench.errors import EcombenchError
-from ecombench.paths import builtin_tasks_dir, home_dir, resolve_data_path
+from ecombench.paths import builtin_tasks_dir, resolve_data_path, user_tasks_dir
 
 DEFAULT_SUITE = "ecombench_core"
 
@@ -167,7 +167,7 @@ def _task_info(path: Path, cfg: dict[str, Any]) -> TaskInfo:
 def default_roots(extra: list[Path] | None = None) -> list[Path]:
     """Bundled tasks, then the user's imported tasks (``$ECOMBENCH_HOME/tasks``), then ``extra``."""
     roots = [builtin_tasks_dir()]
-    user = home_dir() / "tasks"
+    user = user_tasks_dir()
     if user.is_dir():
         roots.append(user)
     for root in extra or []:
@@ -219,7 +219,7 @@ def build_index(roots: list[Path]) -> TaskIndex:
     so that it never stops the commands that do not need it.
     """
     index = TaskIndex(roots=roots)
-    user_root = (home_dir() / "tasks").resolve()
+    user_root = user_tasks_dir().resolve()
     for root in roots:
         if root.resolve() == user_root:
             units = [
