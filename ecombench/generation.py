@@ -98,6 +98,21 @@ def supports(model: Any) -> bool:
     return "logits_to_keep" in inspect.signature(base.forward).parameters
 
 
+def cache_kwarg(model: Any) -> str:
+    """The name ``forward`` takes its cache by: ``cache`` from transformers 5.25 (``past_key_values``
+    is deprecated there and removed in 5.40), ``past_key_values`` before."""
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
+
+
+def _output_cache(out: Any) -> Any:
+    """The cache a forward pass returned, under either name (see ``cache_kwarg``)."""
+    cache = out.get("cache") if hasattr(out, "get") else None
+    return cache if cache is not None else out.past_key_values
+
+
 def _buffer_layer_class():
     from transformers.cache_utils import DynamicLayer
 
@@ -170,16 +185,17 @@ def greedy_generate(
     results: list[list[int]] = [[] for _ in requests]
     lengths = [len(r.tokens) for r in requests]
     plan = plan_batches(lengths, [r.max_new for r in requests], token_budget, max_rows)
+    cache_name = cache_kwarg(model)
     with torch.inference_mode():
         for batch in plan:
-            _run_batch(model, [requests[i] for i in batch], batch, results, eos_ids, decode, device, BufferLayer, Cache)
+            _run_batch(model, [requests[i] for i in batch], batch, results, eos_ids, decode, device, BufferLayer, Cache, cache_name)
             if on_done is not None:
                 for i in batch:
                     on_done(i, results[i])
     return results
 
 
-def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, Cache) -> None:
+def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, Cache, cache_name) -> None:
     import torch
 
     rows = len(reqs)
@@ -194,7 +210,7 @@ def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, 
     for group in _same_length_groups([len(r.tokens) for r in reqs], PREFILL_TOKENS):
         input_ids = torch.tensor([list(reqs[row].tokens) for row in group], dtype=torch.long, device=device)
         out = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=True, logits_to_keep=1)
-        pkv = out.past_key_values
+        pkv = _output_cache(out)
         if layers is None:
             layers = [BufferLayer() for _ in pkv.layers]
             for layer, src in zip(layers, pkv.layers, strict=True):
@@ -237,7 +253,7 @@ def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, 
         mask[:, col] = 1
         last = torch.tensor([[out_tokens[r][-1]] for r in live], device=device)
         out = model(
-            input_ids=last, attention_mask=mask[:, : col + 1], position_ids=(positions + step)[:, None], past_key_values=cache, use_cache=True, logits_to_keep=1
+            input_ids=last, attention_mask=mask[:, : col + 1], position_ids=(positions + step)[:, None], use_cache=True, logits_to_keep=1, **{cache_name: cache}
         )
         nxt = out.logits[:, -1].argmax(-1).tolist()
         del out

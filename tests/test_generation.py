@@ -130,6 +130,33 @@ def test_full_length_answers_and_stop_strings_match_generate(random_model):
             assert len(tokens) < req.max_new or text.endswith(stop) or stop in tokenizer.decode(tokens)
 
 
+def test_generation_uses_no_deprecated_cache_argument(random_model):
+    """transformers 5.25 deprecates ``past_key_values`` (removed in 5.40): the engine passes the cache by the
+    name the installed version takes, so a run raises no FutureWarning and logs no deprecation line."""
+    import logging
+    import warnings
+
+    from ecombench.generation import cache_kwarg
+
+    model, tokenizer = _load(random_model)
+    seen: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())  # type: ignore[method-assign]
+    logging.getLogger("transformers").addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", FutureWarning)
+            requests = [Request(tokenizer("a steel mug")["input_ids"], 5), Request(tokenizer("a red travel mug with a lid")["input_ids"], 3)]
+            ours = greedy_generate(model, requests, eos_ids={tokenizer.eos_token_id}, decode=tokenizer.decode)
+    finally:
+        logging.getLogger("transformers").removeHandler(handler)
+    assert ours == _one_at_a_time(model, tokenizer, requests)
+    assert not [m for m in seen if "deprecated" in m], seen
+    import inspect
+
+    assert cache_kwarg(model) in inspect.signature(model.forward).parameters
+
+
 @pytest.mark.slow
 def test_plain_lm_eval_uses_the_same_generation(tiny_model, tmp_path):
     """``python -m ecombench.lm_eval --model ecombench-hf`` (lm-eval's own CLI) answers as ``ecombench run`` does."""

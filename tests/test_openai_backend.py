@@ -299,7 +299,13 @@ def test_transformers_serve_gives_the_hf_backends_answers(served_tiny, tiny_mode
     tasks = ["starter_category_mc", "starter_unit_price_mc", "starter_title_generation", "starter_attribute_ner"]
     api = run(RunOptions(model=str(tiny_model), backend="openai", base_url=served_tiny, tasks=tasks, limit=3, submissions_dir=tmp_path / "api"))
     hf = run(RunOptions(model=str(tiny_model), tasks=tasks, limit=3, submissions_dir=tmp_path / "hf"))
-    assert api.submission.model.kind == "api" and api.submission.model.base_model == f"{tiny_model}@main"  # what the server reports
+    # The identity is the id the server reports for the model that answered (transformers serve 5.23
+    # said `<path>@main`, 5.25 says the plain path): ask it directly, as the pre-flight does.
+    ask = json.dumps({"model": str(tiny_model), "prompt": "Hello", "max_tokens": 1, "temperature": 0}).encode()
+    with urllib.request.urlopen(urllib.request.Request(f"{served_tiny}/completions", data=ask, headers={"Content-Type": "application/json"}), timeout=60) as reply:
+        reported = json.loads(reply.read())["model"]
+    assert reported.startswith(str(tiny_model))
+    assert api.submission.model.kind == "api" and api.submission.model.base_model == reported
     from ecombench import submissions
 
     answers = {(i.task, i.doc_id): i.prediction for i in submissions.load_items(tmp_path / "api", api.submission)}
