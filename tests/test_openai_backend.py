@@ -302,7 +302,9 @@ def test_transformers_serve_gives_the_hf_backends_answers(served_tiny, tiny_mode
     # The identity is the id the server reports for the model that answered (transformers serve 5.23
     # said `<path>@main`, 5.25 says the plain path): ask it directly, as the pre-flight does.
     ask = json.dumps({"model": str(tiny_model), "prompt": "Hello", "max_tokens": 1, "temperature": 0}).encode()
-    with urllib.request.urlopen(urllib.request.Request(f"{served_tiny}/completions", data=ask, headers={"Content-Type": "application/json"}), timeout=60) as reply:
+    with urllib.request.urlopen(
+        urllib.request.Request(f"{served_tiny}/completions", data=ask, headers={"Content-Type": "application/json"}), timeout=60
+    ) as reply:
         reported = json.loads(reply.read())["model"]
     assert reported.startswith(str(tiny_model))
     assert api.submission.model.kind == "api" and api.submission.model.base_model == reported
