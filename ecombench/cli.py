@@ -242,7 +242,7 @@ def tasks_new(
     typer.echo(f"created {created}; edit its data file, then: ecombench tasks validate {created.parent}")
 
 
-data_app = typer.Typer(help="Build bundled data.", rich_markup_mode=None, no_args_is_help=True)
+data_app = typer.Typer(help="Build bundled data; inspect training sources.", rich_markup_mode=None, no_args_is_help=True)
 app.add_typer(data_app, name="data")
 
 
@@ -706,6 +706,7 @@ def _run_many(models: list[str], options, executor: str, *, address: str | None,
 from ecombench import cli_train  # noqa: E402 - registered after the core commands, in help order
 
 cli_train.register(app)
+data_app.command("inspect")(cli_train.data_inspect)
 
 
 def main() -> None:

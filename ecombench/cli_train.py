@@ -12,7 +12,18 @@ import typer
 def train(
     config: Annotated[Path | None, typer.Option("--config", help="YAML config (see examples/train.yaml); flags override it.")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Base model: HF folder, hub id or builtin:tiny.")] = None,
-    data: Annotated[list[str] | None, typer.Option("--data", help="'core', or JSON Lines files (prompt/completion, messages, ShopBench rows).")] = None,
+    data: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--data",
+            help="'core', 'suite:NAME', or files, folders or globs of JSON arrays / JSON Lines (ShopBench rows, prompt/completion, Alpaca, "
+            "messages, ShareGPT). Repeat for several.",
+        ),
+    ] = None,
+    mixture: Annotated[
+        Path | None, typer.Option("--mixture", help="Mixture file: capabilities (task names or globs), their weights or counts (examples/mixture-*.yaml).")
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse any bad row (empty answer, unknown layout) instead of skipping and counting it.")] = False,
     rank: Annotated[int | None, typer.Option("--rank", help="LoRA rank (capacity).")] = None,
     alpha: Annotated[float | None, typer.Option("--alpha", help="LoRA alpha (scale = alpha / rank).")] = None,
     dropout: Annotated[float | None, typer.Option("--dropout", help="LoRA dropout.")] = None,
@@ -35,6 +46,9 @@ def train(
         bool, typer.Option("--resume", help="Continue the run in --output (from its last checkpoint), or score its finished adapter again.")
     ] = False,
     allow_contamination: Annotated[bool, typer.Option("--allow-contamination", help="Train even if records overlap evaluation items.")] = False,
+    decontaminate: Annotated[
+        bool, typer.Option("--decontaminate", help="Drop the records that overlap evaluation items (content, not templates) and train on the rest.")
+    ] = False,
     qlora: Annotated[bool, typer.Option("--qlora", help="4-bit base (bitsandbytes NF4); CUDA only.")] = False,
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow model code from the model folder (auto_map).")] = False,
 ) -> None:
@@ -63,13 +77,18 @@ def train(
         "eval_limit": eval_limit,
         "eval_tasks": split_names(eval_tasks),
         "allow_contamination": allow_contamination or None,
+        "decontaminate": decontaminate or None,
+        "strict": strict or None,
+        "mixture": str(mixture) if mixture else None,
         "qlora": qlora or None,
         "trust_remote_code": trust_remote_code or None,
     }
     cfg = load_config(config, overrides)
     if no_eval:
         cfg.eval.enabled = False
-    outcome = run_training(cfg, resume=resume, debug="--debug" in sys.argv[1:])
+    from ecombench.terminal import safe_text
+
+    outcome = run_training(cfg, resume=resume, debug="--debug" in sys.argv[1:], say=lambda line: typer.echo(safe_text(line)))
     if outcome.lineage is None:  # another process of a data-parallel run
         return
     lin = outcome.lineage
@@ -150,6 +169,36 @@ def merge(
 
     path = merge_adapter(adapter, output, base, dtype)
     typer.echo(f"merged model written to {path}")
+
+
+def data_inspect(
+    sources: Annotated[list[str], typer.Argument(help="Training sources, as train's --data: 'core', suite:NAME, files, folders, globs.")],
+    model: Annotated[str | None, typer.Option("--model", help="Count tokens with this model's tokenizer (else whitespace words).")] = None,
+    mixture: Annotated[Path | None, typer.Option("--mixture", help="A mixture file: show tasks under its capabilities.")] = None,
+    eval_tasks: Annotated[
+        list[str] | None, typer.Option("--eval-tasks", help="Tasks, groups or tracks to check for contamination. Default: ecombench_core.")
+    ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Refuse any bad row instead of counting it.")] = False,
+    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """What training sources hold: layouts, bad rows, tasks, capabilities, lengths, duplicates, contamination."""
+    import json
+
+    from ecombench.cli_common import split_names
+    from ecombench.errors import EcombenchError
+    from ecombench.train.config import read_mixture
+    from ecombench.train.inspect_data import inspect_sources, render
+
+    if format not in ("table", "json"):
+        raise EcombenchError(f"--format {format}: use table or json")
+    capabilities = read_mixture(mixture).capabilities if mixture is not None else None
+    summary = inspect_sources(sources, model=model, eval_tasks=split_names(eval_tasks), capabilities=capabilities, strict=strict)
+    if format == "json":
+        typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    from ecombench.terminal import console
+
+    render(summary, console())
 
 
 def register(app: typer.Typer) -> None:

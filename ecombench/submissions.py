@@ -125,6 +125,8 @@ class Lineage(_Record):
     held_in: list[str]  # scored tasks with training records (seen in training)
     held_out: list[str]  # scored tasks without any (zero-shot generalisation)
     contamination: dict[str, Any]
+    capabilities: dict[str, int] = {}  # capability -> records (train + held-out)
+    data: dict[str, Any] = {}  # rows skipped (by kind, first file:line), tasks left out, records decontaminated
     train_loss: float | None
     heldout_loss: float | None
     config_fingerprint: str

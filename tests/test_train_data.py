@@ -92,11 +92,17 @@ def test_chat_records_need_a_template(tmp_path):
         load_records([str(path)], chat_template=None)
 
 
-def test_bad_source_line_is_named(tmp_path):
+def test_bad_source_line_is_skipped_counted_and_named(tmp_path):
+    from ecombench.train.data import read_sources
+
     path = tmp_path / "bad.jsonl"
     path.write_text(json.dumps({"prompt": "x", "completion": "y"}) + "\n" + json.dumps({"question": "x"}) + "\n")
-    with pytest.raises(EcombenchError, match=r"bad.jsonl:2: a record needs"):
-        load_records([str(path)])
+    loaded = read_sources([str(path)])
+    assert [r.prompt for r in loaded.records] == ["x"]
+    assert loaded.skipped.counts == {"unknown layout": 1}
+    assert loaded.skipped.examples["unknown layout"][0].startswith(f"{path}:2: no known record layout (keys: question)")
+    with pytest.raises(EcombenchError, match=r"bad.jsonl:2: no known record layout"):
+        load_records([str(path)], strict=True)
 
 
 def test_contamination_counts_exact_and_13gram_overlap(tmp_path):

@@ -25,7 +25,12 @@ class _Section(BaseModel):
 class DataConfig(_Section):
     """Which records to train on, and how many of each task (the mixture)."""
 
-    sources: list[str] = ["core"]  # "core" or JSON Lines files (prompt/completion, messages, ShopBench rows)
+    sources: list[str] = ["core"]  # "core", "suite:NAME", files, folders or globs of JSON arrays / JSON Lines (ecombench.train.sources)
+    strict: bool = False  # a bad row (empty answer, unknown layout, broken line) is an error instead of skipped and counted
+    mixture: Path | None = None  # a mixture file (examples/mixture-shopbench.yaml): capabilities, their weights, task weights
+    # capability -> task names or glob patterns (fnmatch); records of a matched task take the capability as
+    # their track; with a mapping, tasks it does not match are left out (and said so)
+    capabilities: dict[str, list[str]] = {}
     # An int is a record count, a float a weight (a share of `total`); a list gives every name weight 1.0.
     tracks: dict[str, int | float] | list[str] = {}  # capabilities to keep; empty = every track
     tasks: dict[str, int | float] | list[str] = {}  # tasks to keep; empty = every task of the kept tracks
@@ -78,8 +83,12 @@ class EvalConfig(_Section):
 
 
 class ContaminationConfig(_Section):
-    threshold: float = Field(default=0.01, ge=0.0, le=1.0)  # largest allowed fraction of contaminated records
-    allow: bool = False
+    # Overlap is content, not template (ecombench.train.contamination states the rule). Training refuses when
+    # more than `max_items` evaluation items, or more than `threshold` of the records, overlap.
+    max_items: int = Field(default=0, ge=0)  # evaluation items the training data may overlap
+    threshold: float = Field(default=0.01, ge=0.0, le=1.0)  # largest allowed fraction of overlapping records
+    allow: bool = False  # --allow-contamination: train anyway (the overlap is recorded)
+    decontaminate: bool = False  # --decontaminate: drop the overlapping records, train on the rest, record what was dropped
 
 
 class TrainConfig(_Section):
@@ -99,6 +108,10 @@ class TrainConfig(_Section):
     def fingerprint(self) -> str:
         """Hash of everything that shapes the trained weights (not where they go or how they are scored)."""
         shaping = self.model_dump(mode="json", include={"model", "data", "lora", "train"})
+        shaping["data"].pop("mixture", None)  # its content is merged into data; where the file lies does not shape the weights
+        for key, default in (("strict", False), ("capabilities", {})):  # unset new settings hash as before they existed
+            if shaping["data"].get(key) == default:
+                shaping["data"].pop(key)
         return hashlib.sha256(json.dumps(shaping, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -123,6 +136,9 @@ FLAG_PATHS = {
     "eval_limit": ("eval", "limit"),
     "eval_tasks": ("eval", "tasks"),
     "allow_contamination": ("contamination", "allow"),
+    "decontaminate": ("contamination", "decontaminate"),
+    "strict": ("data", "strict"),
+    "mixture": ("data", "mixture"),
     "trust_remote_code": ("trust_remote_code",),
 }
 
@@ -166,6 +182,51 @@ def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> T
             node = child
         node[leaf] = value
     try:
-        return TrainConfig.model_validate(raw)
+        config = TrainConfig.model_validate(raw)
     except ValidationError as exc:
         raise EcombenchError(_describe(exc, source)) from exc
+    return with_mixture_file(config, path.parent if path is not None else Path("."))
+
+
+class MixtureFile(_Section):
+    """A mixture file: which tasks make each capability, and how much of each to train on."""
+
+    # capability -> task names / glob patterns, in order (a task goes to the first capability that matches it)
+    capabilities: dict[str, list[str]]
+    weights: dict[str, int | float] = {}  # capability -> weight (float, a share of `total`) or record count (int)
+    tasks: dict[str, int | float] = {}  # task -> weight or count inside its capability
+    total: int | None = Field(default=None, ge=1)  # records in all, shared out by the weights
+    max_per_task: int | None = Field(default=None, ge=1)
+
+
+def read_mixture(path: Path) -> MixtureFile:
+    raw = read_yaml_mapping(path)
+    try:
+        mixture = MixtureFile.model_validate(raw)
+    except ValidationError as exc:
+        raise EcombenchError(_describe(exc, str(path))) from exc
+    if not mixture.capabilities:
+        raise EcombenchError(f"{path}: 'capabilities' is empty")
+    unknown = sorted(set(mixture.weights) - set(mixture.capabilities))
+    if unknown:
+        raise EcombenchError(f"{path}: weights name capabilities that are not listed: {', '.join(unknown)}")
+    return mixture
+
+
+def with_mixture_file(config: TrainConfig, base: Path) -> TrainConfig:
+    """The config with ``data.mixture``'s file merged into ``data`` (its settings fill what ``data`` leaves unset)."""
+    if config.data.mixture is None:
+        return config
+    path = config.data.mixture if config.data.mixture.is_absolute() or config.data.mixture.exists() else base / config.data.mixture
+    mixture = read_mixture(path.expanduser())
+    data = config.data.model_copy(
+        update={
+            "mixture": path.expanduser().resolve(),
+            "capabilities": config.data.capabilities or mixture.capabilities,
+            "tracks": config.data.tracks or mixture.weights or list(mixture.capabilities),
+            "tasks": config.data.tasks or mixture.tasks,
+            "total": config.data.total or mixture.total,
+            "max_per_task": config.data.max_per_task or mixture.max_per_task,
+        }
+    )
+    return config.model_copy(update={"data": data})

@@ -1,38 +1,38 @@
 """Training records and task mixtures.
 
-Sources are ``core`` (the ecombench-core training records), or JSON Lines files with
-``prompt``/``completion``, chat ``messages``, or ShopBench rows (``input_field``/``output_field``).
-A mixture picks tracks (capabilities) and tasks with weights or counts, caps each task, and
+Sources (``ecombench.train.sources``) are ``core``, suites' training folders, and files, folders or
+glob patterns of JSON arrays or JSON Lines in the layouts people publish (ShopBench rows,
+prompt/completion, Alpaca, chat messages, ShareGPT); bad rows are counted and skipped. A mixture picks tracks (capabilities) and tasks with weights or counts, caps each task, and
 samples with a seeded RNG, so the same config always trains on the same records.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import random
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ecombench.errors import EcombenchError
-from ecombench.models import file_hash
-from ecombench.oracle import oracle_answer
-from ecombench.paths import builtin_tasks_dir
-from ecombench.records import iter_jsonl
 from ecombench.train.config import DataConfig
+from ecombench.train.sources import UNTAGGED, FileSummary, Skipped, TrainRecord, core_records_path, expand, stream
 
-UNTAGGED = "untagged"  # task / track of a record that names none
-
-
-@dataclass(frozen=True)
-class TrainRecord:
-    prompt: str
-    completion: str
-    task: str = UNTAGGED
-    track: str = UNTAGGED
-    templated: bool = False  # the prompt is already rendered as the model sees it (chat records); not part of the data hash
+__all__ = [
+    "UNTAGGED",
+    "Loaded",
+    "Mixture",
+    "TrainRecord",
+    "apply_capabilities",
+    "build_mixture",
+    "candidates",
+    "core_records_path",
+    "load_records",
+    "read_sources",
+]
 
 
 @dataclass(frozen=True)
@@ -43,54 +43,29 @@ class Mixture:
     heldout: list[TrainRecord]
     counts: dict[str, int]  # task -> records used (train + held-out)
     available: dict[str, int]  # task -> records in the sources
-    tracks: dict[str, str]  # task -> track
+    tracks: dict[str, str]  # task -> track (capability)
     sources: list[dict[str, Any]]  # path and sha256 of each source
     records_sha256: str  # hash of the chosen records, in order
+    data: dict[str, Any] = field(default_factory=dict)  # rows skipped, tasks left out, records decontaminated
+
+    def capability_counts(self) -> dict[str, int]:
+        """Records per capability (track), train and held-out together."""
+        out: dict[str, int] = {}
+        for task, n in self.counts.items():
+            out[self.tracks[task]] = out.get(self.tracks[task], 0) + n
+        return dict(sorted(out.items()))
 
     def summary(self) -> dict[str, Any]:
         return {
             "tasks": {t: {"track": self.tracks[t], "records": n, "available": self.available[t]} for t, n in sorted(self.counts.items())},
             "tracks": sorted({self.tracks[t] for t in self.counts}),
+            "capabilities": self.capability_counts(),
             "train_records": len(self.train),
             "heldout_records": len(self.heldout),
             "sources": self.sources,
             "records_sha256": self.records_sha256,
+            **self.data,
         }
-
-
-def core_records_path() -> Path:
-    return builtin_tasks_dir() / "core" / "train" / "records.jsonl"
-
-
-def _from_row(row: dict[str, Any], where: str, chat_template: Any) -> TrainRecord:
-    task = str(row.get("task") or row.get("task_name") or UNTAGGED)
-    track = str(row.get("track") or UNTAGGED)
-    templated = False
-    if "prompt" in row and "completion" in row:
-        prompt, completion = row["prompt"], row["completion"]
-    elif "input_field" in row and "output_field" in row:
-        prompt = row["input_field"]
-        completion = oracle_answer(str(row.get("task_type", "generation")), row["output_field"])
-    elif "messages" in row:
-        prompt, completion = _from_messages(row["messages"], where, chat_template)
-        templated = True
-    else:
-        raise EcombenchError(f"{where}: a record needs prompt/completion, messages, or input_field/output_field (ShopBench)")
-    if not isinstance(prompt, str) or not isinstance(completion, str) or not completion:
-        raise EcombenchError(f"{where}: prompt and completion must be strings, and the completion not empty")
-    return TrainRecord(prompt, completion, task, track, templated)
-
-
-def _from_messages(messages: Any, where: str, chat_template: Any) -> tuple[str, str]:
-    """Chat records train on the last assistant turn; the turns before it, templated, are the prompt."""
-    if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) and "role" in m and "content" in m for m in messages):
-        raise EcombenchError(f"{where}: 'messages' must be a list of {{role, content}} objects")
-    if messages[-1]["role"] != "assistant":
-        raise EcombenchError(f"{where}: the last message must be the assistant's answer")
-    if chat_template is None:
-        raise EcombenchError(f"{where}: chat records need a tokenizer with a chat template, and this model has none")
-    prompt = chat_template(messages[:-1])
-    return prompt, str(messages[-1]["content"])
 
 
 def as_evaluated(records: list[TrainRecord], render: Callable[[str], str]) -> list[TrainRecord]:
@@ -100,28 +75,38 @@ def as_evaluated(records: list[TrainRecord], render: Callable[[str], str]) -> li
 
 
 def source_path(source: str) -> Path:
-    """The file a data source names; a missing one is an error (checked before any model loads)."""
-    path = core_records_path() if source == "core" else Path(source).expanduser()
-    if not path.is_file():
-        raise EcombenchError(f"data source {source}: no such file")
-    return path
+    """The first file a data source names; a source naming none is an error (checked before any model loads)."""
+    return expand(source)[0].path
 
 
-def load_records(sources: list[str], chat_template: Any = None) -> tuple[list[TrainRecord], list[dict[str, Any]]]:
-    """Every record of every source, and each source's path and hash."""
-    if not sources:
-        raise EcombenchError("data.sources is empty: name 'core' or JSON Lines files")
-    records: list[TrainRecord] = []
-    described: list[dict[str, Any]] = []
-    for source in sources:
-        path = source_path(source)
-        before = len(records)
-        for line, row in iter_jsonl(path):
-            records.append(_from_row(row, f"{path}:{line}", chat_template))
-        if len(records) == before:
-            raise EcombenchError(f"data source {path}: no records")
-        described.append({"source": source, "path": str(path.resolve()), "sha256": file_hash(path), "records": len(records) - before})
-    return records, described
+@dataclass(frozen=True)
+class Loaded:
+    """Every record of the sources, what each file held, and the rows left out."""
+
+    records: list[TrainRecord]
+    files: list[FileSummary]
+    skipped: Skipped
+
+    def described(self) -> list[dict[str, Any]]:
+        return [f.as_dict() for f in self.files]
+
+
+def read_sources(sources: list[str], chat_template: Any = None, *, strict: bool = False) -> Loaded:
+    """Read every source (see ``ecombench.train.sources``); a file with no record at all is an error."""
+    skipped = Skipped(strict=strict)
+    files: list[FileSummary] = []
+    records = list(stream(sources, chat_template, skipped=skipped, files=files))
+    for f in files:
+        if f.records == 0:
+            why = f"; all {f.skipped} row(s) are bad, e.g. {next(iter(skipped.examples.values()))[0]}" if f.skipped else ""
+            raise EcombenchError(f"data source {f.path}: no records{why}")
+    return Loaded(records, files, skipped)
+
+
+def load_records(sources: list[str], chat_template: Any = None, *, strict: bool = False) -> tuple[list[TrainRecord], list[dict[str, Any]]]:
+    """Every record of every source, and each file's path, hash, layout and counts."""
+    loaded = read_sources(sources, chat_template, strict=strict)
+    return loaded.records, loaded.described()
 
 
 def _weights(spec: dict[str, float] | list[str], known: set[str], what: str) -> dict[str, float]:
@@ -175,8 +160,33 @@ def _allocate(
     return {t: min(n, cap[t]) for t, n in counts.items()}
 
 
-def build_mixture(records: list[TrainRecord], sources: list[dict[str, Any]], config: DataConfig, seed: int) -> Mixture:
-    """Choose records per task as the config says; seeded and reproducible."""
+def apply_capabilities(records: list[TrainRecord], capabilities: dict[str, list[str]]) -> tuple[list[TrainRecord], list[str]]:
+    """Records of the tasks a capability mapping matches, each with its capability as its track; and the tasks
+    left out. Without a mapping, every record as it is. A pattern that matches no task is an error (a typo)."""
+    if not capabilities:
+        return records, []
+    tasks = sorted({r.task for r in records})
+    capability_of: dict[str, str] = {}
+    for capability, patterns in capabilities.items():
+        for pattern in patterns:
+            matched = [t for t in tasks if fnmatch.fnmatchcase(t, pattern)]
+            if not matched:
+                raise EcombenchError(
+                    f"data.capabilities.{capability}: '{pattern}' matches no task of the sources (they have: {', '.join(tasks[:12])}{' ...' if len(tasks) > 12 else ''})"
+                )
+            for t in matched:
+                capability_of.setdefault(t, capability)
+    kept = [replace(r, track=capability_of[r.task]) for r in records if r.task in capability_of]
+    return kept, [t for t in tasks if t not in capability_of]
+
+
+def candidates(records: list[TrainRecord], config: DataConfig) -> list[TrainRecord]:
+    """The records a mixture draws from: those of the tasks ``data.tracks`` and ``data.tasks`` select (in order)."""
+    selected = set(_select(records, config)[0])
+    return [r for r in records if r.task in selected]
+
+
+def _select(records: list[TrainRecord], config: DataConfig):
     by_task: dict[str, list[TrainRecord]] = {}
     for r in records:
         by_task.setdefault(r.task, []).append(r)
@@ -186,6 +196,12 @@ def build_mixture(records: list[TrainRecord], sources: list[dict[str, Any]], con
     selected = [t for t in sorted(by_task) if (tasks is None or t in tasks) and (tracks is None or track_of[t] in tracks)]
     if not selected:
         raise EcombenchError("the mixture is empty: no task is in both data.tracks and data.tasks")
+    return selected, by_task, track_of, tracks, tasks
+
+
+def build_mixture(records: list[TrainRecord], sources: list[dict[str, Any]], config: DataConfig, seed: int) -> Mixture:
+    """Choose records per task as the config says; seeded and reproducible."""
+    selected, by_task, track_of, tracks, tasks = _select(records, config)
     cap = {t: min(len(by_task[t]), config.max_per_task or len(by_task[t])) for t in selected}
     counts = _allocate(selected, track_of, cap, tracks or {}, tasks or {}, config.total)
     rng = random.Random(seed)
@@ -201,7 +217,7 @@ def build_mixture(records: list[TrainRecord], sources: list[dict[str, Any]], con
     rng.shuffle(train)
     digest = hashlib.sha256()
     for r in train + heldout:
-        data = {k: v for k, v in asdict(r).items() if k != "templated"}
+        data = {"prompt": r.prompt, "completion": r.completion, "task": r.task, "track": r.track}
         digest.update(json.dumps(data, ensure_ascii=False, sort_keys=True).encode())
         digest.update(b"\n")
     return Mixture(

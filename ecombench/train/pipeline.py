@@ -24,7 +24,7 @@ from ecombench.taskindex import TaskInfo, build_index, default_roots
 from ecombench.tiny import resolve_model
 from ecombench.train import contamination
 from ecombench.train.config import TrainConfig
-from ecombench.train.data import Mixture, as_evaluated, build_mixture, load_records, source_path
+from ecombench.train.data import Mixture, apply_capabilities, as_evaluated, build_mixture, candidates, read_sources, source_path
 
 CONFIG_FILE = "train_config.json"
 MIXTURE_FILE = "mixture.json"
@@ -141,21 +141,55 @@ def read_lineage(adapter_dir: Path) -> submissions.Lineage:
     return submissions.Lineage.model_validate(data)
 
 
-def prepare(config: TrainConfig, base: ResolvedModel) -> tuple[Mixture, contamination.ContaminationReport, list[TaskInfo]]:
-    """Load the sources, build the mixture, and check it against the evaluation items."""
+def _contamination_error(report: contamination.ContaminationReport, config: TrainConfig) -> EcombenchError:
+    worst = ", ".join(f"{t} ({n})" for t, n in sorted(report.tasks.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+    first = next(iter(report.items.values()))[0]
+    return EcombenchError(
+        f"contamination: {report.ngram} of {report.records} training records overlap {report.items_overlapped} evaluation "
+        f"item(s) by content ({report.exact} exact; most in {worst}; e.g. {first['records'][0]} overlaps item {first['item']} of "
+        f"{next(iter(report.items))}); the limit is {config.contamination.max_items} item(s) and {config.contamination.threshold:.1%} of "
+        f"records. Pass --decontaminate to drop them and train on the rest, or --allow-contamination (`ecombench data inspect` lists them)"
+    )
+
+
+def prepare(
+    config: TrainConfig, base: ResolvedModel, say: Callable[[str], None] | None = None
+) -> tuple[Mixture, contamination.ContaminationReport, list[TaskInfo]]:
+    """Load the sources, map tasks to capabilities, check the candidates against the evaluation items (dropping
+    the overlapping records with ``contamination.decontaminate``), and build the mixture. ``say`` gets one line
+    per source file, the skipped rows and the contamination summary."""
+    say = say or (lambda line: None)
     if base.kind == "adapter":
         raise EcombenchError(f"--model {config.model} is an adapter; train on its base model, or merge it first (ecombench merge)")
-    records, sources = load_records(config.data.sources, _tokenizer_chat_template(base.base_path))
-    mixture = build_mixture(records, sources, config.data, config.train.seed)
+    loaded = read_sources(config.data.sources, _tokenizer_chat_template(base.base_path), strict=config.data.strict)
+    for file in loaded.files:
+        say(file.line())
+    if loaded.skipped.total:
+        say(loaded.skipped.line())
+    records, left_out = apply_capabilities(loaded.records, config.data.capabilities)
+    if left_out:
+        say(f"left out {len(left_out)} task(s) that no capability names: {', '.join(left_out[:8])}{' ...' if len(left_out) > 8 else ''}")
+    pool = candidates(records, config.data)
     eval_tasks = _eval_tasks(config)
-    report = contamination.check(mixture.train + mixture.heldout, contamination.eval_prompts(eval_tasks))
-    if report.fraction > config.contamination.threshold and not config.contamination.allow:
-        worst = ", ".join(f"{t} ({n})" for t, n in sorted(report.tasks.items(), key=lambda kv: -kv[1])[:3])
-        raise EcombenchError(
-            f"contamination: {report.ngram} of {report.records} training records ({report.fraction:.1%}) share a "
-            f"{contamination.NGRAM}-gram with evaluation items ({report.exact} exact; most in {worst}); above the "
-            f"{config.contamination.threshold:.1%} threshold. Remove them, or pass --allow-contamination"
-        )
+    report = contamination.check(pool, contamination.eval_prompts(eval_tasks))
+    say(report.line())
+    dropped = 0
+    if report.ngram and config.contamination.decontaminate:
+        pool = [r for i, r in enumerate(pool) if i not in report.flagged]
+        dropped = report.ngram
+        say(f"--decontaminate: dropped the {dropped} overlapping record(s); training on the other {len(pool)}")
+    elif (report.items_overlapped > config.contamination.max_items or report.fraction > config.contamination.threshold) and not config.contamination.allow:
+        raise _contamination_error(report, config)
+    mixture = build_mixture(pool, loaded.described(), config.data, config.train.seed)
+    mixture = replace(
+        mixture,
+        data={
+            "skipped": loaded.skipped.as_dict(),
+            "left_out_tasks": left_out,
+            "decontaminated": dropped,
+            "formats": {f.path: dict(f.formats) for f in loaded.files},
+        },
+    )
     # Held-in scores mean what they say only if training prompts read as evaluation's (checked on raw prompts above).
     render = eval_renderer(base.base_path)
     if render is not None:
@@ -163,7 +197,9 @@ def prepare(config: TrainConfig, base: ResolvedModel) -> tuple[Mixture, contamin
     return mixture, report, eval_tasks
 
 
-def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, show_progress: bool = True) -> TrainOutcome:
+def train(
+    config: TrainConfig, *, resume: bool = False, debug: bool = False, show_progress: bool = True, say: Callable[[str], None] | None = None
+) -> TrainOutcome:
     """Train an adapter as ``config`` says and, unless ``eval.enabled`` is off, score it as a submission."""
     from ecombench import threads
     from ecombench.distributed import state as process_state
@@ -176,7 +212,7 @@ def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, sho
         source_path(source)
     base = resolve_model(config.model)
     check_loadable(base, config.trust_remote_code)
-    mixture, report, eval_tasks = prepare(config, base)
+    mixture, report, eval_tasks = prepare(config, base, say if state.is_main_process else None)
     if state.is_main_process:
         from ecombench.train.trainer import CHECKPOINTS, clear_staging
 
@@ -185,7 +221,10 @@ def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, sho
         if finished:  # whole adapter; checkpoints left by a kill just after it was written
             shutil.rmtree(out / CHECKPOINTS, ignore_errors=True)
         atomic_write_text(out / CONFIG_FILE, json.dumps({"fingerprint": config.fingerprint(), "config": config.model_dump(mode="json")}, indent=2) + "\n")
-        atomic_write_text(out / MIXTURE_FILE, json.dumps({**mixture.summary(), "contamination": report.as_dict()}, indent=2) + "\n")
+        atomic_write_text(
+            out / MIXTURE_FILE,
+            json.dumps({**mixture.summary(), "contamination": {**report.as_dict(), "decontaminated": mixture.data.get("decontaminated", 0)}}, indent=2) + "\n",
+        )
     state.wait_for_everyone()
 
     if finished:
@@ -226,7 +265,9 @@ def train(config: TrainConfig, *, resume: bool = False, debug: bool = False, sho
                 training_data_sha256=mixture.records_sha256,
                 held_in=sorted(scored & set(mixture.counts)),
                 held_out=sorted(scored - set(mixture.counts)),
-                contamination=report.as_dict(),
+                contamination={**report.as_dict(items_per_task=5), "decontaminated": mixture.data.get("decontaminated", 0)},
+                capabilities=mixture.capability_counts(),
+                data={k: v for k, v in mixture.data.items() if k != "formats"},
                 train_loss=result.train_loss,
                 heldout_loss=result.heldout_loss,
                 config_fingerprint=config.fingerprint(),

@@ -25,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_write_text
-from ecombench.train.config import TrainConfig, _describe, read_yaml_mapping
-from ecombench.train.data import load_records
+from ecombench.train.config import TrainConfig, _describe, read_yaml_mapping, with_mixture_file
+from ecombench.train.data import apply_capabilities, read_sources
 from ecombench.train.executors import Claims, Delivery, LocalExecutor, RayExecutor, pack, submission_files, unpack
 
 
@@ -55,6 +55,9 @@ def load_sweep(path: Path) -> SweepConfig:
         TrainConfig.model_validate(sweep.train)
     except ValidationError as exc:
         raise EcombenchError(_describe(exc, str(path))) from exc
+    mixture = (sweep.train.get("data") or {}).get("mixture")
+    if isinstance(mixture, str) and not Path(mixture).expanduser().is_absolute():  # relative to the sweep file, as a train config's
+        sweep.train["data"]["mixture"] = str((path.parent / mixture).resolve())
     if max(sweep.grid.num_capabilities) > len(sweep.grid.tracks) or min(sweep.grid.num_capabilities) < 1:
         raise EcombenchError(f"{path}: grid.num_capabilities must be between 1 and {len(sweep.grid.tracks)} (the number of grid.tracks)")
     if min(sweep.grid.ranks) < 1:
@@ -85,7 +88,7 @@ def _cell_config(sweep: SweepConfig, cell: dict[str, Any], folder: Path) -> Trai
     raw.setdefault("lora", {})["rank"] = cell["rank"]
     raw["name"] = f"{sweep.name}-{cell['id']}"
     raw["output"] = str(folder / "cells" / cell["id"])
-    return TrainConfig.model_validate(raw)
+    return with_mixture_file(TrainConfig.model_validate(raw), Path("."))
 
 
 @dataclass(frozen=True)
@@ -191,9 +194,9 @@ def run_sweep(
     executor = executor or LocalExecutor()
     notify = on_cell or (lambda row, status: None)
     folder = (sweep.output or Path("sweeps") / submissions.slug(sweep.name)).expanduser().resolve()
-    base = TrainConfig.model_validate(sweep.train)
+    base = with_mixture_file(TrainConfig.model_validate(sweep.train), Path("."))
     subs = base.submissions_dir.expanduser().resolve()
-    records, _ = load_records(base.data.sources)
+    records, _ = apply_capabilities(read_sources(base.data.sources, strict=base.data.strict).records, base.data.capabilities)
     tasks_by_track: dict[str, list[str]] = {}
     for r in records:
         if r.task not in tasks_by_track.setdefault(r.track, []):

@@ -1,0 +1,144 @@
+"""``ecombench data inspect``: what a set of training sources holds, before any GPU hour is spent on it.
+
+Rows per file and layout, the rows skipped and why, tasks with their capability, type, record count,
+duplicates and token lengths (the model's tokenizer when one is given, else whitespace words), and the
+contamination check against the evaluation tasks (content overlap, templates not counted).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ecombench.taskindex import build_index, default_roots
+from ecombench.train import contamination
+from ecombench.train.data import apply_capabilities, read_sources
+from ecombench.train.sources import TrainRecord
+
+QUANTILES = (0.5, 0.9, 0.99)
+
+
+def _quantiles(values: Sequence[int]) -> dict[str, int]:
+    if not values:
+        return {}
+    ordered = sorted(values)
+    out = {f"p{round(q * 100)}": ordered[min(len(ordered) - 1, int(q * len(ordered)))] for q in QUANTILES}
+    out["max"] = ordered[-1]
+    return out
+
+
+def _lengths(records: list[TrainRecord], model: str | None) -> tuple[list[int], str]:
+    """Tokens of prompt + completion per record, by the model's tokenizer (in batches), or whitespace words."""
+    if model is None:
+        return [len((r.prompt + " " + r.completion).split()) for r in records], "words"
+    from transformers import AutoTokenizer
+
+    from ecombench.tiny import resolve_model
+
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(model).base_path)
+    lengths: list[int] = []
+    for start in range(0, len(records), 1024):
+        batch = records[start : start + 1024]
+        prompts = tokenizer([r.prompt for r in batch], add_special_tokens=False)["input_ids"]
+        answers = tokenizer([r.completion for r in batch], add_special_tokens=False)["input_ids"]
+        lengths.extend(len(p) + len(a) + 1 for p, a in zip(prompts, answers, strict=True))  # + EOS, as training adds it
+    return lengths, "tokens"
+
+
+def inspect_sources(
+    sources: list[str],
+    *,
+    model: str | None = None,
+    eval_tasks: list[str] | None = None,
+    capabilities: dict[str, list[str]] | None = None,
+    strict: bool = False,
+    chat_template: Callable[[list[dict[str, str]]], str] | None = None,
+) -> dict[str, Any]:
+    """The description ``data inspect`` prints (as a table or JSON)."""
+    loaded = read_sources(sources, chat_template, strict=strict)
+    records, left_out = apply_capabilities(loaded.records, capabilities or {})
+    lengths, unit = _lengths(records, model)
+    seen: Counter = Counter((r.prompt, r.completion) for r in records)
+    answers_by_prompt: dict[str, set[str]] = {}
+    for r in records:
+        answers_by_prompt.setdefault(r.prompt, set()).add(r.completion)
+    tasks: dict[str, dict[str, Any]] = {}
+    by_task_lengths: dict[str, list[int]] = {}
+    for r, n in zip(records, lengths, strict=True):
+        info = tasks.setdefault(r.task, {"track": r.track, "types": Counter(), "records": 0, "duplicates": 0, "conflicting_answers": 0})
+        info["records"] += 1
+        info["types"][r.task_type or "-"] += 1
+        by_task_lengths.setdefault(r.task, []).append(n)
+    counted: set[tuple[str, str]] = set()
+    for r in records:
+        key = (r.prompt, r.completion)
+        if seen[key] > 1 and key not in counted:
+            counted.add(key)
+            tasks[r.task]["duplicates"] += seen[key] - 1
+        if len(answers_by_prompt.get(r.prompt, ())) > 1:
+            tasks[r.task]["conflicting_answers"] += 1
+            answers_by_prompt.pop(r.prompt)
+    eval_infos = build_index(default_roots()).select(eval_tasks or ["ecombench_core"])
+    report = contamination.check(records, contamination.eval_prompts(eval_infos))
+    for task in tasks.values():
+        task["types"] = dict(task["types"])
+    for name, values in by_task_lengths.items():
+        tasks[name]["length"] = _quantiles(values)
+    return {
+        "files": [f.as_dict() for f in loaded.files],
+        "records": len(records),
+        "skipped": loaded.skipped.as_dict(),
+        "left_out_tasks": left_out,
+        "tasks": dict(sorted(tasks.items())),
+        "tracks": dict(sorted(Counter(r.track for r in records).items())),
+        "types": dict(sorted(Counter(r.task_type or "-" for r in records).items())),
+        "duplicates": sum(t["duplicates"] for t in tasks.values()),
+        "length_unit": unit,
+        "length": _quantiles(lengths),
+        "contamination": report.as_dict(items_per_task=5),
+        "contamination_line": report.line(),
+        "overlapping_records": sorted(records[i].where for i in report.flagged)[:20],
+    }
+
+
+def render(summary: dict[str, Any], console: Any) -> None:
+    """The summary as rich tables on ``console`` (every user-given text made inert)."""
+    from rich.table import Table
+
+    from ecombench.terminal import text
+
+    for f in summary["files"]:
+        formats = ", ".join(f"{n} {fmt}" for fmt, n in f["formats"].items()) or "no readable rows"
+        console.print(text(f"{f['path']}: {f['container']}, {formats}" + (f", {f['skipped']} skipped" if f["skipped"] else "")), markup=False, highlight=False)
+    skipped = summary["skipped"]
+    if skipped["rows"]:
+        console.print(f"skipped {skipped['rows']} bad row(s):", markup=False)
+        for kind, n in skipped["by_kind"].items():
+            console.print(text(f"  {n} {kind}: " + "; ".join(skipped["examples"][kind][:3])), markup=False, highlight=False)
+    if summary["left_out_tasks"]:
+        console.print(text(f"left out (no capability names them): {', '.join(summary['left_out_tasks'])}"), markup=False, highlight=False)
+    unit = summary["length_unit"]
+    table = Table(title=f"{summary['records']} records, {len(summary['tasks'])} tasks ({unit}: prompt + answer)")
+    for column in ("task", "capability", "type", "records", "dupes", "conflicts", f"p50 {unit}", "p90", "max"):
+        table.add_column(column, justify="left" if column in ("task", "capability", "type") else "right", overflow="fold")
+    overlapped = summary["contamination"]["eval_tasks_overlapped"]
+    for name, info in summary["tasks"].items():
+        length = info.get("length", {})
+        table.add_row(
+            text(name),
+            text(info["track"]),
+            text(", ".join(info["types"])),
+            str(info["records"]),
+            str(info["duplicates"]),
+            str(info["conflicting_answers"]),
+            str(length.get("p50", "")),
+            str(length.get("p90", "")),
+            str(length.get("max", "")),
+        )
+    console.print(table)
+    console.print(text(summary["contamination_line"]), markup=False, highlight=False)
+    for task, n in sorted(overlapped.items(), key=lambda kv: -kv[1]):
+        items = summary["contamination"]["items"].get(task, [])
+        shown = "; ".join(f"item {i['item']} <- {', '.join(i['records'])}" for i in items[:3])
+        console.print(text(f"  {task}: {n} item(s) overlapped: {shown}"), markup=False, highlight=False)
