@@ -164,14 +164,56 @@ def test_contamination_gate(tmp_path, tiny_model):
     source.write_text("".join(json.dumps(r) + "\n" for r in train_rows))
     config = write_config(tmp_path / "train.yaml", data={"sources": [str(source)], "tasks": [], "eval_fraction": 0.0})
     proc = cli("train", "--config", str(config), "--output", str(tmp_path / "o"), check=False)
-    one_line_error(proc, "contamination: 5 of 10 training records (50.0%)")
-    # the five leaked prompts share the task's template 13-grams with every rating item
-    assert "5 exact; most in core_rating_mc (200)" in proc.stderr
+    one_line_error(proc, "contamination: 5 of 10 training records overlap 11 evaluation item(s) by content")
+    # the five leaked prompts overlap their own items and six that repeat a review sentence of theirs; the task's template
+    # 13-grams they share with every one of the 200 rating items do not count
+    assert "5 exact; most in core_rating_mc (11)" in proc.stderr and f"e.g. {source}:1 overlaps item 0 of core_rating_mc" in proc.stderr
     assert not (tmp_path / "o").exists()
     cli("train", "--config", str(config), "--output", str(tmp_path / "o"), "--allow-contamination", "--no-eval")
     lineage = json.loads((tmp_path / "o" / "training.json").read_text())
     assert lineage["contamination"]["exact"] == 5 and lineage["contamination"]["ngram_13"] == 5
     assert set(lineage["contamination"]["eval_tasks_overlapped"]) == {"core_rating_mc"}
+
+
+def test_train_on_a_published_folder_with_capabilities_and_decontamination(tmp_path, tiny_model):
+    """The published ShopBench layout (JSON arrays per sub-task, no task names, 2 empty answers, the benchmark's own
+    instruction templates) trains with no conversion; a leak of 30 lightly edited evaluation items is refused, and
+    --decontaminate trains on the rest and records what it dropped."""
+    from tests.published import leak_rows, write_published
+
+    published = write_published(tmp_path / "published")
+    mixture = tmp_path / "mixture.yaml"
+    mixture.write_text(
+        "capabilities:\n  user_behavior_alignment: [mcq_rp, 'rank_*']\n  concept_understanding: ['ner_*', mcq_sap, gen_tg]\n  knowledge_reasoning: ['leak_*']\n"
+    )
+    config = write_config(tmp_path / "train.yaml", data={"sources": [str(published)], "tasks": [], "max_per_task": 20, "mixture": str(mixture)})
+    # without the leak folder, knowledge_reasoning's pattern matches nothing: a typo is an error naming it
+    proc = cli("train", "--config", str(config), "--output", str(tmp_path / "o0"), check=False)
+    one_line_error(proc, "data.capabilities.knowledge_reasoning: 'leak_*' matches no task")
+    leak = tmp_path / "leak"
+    leak.mkdir()
+    (leak / "COPY.json").write_text(json.dumps(leak_rows(30), indent=2))
+    config = write_config(
+        tmp_path / "train.yaml",
+        data={"sources": [str(published), str(leak)], "tasks": [], "max_per_task": 20, "mixture": str(mixture)},
+        eval={"tasks": ["core_title_generation", "core_category_mc", "core_rating_mc"], "limit": 2},  # what the check compares against
+    )
+    proc = cli("train", "--config", str(config), "--output", str(tmp_path / "o1"), check=False)
+    one_line_error(proc, "contamination: 30 of 208 training records overlap")
+    assert "Pass --decontaminate" in proc.stderr and not (tmp_path / "o1").exists()
+
+    subs = tmp_path / "subs"
+    proc = cli("train", "--config", str(config), "--output", str(tmp_path / "o2"), "--decontaminate", "--submissions-dir", str(subs), "--name", "pub")
+    assert f"{published}/MCQ/SAP.json: JSON array of shopbench rows (29 records, 1 skipped)" in proc.stdout
+    assert "skipped 2 bad row(s): 2 empty answer (first at " in proc.stdout
+    assert "(60 more share only templates, not counted)" in proc.stdout
+    assert "--decontaminate: dropped the 30 overlapping record(s); training on the other 178" in proc.stdout
+    lineage = load(next(subs.glob("*.json"))).lineage
+    assert lineage is not None
+    assert lineage.capabilities == {"concept_understanding": 60, "user_behavior_alignment": 40}  # 20 per task; the leak's records all dropped
+    assert lineage.contamination["decontaminated"] == 30 and lineage.contamination["template_only_records"] == 60
+    assert lineage.data["skipped"]["by_kind"] == {"empty answer": 2} and lineage.data["decontaminated"] == 30
+    assert "leak_copy" not in lineage.mixture and lineage.mixture["mcq_rp"] == 20
 
 
 def _weights(folder: Path) -> dict:

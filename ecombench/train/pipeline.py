@@ -23,7 +23,7 @@ from ecombench.models import ResolvedModel, check_loadable, folder_hash
 from ecombench.taskindex import TaskInfo, build_index, default_roots
 from ecombench.tiny import resolve_model
 from ecombench.train import contamination
-from ecombench.train.config import TrainConfig
+from ecombench.train.config import DataConfig, TrainConfig
 from ecombench.train.data import Mixture, apply_capabilities, as_evaluated, build_mixture, candidates, read_sources, source_path
 
 CONFIG_FILE = "train_config.json"
@@ -152,6 +152,18 @@ def _contamination_error(report: contamination.ContaminationReport, config: Trai
     )
 
 
+def _without_emptied(data: DataConfig, pool: list, say: Callable[[str], None]) -> DataConfig:
+    """``data`` without the capabilities and tasks that decontamination left with no record (each said)."""
+    update: dict[str, Any] = {}
+    for key, present in (("tracks", {r.track for r in pool}), ("tasks", {r.task for r in pool})):
+        chosen = getattr(data, key)
+        gone = [name for name in chosen if name not in present]
+        if gone:
+            say(f"--decontaminate: no record left in {key.removesuffix('s')}(s) {', '.join(gone)}; left out")
+            update[key] = {k: v for k, v in chosen.items() if k in present} if isinstance(chosen, dict) else [k for k in chosen if k in present]
+    return data.model_copy(update=update) if update else data
+
+
 def prepare(
     config: TrainConfig, base: ResolvedModel, say: Callable[[str], None] | None = None
 ) -> tuple[Mixture, contamination.ContaminationReport, list[TaskInfo]]:
@@ -169,7 +181,8 @@ def prepare(
     records, left_out = apply_capabilities(loaded.records, config.data.capabilities)
     if left_out:
         say(f"left out {len(left_out)} task(s) that no capability names: {', '.join(left_out[:8])}{' ...' if len(left_out) > 8 else ''}")
-    pool = candidates(records, config.data)
+    data_config = config.data
+    pool = candidates(records, data_config)
     eval_tasks = _eval_tasks(config)
     report = contamination.check(pool, contamination.eval_prompts(eval_tasks))
     say(report.line())
@@ -178,9 +191,10 @@ def prepare(
         pool = [r for i, r in enumerate(pool) if i not in report.flagged]
         dropped = report.ngram
         say(f"--decontaminate: dropped the {dropped} overlapping record(s); training on the other {len(pool)}")
+        data_config = _without_emptied(data_config, pool, say)
     elif (report.items_overlapped > config.contamination.max_items or report.fraction > config.contamination.threshold) and not config.contamination.allow:
         raise _contamination_error(report, config)
-    mixture = build_mixture(pool, loaded.described(), config.data, config.train.seed)
+    mixture = build_mixture(pool, loaded.described(), data_config, config.train.seed)
     mixture = replace(
         mixture,
         data={
