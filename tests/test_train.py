@@ -80,7 +80,8 @@ def test_train_writes_adapter_lineage_and_submission(trained):
     assert lin.held_in == ["core_rating_mc"] and lin.held_out == ["core_unit_price_mc"]
     assert lin.adapter_sha256 == sub.model.adapter_sha256
     assert lin.training_data_sha256 == mixture["records_sha256"]
-    assert lin.contamination["exact"] == 0 and lin.contamination["records"] == 40
+    # the check covers every record the mixture draws from (so --decontaminate can drop before sampling), not only the 40 drawn
+    assert lin.contamination["exact"] == 0 and lin.contamination["records"] == mixture["tasks"]["core_rating_mc"]["available"] > 40
     assert set(sub.tasks) == {"core_rating_mc", "core_unit_price_mc"}
 
 
@@ -214,6 +215,14 @@ def test_train_on_a_published_folder_with_capabilities_and_decontamination(tmp_p
     assert lineage.contamination["decontaminated"] == 30 and lineage.contamination["template_only_records"] == 60
     assert lineage.data["skipped"]["by_kind"] == {"empty answer": 2} and lineage.data["decontaminated"] == 30
     assert "leak_copy" not in lineage.mixture and lineage.mixture["mcq_rp"] == 20
+    # The adapter's model card: base, mixture, the closing scores as model-index (peft leaves an empty template)
+    sub = load(next(subs.glob("*.json")))
+    card = (tmp_path / "o2" / "README.md").read_text()
+    meta = yaml.safe_load(card.split("---")[1])
+    assert meta["base_model"] == "builtin:tiny" and meta["library_name"] == "peft"
+    scores = {r["task"]["name"]: r["metrics"][0]["value"] for r in meta["model-index"][0]["results"]}
+    assert scores["All-Around"] == round(sub.all_around, 6) and scores["core_rating_mc"] == round(sub.tasks["core_rating_mc"].score, 6)
+    assert "| user_behavior_alignment | 40 |" in card and "30 dropped by --decontaminate" in card
 
 
 def _weights(folder: Path) -> dict:

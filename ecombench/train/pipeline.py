@@ -152,6 +152,13 @@ def _contamination_error(report: contamination.ContaminationReport, config: Trai
     )
 
 
+def _write_card(out: Path, config: TrainConfig, lineage: submissions.Lineage, scored: submissions.Submission | None) -> None:
+    """The adapter's README.md model card (peft writes an empty template): base, mixture, settings, scores."""
+    from ecombench.train.card import model_card
+
+    atomic_write_text(out / "README.md", model_card(config.name or out.name, lineage, scored))
+
+
 def _without_emptied(data: DataConfig, pool: list, say: Callable[[str], None]) -> DataConfig:
     """``data`` without the capabilities and tasks that decontamination left with no record (each said)."""
     update: dict[str, Any] = {}
@@ -294,6 +301,7 @@ def train(
 
             base_spec = config.model if base.kind in ("builtin", "hub") else str(base.base_path)
             save_adapter(model, tokenizer, out, base_spec, lineage_text)
+            _write_card(out, config, read_lineage(out), None)
         state.wait_for_everyone()  # the other processes score the adapter too (data-parallel eval)
         lineage = read_lineage(out) if state.is_main_process else None
     if not config.eval.enabled:
@@ -315,4 +323,6 @@ def train(
     )
     if scored_run.path is None:  # not the main process
         return TrainOutcome(out, None, None)
+    if lineage is not None:
+        _write_card(out, config, lineage, submissions.load(scored_run.path))
     return TrainOutcome(out, lineage, scored_run.path, scored_run.report)
