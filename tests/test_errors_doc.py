@@ -56,6 +56,10 @@ def places(tmp_path_factory, tiny_model):  # tiny built first: its one-time "bui
         '"task_type": "ranking", "metric": "ndcg", "track": "x"}\n'
     )
     p["bad_oamine"] = write_jsonl(root / "bad_oamine.jsonl", [{"title": "x"}])
+    p["empty_answer_train"] = root / "empty_answer_train.json"
+    p["empty_answer_train"].write_text('[\n{"prompt": "Q1", "completion": "A1"},\n{"prompt": "Q2", "completion": ""}\n]\n')
+    p["broken_array"] = root / "broken_array.json"
+    p["broken_array"].write_text('[\n{"prompt": "Q1", "completion": "A1"} {"prompt"\n')
     p["nested_preds"] = root / "nested_preds.jsonl"
     p["nested_preds"].write_text('{"index": 0, "prediction": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
     p["huge_index_preds"] = root / "huge_index_preds.jsonl"

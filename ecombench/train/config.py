@@ -223,7 +223,7 @@ def with_mixture_file(config: TrainConfig, base: Path) -> TrainConfig:
         update={
             "mixture": path.expanduser().resolve(),
             "capabilities": config.data.capabilities or mixture.capabilities,
-            "tracks": config.data.tracks or mixture.weights or list(mixture.capabilities),
+            "tracks": config.data.tracks or mixture.weights,
             "tasks": config.data.tasks or mixture.tasks,
             "total": config.data.total or mixture.total,
             "max_per_task": config.data.max_per_task or mixture.max_per_task,

@@ -88,7 +88,11 @@ def _cell_config(sweep: SweepConfig, cell: dict[str, Any], folder: Path) -> Trai
     raw.setdefault("lora", {})["rank"] = cell["rank"]
     raw["name"] = f"{sweep.name}-{cell['id']}"
     raw["output"] = str(folder / "cells" / cell["id"])
-    return with_mixture_file(TrainConfig.model_validate(raw), Path("."))
+    config = with_mixture_file(TrainConfig.model_validate(raw), Path("."))
+    if isinstance(config.data.tracks, dict) and config.data.tracks:  # a mixture's weights: only the cell's capabilities
+        kept = set(sweep.grid.tracks[: cell["capabilities"]])
+        config = config.model_copy(update={"data": config.data.model_copy(update={"tracks": {k: v for k, v in config.data.tracks.items() if k in kept}})})
+    return config
 
 
 @dataclass(frozen=True)
