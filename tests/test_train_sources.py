@@ -223,3 +223,27 @@ def test_mixture_config_rejects_unknown_keys(tmp_path):
     with pytest.raises(EcombenchError, match=r"m.yaml: unknown key 'weight'"):
         load_config(config)
     assert DataConfig().capabilities == {}
+
+
+@pytest.mark.slow
+def test_token_dataset_streams_in_chunks_and_stops_at_the_step_budget(tiny_model):
+    """The trainer's dataset holds exactly tokenize()'s ids (as compact Arrow columns, built chunk by chunk),
+    and with a step budget only the records in the mixture's order that fill it."""
+    from transformers import AutoTokenizer
+
+    from ecombench.train.sources import TrainRecord
+    from ecombench.train.trainer import token_dataset, tokenize
+
+    tok = AutoTokenizer.from_pretrained(tiny_model)
+    records = [TrainRecord(f"Question {i}: which mug holds {i} ml?\nAnswer: ", f"{i % 4}") for i in range(50)]
+    whole = tokenize(tok, records)
+    ds, total = token_dataset(tok, records, chunk=7)
+    assert ds["input_ids"] == whole["input_ids"] and ds["completion_mask"] == whole["completion_mask"]
+    assert total == sum(map(len, whole["input_ids"]))
+    lengths = [len(ids) for ids in whole["input_ids"]]
+    budget = sum(lengths[:10]) - 1  # reached within the 10th record
+    cut, cut_total = token_dataset(tok, records, max_tokens=budget, chunk=7)
+    assert len(cut) == 10 and cut["input_ids"] == whole["input_ids"][:10] and cut_total == sum(lengths[:10])
+    # a record longer than the packed row counts only up to the row (training truncates it there)
+    capped, _ = token_dataset(tok, records, max_tokens=3 * 4, row_length=4, chunk=7)
+    assert len(capped) == 3

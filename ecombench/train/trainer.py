@@ -78,6 +78,45 @@ def tokenize(tokenizer: Any, records: list[TrainRecord]) -> dict[str, list[list[
     return {"input_ids": ids, "completion_mask": masks}
 
 
+def token_dataset(
+    tokenizer: Any, records: list[TrainRecord], max_tokens: int | None = None, row_length: int | None = None, chunk: int = 2048
+) -> tuple[Any, int]:
+    """A ``datasets.Dataset`` of :func:`tokenize`'s columns, built in chunks into Arrow int32 arrays (a Python list of
+    ints costs ~9x the memory: 75,000 records took 2.4 GB that way), and its token count.
+
+    With ``max_tokens`` (a run of ``max_steps`` steps can use no more), records are taken in order until that
+    many tokens are held (each record counted at most ``row_length``, where training truncates it), so a
+    5-step run on 75,000 records tokenizes a few hundred of them.
+    """
+    import pyarrow as pa
+    from datasets import Dataset
+
+    batches = []
+    held = 0  # tokens toward max_tokens (each record at most row_length)
+    total = 0  # tokens of the records kept
+    for start in range(0, len(records), chunk):
+        part = tokenize(tokenizer, records[start : start + chunk])
+        if max_tokens is not None:
+            kept = 0
+            for ids in part["input_ids"]:
+                if held >= max_tokens:
+                    break
+                held += min(len(ids), row_length or len(ids))
+                kept += 1
+            part = {k: v[:kept] for k, v in part.items()}
+        total += sum(map(len, part["input_ids"]))
+        if part["input_ids"]:
+            batches.append(
+                pa.record_batch(
+                    [pa.array(part["input_ids"], type=pa.list_(pa.int32())), pa.array(part["completion_mask"], type=pa.list_(pa.int8()))],
+                    names=["input_ids", "completion_mask"],
+                )
+            )
+        if max_tokens is not None and held >= max_tokens:
+            break
+    return Dataset(pa.Table.from_batches(batches)), total
+
+
 def linear_module_names(model: Any) -> set[str]:
     import torch
 
@@ -257,7 +296,6 @@ def fit(
 ) -> tuple[Any, Any, FitResult]:
     """Train; return the trained model (peft-wrapped for LoRA), its tokenizer and a summary."""
     import datasets
-    from datasets import Dataset
     from transformers import PrinterCallback
     from trl import SFTConfig, SFTTrainer
 
@@ -282,9 +320,12 @@ def fit(
         )
     flatten = _uses_varlen_attention(model)
     collator = packed_rows_collator(tokenizer.pad_token_id) if optim.packing and not flatten else None
-    train_tokens = tokenize(tokenizer, train)
-    train_ds = Dataset.from_dict(train_tokens)
-    eval_ds = Dataset.from_dict(tokenize(tokenizer, heldout)) if heldout else None
+    # A run of max_steps steps uses at most this many tokens (packed rows of max_length; twice over for slack):
+    # the records beyond them (in the mixture's seeded order) are never tokenized.
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    budget = 2 * optim.max_steps * optim.batch_size * optim.grad_accum * world * optim.max_length if optim.max_steps else None
+    train_ds, tokens_per_epoch = token_dataset(tokenizer, train, budget, optim.max_length)
+    eval_ds = token_dataset(tokenizer, heldout)[0] if heldout else None
     args = SFTConfig(
         output_dir=str(out_dir / CHECKPOINTS),
         max_steps=optim.max_steps or -1,
@@ -350,7 +391,6 @@ def fit(
     seconds = time.monotonic() - started
     heldout_loss = trainer.evaluate()["eval_loss"] if eval_ds is not None else None
     state = trainer.state
-    tokens_per_epoch = sum(len(ids) for ids in train_tokens["input_ids"])
     result = FitResult(
         steps=state.global_step,
         epochs=round(float(state.epoch or 0.0), 4),
