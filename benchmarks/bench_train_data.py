@@ -72,7 +72,9 @@ def main() -> None:
         for name, (wall, startup, rss) in med.items():
             print(f"{name:9s} median wall {wall:6.1f} s, start-up {startup:6.1f} s, peak RSS {rss:7.0f} MiB")
         print(f"data preparation memory (big - baseline peak RSS): {med['big'][2] - med['baseline'][2]:.0f} MiB (goal < 1024 MiB)")
-        print(f"start-up of the 5-step run on {records} records: {med['big'][1]:.1f} s (goal < 30 s); ratio to baseline {med['big'][1] / med['baseline'][1]:.2f}x")
+        print(
+            f"start-up of the 5-step run on {records} records: {med['big'][1]:.1f} s (goal < 30 s); ratio to baseline {med['big'][1] / med['baseline'][1]:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -288,10 +288,19 @@ def test_sweep_draws_its_plot(tmp_path, tiny_model):
     assert list(table["held_in"].isna()) == [True, False]
     for folder in (tmp_path / "sweep", tmp_path / "subs" / "sweeps" / "mini"):
         assert (folder / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len(list((tmp_path / "subs").glob("*.json"))) == 2
+    # The untrained base is scored once on the same tasks; a cell with held-in tasks gets its gain over the base
+    # on those items, with a 95% interval around it.
+    [base] = [load(p) for p in (tmp_path / "subs").glob("*.json") if load(p).name == "mini-base"]
+    assert base.lineage is None and set(base.tasks) == {"core_rating_mc", "core_cheapest_mc"}
+    k2 = table[table["capabilities"] == 2].iloc[0]
+    assert k2["held_in_base"] == pytest.approx(base.tasks["core_cheapest_mc"].score)
+    assert k2["held_in_gain"] == pytest.approx(k2["held_in"] - k2["held_in_base"])
+    assert k2["gain_low"] <= k2["held_in_gain"] <= k2["gain_high"] and 0 < k2["gain_p"] <= 1
+    assert (table["base_all_around"] == base.all_around).all()
+    assert len(list((tmp_path / "subs").glob("*.json"))) == 3
     # a finished sweep is kept: re-running trains nothing and scores nothing new
     cli("sweep", "--config", str(path))
-    assert len(list((tmp_path / "subs").glob("*.json"))) == 2
+    assert len(list((tmp_path / "subs").glob("*.json"))) == 3
 
 
 def test_two_process_data_parallel_training_writes_one_adapter_and_one_submission(tmp_path, tiny_model):

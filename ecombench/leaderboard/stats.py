@@ -128,6 +128,17 @@ def paired_bootstrap(a: Sequence[float], b: Sequence[float], iters: int = 10_000
     return delta, min(1.0, max(2 * tail, 1.0 / iters))
 
 
+def paired_interval(a: Sequence[float], b: Sequence[float], iters: int = 10_000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean paired difference b − a (items resampled with replacement)."""
+    x = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    if len(x) == 0:
+        return 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, len(x), size=(iters, len(x)))].mean(axis=1) if len(x) * iters <= 50_000_000 else np.array([x.mean()])
+    tail = (1.0 - level) / 2
+    return float(np.quantile(means, tail)), float(np.quantile(means, 1.0 - tail))
+
+
 def holm(p_values: Mapping[str, float]) -> dict[str, float]:
     """Holm–Bonferroni adjusted p-values (step-down, monotone, capped at 1)."""
     ordered = sorted(p_values.items(), key=lambda kv: kv[1])

@@ -46,6 +46,8 @@ class SweepConfig(BaseModel):
     output: Path | None = None  # default: sweeps/NAME
     train: dict[str, Any] = {}  # a train config (examples/train.yaml) shared by every cell
     grid: Grid
+    # score the untrained base on the same tasks, and give each cell its held-in gain over it with a 95% interval
+    compare_to_base: bool = True
 
 
 def load_sweep(path: Path) -> SweepConfig:
@@ -246,9 +248,66 @@ def run_sweep(
                 claims.release(cell_id)
     rows = [json.loads(p.read_text(encoding="utf-8")) for c in plan if (p := folder / "cells" / c["id"] / "result.json").is_file()]
     if rows and main:
+        if base.eval.enabled and sweep.compare_to_base:
+            base_sub = _base_submission(sweep, base, folder, subs, debug)
+            rows = [_against_base(row, base_sub, subs) for row in rows]
         write_results(folder, rows, subs / "sweeps" / submissions.slug(sweep.name))
     finished = {row["id"] for row in rows}
     return SweepOutcome(folder, rows, failed, {k: v for k, v in elsewhere.items() if k not in finished})
+
+
+def _base_submission(sweep: SweepConfig, config: TrainConfig, folder: Path, subs: Path, debug: bool) -> Any:
+    """The untrained base scored on the cells' evaluation tasks (once; ``base.json`` names its submission)."""
+    from ecombench import submissions
+    from ecombench.run import RunOptions, run
+
+    marker = folder / "base.json"
+    if marker.is_file():
+        try:
+            return submissions.load(subs / json.loads(marker.read_text(encoding="utf-8"))["submission"])
+        except (EcombenchError, OSError, KeyError, ValueError):
+            pass  # scored again below
+    scored = run(
+        RunOptions(
+            model=config.model,
+            tasks=config.eval.tasks,
+            limit=config.eval.limit,
+            name=f"{sweep.name}-base",
+            submissions_dir=subs,
+            batch_size=config.eval.batch_size,
+            debug=debug,
+            trust_remote_code=config.trust_remote_code,
+        )
+    )
+    assert scored.path is not None
+    atomic_write_text(marker, json.dumps({"submission": scored.path.name}) + "\n")
+    return submissions.load(scored.path)
+
+
+def _against_base(row: dict[str, Any], base: Any, subs: Path) -> dict[str, Any]:
+    """The cell's held-in mean against the untrained base on the same held-in items: the gain, its 95% paired
+    bootstrap interval and p-value (items of every held-in task pooled)."""
+    from ecombench import submissions
+    from ecombench.leaderboard.stats import paired_bootstrap, paired_interval
+
+    row = {**row, "base_all_around": base.all_around}
+    if not row.get("submission"):
+        return row
+    try:
+        cell = submissions.load(next(subs.glob(f"{row['submission']}.json")))
+    except (StopIteration, EcombenchError):
+        return row
+    held_in = [t for t in (cell.lineage.held_in if cell.lineage else []) if t in base.tasks]
+    if not held_in:
+        return row
+    mine = {(i.task, i.item_hash): i.score for i in submissions.load_items(subs, cell) if i.task in held_in}
+    theirs = {(i.task, i.item_hash): i.score for i in submissions.load_items(subs, base) if i.task in held_in}
+    keys = sorted(mine.keys() & theirs.keys())
+    a, b = [theirs[k] for k in keys], [mine[k] for k in keys]
+    gain, p = paired_bootstrap(a, b)
+    low, high = paired_interval(a, b)
+    base_mean = sum(base.tasks[t].score for t in held_in) / len(held_in)
+    return {**row, "held_in_base": base_mean, "held_in_gain": gain, "gain_low": low, "gain_high": high, "gain_p": p}
 
 
 def _row(cell: dict[str, Any], lineage: Any, submission: Path | None) -> dict[str, Any]:
@@ -303,17 +362,33 @@ def plot(table: Any, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    gains = "held_in_gain" in table and table["held_in_gain"].notna().any()
+    fig, axes = plt.subplots(1, 2 if gains else 1, figsize=(11 if gains else 6, 4), dpi=120, squeeze=False)
+    ax = axes[0][0]
     several_t = table["tasks_per_capability"].nunique(dropna=False) > 1
     for (t, rank), group in table.groupby(["tasks_per_capability", "rank"], dropna=False):
         group = group.sort_values("capabilities")
         label = f"rank {rank}" + (f", {t if t == t and t is not None else 'all'} tasks/capability" if several_t else "")
         ax.plot(group["capabilities"], group["all_around"], marker="o", label=label)
+    if "base_all_around" in table and table["base_all_around"].notna().any():
+        ax.axhline(float(table["base_all_around"].dropna().iloc[0]), color="grey", linestyle="--", label="untrained base")
     ax.set_xlabel("capabilities (tracks) in the training mixture")
     ax.set_ylabel("All-Around score")
     ax.set_xticks(sorted(table["capabilities"].unique()))
     ax.grid(alpha=0.3)
     ax.legend()
+    if gains:
+        gx = axes[0][1]
+        for (_t, rank), group in table.groupby(["tasks_per_capability", "rank"], dropna=False):
+            group = group.sort_values("capabilities").dropna(subset=["held_in_gain"])
+            err = [group["held_in_gain"] - group["gain_low"], group["gain_high"] - group["held_in_gain"]]
+            gx.errorbar(group["capabilities"], group["held_in_gain"], yerr=err, marker="o", capsize=4, label=f"rank {rank}")
+        gx.axhline(0.0, color="grey", linestyle="--")
+        gx.set_xlabel("capabilities (tracks) in the training mixture")
+        gx.set_ylabel("held-in gain over the base (95% interval)")
+        gx.set_xticks(sorted(table["capabilities"].unique()))
+        gx.grid(alpha=0.3)
+        gx.legend()
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp)
