@@ -38,13 +38,6 @@ ARCH: dict[str, Any] = {
 # The warm-up teaches answer formats, not the tasks: a few records per task, so LoRA runs on
 # top of it still have much to learn.
 WARMUP: dict[str, Any] = {"per_task": 48, "epochs": 3, "lr": 2e-3, "batch_size": 2, "max_length": 512}
-
-# builtin:small: wide and deep enough that LoRA on a task's training records measurably improves that task
-# (tests/test_train.py checks it with the paired test), still built in minutes on 2 CPU cores.
-SMALL_SPEC = "builtin:small"
-SMALL_ARCH: dict[str, Any] = {**ARCH, "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 4, "num_attention_heads": 8, "num_key_value_heads": 4}
-SMALL_WARMUP: dict[str, Any] = {**WARMUP, "lr": 1e-3}
-BUILTINS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {"tiny": (ARCH, WARMUP), "small": (SMALL_ARCH, SMALL_WARMUP)}
 SPECIAL = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>", "unk_token": "<unk>"}
 
 
@@ -65,10 +58,10 @@ def training_text() -> list[str]:
     return lines
 
 
-def _recipe_hash(text: list[str], arch: dict[str, Any] = ARCH, warmup: dict[str, Any] = WARMUP) -> str:
+def _recipe_hash(text: list[str]) -> str:
     from ecombench.train.data import core_records_path
 
-    recipe = f"{RECIPE_VERSION}|{VOCAB_SIZE}|{SEED}|{sorted(arch.items())}|{sorted(warmup.items())}"
+    recipe = f"{RECIPE_VERSION}|{VOCAB_SIZE}|{SEED}|{sorted(ARCH.items())}|{sorted(WARMUP.items())}"
     digest = hashlib.sha256(recipe.encode())
     digest.update(core_records_path().read_bytes())
     for line in text:
@@ -95,7 +88,7 @@ def train_tokenizer(text: list[str], vocab_size: int):
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, **SPECIAL)
 
 
-def build_tiny(out_dir: Path, text: list[str], arch: dict[str, Any] = ARCH) -> None:
+def build_tiny(out_dir: Path, text: list[str]) -> None:
     """Train the tokenizer and write a seeded model into ``out_dir`` (which must not exist)."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
@@ -107,7 +100,7 @@ def build_tiny(out_dir: Path, text: list[str], arch: dict[str, Any] = ARCH) -> N
         bos_token_id=fast.bos_token_id,
         eos_token_id=fast.eos_token_id,
         pad_token_id=fast.pad_token_id,
-        **arch,
+        **ARCH,
     )
     torch.manual_seed(SEED)
     model = LlamaForCausalLM(config)
@@ -116,19 +109,19 @@ def build_tiny(out_dir: Path, text: list[str], arch: dict[str, Any] = ARCH) -> N
     fast.save_pretrained(out_dir)
 
 
-def warm_up(model_dir: Path, out_dir: Path, warmup: dict[str, Any] = WARMUP) -> None:
+def warm_up(model_dir: Path, out_dir: Path) -> None:
     """Full fine-tune ``model_dir`` briefly on a seeded sample of the core training records."""
     from ecombench.train.config import DataConfig, OptimConfig
     from ecombench.train.data import build_mixture, load_records
     from ecombench.train.trainer import fit
 
     records, sources = load_records(["core"])
-    mixture = build_mixture(records, sources, DataConfig(max_per_task=warmup["per_task"], eval_fraction=0.0), seed=SEED)
+    mixture = build_mixture(records, sources, DataConfig(max_per_task=WARMUP["per_task"], eval_fraction=0.0), seed=SEED)
     optim = OptimConfig(
-        epochs=warmup["epochs"],
-        lr=warmup["lr"],
-        batch_size=warmup["batch_size"],
-        max_length=warmup["max_length"],
+        epochs=WARMUP["epochs"],
+        lr=WARMUP["lr"],
+        batch_size=WARMUP["batch_size"],
+        max_length=WARMUP["max_length"],
         seed=SEED,
         warmup_ratio=0.05,
         save_steps=10**9,
@@ -159,7 +152,7 @@ _DISTRIBUTED_ENV = (
 )
 
 
-def _build_once_for_all_processes(target: Path, size: str = "tiny") -> Path:
+def _build_once_for_all_processes(target: Path) -> Path:
     """Under ``accelerate launch`` the warm-up would itself become a distributed job; the main
     process builds the model in a plain subprocess while the others wait for it."""
     import subprocess
@@ -170,45 +163,32 @@ def _build_once_for_all_processes(target: Path, size: str = "tiny") -> Path:
     state = process_state()
     if state.is_main_process:
         env = {k: v for k, v in os.environ.items() if k not in _DISTRIBUTED_ENV}
-        code = f"from ecombench.tiny import ensure_builtin; ensure_builtin({size!r})"
-        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        done = subprocess.run([sys.executable, "-c", "from ecombench.tiny import ensure_tiny; ensure_tiny()"], env=env, capture_output=True, text=True)
         if done.returncode != 0:
-            raise RuntimeError(f"building builtin:{size} failed:\n{done.stderr[-2000:]}")
+            raise RuntimeError(f"building builtin:tiny failed:\n{done.stderr[-2000:]}")
     state.wait_for_everyone()
     return target
 
 
 def ensure_tiny() -> Path:
     """The cached ``builtin:tiny`` folder, built on first use."""
-    return ensure_builtin("tiny")
-
-
-def ensure_small() -> Path:
-    """The cached ``builtin:small`` folder, built on first use (a few minutes on 2 CPU cores)."""
-    return ensure_builtin("small")
-
-
-def ensure_builtin(size: str) -> Path:
-    """The cached folder of ``builtin:SIZE`` (tiny or small), built on first use."""
-    arch, warmup = BUILTINS[size]
     text = training_text()
-    target = cache_dir() / "builtin" / f"{size}-v{RECIPE_VERSION}-{_recipe_hash(text, arch, warmup)}"
+    target = cache_dir() / "builtin" / f"tiny-v{RECIPE_VERSION}-{_recipe_hash(text)}"
     if (target / "config.json").is_file():
         return target
     from ecombench.distributed import launched_processes
 
     if launched_processes() > 1:
-        return _build_once_for_all_processes(target, size)
+        return _build_once_for_all_processes(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # the build is a side effect of the command; keep stderr for its errors
-    took = "about 15 s" if size == "tiny" else "a few minutes"
-    print(f"ecombench: building builtin:{size} once ({took}) into {target}", file=sys.stderr, flush=True)
-    staging = staging_dir(f".{size}-", target.parent)
+    print(f"ecombench: building builtin:tiny once (about 15 s) into {target}", file=sys.stderr, flush=True)
+    staging = staging_dir(".tiny-", target.parent)
     try:
-        build_tiny(staging / "random", text, arch)
-        warm_up(staging / "random", staging / "model", warmup)
+        build_tiny(staging / "random", text)
+        warm_up(staging / "random", staging / "model")
         try:
             os.rename(staging / "model", target)
         except OSError:
@@ -221,4 +201,4 @@ def ensure_builtin(size: str) -> Path:
 
 def resolve_model(spec: str, base: str | None = None) -> ResolvedModel:
     """``ecombench.models.resolve_model`` with the built-in models this module builds."""
-    return models.resolve_model(spec, base, builtins={TINY_SPEC: ensure_tiny, SMALL_SPEC: ensure_small})
+    return models.resolve_model(spec, base, builtins={TINY_SPEC: ensure_tiny})
