@@ -95,11 +95,21 @@ def test_ranking_by_all_around_with_flags_apart():
     assert frame.loc[1, "all_around"] == pytest.approx(0.2)
     flagged = dict(zip(frame["name"], frame["flags"], strict=True))
     assert flagged["limited"] == "limit 5" and flagged["old-data"] == "other data/version on 9 task(s)"
-    assert flagged["partial"] == "missing 8 task(s)"
+    assert flagged["partial"] == "missing 8 of 9 tasks"
     assert frame["rank"][2:].isna().all()
     # 95% interval: tracks of 3, 2, 2, 2 tasks with stderr 0.01 each
     expected = 1.959963984540054 * ((0.01**2 / 3 + 3 * 0.01**2 / 2) ** 0.5) / 4
     assert frame.loc[0, "ci95"] == pytest.approx(expected)
+
+
+def test_completeness_is_against_the_boards_task_list_not_the_tasks_present():
+    # two runs cover 2 of the board's 9 tasks and nothing else is there: neither is complete, neither is ranked
+    two = ["starter_category_mc", "starter_title_translation_de"]
+    subs = [make_submission("a", {t: 0.9 for t in two}), make_submission("b", {t: 0.5 for t in two})]
+    table = build_table(board(), INDEX, subs)
+    assert table.tasks == two  # only the tasks someone ran are columns
+    assert list(table.frame["flags"]) == ["missing 7 of 9 tasks"] * 2
+    assert table.frame["rank"].isna().all()
 
 
 def test_win_rate_ranking_and_filters():
