@@ -4,6 +4,7 @@ nothing fetched from elsewhere, file modes, reference rows, `ecombench reference
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -260,6 +261,29 @@ def test_references_command_writes_scored_reference_rows_and_leaves_unchanged_on
     assert len(items_of) == sum(t.n for t in by_kind["oracle"].tasks.values()) and all(i.score == pytest.approx(1.0) for i in items_of if i.task == MC)
     again = build_references(tmp_path, suites=["ecombench_starter"], kinds=["random"])
     assert not again[0].written  # same scores and answers: the file is left as it is
+
+
+@pytest.mark.slow
+def test_references_are_rewritten_only_when_a_figure_changes_at_the_shown_precision(tmp_path):
+    from ecombench.references import build_references
+
+    (built,) = build_references(tmp_path, suites=["ecombench_starter"], kinds=["random"])
+    path = built.path
+    data = json.loads(path.read_text())
+
+    def stored_with(score: float) -> str:
+        data["tasks"][MC]["score"] = score
+        text = json.dumps(data, indent=2)
+        path.write_text(text)
+        return text
+
+    score = built.submission.tasks[MC].score
+    noisy = stored_with(score + 4e-8)  # float noise in the 8th-9th digit, as torch's thread count gives
+    assert not build_references(tmp_path, suites=["ecombench_starter"], kinds=["random"])[0].written
+    assert path.read_text() == noisy
+    stored_with(score + 0.001)  # a change that shows at 4 decimals: rewritten with the real figure
+    assert build_references(tmp_path, suites=["ecombench_starter"], kinds=["random"])[0].written
+    assert json.loads(path.read_text())["tasks"][MC]["score"] == pytest.approx(score)
 
 
 @pytest.mark.slow
