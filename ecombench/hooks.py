@@ -20,7 +20,7 @@ from ecombench.errors import EcombenchError
 from ecombench.metrics import EMBEDDING_METRICS
 from ecombench.metrics.embedding import Embedders, resolve_embedding_model
 from ecombench.paths import resolve_data_path
-from ecombench.records import iter_jsonl, load_records
+from ecombench.records import iter_jsonl, load_records, normalised_prompt
 from ecombench.scoring import ScoringItem, score_items, task_score
 
 SCORE_KEY = "kdd_score"
@@ -96,9 +96,10 @@ def load_suite_dataset(data_files: str, config_source: str | None = None, traini
 
 def _training_rows(path: Path, evaluated: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows of a training file (prompt/completion or ShopBench) for the evaluated rows' task, shaped as
-    evaluation rows; a row whose prompt is an evaluated prompt is left out, so no example is a question it precedes."""
+    evaluation rows; a row whose prompt is an evaluated prompt (compared as the contamination check compares
+    them: ``records.normalised_prompt``) is left out, so no example is a question it precedes."""
     tasks = {r.get("task_name") for r in evaluated}
-    asked = {r["input_field"] for r in evaluated}
+    asked = {normalised_prompt(r["input_field"]) for r in evaluated}
     out = []
     for line, row in iter_jsonl(path):
         if (row.get("task") or row.get("task_name")) not in tasks:
@@ -109,7 +110,7 @@ def _training_rows(path: Path, evaluated: list[dict[str, Any]]) -> list[dict[str
             prompt, answer = row["input_field"], row["output_field"]
         else:
             raise EcombenchError(f"{path}:{line}: a training row needs prompt/completion or input_field/output_field")
-        if prompt not in asked:
+        if normalised_prompt(prompt) not in asked:
             out.append({"input_field": prompt, "output_json": json.dumps(answer, ensure_ascii=False)})
     return out
 

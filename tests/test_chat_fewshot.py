@@ -170,6 +170,8 @@ def test_a_training_row_that_is_an_evaluated_question_is_never_an_example(tmp_pa
         tmp_path / "train.jsonl",
         [
             {"prompt": rows[0]["input_field"], "completion": "1", "task": MC},  # an evaluated question: left out
+            # the same question with its trailing space moved into the answer, and in other case: left out too
+            {"prompt": rows[1]["input_field"].rstrip().upper(), "completion": " 2", "task": MC},
             {"prompt": "Pick one.\n0. a\n1. b\nAnswer: ", "completion": "1", "task": MC},
             {"prompt": "Other task\nAnswer: ", "completion": "2", "task": "core_rating_mc"},  # another task: left out
             {"input_field": "ShopBench row\nAnswer: ", "output_field": 0, "task_name": MC},

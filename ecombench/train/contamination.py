@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ecombench.data.builders import ngrams
+from ecombench.records import normalised_prompt
 from ecombench.taskindex import TaskInfo
 from ecombench.train.data import TrainRecord
 
@@ -40,10 +41,6 @@ class ContaminationReport:
         }
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
 def eval_prompts(tasks: Iterable[TaskInfo]) -> list[tuple[str, str]]:
     """(task, prompt) of every item of the given tasks."""
     out: list[tuple[str, str]] = []
@@ -57,7 +54,7 @@ def eval_prompts(tasks: Iterable[TaskInfo]) -> list[tuple[str, str]]:
 
 def check(records: list[TrainRecord], prompts: list[tuple[str, str]]) -> ContaminationReport:
     """Count training records that overlap any evaluation prompt, exactly or by a 13-gram."""
-    exact_prompts = {_norm(p) for _, p in prompts}
+    exact_prompts = {normalised_prompt(p) for _, p in prompts}
     owner: dict[tuple[str, ...], set[int]] = {}
     for i, (_, prompt) in enumerate(prompts):
         for gram in ngrams(prompt, NGRAM):
@@ -65,7 +62,7 @@ def check(records: list[TrainRecord], prompts: list[tuple[str, str]]) -> Contami
     exact = ngram = 0
     hit_items: set[int] = set()
     for record in records:
-        is_exact = _norm(record.prompt) in exact_prompts
+        is_exact = normalised_prompt(record.prompt) in exact_prompts
         hits = set().union(*(owner.get(g, ()) for g in ngrams(record.prompt + " " + record.completion, NGRAM)))
         exact += is_exact
         if hits or is_exact:
