@@ -703,9 +703,10 @@ def _run_many(models: list[str], options, executor: str, *, address: str | None,
         raise typer.Exit(1)
 
 
-from ecombench import cli_train  # noqa: E402 - registered after the core commands, in help order
+from ecombench import cli_submissions, cli_train  # noqa: E402 - registered after the core commands, in help order
 
 cli_train.register(app)
+cli_submissions.register(app)
 
 
 def main() -> None:
