@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ecombench.cli_common import split_names
+from ecombench.cli_common import plural, split_names
 from ecombench.errors import EcombenchError
 
 app = typer.Typer(
@@ -224,7 +224,7 @@ def tasks_validate(path: Annotated[Path, typer.Argument(help="A task YAML or a f
     if any(not p.warning for p in problems):
         raise typer.Exit(2)
     warnings = sum(p.warning for p in problems)
-    typer.echo(f"{path}: ok" + (f" ({warnings} warnings)" if warnings else ""))
+    typer.echo(f"{path}: ok" + (f" ({plural(warnings, 'warning')})" if warnings else ""))
 
 
 @tasks_app.command("new")
@@ -301,7 +301,7 @@ def import_(
     suite = IMPORTERS[format](source, **options)
     dest = write_suite(suite, name, out or user_tasks_dir(), force=force)
     items = sum(len(rows) for rows in suite.tasks.values())
-    typer.echo(f"imported {len(suite.tasks)} tasks, {items} items into {dest}; run them with: ecombench run --model M --tasks {name}")
+    typer.echo(f"imported {plural(len(suite.tasks), 'task')}, {plural(items, 'item')} into {dest}; run them with: ecombench run --model M --tasks {name}")
 
 
 class BoardFormat(StrEnum):

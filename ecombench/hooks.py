@@ -7,6 +7,7 @@ They adapt ShopBench records to lm-eval and back; all scoring logic lives in
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Iterator
@@ -24,6 +25,20 @@ from ecombench.records import iter_jsonl, load_records, normalised_prompt
 from ecombench.scoring import ScoringItem, score_items, task_score
 
 SCORE_KEY = "kdd_score"
+
+
+class _NoCustomDatasetNotice(logging.Filter):
+    """lm-eval warns, for every task whose dataset comes from a function (``custom_dataset``: all of ours),
+    that custom kwargs can be passed with ``--metadata``: 24 identical lines on a plain ``lm_eval`` run of
+    ecombench-core, saying nothing about the run. Only that notice is dropped, only from lm-eval's task logger."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Custom kwargs can be passed to `--metadata`" not in record.getMessage()
+
+
+# Installed when lm-eval resolves a task YAML's ``!function ecombench.hooks...``, before any task loads its data.
+if not any(isinstance(f, _NoCustomDatasetNotice) for f in logging.getLogger("lm_eval.api.task").filters):
+    logging.getLogger("lm_eval.api.task").addFilter(_NoCustomDatasetNotice())
 _OPTION_LINE = re.compile(r"^\s*(\d+)\.\s", re.MULTILINE)
 # Set while ``ecombench run`` drives lm-eval: it has found each task's embedding model already (with
 # its own --embedding-model flags, which this module cannot see) and left out the tasks it lacks.

@@ -81,6 +81,19 @@ def test_imported_suite_group_is_the_all_around(tmp_path):
     assert abs(report.all_around - report.overall_task_mean) > 1e-3
 
 
+def test_loading_the_suites_tasks_prints_no_custom_dataset_notice_per_task(caplog):
+    import logging
+
+    from lm_eval.tasks import TaskManager
+
+    with caplog.at_level(logging.WARNING), embedding_models_checked():
+        loaded = TaskManager(include_path=[str(builtin_tasks_dir() / "starter")], include_defaults=False).load(["ecombench_starter"])
+    assert len(loaded["tasks"]) == 9
+    assert [r.getMessage() for r in caplog.records if "--metadata" in r.getMessage()] == []  # lm-eval said it once per task
+    logging.getLogger("lm_eval.api.task").warning("another warning")  # lm-eval's other warnings still show
+    assert caplog.records[-1].getMessage() == "another warning"
+
+
 def test_suite_group_stderr_combines_the_track_errors():
     from lm_eval.evaluator_utils import EvalAcc, aggregate_groups
     from lm_eval.tasks import TaskManager
