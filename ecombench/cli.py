@@ -389,6 +389,7 @@ def report_cmd(
     submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where submissions are read from.")] = Path("submissions"),
     serve: Annotated[bool, typer.Option("--serve", help="Then serve the site on localhost and rebuild it when a submission lands (Ctrl-C stops).")] = False,
     port: Annotated[int, typer.Option("--port", help="--serve: the port (0: any free one).")] = 8000,
+    open_page: Annotated[bool, typer.Option("--open", help="Then open the board in the default web browser (its file:// address).")] = False,
 ) -> None:
     """Write a static, offline web site: the board, an item explorer per submission, side by side, charts."""
     from ecombench.leaderboard.report import site_boards, write_report
@@ -406,7 +407,13 @@ def report_cmd(
         return site.index
 
     page = build()
-    typer.echo(f"report written to {page}")
+    address = page.resolve().as_uri()  # a browser reads a bare "site/sub.html#id=..." as a web address on host "site"
+    typer.echo(safe_text(f"report written to {page}; open {address}"))
+    if open_page:
+        import webbrowser
+
+        if not webbrowser.open(address):
+            print(f"ecombench: warning: no web browser found here; open {safe_text(address)} in one", file=sys.stderr)
     if serve:
         from ecombench.leaderboard.serve import serve_site
 

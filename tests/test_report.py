@@ -345,3 +345,21 @@ def test_committed_reference_rows_are_scored_on_the_bundled_data_as_it_is():
     for ref in refs:
         stale = [n for n, t in ref.tasks.items() if t.data_sha256 != tasks[n].data_hash() or t.version != tasks[n].version]
         assert not stale, f"{ref.id}: rerun `ecombench references` ({stale[:3]})"
+
+
+def test_report_open_opens_the_boards_file_address(tmp_path, monkeypatch):
+    import webbrowser
+
+    from typer.testing import CliRunner
+
+    from ecombench.cli import app
+
+    subs = tmp_path / "subs"
+    submissions.save(subs, make_submission("a", uniform(0.5)), [])
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url) or True)
+    done = CliRunner().invoke(app, ["report", "--output", str(tmp_path / "site"), "--submissions-dir", str(subs), "--board", "ecombench_starter", "--open"])
+    assert done.exit_code == 0, done.output
+    page = (tmp_path / "site" / "index.html").resolve()
+    assert opened == [page.as_uri()] and opened[0].startswith("file:///")
+    assert f"open {page.as_uri()}" in done.stdout  # the address to paste where no browser opens
