@@ -366,7 +366,8 @@ def leaderboard(
     loaded = load_folder(submissions_dir)
     table = _board_table(board, index, loaded, submissions_dir, by=by)
     if format is BoardFormat.table and output is None:
-        _console().print(rich_table(table))
+        console = _console()
+        console.print(rich_table(table, console.width))
         return
     text = render(table, "markdown" if format is BoardFormat.table else format.value)
     if output is not None:
