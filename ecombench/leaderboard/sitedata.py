@@ -28,6 +28,7 @@ import pandas as pd
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_writer
 from ecombench.leaderboard.render import columns
+from ecombench.leaderboard.stats import shown_decimals
 from ecombench.leaderboard.store import _digest
 from ecombench.leaderboard.table import REFERENCE_KIND, BoardTable
 from ecombench.paths import cache_dir
@@ -37,7 +38,7 @@ from ecombench.taskindex import TaskIndex
 ITEMS_PER_CHUNK = 500  # a page of the explorer needs one or two chunks; 20,000 items make 40
 SUBMISSIONS_PER_SHARD = 40
 MAX_SHARDS = 256
-DETAIL_VERSION = 2  # bump when ``detail`` changes: cached details of older versions are rebuilt
+DETAIL_VERSION = 3  # bump when ``detail`` changes: cached details of older versions are rebuilt
 _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
@@ -72,9 +73,16 @@ def shard_of(sid: str, shards: int) -> int:
     return h % shards
 
 
-def _column(series: pd.Series) -> list[Any]:
+def _column(series: pd.Series, board_column: str | None = None) -> list[Any]:
+    """A column's values for a page: floats to 6 decimals, or, for a board column, to the decimals the
+    terminal board shows (4; 2 for 0-100 scores; ci95 always 4), rounded once so that the page's
+    ``toFixed`` prints what ``ecombench leaderboard`` prints (rounding to 6 and then to 4 turned
+    0.10725000001 into 0.1072 where the CLI shows 0.1073)."""
     if pd.api.types.is_float_dtype(series.dtype):
-        series = series.round(6)
+        if board_column is None:
+            series = series.round(6)
+        else:
+            series = series.map(lambda v: round(v, 4 if board_column == "ci95" else shown_decimals(v)) if math.isfinite(v) else v)
     return series.astype(object).where(series.notna(), None).tolist()
 
 
@@ -90,7 +98,7 @@ def board_payload(table: BoardTable, index: TaskIndex) -> dict[str, Any]:
         "normalize": table.board.normalize,
         "ranking": table.board.ranking,
         "columns": cols,
-        "data": {**{c: _column(frame[c]) for c in cols}, "reference": (frame["kind"] == REFERENCE_KIND).tolist()},
+        "data": {**{c: _column(frame[c], c) for c in cols}, "reference": (frame["kind"] == REFERENCE_KIND).tolist()},
         "tasks": table.tasks,
         "tracks": {t: index.tasks[t].track if t in index.tasks else "" for t in table.tasks},
         "baselines": {t: float(b) if isinstance(b, (int, float)) else None for t, b in baselines.items()},
@@ -164,6 +172,7 @@ def _entry(sub: Submission) -> dict[str, Any]:
         "items_file": sub.items_file,
         "weights": sub.model.weights_sha256,
         "adapter": sub.model.adapter_sha256,
+        "settings": run_settings(sub.generation),
         "lineage": None
         if lin is None
         else {
@@ -175,6 +184,13 @@ def _entry(sub: Submission) -> dict[str, Any]:
             "tasks": len(lin.mixture),
         },
     }
+
+
+def run_settings(gen: GenerationSettings) -> str:
+    """What makes two runs' scores comparable beyond the weights: protocol, prompting (system prompt, chat
+    template, few-shot) and ``--limit``. An adapter is set against its base's run with the same settings."""
+    keys = ("protocol", "system_prompt", "apply_chat_template", "num_fewshot", "fewshot_as_multiturn", "limit")
+    return json.dumps([getattr(gen, k) for k in keys])
 
 
 def _cache_path(folder: Path) -> Path:
@@ -259,11 +275,17 @@ def item_payload(sub: Submission, items: list[ItemRecord]) -> tuple[dict[str, An
 
 
 def lineage_payload(details: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every trained adapter with its base: the submission of the base weights without an adapter (the newest
-    id when there are several, a user's run before a reference row), or None when the base was never scored."""
-    bases: dict[str, str] = {}
+    """Every trained adapter with its base: the submission of the base weights without an adapter, run with
+    the adapter's own settings (``run_settings``: a ``--system-prompt kddcup`` run of the base is no
+    baseline for an adapter scored without one), the newest id when there are several and a user's run
+    before a reference row; None when the base was never scored so."""
+    bases: dict[tuple[str, str], str] = {}
     for sid in sorted(details, key=lambda s: (details[s]["kind"] != REFERENCE_KIND, s)):  # a user's run of the base before a reference row
         d = details[sid]
         if d["weights"] and d["adapter"] is None and d["lineage"] is None:
-            bases[d["weights"]] = sid
-    return [{"id": sid, "base": bases.get(d["lineage"]["base_weights"]), **d["lineage"]} for sid, d in sorted(details.items()) if d["lineage"] is not None]
+            bases[(d["weights"], d["settings"])] = sid
+    return [
+        {"id": sid, "base": bases.get((d["lineage"]["base_weights"], d["settings"])), **d["lineage"]}
+        for sid, d in sorted(details.items())
+        if d["lineage"] is not None
+    ]
