@@ -449,7 +449,7 @@ def compare_cmd(
     """Per-task and per-track deltas against the first run, with paired bootstrap p-values (Holm-corrected)."""
     from rich.table import Table
 
-    from ecombench.leaderboard.compare import check_pair, compare, resolve
+    from ecombench.leaderboard.compare import check_pair, compare, resolve, run_letters, wide_rows
     from ecombench.leaderboard.store import load_submissions
     from ecombench.terminal import safe_text, text
 
@@ -490,10 +490,37 @@ def compare_cmd(
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     console = _console()
-    for r in results:
+    if len(results) > 1:  # three or more runs: one table, a column per run
+        header, rows = wide_rows(results)
+        letters = run_letters(len(resolved))
+        table = Table(title=text(f"{len(resolved)} runs against {letters[0]}: " + ", ".join(f"{k} = {s.chosen.id}" for k, s in zip(letters, resolved, strict=True))))
+        for i, column in enumerate(header):
+            table.add_column(text(column), justify="left" if i == 0 else "right", overflow="fold", no_wrap=i > 0)
+        for i, cells in enumerate(rows):
+            if i == len(rows) - len(reference.tasks):
+                table.add_section()
+            table.add_row(*[text(c) for c in cells])
+        console.print(table)
+        console.print("* significant at 0.05 after Holm's correction over the tasks of that pair; --format json has the p-values", highlight=False)
+
+    def flips(r) -> None:
+        for f in r.flips:
+            console.print(
+                text(f"[{f.task}] {f.prompt}\n  target: {f.target}\n  A ({f.score_a:.2f}): {f.prediction_a}\n  B ({f.score_b:.2f}): {f.prediction_b}", keep_lines=True)
+            )
+
+    for r in results if len(results) > 1 and items else []:  # the flipped items of each pair follow the one table
+        console.print(text(f"{r.b.name} ({r.b.id}) vs {r.a.name} ({r.a.id}): {len(r.flips)} items flipped"))
+        flips(r)
+    for r in results if len(results) == 1 else []:
         table = Table(title=text(f"{r.b.name} ({r.b.id}) vs {r.a.name} ({r.a.id})"))
         for column in ("task", "track", "A", "B", "delta", "n", "same answers", "p (Holm)", ""):
             table.add_column(column, justify="left" if column in ("task", "track", "") else "right")
+        aa, ab = (sum(v[k] for v in r.tracks.values()) / len(r.tracks) for k in (0, 1))  # All-Around of the tasks both ran
+        table.add_row("All-Around", "", f"{aa:.4f}", f"{ab:.4f}", f"{ab - aa:+.4f}", "", "", "", "")
+        for track, (a, b) in r.tracks.items():
+            table.add_row(text(f"track: {track}"), "", f"{a:.4f}", f"{b:.4f}", f"{b - a:+.4f}", "", "", "", "")
+        table.add_section()
         for d in r.tasks:
             p = f"{d.p_adjusted:.4f}" if d.p_adjusted is not None else "-"
             table.add_row(
@@ -507,19 +534,10 @@ def compare_cmd(
                 p,
                 "*" if d.significant else "",
             )
-        table.add_section()
-        for track, (a, b) in r.tracks.items():
-            table.add_row(text(f"track: {track}"), "", f"{a:.4f}", f"{b:.4f}", f"{b - a:+.4f}", "", "", "", "")
         console.print(table)
         console.print(f"* significant at 0.05 after Holm's correction over {len(r.tasks)} tasks; {len(r.flips)} items flipped", highlight=False)
         if items:
-            for f in r.flips:
-                console.print(
-                    text(
-                        f"[{f.task}] {f.prompt}\n  target: {f.target}\n  A ({f.score_a:.2f}): {f.prediction_a}\n  B ({f.score_b:.2f}): {f.prediction_b}",
-                        keep_lines=True,
-                    )
-                )
+            flips(r)
 
 
 @app.command()
