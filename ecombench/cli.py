@@ -493,7 +493,9 @@ def compare_cmd(
     if len(results) > 1:  # three or more runs: one table, a column per run
         header, rows = wide_rows(results)
         letters = run_letters(len(resolved))
-        table = Table(title=text(f"{len(resolved)} runs against {letters[0]}: " + ", ".join(f"{k} = {s.chosen.id}" for k, s in zip(letters, resolved, strict=True))))
+        table = Table(
+            title=text(f"{len(resolved)} runs against {letters[0]}: " + ", ".join(f"{k} = {s.chosen.id}" for k, s in zip(letters, resolved, strict=True)))
+        )
         for i, column in enumerate(header):
             table.add_column(text(column), justify="left" if i == 0 else "right", overflow="fold", no_wrap=i > 0)
         for i, cells in enumerate(rows):
@@ -506,7 +508,10 @@ def compare_cmd(
     def flips(r) -> None:
         for f in r.flips:
             console.print(
-                text(f"[{f.task}] {f.prompt}\n  target: {f.target}\n  A ({f.score_a:.2f}): {f.prediction_a}\n  B ({f.score_b:.2f}): {f.prediction_b}", keep_lines=True)
+                text(
+                    f"[{f.task}] {f.prompt}\n  target: {f.target}\n  A ({f.score_a:.2f}): {f.prediction_a}\n  B ({f.score_b:.2f}): {f.prediction_b}",
+                    keep_lines=True,
+                )
             )
 
     for r in results if len(results) > 1 and items else []:  # the flipped items of each pair follow the one table

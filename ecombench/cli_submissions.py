@@ -59,8 +59,8 @@ def list_cmd(
     table.add_column("tasks", justify="right", no_wrap=True)
     for column in ("id", "name", "model", "created"):
         table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(f"{row['all_around']:.4f}", str(row["tasks"]), text(row["id"]), text(row["name"]), text(row["model"]), row["created"][:19])
+    for sub in subs:
+        table.add_row(f"{sub.all_around:.4f}", str(len(sub.tasks)), text(sub.id), text(sub.name), text(sub.model.spec), f"{sub.created:%Y-%m-%d %H:%M:%S}")
     console().print(table)
 
 

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import sys
@@ -20,9 +19,7 @@ import pytest
 from ecombench.hooks import MissingEmbeddingModel, embedding_models_checked
 from ecombench.paths import builtin_tasks_dir
 from ecombench.scoring import TaskScore, aggregate
-from tests.conftest import EMBEDDING_ENV_VARS as ENV_VARS
 from tests.conftest import multilingual_suite, record
-
 
 
 def _lm_eval_groups(include: Path, suite: str, scores: dict[str, float] | None = None, seed: int = 0):

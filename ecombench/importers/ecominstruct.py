@@ -23,8 +23,8 @@ from typing import Any, TypeGuard
 
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
-from ecombench.metrics.parsers import literal
 from ecombench.metrics import ecomgpt
+from ecombench.metrics.parsers import literal
 from ecombench.records import make_record
 
 HEADER = "Below is an instruction that describes the {defi} task. Write a response that appropriately completes the request.\n"
