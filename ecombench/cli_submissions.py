@@ -57,7 +57,8 @@ def list_cmd(
     table = Table(title=text(f"{len(rows)} submission{'s' if len(rows) != 1 else ''} in {submissions_dir}"))
     table.add_column("all_around", justify="right", no_wrap=True)
     table.add_column("tasks", justify="right", no_wrap=True)
-    for column in ("id", "name", "model", "created"):
+    table.add_column("id", no_wrap=True)  # whole, for copying into show, rm and compare
+    for column in ("name", "model", "created"):
         table.add_column(column, overflow="fold")
     for sub in subs:
         table.add_row(f"{sub.all_around:.4f}", str(len(sub.tasks)), text(sub.id), text(sub.name), text(sub.model.spec), f"{sub.created:%Y-%m-%d %H:%M:%S}")

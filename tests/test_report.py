@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from ecombench import submissions
-from tests.test_leaderboard import INDEX, make_submission, uniform
+from tests.test_leaderboard import INDEX, STARTER, make_submission, uniform
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
@@ -433,3 +433,39 @@ def test_board_compare_heatmap_and_item_pages_read_right(site):
         fields = page.locator("#item-fields dt").all_inner_texts()
         assert fields == ["task", "track", "doc_id", "score", "prompt", "raw output", "parsed answer", "target"]
         assert page.errors == []
+
+
+def _copies_of_a_real_run(folder: Path, n: int) -> list[str]:
+    """``n`` copies of the committed oracle reference row of the starter suite (its items are the task data's)."""
+    src = Path(__file__).resolve().parent.parent / "submissions"
+    record = json.loads((src / "reference-ecombench_starter-oracle.json").read_text())
+    items = (src / "reference-ecombench_starter-oracle.items.jsonl").read_text()
+    folder.mkdir(parents=True)
+    ids = []
+    for i in range(n):
+        sid = f"copy-{i}"
+        (folder / f"{sid}.items.jsonl").write_text(items)
+        (folder / f"{sid}.json").write_text(json.dumps({**record, "id": sid, "name": sid, "items_file": f"{sid}.items.jsonl"}))
+        ids.append(sid)
+    return ids
+
+
+@pytest.mark.slow
+def test_prompts_and_targets_are_stored_once_per_task_data(tmp_path):
+    subs = tmp_path / "subs"
+    ids = _copies_of_a_real_run(subs, 3)
+    out = tmp_path / "site"
+    report(out, subs)
+    texts = sorted((out / "items" / "texts").iterdir())
+    assert len(texts) == len(STARTER)  # one file per task data, not one per submission
+    prompt = json.loads((INDEX.tasks[MC].data_file.read_text().splitlines()[0]))["input_field"]
+    for sid in ids:
+        chunk = (out / "items" / sid / "0.js").read_text()
+        assert '"prompt' not in chunk and prompt.split("\n")[0][:30] not in chunk  # items refer to the task's text
+    assert sum(prompt.split("\n")[0][:30] in p.read_text() for p in texts) == 1
+    if CHROMIUM is not None:
+        with browser_page() as page:
+            open_page(page, url(out, f"sub.html#id={ids[1]}&item=0"))
+            fields = page.locator("#item-fields dd").all_inner_texts()
+            assert fields[0] == MC and fields[4] == prompt  # the prompt, read from the task's texts file
+            assert page.errors == []

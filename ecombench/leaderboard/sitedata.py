@@ -33,7 +33,7 @@ from ecombench.leaderboard.store import _digest
 from ecombench.leaderboard.table import REFERENCE_KIND, BoardTable
 from ecombench.paths import cache_dir
 from ecombench.submissions import GenerationSettings, ItemRecord, Submission, load
-from ecombench.taskindex import TaskIndex
+from ecombench.taskindex import TaskIndex, TaskInfo
 
 ITEMS_PER_CHUNK = 500  # a page of the explorer needs one or two chunks; 20,000 items make 40
 SUBMISSIONS_PER_SHARD = 40
@@ -248,15 +248,49 @@ def _answer_key(prediction: str) -> str:
     return hashlib.blake2b(prediction.encode(), digest_size=6).hexdigest()
 
 
-def item_payload(sub: Submission, items: list[ItemRecord]) -> tuple[dict[str, Any], list[list[list[Any]]]]:
+TaskTexts = tuple[str, list[list[str]]]  # a texts file's key, and [prompt, target] per row (doc_id) of the task's data
+
+
+def task_texts(task: TaskInfo) -> TaskTexts | None:
+    """The prompts and targets of a task's data, stored once per task data hash for every submission that
+    ran that data (``items/texts/<key>.js``); None for a task without a data file."""
+    from ecombench.hooks import doc_to_target
+    from ecombench.records import load_records
+
+    if task.data_file is None:
+        return None
+    rows = [[r.input_field, doc_to_target({"output_json": json.dumps(r.output_field, ensure_ascii=False)})] for r in load_records(task.data_file)]
+    return texts_key(task.name, task.data_hash()), rows
+
+
+def texts_key(task: str, data_sha256: str) -> str:
+    return hashlib.blake2b(f"{task}\0{data_sha256}".encode(), digest_size=8).hexdigest()
+
+
+def item_payload(sub: Submission, items: list[ItemRecord], texts: dict[str, TaskTexts] | None = None) -> tuple[dict[str, Any], list[list[list[Any]]]]:
     """A submission's items as the explorer and the side-by-side page read them: the index, and the chunks of text.
 
     The index holds, per item in file order, its task (an index into ``tasks``), score, pairing key
     (``item_hash``, as ``compare`` pairs items) and a hash of the raw answer (for "same answers").
-    Chunk ``k`` holds items ``k * chunk`` onwards as ``[doc_id, prompt, target, answer, parsed]``.
+    Chunk ``k`` holds items ``k * chunk`` onwards as ``[doc_id, prompt, target, answer, parsed]``. An item
+    whose prompt and target are its task data's row ``doc_id`` as it stands (``texts``: task -> the texts
+    of the data this submission ran) keeps ``null`` for both: the page reads them from the task's texts
+    file, named in ``index["texts"]`` (per task, or null), so 10,000 runs of a task store its text once.
     """
+    texts = texts or {}
     tasks = list(dict.fromkeys(i.task for i in items))
     where = {t: n for n, t in enumerate(tasks)}
+    used: dict[str, str] = {}
+
+    def row(i: ItemRecord) -> list[Any]:
+        shared = texts.get(i.task)
+        target = _text(i.target)
+        if shared is not None and 0 <= i.doc_id < len(shared[1]) and shared[1][i.doc_id] == [i.prompt, target]:
+            used[i.task] = shared[0]
+            return [i.doc_id, None, None, i.prediction, _text(i.parsed)]
+        return [i.doc_id, i.prompt, target, i.prediction, _text(i.parsed)]
+
+    rows = [row(i) for i in items]
     index = {
         "n": len(items),
         "chunk": ITEMS_PER_CHUNK,
@@ -266,11 +300,9 @@ def item_payload(sub: Submission, items: list[ItemRecord]) -> tuple[dict[str, An
         "score": [i.score for i in items],
         "key": [i.item_hash for i in items],
         "answer": [_answer_key(i.prediction) for i in items],
+        "texts": [used.get(t) for t in tasks],
     }
-    chunks = [
-        [[i.doc_id, i.prompt, _text(i.target), i.prediction, _text(i.parsed)] for i in items[start : start + ITEMS_PER_CHUNK]]
-        for start in range(0, len(items), ITEMS_PER_CHUNK)
-    ]
+    chunks = [rows[start : start + ITEMS_PER_CHUNK] for start in range(0, len(items), ITEMS_PER_CHUNK)]
     return index, chunks
 
 
