@@ -181,11 +181,7 @@ def _items(
         return 0, None, {}
     before = old.get(sid, [None, 0, {}])
     refs: dict[str, list[str]] = before[2] if len(before) > 2 and isinstance(before[2], dict) else {}
-    if (
-        before[0] == digest
-        and all(texts.by_key(k, *ref) for k, ref in refs.items())
-        and _keep(out / "items" / sid, w.root / "items" / sid)
-    ):
+    if before[0] == digest and all(texts.by_key(k, *ref) for k, ref in refs.items()) and _keep(out / "items" / sid, w.root / "items" / sid):
         site.items_kept += 1
         w.hash.update(f"items/{sid}:{digest}".encode())
         return int(before[1]), digest, refs
