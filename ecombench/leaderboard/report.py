@@ -150,12 +150,17 @@ class _Texts:
 
     def __init__(self, index: TaskIndex) -> None:
         self.index = index
+        self.hashes: dict[str, str | None] = {}  # task -> its data hash now, hashed once per build
         self.loaded: dict[str, TaskTexts | None] = {}
         self.used: dict[str, TaskTexts] = {}
 
     def of(self, task: str, data_sha256: str | None) -> TaskTexts | None:
         info = self.index.tasks.get(task)
-        if data_sha256 is None or info is None or info.data_hash() != data_sha256:
+        if data_sha256 is None or info is None:
+            return None
+        if task not in self.hashes:
+            self.hashes[task] = info.data_hash()
+        if self.hashes[task] != data_sha256:
             return None  # other data than the task has now: the items keep their own text
         key = texts_key(task, data_sha256)
         if key not in self.loaded:
