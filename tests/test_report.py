@@ -460,7 +460,7 @@ def test_prompts_and_targets_are_stored_once_per_task_data(tmp_path):
     assert len(texts) == len(STARTER)  # one file per task data, not one per submission
     prompt = json.loads(INDEX.tasks[MC].data_file.read_text().splitlines()[0])["input_field"]
     for sid in ids:
-        chunk = (out / "items" / sid / "0.js").read_text()
+        chunk = (out / "items" / sid / "index.js").read_text()  # 28 items: kept in the index, no chunk file
         assert '"prompt' not in chunk and prompt.split("\n")[0][:30] not in chunk  # items refer to the task's text
     assert sum(prompt.split("\n")[0][:30] in p.read_text() for p in texts) == 1
     if CHROMIUM is not None:

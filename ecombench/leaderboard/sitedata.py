@@ -272,7 +272,8 @@ def item_payload(sub: Submission, items: list[ItemRecord], texts: dict[str, Task
 
     The index holds, per item in file order, its task (an index into ``tasks``), score, pairing key
     (``item_hash``, as ``compare`` pairs items) and a hash of the raw answer (for "same answers").
-    Chunk ``k`` holds items ``k * chunk`` onwards as ``[doc_id, prompt, target, answer, parsed]``. An item
+    Chunk ``k`` holds items ``k * chunk`` onwards as ``[doc_id, prompt, target, answer, parsed]`` (a submission
+    of one chunk's items or fewer keeps them in the index, as ``rows``, and has no chunk files). An item
     whose prompt and target are its task data's row ``doc_id`` as it stands (``texts``: task -> the texts
     of the data this submission ran) keeps ``null`` for both: the page reads them from the task's texts
     file, named in ``index["texts"]`` (per task, or null), so 10,000 runs of a task store its text once.
@@ -302,6 +303,9 @@ def item_payload(sub: Submission, items: list[ItemRecord], texts: dict[str, Task
         "answer": [_answer_key(i.prediction) for i in items],
         "texts": [used.get(t) for t in tasks],
     }
+    if len(rows) <= ITEMS_PER_CHUNK:  # one chunk: kept in the index, one file per submission instead of two
+        index["rows"] = rows
+        return index, []
     chunks = [rows[start : start + ITEMS_PER_CHUNK] for start in range(0, len(items), ITEMS_PER_CHUNK)]
     return index, chunks
 

@@ -88,7 +88,9 @@ var ECOM = (function () {
   // Items k * chunk onwards as [doc_id, prompt, target, answer, parsed]; a prompt and target left null in the
   // chunk are the task data's row doc_id (sitedata.item_payload), read from the task's texts file.
   function chunk(sid, k) {
-    return Promise.all([load("items/" + sid + "/" + k + ".js", "items:" + sid + ":" + k), itemIndex(sid)]).then(function (got) {
+    return itemIndex(sid).then(function (idx) {  // a submission of one chunk keeps its rows in the index
+      return Promise.all([idx.rows ? idx.rows.slice(k * idx.chunk, (k + 1) * idx.chunk) : load("items/" + sid + "/" + k + ".js", "items:" + sid + ":" + k), idx]);
+    }).then(function (got) {
       var rows = got[0], idx = got[1], start = k * idx.chunk, keys = [];
       rows.forEach(function (r, j) {
         var key = r[1] === null && idx.texts ? idx.texts[idx.task[start + j]] : null;
