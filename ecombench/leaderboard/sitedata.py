@@ -257,10 +257,11 @@ def task_texts(task: TaskInfo) -> TaskTexts | None:
     from ecombench.hooks import doc_to_target
     from ecombench.records import load_records
 
-    if task.data_file is None:
+    sha = task.data_hash()
+    if task.data_file is None or sha is None:
         return None
     rows = [[r.input_field, doc_to_target({"output_json": json.dumps(r.output_field, ensure_ascii=False)})] for r in load_records(task.data_file)]
-    return texts_key(task.name, task.data_hash()), rows
+    return texts_key(task.name, sha), rows
 
 
 def texts_key(task: str, data_sha256: str) -> str:
