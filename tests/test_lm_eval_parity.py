@@ -83,11 +83,12 @@ def test_loading_the_suites_tasks_prints_no_custom_dataset_notice_per_task(caplo
 
     from lm_eval.tasks import TaskManager
 
-    with caplog.at_level(logging.WARNING), embedding_models_checked():
+    with caplog.at_level(logging.WARNING, logger="lm_eval.api.task"), embedding_models_checked():
         loaded = TaskManager(include_path=[str(builtin_tasks_dir() / "starter")], include_defaults=False).load(["ecombench_starter"])
     assert len(loaded["tasks"]) == 9
     assert [r.getMessage() for r in caplog.records if "--metadata" in r.getMessage()] == []  # lm-eval said it once per task
-    logging.getLogger("lm_eval.api.task").warning("another warning")  # lm-eval's other warnings still show
+    with caplog.at_level(logging.WARNING, logger="lm_eval.api.task"):
+        logging.getLogger("lm_eval.api.task").warning("another warning")  # lm-eval's other warnings still show
     assert caplog.records[-1].getMessage() == "another warning"
 
 
