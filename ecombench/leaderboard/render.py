@@ -121,8 +121,8 @@ def terminal_columns(table: BoardTable) -> list[str]:
 def _header(column: str) -> str:
     """A score column's header: a track by its first word (``concept``, ``user``), so that the header is
     never what makes a number's column wide; ``all_around`` over two lines."""
-    if column == "all_around":
-        return "all\naround"
+    if column in ("all_around", "lora_rank", "held_out", "win_rate"):
+        return column.replace("_", "\n")
     if column.startswith("track:"):
         return column.removeprefix("track:").split("_")[0]
     return column.removeprefix("task:")
