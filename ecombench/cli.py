@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ecombench.cli_common import split_names
+from ecombench.cli_common import plural, split_names
 from ecombench.errors import EcombenchError
 
 app = typer.Typer(
@@ -224,7 +224,7 @@ def tasks_validate(path: Annotated[Path, typer.Argument(help="A task YAML or a f
     if any(not p.warning for p in problems):
         raise typer.Exit(2)
     warnings = sum(p.warning for p in problems)
-    typer.echo(f"{path}: ok" + (f" ({warnings} warnings)" if warnings else ""))
+    typer.echo(f"{path}: ok" + (f" ({plural(warnings, 'warning')})" if warnings else ""))
 
 
 @tasks_app.command("new")
@@ -301,7 +301,7 @@ def import_(
     suite = IMPORTERS[format](source, **options)
     dest = write_suite(suite, name, out or user_tasks_dir(), force=force)
     items = sum(len(rows) for rows in suite.tasks.values())
-    typer.echo(f"imported {len(suite.tasks)} tasks, {items} items into {dest}; run them with: ecombench run --model M --tasks {name}")
+    typer.echo(f"imported {plural(len(suite.tasks), 'task')}, {plural(items, 'item')} into {dest}; run them with: ecombench run --model M --tasks {name}")
 
 
 class BoardFormat(StrEnum):
@@ -366,7 +366,8 @@ def leaderboard(
     loaded = load_folder(submissions_dir)
     table = _board_table(board, index, loaded, submissions_dir, by=by)
     if format is BoardFormat.table and output is None:
-        _console().print(rich_table(table))
+        console = _console()
+        console.print(rich_table(table, console.width))
         return
     text = render(table, "markdown" if format is BoardFormat.table else format.value)
     if output is not None:
@@ -389,6 +390,7 @@ def report_cmd(
     submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where submissions are read from.")] = Path("submissions"),
     serve: Annotated[bool, typer.Option("--serve", help="Then serve the site on localhost and rebuild it when a submission lands (Ctrl-C stops).")] = False,
     port: Annotated[int, typer.Option("--port", help="--serve: the port (0: any free one).")] = 8000,
+    open_page: Annotated[bool, typer.Option("--open", help="Then open the board in the default web browser (its file:// address).")] = False,
 ) -> None:
     """Write a static, offline web site: the board, an item explorer per submission, side by side, charts."""
     from ecombench.leaderboard.report import site_boards, write_report
@@ -406,7 +408,13 @@ def report_cmd(
         return site.index
 
     page = build()
-    typer.echo(f"report written to {page}")
+    address = page.resolve().as_uri()  # a browser reads a bare "site/sub.html#id=..." as a web address on host "site"
+    typer.echo(safe_text(f"report written to {page}; open {address}"))
+    if open_page:
+        import webbrowser
+
+        if not webbrowser.open(address):
+            print(f"ecombench: warning: no web browser found here; open {safe_text(address)} in one", file=sys.stderr)
     if serve:
         from ecombench.leaderboard.serve import serve_site
 
@@ -441,7 +449,7 @@ def compare_cmd(
     """Per-task and per-track deltas against the first run, with paired bootstrap p-values (Holm-corrected)."""
     from rich.table import Table
 
-    from ecombench.leaderboard.compare import check_pair, compare, resolve
+    from ecombench.leaderboard.compare import check_pair, compare, resolve, run_letters, wide_rows
     from ecombench.leaderboard.store import load_submissions
     from ecombench.terminal import safe_text, text
 
@@ -482,10 +490,42 @@ def compare_cmd(
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     console = _console()
-    for r in results:
+    if len(results) > 1:  # three or more runs: one table, a column per run
+        header, rows = wide_rows(results)
+        letters = run_letters(len(resolved))
+        table = Table(
+            title=text(f"{len(resolved)} runs against {letters[0]}: " + ", ".join(f"{k} = {s.chosen.id}" for k, s in zip(letters, resolved, strict=True)))
+        )
+        for i, column in enumerate(header):
+            table.add_column(text(column), justify="left" if i == 0 else "right", overflow="fold", no_wrap=i > 0)
+        for i, cells in enumerate(rows):
+            if i == len(rows) - len(reference.tasks):
+                table.add_section()
+            table.add_row(*[text(c) for c in cells])
+        console.print(table)
+        console.print("* significant at 0.05 after Holm's correction over the tasks of that pair; --format json has the p-values", highlight=False)
+
+    def flips(r) -> None:
+        for f in r.flips:
+            console.print(
+                text(
+                    f"[{f.task}] {f.prompt}\n  target: {f.target}\n  A ({f.score_a:.2f}): {f.prediction_a}\n  B ({f.score_b:.2f}): {f.prediction_b}",
+                    keep_lines=True,
+                )
+            )
+
+    for r in results if len(results) > 1 and items else []:  # the flipped items of each pair follow the one table
+        console.print(text(f"{r.b.name} ({r.b.id}) vs {r.a.name} ({r.a.id}): {len(r.flips)} items flipped"))
+        flips(r)
+    for r in results if len(results) == 1 else []:
         table = Table(title=text(f"{r.b.name} ({r.b.id}) vs {r.a.name} ({r.a.id})"))
         for column in ("task", "track", "A", "B", "delta", "n", "same answers", "p (Holm)", ""):
             table.add_column(column, justify="left" if column in ("task", "track", "") else "right")
+        aa, ab = (sum(v[k] for v in r.tracks.values()) / len(r.tracks) for k in (0, 1))  # All-Around of the tasks both ran
+        table.add_row("All-Around", "", f"{aa:.4f}", f"{ab:.4f}", f"{ab - aa:+.4f}", "", "", "", "")
+        for track, (a, b) in r.tracks.items():
+            table.add_row(text(f"track: {track}"), "", f"{a:.4f}", f"{b:.4f}", f"{b - a:+.4f}", "", "", "", "")
+        table.add_section()
         for d in r.tasks:
             p = f"{d.p_adjusted:.4f}" if d.p_adjusted is not None else "-"
             table.add_row(
@@ -499,19 +539,10 @@ def compare_cmd(
                 p,
                 "*" if d.significant else "",
             )
-        table.add_section()
-        for track, (a, b) in r.tracks.items():
-            table.add_row(text(f"track: {track}"), "", f"{a:.4f}", f"{b:.4f}", f"{b - a:+.4f}", "", "", "", "")
         console.print(table)
         console.print(f"* significant at 0.05 after Holm's correction over {len(r.tasks)} tasks; {len(r.flips)} items flipped", highlight=False)
         if items:
-            for f in r.flips:
-                console.print(
-                    text(
-                        f"[{f.task}] {f.prompt}\n  target: {f.target}\n  A ({f.score_a:.2f}): {f.prediction_a}\n  B ({f.score_b:.2f}): {f.prediction_b}",
-                        keep_lines=True,
-                    )
-                )
+            flips(r)
 
 
 @app.command()
@@ -703,10 +734,11 @@ def _run_many(models: list[str], options, executor: str, *, address: str | None,
         raise typer.Exit(1)
 
 
-from ecombench import cli_train  # noqa: E402 - registered after the core commands, in help order
+from ecombench import cli_submissions, cli_train  # noqa: E402 - registered after the core commands, in help order
 
 cli_train.register(app)
 data_app.command("inspect")(cli_train.data_inspect)
+cli_submissions.register(app)
 
 
 def main() -> None:

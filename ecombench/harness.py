@@ -7,6 +7,8 @@ ecombench asks lm-eval for raw model outputs only (``predict_only``) and scores 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -456,6 +458,16 @@ def _rows_per_task(path: Path, mtime_ns: int) -> Counter[str]:
 def chat_template_of(lm: Any) -> Any:
     """The backend's chat template (None for none): lm-eval applies it only when the tokenizer has one."""
     return getattr(getattr(lm, "tokenizer", None), "chat_template", None) or None
+
+
+def chat_template_sha256(lm: Any) -> str | None:
+    """sha256 of the backend's chat template as the tokenizer holds it (a text, or named templates as
+    canonical JSON); None for none. Editing the template changes it, and with it the run's answer cache."""
+    template = chat_template_of(lm)
+    if template is None:
+        return None
+    text = template if isinstance(template, str) else json.dumps(template, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def render_prompt(prompt: str, system_prompt: str | None, chat_template: Callable[[list[dict[str, str]]], str] | None) -> str:

@@ -7,6 +7,7 @@ They adapt ShopBench records to lm-eval and back; all scoring logic lives in
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Iterator
@@ -20,10 +21,24 @@ from ecombench.errors import EcombenchError
 from ecombench.metrics import EMBEDDING_METRICS
 from ecombench.metrics.embedding import Embedders, resolve_embedding_model
 from ecombench.paths import resolve_data_path
-from ecombench.records import iter_jsonl, load_records
+from ecombench.records import iter_jsonl, load_records, normalised_prompt
 from ecombench.scoring import ScoringItem, score_items, task_score
 
 SCORE_KEY = "kdd_score"
+
+
+class _NoCustomDatasetNotice(logging.Filter):
+    """lm-eval warns, for every task whose dataset comes from a function (``custom_dataset``: all of ours),
+    that custom kwargs can be passed with ``--metadata``: 24 identical lines on a plain ``lm_eval`` run of
+    ecombench-core, saying nothing about the run. Only that notice is dropped, only from lm-eval's task logger."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Custom kwargs can be passed to `--metadata`" not in record.getMessage()
+
+
+# Installed when lm-eval resolves a task YAML's ``!function ecombench.hooks...``, before any task loads its data.
+if not any(isinstance(f, _NoCustomDatasetNotice) for f in logging.getLogger("lm_eval.api.task").filters):
+    logging.getLogger("lm_eval.api.task").addFilter(_NoCustomDatasetNotice())
 _OPTION_LINE = re.compile(r"^\s*(\d+)\.\s", re.MULTILINE)
 # Set while ``ecombench run`` drives lm-eval: it has found each task's embedding model already (with
 # its own --embedding-model flags, which this module cannot see) and left out the tasks it lacks.
@@ -96,9 +111,10 @@ def load_suite_dataset(data_files: str, config_source: str | None = None, traini
 
 def _training_rows(path: Path, evaluated: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The rows of a training file (prompt/completion or ShopBench) for the evaluated rows' task, shaped as
-    evaluation rows; a row whose prompt is an evaluated prompt is left out, so no example is a question it precedes."""
+    evaluation rows; a row whose prompt is an evaluated prompt (compared as the contamination check compares
+    them: ``records.normalised_prompt``) is left out, so no example is a question it precedes."""
     tasks = {r.get("task_name") for r in evaluated}
-    asked = {r["input_field"] for r in evaluated}
+    asked = {normalised_prompt(r["input_field"]) for r in evaluated}
     out = []
     for line, row in iter_jsonl(path):
         if (row.get("task") or row.get("task_name")) not in tasks:
@@ -109,7 +125,7 @@ def _training_rows(path: Path, evaluated: list[dict[str, Any]]) -> list[dict[str
             prompt, answer = row["input_field"], row["output_field"]
         else:
             raise EcombenchError(f"{path}:{line}: a training row needs prompt/completion or input_field/output_field")
-        if prompt not in asked:
+        if normalised_prompt(prompt) not in asked:
             out.append({"input_field": prompt, "output_json": json.dumps(answer, ensure_ascii=False)})
     return out
 

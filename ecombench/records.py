@@ -85,6 +85,12 @@ def make_record(task: str, task_type: str, metric: str, track: str, prompt: str,
     }
 
 
+def normalised_prompt(text: str) -> str:
+    """A prompt as the contamination check and the few-shot exclusion compare it: case and whitespace
+    folded, so a trailing space moved into the answer (``"Answer:"`` + ``" 1"``) is the same question."""
+    return " ".join(text.lower().split())
+
+
 def item_key(prompt: str, truth_json: str) -> str:
     """Pairs the same question across submissions (``compare``): a hash of its prompt and its truth as JSON
     (``json.dumps(truth, ensure_ascii=False)``, the form the task hooks keep it in)."""

@@ -12,8 +12,8 @@ among the ranked rows, flags them ``reference`` and never ranks them.
 - ``tiny``: ``builtin:tiny`` run as ``ecombench run`` runs it.
 
 Each is a ``Submission`` with its items file, scored by the same code as ``run`` and ``score``, under
-a fixed id (``reference-<suite>-<kind>``). A rebuild that changes no score (to 9 decimals) and no
-answer leaves the files as they are, so the committed ``submissions/reference-*`` files only change
+a fixed id (``reference-<suite>-<kind>``). A rebuild that changes no figure at the precision
+shown (4 decimals) and no answer leaves the files as they are, so the committed ``submissions/reference-*`` files only change
 with the tasks.
 """
 
@@ -151,15 +151,20 @@ def _tiny(suite: str, embedders: Embedders) -> tuple[submissions.Submission, lis
     ), items
 
 
-def _rounded(value: Any) -> Any:
-    """``value`` with floats to 9 decimals: embedding scores move in the last bits with torch's thread count."""
-    if isinstance(value, float):
-        return round(value, 9)
-    if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_rounded(v) for v in value]
-    return value
+SHOWN = 4  # decimals the board, compare and the explorer show: a figure that changes only beyond them is noise
+NOISE = 1e-7  # a smaller move is noise even where it crosses a rounding boundary (0.12345 -> 0.1234500001)
+
+
+def _same(old: Any, new: Any) -> bool:
+    """Whether two records agree at the shown precision: embedding scores move in their last bits with
+    torch's thread count, and a rebuild that changes no figure as shown leaves the files alone."""
+    if isinstance(old, float) and isinstance(new, float):
+        return round(old, SHOWN) == round(new, SHOWN) or abs(old - new) < NOISE
+    if isinstance(old, dict) and isinstance(new, dict):
+        return old.keys() == new.keys() and all(_same(v, new[k]) for k, v in old.items())
+    if isinstance(old, list) and isinstance(new, list):
+        return len(old) == len(new) and all(_same(a, b) for a, b in zip(old, new, strict=True))
+    return bool(old == new)
 
 
 def _unchanged(folder: Path, sub: submissions.Submission, items: list[submissions.ItemRecord]) -> bool:
@@ -168,9 +173,9 @@ def _unchanged(folder: Path, sub: submissions.Submission, items: list[submission
         old_items = submissions.load_items(folder, old)
     except EcombenchError:
         return False
-    return _rounded(old.model_dump(exclude=VOLATILE)) == _rounded(sub.model_dump(exclude=VOLATILE)) and _rounded(
-        [i.model_dump() for i in old_items]
-    ) == _rounded([i.model_dump() for i in items])
+    return _same(old.model_dump(exclude=VOLATILE), sub.model_dump(exclude=VOLATILE)) and _same(
+        [i.model_dump() for i in old_items], [i.model_dump() for i in items]
+    )
 
 
 def build_references(

@@ -85,16 +85,20 @@ def _answer_cache(
     protocol: str,
     model_args: dict | None = None,
     prompting: tuple[bool, int, bool] = (False, 0, False),
+    chat_template_sha256: str | None = None,
 ) -> Path:
     """lm-eval's request cache is keyed by request only; a folder per model identity keys it by model.
 
     ``prompting`` is (chat template, few-shot examples, few-shot as turns); plain 0-shot keeps its old folder.
+    ``chat_template_sha256`` (the template applied, when one is): an edited template answers anew.
     """
     identity: list = [weights, adapter, dtype, device.split(":")[0], protocol]
     if model_args:  # answers under other model arguments (max_length, quantization, ...) are kept apart
         identity.append(sorted((k, repr(v)) for k, v in model_args.items()))
     if prompting != (False, 0, False):
         identity.append({"chat_template": prompting[0], "num_fewshot": prompting[1], "fewshot_as_multiturn": prompting[2]})
+    if chat_template_sha256 is not None:
+        identity.append({"chat_template_sha256": chat_template_sha256})
     key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
     return cache_dir() / "answers" / key / "requests"
 
@@ -255,6 +259,7 @@ class Built:
     multiturn: bool  # few-shot examples as chat turns
     cache: Path | None  # lm-eval's answer cache for this model identity and these settings
     served: ServedModel | None = None
+    chat_template_sha256: str | None = None  # which template was applied (None when none is)
 
 
 def build_model(options: RunOptions, selection: Selection) -> Built:
@@ -325,8 +330,9 @@ def build_model(options: RunOptions, selection: Selection) -> Built:
         raise EcombenchError(f"--model-args {options.model_args}: the {options.backend} backend refused them ({exc})") from exc
     chat, multiturn = _chat_settings(options, lm, selection.system_prompt)
     prompting = (chat, options.num_fewshot, multiturn)
-    cache = _answer_cache(model, weights, adapter, dtype, device, engine, model_args, prompting) if options.use_cache else None
-    return Built(lm, identity, name, device, batch_size, model_args, chat, multiturn, cache, served)
+    template_sha = harness.chat_template_sha256(lm) if chat else None
+    cache = _answer_cache(model, weights, adapter, dtype, device, engine, model_args, prompting, template_sha) if options.use_cache else None
+    return Built(lm, identity, name, device, batch_size, model_args, chat, multiturn, cache, served, template_sha)
 
 
 def generate(options: RunOptions, selection: Selection, built: Built) -> list[Any] | None:
@@ -404,6 +410,7 @@ def record(
             data_parallel=options.data_parallel,
             model_args=built.model_args,
             apply_chat_template=built.chat,
+            chat_template_sha256=built.chat_template_sha256,
             num_fewshot=options.num_fewshot,
             fewshot_as_multiturn=built.multiturn,
         ),

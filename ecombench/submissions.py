@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from ecombench.errors import EcombenchError
-from ecombench.io import atomic_writer, parse_json, sweep_stale
+from ecombench.io import atomic_writer, owner_tag, parse_json, sweep_stale
 from ecombench.records import describe
 
 if TYPE_CHECKING:
@@ -91,6 +91,7 @@ class GenerationSettings(_Record):
     data_parallel: int = 1  # vllm: model replicas
     model_args: dict[str, str | int | float | bool | None] = {}  # --model-args, passed on to the backend
     apply_chat_template: bool = False  # prompts went through the tokenizer's chat template (system prompt as its system turn)
+    chat_template_sha256: str | None = None  # sha256 of that template (harness.chat_template_sha256); None when none was applied
     num_fewshot: int = 0  # examples from the task's training part before each question
     fewshot_as_multiturn: bool = False  # few-shot examples as separate chat turns
 
@@ -215,6 +216,30 @@ def save(directory: Path, submission: Submission, items: list[ItemRecord]) -> Pa
     with atomic_writer(record) as handle:
         handle.write(submission.model_dump_json(indent=2) + "\n")
     return record
+
+
+def remove(directory: Path, submission: Submission) -> list[Path]:
+    """Delete a submission: its record and its items file; return the paths removed.
+
+    The record leaves first, in one step (renamed to a hidden temporary name that ``sweep_leftovers``
+    clears if this is killed), so a reader sees the whole submission or none of it, never a record
+    without items; then the items file and the renamed record are deleted.
+    """
+    record = directory / f"{submission.id}.json"
+    hidden = directory / f".{owner_tag()}{secrets.token_hex(4)}-{submission.id}.json.tmp"
+    try:
+        record.rename(hidden)
+    except FileNotFoundError as exc:
+        raise EcombenchError(f"{record}: no such submission (removed already?)") from exc
+    except OSError as exc:
+        raise EcombenchError(f"{record}: cannot remove ({exc.strerror})") from exc
+    removed = [record]
+    items = directory / submission.items_file
+    if items.exists():
+        items.unlink()
+        removed.append(items)
+    hidden.unlink()
+    return removed
 
 
 def load(path: Path) -> Submission:

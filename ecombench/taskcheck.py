@@ -20,6 +20,7 @@ from ecombench.taskindex import TaskInfo, read_yaml
 
 REQUIRED_KEYS = ("task", "custom_dataset", "dataset_kwargs", "process_results", "metric_list")
 REQUIRED_METADATA = ("track", "task_type", "metric", "version", "description")
+SCAFFOLD_TODO = "TODO"  # how `tasks new` starts the description it leaves to the user
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,11 @@ def validate_yaml(path: Path) -> list[Problem]:
     problems = [Problem(path, None, f"missing key '{k}'") for k in REQUIRED_KEYS if k not in cfg]
     meta: dict[str, Any] = cfg["metadata"] if isinstance(cfg.get("metadata"), dict) else {}
     problems += [Problem(path, _key_line(path, "metadata"), f"metadata lacks '{k}'") for k in REQUIRED_METADATA if k not in meta]
+    description = meta.get("description")
+    if isinstance(description, str) and description.strip().upper().startswith(SCAFFOLD_TODO):
+        problems.append(
+            Problem(path, _key_line(path, "description"), "metadata.description is still the scaffold's TODO; say in one line what the task asks", warning=True)
+        )
     task_type, metric = meta.get("task_type"), meta.get("metric")
     if task_type is not None and task_type not in TASK_TYPES:
         problems.append(Problem(path, _key_line(path, "task_type"), f"task_type '{task_type}' is not one of {', '.join(TASK_TYPES)}"))
@@ -220,7 +226,7 @@ metadata:
   track: {track}
   task_type: {task_type}
   metric: {metric}  # one of: {", ".join(METRICS_BY_TASK_TYPE[task_type])}
-  description: TODO one line saying what the task asks
+  description: {SCAFFOLD_TODO} one line saying what the task asks
 """
     folder.mkdir(parents=True)
     (folder / f"{name}.yaml").write_text(yaml_text, encoding="utf-8")

@@ -84,3 +84,34 @@ def record(task: str, task_type: str, metric: str, truth, track: str = "t1", pro
         "is_multiple_choice": task_type == "multiple-choice",
         "track": track,
     }
+
+
+EMBEDDING_ENV_VARS = ("ECOMBENCH_EMBEDDING_MODEL", "ECOMBENCH_MULTILINGUAL_EMBEDDING_MODEL")
+
+
+@pytest.fixture
+def no_multilingual_model(monkeypatch, tmp_path):
+    """No paraphrase-multilingual-MiniLM-L12-v2 anywhere (a fresh offline install): no variable, an empty
+    Hugging Face cache; returns an environment for subprocesses that says the same."""
+    for var in EMBEDDING_ENV_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr("ecombench.metrics.embedding._from_hf_cache", lambda repo_id: None)
+    empty = tmp_path / "hf-empty"
+    empty.mkdir()
+    return {**{k: v for k, v in os.environ.items() if k not in EMBEDDING_ENV_VARS}, "HF_HOME": str(empty), "HF_HUB_CACHE": str(empty / "hub")}
+
+
+def multilingual_suite(dest_parent: Path, name: str = "mls") -> Path:
+    """An imported ShopBench suite ``name`` (track ``multilingual``) whose task ``<name>_explain`` is scored
+    with multilingual-sent-transformer, the official rule for ShopBench's multilingual generation, and
+    ``<name>_translate`` with bleu; returns its folder (``dest_parent/name``)."""
+    from ecombench.importers import shopbench
+    from ecombench.importers.writer import write_suite
+
+    rows = [
+        record("explain", "generation", "multilingual-sent-transformer", f"Eine rote Tasse Nummer {i}.", "multilingual", f"Was ist Artikel {i}?\nOutput: ")
+        for i in range(3)
+    ] + [record("translate", "generation", "bleu", f"rote Tasse {i}", "multilingual", f"Translate: red mug {i}\nOutput: ") for i in range(3)]
+    dest_parent.mkdir(parents=True, exist_ok=True)
+    source = write_jsonl(dest_parent / f"{name}-source.jsonl", rows)
+    return write_suite(shopbench.read(source), name, dest_parent)

@@ -106,6 +106,34 @@ def test_chat_and_fewshot_settings_key_the_answer_cache():
     assert len(keyed) == 4 and plain not in keyed
 
 
+def test_the_chat_templates_hash_keys_the_answer_cache():
+    from ecombench.tiny import resolve_model
+
+    args = (resolve_model("builtin:tiny"), "w" * 64, None, "float32", "cpu", "generate", None, (True, 0, False))
+    assert _answer_cache(*args, "a" * 64) != _answer_cache(*args, "b" * 64) != _answer_cache(*args)
+
+
+@pytest.mark.slow
+def test_the_submission_records_which_chat_template_was_applied(chat_model, tmp_path):
+    import hashlib
+
+    from transformers import AutoTokenizer
+
+    sub, _ = _run(tmp_path, str(chat_model), limit=1)
+    assert sub.generation.chat_template_sha256 == hashlib.sha256(CHAT_TEMPLATE.encode()).hexdigest()
+    edited = tmp_path / "edited"
+    shutil.copytree(chat_model, edited)
+    tok = AutoTokenizer.from_pretrained(edited)
+    tok.chat_template = CHAT_TEMPLATE.replace("<|assistant|>", "<|bot|>")
+    tok.save_pretrained(edited)
+    other, items = _run(tmp_path, str(edited), limit=1)
+    assert other.model.weights_sha256 == sub.model.weights_sha256  # the weights alone do not tell the two apart
+    assert other.generation.chat_template_sha256 not in (None, sub.generation.chat_template_sha256)
+    assert items[0].prompt.endswith("<|bot|>\n")  # answered anew under the edited template, not from the cache
+    off, _ = _run(tmp_path, str(chat_model), limit=1, apply_chat_template=False)
+    assert off.generation.chat_template_sha256 is None
+
+
 @pytest.mark.slow
 def test_fewshot_examples_are_seeded_training_records_never_evaluated_items(tmp_path):
     tasks = [MC, "core_title_generation"]
@@ -142,6 +170,8 @@ def test_a_training_row_that_is_an_evaluated_question_is_never_an_example(tmp_pa
         tmp_path / "train.jsonl",
         [
             {"prompt": rows[0]["input_field"], "completion": "1", "task": MC},  # an evaluated question: left out
+            # the same question with its trailing space moved into the answer, and in other case: left out too
+            {"prompt": rows[1]["input_field"].rstrip().upper(), "completion": " 2", "task": MC},
             {"prompt": "Pick one.\n0. a\n1. b\nAnswer: ", "completion": "1", "task": MC},
             {"prompt": "Other task\nAnswer: ", "completion": "2", "task": "core_rating_mc"},  # another task: left out
             {"input_field": "ShopBench row\nAnswer: ", "output_field": 0, "task_name": MC},

@@ -160,3 +160,20 @@ def test_an_ambiguous_id_prefix_says_so(folder):
     prefix = next(a.id[:n] for n in range(len(a.id)) if b.id.startswith(a.id[:n]) and not b.id.startswith(a.id[: n + 1]))
     with pytest.raises(EcombenchError, match=f"id prefix '{prefix}' matches 2 submissions"):
         find([a, b], prefix)
+
+
+def test_three_runs_make_one_table_with_all_around_and_tracks_first(folder):
+    from ecombench.leaderboard.compare import wide_rows
+
+    path, a, b = folder
+    c = make_submission("model-c", uniform(0.3, **{MC: 0.1}))
+    submissions.save(path, c, _items({MC: [1.0] * 10 + [0.0] * 90}))
+    own = {"all_around": 0.31, "tracks": {"concept_understanding": 0.25, "multilingual": 0.3}}
+    a, b, c = (s.model_copy(update={**own, "all_around": v}) for s, v in ((a, 0.31), (b, 0.36), (c, 0.30)))
+    header, rows = wide_rows([compare(a, b, path, iters=500), compare(a, c, path, iters=500)])
+    assert header == ["", "A: model-a", "B: model-b", "\u0394B", "C: model-c", "\u0394C"]
+    assert rows[0] == ["All-Around", "0.3100", "0.3600", "+0.0500", "0.3000", "-0.0100"]
+    assert [r[0] for r in rows[1:3]] == ["track: concept_understanding", "track: multilingual"]
+    mc = next(r for r in rows if r[0] == MC)
+    assert mc == ["starter_category_mc", "0.2000", "0.8000", "+0.6000*", "0.1000", "-0.1000*"]  # * significant after Holm
+    assert len(rows) == 3 + len(a.tasks)

@@ -8,6 +8,7 @@ import re
 import shlex
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,9 @@ def places(tmp_path_factory, tiny_model):  # tiny built first: its one-time "bui
     for folder in ("subs_dir", "subs_with_corrupt"):
         submissions.save(p[folder], make_submission("someone", uniform(0.5)), [])
     (p["subs_with_corrupt"] / "corrupt.json").write_text("{")
+    p["subs_same_name"] = root / "subs_same_name"
+    for day in (1, 2):
+        submissions.save(p["subs_same_name"], make_submission("tiny", uniform(0.5), created=datetime(2026, 11, day, tzinfo=UTC)), [])
     return {k: str(v) for k, v in p.items()}
 
 

@@ -218,3 +218,57 @@ def test_batches_added_one_by_one_give_the_one_call_value(modules):
     for prediction, reference in (("2, 1", [1, 0]), ("1, 2", [1, 0])):
         ndcg.add(prediction=prediction, reference=reference)
     assert ndcg.compute() == pytest.approx({"ndcg": (1 / LOG3 + 1) / 2})
+
+
+def test_the_prompt_a_decoder_only_generate_echoes_is_cut_off(mixed):
+    from ecombench.evaluate_metrics.trainer import cut_echo
+
+    assert cut_echo([0, 0, 7, 8, 5, 6], [0, 0, 7, 8]) == [5, 6]  # left-padded prompt, then the answer
+    assert cut_echo([7, 8, 5, -100], [7, 8, -100, -100]) == [5, -100]  # gathered batches pad with -100 on the right
+    assert cut_echo([5, 6], [7, 8]) == [5, 6]  # an encoder-decoder's answer does not start with its prompt
+    tokenizer = _Tokenizer(mixed.predictions)
+    n = len(mixed.predictions)
+    prompts = np.array([[n + 1 + i, n + 1 + i] for i in range(n)])  # two prompt tokens per row, after the answers' ids
+    echoed = np.array([[*p, i + 1, -100] for i, p in enumerate(prompts)])
+    compute_metrics = trainer_compute_metrics(tokenizer, mixed.data)
+    answers_only = compute_metrics(SimpleNamespace(predictions=np.array([[i + 1] for i in range(n)]), label_ids=None))
+    assert compute_metrics(SimpleNamespace(predictions=echoed, label_ids=None, inputs=prompts)) == answers_only
+
+
+@pytest.mark.slow
+def test_seq2seq_trainer_on_a_decoder_only_model_scores_only_the_answer(tiny_model, tmp_path):
+    import evaluate
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer, DataCollatorForSeq2Seq, Seq2SeqTrainer, Seq2SeqTrainingArguments
+
+    from ecombench.evaluate_metrics import path
+    from ecombench.paths import builtin_tasks_dir
+
+    rows = [json.loads(line) for line in (builtin_tasks_dir() / "core" / "data" / "core_title_generation.jsonl").read_text().splitlines()[:4]]
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model, padding_side="left")
+    tokenizer.pad_token = tokenizer.pad_token or tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    encoded = tokenizer([r["input_field"] for r in rows])
+    data = Dataset.from_dict({**encoded, "labels": encoded["input_ids"]})
+
+    def evaluate_with(include: list[str]) -> dict:
+        args = Seq2SeqTrainingArguments(
+            output_dir=str(tmp_path / "out"), predict_with_generate=True, per_device_eval_batch_size=3, report_to=[], include_for_metrics=include, use_cpu=True
+        )
+        trainer = Seq2SeqTrainer(
+            model=model, args=args, eval_dataset=data, data_collator=DataCollatorForSeq2Seq(tokenizer), compute_metrics=trainer_compute_metrics(tokenizer, rows)
+        )
+        return trainer.evaluate(max_new_tokens=6)
+
+    batch = tokenizer([r["input_field"] for r in rows], return_tensors="pt", padding=True)
+    new = model.generate(**batch, max_new_tokens=6, do_sample=False)[:, batch["input_ids"].shape[1] :]
+    answers = tokenizer.batch_decode(new, skip_special_tokens=True)
+    kdd = evaluate.load(path("kdd"), keep_in_memory=True)
+    columns = {k: [r[f] for r in rows] for k, f in (("task_names", "task_name"), ("task_types", "task_type"), ("metrics", "metric"), ("tracks", "track"))}
+    references = [json.dumps(r["output_field"]) for r in rows]
+    expected = kdd.compute(predictions=answers, references=references, **columns)["all_around"]
+    echoed = kdd.compute(predictions=[r["input_field"] + a for r, a in zip(rows, answers, strict=True)], references=references, **columns)["all_around"]
+    assert echoed > expected  # the prompt's words would have scored: the case the cut prevents
+    assert evaluate_with(["inputs"])["eval_all_around"] == pytest.approx(expected)
+    with pytest.raises(EcombenchError, match=r'^eval prediction 0 repeats its prompt .* pass include_for_metrics=\["inputs"\]'):
+        evaluate_with([])

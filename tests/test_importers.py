@@ -116,6 +116,9 @@ def test_import_cli_lands_in_the_home_and_is_listed(tmp_path):
     assert "imported 3 tasks, 5 items" in done.stdout
     listed = _cli("tasks", home=home)
     assert "dev_task11" in listed.stdout
+    one = write_jsonl(tmp_path / "one.jsonl", [record("solo", "multiple-choice", "accuracy", 1)])
+    single = _cli("import", "shopbench", str(one), "--name", "solo", home=home)
+    assert "imported 1 task, 1 item into" in single.stdout  # not "1 tasks, 1 items"
 
 
 @pytest.mark.parametrize(

@@ -95,11 +95,21 @@ def test_ranking_by_all_around_with_flags_apart():
     assert frame.loc[1, "all_around"] == pytest.approx(0.2)
     flagged = dict(zip(frame["name"], frame["flags"], strict=True))
     assert flagged["limited"] == "limit 5" and flagged["old-data"] == "other data/version on 9 task(s)"
-    assert flagged["partial"] == "missing 8 task(s)"
+    assert flagged["partial"] == "missing 8 of 9 tasks"
     assert frame["rank"][2:].isna().all()
     # 95% interval: tracks of 3, 2, 2, 2 tasks with stderr 0.01 each
     expected = 1.959963984540054 * ((0.01**2 / 3 + 3 * 0.01**2 / 2) ** 0.5) / 4
     assert frame.loc[0, "ci95"] == pytest.approx(expected)
+
+
+def test_completeness_is_against_the_boards_task_list_not_the_tasks_present():
+    # two runs cover 2 of the board's 9 tasks and nothing else is there: neither is complete, neither is ranked
+    two = ["starter_category_mc", "starter_title_translation_de"]
+    subs = [make_submission("a", {t: 0.9 for t in two}), make_submission("b", {t: 0.5 for t in two})]
+    table = build_table(board(), INDEX, subs)
+    assert table.tasks == two  # only the tasks someone ran are columns
+    assert list(table.frame["flags"]) == ["missing 7 of 9 tasks"] * 2
+    assert table.frame["rank"].isna().all()
 
 
 def test_win_rate_ranking_and_filters():
@@ -570,3 +580,25 @@ def test_the_source_column_says_where_each_row_came_from():
     frame = build_table(Board(name="b", tasks=["ecombench_starter"]), INDEX, subs).frame
     assert dict(zip(frame["name"], frame["source"], strict=True)) == {"ran": "run", "served": "run (server)", "scored": "predictions"}
     assert list(frame["rank"]) == [1, 2, 3]  # the source does not unrank a row
+
+
+def test_terminal_board_at_100_columns_shows_rank_and_every_score_whole():
+    from rich.console import Console
+
+    from ecombench.leaderboard.render import rich_table
+
+    subs = [
+        make_submission("a-model-with-a-rather-long-descriptive-name-v2", uniform(0.1234), base="some-org/some-base-model-7b"),
+        make_submission("b", uniform(0.5678)),
+    ]
+    table = build_table(board(), INDEX, subs)
+    console = Console(width=100, record=True, color_system=None)
+    console.print(rich_table(table, console.width))
+    out = console.export_text()
+    assert max(len(line) for line in out.splitlines()) <= 100
+    header = next(line for line in out.splitlines() if "rank" in line)
+    assert header.index("rank") < header.index("around") < header.index("name")  # scores before names
+    rows = [line for line in out.splitlines() if line.startswith("│") and ("0.5678" in line or "0.1234" in line)]
+    assert [r.split("│")[1].strip() for r in rows] == ["1", "2"]
+    assert all(r.count("0.5678") == 5 for r in rows[:1]) and rows[1].count("0.1234") == 5  # All-Around and 4 tracks, none cut to 0.1…
+    assert "…" not in out

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import sys
@@ -20,9 +19,7 @@ import pytest
 from ecombench.hooks import MissingEmbeddingModel, embedding_models_checked
 from ecombench.paths import builtin_tasks_dir
 from ecombench.scoring import TaskScore, aggregate
-from tests.conftest import record
-
-ENV_VARS = ("ECOMBENCH_EMBEDDING_MODEL", "ECOMBENCH_MULTILINGUAL_EMBEDDING_MODEL")
+from tests.conftest import multilingual_suite, record
 
 
 def _lm_eval_groups(include: Path, suite: str, scores: dict[str, float] | None = None, seed: int = 0):
@@ -79,6 +76,20 @@ def test_imported_suite_group_is_the_all_around(tmp_path):
     assert set(report.tracks) == set(sizes)
     assert theirs["imp"]["kdd_score,none"] == pytest.approx(report.all_around, abs=1e-9)
     assert abs(report.all_around - report.overall_task_mean) > 1e-3
+
+
+def test_loading_the_suites_tasks_prints_no_custom_dataset_notice_per_task(caplog):
+    import logging
+
+    from lm_eval.tasks import TaskManager
+
+    with caplog.at_level(logging.WARNING, logger="lm_eval.api.task"), embedding_models_checked():
+        loaded = TaskManager(include_path=[str(builtin_tasks_dir() / "starter")], include_defaults=False).load(["ecombench_starter"])
+    assert len(loaded["tasks"]) == 9
+    assert [r.getMessage() for r in caplog.records if "--metadata" in r.getMessage()] == []  # lm-eval said it once per task
+    with caplog.at_level(logging.WARNING, logger="lm_eval.api.task"):
+        logging.getLogger("lm_eval.api.task").warning("another warning")  # lm-eval's other warnings still show
+    assert caplog.records[-1].getMessage() == "another warning"
 
 
 def test_suite_group_stderr_combines_the_track_errors():
@@ -153,35 +164,25 @@ class _RecordingLM:
         return Recording()
 
 
-@pytest.fixture
-def no_multilingual_model(monkeypatch, tmp_path):
-    """No paraphrase-multilingual-MiniLM-L12-v2 anywhere: no variable, an empty Hugging Face cache."""
-    for var in ENV_VARS:
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr("ecombench.metrics.embedding._from_hf_cache", lambda repo_id: None)
-    empty = tmp_path / "hf-empty"
-    empty.mkdir()
-    return {**{k: v for k, v in os.environ.items() if k not in ENV_VARS}, "HF_HOME": str(empty), "HF_HUB_CACHE": str(empty / "hub")}
-
-
 @pytest.mark.slow
-def test_missing_embedding_model_stops_lm_eval_when_the_task_loads(no_multilingual_model):
+def test_missing_embedding_model_stops_lm_eval_when_the_task_loads(no_multilingual_model, tmp_path):
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
+    suite = multilingual_suite(tmp_path)
     lm = _RecordingLM()
     with pytest.raises(MissingEmbeddingModel) as caught:
         simple_evaluate(
             model=lm,
-            tasks=["ecombench_core"],
+            tasks=["mls"],
             limit=1,
             verbosity="ERROR",
-            task_manager=TaskManager(include_path=[str(builtin_tasks_dir())], include_defaults=False),
+            task_manager=TaskManager(include_path=[str(suite)], include_defaults=False),
         )
     assert lm.calls == []
     message = str(caught.value)
     assert "\n" not in message
-    assert message.startswith("ecombench: task core_multilingual_explain: metric 'multilingual-sent-transformer' needs")
+    assert message.startswith("ecombench: task explain: metric 'multilingual-sent-transformer' needs")
     assert "ECOMBENCH_MULTILINGUAL_EMBEDDING_MODEL=PATH" in message and "--multilingual-embedding-model" not in message
 
 
@@ -190,13 +191,13 @@ def test_the_variable_provides_the_model(monkeypatch, no_multilingual_model, tmp
     from ecombench.hooks import load_dataset
     from ecombench.metrics.embedding import resolve_embedding_model
 
-    data = builtin_tasks_dir() / "core" / "data" / "core_multilingual_explain.jsonl"
+    data = multilingual_suite(tmp_path) / "mls_explain.jsonl"
     folder = tmp_path / "multilingual"
     folder.mkdir()
     (folder / "modules.json").write_text("[]")
     monkeypatch.setenv("ECOMBENCH_MULTILINGUAL_EMBEDDING_MODEL", str(folder))
     assert resolve_embedding_model("multilingual-sent-transformer") == folder
-    assert len(load_dataset(str(data))["test"]) == 100
+    assert len(load_dataset(str(data))["test"]) == 3
     flag = tmp_path / "given-with-the-flag"
     flag.mkdir()
     (flag / "config.json").write_text("{}")
@@ -207,7 +208,7 @@ def test_the_variable_provides_the_model(monkeypatch, no_multilingual_model, tmp
     with pytest.raises(MissingEmbeddingModel, match="ECOMBENCH_MULTILINGUAL_EMBEDDING_MODEL=.*nowhere"):
         load_dataset(str(data))
     with embedding_models_checked():  # `ecombench run` checked with its own flags: loading does not check again
-        assert len(load_dataset(str(data))["test"]) == 100
+        assert len(load_dataset(str(data))["test"]) == 3
 
 
 @pytest.mark.slow
@@ -220,9 +221,9 @@ def test_plain_lm_eval_cli_prints_one_line_and_generates_nothing(no_multilingual
             "--model",
             "dummy",
             "--include_path",
-            str(builtin_tasks_dir()),
+            str(multilingual_suite(tmp_path)),
             "--tasks",
-            "core_multilingual_explain",
+            "mls_explain",
             "--limit",
             "1",
             "--output_path",
@@ -235,6 +236,6 @@ def test_plain_lm_eval_cli_prints_one_line_and_generates_nothing(no_multilingual
     )
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("ecombench: task core_multilingual_explain:") and "ECOMBENCH_MULTILINGUAL_EMBEDDING_MODEL=PATH" in last
+    assert last.startswith("ecombench: task explain:") and "ECOMBENCH_MULTILINGUAL_EMBEDDING_MODEL=PATH" in last
     assert "Traceback" not in done.stderr and "Running generate_until" not in done.stderr
     assert not (tmp_path / "out").exists()

@@ -81,3 +81,13 @@ def test_scores_of_arbitrary_text_stay_in_0_1(case, raw):
     task_type, metric, truth = case
     (result,) = score_items([ScoringItem("t", task_type, metric, "k", truth, raw)])
     assert 0.0 <= result.score <= 1.0 + 1e-12
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1in stock, 2or 3", ["1in stock", "2or 3"]), ('"a\\d", 0x1for', ['"a\\d"', "0x1for"])])
+def test_ner_text_that_is_almost_python_parses_without_a_warning(raw, expected):
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert parse("named_entity_recognition", raw) == expected
+    assert [str(w.message) for w in caught] == []  # e.g. "invalid decimal literal" from the compiler

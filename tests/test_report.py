@@ -4,6 +4,7 @@ nothing fetched from elsewhere, file modes, reference rows, `ecombench reference
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -11,12 +12,13 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from ecombench import submissions
-from tests.test_leaderboard import INDEX, make_submission, uniform
+from tests.test_leaderboard import INDEX, STARTER, make_submission, uniform
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
@@ -125,7 +127,11 @@ def site(tmp_path_factory):
 
 
 def names(page) -> list[str]:
-    return page.locator("#board tbody tr td:nth-child(3)").all_inner_texts()
+    """The board's name column, wherever the page puts it (scores come first)."""
+    return page.evaluate(
+        "() => { const i = [...document.querySelectorAll('#board thead th')].findIndex(th => th.dataset.col === 'name');"
+        " return [...document.querySelectorAll('#board tbody tr')].map(tr => tr.children[i].innerText); }"
+    )
 
 
 @needs_chromium
@@ -263,6 +269,29 @@ def test_references_command_writes_scored_reference_rows_and_leaves_unchanged_on
 
 
 @pytest.mark.slow
+def test_references_are_rewritten_only_when_a_figure_changes_at_the_shown_precision(tmp_path):
+    from ecombench.references import build_references
+
+    (built,) = build_references(tmp_path, suites=["ecombench_starter"], kinds=["random"])
+    path = built.path
+    data = json.loads(path.read_text())
+
+    def stored_with(score: float) -> str:
+        data["tasks"][MC]["score"] = score
+        text = json.dumps(data, indent=2)
+        path.write_text(text)
+        return text
+
+    score = built.submission.tasks[MC].score
+    noisy = stored_with(score + 4e-8)  # float noise in the 8th-9th digit, as torch's thread count gives
+    assert not build_references(tmp_path, suites=["ecombench_starter"], kinds=["random"])[0].written
+    assert path.read_text() == noisy
+    stored_with(score + 0.001)  # a change that shows at 4 decimals: rewritten with the real figure
+    assert build_references(tmp_path, suites=["ecombench_starter"], kinds=["random"])[0].written
+    assert json.loads(path.read_text())["tasks"][MC]["score"] == pytest.approx(score)
+
+
+@pytest.mark.slow
 def test_serve_rebuilds_when_a_submission_lands(tmp_path):
     subs = tmp_path / "subs"
     submissions.save(subs, make_submission("first", uniform(0.5)), [])
@@ -321,3 +350,122 @@ def test_committed_reference_rows_are_scored_on_the_bundled_data_as_it_is():
     for ref in refs:
         stale = [n for n, t in ref.tasks.items() if t.data_sha256 != tasks[n].data_hash() or t.version != tasks[n].version]
         assert not stale, f"{ref.id}: rerun `ecombench references` ({stale[:3]})"
+
+
+def test_report_open_opens_the_boards_file_address(tmp_path, monkeypatch):
+    import webbrowser
+
+    from typer.testing import CliRunner
+
+    from ecombench.cli import app
+
+    subs = tmp_path / "subs"
+    submissions.save(subs, make_submission("a", uniform(0.5)), [])
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", lambda url: opened.append(url) or True)
+    done = CliRunner().invoke(app, ["report", "--output", str(tmp_path / "site"), "--submissions-dir", str(subs), "--board", "ecombench_starter", "--open"])
+    assert done.exit_code == 0, done.output
+    page = (tmp_path / "site" / "index.html").resolve()
+    assert opened == [page.as_uri()] and opened[0].startswith("file:///")
+    assert f"open {page.as_uri()}" in done.stdout  # the address to paste where no browser opens
+
+
+def test_lineage_sets_an_adapter_against_its_bases_run_with_the_same_settings():
+    from ecombench.leaderboard.sitedata import _entry, lineage_payload
+    from tests.test_leaderboard import make_lineage
+
+    def run(name, day, system_prompt=None, lineage=None):
+        sub = make_submission(name, uniform(0.3), created=datetime(2026, 11, day, tzinfo=UTC))
+        gen = sub.generation.model_copy(update={"system_prompt": system_prompt})
+        return sub.model_copy(update={"generation": gen, "lineage": lineage})
+
+    plain = run("tiny", 1)
+    prompted = run("tiny-kddcup", 2, system_prompt="You are a helpful online shopping assistant.")  # newer, same weights
+    adapter = run("tiny-lora", 3, lineage=make_lineage(["starter_category_mc"], []))
+    assert adapter.lineage.base_weights_sha256 == plain.model.weights_sha256 == prompted.model.weights_sha256
+    details = {s.id: _entry(s) for s in (plain, prompted, adapter)}
+    (row,) = lineage_payload(details)
+    assert row["base"] == plain.id  # not the newest run of the weights, which had a system prompt
+    del details[plain.id]
+    (row,) = lineage_payload(details)
+    assert row["base"] is None  # the page says there is no run of the base with these settings
+
+
+def test_the_web_board_rounds_once_as_the_terminal_board_does():
+    from ecombench.leaderboard.sitedata import board_payload
+    from ecombench.leaderboard.table import build_table
+
+    sub = make_submission("x", uniform(0.10725000001))  # 0.1073 to 4 decimals; rounded to 6 first it is 0.10725, shown 0.1072
+    from ecombench.leaderboard.boards import Board
+    from ecombench.leaderboard.store import from_submissions
+
+    table = build_table(Board(name="b", tasks=["ecombench_starter"]), INDEX, from_submissions([sub]))
+    payload = board_payload(table, INDEX)
+    assert payload["data"]["all_around"] == [0.1073] and payload["data"]["track:concept_understanding"] == [0.1073]
+    assert f"{table.frame.loc[0, 'all_around']:.4f}" == "0.1073"
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_board_compare_heatmap_and_item_pages_read_right(site):
+    out, _, evil, plain = site
+    with browser_page() as page:
+        page.set_viewport_size({"width": 1200, "height": 900})
+        open_page(page, (out / "index.html").as_uri())
+        headers = page.locator("#board thead th").all_inner_texts()
+        assert headers[1:4] == ["rank", "all_around", "ci95"]  # rank and the scores first
+        right = page.evaluate("document.querySelector('#board th[data-col=all_around]').getBoundingClientRect().right")
+        assert right <= 1200  # All-Around on screen at 1200 px
+        # side by side: a significant regression is red, not the green of a win
+        open_page(page, url(out, f"compare.html#ids={evil.id},{plain.id}"))
+        cell = page.locator("#deltas table tbody tr", has_text=MC).locator("td").nth(4)
+        assert cell.inner_text() == "-0.6000" and cell.get_attribute("class").split() == ["sig", "loss"]
+        assert page.evaluate("(el) => getComputedStyle(el).color", cell.element_handle()) == "rgb(170, 0, 0)"
+        # heatmap: scaled to the best row that is not a reference row (the oracle's 1.0 would whiten the rest)
+        open_page(page, url(out, "charts.html"))
+        titles = page.evaluate("[...document.querySelectorAll('#heatmap-chart rect.cell title')].map(t => t.textContent)")
+        base = INDEX.tasks[MC].config["metadata"].get("random_baseline") or 0.0  # the starter tasks have none: 0
+        (mine,) = [t for t in titles if t.startswith(f"{EVIL_NAME} \u00b7 {MC}: ")]
+        assert mine.endswith(f"(scaled {(0.8 - base) / (0.95 - base):.2f})")  # 0.95: the flagged "limited" row, the best real one
+        # an item's permalink opens the item whole, under the submission's name
+        open_page(page, url(out, f"sub.html#id={evil.id}&item=3"))
+        assert page.inner_text("#sub-name") == EVIL_NAME and page.is_visible("#item-fields")
+        fields = page.locator("#item-fields dt").all_inner_texts()
+        assert fields == ["task", "track", "doc_id", "score", "prompt", "raw output", "parsed answer", "target"]
+        assert page.errors == []
+
+
+def _copies_of_a_real_run(folder: Path, n: int) -> list[str]:
+    """``n`` copies of the committed oracle reference row of the starter suite (its items are the task data's)."""
+    src = Path(__file__).resolve().parent.parent / "submissions"
+    record = json.loads((src / "reference-ecombench_starter-oracle.json").read_text())
+    items = (src / "reference-ecombench_starter-oracle.items.jsonl").read_text()
+    folder.mkdir(parents=True)
+    ids = []
+    for i in range(n):
+        sid = f"copy-{i}"
+        (folder / f"{sid}.items.jsonl").write_text(items)
+        (folder / f"{sid}.json").write_text(json.dumps({**record, "id": sid, "name": sid, "items_file": f"{sid}.items.jsonl"}))
+        ids.append(sid)
+    return ids
+
+
+@pytest.mark.slow
+def test_prompts_and_targets_are_stored_once_per_task_data(tmp_path):
+    subs = tmp_path / "subs"
+    ids = _copies_of_a_real_run(subs, 3)
+    out = tmp_path / "site"
+    report(out, subs)
+    texts = sorted((out / "items" / "texts").iterdir())
+    assert len(texts) == len(STARTER)  # one file per task data, not one per submission
+    prompt = json.loads(INDEX.tasks[MC].data_file.read_text().splitlines()[0])["input_field"]
+    for sid in ids:
+        chunk = (out / "items" / sid / "index.js").read_text()  # 28 items: kept in the index, no chunk file
+        assert '"prompt' not in chunk and prompt.split("\n")[0][:30] not in chunk  # items refer to the task's text
+    assert sum(prompt.split("\n")[0][:30] in p.read_text() for p in texts) == 1
+    if CHROMIUM is not None:
+        with browser_page() as page:
+            open_page(page, url(out, f"sub.html#id={ids[1]}&item=0"))
+            fields = page.locator("#item-fields dd").all_inner_texts()
+            assert fields[0] == MC and fields[4] == prompt  # the prompt, read from the task's texts file
+            assert page.errors == []

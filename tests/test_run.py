@@ -16,7 +16,7 @@ from ecombench.run import RunOptions, _answer_cache, run
 from ecombench.scorefile import score_files
 from ecombench.taskindex import build_index, default_roots
 from ecombench.tiny import resolve_model
-from tests.conftest import write_jsonl
+from tests.conftest import multilingual_suite, write_jsonl
 
 TASKS = ["starter_category_mc", "starter_attribute_ner", "starter_query_ranking", "starter_title_generation"]
 
@@ -315,13 +315,14 @@ def test_a_broken_submission_record_names_file_and_field(tiny_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_task_whose_embedding_model_is_missing_is_skipped_in_a_track_and_refused_by_name(tmp_path):
-    result = run(RunOptions(model="builtin:tiny", tasks=["multilingual"], limit=1, submissions_dir=tmp_path))
-    assert "core_multilingual_explain" in result.submission.skipped_tasks
-    assert "--multilingual-embedding-model PATH" in result.submission.skipped_tasks["core_multilingual_explain"]
-    assert "core_multilingual_explain" not in result.submission.tasks and "core_title_translation_ja" in result.submission.tasks
-    with pytest.raises(EcombenchError, match="task core_multilingual_explain: metric 'multilingual-sent-transformer' needs"):
-        run(RunOptions(model="builtin:tiny", tasks=["core_multilingual_explain"], limit=1, submissions_dir=tmp_path / "never"))
+def test_a_task_whose_embedding_model_is_missing_is_skipped_in_a_track_and_refused_by_name(tmp_path, no_multilingual_model):
+    suite = multilingual_suite(tmp_path / "imported")  # an imported ShopBench suite: multilingual embeddings are its rule
+    result = run(RunOptions(model="builtin:tiny", tasks=["mls"], task_paths=[suite], trust_tasks=True, limit=1, submissions_dir=tmp_path))
+    assert "mls_explain" in result.submission.skipped_tasks
+    assert "--multilingual-embedding-model PATH" in result.submission.skipped_tasks["mls_explain"]
+    assert "mls_explain" not in result.submission.tasks and "mls_translate" in result.submission.tasks
+    with pytest.raises(EcombenchError, match="task mls_explain: metric 'multilingual-sent-transformer' needs"):
+        run(RunOptions(model="builtin:tiny", tasks=["mls_explain"], task_paths=[suite], trust_tasks=True, limit=1, submissions_dir=tmp_path / "never"))
     assert not (tmp_path / "never").exists()
 
 

@@ -168,3 +168,17 @@ def test_impossible_ranking_gains_are_refused(tmp_path, gain):
     assert done.stderr.strip().splitlines() == [
         f"ecombench: error: {data}:1: output_field must be a list of finite gains between 0 and 100 for task_type 'ranking'"
     ]
+
+
+def test_the_shipped_example_pair_scores_as_its_readme_says():
+    from ecombench.paths import builtin_tasks_dir
+
+    folder = builtin_tasks_dir().parent / "examples" / "score"
+    report = score_files(folder / "dev.jsonl", folder / "preds.jsonl")
+    assert {t: s.score for t, s in report.tasks.items()} == {
+        "core_category_mc": 0.5,  # one of two right
+        "core_unit_price_mc": 1.0,
+        "core_complement_retrieval": 1.0,  # the bought item is among the three named
+        "core_multilingual_category_mc": 0.0,
+    }
+    assert report.all_around == pytest.approx((0.5 + 1.0 + 1.0 + 0.0) / 4)

@@ -23,6 +23,7 @@ def _cli(*args):
 @pytest.mark.slow
 def test_scaffolded_task_validates_and_runs(tmp_path, task_type):
     yaml_path = scaffold(f"my_{task_type.replace('-', '_')}", task_type, "my_track", tmp_path)
+    yaml_path.write_text(yaml_path.read_text().replace("TODO one line saying what the task asks", "Pick the right product."))
     assert validate(yaml_path.parent) == []
     result = run(RunOptions(model="builtin:tiny", tasks=["my_track"], task_paths=[tmp_path], trust_tasks=True, submissions_dir=tmp_path / "subs"))
     (task,) = result.submission.tasks.values()
@@ -56,6 +57,15 @@ def test_validate_reports_every_problem_with_file_and_line(tmp_path):
     assert any(p.startswith(f"{data}") and "3: not valid JSON" in p for p in problems)
     done = _cli("tasks", "validate", str(yaml_path.parent))
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == len(problems)
+
+
+def test_validate_warns_on_an_untouched_scaffold(tmp_path):
+    yaml_path = scaffold("fresh", "generation", "t", tmp_path)
+    line = next(i for i, text in enumerate(yaml_path.read_text().splitlines(), start=1) if "description:" in text)
+    (problem,) = validate(yaml_path.parent)
+    assert problem.warning and str(problem) == (
+        f"{yaml_path}:{line}: warning: metadata.description is still the scaffold's TODO; say in one line what the task asks"
+    )
 
 
 def test_validate_reports_yaml_that_does_not_parse(tmp_path):
@@ -103,6 +113,7 @@ def test_validate_never_imports_user_code(tmp_path):
 
 def test_a_repeated_prompt_is_a_warning_naming_both_lines(tmp_path):
     yaml_path = scaffold("dup", "generation", "t", tmp_path)
+    yaml_path.write_text(yaml_path.read_text().replace("TODO one line saying what the task asks", "Write a title."))
     data = yaml_path.with_suffix(".jsonl")
     row = json.loads(data.read_text())
     other = {**row, "input_field": "another prompt"}
@@ -110,4 +121,4 @@ def test_a_repeated_prompt_is_a_warning_naming_both_lines(tmp_path):
     (problem,) = validate(yaml_path)
     assert problem.warning and str(problem) == f"{data}:3: warning: the same prompt as line 1: a repeated item inflates n and narrows the standard error"
     done = _cli("tasks", "validate", str(yaml_path))
-    assert done.returncode == 0 and "(1 warnings)" in done.stdout and "the same prompt as line 1" in done.stderr
+    assert done.returncode == 0 and "(1 warning)" in done.stdout and "the same prompt as line 1" in done.stderr

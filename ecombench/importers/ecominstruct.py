@@ -16,7 +16,6 @@ which skips such folders with a warning on stderr.
 
 from __future__ import annotations
 
-import ast
 import json
 import sys
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import Any, TypeGuard
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
 from ecombench.metrics import ecomgpt
+from ecombench.metrics.parsers import literal
 from ecombench.records import make_record
 
 HEADER = "Below is an instruction that describes the {defi} task. Write a response that appropriately completes the request.\n"
@@ -88,7 +88,7 @@ def _rows(folder: Path) -> list[tuple[int, dict[str, Any]]]:
             row = json.loads(line)
         except json.JSONDecodeError:
             try:
-                row = ast.literal_eval(line.strip())
+                row = literal(line.strip())
             except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
                 raise _Unreadable(f"test.json:{number}: not a JSON object (test.json holds one per line)") from None
         if not isinstance(row, dict):

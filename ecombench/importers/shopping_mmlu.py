@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import csv
 import io
 import json
@@ -14,6 +13,7 @@ from pydantic import ValidationError
 
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
+from ecombench.metrics.parsers import literal
 from ecombench.records import ShopBenchRecord, describe, make_record
 
 TYPE_FOLDERS = ("multiple_choice", "retrieval", "ranking", "named_entity_recognition", "generation")
@@ -47,7 +47,7 @@ def _mc_rows(name: str, data: bytes) -> list[dict[str, Any]]:
     parsed = []
     for number, row in enumerate(csv.DictReader(io.StringIO(data.decode("utf-8"))), start=2):
         try:
-            choices = ast.literal_eval(row["choices"])
+            choices = literal(row["choices"])
             answer = int(row["answer"])
             question = row["question"]
         except (KeyError, ValueError, SyntaxError, TypeError) as exc:

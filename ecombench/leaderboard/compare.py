@@ -147,3 +147,35 @@ def _by_hash(items: list[ItemRecord]) -> dict[str, dict[str, ItemRecord]]:
     for item in items:
         out.setdefault(item.task, {})[item.item_hash] = item
     return out
+
+
+def run_letters(n: int) -> list[str]:
+    """``A`` for the reference, then ``B``, ``C``, ... (``B1`` ... past ``Z``)."""
+    return [chr(ord("A") + i) if i < 26 else f"B{i}" for i in range(n)]
+
+
+def wide_rows(results: list[Comparison]) -> tuple[list[str], list[list[str]]]:
+    """Several comparisons against one reference as one table: a column per run (``A`` the reference), and
+    for each other run its delta against A (``*``: significant after Holm, as in the pairwise table).
+    Rows: All-Around and the tracks first (each submission's own figures, as the board shows them), then
+    the reference's tasks. A run without a task shows ``-``."""
+    a = results[0].a
+    letters = run_letters(len(results) + 1)
+    header = ["", f"{letters[0]}: {a.name}"]
+    for letter, r in zip(letters[1:], results, strict=True):
+        header += [f"{letter}: {r.b.name}", f"\u0394{letter}"]
+
+    def row(label: str, ref: float | None, others: list[tuple[float | None, bool]]) -> list[str]:
+        cells = [label, "-" if ref is None else f"{ref:.4f}"]
+        for value, significant in others:
+            cells.append("-" if value is None else f"{value:.4f}")
+            cells.append("-" if value is None or ref is None else f"{value - ref:+.4f}" + ("*" if significant else ""))
+        return cells
+
+    rows = [row("All-Around", a.all_around, [(r.b.all_around, False) for r in results])]
+    for track in sorted(set(a.tracks).union(*(r.b.tracks for r in results))):
+        rows.append(row(f"track: {track}", a.tracks.get(track), [(r.b.tracks.get(track), False) for r in results]))
+    deltas = [{d.task: d for d in r.tasks} for r in results]
+    for task in a.tasks:
+        rows.append(row(task, a.tasks[task].score, [(d[task].b, d[task].significant) if task in d else (None, False) for d in deltas]))
+    return header, rows

@@ -106,18 +106,63 @@ def render(table: BoardTable, fmt: str) -> str:
     raise ValueError(fmt)
 
 
-def rich_table(table: BoardTable):
+_TEXT_COLUMNS = ("name", "base", "source", "date", "flags")
+_OPTIONAL = ("date", "source", "base")  # left out, in this order, where the terminal is too narrow for them
+_TEXT_MIN = 10  # the width a text column folds down to before an optional one is left out
+
+
+def terminal_columns(table: BoardTable) -> list[str]:
+    """The terminal board's columns: rank and every score first (they never fold or truncate), then the
+    text columns, which fold to fit a narrow terminal."""
+    cols = [c for c in columns(table) if c not in ("submission", "model")]
+    return [c for c in cols if c not in _TEXT_COLUMNS] + [c for c in cols if c in _TEXT_COLUMNS]
+
+
+def _header(column: str) -> str:
+    """A score column's header: a track by its first word (``concept``, ``user``), so that the header is
+    never what makes a number's column wide; ``all_around`` over two lines."""
+    if column in ("all_around", "lora_rank", "held_out", "win_rate"):
+        return column.replace("_", "\n")
+    if column.startswith("track:"):
+        return column.removeprefix("track:").split("_")[0]
+    return column.removeprefix("task:")
+
+
+def rich_table(table: BoardTable, width: int | None = None):
+    """The board for a terminal ``width`` columns wide (None: no limit). Rank and scores come first and are
+    never cut; names and flags fold; date, source and base are left out, in that order, where they do not fit."""
     from rich.table import Table
     from rich.text import Text
 
-    cols = [c for c in columns(table) if c not in ("submission", "model")]
+    frame = table.frame.assign(date=table.frame["date"].astype(str).str[:10]) if "date" in table.frame else table.frame
+    if "base" in frame and "model" in frame:  # a base that is the model itself says nothing new
+        frame = frame.assign(base=frame["base"].where(frame["base"] != frame["model"], ""))
+    cols = terminal_columns(table)
+    cells = {c: [_fmt(v, c) for v in frame[c]] for c in cols}
+    widths = {c: max([len(v) for v in cells[c]] + [len(w) for w in _header(c).split("\n")]) for c in cols if c not in _TEXT_COLUMNS}
+    dropped: list[str] = []
+
+    def needed() -> int:
+        text_cols = [c for c in cols if c in _TEXT_COLUMNS]
+        return sum(widths.values()) + sum(min(_TEXT_MIN, max([len(v) for v in cells[c]] + [len(c)])) for c in text_cols) + 3 * len(cols) + 1
+
+    for optional in _OPTIONAL:
+        if width is None or needed() <= width:
+            break
+        if optional in cols:
+            cols.remove(optional)
+            dropped.append(optional)
+    notes = [*table.notes] + ([f"left out at this width: {', '.join(dropped)} (a wider terminal, or --format markdown, shows them)"] if dropped else [])
     out = Table(
         title=text(f"{table.board.name}: {table.board.description}" if table.board.description else table.board.name),
-        caption=text("\n".join(table.notes), keep_lines=True) if table.notes else None,
+        caption=text("\n".join(notes), keep_lines=True) if notes else None,
         caption_justify="left",
     )
     for c in cols:
-        out.add_column(c.removeprefix("track:").removeprefix("task:"), justify="right" if c not in ("name", "base", "flags", "date") else "left")
-    for row in table.frame[cols].itertuples(index=False):
-        out.add_row(*[Text(_fmt(v, c)) for v, c in zip(row, cols, strict=True)])
+        if c in _TEXT_COLUMNS:
+            out.add_column(c, justify="left", overflow="fold", ratio=1)
+        else:
+            out.add_column(_header(c), justify="right", no_wrap=True, min_width=widths[c])
+    for i in range(len(frame)):
+        out.add_row(*[Text(cells[c][i]) for c in cols])
     return out

@@ -27,7 +27,20 @@ from typing import Any
 from ecombench.errors import EcombenchError
 from ecombench.io import replace_dir, restore_dir, staging_dir
 from ecombench.leaderboard.boards import available_boards, board_candidates, coverage, get_board, implicit_boards
-from ecombench.leaderboard.sitedata import board_payload, detail, item_payload, lineage_payload, load_details, script, shard_count, shard_of, shard_script
+from ecombench.leaderboard.sitedata import (
+    TaskTexts,
+    board_payload,
+    detail,
+    item_payload,
+    lineage_payload,
+    load_details,
+    script,
+    shard_count,
+    shard_of,
+    shard_script,
+    task_texts,
+    texts_key,
+)
 from ecombench.leaderboard.store import Loaded
 from ecombench.leaderboard.table import BoardTable, build_table
 from ecombench.submissions import Submission, load, load_items
@@ -131,27 +144,70 @@ class _Writer:
             handle.write(data)
 
 
-def _items(w: _Writer, folder: Path, out: Path, sid: str, d: dict[str, Any], file: str, old: dict[str, str], site: Site) -> tuple[int, str | None]:
-    """Write (or keep) one submission's items; returns their number and the items file's digest."""
+class _Texts:
+    """The prompts and targets of each task's data (``sitedata.task_texts``), read once per build, by the key
+    of the task and data hash a submission ran; the keys the written items refer to are written at the end."""
+
+    def __init__(self, index: TaskIndex) -> None:
+        self.index = index
+        self.hashes: dict[str, str | None] = {}  # task -> its data hash now, hashed once per build
+        self.loaded: dict[str, TaskTexts | None] = {}
+        self.used: dict[str, TaskTexts] = {}
+
+    def of(self, task: str, data_sha256: str | None) -> TaskTexts | None:
+        info = self.index.tasks.get(task)
+        if data_sha256 is None or info is None:
+            return None
+        if task not in self.hashes:
+            self.hashes[task] = info.data_hash()
+        if self.hashes[task] != data_sha256:
+            return None  # other data than the task has now: the items keep their own text
+        key = texts_key(task, data_sha256)
+        if key not in self.loaded:
+            self.loaded[key] = task_texts(info)
+        return self.loaded[key]
+
+    def by_key(self, key: str, task: str, data_sha256: str) -> bool:
+        """Whether the texts file ``key`` (of a kept submission's items) can be written in this build."""
+        found = self.of(task, data_sha256)
+        if found is None or found[0] != key:
+            return False
+        self.used[key] = found
+        return True
+
+
+def _items(
+    w: _Writer, folder: Path, out: Path, sid: str, d: dict[str, Any], file: str, old: dict[str, list[Any]], site: Site, texts: _Texts
+) -> tuple[int, str | None, dict[str, list[str]]]:
+    """Write (or keep) one submission's items; returns their number, the items file's digest and the texts
+    files they refer to (key -> [task, data sha256])."""
     digest = _items_digest(folder / d["items_file"])
     if digest is None:
-        return 0, None
-    if old.get(sid, [None])[0] == digest and _keep(out / "items" / sid, w.root / "items" / sid):
+        return 0, None, {}
+    before = old.get(sid, [None, 0, {}])
+    refs: dict[str, list[str]] = before[2] if len(before) > 2 and isinstance(before[2], dict) else {}
+    if before[0] == digest and all(texts.by_key(k, *ref) for k, ref in refs.items()) and _keep(out / "items" / sid, w.root / "items" / sid):
         site.items_kept += 1
         w.hash.update(f"items/{sid}:{digest}".encode())
-        return int(old[sid][1]), digest
+        return int(before[1]), digest, refs
     try:
         sub: Submission = load(folder / file)
         items = load_items(folder, sub)
     except EcombenchError as exc:
         site.warnings.append(f"no items in the report for {sid}: {exc}")
-        return 0, None
-    index, chunks = item_payload(sub, items)
+        return 0, None, {}
+    shared = {t: found for t, r in sub.tasks.items() if (found := texts.of(t, r.data_sha256)) is not None}
+    index, chunks = item_payload(sub, items, shared)
+    refs = {}
+    for t, key in zip(index["tasks"], index["texts"], strict=True):
+        if key is not None:  # the items refer to this task's texts file: it is written with the site
+            refs[key] = [t, sub.tasks[t].data_sha256 or ""]
+            texts.used[key] = shared[t]
     w.write(f"items/{sid}/index.js", script(f"items:{sid}", index))
     for k, chunk in enumerate(chunks):
         w.write(f"items/{sid}/{k}.js", script(f"items:{sid}:{k}", chunk))
     site.items_written += 1
-    return len(items), digest
+    return len(items), digest, refs
 
 
 def write_report(out: Path, tables: list[BoardTable], folder: Path, index: TaskIndex) -> Site:
@@ -171,10 +227,13 @@ def write_report(out: Path, tables: list[BoardTable], folder: Path, index: TaskI
         w = _Writer(staging)
         items: dict[str, list[Any]] = {}
         counts: dict[str, int] = {}
+        texts = _Texts(index)
         for sid, d in details.items():
-            counts[sid], digest = _items(w, folder, out, sid, d, files[sid], old, site)
+            counts[sid], digest, refs = _items(w, folder, out, sid, d, files[sid], old, site, texts)
             if digest is not None and counts[sid]:
-                items[sid] = [digest, counts[sid]]
+                items[sid] = [digest, counts[sid], refs]
+        for key, (_, rows) in texts.used.items():  # each task's prompts and targets, once for every run of its data
+            w.write(f"items/texts/{key}.js", script(f"texts:{key}", rows))
         shards = shard_count(len(details))
         grouped: dict[int, dict[str, Any]] = {}
         for sid, d in details.items():

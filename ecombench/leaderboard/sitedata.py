@@ -28,16 +28,17 @@ import pandas as pd
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_writer
 from ecombench.leaderboard.render import columns
+from ecombench.leaderboard.stats import shown_decimals
 from ecombench.leaderboard.store import _digest
 from ecombench.leaderboard.table import REFERENCE_KIND, BoardTable
 from ecombench.paths import cache_dir
 from ecombench.submissions import GenerationSettings, ItemRecord, Submission, load
-from ecombench.taskindex import TaskIndex
+from ecombench.taskindex import TaskIndex, TaskInfo
 
 ITEMS_PER_CHUNK = 500  # a page of the explorer needs one or two chunks; 20,000 items make 40
 SUBMISSIONS_PER_SHARD = 40
 MAX_SHARDS = 256
-DETAIL_VERSION = 2  # bump when ``detail`` changes: cached details of older versions are rebuilt
+DETAIL_VERSION = 3  # bump when ``detail`` changes: cached details of older versions are rebuilt
 _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
@@ -72,9 +73,16 @@ def shard_of(sid: str, shards: int) -> int:
     return h % shards
 
 
-def _column(series: pd.Series) -> list[Any]:
+def _column(series: pd.Series, board_column: str | None = None) -> list[Any]:
+    """A column's values for a page: floats to 6 decimals, or, for a board column, to the decimals the
+    terminal board shows (4; 2 for 0-100 scores; ci95 always 4), rounded once so that the page's
+    ``toFixed`` prints what ``ecombench leaderboard`` prints (rounding to 6 and then to 4 turned
+    0.10725000001 into 0.1072 where the CLI shows 0.1073)."""
     if pd.api.types.is_float_dtype(series.dtype):
-        series = series.round(6)
+        if board_column is None:
+            series = series.round(6)
+        else:
+            series = series.map(lambda v: round(v, 4 if board_column == "ci95" else shown_decimals(v)) if math.isfinite(v) else v)
     return series.astype(object).where(series.notna(), None).tolist()
 
 
@@ -90,7 +98,7 @@ def board_payload(table: BoardTable, index: TaskIndex) -> dict[str, Any]:
         "normalize": table.board.normalize,
         "ranking": table.board.ranking,
         "columns": cols,
-        "data": {**{c: _column(frame[c]) for c in cols}, "reference": (frame["kind"] == REFERENCE_KIND).tolist()},
+        "data": {**{c: _column(frame[c], c) for c in cols}, "reference": (frame["kind"] == REFERENCE_KIND).tolist()},
         "tasks": table.tasks,
         "tracks": {t: index.tasks[t].track if t in index.tasks else "" for t in table.tasks},
         "baselines": {t: float(b) if isinstance(b, (int, float)) else None for t, b in baselines.items()},
@@ -164,6 +172,7 @@ def _entry(sub: Submission) -> dict[str, Any]:
         "items_file": sub.items_file,
         "weights": sub.model.weights_sha256,
         "adapter": sub.model.adapter_sha256,
+        "settings": run_settings(sub.generation),
         "lineage": None
         if lin is None
         else {
@@ -175,6 +184,13 @@ def _entry(sub: Submission) -> dict[str, Any]:
             "tasks": len(lin.mixture),
         },
     }
+
+
+def run_settings(gen: GenerationSettings) -> str:
+    """What makes two runs' scores comparable beyond the weights: protocol, prompting (system prompt, chat
+    template, few-shot) and ``--limit``. An adapter is set against its base's run with the same settings."""
+    keys = ("protocol", "system_prompt", "apply_chat_template", "num_fewshot", "fewshot_as_multiturn", "limit")
+    return json.dumps([getattr(gen, k) for k in keys])
 
 
 def _cache_path(folder: Path) -> Path:
@@ -232,15 +248,51 @@ def _answer_key(prediction: str) -> str:
     return hashlib.blake2b(prediction.encode(), digest_size=6).hexdigest()
 
 
-def item_payload(sub: Submission, items: list[ItemRecord]) -> tuple[dict[str, Any], list[list[list[Any]]]]:
+TaskTexts = tuple[str, list[list[str]]]  # a texts file's key, and [prompt, target] per row (doc_id) of the task's data
+
+
+def task_texts(task: TaskInfo) -> TaskTexts | None:
+    """The prompts and targets of a task's data, stored once per task data hash for every submission that
+    ran that data (``items/texts/<key>.js``); None for a task without a data file."""
+    from ecombench.hooks import doc_to_target
+    from ecombench.records import load_records
+
+    sha = task.data_hash()
+    if task.data_file is None or sha is None:
+        return None
+    rows = [[r.input_field, doc_to_target({"output_json": json.dumps(r.output_field, ensure_ascii=False)})] for r in load_records(task.data_file)]
+    return texts_key(task.name, sha), rows
+
+
+def texts_key(task: str, data_sha256: str) -> str:
+    return hashlib.blake2b(f"{task}\0{data_sha256}".encode(), digest_size=8).hexdigest()
+
+
+def item_payload(sub: Submission, items: list[ItemRecord], texts: dict[str, TaskTexts] | None = None) -> tuple[dict[str, Any], list[list[list[Any]]]]:
     """A submission's items as the explorer and the side-by-side page read them: the index, and the chunks of text.
 
     The index holds, per item in file order, its task (an index into ``tasks``), score, pairing key
     (``item_hash``, as ``compare`` pairs items) and a hash of the raw answer (for "same answers").
-    Chunk ``k`` holds items ``k * chunk`` onwards as ``[doc_id, prompt, target, answer, parsed]``.
+    Chunk ``k`` holds items ``k * chunk`` onwards as ``[doc_id, prompt, target, answer, parsed]`` (a submission
+    of one chunk's items or fewer keeps them in the index, as ``rows``, and has no chunk files). An item
+    whose prompt and target are its task data's row ``doc_id`` as it stands (``texts``: task -> the texts
+    of the data this submission ran) keeps ``null`` for both: the page reads them from the task's texts
+    file, named in ``index["texts"]`` (per task, or null), so 10,000 runs of a task store its text once.
     """
+    texts = texts or {}
     tasks = list(dict.fromkeys(i.task for i in items))
     where = {t: n for n, t in enumerate(tasks)}
+    used: dict[str, str] = {}
+
+    def row(i: ItemRecord) -> list[Any]:
+        shared = texts.get(i.task)
+        target = _text(i.target)
+        if shared is not None and 0 <= i.doc_id < len(shared[1]) and shared[1][i.doc_id] == [i.prompt, target]:
+            used[i.task] = shared[0]
+            return [i.doc_id, None, None, i.prediction, _text(i.parsed)]
+        return [i.doc_id, i.prompt, target, i.prediction, _text(i.parsed)]
+
+    rows = [row(i) for i in items]
     index = {
         "n": len(items),
         "chunk": ITEMS_PER_CHUNK,
@@ -250,20 +302,27 @@ def item_payload(sub: Submission, items: list[ItemRecord]) -> tuple[dict[str, An
         "score": [i.score for i in items],
         "key": [i.item_hash for i in items],
         "answer": [_answer_key(i.prediction) for i in items],
+        "texts": [used.get(t) for t in tasks],
     }
-    chunks = [
-        [[i.doc_id, i.prompt, _text(i.target), i.prediction, _text(i.parsed)] for i in items[start : start + ITEMS_PER_CHUNK]]
-        for start in range(0, len(items), ITEMS_PER_CHUNK)
-    ]
+    if len(rows) <= ITEMS_PER_CHUNK:  # one chunk: kept in the index, one file per submission instead of two
+        index["rows"] = rows
+        return index, []
+    chunks = [rows[start : start + ITEMS_PER_CHUNK] for start in range(0, len(items), ITEMS_PER_CHUNK)]
     return index, chunks
 
 
 def lineage_payload(details: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Every trained adapter with its base: the submission of the base weights without an adapter (the newest
-    id when there are several, a user's run before a reference row), or None when the base was never scored."""
-    bases: dict[str, str] = {}
+    """Every trained adapter with its base: the submission of the base weights without an adapter, run with
+    the adapter's own settings (``run_settings``: a ``--system-prompt kddcup`` run of the base is no
+    baseline for an adapter scored without one), the newest id when there are several and a user's run
+    before a reference row; None when the base was never scored so."""
+    bases: dict[tuple[str, str], str] = {}
     for sid in sorted(details, key=lambda s: (details[s]["kind"] != REFERENCE_KIND, s)):  # a user's run of the base before a reference row
         d = details[sid]
         if d["weights"] and d["adapter"] is None and d["lineage"] is None:
-            bases[d["weights"]] = sid
-    return [{"id": sid, "base": bases.get(d["lineage"]["base_weights"]), **d["lineage"]} for sid, d in sorted(details.items()) if d["lineage"] is not None]
+            bases[(d["weights"], d["settings"])] = sid
+    return [
+        {"id": sid, "base": bases.get((d["lineage"]["base_weights"], d["settings"])), **d["lineage"]}
+        for sid, d in sorted(details.items())
+        if d["lineage"] is not None
+    ]

@@ -72,7 +72,9 @@ def _held_out_means(scores: pd.DataFrame, meta: pd.DataFrame) -> pd.Series:
 
 def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track") -> BoardTable:
     """Rank the submissions on the board. Flagged submissions (missing tasks, other data or task
-    version, a ``--limit`` run) get no rank. A board task that no submission has leaves the board."""
+    version, a ``--limit`` run) get no rank. A row is complete only against the board's own task
+    list: a board task that no submission has leaves the table's columns, yet every row still
+    counts it as missing."""
     meta = _filter(loaded.meta, board)
     wanted = index.select(board.tasks)
     scores = loaded.scores[loaded.scores["submission"].isin(meta["submission"]) & loaded.scores["task"].isin([t.name for t in wanted])]
@@ -100,8 +102,9 @@ def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track
             parts.append(f"{int(shots)}-shot")
         if limit is not None and not pd.isna(limit):
             parts.append(f"limit {int(limit)}")
-        if n_tasks < len(names):
-            parts.append(f"missing {len(names) - n_tasks} task(s)")
+        if n_tasks < len(wanted):
+            missing = len(wanted) - n_tasks
+            parts.append(f"missing {missing} of {len(wanted)} task{'s' if len(wanted) != 1 else ''}")
         if changed:
             parts.append(f"other data/version on {int(changed)} task(s)")
         flags.append("; ".join(parts))

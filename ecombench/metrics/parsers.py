@@ -7,8 +7,9 @@ Every raw output is first cut to its first ``MAX_OUTPUT_CHARS`` characters.
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 TaskType = Literal["multiple-choice", "generation", "retrieval", "ranking", "named_entity_recognition"]
 TASK_TYPES: tuple[str, ...] = ("multiple-choice", "generation", "retrieval", "ranking", "named_entity_recognition")
@@ -55,11 +56,21 @@ def parse_retrieval(raw: str) -> list[int]:
     return _comma_ints(raw)[:3]
 
 
+def literal(text: str) -> Any:
+    """``ast.literal_eval`` of a model's or a file's text, quietly: text such as ``1in stock`` or ``"a\\d"``
+    makes the compiler warn (``SyntaxWarning: invalid decimal literal``) on the way to failing, and those
+    warnings are about the text, not about any code. Raises what ``ast.literal_eval`` raises."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SyntaxWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return ast.literal_eval(text)
+
+
 def parse_ner(raw: str) -> list[str]:
     """A literal list of strings if the text is one, else the non-empty comma-separated pieces."""
     text = truncate(raw)
     try:
-        value = ast.literal_eval(text)
+        value = literal(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         value = None
     if isinstance(value, list) and all(isinstance(item, str) for item in value):

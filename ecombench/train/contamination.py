@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ecombench.data.builders import ngrams
+from ecombench.records import normalised_prompt
 from ecombench.taskindex import TaskInfo
 from ecombench.train.sources import TrainRecord
 
@@ -78,9 +79,6 @@ class ContaminationReport:
         )
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.lower().split())
-
 
 def eval_prompts(tasks: Iterable[TaskInfo]) -> list[tuple[str, str]]:
     """(task, prompt) of every item of the given tasks."""
@@ -98,7 +96,7 @@ def check(records: list[TrainRecord], prompts: list[tuple[str, str]]) -> Contami
     exact_prompts: dict[str, list[int]] = {}
     owner: dict[tuple[str, ...], set[int]] = {}
     for i, (_, prompt) in enumerate(prompts):
-        exact_prompts.setdefault(_norm(prompt), []).append(i)
+        exact_prompts.setdefault(normalised_prompt(prompt), []).append(i)
         for gram in ngrams(prompt, NGRAM):
             owner.setdefault(gram, set()).add(i)
     # Template on the evaluation side: in >= TEMPLATE_EVAL_ITEMS items of one task.
@@ -115,7 +113,7 @@ def check(records: list[TrainRecord], prompts: list[tuple[str, str]]) -> Contami
     touching: list[tuple[int, set[tuple[str, ...]], list[int]]] = []
     for index, record in enumerate(records):
         grams = {g for g in ngrams(record.prompt + " " + record.completion, NGRAM) if g in owner}
-        exact_items = exact_prompts.get(_norm(record.prompt), [])
+        exact_items = exact_prompts.get(normalised_prompt(record.prompt), [])
         for g in grams:
             in_records[g] = in_records.get(g, 0) + 1
         if grams or exact_items:

@@ -17,12 +17,22 @@
                  cols: current.cols ? current.cols.join(",") : "" });
   }
 
+  // rank and the scores first (at 1200 px All-Around is on screen), then the text columns
+  var FIRST = ["rank", "all_around", "ci95", "win_rate", "held_out", "lora_rank"];
+  function place(c) {
+    var i = FIRST.indexOf(c);
+    return i >= 0 ? i : c.indexOf("track:") === 0 ? FIRST.length : c.indexOf("task:") === 0 ? FIRST.length + 1 : FIRST.length + 2;
+  }
+  function ordered(cols) {
+    return cols.map(function (c, i) { return [place(c), i, c]; })
+      .sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; }).map(function (x) { return x[2]; });
+  }
   function defaultColumns(cols) {
     return cols.filter(function (c) { return c.indexOf("task:") !== 0 && c !== "submission"; });
   }
   function visible() {
     var cols = data.columns;
-    return current.cols ? cols.filter(function (c) { return current.cols.indexOf(c) >= 0; }) : defaultColumns(cols);
+    return ordered(current.cols ? cols.filter(function (c) { return current.cols.indexOf(c) >= 0; }) : defaultColumns(cols));
   }
 
   function controls() {
@@ -111,6 +121,7 @@
         var v = d[c][i];
         if (c === "name") row.appendChild(el("td", { class: "text" }, [el("a", { href: E.subLink(sid), text: v })]));
         else if (c === "rank" && ref) row.appendChild(el("td", { class: "badge", title: "reference row: shown for scale, not ranked", text: "ref" }));
+        else if (c === "base" && d.model && v === d.model[i]) row.appendChild(el("td", { class: "text same", title: "the model itself", text: "" }));
         else row.appendChild(el("td", { class: TEXT[c] ? "text" : "", text: E.fmt(v, c) }));
       });
       body.appendChild(row);

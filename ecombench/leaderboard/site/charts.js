@@ -1,5 +1,5 @@
 /* Pictures of a board, as inline SVG: a task x submission heatmap (each task scaled from its random
-   baseline to the best score on the board), a sweep's All-Around against the capabilities or tasks in its
+   baseline to the best score of a non-reference row on the board), a sweep's All-Around against the capabilities or tasks in its
    training mixture (a line per LoRA rank), and the lineage of trained adapters: base -> adapters. */
 "use strict";
 (function () {
@@ -21,9 +21,10 @@
     var box = E.clear($("heatmap"));
     if (!tasks.length || !n) { box.appendChild(el("p", { text: "No task scores on this board." })); return; }
     var best = {}, scaled = {};
+    var models = d.reference.some(function (r) { return !r; });  // the oracle would make every real model white
     tasks.forEach(function (t) {
       var col = d["task:" + t] || [], m = null;
-      col.forEach(function (v) { if (v !== null && (m === null || v > m)) m = v; });
+      col.forEach(function (v, i) { if (v !== null && (!models || !d.reference[i]) && (m === null || v > m)) m = v; });
       best[t] = m;
       var b = board.baselines[t];
       b = b === null || b >= MAX_BASELINE ? 0 : b;
@@ -49,7 +50,8 @@
     });
     box.appendChild(chart);
     box.appendChild(el("p", { class: "legend", text: "The first " + n + " rows of the board. Each task is scaled from its random baseline " +
-      "(0, white; 0 when the task has none) to the best score any submission on the board has on it (1, blue)." }));
+      "(0, white; 0 when the task has none) to the best score a submission that is not a reference row has on it (1, blue; " +
+      "reference rows such as the oracle can go past it and show as 1)." }));
   }
 
   function rowsById() {
@@ -120,7 +122,9 @@
       var baseScore = bi >= 0 ? d.all_around[bi] : null;
       chart.appendChild(svg("rect", { x: 4, y: by, width: 280, height: H - 6, class: "node base" }));
       chart.appendChild(svg("text", { x: 10, y: by + 14, "font-size": 12,
-        text: (bi >= 0 ? d.name[bi] + ": " + E.fmt(baseScore) : grp.l.base_model + " (base not on this board)").slice(0, 44) }));
+        text: bi >= 0 ? (d.name[bi] + ": " + E.fmt(baseScore)).slice(0, 44) : String(grp.l.base_model).slice(0, 20) + ": no run with these settings" },
+        [svg("title", { text: bi >= 0 ? "the base's run with the adapters' settings" :
+          "no run of " + grp.l.base_model + " on this board with the adapters' settings (protocol, system prompt, chat template, few-shot, limit)" })]));
       grp.kids.sort(function (a, b) { return d.all_around[where[b.id]] - d.all_around[where[a.id]]; });
       grp.kids.forEach(function (l, i) {
         var y = top + H * i, score = d.all_around[where[l.id]];

@@ -81,7 +81,31 @@ var ECOM = (function () {
     if (!validId(sid)) return Promise.reject(new Error("not a submission id"));
     return load("items/" + sid + "/index.js", "items:" + sid);
   }
-  function chunk(sid, k) { return load("items/" + sid + "/" + k + ".js", "items:" + sid + ":" + k); }
+  var TEXTS = /^[0-9a-f]{16}$/;
+  function texts(key) {  // a task's [prompt, target] per row of its data, stored once for every run of that data
+    return TEXTS.test(key) ? load("items/texts/" + key + ".js", "texts:" + key) : Promise.reject(new Error("not a texts key"));
+  }
+  // Items k * chunk onwards as [doc_id, prompt, target, answer, parsed]; a prompt and target left null in the
+  // chunk are the task data's row doc_id (sitedata.item_payload), read from the task's texts file.
+  function chunk(sid, k) {
+    return itemIndex(sid).then(function (idx) {  // a submission of one chunk keeps its rows in the index
+      return Promise.all([idx.rows ? idx.rows.slice(k * idx.chunk, (k + 1) * idx.chunk) : load("items/" + sid + "/" + k + ".js", "items:" + sid + ":" + k), idx]);
+    }).then(function (got) {
+      var rows = got[0], idx = got[1], start = k * idx.chunk, keys = [];
+      rows.forEach(function (r, j) {
+        var key = r[1] === null && idx.texts ? idx.texts[idx.task[start + j]] : null;
+        if (key && keys.indexOf(key) < 0) keys.push(key);
+      });
+      if (!keys.length) return rows;
+      return Promise.all(keys.map(texts)).then(function (files) {
+        return rows.map(function (r, j) {
+          if (r[1] !== null) return r;
+          var text = files[keys.indexOf(idx.texts[idx.task[start + j]])][r[0]] || ["", ""];
+          return [r[0], text[0], text[1], r[3], r[4]];
+        });
+      });
+    });
+  }
   function board(i) {
     var boards = site().boards;
     i = Math.max(0, Math.min(boards.length - 1, i | 0));

@@ -116,7 +116,7 @@
     var body = res.rows.map(function (r) {
       var sig = r.p !== null && r.p < ALPHA;
       return { cells: [r.task, r.track, r.a, r.b, r.b - r.a, r.n, r.same, r.p], cls: sig ? "significant" : null,
-               cellCls: { 4: sig ? "sig" : "" } };
+               cellCls: { 4: sig ? (r.b >= r.a ? "sig win" : "sig loss") : "" } };  // a significant regression is not a win
     });
     Object.keys(res.tracks).sort().forEach(function (track) {
       var rs = res.tracks[track], ma = 0, mb = 0;

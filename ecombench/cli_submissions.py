@@ -1,0 +1,94 @@
+"""``ecombench submissions list|show|rm``: the scored runs in a submissions folder (thin: parse, call, render)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ecombench.errors import EcombenchError
+
+app = typer.Typer(help="List, show and remove submissions.", rich_markup_mode=None, no_args_is_help=True)
+
+Folder = Annotated[Path, typer.Option("--submissions-dir", help="The submissions folder.")]
+
+
+def _one(folder: Path, key: str):
+    """The submission ``key`` names (an id, an id prefix or a name), refusing a name shared by several runs."""
+    from ecombench.leaderboard.compare import resolve
+    from ecombench.leaderboard.store import load_submissions
+
+    found = resolve(load_submissions(folder), key)
+    if len(found.matches) > 1:
+        raise EcombenchError(f"'{key}' names {len(found.matches)} submissions ({', '.join(s.id for s in found.matches)}); give an id")
+    return found.chosen
+
+
+@app.command("list")
+def list_cmd(
+    submissions_dir: Folder = Path("submissions"),
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object per submission instead of a table.")] = False,
+) -> None:
+    """Every submission, newest first: id, name, model, tasks, All-Around, when."""
+    from rich.table import Table
+
+    from ecombench.leaderboard.store import load_submissions
+    from ecombench.terminal import console, text
+
+    subs = sorted(load_submissions(submissions_dir), key=lambda s: (s.created, s.id), reverse=True)
+    rows = [
+        {
+            "id": s.id,
+            "name": s.name,
+            "model": s.model.spec,
+            "kind": s.model.kind,
+            "tasks": len(s.tasks),
+            "all_around": s.all_around,
+            "created": s.created.isoformat(),
+        }
+        for s in subs
+    ]
+    if json_out:
+        for row in rows:
+            typer.echo(json.dumps(row, ensure_ascii=False))
+        return
+    table = Table(title=text(f"{len(rows)} submission{'s' if len(rows) != 1 else ''} in {submissions_dir}"))
+    table.add_column("all_around", justify="right", no_wrap=True)
+    table.add_column("tasks", justify="right", no_wrap=True)
+    table.add_column("id", no_wrap=True)  # whole, for copying into show, rm and compare
+    for column in ("name", "model", "created"):
+        table.add_column(column, overflow="fold")
+    for sub in subs:
+        table.add_row(f"{sub.all_around:.4f}", str(len(sub.tasks)), text(sub.id), text(sub.name), text(sub.model.spec), f"{sub.created:%Y-%m-%d %H:%M:%S}")
+    console().print(table)
+
+
+@app.command("show")
+def show_cmd(
+    key: Annotated[str, typer.Argument(help="A submission id, id prefix or name.")],
+    submissions_dir: Folder = Path("submissions"),
+) -> None:
+    """A submission's record as JSON (identity, settings, scores; its items stay in the items file)."""
+    sub = _one(submissions_dir, key)
+    typer.echo(sub.model_dump_json(indent=2))
+
+
+@app.command("rm")
+def rm_cmd(
+    keys: Annotated[list[str], typer.Argument(help="Submission ids, id prefixes or names (a name must name one submission).")],
+    submissions_dir: Folder = Path("submissions"),
+) -> None:
+    """Remove submissions: each record and its items file, the record first in one step (boards and reports no longer list it)."""
+    from ecombench.submissions import remove
+    from ecombench.terminal import safe_text
+
+    chosen = [_one(submissions_dir, key) for key in keys]  # every name resolves before anything is removed
+    for sub in {s.id: s for s in chosen}.values():
+        removed = remove(submissions_dir, sub)
+        typer.echo(safe_text(f"removed {sub.id} ({sub.name}): {', '.join(str(p) for p in removed)}"))
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="submissions")
