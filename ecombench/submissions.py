@@ -31,7 +31,8 @@ FileSafe = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]
 # Every score ecombench computes lies in [0, 1]; anything else (Infinity, NaN, 1e6) in a file is refused
 # on load, naming the file and field, instead of being ranked.
 Score = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-Stderr = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Stderr = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]  # of a mean of scores in [0, 1]: at most 0.5
+Finite = Annotated[float, Field(allow_inf_nan=False)]  # every other number that reaches a figure or a chart
 
 
 class _Record(BaseModel):
@@ -89,7 +90,7 @@ class GenerationSettings(_Record):
     processes: int = 1  # hf: processes of an `accelerate launch` run, each answering its share
     tensor_parallel: int = 1  # vllm: GPUs per model replica
     data_parallel: int = 1  # vllm: model replicas
-    model_args: dict[str, str | int | float | bool | None] = {}  # --model-args, passed on to the backend
+    model_args: dict[str, str | int | Finite | bool | None] = {}  # --model-args, passed on to the backend
     apply_chat_template: bool = False  # prompts went through the tokenizer's chat template (system prompt as its system turn)
     num_fewshot: int = 0  # examples from the task's training part before each question
     fewshot_as_multiturn: bool = False  # few-shot examples as separate chat turns
@@ -111,12 +112,12 @@ class Lineage(_Record):
     adapter_sha256: str
     method: str  # "lora" or "qlora"
     rank: int
-    alpha: float
-    dropout: float
+    alpha: Finite
+    dropout: Finite
     target_modules: str | list[str]
     steps: int
-    epochs: float
-    lr: float
+    epochs: Finite
+    lr: Finite
     effective_batch: int  # packed rows per optimiser step, all processes together
     world_size: int
     mixture: dict[str, int]  # training task -> records
@@ -125,8 +126,8 @@ class Lineage(_Record):
     held_in: list[str]  # scored tasks with training records (seen in training)
     held_out: list[str]  # scored tasks without any (zero-shot generalisation)
     contamination: dict[str, Any]
-    train_loss: float | None
-    heldout_loss: float | None
+    train_loss: Finite | None
+    heldout_loss: Finite | None
     config_fingerprint: str
 
 
@@ -145,7 +146,7 @@ class Submission(_Record):
     tracks: dict[str, Score]
     all_around: Score
     overall_task_mean: Score
-    duration_s: float
+    duration_s: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
     hardware: Hardware
     items_file: FileSafe
     skipped_tasks: dict[str, str] = {}  # task -> why it was not run (a metric model is missing)

@@ -54,6 +54,15 @@ def script(key: str, value: Any) -> str:
     return f"ECOM.put({_json(key)},{_json(value)});\n"
 
 
+def script_value(text: str) -> str:
+    """The JSON value a data script hands to the page (what ``report --serve`` sends as ``X.json``)."""
+    prefix = "ECOM.put("
+    if not text.startswith(prefix) or not text.endswith(");\n"):
+        raise EcombenchError("not a report data script")
+    _, end = json.JSONDecoder().raw_decode(text, len(prefix))
+    return text[end + 1 : -3]
+
+
 def shard_script(k: int, details: dict[str, dict[str, Any]], items: dict[str, int]) -> str:
     """The details file ``k``: each submission's page detail (JSON text kept from the cache) with its item count."""
     body = ",".join(f'{_json(sid)}:{d["json"][:-1]},"items":{items.get(sid, 0)}}}' for sid, d in details.items())

@@ -1,6 +1,6 @@
 /* ecombench report: helpers shared by every page. No framework, nothing fetched from elsewhere.
    Data arrives as scripts (under data/ and items/) that call ECOM.put(key, value); pages add them with
-   ECOM.load, which works from file:// (where fetch is refused) and over HTTP alike. Every string from a
+   ECOM.load from file:// (where fetch is refused); over HTTP ECOM.load fetches the same values as JSON. Every string from a
    submission reaches the page through textContent or setAttribute, never through innerHTML. */
 "use strict";
 var ECOM = (function () {
@@ -13,7 +13,7 @@ var ECOM = (function () {
   function load(src, key, fresh) {
     if (!fresh && Object.prototype.hasOwnProperty.call(store, key)) return Promise.resolve(store[key]);
     if (!fresh && pending[src]) return pending[src];
-    var promise = new Promise(function (resolve, reject) {
+    var promise = /^https?:$/.test(location.protocol) ? fetchJson(src, key, fresh) : new Promise(function (resolve, reject) {
       var s = document.createElement("script");
       s.src = src + (fresh ? "?t=" + Date.now() : "");
       s.onload = function () {
@@ -25,6 +25,15 @@ var ECOM = (function () {
     });
     if (!fresh) pending[src] = promise;
     return promise;
+  }
+
+  // Over HTTP (report --serve) data is JSON fetched from the same origin: a page elsewhere cannot include it.
+  function fetchJson(src, key, fresh) {
+    var url = src.replace(/\.js$/, ".json") + (fresh ? "?t=" + Date.now() : "");
+    return fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+      if (!r.ok) throw new Error("cannot load " + url);
+      return r.json();
+    }).then(function (value) { put(key, value); return value; }, function (e) { delete pending[src]; throw e; });
   }
 
   function node(doc, tag, attrs, children) {
