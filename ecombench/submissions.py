@@ -6,6 +6,7 @@ always has its items and an interrupted run leaves nothing that looks like a sub
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import time
@@ -229,9 +230,34 @@ def load(path: Path) -> Submission:
         raise EcombenchError(f"{path}: {describe(exc)}") from exc
 
 
+MAX_ITEMS_BYTES = 1 << 30  # 10,000 items of long prompts and answers are far less
+
+
+def items_path(directory: Path, items_file: str, sid: str) -> Path:
+    """A submission's items file, if it is a regular file inside ``directory`` and at most ``MAX_ITEMS_BYTES``: a link
+    to ``/dev/zero``, a FIFO or a file elsewhere is one error, never read."""
+    import stat
+
+    path = directory / items_file
+    try:
+        resolved = path.resolve()
+        if resolved.parent != directory.resolve():
+            raise EcombenchError(f"{path}: items file of submission '{sid}' is a link out of {directory}; it is not read")
+        info = os.stat(resolved)
+    except FileNotFoundError as exc:
+        raise EcombenchError(f"{path}: items file of submission '{sid}' is missing; re-run it or remove {directory / (sid + '.json')}") from exc
+    except (OSError, RuntimeError) as exc:
+        raise EcombenchError(f"{path}: cannot read ({exc})") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise EcombenchError(f"{path}: items file of submission '{sid}' is not a regular file; it is not read")
+    if info.st_size > MAX_ITEMS_BYTES:
+        raise EcombenchError(f"{path}: items file of submission '{sid}' is {info.st_size >> 20} MiB, over the {MAX_ITEMS_BYTES >> 20} MiB limit")
+    return resolved
+
+
 def load_items(directory: Path, submission: Submission) -> list[ItemRecord]:
     """The per-item answers of a submission; a missing, cut or edited file is one error naming it."""
-    path = directory / submission.items_file
+    path = items_path(directory, submission.items_file, submission.id)
     items: list[ItemRecord] = []
     try:
         with path.open(encoding="utf-8") as handle:

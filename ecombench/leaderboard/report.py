@@ -30,7 +30,7 @@ from ecombench.leaderboard.boards import available_boards, board_candidates, cov
 from ecombench.leaderboard.sitedata import board_payload, detail, item_payload, lineage_payload, load_details, script, shard_count, shard_of, shard_script
 from ecombench.leaderboard.store import Loaded
 from ecombench.leaderboard.table import BoardTable, build_table
-from ecombench.submissions import Submission, load, load_items
+from ecombench.submissions import Submission, items_path, load, load_items
 from ecombench.taskindex import TaskIndex
 
 SITE = Path(__file__).with_name("site")
@@ -133,7 +133,11 @@ class _Writer:
 
 def _items(w: _Writer, folder: Path, out: Path, sid: str, d: dict[str, Any], file: str, old: dict[str, str], site: Site) -> tuple[int, str | None]:
     """Write (or keep) one submission's items; returns their number and the items file's digest."""
-    digest = _items_digest(folder / d["items_file"])
+    try:
+        digest = _items_digest(items_path(folder, d["items_file"], sid))
+    except EcombenchError as exc:
+        site.warnings.append(f"no items in the report for {sid}: {exc}")
+        return 0, None
     if digest is None:
         return 0, None
     if old.get(sid, [None])[0] == digest and _keep(out / "items" / sid, w.root / "items" / sid):

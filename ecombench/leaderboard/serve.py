@@ -19,7 +19,6 @@ from pathlib import Path
 
 from ecombench.errors import EcombenchError
 
-
 DATA_FOLDERS = ("data", "items")  # the report's data: names, prompts, answers
 
 
@@ -133,7 +132,7 @@ def watch(folder: Path, rebuild: Callable[[], object], stop: threading.Event, in
         try:
             rebuild()
             _say(f"ecombench: rebuilt the report ({len(now)} submissions)")
-        except Exception as exc:  # noqa: BLE001  # whatever a submission breaks, the last good site stays served
+        except Exception as exc:  # whatever a submission breaks, the last good site stays served
             why = str(exc) if isinstance(exc, EcombenchError) else f"{type(exc).__name__}: {exc}"
             _say(f"ecombench: warning: report not rebuilt, the last good one is still served: {why}")
 

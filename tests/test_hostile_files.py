@@ -1,0 +1,62 @@
+"""Items files that are not what a record says (issue 26, item 9): links to devices, FIFOs, files elsewhere, huge files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ecombench import submissions
+from ecombench.errors import EcombenchError
+from tests.test_leaderboard import make_submission, uniform
+from tests.test_report import items
+
+
+@pytest.fixture
+def saved(tmp_path):
+    sub = make_submission("linked", uniform(0.5))
+    submissions.save(tmp_path, sub, items([1.0] * 3, "1"))
+    path = tmp_path / sub.items_file
+    path.unlink()
+    return tmp_path, sub, path
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        pytest.param(lambda p, d: p.symlink_to("/dev/zero"), "is a link out of", id="dev-zero"),
+        pytest.param(lambda p, d: os.mkfifo(p), "is not a regular file", id="fifo"),
+        pytest.param(
+            lambda p, d: (d.parent / "elsewhere.jsonl").write_text("") or p.symlink_to(d.parent / "elsewhere.jsonl"), "is a link out of", id="elsewhere"
+        ),
+    ],
+)
+def test_items_files_that_are_no_regular_file_inside_the_folder_are_never_read(saved, make, message):
+    folder, sub, path = saved
+    make(path, folder)
+    with pytest.raises(EcombenchError, match=message):
+        submissions.load_items(folder, sub)
+
+
+def test_an_items_file_over_the_cap_is_one_error(saved, monkeypatch):
+    folder, sub, path = saved
+    path.write_text("x" * 100)
+    monkeypatch.setattr(submissions, "MAX_ITEMS_BYTES", 50)
+    with pytest.raises(EcombenchError, match=r"over the 0 MiB limit"):
+        submissions.load_items(folder, sub)
+
+
+@pytest.mark.slow
+def test_report_skips_a_fifo_items_file_with_a_warning(saved):
+    folder, sub, path = saved
+    os.mkfifo(path)
+    done = subprocess.run(
+        [sys.executable, "-m", "ecombench", "report", "--output", str(folder / "site"), "--board", "ecombench_starter", "--submissions-dir", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"no items in the report for {sub.id}" in done.stderr and "is not a regular file" in done.stderr
