@@ -62,7 +62,9 @@ def test_data_is_served_as_json_with_the_scripts_value(served):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("host", "status"), [("evil.attacker.example", 421), ("evil.attacker.example:{port}", 421), ("127.0.0.1:1", 421), ("localhost:{port}", 200)])
+@pytest.mark.parametrize(
+    ("host", "status"), [("evil.attacker.example", 421), ("evil.attacker.example:{port}", 421), ("127.0.0.1:1", 421), ("localhost:{port}", 200)]
+)
 def test_only_this_machines_names_are_answered(served, host, status):
     _, port = served
     assert get(port, "/index.html", {"Host": host.format(port=port)})[0] == status
@@ -79,7 +81,7 @@ def test_no_directory_listing(served):
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 def test_a_page_on_another_localhost_port_cannot_read_the_report(served, tmp_path):
-    site, port = served
+    _, port = served
     evil = tmp_path / "evil"
     evil.mkdir()
     (evil / "evil.html").write_text(
@@ -158,3 +160,44 @@ def test_numbers_that_would_break_a_figure_are_refused_on_load(field, value):
         }
     with pytest.raises(ValidationError, match=field):
         submissions.Submission.model_validate(sub)
+
+
+# 10. Names from submissions are ordinary keys in the pages' scripts.
+
+
+def test_a_payload_with_a_proto_key_is_parsed_not_read_as_a_literal():
+    from ecombench.leaderboard.sitedata import script, script_value
+
+    text = script("x", {"__proto__": [1], "constructor": 2})
+    assert text.startswith('ECOM.put("x",JSON.parse("') and '"__proto__":' not in text.split("JSON.parse(", 1)[0]
+    assert json.loads(script_value(text)) == {"__proto__": [1], "constructor": 2}
+    assert script_value(script("y", {"a": 1})) == '{"a":1}'
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_tracks_named_constructor_and_proto_break_no_page(tmp_path):
+    from tests.test_report import MC, items, open_page, url
+
+    subs = tmp_path / "subs"
+    made = []
+    for name, score in (("evil-a", 0.7), ("evil-b", 0.4)):
+        sub = make_submission(name, uniform(score))
+        tasks = dict(sub.tasks)
+        first, second = list(tasks)[:2]
+        tasks[first] = tasks[first].model_copy(update={"track": "constructor"})
+        tasks[second] = tasks[second].model_copy(update={"track": "__proto__"})
+        sub = sub.model_copy(update={"tasks": tasks, "tracks": {**sub.tracks, "constructor": score, "__proto__": score}})
+        submissions.save(subs, sub, items([1.0, 0.0, 1.0], "1", task=MC))
+        made.append(sub)
+    out = tmp_path / "site"
+    report(out, subs)
+    a, b = made
+    with browser_page() as page:
+        for target in (f"sub.html#id={a.id}", f"compare.html#ids={a.id},{b.id}", "charts.html", "index.html"):
+            open_page(page, url(out, target))
+            assert page.errors == [], target
+            assert page.evaluate(
+                "Object.getOwnPropertyNames(Object.prototype).every(function (k) { return typeof ({})[k] !== 'object' || k === '__proto__'; })"
+            )
+            assert page.evaluate("({}).push === undefined && Object.keys({}).length === 0")

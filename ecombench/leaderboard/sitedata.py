@@ -49,9 +49,20 @@ def _json(value: Any) -> str:
     return text
 
 
+PROTO_KEY = '"__proto__":'
+PARSED = "JSON.parse("
+
+
+def _literal(text: str) -> str:
+    """JSON text as a script expression. In an object literal a ``"__proto__"`` key (escaped or not) sets the object's
+    prototype, so a payload with one (a task or track of that name) goes as a string that ``JSON.parse`` reads,
+    which makes it an ordinary key."""
+    return f"{PARSED}{_json(text)})" if PROTO_KEY in text else text
+
+
 def script(key: str, value: Any) -> str:
     """``value`` as a script that hands it to the page under ``key``."""
-    return f"ECOM.put({_json(key)},{_json(value)});\n"
+    return f"ECOM.put({_json(key)},{_literal(_json(value))});\n"
 
 
 def script_value(text: str) -> str:
@@ -60,13 +71,17 @@ def script_value(text: str) -> str:
     if not text.startswith(prefix) or not text.endswith(");\n"):
         raise EcombenchError("not a report data script")
     _, end = json.JSONDecoder().raw_decode(text, len(prefix))
-    return text[end + 1 : -3]
+    value = text[end + 1 : -3]
+    if value.startswith(PARSED):
+        inner = json.loads(value[len(PARSED) : -1])
+        return inner if isinstance(inner, str) else value
+    return value
 
 
 def shard_script(k: int, details: dict[str, dict[str, Any]], items: dict[str, int]) -> str:
     """The details file ``k``: each submission's page detail (JSON text kept from the cache) with its item count."""
     body = ",".join(f'{_json(sid)}:{d["json"][:-1]},"items":{items.get(sid, 0)}}}' for sid, d in details.items())
-    return f"ECOM.put({_json(f'subs:{k}')},{{{body}}});\n"
+    return f"ECOM.put({_json(f'subs:{k}')},{_literal('{' + body + '}')});\n"
 
 
 def shard_count(submissions: int) -> int:
