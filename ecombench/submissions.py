@@ -6,6 +6,7 @@ always has its items and an interrupted run leaves nothing that looks like a sub
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
@@ -188,19 +189,42 @@ def now() -> datetime:
 ORPHAN_AFTER_S = 3600  # an items file whose record never came (the writer was killed between the two)
 
 
+def _named_items_files(directory: Path) -> set[str] | None:
+    """The ``items_file`` every record in ``directory`` names; None when a record cannot be read (it might name any)."""
+    named: set[str] = set()
+    for record in directory.glob("*.json"):
+        try:
+            data = json.loads(record.read_bytes())
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, RecursionError):
+            return None
+        if isinstance(data, dict) and isinstance(data.get("items_file"), str):
+            named.add(data["items_file"])
+    return named
+
+
 def sweep_leftovers(directory: Path) -> list[Path]:
     """Remove what killed writers left in a submissions folder: temporary files, and items files whose
-    record was never written (once they are an hour old, far past any live writer's gap between the two)."""
+    record was never written (once they are an hour old, far past any live writer's gap between the two).
+    An items file that any record names (a record renamed by hand keeps its ``items_file``) is never removed."""
     removed = sweep_stale(directory, ".", ".tmp")
     cutoff = time.time() - ORPHAN_AFTER_S
+    orphans = []
     for items in directory.glob("*.items.jsonl"):
         record = items.with_name(items.name.removesuffix(".items.jsonl") + ".json")
         try:
             if not record.exists() and items.stat().st_mtime < cutoff:
-                items.unlink()
-                removed.append(items)
+                orphans.append(items)
         except FileNotFoundError:
             continue
+    named = _named_items_files(directory) if orphans else set()
+    if named is None:
+        return removed
+    for items in orphans:
+        if items.name not in named:
+            items.unlink(missing_ok=True)
+            removed.append(items)
     return removed
 
 

@@ -60,3 +60,43 @@ def test_report_skips_a_fifo_items_file_with_a_warning(saved):
     )
     assert done.returncode == 0, done.stderr
     assert f"no items in the report for {sub.id}" in done.stderr and "is not a regular file" in done.stderr
+
+
+# 13. The orphan sweep never removes an items file a record names.
+
+
+def test_the_sweep_keeps_an_items_file_that_a_renamed_record_names(tmp_path):
+    import time
+
+    sub = make_submission("renamed", uniform(0.5))
+    submissions.save(tmp_path, sub, items([1.0] * 10, "1"))
+    (tmp_path / f"{sub.id}.json").rename(tmp_path / "my-best-run.json")  # renamed by hand
+    orphan = tmp_path / "killed-writer.items.jsonl"
+    orphan.write_text("{}\n")
+    hour_ago = time.time() - submissions.ORPHAN_AFTER_S - 60
+    for path in (orphan, tmp_path / sub.items_file):
+        os.utime(path, (hour_ago, hour_ago))
+    removed = submissions.sweep_leftovers(tmp_path)
+    assert [p.name for p in removed] == ["killed-writer.items.jsonl"]
+    assert len(submissions.load_items(tmp_path, submissions.load(tmp_path / "my-best-run.json"))) == 10
+
+
+# 14. import --force replaces only what an import wrote.
+
+
+def test_import_force_never_replaces_a_folder_an_import_did_not_write(tmp_path):
+    from ecombench.importers import IMPORTERS
+    from ecombench.importers.writer import MARKER, write_suite
+    from tests.test_importers import _shopbench_file
+
+    suite = IMPORTERS["shopbench"](_shopbench_file(tmp_path))
+    home = tmp_path / "home"
+    (home / "thesis").mkdir(parents=True)
+    (home / "thesis" / "chapter1.tex").write_text("years of work")
+    with pytest.raises(EcombenchError, match=rf"thesis holds no suite written by ecombench import \(no {MARKER}\); --force replaces only those"):
+        write_suite(suite, "thesis", home, force=True)
+    assert (home / "thesis" / "chapter1.tex").read_text() == "years of work"
+    dest = write_suite(suite, "kdd", home)
+    assert (dest / MARKER).is_file()
+    (dest / MARKER).unlink()  # a suite written before markers: only task files and _group_all.yaml
+    assert write_suite(suite, "kdd", home, force=True) == dest and (dest / MARKER).is_file()
