@@ -405,6 +405,8 @@ def report_cmd(
             print(f"ecombench: warning: {safe_text(warning)}", file=sys.stderr)
         return site.index
 
+    if serve and not 0 <= port <= 65535:
+        raise EcombenchError(f"--port {port}: use 1 to 65535, or 0 for any free one")
     page = build()
     typer.echo(f"report written to {page}")
     if serve:

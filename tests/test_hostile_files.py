@@ -100,3 +100,49 @@ def test_import_force_never_replaces_a_folder_an_import_did_not_write(tmp_path):
     assert (dest / MARKER).is_file()
     (dest / MARKER).unlink()  # a suite written before markers: only task files and _group_all.yaml
     assert write_suite(suite, "kdd", home, force=True) == dest and (dest / MARKER).is_file()
+
+
+# 15. A planted cache pickle is never run, and never a traceback.
+
+
+def test_a_planted_cache_pickle_is_not_run_and_the_cache_still_works(tmp_path):
+    import pickle
+
+    from ecombench.io import read_cache_pickle
+    from ecombench.leaderboard.store import _index_path, load_folder
+
+    folder = tmp_path / "subs"
+    submissions.save(folder, make_submission("a", uniform(0.5)), [])
+    first = load_folder(folder)
+    assert read_cache_pickle(_index_path(folder))["files"]  # a real index is read back (the cache still saves time)
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    _index_path(folder).write_bytes(pickle.dumps({"version": 1, "x": Evil()}))
+    again = load_folder(folder)
+    assert not marker.exists()
+    assert list(again.meta["name"]) == list(first.meta["name"]) == ["a"]
+    _index_path(folder).write_bytes(pickle.dumps(os.system))  # a global of a module that is not allowed
+    assert read_cache_pickle(_index_path(folder)) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--output", "linked"], "--output linked: a link; the report replaces the folder whole"),
+        (["--output", "site", "--serve", "--port", "70000"], "--port 70000: use 1 to 65535, or 0 for any free one"),
+    ],
+)
+def test_report_output_link_and_bad_port_are_one_line(tmp_path, args, message):
+    from tests.conftest import run_ecombench
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "linked").symlink_to(tmp_path / "real")
+    submissions.save(tmp_path / "subs", make_submission("a", uniform(0.5)), [])
+    done = run_ecombench("report", "--board", "ecombench_starter", "--submissions-dir", "subs", *args, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(f"ecombench: error: {message}")

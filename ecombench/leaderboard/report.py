@@ -69,6 +69,8 @@ def site_boards(main: BoardTable, index: TaskIndex, loaded: Loaded, by: str = "t
 
 
 def _check_output(out: Path) -> None:
+    if out.is_symlink():
+        raise EcombenchError(f"--output {out}: a link; the report replaces the folder whole, so give the folder itself ({out.resolve()})")
     if not out.exists():
         return
     if not out.is_dir():

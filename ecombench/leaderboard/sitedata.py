@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from ecombench.errors import EcombenchError
-from ecombench.io import atomic_writer
+from ecombench.io import atomic_writer, read_cache_pickle
 from ecombench.leaderboard.render import columns
 from ecombench.leaderboard.store import _digest
 from ecombench.leaderboard.table import REFERENCE_KIND, BoardTable
@@ -210,12 +210,8 @@ def load_details(folder: Path, files: dict[str, str]) -> tuple[dict[str, dict[st
     """``_entry`` of each submission (id -> record file name in ``folder``), and warnings for records that no
     longer load. Entries are cached by a hash of each record's bytes, so only new or changed records are read."""
     path = _cache_path(folder)
-    try:
-        with path.open("rb") as handle:
-            cached = pickle.load(handle)
-        old = cached["files"] if cached.get("version") == DETAIL_VERSION else {}
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, KeyError, TypeError):
-        old = {}
+    cached = read_cache_pickle(path)
+    old = cached["files"] if isinstance(cached, dict) and cached.get("version") == DETAIL_VERSION and isinstance(cached.get("files"), dict) else {}
     entries: dict[str, Any] = {}
     details: dict[str, dict[str, Any]] = {}
     warnings: list[str] = []
