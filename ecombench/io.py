@@ -57,6 +57,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def process_start(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks after boot, from ``/proc``), or None where that cannot be read: with
+    the pid it names one process, so a pid reused after a restart (a container's, even this process's) is told apart."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
 def is_stale(entry: Path, prefix: str) -> bool:
     """Whether ``entry`` (named ``prefix`` + owner tag + random) was left by a writer that is gone."""
     found = _TAG.search(entry.name[len(prefix) :])

@@ -81,14 +81,20 @@ def _dead_pid() -> int:
         ("0f0f0f-1-ab12", 0, False),  # another host, refreshed just now
         ("0f0f0f-1-ab12", 3600, True),  # another host, no heartbeat for an hour
         ("", 0, False),  # being written this instant
+        ("{host}-{live}-ab12 started {live_start}", 0, False),  # this host, the very process that claimed it
+        ("{host}-{live}-ab12 started 1", 0, True),  # this host, the pid lives but is another process now (a restart)
+        ("{host}-{me}-ab12 started 1", 0, True),  # ... even this driver's own pid, reused after a container restart
     ],
 )
 def test_a_claim_is_free_only_when_its_driver_is_gone(tmp_path, content, age_s, free):
+    from ecombench.io import process_start
+
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         claims = Claims(tmp_path)
         path = claims.path("k1-t1-r2")
-        path.write_text(content.format(host=owner_tag().split("-")[0], live=live.pid, dead=_dead_pid()))
+        fields = {"host": owner_tag().split("-")[0], "live": live.pid, "dead": _dead_pid(), "me": os.getpid(), "live_start": process_start(live.pid)}
+        path.write_text(content.format(**fields))
         os.utime(path, (time.time() - age_s, time.time() - age_s))
         with claims:
             assert claims.take("k1-t1-r2") is free
