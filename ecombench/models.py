@@ -336,6 +336,6 @@ def resolve_served_model(url: str, name: str, api: str | None, timeout: float) -
         raise EcombenchError(f"{where}: the reply is not an OpenAI {endpoint} answer ({exc.why}; is --base-url an OpenAI-compatible API root?)") from exc
     model_id = reply.get("model") if isinstance(reply.get("model"), str) and reply.get("model") else name
     card = {**_model_card(root, (name, model_id), timeout), "system_fingerprint": reply.get("system_fingerprint")}
-    said = {k: card[k] for k in REPORTED_FIELDS if card.get(k) not in (None, "")}
-    reported = json.dumps(said, sort_keys=True) if any(k in said for k in WEIGHT_FIELDS) else ""
-    return ServedModel(name=name, model_id=model_id, base_url=root, endpoint=endpoint, reported=reported)
+    details = {k: card[k] for k in REPORTED_FIELDS if card.get(k) not in (None, "")}
+    told = json.dumps(details, sort_keys=True) if any(k in details for k in WEIGHT_FIELDS) else ""
+    return ServedModel(name=name, model_id=model_id, base_url=root, endpoint=endpoint, reported=told)

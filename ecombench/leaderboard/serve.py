@@ -44,6 +44,9 @@ class _Handler(SimpleHTTPRequestHandler):
         self.send_header("Referrer-Policy", "no-referrer")
         super().end_headers()
 
+    def _port(self) -> int:
+        return int(self.server.server_address[1])  # type: ignore[index]  # an (address, port) pair: IPv4
+
     def _host_ok(self) -> bool:
         from urllib.parse import urlsplit
 
@@ -53,7 +56,7 @@ class _Handler(SimpleHTTPRequestHandler):
             port = parts.port
         except ValueError:
             return False
-        return (parts.hostname or "") in ("localhost", "127.0.0.1", "::1") and port in (None, self.server.server_address[1])
+        return (parts.hostname or "") in ("localhost", "127.0.0.1", "::1") and port in (None, self._port())
 
     def _same_origin(self) -> bool:
         """Whether the browser says this request comes from the report's own pages (``Sec-Fetch-Site``; else ``Referer``)."""
@@ -67,7 +70,7 @@ class _Handler(SimpleHTTPRequestHandler):
             return False
         try:
             parts = urlsplit(referer)
-            return parts.hostname in ("localhost", "127.0.0.1", "::1") and parts.port == self.server.server_address[1]
+            return parts.hostname in ("localhost", "127.0.0.1", "::1") and parts.port == self._port()
         except ValueError:
             return False
 
