@@ -117,6 +117,7 @@ def test_a_rebuild_that_fails_keeps_serving_and_says_why(tmp_path, capsys):
     folder.mkdir()
     thread = threading.Thread(target=watch, args=(folder, rebuild, stop, 0.05), daemon=True)
     thread.start()
+    threading.Event().wait(0.3)  # the watcher has taken its first look
     (folder / "a.json").write_text("{}")
     for _ in range(200):
         if calls:
