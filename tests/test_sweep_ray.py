@@ -251,3 +251,31 @@ def test_run_many_scores_each_model_once_over_ray(tmp_path, cluster):
     subs = {load(o.value).name: load(o.value) for o in outcomes}
     assert sorted(subs) == ["a", "b"] and subs["a"].all_around == subs["b"].all_around > 0
     assert sorted(p.parent for p in (tmp_path / "subs").glob("*.json")) == [tmp_path / "subs"] * 2
+
+
+@pytest.mark.slow
+def test_a_sweep_that_leaves_cells_to_another_live_driver_does_not_exit_0(tmp_path):
+    """Issue 26 (16): cells skipped because a live driver holds their claims are not done: exit 3, said on stderr."""
+    import yaml
+
+    from ecombench.io import process_start
+    from tests.conftest import run_ecombench
+
+    sweep = {
+        "name": "held",
+        "output": str(tmp_path / "sweep"),
+        "train": {"model": "builtin:tiny", "submissions_dir": str(tmp_path / "subs"), "data": {"max_per_task": 10}, "train": {"max_steps": 1}},
+        "grid": {"tracks": ["user_behavior_alignment"], "num_capabilities": [1], "tasks_per_capability": [1], "ranks": [2]},
+    }
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(sweep))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        claims = tmp_path / "sweep" / "claims"
+        claims.mkdir(parents=True)
+        (claims / "k1-t1-r2.claim").write_text(f"{owner_tag()[:6]}-{other.pid}-ab12 started {process_start(other.pid)}")
+        done = run_ecombench("sweep", "--config", str(tmp_path / "sweep.yaml"), cwd=tmp_path)
+    finally:
+        other.kill()
+        other.wait()
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "ecombench: 1 cell(s) not done by this run (k1-t1-r2): another live driver holds their claims" in done.stderr
