@@ -202,3 +202,21 @@ def test_tracks_named_constructor_and_proto_break_no_page(tmp_path):
                 "Object.getOwnPropertyNames(Object.prototype).every(function (k) { return typeof ({})[k] !== 'object' || k === '__proto__'; })"
             )
             assert page.evaluate("({}).push === undefined && Object.keys({}).length === 0")
+
+
+def test_a_browser_leaving_mid_reply_writes_nothing_to_stderr(tmp_path, capsys):
+    server = make_server(tmp_path, 0)
+    try:
+        for exc in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+            try:
+                raise exc
+            except OSError:
+                server.handle_error(None, ("127.0.0.1", 1))
+        assert capsys.readouterr().err == ""
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            server.handle_error(None, ("127.0.0.1", 1))
+        assert capsys.readouterr().err == "ecombench: warning: a request failed: RuntimeError: boom\n"
+    finally:
+        server.server_close()
