@@ -407,6 +407,8 @@ def report_cmd(
             print(f"ecombench: warning: {safe_text(warning)}", file=sys.stderr)
         return site.index
 
+    if serve and not 0 <= port <= 65535:
+        raise EcombenchError(f"--port {port}: use 1 to 65535, or 0 for any free one")
     page = build()
     address = page.resolve().as_uri()  # a browser reads a bare "site/sub.html#id=..." as a web address on host "site"
     typer.echo(safe_text(f"report written to {page}; open {address}"))

@@ -156,6 +156,14 @@ def sweep(
     if result.failed:
         typer.echo(f"ecombench: {len(result.failed)} cell(s) failed ({', '.join(result.failed)}); run the same command again to retry them", err=True)
         raise typer.Exit(1)
+    if result.elsewhere:  # this run did not finish the sweep: a script must not read it as done
+        shown = ", ".join(sorted(result.elsewhere)[:5])
+        typer.echo(
+            f"ecombench: {len(result.elsewhere)} cell(s) not done by this run ({shown}): another live driver holds their claims; "
+            "run the same command again once it is done",
+            err=True,
+        )
+        raise typer.Exit(3)
 
 
 def merge(

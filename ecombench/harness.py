@@ -298,18 +298,32 @@ def check_api() -> None:
 
 
 def _api_client(endpoint: str) -> type:
-    """lm-eval's ``local-completions`` or ``local-chat-completions`` client, with two changes for strict servers:
-    no ``stop`` field when there is no stop sequence (ecombench's tasks stop at EOS only, and ``transformers serve``
-    fails every request that sends ``"stop": []``), and a plain prompt sent to chat as one user message (lm-eval
-    sends chat messages only under ``apply_chat_template``)."""
+    """lm-eval's ``local-completions`` or ``local-chat-completions`` client, its requests sent by
+    :mod:`ecombench.apiclient` (no key across origins, a capped body, a deadline for the whole request, each
+    reply checked before it is kept), and two changes for strict servers: no ``stop`` field when there is no
+    stop sequence (ecombench's tasks stop at EOS only, and ``transformers serve`` fails every request that sends
+    ``"stop": []``), and a plain prompt sent to chat as one user message."""
+    import asyncio
+    import copy
+    import threading
+
     from lm_eval.models.openai_completions import (
         LocalChatCompletion,
         LocalCompletionsAPI,
     )
 
+    from ecombench import apiclient
+    from ecombench.models import api_headers
+
     base = LocalChatCompletion if endpoint == "chat" else LocalCompletionsAPI
 
     class Client(base):  # type: ignore[valid-type,misc]  # base is one of two lm-eval classes, picked at run time
+        answered = 0  # answers this run received (each kept in the answer cache, when there is one)
+        malformed = 0  # replies refused as malformed
+        cut = 0  # answers longer than the task's token limit allows, cut there
+        refused: apiclient.ApiError | None = None  # a failure no retry can mend (a cross-origin redirect)
+        _lock = threading.Lock()
+
         def create_message(self, messages, generate=False):
             out = super().create_message(messages, generate=generate)
             return [{"role": "user", "content": out}] if endpoint == "chat" and isinstance(out, str) else out
@@ -320,8 +334,48 @@ def _api_client(endpoint: str) -> type:
                 del payload["stop"]
             return payload
 
+        def model_call(self, messages, *, generate=True, gen_kwargs=None, **kwargs):
+            if not generate:  # never reached: --backend openai refuses --protocol loglikelihood
+                raise EcombenchError("--backend openai generates answers only")
+            if self.refused is not None:
+                raise self.refused
+            gen_kwargs = copy.deepcopy(gen_kwargs) or {}
+            limit = gen_kwargs.get("max_tokens", gen_kwargs.get("max_gen_toks", self._max_gen_toks))
+            payload = self._create_payload(self.create_message(messages), generate=True, gen_kwargs=gen_kwargs, seed=self._seed, eos=self.eos_string, **kwargs)
+            try:
+                status, reason, body = apiclient.request("POST", self.base_url, payload=payload, headers=api_headers(), timeout=self.timeout)
+                if not 200 <= status < 300:
+                    raise apiclient.ApiError(self.base_url, f"HTTP {status} {apiclient._one_line(reason, 60)}")
+                texts, cut = apiclient.answers(
+                    self.base_url, apiclient.reply_json(self.base_url, body), len(messages), endpoint, int(limit) * apiclient.MAX_CHARS_PER_TOKEN
+                )
+            except apiclient.ApiError as exc:
+                with self._lock:
+                    Client.malformed += exc.malformed
+                    if exc.final:
+                        Client.refused = exc
+                raise
+            with self._lock:
+                Client.answered += len(texts)
+                Client.cut += cut
+            return _Checked(texts)
+
+        def parse_generations(self, outputs, **kwargs):
+            return list(outputs)
+
+        async def amodel_call(self, session, sem, messages, *, generate=True, cache_keys=None, ctxlens=None, gen_kwargs=None, **kwargs):
+            async with sem:
+                texts = await asyncio.to_thread(self.model_call, messages, generate=generate, gen_kwargs=gen_kwargs, **kwargs)
+            for text, key in zip(texts, cache_keys or [], strict=False):
+                self.cache_hook.add_partial("generate_until", key, text)
+            return list(texts)
+
     Client.__name__ = Client.__qualname__ = f"Ecombench{base.__name__}"
     return Client
+
+
+class _Checked(list):
+    """Answers that passed :func:`ecombench.apiclient.answers`."""
 
 
 class _HideApiKey(logging.Filter):
@@ -364,42 +418,28 @@ def build_api(served: ServedModel, *, batch_size: int, concurrency: int, retries
     return _api_client(served.endpoint)(**kwargs, **(extra or {}))
 
 
-def _answers_kept(lm: Any) -> int | None:
-    """How many answers lm-eval's answer cache holds for this model (None without a cache), written to disk first."""
-    store = getattr(getattr(lm, "cache_hook", None), "dbdict", None)
-    if store is None:
-        return None
-    store.commit()
-    return len(store)
-
-
 @contextmanager
-def api_failures(lm: Any, served: ServedModel, *, retries: int, timeout: int) -> Iterator[None]:
-    """A server that goes down, is too slow or answers with errors after every retry: one line that says
-    what happened and how many answers the answer cache kept (a rerun asks only for the rest)."""
-    import aiohttp
-    import requests
+def api_failures(lm: Any, served: ServedModel, *, retries: int, timeout: int, cached: bool = True) -> Iterator[None]:
+    """A server that goes down, is too slow, answers with errors or malformed replies after every retry: one line
+    that says what happened and how many of this run's answers the answer cache kept (a rerun asks only for the rest)."""
+    from ecombench.apiclient import ApiError
 
     try:
         yield
-    except (TimeoutError, requests.RequestException, aiohttp.ClientError) as exc:
-        if isinstance(exc, TimeoutError | requests.Timeout):
-            why = f"no answer within {timeout} s (--request-timeout)"
-        elif isinstance(exc, requests.HTTPError) and exc.response is not None:
-            why = f"HTTP {exc.response.status_code} {exc.response.reason}"
-        elif isinstance(exc, aiohttp.ClientResponseError):
-            why = f"HTTP {exc.status} {exc.message}"
-        else:
-            why = f"connection lost ({type(exc).__name__})"
+    except ApiError as exc:
         from tqdm import tqdm
 
         for bar in list(getattr(tqdm, "_instances", ())):  # lm-eval's "Requesting API" bar, left open: end its line first
             bar.close()
-        kept = _answers_kept(lm)
+        client = type(getattr(lm, "lm", lm))
+        kept = getattr(client, "answered", 0)
+        malformed = getattr(client, "malformed", 0)
+        tries = "" if exc.final else f", {retries + 1} tries"
+        bad = f" ({malformed} malformed {'reply' if malformed == 1 else 'replies'}, none kept)" if malformed else ""
         after = (
-            f"{kept} answers are kept in the answer cache: run the same command again to go on" if kept is not None else ("no answers were kept (--no-cache)")
+            f"{kept} answers of this run are kept in the answer cache: run the same command again to go on" if cached else "no answers were kept (--no-cache)"
         )
-        raise EcombenchError(f"{served.endpoint_url}: {why}, {retries + 1} tries; {after}") from exc
+        raise EcombenchError(f"{served.endpoint_url}: {exc.why}{tries}{bad}; {after}") from exc
 
 
 def _loglikelihood_config(task: TaskInfo) -> dict[str, Any]:
@@ -576,6 +616,7 @@ def generate(
         for s in sorted(results["samples"].get(task.name, []), key=lambda s: s["doc_id"]):
             filtered = s["filtered_resps"]
             response = filtered[0] if len(filtered) == 1 and isinstance(filtered[0], str) else filtered
-            samples.append(Sample(task.name, int(s["doc_id"]), s["doc"], s["arguments"][0][0], response))
+            prompt = s["arguments"][0][0]  # text, or (chat API) lm-eval's JsonChatStr: the messages as JSON
+            samples.append(Sample(task.name, int(s["doc_id"]), s["doc"], prompt[0] if isinstance(prompt, tuple) else prompt, response))
         out[task.name] = samples
     return out

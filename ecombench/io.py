@@ -57,6 +57,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def process_start(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks after boot, from ``/proc``), or None where that cannot be read: with
+    the pid it names one process, so a pid reused after a restart (a container's, even this process's) is told apart."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return None
+
+
 def is_stale(entry: Path, prefix: str) -> bool:
     """Whether ``entry`` (named ``prefix`` + owner tag + random) was left by a writer that is gone."""
     found = _TAG.search(entry.name[len(prefix) :])
@@ -175,3 +185,73 @@ def atomic_writer(path: Path, mode: str = "w") -> Iterator[IO]:
 def atomic_write_text(path: Path, text: str) -> None:
     with atomic_writer(path) as handle:
         handle.write(text)
+
+
+# The globals a cached DataFrame or detail table needs, and nothing else: a cache file that names any other
+# (a planted pickle that would run code) is not read; the cache is then rebuilt, which costs only time.
+PICKLE_GLOBALS = frozenset(
+    {
+        ("builtins", "slice"),
+        ("builtins", "set"),
+        ("builtins", "frozenset"),
+        ("builtins", "complex"),
+        ("datetime", "datetime"),
+        ("datetime", "date"),
+        ("datetime", "timedelta"),
+        ("datetime", "timezone"),
+        ("numpy", "dtype"),
+        ("numpy", "ndarray"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy._core.numeric", "_frombuffer"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("pandas", "Categorical"),
+        ("pandas", "CategoricalDtype"),
+        ("pandas", "DataFrame"),
+        ("pandas", "Series"),
+        ("pandas", "Index"),
+        ("pandas", "RangeIndex"),
+        ("pandas", "DatetimeIndex"),
+        ("pandas", "MultiIndex"),
+        ("pandas", "StringDtype"),
+        ("pandas", "Int64Dtype"),
+        ("pandas", "Float64Dtype"),
+        ("pandas", "BooleanDtype"),
+        ("pandas", "DatetimeTZDtype"),
+        ("pandas", "Timestamp"),
+        ("pandas._libs.arrays", "__pyx_unpickle_NDArrayBacked"),
+        ("pandas._libs.internals", "_unpickle_block"),
+        ("pandas._libs.tslibs.timestamps", "_unpickle_timestamp"),
+        ("pandas.arrays", "ArrowStringArray"),
+        ("pandas.arrays", "StringArray"),
+        ("pandas.core.indexes.base", "_new_Index"),
+        ("pandas.core.internals.managers", "BlockManager"),
+        ("pyarrow.lib", "_restore_array"),
+        ("pyarrow.lib", "py_buffer"),
+        ("pyarrow.lib", "type_for_alias"),
+    }
+)
+
+
+def read_cache_pickle(path: Path) -> Any:
+    """A cache file written by ecombench, or None: a file that is missing, not this user's, writable by anyone,
+    broken, or that names any global outside ``PICKLE_GLOBALS`` is not read (never a traceback, never its code run)."""
+    import pickle
+    import stat
+
+    class _Restricted(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            if (module, name) not in PICKLE_GLOBALS:
+                raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a cache file")
+            return super().find_class(module, name)
+
+    try:
+        with path.open("rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o002:
+                return None
+            return _Restricted(handle).load()
+    except Exception:  # whatever a broken or planted file raises, the cache is only rebuilt
+        return None

@@ -214,12 +214,15 @@ API_NOTE = "weights not hashed: served by an OpenAI-compatible server; weights_s
 
 @dataclass(frozen=True)
 class ServedModel:
-    """A model answering at ``base_url``: ``name`` is what requests ask for, ``model_id`` what the server says answered."""
+    """A model answering at ``base_url``: ``name`` is what requests ask for, ``model_id`` what the server says answered,
+    ``reported`` what else the server says of the model (``GET /models``'s entry and the reply's ``system_fingerprint``,
+    as canonical JSON; empty when it says nothing that would change with its weights)."""
 
     name: str
     model_id: str
     base_url: str  # the API root, e.g. http://localhost:8000/v1
     endpoint: str  # "completions" (the prompt as text) or "chat" (the server applies its chat template)
+    reported: str = ""
 
     @property
     def endpoint_url(self) -> str:
@@ -227,8 +230,9 @@ class ServedModel:
 
     @property
     def identity(self) -> str:
-        """Stands in for a weights hash, and says it is not one: ``api:`` + sha256 of the URL and the model id."""
-        return "api:" + hashlib.sha256(f"{self.base_url}\0{self.model_id}".encode()).hexdigest()
+        """Stands in for a weights hash, and says it is not one: ``api:`` + sha256 of the URL, the name asked for and
+        the model id the server reported (two names one server answers with the same model are still two models)."""
+        return "api:" + hashlib.sha256(f"{self.base_url}\0{self.name}\0{self.model_id}".encode()).hexdigest()
 
 
 def api_root(url: str, api: str | None) -> tuple[str, str]:
@@ -271,7 +275,7 @@ def _server_said(body: bytes) -> str:
     """The gist of an error reply (OpenAI's ``error.message``, FastAPI's ``detail``, or its first line), on one line."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         data = None
     if isinstance(data, dict):
         error = data.get("error")
@@ -281,43 +285,57 @@ def _server_said(body: bytes) -> str:
     return f" ({text})" if text else ""
 
 
+# What a server may say of the model it serves that changes when its weights do (vLLM's ``root`` is the folder
+# or hub id it loaded, OpenAI's ``system_fingerprint`` its backend configuration); ``created`` is left out:
+# vLLM gives the time of the request.
+REPORTED_FIELDS = ("id", "root", "parent", "owned_by", "max_model_len", "system_fingerprint")
+WEIGHT_FIELDS = ("root", "system_fingerprint")
+
+
+def _model_card(root: str, names: tuple[str, str], timeout: float) -> dict:
+    """The entry of ``GET /models`` for the served model, or {} when the server lists none (or not it)."""
+    from ecombench.apiclient import ApiError, request
+
+    try:
+        status, _, body = request("GET", root + "/models", headers=api_headers(), timeout=timeout, max_bytes=4 << 20)
+        listed = json.loads(body) if status == 200 else None
+    except (ApiError, ValueError, UnicodeDecodeError, RecursionError):
+        return {}
+    entries = listed.get("data") if isinstance(listed, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry.get("id") in names:
+            return entry
+    return {}
+
+
 def resolve_served_model(url: str, name: str, api: str | None, timeout: float) -> ServedModel:
     """Ask the server for one greedy token from ``name``, before any task loads: a server that is down, slower
-    than ``timeout``, refusing the key or the model is one line here. Its reply names the model that answered.
-
-    (``GET /v1/models`` is not used: ``transformers serve`` lists the models of the Hugging Face cache there,
-    not the folder it was started with, and fails without a cache.)
+    than ``timeout``, refusing the key or the model is one line here. Its reply names the model that answered;
+    ``GET /models`` may say more of it (``reported``).
     """
-    import urllib.error
-    import urllib.request
+    from ecombench.apiclient import ApiError, answers, reply_json, request
 
     root, endpoint = api_root(url, api)
     served = ServedModel(name=name, model_id=name, base_url=root, endpoint=endpoint)
     ask = {"messages": [{"role": "user", "content": "Hello"}]} if endpoint == "chat" else {"prompt": "Hello"}
-    request = urllib.request.Request(
-        served.endpoint_url, data=json.dumps({"model": name, **ask, "max_tokens": 1, "temperature": 0}).encode(), headers=api_headers(), method="POST"
-    )
     where = served.endpoint_url
+    status, reason, body = request("POST", where, payload={"model": name, **ask, "max_tokens": 1, "temperature": 0}, headers=api_headers(), timeout=timeout)
+    if status >= 400:
+        said = _server_said(body)
+        if status in (401, 403):
+            raise EcombenchError(f"{where}: HTTP {status}, the server refused the API key (set ${API_KEY_ENV}){said}")
+        if status == 404:
+            raise EcombenchError(f"{where}: HTTP 404, no such endpoint or model '{name}' (check --base-url, --api and --model){said}")
+        raise EcombenchError(f"{where}: HTTP {status} to a one-token test request{said}")
+    if not 200 <= status < 300:
+        raise EcombenchError(f"{where}: HTTP {status} {reason} to a one-token test request")
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # http(s) only: api_root checked the scheme
-            body = response.read()
-    except urllib.error.HTTPError as exc:
-        said = _server_said(exc.read())
-        if exc.code in (401, 403):
-            raise EcombenchError(f"{where}: HTTP {exc.code}, the server refused the API key (set ${API_KEY_ENV}){said}") from exc
-        if exc.code == 404:
-            raise EcombenchError(f"{where}: HTTP 404, no such endpoint or model '{name}' (check --base-url, --api and --model){said}") from exc
-        raise EcombenchError(f"{where}: HTTP {exc.code} to a one-token test request{said}") from exc
-    except (TimeoutError, urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        if isinstance(reason, TimeoutError):
-            raise EcombenchError(f"{where}: no answer within {timeout:g} s (--request-timeout)") from exc
-        raise EcombenchError(f"cannot reach {root}: {reason} (is the server running?)") from exc
-    try:
-        reply = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        reply = None
-    if not isinstance(reply, dict) or not isinstance(reply.get("choices"), list):
-        raise EcombenchError(f"{where}: the reply is not an OpenAI {endpoint} answer (is --base-url an OpenAI-compatible API root?)")
-    reported = reply.get("model")
-    return ServedModel(name=name, model_id=reported if isinstance(reported, str) and reported else name, base_url=root, endpoint=endpoint)
+        reply = reply_json(where, body)
+        answers(where, reply, 1, endpoint)
+    except ApiError as exc:
+        raise EcombenchError(f"{where}: the reply is not an OpenAI {endpoint} answer ({exc.why}; is --base-url an OpenAI-compatible API root?)") from exc
+    model_id = reply.get("model") if isinstance(reply.get("model"), str) and reply.get("model") else name
+    card = {**_model_card(root, (name, model_id), timeout), "system_fingerprint": reply.get("system_fingerprint")}
+    details = {k: card[k] for k in REPORTED_FIELDS if card.get(k) not in (None, "")}
+    told = json.dumps(details, sort_keys=True) if any(k in details for k in WEIGHT_FIELDS) else ""
+    return ServedModel(name=name, model_id=model_id, base_url=root, endpoint=endpoint, reported=told)

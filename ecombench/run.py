@@ -86,11 +86,13 @@ def _answer_cache(
     model_args: dict | None = None,
     prompting: tuple[bool, int, bool] = (False, 0, False),
     chat_template_sha256: str | None = None,
+    reported: str = "",
 ) -> Path:
     """lm-eval's request cache is keyed by request only; a folder per model identity keys it by model.
 
     ``prompting`` is (chat template, few-shot examples, few-shot as turns); plain 0-shot keeps its old folder.
     ``chat_template_sha256`` (the template applied, when one is): an edited template answers anew.
+    ``reported`` is what a server says of the model it serves (other weights behind the same URL and name: other answers).
     """
     identity: list = [weights, adapter, dtype, device.split(":")[0], protocol]
     if model_args:  # answers under other model arguments (max_length, quantization, ...) are kept apart
@@ -99,6 +101,8 @@ def _answer_cache(
         identity.append({"chat_template": prompting[0], "num_fewshot": prompting[1], "fewshot_as_multiturn": prompting[2]})
     if chat_template_sha256 is not None:
         identity.append({"chat_template_sha256": chat_template_sha256})
+    if reported:
+        identity.append({"server_reported": reported})
     key = hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
     return cache_dir() / "answers" / key / "requests"
 
@@ -328,10 +332,16 @@ def build_model(options: RunOptions, selection: Selection) -> Built:
         if not model_args:
             raise
         raise EcombenchError(f"--model-args {options.model_args}: the {options.backend} backend refused them ({exc})") from exc
-    chat, multiturn = _chat_settings(options, lm, selection.system_prompt)
+    chat, multiturn = _chat_settings(options, lm, selection.system_prompt, served)
     prompting = (chat, options.num_fewshot, multiturn)
     template_sha = harness.chat_template_sha256(lm) if chat else None
-    cache = _answer_cache(model, weights, adapter, dtype, device, engine, model_args, prompting, template_sha) if options.use_cache else None
+    reported = served.reported if served is not None else ""
+    cache = _answer_cache(model, weights, adapter, dtype, device, engine, model_args, prompting, template_sha, reported) if options.use_cache else None
+    if served is not None and cache is not None and not reported:
+        _note(
+            f"{served.base_url} does not say which weights serve '{served.name}' (no root or system_fingerprint): answers kept from "
+            "an earlier run under this URL and name are reused; pass --no-cache if the weights behind them changed"
+        )
     return Built(lm, identity, name, device, batch_size, model_args, chat, multiturn, cache, served, template_sha)
 
 
@@ -339,7 +349,11 @@ def generate(options: RunOptions, selection: Selection, built: Built) -> list[An
     """Stage 3: every task's answers through lm-eval, in task order; None off the main process."""
     from ecombench import harness
 
-    failures = harness.api_failures(built.lm, built.served, retries=options.retries, timeout=options.request_timeout) if built.served else nullcontext()
+    failures = (
+        harness.api_failures(built.lm, built.served, retries=options.retries, timeout=options.request_timeout, cached=built.cache is not None)
+        if built.served
+        else nullcontext()
+    )
     with failures:
         samples = harness.generate(
             built.lm,
@@ -353,6 +367,9 @@ def generate(options: RunOptions, selection: Selection, built: Built) -> list[An
             num_fewshot=options.num_fewshot,
             fewshot_as_multiturn=built.multiturn,
         )
+    cut = getattr(type(built.lm), "cut", 0) if built.served else 0
+    if cut:
+        _note(f"{cut} answers from {built.served.endpoint_url if built.served else ''} were longer than their task's token limit allows and were cut there")
     return None if samples is None else [s for t in selection.tasks for s in samples[t.name]]
 
 
@@ -447,10 +464,15 @@ def run(options: RunOptions, lineage: submissions.Lineage | None = None) -> RunR
     return record(options, selection, built, scored, created=created, duration_s=time.monotonic() - started, lineage=lineage)
 
 
-def _chat_settings(options: RunOptions, lm: object, system_prompt: str | None) -> tuple[bool, bool]:
+def _chat_settings(options: RunOptions, lm: object, system_prompt: str | None, served: ServedModel | None = None) -> tuple[bool, bool]:
     """(chat template, few-shot as turns) for this model: the template is on by default when the tokenizer has one."""
     from ecombench import harness
 
+    if served is not None:  # the chat endpoint applies the server's template to the messages lm-eval builds (system turn included)
+        chat = served.endpoint == "chat"
+        if options.fewshot_as_multiturn and not chat:
+            raise EcombenchError("--fewshot-as-multiturn sends examples as chat turns: use --api chat (the completions endpoint takes text)")
+        return chat, chat and options.num_fewshot > 0 and options.fewshot_as_multiturn is not False
     has_template = harness.chat_template_of(lm) is not None
     chat = has_template if options.apply_chat_template is None else options.apply_chat_template
     if chat and not has_template:
@@ -461,6 +483,12 @@ def _chat_settings(options: RunOptions, lm: object, system_prompt: str | None) -
         harness.check_system_turn(lm, system_prompt)
     multiturn = chat and options.num_fewshot > 0 and options.fewshot_as_multiturn is not False
     return chat, multiturn
+
+
+def _note(text: str) -> None:
+    from ecombench.terminal import safe_text
+
+    print(f"ecombench: note: {safe_text(text)}", file=sys.stderr)
 
 
 def _write_predictions(directory: Path, run_id: str, samples: list) -> Path:

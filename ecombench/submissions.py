@@ -6,6 +6,8 @@ always has its items and an interrupted run leaves nothing that looks like a sub
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import secrets
 import time
@@ -31,7 +33,8 @@ FileSafe = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]
 # Every score ecombench computes lies in [0, 1]; anything else (Infinity, NaN, 1e6) in a file is refused
 # on load, naming the file and field, instead of being ranked.
 Score = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
-Stderr = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Stderr = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]  # of a mean of scores in [0, 1]: at most 0.5
+Finite = Annotated[float, Field(allow_inf_nan=False)]  # every other number that reaches a figure or a chart
 
 
 class _Record(BaseModel):
@@ -89,7 +92,7 @@ class GenerationSettings(_Record):
     processes: int = 1  # hf: processes of an `accelerate launch` run, each answering its share
     tensor_parallel: int = 1  # vllm: GPUs per model replica
     data_parallel: int = 1  # vllm: model replicas
-    model_args: dict[str, str | int | float | bool | None] = {}  # --model-args, passed on to the backend
+    model_args: dict[str, str | int | Finite | bool | None] = {}  # --model-args, passed on to the backend
     apply_chat_template: bool = False  # prompts went through the tokenizer's chat template (system prompt as its system turn)
     chat_template_sha256: str | None = None  # sha256 of that template (harness.chat_template_sha256); None when none was applied
     num_fewshot: int = 0  # examples from the task's training part before each question
@@ -112,12 +115,12 @@ class Lineage(_Record):
     adapter_sha256: str
     method: str  # "lora" or "qlora"
     rank: int
-    alpha: float
-    dropout: float
+    alpha: Finite
+    dropout: Finite
     target_modules: str | list[str]
     steps: int
-    epochs: float
-    lr: float
+    epochs: Finite
+    lr: Finite
     effective_batch: int  # packed rows per optimiser step, all processes together
     world_size: int
     mixture: dict[str, int]  # training task -> records
@@ -128,8 +131,8 @@ class Lineage(_Record):
     contamination: dict[str, Any]
     capabilities: dict[str, int] = {}  # capability -> records (train + held-out)
     data: dict[str, Any] = {}  # rows skipped (by kind, first file:line), tasks left out, records decontaminated
-    train_loss: float | None
-    heldout_loss: float | None
+    train_loss: Finite | None
+    heldout_loss: Finite | None
     config_fingerprint: str
 
 
@@ -148,7 +151,7 @@ class Submission(_Record):
     tracks: dict[str, Score]
     all_around: Score
     overall_task_mean: Score
-    duration_s: float
+    duration_s: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
     hardware: Hardware
     items_file: FileSafe
     skipped_tasks: dict[str, str] = {}  # task -> why it was not run (a metric model is missing)
@@ -189,19 +192,42 @@ def now() -> datetime:
 ORPHAN_AFTER_S = 3600  # an items file whose record never came (the writer was killed between the two)
 
 
+def _named_items_files(directory: Path) -> set[str] | None:
+    """The ``items_file`` every record in ``directory`` names; None when a record cannot be read (it might name any)."""
+    named: set[str] = set()
+    for record in directory.glob("*.json"):
+        try:
+            data = json.loads(record.read_bytes())
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError, RecursionError):
+            return None
+        if isinstance(data, dict) and isinstance(data.get("items_file"), str):
+            named.add(data["items_file"])
+    return named
+
+
 def sweep_leftovers(directory: Path) -> list[Path]:
     """Remove what killed writers left in a submissions folder: temporary files, and items files whose
-    record was never written (once they are an hour old, far past any live writer's gap between the two)."""
+    record was never written (once they are an hour old, far past any live writer's gap between the two).
+    An items file that any record names (a record renamed by hand keeps its ``items_file``) is never removed."""
     removed = sweep_stale(directory, ".", ".tmp")
     cutoff = time.time() - ORPHAN_AFTER_S
+    orphans = []
     for items in directory.glob("*.items.jsonl"):
         record = items.with_name(items.name.removesuffix(".items.jsonl") + ".json")
         try:
             if not record.exists() and items.stat().st_mtime < cutoff:
-                items.unlink()
-                removed.append(items)
+                orphans.append(items)
         except FileNotFoundError:
             continue
+    named = _named_items_files(directory) if orphans else set()
+    if named is None:
+        return removed
+    for items in orphans:
+        if items.name not in named:
+            items.unlink(missing_ok=True)
+            removed.append(items)
     return removed
 
 
@@ -255,9 +281,34 @@ def load(path: Path) -> Submission:
         raise EcombenchError(f"{path}: {describe(exc)}") from exc
 
 
+MAX_ITEMS_BYTES = 1 << 30  # 10,000 items of long prompts and answers are far less
+
+
+def items_path(directory: Path, items_file: str, sid: str) -> Path:
+    """A submission's items file, if it is a regular file inside ``directory`` and at most ``MAX_ITEMS_BYTES``: a link
+    to ``/dev/zero``, a FIFO or a file elsewhere is one error, never read."""
+    import stat
+
+    path = directory / items_file
+    try:
+        resolved = path.resolve()
+        if resolved.parent != directory.resolve():
+            raise EcombenchError(f"{path}: items file of submission '{sid}' is a link out of {directory}; it is not read")
+        info = os.stat(resolved)
+    except FileNotFoundError as exc:
+        raise EcombenchError(f"{path}: items file of submission '{sid}' is missing; re-run it or remove {directory / (sid + '.json')}") from exc
+    except (OSError, RuntimeError) as exc:
+        raise EcombenchError(f"{path}: cannot read ({exc})") from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise EcombenchError(f"{path}: items file of submission '{sid}' is not a regular file; it is not read")
+    if info.st_size > MAX_ITEMS_BYTES:
+        raise EcombenchError(f"{path}: items file of submission '{sid}' is {info.st_size >> 20} MiB, over the {MAX_ITEMS_BYTES >> 20} MiB limit")
+    return resolved
+
+
 def load_items(directory: Path, submission: Submission) -> list[ItemRecord]:
     """The per-item answers of a submission; a missing, cut or edited file is one error naming it."""
-    path = directory / submission.items_file
+    path = items_path(directory, submission.items_file, submission.id)
     items: list[ItemRecord] = []
     try:
         with path.open(encoding="utf-8") as handle:

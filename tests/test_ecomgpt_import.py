@@ -277,7 +277,19 @@ def test_an_unreadable_folder_fails_the_import_unless_skipped(tmp_path):
             "EN-X-Extract-t",
             {"defi": "d", "test_prompt": {"instruction": "{sentences} {answer}"}},
             [{"sentences": "a", "spans": []}],
-            "cannot be filled with sentences, label_set and ex (KeyError",
+            "test_prompt.instruction: '{answer}' is not one of {sentences}, {label_set}, {ex}",
+        ),
+        (
+            "EN-X-Extract-t",
+            {"defi": "d", "test_prompt": {"instruction": "{sentences:>400000000}"}},
+            [{"sentences": "a", "spans": []}],
+            "test_prompt.instruction: '{sentences:>400000000}' is not one of {sentences}, {label_set}, {ex}",
+        ),
+        (
+            "EN-X-Extract-t",
+            {"defi": "d", "test_prompt": {"instruction": "{ex.__class__} {0}"}},
+            [{"sentences": "a", "spans": []}],
+            "test_prompt.instruction: '{ex.__class__}' is not one of",
         ),
         (
             "EN-X-Generate-t",

@@ -84,6 +84,26 @@ def places(tmp_path_factory, tiny_model):  # tiny built first: its one-time "bui
             for i in range(n - (name == "other"))
         ]
         submissions.save(p["subs_cut_items"], sub, items)
+    # issue 26: hostile archives, templates and folders
+    import zipfile
+
+    p["bomb_zip"] = root / "bomb.zip"
+    with zipfile.ZipFile(p["bomb_zip"], "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data/skills/skill_concepts.json", b"\n" * (16 << 20))
+    p["odd_ecinstruct"] = root / "odd_ecinstruct.json"
+    p["odd_ecinstruct"].write_text(
+        json.dumps([{"task": "t", "setting": "IND_Diverse_Instruction", "split": "test", "instruction": "i", "input": "x", "output": "a", "options": 5}])
+    )
+    p["spec_ecominstruct"] = root / "spec_ecominstruct"
+    task = p["spec_ecominstruct"] / "EN-X-Extract-t"
+    task.mkdir(parents=True)
+    (task / "meta-info.json").write_text(json.dumps({"defi": "d", "test_prompt": {"instruction": "{sentences:>400000000}"}}))
+    (task / "test.json").write_text(json.dumps({"sentences": "a", "spans": []}) + "\n")
+    p["suites"] = root / "suites"
+    (p["suites"] / "thesis").mkdir(parents=True)
+    (p["suites"] / "thesis" / "chapter1.tex").write_text("years of work")
+    p["linked_out"] = root / "linked_out"
+    p["linked_out"].symlink_to(p["suites"])
     for folder in ("subs_dir", "subs_with_corrupt"):
         submissions.save(p[folder], make_submission("someone", uniform(0.5)), [])
     (p["subs_with_corrupt"] / "corrupt.json").write_text("{")

@@ -154,7 +154,7 @@ def test_a_run_through_a_server_is_known_by_url_and_served_id_and_never_records_
     result = run(api_options(server.url, tmp_path, tasks=["starter_category_mc", "starter_unit_price_mc"], concurrency=2))
     model = result.submission.model
     assert (model.kind, model.spec, model.base_model, model.base_url, model.api) == ("api", "fake-model", "fake-model", server.url, "completions")
-    assert model.weights_sha256 == "api:" + hashlib.sha256(f"{server.url}\0fake-model".encode()).hexdigest()
+    assert model.weights_sha256 == "api:" + hashlib.sha256(f"{server.url}\0fake-model\0fake-model".encode()).hexdigest()
     assert "not hashed" in model.note
     assert result.submission.generation.backend == "openai"
     assert len(server.questions) == 6 and {q["model"] for q in server.questions} == {"fake-model"}
@@ -167,18 +167,18 @@ def test_a_run_through_a_server_is_known_by_url_and_served_id_and_never_records_
 
 
 @pytest.mark.slow
-def test_chat_endpoint_sends_each_prompt_as_one_user_message(server, tmp_path):
+def test_chat_endpoint_sends_the_system_prompt_and_each_prompt_as_two_messages(server, tmp_path):
     result = run(api_options(server.url + "/chat/completions", tmp_path, system_prompt="kddcup", limit=2))
     assert result.submission.model.api == "chat"
     messages = [q["messages"] for q in server.questions]
-    assert len(messages) == 2 and all(len(m) == 1 and m[0]["role"] == "user" for m in messages)
-    assert all(m[0]["content"].startswith(KDD_SYSTEM_PROMPT) for m in messages)  # lm-eval's plain-prompt rendering
+    assert len(messages) == 2 and all([t["role"] for t in m] == ["system", "user"] for m in messages)
+    assert all(m[0]["content"] == KDD_SYSTEM_PROMPT and not m[1]["content"].startswith(KDD_SYSTEM_PROMPT) for m in messages)
 
 
 @pytest.mark.slow
 def test_a_slow_server_is_one_error_naming_the_timeout(server, tmp_path):
     server.delay = 3.0
-    with pytest.raises(EcombenchError, match=r"/v1/completions: no answer within 1 s \(--request-timeout\), 1 tries; 0 answers are kept"):
+    with pytest.raises(EcombenchError, match=r"/v1/completions: no answer within 1 s \(--request-timeout\), 1 tries; 0 answers of this run are kept"):
         run(api_options(server.url, tmp_path, request_timeout=1, limit=1))
     assert not (tmp_path / "subs").exists()
 
@@ -209,11 +209,11 @@ def test_a_server_failing_mid_run_loses_no_answers(server, tmp_path):
     server.fail_after = 2
     done = _cli(args, tmp_path)
     assert done.returncode == 2, done.stderr[-2000:]
-    errors = [line for line in done.stderr.splitlines() if line.startswith("ecombench:")]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ecombench: error:")]
     assert errors == [
         (
             f"ecombench: error: {server.url}/completions: HTTP 500 Internal Server Error, 2 tries; "
-            "2 answers are kept in the answer cache: run the same command again to go on"
+            "2 answers of this run are kept in the answer cache: run the same command again to go on"
         )
     ]
     assert "Traceback" not in done.stderr and KEY not in done.stderr
@@ -251,7 +251,7 @@ def test_the_key_stays_out_of_debug_logs(server, tmp_path):
     ]
     done = _cli(args, tmp_path)
     assert done.returncode != 0
-    assert "Exception:ClientResponseError" in done.stderr  # lm-eval's log of the failed request (its repr holds the headers)
+    assert "HTTP 500 Internal Server Error, 1 tries; no answers were kept (--no-cache)" in done.stderr
     assert KEY not in done.stderr
 
 

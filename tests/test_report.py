@@ -322,14 +322,14 @@ def test_serve_rebuilds_when_a_submission_lands(tmp_path):
             assert line or proc.poll() is None, proc.stderr.read()
         url = line.split()[1]
         get = lambda path: urllib.request.urlopen(url + path, timeout=10).read().decode()  # noqa: E731
-        assert "first" in get("data/board-0.js") and '<table id="board"' in get("index.html")
-        stamp = get("data/stamp.js")
+        assert "first" in get("data/board-0.json") and '<table id="board"' in get("index.html")
+        stamp = get("data/stamp.json")
         submissions.save(subs, make_submission("second", uniform(0.7)), [])
         deadline = time.monotonic() + 30
-        while "second" not in get("data/board-0.js"):
+        while "second" not in get("data/board-0.json"):
             assert time.monotonic() < deadline, "the site was not rebuilt"
             time.sleep(0.3)
-        assert get("data/stamp.js") != stamp
+        assert get("data/stamp.json") != stamp
         if CHROMIUM:
             with browser_page() as page:
                 open_page(page, url + "index.html")

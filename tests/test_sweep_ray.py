@@ -82,14 +82,20 @@ def _dead_pid() -> int:
         ("0f0f0f-1-ab12", 0, False),  # another host, refreshed just now
         ("0f0f0f-1-ab12", 3600, True),  # another host, no heartbeat for an hour
         ("", 0, False),  # being written this instant
+        ("{host}-{live}-ab12 started {live_start}", 0, False),  # this host, the very process that claimed it
+        ("{host}-{live}-ab12 started 1", 0, True),  # this host, the pid lives but is another process now (a restart)
+        ("{host}-{me}-ab12 started 1", 0, True),  # ... even this driver's own pid, reused after a container restart
     ],
 )
 def test_a_claim_is_free_only_when_its_driver_is_gone(tmp_path, content, age_s, free):
+    from ecombench.io import process_start
+
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         claims = Claims(tmp_path)
         path = claims.path("k1-t1-r2")
-        path.write_text(content.format(host=owner_tag().split("-")[0], live=live.pid, dead=_dead_pid()))
+        fields = {"host": owner_tag().split("-")[0], "live": live.pid, "dead": _dead_pid(), "me": os.getpid(), "live_start": process_start(live.pid)}
+        path.write_text(content.format(**fields))
         os.utime(path, (time.time() - age_s, time.time() - age_s))
         with claims:
             assert claims.take("k1-t1-r2") is free
@@ -246,3 +252,31 @@ def test_run_many_scores_each_model_once_over_ray(tmp_path, cluster):
     subs = {load(o.value).name: load(o.value) for o in outcomes}
     assert sorted(subs) == ["a", "b"] and subs["a"].all_around == subs["b"].all_around > 0
     assert sorted(p.parent for p in (tmp_path / "subs").glob("*.json")) == [tmp_path / "subs"] * 2
+
+
+@pytest.mark.slow
+def test_a_sweep_that_leaves_cells_to_another_live_driver_does_not_exit_0(tmp_path):
+    """Issue 26 (16): cells skipped because a live driver holds their claims are not done: exit 3, said on stderr."""
+    import yaml
+
+    from ecombench.io import process_start
+    from tests.conftest import run_ecombench
+
+    sweep = {
+        "name": "held",
+        "output": str(tmp_path / "sweep"),
+        "train": {"model": "builtin:tiny", "submissions_dir": str(tmp_path / "subs"), "data": {"max_per_task": 10}, "train": {"max_steps": 1}},
+        "grid": {"tracks": ["user_behavior_alignment"], "num_capabilities": [1], "tasks_per_capability": [1], "ranks": [2]},
+    }
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(sweep))
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        claims = tmp_path / "sweep" / "claims"
+        claims.mkdir(parents=True)
+        (claims / "k1-t1-r2.claim").write_text(f"{owner_tag()[:6]}-{other.pid}-ab12 started {process_start(other.pid)}")
+        done = run_ecombench("sweep", "--config", str(tmp_path / "sweep.yaml"), cwd=tmp_path)
+    finally:
+        other.kill()
+        other.wait()
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert "ecombench: 1 cell(s) not done by this run (k1-t1-r2): another live driver holds their claims" in done.stderr

@@ -427,3 +427,24 @@ def test_train_resumed_from_its_final_checkpoint_records_max_steps(tmp_path, tin
     digest = save_adapter(model, tokenizer, out, "builtin:tiny")
     assert json.loads((out / "adapter_config.json").read_text())["target_modules"] == ["o_proj", "q_proj", "v_proj"]
     assert digest == folder_hash(out) and not (out / "checkpoints").exists()
+
+
+@pytest.mark.slow
+def test_a_resumed_run_records_the_loss_of_the_whole_run(tmp_path, tiny_model):
+    """Issue 26 (17): resumed from a middle checkpoint, the same weights and the same train_loss as uninterrupted."""
+    import shutil
+
+    from ecombench.train.config import LoraConfig, OptimConfig
+    from ecombench.train.data import TrainRecord
+    from ecombench.train.trainer import fit
+
+    records = [TrainRecord(f"Question {i}?\nAnswer: ", str(i % 5 + 1)) for i in range(4)]
+    optim = OptimConfig(max_steps=4, batch_size=1, packing=False, max_length=64, save_steps=2, logging_steps=1, dtype="float32")
+    lora = LoraConfig(rank=2, alpha=4, target_modules=["v_proj", "q_proj"])
+    whole_dir, resumed_dir = tmp_path / "whole", tmp_path / "resumed"
+    _, _, whole = fit(tiny_model, records, [], optim, lora, whole_dir, show_progress=False)
+    shutil.copytree(whole_dir, resumed_dir)
+    shutil.rmtree(resumed_dir / "checkpoints" / "checkpoint-4")  # as if killed after step 2's checkpoint
+    _, _, resumed = fit(tiny_model, records, [], optim, lora, resumed_dir, resume=True, show_progress=False)
+    assert resumed.steps == whole.steps == 4
+    assert resumed.train_loss == pytest.approx(whole.train_loss, rel=1e-5)

@@ -6,13 +6,13 @@ extraction, answer generation) are generation tasks scored by ROUGE-L.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
+from ecombench.io import parse_json
 from ecombench.records import iter_jsonl, make_record
 
 FIELDS = ("task", "setting", "split", "instruction", "input", "output")
@@ -31,12 +31,18 @@ TRACKS = {
 
 
 def _records(source: Path) -> list[tuple[int, dict[str, Any]]]:
-    text = source.read_text(encoding="utf-8")
+    try:
+        text = source.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise EcombenchError(f"{source}: not UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise EcombenchError(f"{source}: cannot read ({exc.strerror})") from exc
     if text.lstrip().startswith("["):
-        try:
-            return list(enumerate(json.loads(text), start=1))
-        except json.JSONDecodeError as exc:
-            raise EcombenchError(f"{source}: not valid JSON ({exc.msg})") from exc
+        records = parse_json(text, str(source))
+        for number, r in enumerate(records, start=1):
+            if not isinstance(r, dict):
+                raise EcombenchError(f"{source}: record {number}: expected a JSON object, got {type(r).__name__}")
+        return list(enumerate(records, start=1))
     return list(iter_jsonl(source))
 
 
@@ -60,6 +66,9 @@ def read(source: Path, setting: str = "IND_Diverse_Instruction", split: str = "t
             raise EcombenchError(f"{source}:{number}: missing {', '.join(missing)} (expected fields {', '.join(FIELDS)}, options optional)")
         if r["setting"] != setting or r["split"] != split:
             continue
+        wrong = [f for f in ("instruction", "input") if not isinstance(r[f], str)] + ([] if isinstance(r["output"], str | int | float) else ["output"])
+        if wrong or not isinstance(r.get("options") or [], list) or not all(isinstance(o, str) for o in r.get("options") or []):
+            raise EcombenchError(f"{source}:{number}: {', '.join(wrong) or 'options'}: expected text (options: a list of texts)")
         task = re.sub(r"[^a-z0-9]+", "_", str(r["task"]).lower()).strip("_")
         track = TRACKS.get(task, "ecinstruct")
         prompt = f"{r['instruction']}\n{r['input']}"

@@ -17,6 +17,7 @@ which skips such folders with a warning on stderr.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any, TypeGuard
@@ -63,11 +64,33 @@ def _text(path: Path) -> str:
         raise _Unreadable(f"{path.name}: cannot read ({exc.strerror})") from exc
 
 
+_FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+
+
+def fill(template: str, **fields: str) -> str:
+    """``template`` with each ``{name}`` of ``fields`` put in and ``{{``/``}}`` as one brace (``str.format``'s reading of
+    the published templates), and nothing else: a format spec, conversion, index or attribute (``{sentences:>400000000}``,
+    ``{0}``, ``{ex.__class__}``) is refused, never evaluated."""
+
+    def one(match: re.Match[str]) -> str:
+        text = match.group(0)
+        if text in ("{{", "}}"):
+            return text[0]
+        if match.group(1) in fields:
+            return fields[match.group(1)]
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise _Unreadable(f"test_prompt.instruction: {shown!r} is not one of {', '.join('{' + f + '}' for f in fields)} (nothing else is filled in)")
+
+    return _FIELD.sub(one, template)
+
+
 def _meta(folder: Path) -> dict[str, Any]:
     try:
         meta = json.loads(_text(folder / "meta-info.json"))
     except json.JSONDecodeError as exc:
         raise _Unreadable(f"meta-info.json is not valid JSON ({exc.msg}, line {exc.lineno})") from exc
+    except (RecursionError, ValueError) as exc:
+        raise _Unreadable(f"meta-info.json is not readable JSON ({type(exc).__name__})") from exc
     if not isinstance(meta, dict):
         raise _Unreadable("meta-info.json is not a JSON object")
     if not isinstance(meta.get("defi"), str):
@@ -159,11 +182,9 @@ def _folder_rows(folder: Path, kind: str) -> tuple[list[dict[str, Any]], str]:
         raise _Unreadable(f"label_sep {sep!r}: {kind} answers are scored split on ', ' (every published folder's label_sep)")
     if kind == "CLS" and not isinstance(meta.get("label_key"), str):
         raise _Unreadable("meta-info.json has no label_key (which list of each row's 'labels' is the answer)")
-    template = HEADER.format(defi=meta["defi"]) + meta["test_prompt"]["instruction"]
-    try:
-        template.format(sentences="", label_set="", ex="")
-    except (KeyError, IndexError, ValueError, AttributeError) as exc:
-        raise _Unreadable(f"test_prompt.instruction cannot be filled with sentences, label_set and ex ({type(exc).__name__}: {exc})") from exc
+    header = HEADER.replace("{defi}", meta["defi"])
+    template = meta["test_prompt"]["instruction"]
+    fill(template, sentences="", label_set="", ex="")  # a field it cannot fill is refused before any row is read
     uses_labels = kind == "NER" or (kind in ("CLS", "Condition_Extract") and "{label_set}" in template)
     meta_labels = _meta_labels(meta) if uses_labels else None
     track = kind.lower()
@@ -177,7 +198,7 @@ def _folder_rows(folder: Path, kind: str) -> tuple[list[dict[str, Any]], str]:
             if chosen is None:
                 raise _Unreadable(f"test.json:{number}: no label_set in the row, and meta-info.json has no label_set/label_key")
             labels = chosen
-        prompt = template.format(sentences=sentence, label_set=sep.join(labels), ex="")
+        prompt = header + fill(template, sentences=sentence, label_set=sep.join(labels), ex="")
         truth = _truth(kind, number, row, sentence, labels, meta, sep)
         rows.append(make_record(folder.name, "generation", metric, track, prompt, truth))
     return rows, f"EcomGPT {folder.name}: {meta['defi']} ({kind}, scored as EcomGPT's {cls}: {metric})"

@@ -138,6 +138,23 @@ def _check_unique(name: str, ours: set[str], dest_parent: Path) -> None:
             raise EcombenchError(f"'{other}' is already defined in {where}; choose another --name")
 
 
+MARKER = ".ecombench-import"  # in every folder `import` writes: --force replaces only such folders
+
+
+def _imported_here(dest: Path) -> bool:
+    """Whether ``dest`` is a suite folder ``import`` wrote: its marker, or (written before markers) nothing but
+    task files and the suite's ``_group_all.yaml``."""
+    if dest.is_symlink() or not dest.is_dir():
+        return False
+    if (dest / MARKER).is_file():
+        return True
+    try:
+        names = [p.name for p in dest.iterdir()]
+    except OSError:
+        return False
+    return "_group_all.yaml" in names and all(n.endswith((".yaml", ".jsonl")) and (dest / n).is_file() for n in names)
+
+
 def write_suite(suite: ImportedSuite, name: str, dest_parent: Path, force: bool = False) -> Path:
     """Write ``dest_parent/name/`` with one YAML + data file per task, track groups and a suite group.
 
@@ -154,6 +171,10 @@ def write_suite(suite: ImportedSuite, name: str, dest_parent: Path, force: bool 
     restore_dir(dest)
     if dest.exists() and not force:
         raise EcombenchError(f"{dest} already exists; pass --force to replace it")
+    if (dest.exists() or dest.is_symlink()) and not _imported_here(dest):
+        raise EcombenchError(
+            f"{dest} holds no suite written by ecombench import (no {MARKER}); --force replaces only those: move it away or pick another --name"
+        )
     task_slugs = _unique_slugs(sorted(suite.tasks), "tasks")
     track_of = {source: rows[0]["track"] for source, rows in suite.tasks.items() if rows}
     track_slugs = _unique_slugs(sorted(set(track_of.values())), "tracks")
@@ -184,6 +205,7 @@ def write_suite(suite: ImportedSuite, name: str, dest_parent: Path, force: bool 
             _group_yaml(name, [groups[t] for t in tracks], "All-Around: the mean of the track scores", _ALL_AROUND), encoding="utf-8"
         )
         _read_back(staging, suite)
+        (staging / MARKER).write_text(json.dumps({"suite": name, "format": suite.fmt}) + "\n", encoding="utf-8")
         replace_dir(staging, dest)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

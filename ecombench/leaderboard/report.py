@@ -43,7 +43,7 @@ from ecombench.leaderboard.sitedata import (
 )
 from ecombench.leaderboard.store import Loaded
 from ecombench.leaderboard.table import BoardTable, build_table
-from ecombench.submissions import Submission, load, load_items
+from ecombench.submissions import Submission, items_path, load, load_items
 from ecombench.taskindex import TaskIndex
 
 SITE = Path(__file__).with_name("site")
@@ -82,6 +82,8 @@ def site_boards(main: BoardTable, index: TaskIndex, loaded: Loaded, by: str = "t
 
 
 def _check_output(out: Path) -> None:
+    if out.is_symlink():
+        raise EcombenchError(f"--output {out}: a link; the report replaces the folder whole, so give the folder itself ({out.resolve()})")
     if not out.exists():
         return
     if not out.is_dir():
@@ -181,7 +183,11 @@ def _items(
 ) -> tuple[int, str | None, dict[str, list[str]]]:
     """Write (or keep) one submission's items; returns their number, the items file's digest and the texts
     files they refer to (key -> [task, data sha256])."""
-    digest = _items_digest(folder / d["items_file"])
+    try:
+        digest = _items_digest(items_path(folder, d["items_file"], sid))
+    except EcombenchError as exc:
+        site.warnings.append(f"no items in the report for {sid}: {exc}")
+        return 0, None, {}
     if digest is None:
         return 0, None, {}
     before = old.get(sid, [None, 0, {}])

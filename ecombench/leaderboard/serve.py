@@ -19,14 +19,100 @@ from pathlib import Path
 
 from ecombench.errors import EcombenchError
 
+DATA_FOLDERS = ("data", "items")  # the report's data: names, prompts, answers
+
 
 class _Handler(SimpleHTTPRequestHandler):
+    """The report folder, for this machine's browser only.
+
+    - ``Host`` must name this machine (``localhost``, ``127.0.0.1`` or ``[::1]``, with the bound port): a
+      page whose name was rebound to 127.0.0.1 (DNS rebinding) is refused;
+    - data (``data/``, ``items/``) is read by the pages as JSON (``X.json`` is ``X.js``'s value) fetched
+      same-origin; a data script (``X.js``) is served only to a same-origin request, so a page on another
+      origin (another localhost port included) cannot include it and read the report; every reply says
+      ``Cross-Origin-Resource-Policy: same-origin`` and ``nosniff``;
+    - no directory listings.
+    """
+
     def log_message(self, format: str, *args: object) -> None:
         pass  # one line per request would drown the rebuild messages
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")  # a rebuilt site is seen at once
+        self.send_header("Cross-Origin-Resource-Policy", "same-origin")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Referrer-Policy", "no-referrer")
         super().end_headers()
+
+    def _port(self) -> int:
+        return int(self.server.server_address[1])  # type: ignore[index]  # an (address, port) pair: IPv4
+
+    def _host_ok(self) -> bool:
+        from urllib.parse import urlsplit
+
+        host = self.headers.get("Host", "")
+        try:
+            parts = urlsplit(f"//{host}")
+            port = parts.port
+        except ValueError:
+            return False
+        return (parts.hostname or "") in ("localhost", "127.0.0.1", "::1") and port in (None, self._port())
+
+    def _same_origin(self) -> bool:
+        """Whether the browser says this request comes from the report's own pages (``Sec-Fetch-Site``; else ``Referer``)."""
+        from urllib.parse import urlsplit
+
+        site = self.headers.get("Sec-Fetch-Site")
+        if site is not None:
+            return site in ("same-origin", "none")
+        referer = self.headers.get("Referer")
+        if not referer:
+            return False
+        try:
+            parts = urlsplit(referer)
+            return parts.hostname in ("localhost", "127.0.0.1", "::1") and parts.port == self._port()
+        except ValueError:
+            return False
+
+    def send_head(self):  # type: ignore[no-untyped-def]  # http.server's own signature
+        if not self._host_ok():
+            self.send_error(421, "Misdirected Request: this server answers to localhost only")
+            return None
+        path = self.path.split("?", 1)[0].split("#", 1)[0].lstrip("/")
+        top = path.split("/", 1)[0]
+        if top in DATA_FOLDERS and path.endswith(".json"):
+            return self._data_json(path)
+        if top in DATA_FOLDERS and not self._same_origin():
+            self.send_error(403, "Forbidden: the report's data is for its own pages (fetch X.json)")
+            return None
+        return super().send_head()
+
+    def _data_json(self, path: str):  # type: ignore[no-untyped-def]
+        import io
+
+        from ecombench.leaderboard.sitedata import script_value
+
+        local = Path(self.translate_path("/" + path.removesuffix(".json") + ".js"))
+        try:
+            text = local.read_text(encoding="utf-8") if local.is_file() else None
+        except (OSError, UnicodeDecodeError):
+            text = None
+        try:
+            raw = script_value(text).encode() if text is not None else None
+        except (EcombenchError, ValueError):
+            raw = None
+        if raw is None:
+            self.send_error(404, "File not found")
+            return None
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        return io.BytesIO(raw)
+
+    def list_directory(self, path):  # type: ignore[no-untyped-def]
+        self.send_error(404, "File not found")
+        return None
 
 
 def snapshot(folder: Path) -> frozenset[tuple[str, int, int]]:
@@ -48,18 +134,46 @@ def watch(folder: Path, rebuild: Callable[[], object], stop: threading.Event, in
         seen = now
         try:
             rebuild()
-            print(f"ecombench: rebuilt the report ({len(now)} submissions)", file=sys.stderr, flush=True)
-        except EcombenchError as exc:
-            print(f"ecombench: warning: report not rebuilt: {exc}", file=sys.stderr, flush=True)
+            _say(f"ecombench: rebuilt the report ({len(now)} submissions)")
+        except Exception as exc:  # whatever a submission breaks, the last good site stays served
+            why = str(exc) if isinstance(exc, EcombenchError) else f"{type(exc).__name__}: {exc}"
+            _say(f"ecombench: warning: report not rebuilt, the last good one is still served: {why}")
+
+
+def _say(line: str) -> None:
+    """A line on stderr; a closed or full stderr (a broken pipe) never stops the server."""
+    from ecombench.terminal import safe_text
+
+    try:
+        print(safe_text(line), file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):  # type: ignore[no-untyped-def]
+        """A browser that goes away mid-reply (a broken pipe) is no news; anything else is one line, not a traceback."""
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, ConnectionError | TimeoutError):
+            _say(f"ecombench: warning: a request failed: {type(exc).__name__}: {exc}")
+
+
+def make_server(out: Path, port: int) -> ThreadingHTTPServer:
+    """The report server on 127.0.0.1:``port`` (0: any free port), not yet serving."""
+    if not 0 <= port <= 65535:
+        raise EcombenchError(f"--port {port}: use 1 to 65535, or 0 for any free one")
+    handler = functools.partial(_Handler, directory=str(out.absolute()))
+    try:
+        return _Server(("127.0.0.1", port), handler)
+    except OSError as exc:
+        raise EcombenchError(f"--port {port}: cannot serve there ({exc.strerror}); pick another port, or --port 0 for any free one") from exc
 
 
 def serve_site(out: Path, folder: Path, rebuild: Callable[[], object], port: int = 8000, interval: float = 1.0) -> None:
     """Serve ``out`` on 127.0.0.1:``port`` until interrupted, rebuilding it as submissions land in ``folder``."""
-    handler = functools.partial(_Handler, directory=str(out.absolute()))
-    try:
-        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    except OSError as exc:
-        raise EcombenchError(f"--port {port}: cannot serve there ({exc.strerror}); pick another port, or --port 0 for any free one") from exc
+    server = make_server(out, port)
     stop = threading.Event()
     watcher = threading.Thread(target=watch, args=(folder, rebuild, stop, interval), daemon=True)
     watcher.start()

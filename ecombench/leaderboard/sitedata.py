@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from ecombench.errors import EcombenchError
-from ecombench.io import atomic_writer
+from ecombench.io import atomic_writer, read_cache_pickle
 from ecombench.leaderboard.render import columns
 from ecombench.leaderboard.stats import shown_decimals
 from ecombench.leaderboard.store import _digest
@@ -50,15 +50,39 @@ def _json(value: Any) -> str:
     return text
 
 
+PROTO_KEY = '"__proto__":'
+PARSED = "JSON.parse("
+
+
+def _literal(text: str) -> str:
+    """JSON text as a script expression. In an object literal a ``"__proto__"`` key (escaped or not) sets the object's
+    prototype, so a payload with one (a task or track of that name) goes as a string that ``JSON.parse`` reads,
+    which makes it an ordinary key."""
+    return f"{PARSED}{_json(text)})" if PROTO_KEY in text else text
+
+
 def script(key: str, value: Any) -> str:
     """``value`` as a script that hands it to the page under ``key``."""
-    return f"ECOM.put({_json(key)},{_json(value)});\n"
+    return f"ECOM.put({_json(key)},{_literal(_json(value))});\n"
+
+
+def script_value(text: str) -> str:
+    """The JSON value a data script hands to the page (what ``report --serve`` sends as ``X.json``)."""
+    prefix = "ECOM.put("
+    if not text.startswith(prefix) or not text.endswith(");\n"):
+        raise EcombenchError("not a report data script")
+    _, end = json.JSONDecoder().raw_decode(text, len(prefix))
+    value = text[end + 1 : -3]
+    if value.startswith(PARSED):
+        inner = json.loads(value[len(PARSED) : -1])
+        return inner if isinstance(inner, str) else value
+    return value
 
 
 def shard_script(k: int, details: dict[str, dict[str, Any]], items: dict[str, int]) -> str:
     """The details file ``k``: each submission's page detail (JSON text kept from the cache) with its item count."""
     body = ",".join(f'{_json(sid)}:{d["json"][:-1]},"items":{items.get(sid, 0)}}}' for sid, d in details.items())
-    return f"ECOM.put({_json(f'subs:{k}')},{{{body}}});\n"
+    return f"ECOM.put({_json(f'subs:{k}')},{_literal('{' + body + '}')});\n"
 
 
 def shard_count(submissions: int) -> int:
@@ -202,12 +226,8 @@ def load_details(folder: Path, files: dict[str, str]) -> tuple[dict[str, dict[st
     """``_entry`` of each submission (id -> record file name in ``folder``), and warnings for records that no
     longer load. Entries are cached by a hash of each record's bytes, so only new or changed records are read."""
     path = _cache_path(folder)
-    try:
-        with path.open("rb") as handle:
-            cached = pickle.load(handle)
-        old = cached["files"] if cached.get("version") == DETAIL_VERSION else {}
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError, KeyError, TypeError):
-        old = {}
+    cached = read_cache_pickle(path)
+    old = cached["files"] if isinstance(cached, dict) and cached.get("version") == DETAIL_VERSION and isinstance(cached.get("files"), dict) else {}
     entries: dict[str, Any] = {}
     details: dict[str, dict[str, Any]] = {}
     warnings: list[str] = []

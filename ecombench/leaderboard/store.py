@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from ecombench.errors import EcombenchError
-from ecombench.io import atomic_writer
+from ecombench.io import atomic_writer, read_cache_pickle
 from ecombench.paths import cache_dir
 from ecombench.submissions import Submission, load
 
@@ -62,12 +62,8 @@ def _index_path(folder: Path) -> Path:
 
 
 def _read_index(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            index = pickle.load(handle)
-        return index if index.get("version") == INDEX_VERSION else {}
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ValueError):
-        return {}
+    index = read_cache_pickle(path)
+    return index if isinstance(index, dict) and index.get("version") == INDEX_VERSION else {}
 
 
 def _digest(path: str) -> str | None:

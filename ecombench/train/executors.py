@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ecombench.errors import EcombenchError
-from ecombench.io import atomic_writer, is_stale, owner_tag, sweep_stale, umask
+from ecombench.io import atomic_writer, is_stale, owner_tag, process_start, sweep_stale, umask
 
 STORAGE = ("auto", "shared", "gather")
 MARKER_PREFIX = ".ecombench-driver-"
@@ -298,7 +298,7 @@ class Claims:
         if not self.enabled:
             return True
         self.folder.mkdir(parents=True, exist_ok=True)
-        path, mine = self.path(key), f"{owner_tag()}{secrets.token_hex(4)}"
+        path, mine = self.path(key), f"{owner_tag()}{secrets.token_hex(4)} started {process_start(os.getpid())}"
         for _ in range(3):
             try:
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666 & ~umask())
@@ -337,7 +337,11 @@ class Claims:
         except FileNotFoundError:
             return True
         if _TAG.match(text) and text.startswith(owner_tag().split("-")[0]):
-            return is_stale(Path(text), "")  # same host: the claim is stale when its pid is gone
+            # same host: the claim is stale when its pid is gone, or is now another process (a pid reused after a
+            # restart, this driver's own included), told by the start time the claim recorded
+            pid, started = int(_TAG.match(text).group(2)), text.partition(" started ")[2].strip()  # type: ignore[union-attr]
+            now = process_start(pid)
+            return is_stale(Path(text.split(" ")[0]), "") or bool(started and now and started != now)
         return age > self.STALE_S  # another host (or a claim still being written): by its heartbeat
 
     def _clear_if_stale(self, path: Path) -> bool:
@@ -383,7 +387,7 @@ class Claims:
         self._beat.start()
 
 
-_TAG = re.compile(r"[0-9a-f]{6}-\d+-")
+_TAG = re.compile(r"([0-9a-f]{6})-(\d+)-")
 
 
 @dataclass(frozen=True)

@@ -387,7 +387,11 @@ def fit(
         train_loss = _logged_train_loss(trainer.state.log_history)
     else:
         output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
-        train_loss = float(output.training_loss) if output.training_loss is not None else None
+        # transformers' training_loss covers only the steps this process ran: a resumed run would record the
+        # loss of its last part. The logged losses (restored with the checkpoint) cover the whole run, so an
+        # interrupted and resumed run records what an uninterrupted one does.
+        logged = _logged_train_loss(trainer.state.log_history)
+        train_loss = logged if logged is not None or checkpoint else (float(output.training_loss) if output.training_loss is not None else None)
     seconds = time.monotonic() - started
     heldout_loss = trainer.evaluate()["eval_loss"] if eval_ds is not None else None
     state = trainer.state

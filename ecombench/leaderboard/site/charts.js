@@ -20,7 +20,7 @@
     var d = board.data, tasks = board.tasks, n = Math.min(view.n, d.name.length), C = 18, L = 230, T = 150;
     var box = E.clear($("heatmap"));
     if (!tasks.length || !n) { box.appendChild(el("p", { text: "No task scores on this board." })); return; }
-    var best = {}, scaled = {};
+    var best = E.dict(), scaled = E.dict();
     var models = d.reference.some(function (r) { return !r; });  // the oracle would make every real model white
     tasks.forEach(function (t) {
       var col = d["task:" + t] || [], m = null;
@@ -55,7 +55,7 @@
   }
 
   function rowsById() {
-    var out = {}, d = board.data;
+    var out = E.dict(), d = board.data;
     for (var i = 0; i < d.submission.length; i++) out[d.submission[i]] = i;
     return out;
   }
@@ -79,7 +79,7 @@
     var box = E.clear($("sweep")), where = rowsById(), d = board.data;
     var points = lineage.filter(function (l) { return Object.prototype.hasOwnProperty.call(where, l.id); });
     if (!points.length) { box.appendChild(el("p", { text: "No trained adapters on this board (ecombench train and ecombench sweep record their lineage)." })); return; }
-    var groups = {}, xs = [], lo = Infinity, hi = -Infinity;
+    var groups = E.dict(), xs = [], lo = Infinity, hi = -Infinity;
     points.forEach(function (l) {
       var key = l.base_model + "\u0000" + l.rank, y = d.all_around[where[l.id]];
       (groups[key] = groups[key] || { base: l.base_model, rank: l.rank, pts: [] }).pts.push({ x: l[view.x], y: y, id: l.id });
@@ -111,7 +111,7 @@
     var box = E.clear($("lineage")), where = rowsById(), d = board.data;
     var kids = lineage.filter(function (l) { return Object.prototype.hasOwnProperty.call(where, l.id); });
     if (!kids.length) { box.appendChild(el("p", { text: "No trained adapters on this board." })); return; }
-    var groups = {};
+    var groups = E.dict();
     kids.forEach(function (l) { var key = (l.base || "") + "\u0000" + l.base_model; (groups[key] = groups[key] || { l: l, kids: [] }).kids.push(l); });
     var keys = Object.keys(groups).sort(), H = 26, height = 20, layout = [];
     keys.forEach(function (k) { layout.push(height); height += H * Math.max(1, groups[k].kids.length) + 24; });

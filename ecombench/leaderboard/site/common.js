@@ -1,30 +1,49 @@
 /* ecombench report: helpers shared by every page. No framework, nothing fetched from elsewhere.
    Data arrives as scripts (under data/ and items/) that call ECOM.put(key, value); pages add them with
-   ECOM.load, which works from file:// (where fetch is refused) and over HTTP alike. Every string from a
+   ECOM.load from file:// (where fetch is refused); over HTTP ECOM.load fetches the same values as JSON. Every string from a
    submission reaches the page through textContent or setAttribute, never through innerHTML. */
 "use strict";
 var ECOM = (function () {
-  var store = {}, pending = {};
+  var store = new Map(), pending = new Map();  // keyed by names from submissions: never a plain object
   var SVG = "http://www.w3.org/2000/svg";
   var ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;  // submission ids are file names (submissions.FileSafe)
 
-  function put(key, value) { store[key] = value; }
+  // Every object of the data gets no prototype, so that a task or track named "constructor" or "__proto__"
+  // is an ordinary key: it neither finds Object.prototype's members nor writes into Object.prototype.
+  function bare(value) {
+    if (Array.isArray(value)) { for (var i = 0; i < value.length; i++) if (value[i] && typeof value[i] === "object") value[i] = bare(value[i]); return value; }
+    if (!value || typeof value !== "object") return value;
+    var out = Object.create(null);
+    Object.keys(value).forEach(function (k) { var v = value[k]; out[k] = v && typeof v === "object" ? bare(v) : v; });
+    return out;
+  }
+  function dict() { return Object.create(null); }
+  function put(key, value) { store.set(key, bare(value)); }
 
   function load(src, key, fresh) {
-    if (!fresh && Object.prototype.hasOwnProperty.call(store, key)) return Promise.resolve(store[key]);
-    if (!fresh && pending[src]) return pending[src];
-    var promise = new Promise(function (resolve, reject) {
+    if (!fresh && store.has(key)) return Promise.resolve(store.get(key));
+    if (!fresh && pending.has(src)) return pending.get(src);
+    var promise = /^https?:$/.test(location.protocol) ? fetchJson(src, key, fresh) : new Promise(function (resolve, reject) {
       var s = document.createElement("script");
       s.src = src + (fresh ? "?t=" + Date.now() : "");
       s.onload = function () {
         s.remove();
-        if (Object.prototype.hasOwnProperty.call(store, key)) resolve(store[key]); else reject(new Error("no data in " + src));
+        if (store.has(key)) resolve(store.get(key)); else reject(new Error("no data in " + src));
       };
-      s.onerror = function () { s.remove(); delete pending[src]; reject(new Error("cannot load " + src)); };
+      s.onerror = function () { s.remove(); pending.delete(src); reject(new Error("cannot load " + src)); };
       document.head.appendChild(s);
     });
-    if (!fresh) pending[src] = promise;
+    if (!fresh) pending.set(src, promise);
     return promise;
+  }
+
+  // Over HTTP (report --serve) data is JSON fetched from the same origin: a page elsewhere cannot include it.
+  function fetchJson(src, key, fresh) {
+    var url = src.replace(/\.js$/, ".json") + (fresh ? "?t=" + Date.now() : "");
+    return fetch(url, { credentials: "same-origin", cache: "no-store" }).then(function (r) {
+      if (!r.ok) throw new Error("cannot load " + url);
+      return r.json();
+    }).then(function (value) { put(key, value); return store.get(key); }, function (e) { pending.delete(src); throw e; });
   }
 
   function node(doc, tag, attrs, children) {
@@ -67,7 +86,7 @@ var ECOM = (function () {
     return h % shards;
   }
 
-  function site() { return store.site; }
+  function site() { return store.get("site"); }
 
   function detail(sid) {
     if (!validId(sid)) return Promise.reject(new Error("not a submission id"));
@@ -114,7 +133,7 @@ var ECOM = (function () {
 
   // Page state lives in the URL fragment (#key=value&...), so every view can be linked to.
   function state() {
-    var out = {};
+    var out = dict();
     new URLSearchParams(location.hash.slice(1)).forEach(function (v, k) { out[k] = v; });
     return out;
   }
@@ -199,7 +218,7 @@ var ECOM = (function () {
     where.appendChild(el("p", { class: "error", text: "Could not show this: " + err.message }));
   }
 
-  return { put: put, load: load, el: el, svg: svg, clear: clear, $: $, fmt: fmt, validId: validId, shardOf: shardOf,
+  return { put: put, load: load, dict: dict, el: el, svg: svg, clear: clear, $: $, fmt: fmt, validId: validId, shardOf: shardOf,
            site: site, detail: detail, itemIndex: itemIndex, chunk: chunk, board: board, state: state, setState: setState,
            subLink: subLink, pager: pager, table: table, compare: compare, watch: watch, staleBanner: staleBanner, nav: nav,
            failed: failed };

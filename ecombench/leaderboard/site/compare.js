@@ -40,7 +40,7 @@
     return Math.min(1, Math.max(2 * tail / ITERS, 1 / ITERS));
   }
   function holm(ps) {  // stats.holm: step-down, monotone, capped at 1
-    var names = Object.keys(ps).sort(function (x, y) { return ps[x] - ps[y]; }), m = names.length, running = 0, out = {};
+    var names = Object.keys(ps).sort(function (x, y) { return ps[x] - ps[y]; }), m = names.length, running = 0, out = E.dict();
     names.forEach(function (name, i) { running = Math.max(running, Math.min(1, (m - i) * ps[name])); out[name] = running; });
     return out;
   }
@@ -48,11 +48,11 @@
   function cls(s) { return s > 0 ? (s === 1 ? 2 : 1) : 0; }  // compare's flip: across "> 0" or across "== 1"
 
   function byKey(sub) {  // task -> item hash -> item (the last of equal hashes, as compare's dict keeps)
-    var out = {};
+    var out = E.dict();
     if (!sub.idx) return out;
     for (var i = 0; i < sub.idx.n; i++) {
       var t = sub.idx.tasks[sub.idx.task[i]];
-      (out[t] = out[t] || {})[sub.idx.key[i]] = i;
+      (out[t] = out[t] || E.dict())[sub.idx.key[i]] = i;
     }
     return out;
   }
@@ -87,13 +87,13 @@
   function later() { return new Promise(function (resolve) { setTimeout(resolve, 0); }); }
 
   function deltas(a, b) {  // compare.compare, task by task (yielding between tasks so the page stays live)
-    var tracks = {}, scores = {};
+    var tracks = E.dict(), scores = E.dict();
     b.d.tasks.forEach(function (t) { scores[t[0]] = t[4]; });
     var shared = a.d.tasks.filter(function (t) { return Object.prototype.hasOwnProperty.call(scores, t[0]); });
-    var out = [], ps = {};
+    var out = [], ps = E.dict();
     return shared.reduce(function (chain, t) {
       return chain.then(later).then(function () {
-        var ka = a.keys[t[0]] || {}, kb = b.keys[t[0]] || {}, sa = [], sb = [], same = 0;
+        var ka = a.keys[t[0]] || E.dict(), kb = b.keys[t[0]] || E.dict(), sa = [], sb = [], same = 0;
         Object.keys(ka).sort().forEach(function (key) {
           if (!Object.prototype.hasOwnProperty.call(kb, key)) return;
           sa.push(a.idx.score[ka[key]]); sb.push(b.idx.score[kb[key]]);

@@ -35,7 +35,7 @@
       (d.kind === "reference" ? " (a reference row: shown for scale, not ranked)" : "");
     var settings = E.clear($("settings"));
     d.settings.forEach(function (r) { settings.appendChild(el("tr", {}, [el("th", { class: "text", text: r[0] }), el("td", { class: "text", text: r[1] })])); });
-    var tracks = {};  // each track's mean task score (the record's track scores, recomputed from its tasks)
+    var tracks = E.dict();  // each track's mean task score (the record's track scores, recomputed from its tasks)
     d.tasks.forEach(function (t) { (tracks[t[1]] = tracks[t[1]] || []).push(t[4]); });
     Object.keys(tracks).forEach(function (k) { tracks[k] = tracks[k].reduce(function (a, b) { return a + b; }, 0) / tracks[k].length; });
     profile(tracks);

@@ -1,0 +1,148 @@
+"""Items files that are not what a record says (issue 26, item 9): links to devices, FIFOs, files elsewhere, huge files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ecombench import submissions
+from ecombench.errors import EcombenchError
+from tests.test_leaderboard import make_submission, uniform
+from tests.test_report import items
+
+
+@pytest.fixture
+def saved(tmp_path):
+    sub = make_submission("linked", uniform(0.5))
+    submissions.save(tmp_path, sub, items([1.0] * 3, "1"))
+    path = tmp_path / sub.items_file
+    path.unlink()
+    return tmp_path, sub, path
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        pytest.param(lambda p, d: p.symlink_to("/dev/zero"), "is a link out of", id="dev-zero"),
+        pytest.param(lambda p, d: os.mkfifo(p), "is not a regular file", id="fifo"),
+        pytest.param(
+            lambda p, d: (d.parent / "elsewhere.jsonl").write_text("") or p.symlink_to(d.parent / "elsewhere.jsonl"), "is a link out of", id="elsewhere"
+        ),
+    ],
+)
+def test_items_files_that_are_no_regular_file_inside_the_folder_are_never_read(saved, make, message):
+    folder, sub, path = saved
+    make(path, folder)
+    with pytest.raises(EcombenchError, match=message):
+        submissions.load_items(folder, sub)
+
+
+def test_an_items_file_over_the_cap_is_one_error(saved, monkeypatch):
+    folder, sub, path = saved
+    path.write_text("x" * 100)
+    monkeypatch.setattr(submissions, "MAX_ITEMS_BYTES", 50)
+    with pytest.raises(EcombenchError, match=r"over the 0 MiB limit"):
+        submissions.load_items(folder, sub)
+
+
+@pytest.mark.slow
+def test_report_skips_a_fifo_items_file_with_a_warning(saved):
+    folder, sub, path = saved
+    os.mkfifo(path)
+    done = subprocess.run(
+        [sys.executable, "-m", "ecombench", "report", "--output", str(folder / "site"), "--board", "ecombench_starter", "--submissions-dir", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"no items in the report for {sub.id}" in done.stderr and "is not a regular file" in done.stderr
+
+
+# 13. The orphan sweep never removes an items file a record names.
+
+
+def test_the_sweep_keeps_an_items_file_that_a_renamed_record_names(tmp_path):
+    import time
+
+    sub = make_submission("renamed", uniform(0.5))
+    submissions.save(tmp_path, sub, items([1.0] * 10, "1"))
+    (tmp_path / f"{sub.id}.json").rename(tmp_path / "my-best-run.json")  # renamed by hand
+    orphan = tmp_path / "killed-writer.items.jsonl"
+    orphan.write_text("{}\n")
+    hour_ago = time.time() - submissions.ORPHAN_AFTER_S - 60
+    for path in (orphan, tmp_path / sub.items_file):
+        os.utime(path, (hour_ago, hour_ago))
+    removed = submissions.sweep_leftovers(tmp_path)
+    assert [p.name for p in removed] == ["killed-writer.items.jsonl"]
+    assert len(submissions.load_items(tmp_path, submissions.load(tmp_path / "my-best-run.json"))) == 10
+
+
+# 14. import --force replaces only what an import wrote.
+
+
+def test_import_force_never_replaces_a_folder_an_import_did_not_write(tmp_path):
+    from ecombench.importers import IMPORTERS
+    from ecombench.importers.writer import MARKER, write_suite
+    from tests.test_importers import _shopbench_file
+
+    suite = IMPORTERS["shopbench"](_shopbench_file(tmp_path))
+    home = tmp_path / "home"
+    (home / "thesis").mkdir(parents=True)
+    (home / "thesis" / "chapter1.tex").write_text("years of work")
+    with pytest.raises(EcombenchError, match=rf"thesis holds no suite written by ecombench import \(no {MARKER}\); --force replaces only those"):
+        write_suite(suite, "thesis", home, force=True)
+    assert (home / "thesis" / "chapter1.tex").read_text() == "years of work"
+    dest = write_suite(suite, "kdd", home)
+    assert (dest / MARKER).is_file()
+    (dest / MARKER).unlink()  # a suite written before markers: only task files and _group_all.yaml
+    assert write_suite(suite, "kdd", home, force=True) == dest and (dest / MARKER).is_file()
+
+
+# 15. A planted cache pickle is never run, and never a traceback.
+
+
+def test_a_planted_cache_pickle_is_not_run_and_the_cache_still_works(tmp_path):
+    import pickle
+
+    from ecombench.io import read_cache_pickle
+    from ecombench.leaderboard.store import _index_path, load_folder
+
+    folder = tmp_path / "subs"
+    submissions.save(folder, make_submission("a", uniform(0.5)), [])
+    first = load_folder(folder)
+    assert read_cache_pickle(_index_path(folder))["files"]  # a real index is read back (the cache still saves time)
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    _index_path(folder).write_bytes(pickle.dumps({"version": 1, "x": Evil()}))
+    again = load_folder(folder)
+    assert not marker.exists()
+    assert list(again.meta["name"]) == list(first.meta["name"]) == ["a"]
+    _index_path(folder).write_bytes(pickle.dumps(os.system))  # a global of a module that is not allowed
+    assert read_cache_pickle(_index_path(folder)) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--output", "linked"], "--output linked: a link; the report replaces the folder whole"),
+        (["--output", "site", "--serve", "--port", "70000"], "--port 70000: use 1 to 65535, or 0 for any free one"),
+    ],
+)
+def test_report_output_link_and_bad_port_are_one_line(tmp_path, args, message):
+    from tests.conftest import run_ecombench
+
+    (tmp_path / "real").mkdir()
+    (tmp_path / "linked").symlink_to(tmp_path / "real")
+    submissions.save(tmp_path / "subs", make_submission("a", uniform(0.5)), [])
+    done = run_ecombench("report", "--board", "ecombench_starter", "--submissions-dir", "subs", *args, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(f"ecombench: error: {message}")

@@ -1,0 +1,88 @@
+"""Importers fed hostile files (issue 26, items 11, 12, 15): zip bombs and unused members, format specs,
+non-UTF-8 bytes, huge fields, odd JSON shapes. Each is one error line, read in bounded memory."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import pytest
+
+from ecombench.errors import EcombenchError
+from ecombench.importers import IMPORTERS, shopping_mmlu
+from tests.test_importers import _mmlu_zip
+
+
+def test_only_the_members_used_are_unpacked(tmp_path, monkeypatch):
+    path = _mmlu_zip(tmp_path, with_skills=True)
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("data/multiple_choice/unused_dataset.csv", "x" * 1000)
+    opened: list[str] = []
+    real = zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, name, *a, **k: opened.append(getattr(name, "filename", name)) or real(self, name, *a, **k))
+    suite = IMPORTERS["shopping-mmlu"](path)
+    assert set(suite.tasks) == {"title_extraction", "query_ranking"}
+    assert sorted(opened) == ["data/skills/skill_behavior.json", "data/skills/skill_concepts.json"]  # with skills/, the type folders are unused
+
+
+def test_a_zip_bomb_member_is_refused_unread(tmp_path):
+    path = tmp_path / "data.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data/skills/skill_concepts.json", b"\n" * (64 << 20))  # 64 MiB of newlines in about 64 KiB
+    with pytest.raises(EcombenchError, match=r"data/skills/skill_concepts.json unpacks to 67108864 bytes from \d+; not unpacked \(a zip bomb\?\)"):
+        IMPORTERS["shopping-mmlu"](path)
+
+
+def test_a_member_over_the_size_cap_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(shopping_mmlu, "MAX_MEMBER_BYTES", 10)
+    with pytest.raises(EcombenchError, match=r"skill_\w+\.json unpacks to \d+ bytes"):
+        IMPORTERS["shopping-mmlu"](_mmlu_zip(tmp_path, with_skills=True))
+
+
+def _mc_zip(tmp_path, body: bytes):
+    path = tmp_path / "mc.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("data/multiple_choice/x_dataset.csv", b"question,choices,answer\n" + body)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"\"caf\xe9?\",\"['a', 'b']\",0\n", r"x_dataset.csv: not UTF-8 text \(byte \d+\)"),
+        (b'"' + b"q" * (200 << 10) + b'","[\'a\']",0\n', r"x_dataset.csv: not a readable CSV \(field larger than field limit"),
+        (b'"q","5",0\n', r"x_dataset.csv:2: expected columns question, choices \(a list\), answer \(an int\)"),
+        (b'"q","' + b"[" * 5000 + b"]" * 5000 + b'",0\n', r"x_dataset.csv:2: expected columns question, choices"),
+    ],
+)
+def test_shopping_mmlu_csv_problems_are_one_line(tmp_path, body, message):
+    with pytest.raises(EcombenchError, match=message):
+        IMPORTERS["shopping-mmlu"](_mc_zip(tmp_path, body))
+
+
+BASE = {"task": "t", "setting": "IND_Diverse_Instruction", "split": "test", "instruction": "i", "input": "x", "output": "a"}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\xff\xfe not utf-8", r"not UTF-8 text"),
+        (b"[1, 2, 3]", r"record 1: expected a JSON object, got int"),
+        (json.dumps([{**BASE}]).encode().replace(b'"a"}', b"1" * 5000 + b"}"), r"JSON value not readable"),
+        (b"[" * 100_000 + b"]" * 100_000, r"JSON nested too deeply to read"),
+        (json.dumps([{**BASE, "options": 5}]).encode(), r":1: options: expected text \(options: a list of texts\)"),
+        (json.dumps([{**BASE, "input": [[[["deep"]]]]}]).encode(), r":1: input: expected text"),
+    ],
+)
+def test_ecinstruct_problems_are_one_line(tmp_path, content, message):
+    path = tmp_path / "ecinstruct.json"
+    path.write_bytes(content)
+    with pytest.raises(EcombenchError, match=message):
+        IMPORTERS["ecinstruct"](path)
+
+
+def test_fill_puts_in_named_fields_only_and_reads_double_braces_as_str_format_does():
+    from ecombench.importers.ecominstruct import fill
+
+    template = 'Text: {sentences}\nLabels: {label_set}\nAs JSON: {{"a": 1}}'
+    assert fill(template, sentences="s {ex}", label_set="l", ex="") == template.format(sentences="s {ex}", label_set="l", ex="")
