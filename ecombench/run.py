@@ -368,7 +368,7 @@ class Scored:
     items: list[submissions.ItemRecord]
 
 
-def score(samples: list[Any], embedders: Embedders, rules: str = KDDCUP) -> Scored:
+def score(samples: list[Any], embedders: Embedders, rules: str | None = None) -> Scored:
     """Stage 4: parse and score every answer by ``rules`` (the KDD Cup scorer by default); the YAML's task is the unit."""
     items = [replace(scoring_item(s.doc, s.response), task_name=s.task) for s in samples]
     report, scores = score_report(items, embedders, rules)

@@ -285,7 +285,7 @@ def save_scored(
         hardware=_hardware(),
         items_file=f"{sub_id}.items.jsonl",
         source="predictions",
-        rules=scored.report.rules,
+        rules=scored.report.rules,  # type: ignore[arg-type]  # resolve_rules admits only the four names
     )
     items = []
     for task, where in rows_of.items():

@@ -107,9 +107,11 @@ def _check_rules(items: Sequence[ScoringItem], rules: str) -> None:
         raise EcombenchError(f"task '{task}': metric '{missing[0]}' has no rule under --rules {rules}")
 
 
-def score_items(items: Sequence[ScoringItem], embedders: Embedders | None = None, rules: str = KDDCUP) -> list[ItemScore]:
-    """Parse and score each question by ``rules``. Embedding metrics are encoded in one batch per metric."""
+def score_items(items: Sequence[ScoringItem], embedders: Embedders | None = None, rules: str | None = None) -> list[ItemScore]:
+    """Parse and score each question by ``rules`` (None: those the metric names imply, ``rules.inferred``).
+    Embedding metrics are encoded in one batch per metric."""
     embedders = embedders or Embedders()
+    rules = rules or inferred(i.metric for i in items)
     _check_rules(items, rules)
     parsed = [parse(item.task_type, item.raw) for item in items]
     results: list[ItemScore | None] = [None] * len(items)
@@ -211,8 +213,10 @@ def aggregate(task_scores: dict[str, TaskScore], rules: str = KDDCUP) -> Report:
     )
 
 
-def score_report(items: Sequence[ScoringItem], embedders: Embedders | None = None, rules: str = KDDCUP) -> tuple[Report, list[ItemScore]]:
-    """Score every question by ``rules``, then every task (in order of first appearance), track and the whole."""
+def score_report(items: Sequence[ScoringItem], embedders: Embedders | None = None, rules: str | None = None) -> tuple[Report, list[ItemScore]]:
+    """Score every question by ``rules`` (None: those the metric names imply), then every task (in order of
+    first appearance), track and the whole."""
+    rules = rules or inferred(i.metric for i in items)
     scores = score_items(items, embedders or Embedders(), rules)
     by_task: dict[str, list[int]] = defaultdict(list)
     for i, item in enumerate(items):

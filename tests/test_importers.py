@@ -266,25 +266,33 @@ def test_a_zip_without_the_expected_folders_is_refused(tmp_path):
         IMPORTERS["shopping-mmlu"](path)
 
 
-def test_ecinstruct_filters_setting_and_split_and_maps_options(tmp_path):
+def test_ecinstruct_filters_setting_and_split_and_keeps_ecellm_rules(tmp_path):
     base = {"instruction": "Are these the same product?", "input": "A: red mug; B: red cup"}
     records = [
-        {**base, "task": "Product_Matching", "setting": "IND_Diverse_Instruction", "split": "test", "options": ["A: yes", "B: no"], "output": "B: no"},
+        {**base, "task": "Product_Matching", "setting": "IND_Diverse_Instruction", "split": "test", "options": ["yes", "no"], "output": "no"},
         {**base, "task": "Product_Matching", "setting": "IND_Diverse_Instruction", "split": "test", "options": ["yes", "no"], "output": "yes"},
         {**base, "task": "Product_Matching", "setting": "OOD_Diverse_Instruction", "split": "test", "options": ["yes", "no"], "output": "no"},
         {**base, "task": "Answer_Generation", "setting": "IND_Diverse_Instruction", "split": "test", "output": "It holds 350 ml."},
         {**base, "task": "Answer_Generation", "setting": "IND_Diverse_Instruction", "split": "train", "output": "x"},
+        {**base, "task": "Attribute_Value_Extraction", "setting": "OOD_Diverse_Instruction", "split": "test", "output": "[]"},
+        {**base, "task": "Other_Choice", "setting": "IND_Diverse_Instruction", "split": "test", "options": ["A: yes", "B: no"], "output": "B: no"},
     ]
     src = tmp_path / "ecinstruct.json"
     src.write_text(json.dumps(records))
     suite = IMPORTERS["ecinstruct"](src)
-    assert {t: len(r) for t, r in suite.tasks.items()} == {"product_matching": 2, "answer_generation": 1}
-    assert [r["output_field"] for r in suite.tasks["product_matching"]] == [1, 0]
-    assert suite.tasks["product_matching"][0]["track"] == "concept_understanding"
+    assert {t: len(r) for t, r in suite.tasks.items()} == {"product_matching": 2, "answer_generation": 1, "other_choice": 1}
+    matching = suite.tasks["product_matching"]
+    # eCeLLM's evaluate.py compares the gold output text: kept as text, under its yes/no F1 rule
+    assert [(r["output_field"], r["metric"], r["task_type"]) for r in matching] == [("no", "ecellm-yes-no-f1", "generation"), ("yes", "ecellm-yes-no-f1", "generation")]
+    # inference.py's prompt: the Alpaca template with the options as str.format renders the list
+    assert matching[0]["input_field"].endswith("### Input:\nA: red mug; B: red cup\n\n### Options:\n['yes', 'no']\n\n### Response:\n")
+    assert matching[0]["track"] == "concept_understanding"
     assert suite.tasks["answer_generation"][0]["metric"] == "rougel"
-    assert {t: len(r) for t, r in IMPORTERS["ecinstruct"](src, setting="OOD_Diverse_Instruction").tasks.items()} == {"product_matching": 1}
+    assert suite.tasks["other_choice"][0]["output_field"] == 1  # no eCeLLM rule: a multiple-choice question
+    ood = IMPORTERS["ecinstruct"](src, setting="OOD_Diverse_Instruction").tasks
+    assert {t: r[0]["metric"] for t, r in ood.items()} == {"product_matching": "ecellm-yes-no-f1", "attribute_value_extraction": "ecellm-ave-f1-ood"}
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps([{**records[0], "output": "maybe"}]))
+    bad.write_text(json.dumps([{**records[-1], "output": "maybe"}]))
     with pytest.raises(EcombenchError, match=r"bad.json:1: output 'maybe' is none of the options"):
         IMPORTERS["ecinstruct"](bad)
 
