@@ -244,12 +244,14 @@ def test_shopping_mmlu_zip_keeps_skills_as_tracks_and_task_names(tmp_path):
 
 
 @pytest.mark.slow
-def test_shopping_mmlu_type_folders_number_rating_options_from_one(tmp_path):
+def test_shopping_mmlu_type_folders_are_asked_as_task_wise_eval_asks_them(tmp_path):
     dest = _import("shopping-mmlu", _mmlu_zip(tmp_path, with_skills=False), tmp_path, name="smmlu")
     index = build_index([dest])
     assert set(index.tasks) == {"smmlu_review_rating", "smmlu_category", "smmlu_title_extraction", "smmlu_query_ranking"}
     rating = [json.loads(line) for line in (dest / "smmlu_review_rating.jsonl").read_text().splitlines()]
-    assert rating[0]["input_field"] == "Stars for: great?\n1. 1\n2. 2\n3. 3\n4. 4\n5. 5\nAnswer: " and rating[0]["output_field"] == 5
+    # task_wise_eval/utils.py format_example: the rating task shows no options; its label is the rating
+    assert rating[0]["input_field"] == "Stars for: great?\nAnswer: " and rating[0]["output_field"] == 5
+    assert rating[0]["metric"] == "task-wise accuracy" and rating[0]["rules"] == "shopping-mmlu"
     category = json.loads((dest / "smmlu_category.jsonl").read_text().splitlines()[0])
     assert category["input_field"] == "Category of a mug?\n0. toys\n1. drinkware\nAnswer: " and category["output_field"] == 1
     result = run(RunOptions(model="builtin:tiny", tasks=["smmlu"], task_paths=[dest], trust_tasks=True, submissions_dir=tmp_path / "subs"))
