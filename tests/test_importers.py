@@ -285,7 +285,10 @@ def test_ecinstruct_filters_setting_and_split_and_keeps_ecellm_rules(tmp_path):
     assert {t: len(r) for t, r in suite.tasks.items()} == {"product_matching": 2, "answer_generation": 1, "other_choice": 1}
     matching = suite.tasks["product_matching"]
     # eCeLLM's evaluate.py compares the gold output text: kept as text, under its yes/no F1 rule
-    assert [(r["output_field"], r["metric"], r["task_type"]) for r in matching] == [("no", "ecellm-yes-no-f1", "generation"), ("yes", "ecellm-yes-no-f1", "generation")]
+    assert [(r["output_field"], r["metric"], r["task_type"]) for r in matching] == [
+        ("no", "ecellm-yes-no-f1", "generation"),
+        ("yes", "ecellm-yes-no-f1", "generation"),
+    ]
     # inference.py's prompt: the Alpaca template with the options as str.format renders the list
     assert matching[0]["input_field"].endswith("### Input:\nA: red mug; B: red cup\n\n### Options:\n['yes', 'no']\n\n### Response:\n")
     assert matching[0]["track"] == "concept_understanding"
