@@ -212,7 +212,7 @@ def test_skill_scores_equal_skill_evaluation_task_by_task_and_skill_by_skill(tmp
         task, task_type, metric, truth = rng.choice(kinds)
         rows.append({"task_name": task, "task_type": task_type, "metric": metric, "input_field": f"q{len(rows)}", "output_field": truth()})
         # no '-1': a rank below -len makes upstream's ndcg raise IndexError
-        outputs.append(rng.choice(_outputs(rng, 1, [p for p in _PIECES if p != "-1"]) + ["red shirt", "1, 2, 3", "nike, shoes", str(rng.randint(0, 3))]))
+        outputs.append(rng.choice([*_outputs(rng, 1, [p for p in _PIECES if p != "-1"]), "red shirt", "1, 2, 3", "nike, shoes", str(rng.randint(0, 3))]))
     skills = tmp_path / "data" / "skills"
     skills.mkdir(parents=True)
     write_jsonl(skills / "skill1_concept.json", rows)  # no 'track': the file is the skill
