@@ -82,6 +82,9 @@ def places(tmp_path_factory, tiny_model):  # tiny built first: its one-time "bui
     for folder in ("subs_dir", "subs_with_corrupt"):
         submissions.save(p[folder], make_submission("someone", uniform(0.5)), [])
     (p["subs_with_corrupt"] / "corrupt.json").write_text("{")
+    p["subs_two_rules"] = root / "subs_two_rules"
+    submissions.save(p["subs_two_rules"], make_submission("kdd", uniform(0.5)), [])
+    submissions.save(p["subs_two_rules"], make_submission("smmlu", uniform(0.5)).model_copy(update={"rules": "shopping-mmlu"}), [])
     return {k: str(v) for k, v in p.items()}
 
 

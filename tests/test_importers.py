@@ -225,7 +225,7 @@ def _mmlu_zip(tmp_path, with_skills: bool) -> Path:
     rank = record("query_ranking", "ranking", "ndcg", [1, 0, 0.1], "skill_behavior", prompt="Rank 1. a 2. b 3. c\nAnswer: ")
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr(
-            "data/multiple_choice/review_rating_dataset.csv",
+            "data/multiple_choice/review_rating_prediction_dataset.csv",
             "question,choices,answer\n\"Stars for: great?\",\"['1', '2', '3', '4', '5']\",5\n\"Stars for: bad?\",\"['1', '2', '3', '4', '5']\",1\n",
         )
         archive.writestr("data/multiple_choice/category_dataset.csv", "question,choices,answer\n\"Category of a mug?\",\"['toys', 'drinkware']\",1\n")
@@ -247,8 +247,8 @@ def test_shopping_mmlu_zip_keeps_skills_as_tracks_and_task_names(tmp_path):
 def test_shopping_mmlu_type_folders_are_asked_as_task_wise_eval_asks_them(tmp_path):
     dest = _import("shopping-mmlu", _mmlu_zip(tmp_path, with_skills=False), tmp_path, name="smmlu")
     index = build_index([dest])
-    assert set(index.tasks) == {"smmlu_review_rating", "smmlu_category", "smmlu_title_extraction", "smmlu_query_ranking"}
-    rating = [json.loads(line) for line in (dest / "smmlu_review_rating.jsonl").read_text().splitlines()]
+    assert set(index.tasks) == {"smmlu_review_rating_prediction", "smmlu_category", "smmlu_title_extraction", "smmlu_query_ranking"}
+    rating = [json.loads(line) for line in (dest / "smmlu_review_rating_prediction.jsonl").read_text().splitlines()]
     # task_wise_eval/utils.py format_example: the rating task shows no options; its label is the rating
     assert rating[0]["input_field"] == "Stars for: great?\nAnswer: " and rating[0]["output_field"] == 5
     assert rating[0]["metric"] == "task-wise accuracy" and rating[0]["rules"] == "shopping-mmlu"
@@ -256,6 +256,9 @@ def test_shopping_mmlu_type_folders_are_asked_as_task_wise_eval_asks_them(tmp_pa
     assert category["input_field"] == "Category of a mug?\n0. toys\n1. drinkware\nAnswer: " and category["output_field"] == 1
     result = run(RunOptions(model="builtin:tiny", tasks=["smmlu"], task_paths=[dest], trust_tasks=True, submissions_dir=tmp_path / "subs"))
     assert len(result.submission.tasks) == 4
+    # scored and recorded by Shopping MMLU's rules; task_wise_eval's new-token limits (hf_multi_choice.py: 4)
+    assert result.submission.rules == "shopping-mmlu" and result.submission.tasks["smmlu_category"].metric == "task-wise accuracy"
+    assert result.submission.generation.max_gen_toks["smmlu_category"] == 4
 
 
 def test_a_zip_without_the_expected_folders_is_refused(tmp_path):
