@@ -136,3 +136,22 @@ def test_extraction_rule_equals_evaluate_py_on_generated_outputs(ood):
         raws = [rng.choice([json.dumps([triple() for _ in range(rng.randint(0, 3))]), "not json", "{}", "[]"]) for _ in range(n)]
         metric = "ecellm-ave-f1-ood" if ood else "ecellm-ave-f1"
         assert _score(metric, raws, truths)[0] == pytest.approx(upstream_ave(raws, truths, ood), abs=1e-9)
+
+
+def test_an_imported_ecinstruct_suite_scores_by_ecellm_rules_by_default(tmp_path):
+    from ecombench.importers import IMPORTERS
+    from ecombench.importers.writer import write_suite
+    from ecombench.scorefile import score_files
+    from tests.conftest import write_jsonl
+
+    rng = random.Random(5)
+    base = {"instruction": "Same product?", "setting": "IND_Diverse_Instruction", "split": "test", "options": ["yes", "no"]}
+    labels = [rng.choice(["yes", "no"]) for _ in range(60)]
+    src = tmp_path / "ecinstruct.json"
+    src.write_text(json.dumps([{**base, "task": "Product_Matching", "input": f"pair {i}", "output": y} for i, y in enumerate(labels)]))
+    dest = write_suite(IMPORTERS["ecinstruct"](src), "eci", tmp_path / "home")
+    answers = [rng.choice(["yes", "No", " yes\n", "maybe", ""]) for _ in labels]
+    preds = write_jsonl(tmp_path / "preds.jsonl", [{"index": i, "prediction": a} for i, a in enumerate(answers)])
+    report = score_files(dest / "eci_product_matching.jsonl", preds)
+    assert report.rules == "ecellm"
+    assert report.tasks["product_matching"].score == pytest.approx(upstream_yes_no(answers, labels), abs=1e-9)

@@ -348,3 +348,42 @@ def test_rows_declaring_two_rule_sets_need_a_choice(tmp_path):
 def test_score_report_records_the_rules():
     report, _ = score_report([ScoringItem("t", "multiple-choice", "accuracy", "k", 1, "\n1")], rules="shopping-mmlu")
     assert report.as_json()["rules"] == "shopping-mmlu" and report.all_around == 0.0
+
+
+def test_per_type_folders_in_the_upstream_layout_take_type_metric_and_new_tokens_from_the_folder(tmp_path):
+    """README.md of Shopping MMLU: per-type .json files hold input_field and target_field; task_wise_eval picks
+    the metric from the folder and the name (hf_generation.py:39-54) and its own max_new_tokens per type."""
+    data = tmp_path / "data"
+    layout = {
+        "generation/attribute_extraction_dataset.json": {"input_field": "Extract.", "target_field": "red"},
+        "generation/product_title_translation_JP_dataset.json": {"input_field": "Translate.", "target_field": "赤いシャツ"},
+        "generation/multilingual_description_dataset.json": {"input_field": "Describe.", "target_field": "eine Tasse"},
+        "generation/pt_name_explain_dataset.json": {"input_field": "Explain.", "target_field": "a mug"},
+        "named_entity_recognition/query_ner_dataset.json": {"input_field": "Brands?", "target_field": ["nike"]},
+        "retrieval/keyphrase_dataset.json": {"input_field": "Which?", "target_field": [1, 3]},
+        "ranking/query_product_dataset.json": {"input_field": "Rank.", "target_field": [1, 0.1, 0]},
+    }
+    for name, row in layout.items():
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        write_jsonl(data / name, [row])
+    suite = IMPORTERS["shopping-mmlu"](data)
+    metrics = {task: (rows[0]["task_type"], rows[0]["metric"]) for task, rows in suite.tasks.items()}
+    assert metrics == {
+        "attribute_extraction": ("generation", "rougel"),
+        "product_title_translation_JP": ("generation", "jp-bleu"),
+        "multilingual_description": ("generation", "multilingual-sent-transformer"),
+        "pt_name_explain": ("generation", "sent-transformer"),
+        "query_ner": ("named_entity_recognition", "micro f1"),
+        "keyphrase": ("retrieval", "hit rate@3"),
+        "query_product": ("ranking", "ndcg"),
+    }
+    assert suite.max_gen_toks == {
+        "attribute_extraction": 128,
+        "product_title_translation_JP": 128,
+        "multilingual_description": 128,
+        "pt_name_explain": 128,
+        "query_ner": 20,
+        "keyphrase": 15,
+        "query_product": 20,
+    }
+    assert suite.tasks["keyphrase"][0]["output_field"] == [1, 3] and suite.tasks["keyphrase"][0]["input_field"] == "Which?"
