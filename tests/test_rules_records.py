@@ -79,3 +79,26 @@ def test_run_takes_the_suites_rules_and_shopping_mmlus_system_prompt(tmp_path):
     assert kdd.rules == "kddcup" and kdd.system_prompt is None
     with pytest.raises(EcombenchError, match="--rules ecomgpt: metric 'accuracy' of the selected tasks has no rule under it"):
         select_tasks(RunOptions(model="builtin:tiny", tasks=["smmlu"], task_paths=[home], trust_tasks=True, rules="ecomgpt"))
+
+
+def test_reference_rows_of_a_shopping_mmlu_suite_follow_its_rules(tmp_path, monkeypatch):
+    from ecombench.references import build_references
+
+    monkeypatch.setenv("ECOMBENCH_HOME", str(tmp_path / "home"))
+    skills = tmp_path / "data" / "skills"
+    skills.mkdir(parents=True)
+    rows = [
+        {
+            "task_name": "brand_ner",
+            "task_type": "named_entity_recognition",
+            "metric": "micro f1",
+            "input_field": f"Brands in {i}",
+            "output_field": ["nike", "acme"],
+        }
+        for i in range(3)
+    ]
+    write_jsonl(skills / "skill1_concept.json", rows)
+    write_suite(IMPORTERS["shopping-mmlu"](tmp_path / "data"), "smmlu", tmp_path / "home" / "tasks")
+    built = build_references(tmp_path / "subs", suites=["smmlu"], kinds=["oracle"])
+    # the oracle's answer read by Shopping MMLU's NER rule still scores 1: it is a reference beside the suite's runs
+    assert built[0].submission.rules == "shopping-mmlu" and built[0].submission.all_around == 1.0
