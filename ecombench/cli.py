@@ -289,6 +289,9 @@ def import_(
     skip_unreadable: Annotated[
         bool, typer.Option("--skip-unreadable", help="ecominstruct: skip task folders that cannot be read (each named on stderr) instead of failing.")
     ] = False,
+    letter_choices: Annotated[
+        bool, typer.Option("--letter-choices", help="shopping-mmlu per-type folders: options (A)-(D), as task_wise_eval's --use_letter_choices.")
+    ] = False,
 ) -> None:
     """Turn a public dataset you already have into ecombench tasks (under $ECOMBENCH_HOME/tasks/NAME)."""
     from ecombench.importers import IMPORTERS
@@ -304,6 +307,7 @@ def import_(
         "ecinstruct": {"setting": setting, "split": split},
         "esci": {"split": split},
         "ecominstruct": {"skip_unreadable": skip_unreadable},
+        "shopping-mmlu": {"letter_choices": letter_choices},
     }
     options = by_format.get(format, {})
     suite = IMPORTERS[format](source, **options)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ecombench.errors import EcombenchError
-from ecombench.metrics import EMBEDDING_METRICS, ITEM_METRICS, TASK_WISE_ACCURACY
+from ecombench.metrics import EMBEDDING_METRICS, ITEM_METRICS, TASK_WISE_METRICS
 from ecombench.metrics import shopping_mmlu as smmlu
 from ecombench.metrics.ecellm import TASK_METRICS as ECELLM_TASK_METRICS
 from ecombench.metrics.ecomgpt import RAW_ITEM_METRICS, RAW_POOLED_METRICS
@@ -138,7 +138,7 @@ def score_items(items: Sequence[ScoringItem], embedders: Embedders | None = None
             observation = rule.observe(raw, item.truth)
             results[i] = ItemScore(answer, rule.item(observation), observation=observation)
         else:
-            metric = "accuracy" if item.metric == TASK_WISE_ACCURACY else item.metric
+            metric = "accuracy" if item.metric in TASK_WISE_METRICS else item.metric
             results[i] = ItemScore(answer, ITEM_METRICS[metric](answer, item.truth))
     for metric, rows in by_embedding.items():
         encoder = embedders.encoder(metric)

@@ -387,3 +387,36 @@ def test_per_type_folders_in_the_upstream_layout_take_type_metric_and_new_tokens
         "query_product": 20,
     }
     assert suite.tasks["keyphrase"][0]["output_field"] == [1, 3] and suite.tasks["keyphrase"][0]["input_field"] == "Which?"
+
+
+def upstream_task_wise_letters(answer, label, rating):  # hf_multi_choice.py:63-64, 90-95 with --use_letter_choices
+    if not rating:
+        label = ["A", "B", "C", "D"][int(label)]
+    for k in answer:
+        if k.isalnum():
+            answer = k
+            break
+    return 1 if answer == str(label) else 0
+
+
+def test_lettered_choices_are_asked_and_read_as_use_letter_choices_does(tmp_path):
+    folder = tmp_path / "data" / "multiple_choice"
+    folder.mkdir(parents=True)
+    (folder / "category_dataset.csv").write_text("question,choices,answer\n\"Category of a mug?\",\"['toys', 'drinkware', 'tools', 'food']\",1\n")
+    (folder / "review_rating_prediction_dataset.csv").write_text("question,choices,answer\n\"Stars for: great?\",\"[]\",5\n")
+    suite = IMPORTERS["shopping-mmlu"](tmp_path / "data", letter_choices=True)
+    category, rating = suite.tasks["category"][0], suite.tasks["review_rating_prediction"][0]
+    assert category["input_field"] == (
+        "Category of a mug?\n(A) toys\n(B) drinkware\n(C) tools\n(D) food\n\nPlease answer the question with a single letter indicating the choice. \nAnswer: "
+    )
+    assert (category["metric"], rating["metric"]) == ("task-wise letter accuracy", "task-wise rating letter accuracy")
+    assert rating["input_field"] == "Stars for: great?\n\nPlease answer the question with a single letter indicating the choice. \nAnswer: "
+    rng = random.Random(3)
+    for _ in range(2000):
+        raw = "".join(rng.choice([" ", "(", "B", "b", "A", "5", "1", ")", "\n", ".", "Answer:"]) for _ in range(rng.randint(0, 5)))
+        truth = rng.randint(0, 3)
+        assert smmlu.task_wise_letter_accuracy(raw, truth) == upstream_task_wise_letters(raw, truth, rating=False)
+        assert smmlu.task_wise_rating_letter_accuracy(raw, truth + 2) == upstream_task_wise_letters(raw, truth + 2, rating=True)
+    assert smmlu.task_wise_letter_accuracy(" (B) drinkware", 1) == 1.0 and smmlu.task_wise_letter_accuracy("Answer: B", 1) == 0.0  # 'A' of 'Answer'
+    with pytest.raises(EcombenchError, match="metric 'task-wise letter accuracy' has no rule under --rules kddcup"):
+        score_items([ScoringItem("c", "multiple-choice", "task-wise letter accuracy", "k", 1, "B")], rules="kddcup")

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
-from ecombench.metrics import TASK_WISE_ACCURACY
+from ecombench.metrics import TASK_WISE_ACCURACY, TASK_WISE_LETTER_ACCURACY, TASK_WISE_RATING_LETTER_ACCURACY
 from ecombench.metrics import shopping_mmlu as smmlu
 from ecombench.records import ShopBenchRecord, describe, make_record
 
@@ -54,13 +54,19 @@ def _task_of(name: str) -> str:
     return PurePosixPath(name).stem.removesuffix("_dataset")
 
 
-def _mc_rows(name: str, data: bytes) -> list[dict[str, Any]]:
+def _mc_rows(name: str, data: bytes, letters: bool = False) -> list[dict[str, Any]]:
     """Multiple-choice CSV rows (question, choices, answer) as ``task_wise_eval`` asks them
     (utils.py:97-123 ``format_example``): the options numbered from 0 under the question, then
     ``Answer: ``; the review rating task shows no options and its answer is the rating itself. Scored by
-    ``task-wise accuracy`` (hf_multi_choice.py:85-95: the first digit of 4 new tokens)."""
+    ``task-wise accuracy`` (hf_multi_choice.py:85-95: the first digit of 4 new tokens). ``letters``:
+    ``--use_letter_choices``, options ``(A)`` to ``(D)`` and a request for one letter, the first letter or
+    digit read."""
     task = _task_of(name)
     rating = "review_rating_prediction" in task
+    if letters:
+        metric = TASK_WISE_RATING_LETTER_ACCURACY if rating else TASK_WISE_LETTER_ACCURACY
+    else:
+        metric = TASK_WISE_ACCURACY
     rows = []
     for number, row in enumerate(csv.DictReader(io.StringIO(data.decode("utf-8"))), start=2):
         try:
@@ -69,8 +75,12 @@ def _mc_rows(name: str, data: bytes) -> list[dict[str, Any]]:
             choices = [] if rating else list(ast.literal_eval(row["choices"]))
         except (KeyError, ValueError, SyntaxError, TypeError) as exc:
             raise EcombenchError(f"{name}:{number}: expected columns question, choices (a list), answer (an int)") from exc
-        prompt = question + "".join(f"\n{i}. {c}" for i, c in enumerate(choices[:4])) + "\nAnswer: "
-        rows.append(make_record(task, "multiple-choice", TASK_WISE_ACCURACY, "shopping_mmlu", prompt, answer))
+        if letters:
+            prompt = question + "".join(f"\n({smmlu.LETTERS[i]}) {c}" for i, c in enumerate(choices[:4]))
+            prompt += "\n\nPlease answer the question with a single letter indicating the choice. \nAnswer: "
+        else:
+            prompt = question + "".join(f"\n{i}. {c}" for i, c in enumerate(choices[:4])) + "\nAnswer: "
+        rows.append(make_record(task, "multiple-choice", metric, "shopping_mmlu", prompt, answer))
     return rows
 
 
@@ -109,8 +119,9 @@ def _jsonl_rows(name: str, data: bytes, track: str | None = None) -> list[dict[s
     return rows
 
 
-def read(source: Path) -> ImportedSuite:
-    """Skill files give every record with its skill (the track); without them, the per-type folders."""
+def read(source: Path, letter_choices: bool = False) -> ImportedSuite:
+    """Skill files give every record with its skill (the track); without them, the per-type folders
+    (``letter_choices``: their multiple choice as ``--use_letter_choices`` asks it)."""
     files = _files(source)
     suite = ImportedSuite("shopping-mmlu", [source] if source.is_file() else [])
     skills = sorted(n for n in files if n.startswith("skills/") and n.endswith(".json"))
@@ -123,7 +134,7 @@ def read(source: Path) -> ImportedSuite:
         for name in sorted(files):
             folder = PurePosixPath(name).parts[0]
             if folder == "multiple_choice" and name.endswith(".csv"):
-                rows = _mc_rows(name, files[name])
+                rows = _mc_rows(name, files[name], letter_choices)
             elif folder in TYPE_FOLDERS and name.endswith(".json"):
                 rows = _jsonl_rows(name, files[name])
             else:

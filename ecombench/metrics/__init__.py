@@ -27,11 +27,14 @@ ECOMGPT_METRICS: tuple[str, ...] = (*RAW_POOLED_METRICS, *RAW_ITEM_METRICS)
 ECELLM_METRICS: tuple[str, ...] = tuple(ECELLM_TASK_METRICS)
 # Shopping MMLU's task-wise multiple choice (4 new tokens, the first digit read; ecombench.metrics.shopping_mmlu).
 TASK_WISE_ACCURACY = "task-wise accuracy"
-METRIC_NAMES: tuple[str, ...] = (*KDD_METRIC_NAMES, TASK_WISE_ACCURACY, *ECOMGPT_METRICS, *ECELLM_METRICS)
+# ... and with --use_letter_choices: options (A) to (D), the first letter or digit read.
+TASK_WISE_LETTER_ACCURACY, TASK_WISE_RATING_LETTER_ACCURACY = "task-wise letter accuracy", "task-wise rating letter accuracy"
+TASK_WISE_METRICS = (TASK_WISE_ACCURACY, TASK_WISE_LETTER_ACCURACY, TASK_WISE_RATING_LETTER_ACCURACY)
+METRIC_NAMES: tuple[str, ...] = (*KDD_METRIC_NAMES, *TASK_WISE_METRICS, *ECOMGPT_METRICS, *ECELLM_METRICS)
 
 # Which metrics a task type may use (the pairs the challenge used).
 METRICS_BY_TASK_TYPE: dict[str, tuple[str, ...]] = {
-    "multiple-choice": ("accuracy", TASK_WISE_ACCURACY),
+    "multiple-choice": ("accuracy", *TASK_WISE_METRICS),
     "retrieval": ("hit rate@3",),
     "ranking": ("ndcg",),
     "named_entity_recognition": ("micro f1",),

@@ -18,9 +18,21 @@ from ecombench.metrics.shopping_mmlu import POOLED_METRICS as SMMLU_POOLED
 KDDCUP, SHOPPING_MMLU, ECOMGPT, ECELLM = "kddcup", "shopping-mmlu", "ecomgpt", "ecellm"
 RULES: tuple[str, ...] = (KDDCUP, SHOPPING_MMLU, ECOMGPT, ECELLM)
 
-_KDD = ("accuracy", "task-wise accuracy", "hit rate@3", "ndcg", "rougel", "bleu", "jp-bleu", "micro f1", "sent-transformer", "multilingual-sent-transformer")
+_KDD = (
+    "accuracy",
+    "task-wise accuracy",
+    "task-wise rating letter accuracy",
+    "hit rate@3",
+    "ndcg",
+    "rougel",
+    "bleu",
+    "jp-bleu",
+    "micro f1",
+    "sent-transformer",
+    "multilingual-sent-transformer",
+)
 # Metric names each rule set can score. KDD scores Shopping MMLU's task-wise multiple choice as plain
-# accuracy (its parser reads the first non-space character). eCeLLM's Answer_Generation is scored by
+# accuracy (its parser reads the first non-space character as a digit); lettered options it cannot read. eCeLLM's Answer_Generation is scored by
 # BLEURT-20 and BERTScore, whose models ecombench cannot ship: it keeps the KDD ROUGE-L there, and an ECInstruct
 # task evaluate.py has no rule for keeps KDD accuracy (both documented).
 SCORED_BY: dict[str, frozenset[str]] = {

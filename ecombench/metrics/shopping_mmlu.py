@@ -41,6 +41,23 @@ def task_wise_accuracy(raw: str, truth: Any) -> float:
     return 1.0 if answer == str(truth) else 0.0
 
 
+LETTERS = "ABCD"  # hf_multi_choice.py:38, --use_letter_choices
+
+
+def task_wise_letter_accuracy(raw: str, truth: Any) -> float:
+    """``hf_multi_choice.py`` with ``--use_letter_choices`` (85-95): the first ``isalnum()`` character,
+    else the whole text, equals the option's letter (``choices[int(label)]``, line 64)."""
+    answer = next((c for c in raw if c.isalnum()), raw)
+    return 1.0 if 0 <= int(truth) < len(LETTERS) and answer == LETTERS[int(truth)] else 0.0
+
+
+def task_wise_rating_letter_accuracy(raw: str, truth: Any) -> float:
+    """The review rating task under ``--use_letter_choices``: its label is not mapped to a letter (line 63),
+    so the first ``isalnum()`` character must be the rating itself."""
+    answer = next((c for c in raw if c.isalnum()), raw)
+    return 1.0 if answer == str(truth) else 0.0
+
+
 def _ints(pieces: Sequence[str]) -> list[int]:
     out = []
     for piece in pieces:
@@ -116,6 +133,8 @@ def bleu_ja(raw: str, truth: str) -> float:
 ITEM_METRICS: dict[str, Callable[[str, Any], float]] = {
     "accuracy": accuracy,
     "task-wise accuracy": task_wise_accuracy,
+    "task-wise letter accuracy": task_wise_letter_accuracy,
+    "task-wise rating letter accuracy": task_wise_rating_letter_accuracy,
     "hit rate@3": hit_rate,
     "ndcg": ndcg,
     "rougel": rougel,
