@@ -403,7 +403,7 @@ def test_lettered_choices_are_asked_and_read_as_use_letter_choices_does(tmp_path
     folder = tmp_path / "data" / "multiple_choice"
     folder.mkdir(parents=True)
     (folder / "category_dataset.csv").write_text("question,choices,answer\n\"Category of a mug?\",\"['toys', 'drinkware', 'tools', 'food']\",1\n")
-    (folder / "review_rating_prediction_dataset.csv").write_text("question,choices,answer\n\"Stars for: great?\",\"[]\",5\n")
+    (folder / "review_rating_prediction_dataset.csv").write_text('question,choices,answer\n"Stars for: great?","[]",5\n')
     suite = IMPORTERS["shopping-mmlu"](tmp_path / "data", letter_choices=True)
     category, rating = suite.tasks["category"][0], suite.tasks["review_rating_prediction"][0]
     assert category["input_field"] == (
