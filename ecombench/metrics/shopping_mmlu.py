@@ -88,7 +88,10 @@ def ranking_list(raw: str, size: int) -> list[int]:
 
 def ndcg(raw: str, truth: Sequence[float]) -> float:
     """``metrics.ndcg`` (metrics.py:113): candidate ``p`` earns ``weight[p - 1]`` when ``p - 1 < len``
-    (Python indexing, so 0 earns the last gain); gains 2**g - 1 over log2(position + 1)."""
+    (Python indexing, so 0 earns the last gain); gains 2**g - 1 over log2(position + 1).
+
+    Capped at 1: upstream keeps repeats, so ``1,1,1`` can earn more than the ideal order (NDCG above 1),
+    which no score of ecombench may be."""
     weights = list(truth)
     dcg = 0.0
     for position, candidate in enumerate(ranking_list(raw, len(weights)), start=1):
@@ -96,7 +99,7 @@ def ndcg(raw: str, truth: Sequence[float]) -> float:
         relevance = weights[index] if -len(weights) <= index < len(weights) else 0.0
         dcg += (2.0**relevance - 1) / math.log2(position + 1)
     idcg = sum((2.0**w - 1) / math.log2(position + 1) for position, w in enumerate(sorted(weights, reverse=True), start=1))
-    return dcg / idcg if idcg > 0 else 0.0
+    return min(1.0, dcg / idcg) if idcg > 0 else 0.0
 
 
 def ner_counts(raw: str, truth: Sequence[str]) -> F1Counts:
