@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import sacrebleu
-from tests.conftest import record, run_ecombench, write_jsonl
 from rouge_score import rouge_scorer
 
 from ecombench.errors import EcombenchError
@@ -26,6 +25,7 @@ from ecombench.metrics import shopping_mmlu as smmlu
 from ecombench.metrics.embedding import Embedders
 from ecombench.scorefile import score_files
 from ecombench.scoring import ScoringItem, score_items, score_report
+from tests.conftest import record, run_ecombench, write_jsonl
 
 # --- the reimplementation -------------------------------------------------------------------------------
 
