@@ -88,6 +88,13 @@ def test_recall_at_1_is_accuracy_over_single_letters():
     assert score == pytest.approx(0.5)  # 'B, C' and '' are not one letter: B right, C wrong
 
 
+def test_a_repeated_extraction_is_capped_at_1():
+    gold = json.dumps([{"attribute": "color", "value": "red", "source": "title"}])
+    # upstream: 3 hits of 1 gold, 3 predicted -> R = 3, P ~ 1, F ~ 1.5
+    assert upstream_ave([json.dumps(json.loads(gold) * 3)], [gold]) > 1.4
+    assert _score("ecellm-ave-f1", [json.dumps(json.loads(gold) * 3)], [gold])[0] == 1.0
+
+
 def test_attribute_value_extraction_f1_and_its_ood_relaxation():
     gold = json.dumps([{"attribute": "color", "value": "red", "source": "title"}, {"attribute": "size", "value": "XL", "source": "description"}])
     pred = json.dumps([{"attribute": "color", "value": "dark red", "source": "title"}, {"attribute": "size", "value": "XL", "source": "description"}])
@@ -135,7 +142,7 @@ def test_extraction_rule_equals_evaluate_py_on_generated_outputs(ood):
         truths = [json.dumps([triple() for _ in range(rng.randint(1, 3))]) for _ in range(n)]
         raws = [rng.choice([json.dumps([triple() for _ in range(rng.randint(0, 3))]), "not json", "{}", "[]"]) for _ in range(n)]
         metric = "ecellm-ave-f1-ood" if ood else "ecellm-ave-f1"
-        assert _score(metric, raws, truths)[0] == pytest.approx(upstream_ave(raws, truths, ood), abs=1e-9)
+        assert _score(metric, raws, truths)[0] == pytest.approx(min(1.0, upstream_ave(raws, truths, ood)), abs=1e-9)
 
 
 def test_an_imported_ecinstruct_suite_scores_by_ecellm_rules_by_default(tmp_path):
