@@ -88,8 +88,16 @@ def score(
     save: Annotated[bool, typer.Option("--save", help="Also keep the scores as a submission (marked as scored from predictions) for the leaderboard.")] = False,
     name: Annotated[str | None, typer.Option("--name", help="--save: submission name. Default: the predictions file's name.")] = None,
     submissions_dir: Annotated[Path | None, typer.Option("--submissions-dir", help="--save: where the submission is written. Default: submissions.")] = None,
+    rules: Annotated[
+        str | None,
+        typer.Option(
+            "--rules",
+            help="Whose scoring code to follow: kddcup, shopping-mmlu, ecomgpt or ecellm. Default: the rules the "
+            "data carries (an imported suite's benchmark), else kddcup.",
+        ),
+    ] = None,
 ) -> None:
-    """Score raw predictions against ShopBench records, exactly as the KDD Cup 2024 scorer."""
+    """Score raw predictions against ShopBench records by a benchmark's own rules (the KDD Cup 2024 scorer by default)."""
     import time
 
     from ecombench.io import atomic_write_text
@@ -100,8 +108,8 @@ def score(
         raise EcombenchError(f"{'--name' if name is not None else '--submissions-dir'} is a setting of --save; add --save to keep a submission")
     embedders = Embedders(overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model})
     started = time.monotonic()
-    scored = score_and_keep(data, predictions, embedders) if save else None
-    report = scored.report if scored is not None else score_files(data, predictions, embedders)
+    scored = score_and_keep(data, predictions, embedders, rules) if save else None
+    report = scored.report if scored is not None else score_files(data, predictions, embedders, rules)
     payload = json.dumps(report.as_json(), indent=2, ensure_ascii=False)
     saved = None
     if scored is not None:
@@ -113,7 +121,7 @@ def score(
     else:
         from ecombench.render import report_table
 
-        _console().print(report_table(report, title=f"Scores of {predictions.name}"))
+        _console().print(report_table(report, title=f"Scores of {predictions.name} ({report.rules} rules)"))
     if saved is not None:
         from ecombench.terminal import safe_text
 
@@ -281,6 +289,9 @@ def import_(
     skip_unreadable: Annotated[
         bool, typer.Option("--skip-unreadable", help="ecominstruct: skip task folders that cannot be read (each named on stderr) instead of failing.")
     ] = False,
+    letter_choices: Annotated[
+        bool, typer.Option("--letter-choices", help="shopping-mmlu per-type folders: options (A)-(D), as task_wise_eval's --use_letter_choices.")
+    ] = False,
 ) -> None:
     """Turn a public dataset you already have into ecombench tasks (under $ECOMBENCH_HOME/tasks/NAME)."""
     from ecombench.importers import IMPORTERS
@@ -296,6 +307,7 @@ def import_(
         "ecinstruct": {"setting": setting, "split": split},
         "esci": {"split": split},
         "ecominstruct": {"skip_unreadable": skip_unreadable},
+        "shopping-mmlu": {"letter_choices": letter_choices},
     }
     options = by_format.get(format, {})
     suite = IMPORTERS[format](source, **options)
@@ -634,6 +646,14 @@ def run(
         ),
     ] = None,
     format: Annotated[OutputFormat, typer.Option("--format", help="table, or json (the submission record, for scripts).")] = OutputFormat.table,
+    rules: Annotated[
+        str | None,
+        typer.Option(
+            "--rules",
+            help="Whose scoring code to follow: kddcup, shopping-mmlu, ecomgpt or ecellm. Default: the rules the "
+            "data carries (an imported suite's benchmark), else kddcup.",
+        ),
+    ] = None,
 ) -> None:
     """Score a model on ecombench tasks and keep the run as a submission."""
     from ecombench.metrics.embedding import Embedders
@@ -672,6 +692,7 @@ def run(
         apply_chat_template=apply_chat_template,
         num_fewshot=num_fewshot,
         fewshot_as_multiturn=fewshot_as_multiturn,
+        rules=rules,
         embedders=Embedders(overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model}),
     )
     if len(models) > 1 or executor != "local":
@@ -689,7 +710,7 @@ def run(
         typer.echo(result.submission.model_dump_json(indent=2))
         return
     console = _console()
-    console.print(report_table(result.report, title=f"{result.submission.name} ({result.submission.model.spec})"))
+    console.print(report_table(result.report, title=f"{result.submission.name} ({result.submission.model.spec}; {result.report.rules} rules)"))
     console.print(f"submission {result.submission.id} written to {result.path}", markup=False, highlight=False)
 
 

@@ -22,7 +22,7 @@ from ecombench.metrics import EMBEDDING_METRICS
 from ecombench.metrics.embedding import Embedders, resolve_embedding_model
 from ecombench.paths import resolve_data_path
 from ecombench.records import iter_jsonl, load_records, normalised_prompt
-from ecombench.scoring import ScoringItem, score_items, task_score
+from ecombench.scoring import ScoringItem, resolve_rules, score_items, task_score
 
 SCORE_KEY = "kdd_score"
 
@@ -177,7 +177,7 @@ def process_results(doc: dict[str, Any], results: list[Any]) -> dict[str, Any]:
     """Keep what the aggregation needs; scoring happens per task so embeddings can be batched."""
     response = results[0] if len(results) == 1 and isinstance(results[0], str) else results
     item = scoring_item(doc, response)
-    return {SCORE_KEY: item.__dict__}
+    return {SCORE_KEY: {**item.__dict__, "rules": doc.get("rules")}}  # an imported suite's rows carry its rules
 
 
 @lru_cache(maxsize=1)
@@ -187,9 +187,11 @@ def _embedders() -> Embedders:
 
 
 def aggregate(items: list[dict[str, Any]]) -> float:
-    """Task score exactly as the KDD Cup scorer: mean of question scores, pooled micro F1 for NER."""
-    scoring = [ScoringItem(**i) for i in items]
-    scores = score_items(scoring, _embedders())
+    """Task score by the rules its rows carry (the KDD Cup scorer's by default): mean of question scores,
+    pooled micro F1 for NER, or eCeLLM's task rule."""
+    rules = resolve_rules(None, [i.get("rules") for i in items], [i["metric"] for i in items])
+    scoring = [ScoringItem(**{k: v for k, v in i.items() if k != "rules"}) for i in items]
+    scores = score_items(scoring, _embedders(), rules)
     return task_score(scoring[0].task_name, scoring, scores).score
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 
-def oracle_answer(task_type: str, truth: Any) -> str:
-    """Raw text that the task type's parser reads back as a perfect answer."""
+def oracle_answer(task_type: str, truth: Any, rules: str = "kddcup") -> str:
+    """Raw text that the task type's parser reads back as a perfect answer (under ``rules``: Shopping MMLU
+    reads NER answers as one comma-separated line, where the KDD parser also takes a Python list)."""
     if task_type == "multiple-choice":
         return str(truth)
     if task_type == "ranking":
@@ -15,5 +16,5 @@ def oracle_answer(task_type: str, truth: Any) -> str:
     if task_type == "retrieval":
         return ", ".join(str(v) for v in truth)
     if task_type == "named_entity_recognition":
-        return repr(list(truth))
+        return ", ".join(truth) if rules == "shopping-mmlu" else repr(list(truth))
     return truth if isinstance(truth, str) else truth[0]

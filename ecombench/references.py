@@ -36,7 +36,7 @@ from ecombench.metrics.embedding import Embedders, resolve_embedding_model
 from ecombench.oracle import oracle_answer
 from ecombench.records import ShopBenchRecord, load_records
 from ecombench.scorefile import item_hash
-from ecombench.scoring import ScoringItem, score_report
+from ecombench.scoring import ScoringItem, resolve_rules, score_report
 from ecombench.taskindex import TaskIndex, TaskInfo, build_index, default_roots
 
 SUITES = ("ecombench_core", "ecombench_starter")
@@ -71,14 +71,14 @@ def _runnable(tasks: list[TaskInfo], embedders: Embedders) -> tuple[list[TaskInf
     return [t for t in tasks if t.name not in skipped], skipped
 
 
-def _answers(kind: str, rows: list[ShopBenchRecord], rng: random.Random) -> list[str]:
+def _answers(kind: str, rows: list[ShopBenchRecord], rng: random.Random, rules: str = "kddcup") -> list[str]:
     """Raw outputs of a model-free reference for one task's rows."""
     if kind == "oracle":
-        return [oracle_answer(r.task_type, r.output_field) for r in rows]
+        return [oracle_answer(r.task_type, r.output_field, rules) for r in rows]
     if kind == "most_frequent":
         counts = Counter(json.dumps(r.output_field, ensure_ascii=False, sort_keys=True) for r in rows)
         truth = json.loads(counts.most_common(1)[0][0])  # ties: the first seen in data order
-        return [oracle_answer(rows[0].task_type, truth)] * len(rows)
+        return [oracle_answer(rows[0].task_type, truth, rules)] * len(rows)
     from ecombench.data.core import _random_answer  # the guesser behind every task's stored random baseline
 
     dicts = [r.model_dump() for r in rows]
@@ -92,14 +92,16 @@ def _model_free(
     rng = random.Random(SEED)
     rows: list[tuple[TaskInfo, int, ShopBenchRecord]] = []
     raws: list[str] = []
+    # the suite's rules: the board ranks reference rows beside its runs
+    rules = resolve_rules(None, [(t.config.get("metadata") or {}).get("rules") for t in tasks], [t.metric for t in tasks])
     for t in tasks:
         if t.data_file is None:
             raise EcombenchError(f"task {t.name}: no data file to build a reference from")
         records = load_records(t.data_file)
         rows += [(t, i, r) for i, r in enumerate(records)]
-        raws += _answers(kind, records, rng)
+        raws += _answers(kind, records, rng, rules)
     items = [ScoringItem(t.name, r.task_type, r.metric, r.track, r.output_field, raw) for (t, _, r), raw in zip(rows, raws, strict=True)]
-    report, scores = score_report(items, embedders)
+    report, scores = score_report(items, embedders, rules)
     sid = reference_id(suite, kind)
     by_name = {t.name: t for t in tasks}
     submission = submissions.Submission(
@@ -118,6 +120,7 @@ def _model_free(
         hardware=submissions.Hardware(platform=NONE, python=NONE, torch=NONE, device=NONE, cpu_count=0),
         items_file=f"{sid}.items.jsonl",
         skipped_tasks=skipped,
+        rules=report.rules,  # type: ignore[arg-type]  # resolve_rules admits only the four names
     )
     kept = [
         submissions.ItemRecord(

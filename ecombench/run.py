@@ -20,11 +20,13 @@ from ecombench.errors import EcombenchError
 from ecombench.harness import SYSTEM_PROMPTS
 from ecombench.hooks import doc_to_target, scoring_item
 from ecombench.metrics import EMBEDDING_METRICS
+from ecombench.metrics import shopping_mmlu as smmlu
 from ecombench.metrics.embedding import Embedders, resolve_embedding_model
+from ecombench.metrics.rules import KDDCUP, SHOPPING_MMLU, unscorable
 from ecombench.models import API_NOTE, ResolvedModel, ServedModel, check_loadable, folder_hash, resolve_served_model
 from ecombench.paths import cache_dir
 from ecombench.records import item_key
-from ecombench.scoring import Report, score_report
+from ecombench.scoring import Report, resolve_rules, score_report
 from ecombench.taskindex import TaskInfo, build_index, default_roots
 from ecombench.tiny import resolve_model
 
@@ -62,6 +64,7 @@ class RunOptions:
     apply_chat_template: bool | None = None  # None: on when the tokenizer has a chat template (instruct models), off for base models
     num_fewshot: int = 0  # examples from each task's training part before each question (seeded; never the evaluated items)
     fewshot_as_multiturn: bool | None = None  # few-shot examples as chat turns; None: on with a chat template (lm-eval's default)
+    rules: str | None = None  # kddcup, shopping-mmlu, ecomgpt, ecellm; None: the rules the tasks carry (ecombench.metrics.rules)
 
 
 @dataclass(frozen=True)
@@ -225,6 +228,7 @@ class Selection:
     roots: list[Path]
     system_prompt: str | None
     unanswered: bool  # a test set without truths: answers are written as predictions, not scored
+    rules: str = "kddcup"  # whose scoring code the run follows
 
 
 def select_tasks(options: RunOptions) -> Selection:
@@ -245,8 +249,14 @@ def select_tasks(options: RunOptions) -> Selection:
         raise EcombenchError(f"--num-fewshot {options.num_fewshot}: task {small[0][0]} has only {small[0][1]} training examples to draw from")
     if unanswered and len(unanswered) != len(tasks):
         raise EcombenchError(f"tasks without answers ({', '.join(unanswered)}) can only run on their own (they write predictions, not scores)")
+    rules = resolve_rules(options.rules, [(t.config.get("metadata") or {}).get("rules") for t in tasks], [t.metric for t in tasks])
+    missing = unscorable(rules, {m for t in tasks for m in (t.config.get("metadata") or {}).get("metrics") or [t.metric]})
+    if missing:
+        raise EcombenchError(f"--rules {rules}: metric '{missing[0]}' of the selected tasks has no rule under it")
     system_prompt = SYSTEM_PROMPTS.get(options.system_prompt or "", options.system_prompt)
-    return Selection(tasks, skipped, roots, system_prompt, bool(unanswered))
+    if system_prompt is None and rules == SHOPPING_MMLU:  # skill_wise_eval/hf_skill_inference.py:31,49: before every question
+        system_prompt = smmlu.SYSTEM_PROMPT
+    return Selection(tasks, skipped, roots, system_prompt, bool(unanswered), rules)
 
 
 @dataclass
@@ -332,7 +342,7 @@ def build_model(options: RunOptions, selection: Selection) -> Built:
         if not model_args:
             raise
         raise EcombenchError(f"--model-args {options.model_args}: the {options.backend} backend refused them ({exc})") from exc
-    chat, multiturn = _chat_settings(options, lm, selection.system_prompt, served)
+    chat, multiturn = _chat_settings(options, lm, selection.system_prompt, served, selection.rules)
     prompting = (chat, options.num_fewshot, multiturn)
     template_sha = harness.chat_template_sha256(lm) if chat else None
     reported = served.reported if served is not None else ""
@@ -381,10 +391,10 @@ class Scored:
     items: list[submissions.ItemRecord]
 
 
-def score(samples: list[Any], embedders: Embedders) -> Scored:
-    """Stage 4: parse and score every answer exactly as the KDD Cup scorer; the YAML's task is the unit."""
+def score(samples: list[Any], embedders: Embedders, rules: str | None = None) -> Scored:
+    """Stage 4: parse and score every answer by ``rules`` (the KDD Cup scorer by default); the YAML's task is the unit."""
     items = [replace(scoring_item(s.doc, s.response), task_name=s.task) for s in samples]
-    report, scores = score_report(items, embedders)
+    report, scores = score_report(items, embedders, rules)
     records = [
         submissions.ItemRecord(
             task=s.task,
@@ -440,6 +450,7 @@ def record(
         items_file=f"{sub_id}.items.jsonl",
         skipped_tasks=selection.skipped,
         lineage=lineage,
+        rules=report.rules,  # type: ignore[arg-type]  # resolve_rules admits only the four names
     )
     path = submissions.save(options.submissions_dir, submission, scored.items)
     return RunResult(submission, report, path)
@@ -460,11 +471,11 @@ def run(options: RunOptions, lineage: submissions.Lineage | None = None) -> RunR
         return RunResult(None, None, None)
     if selection.unanswered:
         return RunResult(None, None, _write_predictions(options.submissions_dir, submissions.new_id(built.name, created), samples))
-    scored = score(samples, options.embedders)
+    scored = score(samples, options.embedders, selection.rules)
     return record(options, selection, built, scored, created=created, duration_s=time.monotonic() - started, lineage=lineage)
 
 
-def _chat_settings(options: RunOptions, lm: object, system_prompt: str | None, served: ServedModel | None = None) -> tuple[bool, bool]:
+def _chat_settings(options: RunOptions, lm: object, system_prompt: str | None, served: ServedModel | None = None, rules: str = KDDCUP) -> tuple[bool, bool]:
     """(chat template, few-shot as turns) for this model: the template is on by default when the tokenizer has one."""
     from ecombench import harness
 
@@ -474,7 +485,9 @@ def _chat_settings(options: RunOptions, lm: object, system_prompt: str | None, s
             raise EcombenchError("--fewshot-as-multiturn sends examples as chat turns: use --api chat (the completions endpoint takes text)")
         return chat, chat and options.num_fewshot > 0 and options.fewshot_as_multiturn is not False
     has_template = harness.chat_template_of(lm) is not None
-    chat = has_template if options.apply_chat_template is None else options.apply_chat_template
+    # Shopping MMLU's code tokenizes the system prompt and question as plain text (no chat template).
+    default = has_template and rules != SHOPPING_MMLU
+    chat = default if options.apply_chat_template is None else options.apply_chat_template
     if chat and not has_template:
         raise EcombenchError(f"--apply-chat-template: {options.model} has no chat template (its tokenizer has none); drop the flag")
     if options.fewshot_as_multiturn and not chat:

@@ -38,6 +38,7 @@ from ecombench.scoring import (
     Report,
     ScoringItem,
     aggregate,
+    resolve_rules,
     score_items,
     task_score,
 )
@@ -71,22 +72,32 @@ class Scored:
     scores: list[ItemScore]  # with the parsed answer
 
 
-def score_files(data: Path, predictions: Path, embedders: Embedders | None = None) -> Report:
+def score_files(data: Path, predictions: Path, embedders: Embedders | None = None, rules: str | None = None) -> Report:
     """Score a predictions JSON Lines file against a ShopBench JSON Lines data file.
 
     Every data row needs exactly one prediction, keyed by ``index`` (0-based row) or ``input_field``.
+    ``rules`` None: the rules the rows carry (an imported suite's ``rules`` field), else inferred.
     """
-    return _score(data, predictions, embedders, keep=False).report
+    return _score(data, predictions, embedders, keep=False, rules=rules).report
 
 
-def score_and_keep(data: Path, predictions: Path, embedders: Embedders | None = None) -> Scored:
+def score_and_keep(data: Path, predictions: Path, embedders: Embedders | None = None, rules: str | None = None) -> Scored:
     """``score_files`` that also keeps each row's prediction and parsed answer (for a submission's items file)."""
-    return _score(data, predictions, embedders, keep=True)
+    return _score(data, predictions, embedders, keep=True, rules=rules)
 
 
-def _score(data: Path, predictions: Path, embedders: Embedders | None, keep: bool) -> Scored:
+def _declared_rules(record: ShopBenchRecord) -> str | None:
+    declared = (record.model_extra or {}).get("rules")
+    return declared if isinstance(declared, str) else None
+
+
+def _score(data: Path, predictions: Path, embedders: Embedders | None, keep: bool, rules: str | None = None) -> Scored:
     embedders = embedders or Embedders()
     records = load_records(data)
+    try:
+        chosen = resolve_rules(rules, [_declared_rules(r) for r in records], [r.metric for r in records])
+    except EcombenchError as exc:
+        raise EcombenchError(f"{data}: {exc}") from exc
     by_prompt: dict[str, list[int]] = defaultdict(list)
     for i, record in enumerate(records):
         by_prompt[record.input_field].append(i)
@@ -96,13 +107,13 @@ def _score(data: Path, predictions: Path, embedders: Embedders | None, keep: boo
     pending: list[tuple[int, ScoringItem]] = []
 
     def flush() -> None:
-        results = score_items([item for _, item in pending], embedders)
+        results = score_items([item for _, item in pending], embedders, chosen)
         for (row, item), result in zip(pending, results, strict=True):
             if keep:
                 scores[row] = result
                 raws[row] = item.raw
             else:
-                scores[row] = ItemScore(None, result.score, result.counts)  # the parsed answer is not kept
+                scores[row] = ItemScore(None, result.score, result.counts, result.observation)  # the parsed answer is not kept
         pending.clear()
 
     for number, obj in iter_jsonl(predictions):
@@ -140,7 +151,7 @@ def _score(data: Path, predictions: Path, embedders: Embedders | None, keep: boo
         }
     except EcombenchError as exc:  # a task that mixes types, tracks or pooled metrics: the data file is at fault
         raise EcombenchError(f"{data}: {exc}") from exc
-    return Scored(aggregate(tasks), records, raws, [s for s in scores if s is not None])
+    return Scored(aggregate(tasks, chosen), records, raws, [s for s in scores if s is not None])
 
 
 # --- Keeping scored predictions as a submission (`ecombench score --save`) ------------------------
@@ -274,6 +285,7 @@ def save_scored(
         hardware=_hardware(),
         items_file=f"{sub_id}.items.jsonl",
         source="predictions",
+        rules=scored.report.rules,  # type: ignore[arg-type]  # resolve_rules admits only the four names
     )
     items = []
     for task, where in rows_of.items():

@@ -16,16 +16,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_writer, owner_tag, parse_json, sweep_stale
+from ecombench.metrics.rules import inferred
 from ecombench.records import describe
 
 if TYPE_CHECKING:
     from ecombench.scoring import TaskScore
 
-SCHEMA_VERSION = 1
+# 2: ``rules`` (whose scoring code the scores follow). A version-1 record has none; it loads with the
+# rules its metric names imply (``kddcup`` unless they are EcomGPT's or eCeLLM's), which scored it.
+SCHEMA_VERSION = 2
+Rules = Literal["kddcup", "shopping-mmlu", "ecomgpt", "ecellm"]
 # Ids and item-file names become file names: no separators, no leading dot, nothing to escape the folder.
 FileSafe = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=200)]
 
@@ -157,6 +161,19 @@ class Submission(_Record):
     skipped_tasks: dict[str, str] = {}  # task -> why it was not run (a metric model is missing)
     lineage: Lineage | None = None  # set for models trained by `ecombench train`
     source: Literal["run", "predictions"] = "run"  # "predictions": `ecombench score --save`, answers generated elsewhere
+    rules: Rules = "kddcup"  # whose scoring code: runs under different rules never rank together
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rules_of_version_1(cls, data: Any) -> Any:
+        """A record written before rules were recorded was scored by the rules its metric names imply."""
+        if isinstance(data, dict) and "rules" not in data and isinstance(data.get("tasks"), dict):
+            metrics: list[str] = []
+            for task in data["tasks"].values():
+                metric = task.get("metric") if isinstance(task, dict) else None
+                metrics.extend([metric] if isinstance(metric, str) else [m for m in metric or [] if isinstance(m, str)] if isinstance(metric, list) else [])
+            return {**data, "rules": inferred(metrics)}
+        return data
 
 
 class ItemRecord(_Record):

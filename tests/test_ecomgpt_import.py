@@ -218,6 +218,9 @@ def test_every_type_imports_under_its_folder_name_with_the_exact_prompt(tmp_path
     assert index.tasks["ecom_zh_mepave_ner_attribute_value_extraction"].metric == "ecomgpt-ner-f1"
     assert {"ecom_cls", "ecom_ner", "ecom_extract", "ecom_condition_extract", "ecom_generate"} <= set(index.groups)
     assert sum(t.item_count() for t in index.tasks.values()) == 10
+    # the suite carries EcomGPT's rules (issue 27): in each task's metadata and each row
+    assert {t.config["metadata"]["rules"] for t in index.tasks.values()} == {"ecomgpt"}
+    assert all(json.loads(line)["rules"] == "ecomgpt" for t in index.tasks.values() for line in t.data_file.read_text().splitlines())
 
 
 def test_a_row_label_set_is_used_when_it_has_labels(tmp_path):

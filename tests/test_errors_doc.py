@@ -110,6 +110,17 @@ def places(tmp_path_factory, tiny_model):  # tiny built first: its one-time "bui
     p["subs_same_name"] = root / "subs_same_name"
     for day in (1, 2):
         submissions.save(p["subs_same_name"], make_submission("tiny", uniform(0.5), created=datetime(2026, 11, day, tzinfo=UTC)), [])
+    p["two_rules_data"] = write_jsonl(
+        root / "two_rules_data.jsonl",
+        [
+            {**record("a", "multiple-choice", "accuracy", 1, prompt="Q1"), "rules": "kddcup"},
+            {**record("b", "multiple-choice", "accuracy", 2, prompt="Q2"), "rules": "shopping-mmlu"},
+        ],
+    )
+    p["odd_rules_data"] = write_jsonl(root / "odd_rules_data.jsonl", [{**rows[0], "rules": "helm"}, {**rows[1], "rules": "helm"}])
+    p["subs_two_rules"] = root / "subs_two_rules"
+    submissions.save(p["subs_two_rules"], make_submission("kdd", uniform(0.5)), [])
+    submissions.save(p["subs_two_rules"], make_submission("smmlu", uniform(0.5)).model_copy(update={"rules": "shopping-mmlu"}), [])
     return {k: str(v) for k, v in p.items()}
 
 

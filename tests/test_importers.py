@@ -228,7 +228,7 @@ def _mmlu_zip(tmp_path, with_skills: bool) -> Path:
     rank = record("query_ranking", "ranking", "ndcg", [1, 0, 0.1], "skill_behavior", prompt="Rank 1. a 2. b 3. c\nAnswer: ")
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr(
-            "data/multiple_choice/review_rating_dataset.csv",
+            "data/multiple_choice/review_rating_prediction_dataset.csv",
             "question,choices,answer\n\"Stars for: great?\",\"['1', '2', '3', '4', '5']\",5\n\"Stars for: bad?\",\"['1', '2', '3', '4', '5']\",1\n",
         )
         archive.writestr("data/multiple_choice/category_dataset.csv", "question,choices,answer\n\"Category of a mug?\",\"['toys', 'drinkware']\",1\n")
@@ -247,16 +247,21 @@ def test_shopping_mmlu_zip_keeps_skills_as_tracks_and_task_names(tmp_path):
 
 
 @pytest.mark.slow
-def test_shopping_mmlu_type_folders_number_rating_options_from_one(tmp_path):
+def test_shopping_mmlu_type_folders_are_asked_as_task_wise_eval_asks_them(tmp_path):
     dest = _import("shopping-mmlu", _mmlu_zip(tmp_path, with_skills=False), tmp_path, name="smmlu")
     index = build_index([dest])
-    assert set(index.tasks) == {"smmlu_review_rating", "smmlu_category", "smmlu_title_extraction", "smmlu_query_ranking"}
-    rating = [json.loads(line) for line in (dest / "smmlu_review_rating.jsonl").read_text().splitlines()]
-    assert rating[0]["input_field"] == "Stars for: great?\n1. 1\n2. 2\n3. 3\n4. 4\n5. 5\nAnswer: " and rating[0]["output_field"] == 5
+    assert set(index.tasks) == {"smmlu_review_rating_prediction", "smmlu_category", "smmlu_title_extraction", "smmlu_query_ranking"}
+    rating = [json.loads(line) for line in (dest / "smmlu_review_rating_prediction.jsonl").read_text().splitlines()]
+    # task_wise_eval/utils.py format_example: the rating task shows no options; its label is the rating
+    assert rating[0]["input_field"] == "Stars for: great?\nAnswer: " and rating[0]["output_field"] == 5
+    assert rating[0]["metric"] == "task-wise accuracy" and rating[0]["rules"] == "shopping-mmlu"
     category = json.loads((dest / "smmlu_category.jsonl").read_text().splitlines()[0])
     assert category["input_field"] == "Category of a mug?\n0. toys\n1. drinkware\nAnswer: " and category["output_field"] == 1
     result = run(RunOptions(model="builtin:tiny", tasks=["smmlu"], task_paths=[dest], trust_tasks=True, submissions_dir=tmp_path / "subs"))
     assert len(result.submission.tasks) == 4
+    # scored and recorded by Shopping MMLU's rules; task_wise_eval's new-token limits (hf_multi_choice.py: 4)
+    assert result.submission.rules == "shopping-mmlu" and result.submission.tasks["smmlu_category"].metric == "task-wise accuracy"
+    assert result.submission.generation.max_gen_toks["smmlu_category"] == 4
 
 
 def test_a_zip_without_the_expected_folders_is_refused(tmp_path):
@@ -269,25 +274,36 @@ def test_a_zip_without_the_expected_folders_is_refused(tmp_path):
         IMPORTERS["shopping-mmlu"](path)
 
 
-def test_ecinstruct_filters_setting_and_split_and_maps_options(tmp_path):
+def test_ecinstruct_filters_setting_and_split_and_keeps_ecellm_rules(tmp_path):
     base = {"instruction": "Are these the same product?", "input": "A: red mug; B: red cup"}
     records = [
-        {**base, "task": "Product_Matching", "setting": "IND_Diverse_Instruction", "split": "test", "options": ["A: yes", "B: no"], "output": "B: no"},
+        {**base, "task": "Product_Matching", "setting": "IND_Diverse_Instruction", "split": "test", "options": ["yes", "no"], "output": "no"},
         {**base, "task": "Product_Matching", "setting": "IND_Diverse_Instruction", "split": "test", "options": ["yes", "no"], "output": "yes"},
         {**base, "task": "Product_Matching", "setting": "OOD_Diverse_Instruction", "split": "test", "options": ["yes", "no"], "output": "no"},
         {**base, "task": "Answer_Generation", "setting": "IND_Diverse_Instruction", "split": "test", "output": "It holds 350 ml."},
         {**base, "task": "Answer_Generation", "setting": "IND_Diverse_Instruction", "split": "train", "output": "x"},
+        {**base, "task": "Attribute_Value_Extraction", "setting": "OOD_Diverse_Instruction", "split": "test", "output": "[]"},
+        {**base, "task": "Other_Choice", "setting": "IND_Diverse_Instruction", "split": "test", "options": ["A: yes", "B: no"], "output": "B: no"},
     ]
     src = tmp_path / "ecinstruct.json"
     src.write_text(json.dumps(records))
     suite = IMPORTERS["ecinstruct"](src)
-    assert {t: len(r) for t, r in suite.tasks.items()} == {"product_matching": 2, "answer_generation": 1}
-    assert [r["output_field"] for r in suite.tasks["product_matching"]] == [1, 0]
-    assert suite.tasks["product_matching"][0]["track"] == "concept_understanding"
+    assert {t: len(r) for t, r in suite.tasks.items()} == {"product_matching": 2, "answer_generation": 1, "other_choice": 1}
+    matching = suite.tasks["product_matching"]
+    # eCeLLM's evaluate.py compares the gold output text: kept as text, under its yes/no F1 rule
+    assert [(r["output_field"], r["metric"], r["task_type"]) for r in matching] == [
+        ("no", "ecellm-yes-no-f1", "generation"),
+        ("yes", "ecellm-yes-no-f1", "generation"),
+    ]
+    # inference.py's prompt: the Alpaca template with the options as str.format renders the list
+    assert matching[0]["input_field"].endswith("### Input:\nA: red mug; B: red cup\n\n### Options:\n['yes', 'no']\n\n### Response:\n")
+    assert matching[0]["track"] == "concept_understanding"
     assert suite.tasks["answer_generation"][0]["metric"] == "rougel"
-    assert {t: len(r) for t, r in IMPORTERS["ecinstruct"](src, setting="OOD_Diverse_Instruction").tasks.items()} == {"product_matching": 1}
+    assert suite.tasks["other_choice"][0]["output_field"] == 1  # no eCeLLM rule: a multiple-choice question
+    ood = IMPORTERS["ecinstruct"](src, setting="OOD_Diverse_Instruction").tasks
+    assert {t: r[0]["metric"] for t, r in ood.items()} == {"product_matching": "ecellm-yes-no-f1", "attribute_value_extraction": "ecellm-ave-f1-ood"}
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps([{**records[0], "output": "maybe"}]))
+    bad.write_text(json.dumps([{**records[-1], "output": "maybe"}]))
     with pytest.raises(EcombenchError, match=r"bad.json:1: output 'maybe' is none of the options"):
         IMPORTERS["ecinstruct"](bad)
 

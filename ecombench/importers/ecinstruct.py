@@ -1,7 +1,10 @@
 """eCeLLM's ECInstruct records, filtered by ``setting`` and ``split``.
 
-Records with ``options`` become multiple-choice questions (accuracy); the others (attribute value
-extraction, answer generation) are generation tasks scored by ROUGE-L.
+A task eCeLLM's ``evaluate.py`` has a rule for (``ecombench.metrics.ecellm.METRIC_OF_TASK``) keeps its
+gold ``output`` as text and that rule as its metric, asked as eCeLLM's ``inference.py`` asks it (the
+Alpaca template of ``templates/alpaca.json``, 100 new tokens). Answer generation is scored by ROUGE-L
+(eCeLLM's BLEURT and BERTScore need models ecombench cannot ship); any other task with ``options``
+becomes a multiple-choice question (accuracy).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
 from ecombench.io import parse_json
+from ecombench.metrics.ecellm import METRIC_OF_TASK
 from ecombench.records import iter_jsonl, make_record
 
 FIELDS = ("task", "setting", "split", "instruction", "input", "output")
@@ -58,6 +62,23 @@ def _answer_index(options: list[str], output: str) -> int | None:
     return None
 
 
+# templates/alpaca.json of ninglab/eCeLLM (utils/prompter.py fills it; options as str.format renders them).
+ALPACA = (
+    "Below is an instruction that describes a task, paired with an input that provides further context. "
+    "Write a response that appropriately completes the request.\n\n### Instruction:\n{instruction}\n\n### Input:\n{input}\n\n"
+)
+ALPACA_OPTIONS = "### Options:\n{options}\n\n"
+ALPACA_RESPONSE = "### Response:\n"
+
+
+def ecellm_prompt(record: dict[str, Any]) -> str:
+    """``Prompter.generate_prompt`` with the Alpaca template: options shown when the record has any."""
+    text = ALPACA.format(instruction=record["instruction"], input=record["input"])
+    if record.get("options"):
+        text += ALPACA_OPTIONS.format(options=record["options"])
+    return text + ALPACA_RESPONSE
+
+
 def read(source: Path, setting: str = "IND_Diverse_Instruction", split: str = "test") -> ImportedSuite:
     suite = ImportedSuite("ecinstruct", [source])
     for number, r in _records(source):
@@ -73,7 +94,11 @@ def read(source: Path, setting: str = "IND_Diverse_Instruction", split: str = "t
         track = TRACKS.get(task, "ecinstruct")
         prompt = f"{r['instruction']}\n{r['input']}"
         options = r.get("options") or []
-        if options:
+        rule = METRIC_OF_TASK.get(task)
+        if rule is not None:
+            metric = f"{rule}-ood" if rule == "ecellm-ave-f1" and "OOD" in setting else rule  # evaluate.py:78
+            row = make_record(task, "generation", metric, track, ecellm_prompt(r), str(r["output"]))
+        elif options:
             answer = _answer_index(options, str(r["output"]))
             if answer is None:
                 raise EcombenchError(f"{source}:{number}: output {r['output']!r} is none of the options")

@@ -1,4 +1,11 @@
-"""Shopping MMLU (``data.zip`` or its unzipped folder): its 4 skills as tracks, its task names kept."""
+"""Shopping MMLU (``data.zip`` or its unzipped folder): its 4 skills as tracks, its task names kept.
+
+Two layouts, as KL4805/ShoppingMMLU's README describes them: ``skills/<skill>.json`` (JSON Lines of
+ShopBench rows without ``track``: the file is the skill; ``skill_wise_eval``), or per-type folders
+``multiple_choice/<task>_dataset.csv`` and ``<type>/<task>_dataset.json`` (``input_field`` /
+``target_field``; ``task_wise_eval``, with its prompts and new-token limits). Either is scored by the
+``shopping-mmlu`` rules by default (``ecombench.metrics.shopping_mmlu``).
+"""
 
 from __future__ import annotations
 
@@ -14,10 +21,13 @@ from pydantic import ValidationError
 
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
+from ecombench.metrics import TASK_WISE_ACCURACY, TASK_WISE_LETTER_ACCURACY, TASK_WISE_RATING_LETTER_ACCURACY
+from ecombench.metrics import shopping_mmlu as smmlu
 from ecombench.metrics.parsers import literal
 from ecombench.records import ShopBenchRecord, describe, make_record
 
 TYPE_FOLDERS = ("multiple_choice", "retrieval", "ranking", "named_entity_recognition", "generation")
+JSON_TYPE_FOLDERS = TYPE_FOLDERS[1:]
 
 
 MAX_MEMBER_BYTES = 256 << 20  # the largest Shopping MMLU file is a few MB
@@ -83,11 +93,24 @@ def _text(name: str, data: bytes) -> str:
         raise EcombenchError(f"{name}: not UTF-8 text (byte {exc.start})") from exc
 
 
-def _mc_rows(name: str, data: bytes) -> list[dict[str, Any]]:
-    """Multiple-choice CSV rows as ShopBench prompts; options are numbered from 1 when the answers are
-    1-based (the rating task: some answer equals the number of options, none is 0), else from 0."""
-    task = PurePosixPath(name).stem.removesuffix("_dataset")
-    parsed = []
+def _task_of(name: str) -> str:
+    return PurePosixPath(name).stem.removesuffix("_dataset")
+
+
+def _mc_rows(name: str, data: bytes, letters: bool = False) -> list[dict[str, Any]]:
+    """Multiple-choice CSV rows (question, choices, answer) as ``task_wise_eval`` asks them
+    (utils.py:97-123 ``format_example``): the options numbered from 0 under the question, then
+    ``Answer: ``; the review rating task shows no options and its answer is the rating itself. Scored by
+    ``task-wise accuracy`` (hf_multi_choice.py:85-95: the first digit of 4 new tokens). ``letters``:
+    ``--use_letter_choices``, options ``(A)`` to ``(D)`` and a request for one letter, the first letter or
+    digit read."""
+    task = _task_of(name)
+    rating = "review_rating_prediction" in task
+    if letters:
+        metric = TASK_WISE_RATING_LETTER_ACCURACY if rating else TASK_WISE_LETTER_ACCURACY
+    else:
+        metric = TASK_WISE_ACCURACY
+    rows = []
     reader = enumerate(csv.DictReader(io.StringIO(_text(name, data))), start=2)
     while True:
         try:
@@ -97,35 +120,51 @@ def _mc_rows(name: str, data: bytes) -> list[dict[str, Any]]:
         except csv.Error as exc:  # a field over csv's 128 KiB limit, a NUL byte
             raise EcombenchError(f"{name}: not a readable CSV ({exc})") from exc
         try:
-            choices = literal(row["choices"])
-            answer = int(row["answer"])
             question = row["question"]
+            answer = int(row["answer"])
+            choices = [] if rating else literal(row["choices"])
             if not isinstance(choices, list | tuple) or not isinstance(question, str):
                 raise TypeError
+            choices = list(choices)
         except (KeyError, ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
             raise EcombenchError(f"{name}:{number}: expected columns question, choices (a list), answer (an int)") from exc
-        parsed.append((question, list(choices), answer))
-    start = 1 if any(a == len(c) for _, c, a in parsed) and not any(a == 0 for _, _, a in parsed) else 0
-    return [
-        make_record(
-            task,
-            "multiple-choice",
-            "accuracy",
-            "shopping_mmlu",
-            f"{q}\n" + "\n".join(f"{i}. {c}" for i, c in enumerate(choices, start=start)) + "\nAnswer: ",
-            answer,
-        )
-        for q, choices, answer in parsed
-    ]
+        if letters:
+            prompt = question + "".join(f"\n({smmlu.LETTERS[i]}) {c}" for i, c in enumerate(choices[:4]))
+            prompt += "\n\nPlease answer the question with a single letter indicating the choice. \nAnswer: "
+        else:
+            prompt = question + "".join(f"\n{i}. {c}" for i, c in enumerate(choices[:4])) + "\nAnswer: "
+        rows.append(make_record(task, "multiple-choice", metric, "shopping_mmlu", prompt, answer))
+    return rows
 
 
-def _jsonl_rows(name: str, data: bytes) -> list[dict[str, Any]]:
+def _type_metric(folder: str, task: str) -> str:
+    """The metric ``task_wise_eval`` scores a per-type file by (hf_generation.py:39-54 for generation)."""
+    if folder != "generation":
+        return {"retrieval": "hit rate@3", "ranking": "ndcg", "named_entity_recognition": "micro f1"}[folder]
+    if "extraction" in task:
+        return "rougel"
+    if "translation" in task:
+        return "jp-bleu" if "JP" in task else "bleu"
+    return "multilingual-sent-transformer" if "multilingual" in task else "sent-transformer"
+
+
+def _jsonl_rows(name: str, data: bytes, track: str | None = None) -> list[dict[str, Any]]:
+    """JSON Lines rows: ShopBench records (a skill file's rows take the file's skill as their track), or a
+    per-type file's ``input_field``/``target_field`` pairs, whose type and metric come from the folder."""
+    folder, task = PurePosixPath(name).parts[0], _task_of(name)
     rows = []
     for number, line in enumerate(_text(name, data).split("\n"), start=1):
         if not line.strip():
             continue
         try:
-            rows.append(ShopBenchRecord.model_validate(json.loads(line)).model_dump(exclude_none=True))
+            obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise EcombenchError(f"{name}:{number}: expected a JSON object, got {type(obj).__name__}")
+            if track is not None:
+                obj = {**obj, "track": track}
+            elif folder in JSON_TYPE_FOLDERS and "target_field" in obj and "output_field" not in obj:
+                obj = make_record(task, folder, _type_metric(folder, task), "shopping_mmlu", obj.get("input_field"), obj["target_field"])  # type: ignore[arg-type]
+            rows.append(ShopBenchRecord.model_validate(obj).model_dump(exclude_none=True))
         except json.JSONDecodeError as exc:
             raise EcombenchError(f"{name}:{number}: not valid JSON ({exc.msg})") from exc
         except ValidationError as exc:
@@ -135,27 +174,29 @@ def _jsonl_rows(name: str, data: bytes) -> list[dict[str, Any]]:
     return rows
 
 
-def read(source: Path) -> ImportedSuite:
-    """Skill files give every record with its skill (the track); without them, the per-type folders."""
+def read(source: Path, letter_choices: bool = False) -> ImportedSuite:
+    """Skill files give every record with its skill (the track); without them, the per-type folders
+    (``letter_choices``: their multiple choice as ``--use_letter_choices`` asks it)."""
     files = _files(source)
     suite = ImportedSuite("shopping-mmlu", [source] if source.is_file() else [])
     skills = sorted(n for n in files if n.startswith("skills/") and n.endswith(".json"))
     if skills:
         for name in skills:
-            skill = PurePosixPath(name).stem
-            for row in _jsonl_rows(name, files[name]):
-                suite.tasks.setdefault(row["task_name"], []).append({**row, "track": skill})
+            # The file is the skill (skill_wise_eval/skill_evaluation.py:15): its rows need no track.
+            for row in _jsonl_rows(name, files[name], track=PurePosixPath(name).stem):
+                suite.tasks.setdefault(row["task_name"], []).append(row)
     else:
         for name in sorted(files):
             folder = PurePosixPath(name).parts[0]
             if folder == "multiple_choice" and name.endswith(".csv"):
-                rows = _mc_rows(name, files[name])
+                rows = _mc_rows(name, files[name], letter_choices)
             elif folder in TYPE_FOLDERS and name.endswith(".json"):
                 rows = _jsonl_rows(name, files[name])
             else:
                 continue
             for row in rows:
                 suite.tasks.setdefault(row["task_name"], []).append(row)
+                suite.max_gen_toks[row["task_name"]] = smmlu.TASK_WISE_MAX_NEW_TOKENS[row["task_type"]]
     if source.is_dir():
         suite.sources = sorted(p for p in source.rglob("*") if p.is_file())
     return suite

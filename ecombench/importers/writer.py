@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from ecombench.errors import EcombenchError
 from ecombench.io import replace_dir, restore_dir, staging_dir
+from ecombench.metrics.rules import DEFAULT_BY_FORMAT
 from ecombench.records import ShopBenchRecord, describe
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -34,6 +35,7 @@ class ImportedSuite:
     tasks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     descriptions: dict[str, str] = field(default_factory=dict)
     answers: bool = True  # False: a test set without truths, for generation only
+    max_gen_toks: dict[str, int] = field(default_factory=dict)  # task -> new tokens, where the benchmark's code sets them
 
 
 def task_slug(text: str) -> str:
@@ -69,8 +71,12 @@ def _dump(comment: str, body: dict[str, Any]) -> str:
     return f"# {comment}\n" + yaml.dump(body, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1 << 16)
 
 
-def _task_yaml(task: str, rows: list[dict[str, Any]], description: str, sources: dict[str, Any], fmt: str, answers: bool) -> str:
+def _task_yaml(
+    task: str, rows: list[dict[str, Any]], description: str, sources: dict[str, Any], fmt: str, answers: bool, max_gen_toks: int | None = None
+) -> str:
     first = rows[0]
+    if max_gen_toks is None:
+        max_gen_toks = 1 if first["task_type"] == "multiple-choice" else 100
     meta = {
         "version": 1.0,
         "track": first["track"],
@@ -83,6 +89,8 @@ def _task_yaml(task: str, rows: list[dict[str, Any]], description: str, sources:
         "sources": sources,
         "answers": answers,
     }
+    if "rules" in first:
+        meta["rules"] = first["rules"]
     return _dump(
         f"Imported by `ecombench import {fmt}`.",
         {
@@ -94,7 +102,7 @@ def _task_yaml(task: str, rows: list[dict[str, Any]], description: str, sources:
             "doc_to_text": "input_field",
             "doc_to_target": _Function("ecombench.hooks.doc_to_target"),
             "process_results": _Function("ecombench.hooks.process_results"),
-            "generation_kwargs": {"until": [], "max_gen_toks": 1 if first["task_type"] == "multiple-choice" else 100, "do_sample": False},
+            "generation_kwargs": {"until": [], "max_gen_toks": max_gen_toks, "do_sample": False},
             "metric_list": [{"metric": "kdd_score", "aggregation": _Function("ecombench.hooks.aggregate"), "higher_is_better": True}],
             "metadata": meta,
         },
@@ -184,8 +192,11 @@ def write_suite(suite: ImportedSuite, name: str, dest_parent: Path, force: bool 
     staging = staging_dir(f".{name}-", dest_parent)
     try:
         tracks: dict[str, list[str]] = {}
+        rules = DEFAULT_BY_FORMAT.get(suite.fmt)
         for source_task, rows in sorted(suite.tasks.items()):
             task = f"{name}_{task_slugs[source_task]}"
+            if rules is not None and suite.answers:  # every row says whose code scores it (ecombench.metrics.rules)
+                rows = [{**r, "rules": rules} for r in rows]
             for i, row in enumerate(rows if suite.answers else []):
                 try:
                     ShopBenchRecord.model_validate(row)
@@ -195,7 +206,9 @@ def write_suite(suite: ImportedSuite, name: str, dest_parent: Path, force: bool 
             (staging / f"{task}.jsonl").write_text(text, encoding="utf-8")
             description = suite.descriptions.get(source_task, f"{source_task} ({suite.fmt})")
             task_sources = {**sources, "rows": len(rows), "data_sha256": hashlib.sha256(text.encode()).hexdigest()}
-            (staging / f"{task}.yaml").write_text(_task_yaml(task, rows, description, task_sources, suite.fmt, suite.answers), encoding="utf-8")
+            (staging / f"{task}.yaml").write_text(
+                _task_yaml(task, rows, description, task_sources, suite.fmt, suite.answers, suite.max_gen_toks.get(source_task)), encoding="utf-8"
+            )
             tracks.setdefault(rows[0]["track"], []).append(task)
         for track, members in tracks.items():
             (staging / f"_group_{track_slugs[track]}.yaml").write_text(

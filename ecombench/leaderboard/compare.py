@@ -111,8 +111,18 @@ def check_pair(a: Resolved, b: Resolved) -> None:
     raise EcombenchError(message)
 
 
+def check_rules(a: Submission, b: Submission) -> None:
+    """Raise when the two runs were scored by different rules: the same answers score differently under them."""
+    if a.rules != b.rules:
+        raise EcombenchError(
+            f"{a.name} ({a.id}) was scored by the {a.rules} rules and {b.name} ({b.id}) by the {b.rules} rules; "
+            "score both by one (ecombench score --rules ...) to compare them"
+        )
+
+
 def compare(a: Submission, b: Submission, folder: Path, iters: int = 10_000, seed: int = 0) -> Comparison:
-    """Compare ``b`` against ``a`` on the tasks both have."""
+    """Compare ``b`` against ``a`` on the tasks both have (scored by the same rules: others never rank together)."""
+    check_rules(a, b)
     items_a = _by_hash(load_items(folder, a))
     items_b = _by_hash(load_items(folder, b))
     shared = [t for t in a.tasks if t in b.tasks]

@@ -25,8 +25,8 @@ from ecombench.io import atomic_writer, read_cache_pickle
 from ecombench.paths import cache_dir
 from ecombench.submissions import Submission, load
 
-INDEX_VERSION = 5  # 3: scores outside [0, 1] are refused on load; 4: entries keyed by a hash of the file bytes, not size and mtime; 5: shots
-META_COLUMNS = ["submission", "name", "model", "base", "kind", "date", "limit", "file", "lora_rank", "held_in", "shots"]
+INDEX_VERSION = 6  # 3: scores outside [0, 1] are refused on load; 4: entries keyed by a hash of the file bytes, not size and mtime; 5: shots; 6: rules
+META_COLUMNS = ["submission", "name", "model", "base", "kind", "date", "limit", "file", "lora_rank", "held_in", "shots", "rules"]
 SCORE_COLUMNS = ["submission", "task", "track", "score", "stderr", "version", "data_sha256"]
 
 
@@ -51,7 +51,8 @@ def _rows(sub: Submission, file: str) -> tuple[dict[str, Any], list[tuple[Any, .
         "lora_rank": sub.lineage.rank if sub.lineage else None,
         "held_in": " ".join(sub.lineage.held_in) if sub.lineage else None,
         "shots": sub.generation.num_fewshot,
-    }  # few-shot runs are ranked apart from 0-shot ones (table.py)
+        "rules": sub.rules,
+    }  # few-shot runs, and runs scored by other rules, are ranked apart (table.py)
     scores = [(sub.id, t, r.track, r.score, r.stderr if r.stderr is not None else 0.0, r.version, r.data_sha256) for t, r in sub.tasks.items()]
     return meta, scores
 

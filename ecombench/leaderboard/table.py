@@ -9,7 +9,8 @@ import pandas as pd
 from ecombench.leaderboard.boards import Board
 from ecombench.leaderboard.stats import NORMALISATION, Z95, aggregate, competition_rank, normalisable, win_rates
 from ecombench.leaderboard.store import Loaded
-from ecombench.taskindex import TaskIndex
+from ecombench.metrics.rules import KDDCUP, inferred
+from ecombench.taskindex import TaskIndex, TaskInfo
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,22 @@ def _held_out_means(scores: pd.DataFrame, meta: pd.DataFrame) -> pd.Series:
     return unseen.groupby("submission")["score"].mean()
 
 
+def ranked_rules(tasks: list[TaskInfo], meta: pd.DataFrame) -> str:
+    """The rules a board ranks: those its tasks carry (an imported suite's benchmark, else the KDD Cup's);
+    a board mixing suites of different rules ranks the rules most of its submissions used."""
+    declared = {(t.config.get("metadata") or {}).get("rules") or inferred([t.metric]) for t in tasks}
+    if len(declared) == 1:
+        return declared.pop()
+    counts = meta["rules"].value_counts()
+    return str(sorted(counts.index, key=lambda r: (-counts[r], r))[0]) if not counts.empty else KDDCUP
+
+
+def rules_flags(meta: pd.DataFrame, ranked: str) -> list[str]:
+    """Per row: empty, or ``'<rules> rules'`` where the row was scored by other rules than the board ranks:
+    the same answers score differently under Shopping MMLU's code and the KDD Cup's, so they never rank together."""
+    return ["" if rules == ranked else f"{rules} rules" for rules in meta["rules"]]
+
+
 def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track") -> BoardTable:
     """Rank the submissions on the board. Flagged submissions (missing tasks, other data or task
     version, a ``--limit`` run) get no rank. A row is complete only against the board's own task
@@ -108,6 +125,8 @@ def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track
         if changed:
             parts.append(f"other data/version on {int(changed)} task(s)")
         flags.append("; ".join(parts))
+    ranked = ranked_rules(tasks, meta)
+    flags = ["; ".join(p for p in (rules, flag) if p) for flag, rules in zip(flags, rules_flags(meta, ranked), strict=True)]
     meta = meta.assign(flags=flags)
     frame = meta.merge(aggregate(scores[["submission", "task", "track", "score", "stderr", "baseline"]], normalize=board.normalize), on="submission")
     frame["ci95"] = Z95 * frame["all_around_stderr"]
@@ -131,4 +150,7 @@ def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track
     if by == "task":
         pivot = scores.pivot(index="submission", columns="task", values="score")
         frame = frame.merge(pivot.add_prefix("task:"), left_on="submission", right_index=True)
-    return BoardTable(board, frame.reset_index(drop=True), names, notes(board, not_normalised, bool(reference.any())))
+    lines = notes(board, not_normalised, bool(reference.any()))
+    if ranked != KDDCUP or (meta["rules"] != ranked).any():  # boards of KDD-scored runs only read as before
+        lines = (*lines, f"scores follow the {ranked} rules (--rules of score and run); rows scored by other rules are flagged and not ranked")
+    return BoardTable(board, frame.reset_index(drop=True), names, lines)

@@ -79,7 +79,6 @@ class ContaminationReport:
         )
 
 
-
 def eval_prompts(tasks: Iterable[TaskInfo]) -> list[tuple[str, str]]:
     """(task, prompt) of every item of the given tasks."""
     out: list[tuple[str, str]] = []
