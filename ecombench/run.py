@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ecombench import __version__, submissions, threads
+from ecombench import __version__, efficiency, submissions, threads
 from ecombench.distributed import launched_processes
 from ecombench.errors import EcombenchError
 from ecombench.harness import SYSTEM_PROMPTS
@@ -379,7 +379,15 @@ def score(samples: list[Any], embedders: Embedders) -> Scored:
 
 
 def record(
-    options: RunOptions, selection: Selection, built: Built, scored: Scored, *, created: datetime, duration_s: float, lineage: submissions.Lineage | None = None
+    options: RunOptions,
+    selection: Selection,
+    built: Built,
+    scored: Scored,
+    *,
+    created: datetime,
+    duration_s: float,
+    lineage: submissions.Lineage | None = None,
+    cost: submissions.Efficiency | None = None,
 ) -> RunResult:
     """Stage 5: the submission record (identity, settings, scores; a trained model's lineage) and its items, saved."""
     sub_id = submissions.new_id(built.name, created)
@@ -416,6 +424,7 @@ def record(
         items_file=f"{sub_id}.items.jsonl",
         skipped_tasks=selection.skipped,
         lineage=lineage,
+        efficiency=cost,
     )
     path = submissions.save(options.submissions_dir, submission, scored.items)
     return RunResult(submission, report, path)
@@ -428,16 +437,22 @@ def run(options: RunOptions, lineage: submissions.Lineage | None = None) -> RunR
     """
     check_options(options)
     threads.apply()  # before builtin:tiny may be built and before any model loads
+    clock = efficiency.StageClock()
     selection = select_tasks(options)
-    built = build_model(options, selection)
+    with clock.stage("load"):
+        built = build_model(options, selection)
     started, created = time.monotonic(), submissions.now()
-    samples = generate(options, selection, built)
+    with clock.stage("generate"):
+        samples = generate(options, selection, built)
     if samples is None:  # another process of a data-parallel run: rank 0 writes the result
         return RunResult(None, None, None)
     if selection.unanswered:
         return RunResult(None, None, _write_predictions(options.submissions_dir, submissions.new_id(built.name, created), samples))
-    scored = score(samples, options.embedders)
-    return record(options, selection, built, scored, created=created, duration_s=time.monotonic() - started, lineage=lineage)
+    with clock.stage("score"):
+        scored = score(samples, options.embedders)
+    with clock.stage("record"):  # the record holds this stage up to its own write (it cannot time itself)
+        cost = efficiency.measure(clock, samples, getattr(built.lm, "tokenizer", None), built.device)
+        return record(options, selection, built, scored, created=created, duration_s=time.monotonic() - started, lineage=lineage, cost=cost)
 
 
 def _chat_settings(options: RunOptions, lm: object, system_prompt: str | None) -> tuple[bool, bool]:

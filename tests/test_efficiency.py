@@ -1,0 +1,84 @@
+"""The efficiency record: stage times, token counts, rates and peaks, as every `ecombench run` submission carries."""
+
+from __future__ import annotations
+
+import json
+
+from ecombench import efficiency, submissions
+from ecombench.harness import Sample
+
+
+class _WordTokenizer:
+    """One token per space-separated word: counts a reader can check by eye."""
+
+    def encode(self, text: str, add_special_tokens: bool = True) -> list[int]:
+        return [0] * len(text.split()) + ([1] if add_special_tokens else [])
+
+
+class _TiktokenLike:
+    def encode(self, text: str) -> list[int]:
+        return [0] * len(text)
+
+
+def test_stage_clock_adds_a_stage_timed_twice(monkeypatch):
+    ticks = iter([0.0, 1.5, 10.0, 10.25, 20.0, 22.0])
+    monkeypatch.setattr(efficiency.time, "perf_counter", lambda: next(ticks))
+    clock = efficiency.StageClock()
+    for name in ("load", "generate", "load"):
+        with clock.stage(name):
+            pass
+    assert clock.seconds == {"load": 3.5, "generate": 0.25}
+
+
+def test_a_snapshot_counts_the_running_stage_up_to_now(monkeypatch):
+    ticks = iter([0.0, 2.0, 5.0, 7.5, 9.0])
+    monkeypatch.setattr(efficiency.time, "perf_counter", lambda: next(ticks))
+    clock = efficiency.StageClock()
+    with clock.stage("score"):
+        pass
+    with clock.stage("record"):
+        assert clock.snapshot() == {"score": 2.0, "record": 2.5}
+
+
+def test_tokens_are_counted_without_special_tokens_and_by_tiktoken_style_encoders():
+    assert efficiency.count_tokens(_WordTokenizer(), ["a b c", "d e"]) == 5  # no BOS per text
+    assert efficiency.count_tokens(_TiktokenLike(), ["abc", "de"]) == 5
+    assert efficiency.count_tokens(None, ["a"]) is None  # a served model without a tokenizer
+
+
+def test_measure_gives_tokens_rate_and_stages():
+    clock = efficiency.StageClock()
+    clock.seconds = {"load": 2.0, "generate": 4.0, "score": 1.0, "record": 0.1}
+    samples = [Sample("t", 0, {}, "one two three", "x y z w"), Sample("t", 1, {}, "four", "v w y z")]
+    cost = efficiency.measure(clock, samples, _WordTokenizer(), "cpu")
+    assert cost.prompt_tokens == 4 and cost.generated_tokens == 8 and cost.generated_tokens_per_s == 2.0  # 8 tokens / 4 s
+    assert cost.stage_s == {"load": 2.0, "generate": 4.0, "score": 1.0, "record": 0.1}
+    assert cost.device == "cpu" and cost.peak_device_mb is None and cost.threads >= 1 and cost.peak_host_mb and cost.peak_host_mb > 1
+
+
+def test_loglikelihood_answers_generate_no_tokens():
+    clock = efficiency.StageClock()
+    clock.seconds = {"generate": 1.0}
+    cost = efficiency.measure(clock, [Sample("t", 0, {}, "a b", [(-1.0, False)])], _WordTokenizer(), "cpu")
+    assert cost.prompt_tokens == 2 and cost.generated_tokens is None and cost.generated_tokens_per_s is None
+
+
+def test_a_record_from_before_efficiency_still_loads(tmp_path):
+    record = {
+        "id": "old",
+        "name": "old",
+        "created": "2026-01-01T00:00:00Z",
+        "model": {"spec": "m", "kind": "local", "base_model": "m", "weights_sha256": None, "dtype": "float32"},
+        "ecombench_version": "0.1",
+        "lm_eval_version": "0.4",
+        "generation": {"protocol": "generate", "system_prompt": None, "max_gen_toks": {}, "batch_size": "1", "device": "cpu", "limit": None},
+        "tasks": {},
+        "tracks": {},
+        "all_around": 0.5,
+        "overall_task_mean": 0.5,
+        "duration_s": 1.0,
+        "hardware": {"platform": "p", "python": "3.11", "torch": "2", "device": "cpu", "cpu_count": 2},
+        "items_file": "old.items.jsonl",
+    }
+    (tmp_path / "old.json").write_text(json.dumps(record))
+    assert submissions.load(tmp_path / "old.json").efficiency is None
