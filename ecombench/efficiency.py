@@ -86,6 +86,19 @@ def count_tokens(tokenizer: Any, texts: Iterable[str]) -> int | None:
     return total
 
 
+def efficiency_line(cost: Efficiency | None) -> str:
+    """One line of what a run cost, for ``compare``; records from before efficiency was kept say so."""
+    if cost is None:
+        return "not recorded (a record from before ecombench kept it, or scored from predictions)"
+    stages = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in cost.stage_s.items())
+    tokens = f"{cost.prompt_tokens if cost.prompt_tokens is not None else '?'} prompt / {cost.generated_tokens if cost.generated_tokens is not None else '?'} generated tokens"
+    rate = f"{cost.generated_tokens_per_s:.1f} tok/s" if cost.generated_tokens_per_s is not None else "- tok/s"
+    memory = f"peak host {cost.peak_host_mb:.0f} MiB" if cost.peak_host_mb is not None else "peak host -"
+    if cost.peak_device_mb is not None:
+        memory += f", device {cost.peak_device_mb:.0f} MiB"
+    return f"{stages}; {tokens}, {rate}; {memory}; {cost.device}, {cost.threads} threads"
+
+
 def measure(clock: StageClock, samples: list[Any], tokenizer: Any, device: str) -> Efficiency:
     """The efficiency record of a run whose stages ``clock`` timed and whose answers are ``samples``.
 

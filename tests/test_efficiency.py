@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ecombench import efficiency, submissions
 from ecombench.harness import Sample
 
@@ -82,3 +84,65 @@ def test_a_record_from_before_efficiency_still_loads(tmp_path):
     }
     (tmp_path / "old.json").write_text(json.dumps(record))
     assert submissions.load(tmp_path / "old.json").efficiency is None
+
+
+def _costly(name: str, rate: float | None):
+    from tests.test_leaderboard import make_submission, uniform
+
+    sub = make_submission(name, uniform(0.5))
+    if rate is None:
+        return sub  # a record from before efficiency was kept
+    cost = submissions.Efficiency(
+        stage_s={"load": 1.0, "generate": 8.0, "score": 2.0, "record": 0.05},
+        prompt_tokens=1000,
+        generated_tokens=int(rate * 8),
+        generated_tokens_per_s=rate,
+        peak_host_mb=812.34,
+        device="cpu",
+        threads=2,
+    )
+    return sub.model_copy(update={"efficiency": cost})
+
+
+def test_the_board_shows_efficiency_columns_only_when_asked():
+    from dataclasses import replace
+
+    from ecombench.leaderboard.render import render
+    from tests.test_leaderboard import INDEX, board, build_table
+
+    table = build_table(board(), INDEX, [_costly("fast", 50.0), _costly("old", None)])
+    assert "efficiency" not in render(table, "csv")  # off by default
+    rows = json.loads(render(replace(table, show_efficiency=True), "json"))["rows"]
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["fast"]["efficiency:tokens_per_s"] == 50.0 and by_name["fast"]["efficiency:generate_s"] == 8.0
+    assert by_name["fast"]["efficiency:peak_host_mb"] == 812.34 and by_name["fast"]["efficiency:threads"] == 2
+    assert by_name["old"]["efficiency:tokens_per_s"] is None  # no record: shown empty, not zero
+    markdown = render(replace(table, show_efficiency=True), "markdown")
+    header = (
+        "| efficiency:generate_s | efficiency:tokens_per_s | efficiency:peak_host_mb | efficiency:peak_device_mb | efficiency:device | efficiency:threads |"
+    )
+    assert header in markdown and "| 8.0 | 50.0 | 812.3 | - | cpu | 2 |" in markdown  # generate s, tok/s, host MiB, no device, device, threads
+
+
+def test_compare_line_of_what_a_run_cost():
+    line = efficiency.efficiency_line(_costly("fast", 50.0).efficiency)
+    assert line == "load 1.0 s, generate 8.0 s, score 2.0 s, record 0.1 s; 1000 prompt / 400 generated tokens, 50.0 tok/s; peak host 812 MiB; cpu, 2 threads"
+    assert efficiency.efficiency_line(None).startswith("not recorded")
+
+
+@pytest.mark.slow
+def test_compare_and_leaderboard_print_what_each_run_cost(tmp_path):
+    from tests.conftest import run_ecombench
+
+    submissions.save(tmp_path, _costly("fast", 50.0), [])
+    submissions.save(tmp_path, _costly("old", None), [])
+    done = run_ecombench("compare", "fast", "old", "--submissions-dir", tmp_path, "--iters", "100", env={"COLUMNS": "250"})
+    assert done.returncode == 0, done.stderr
+    assert "efficiency A: load 1.0 s, generate 8.0 s" in done.stdout and "50.0 tok/s" in done.stdout
+    assert "efficiency B: not recorded" in done.stdout
+    shown = run_ecombench("compare", "fast", "old", "--submissions-dir", tmp_path, "--iters", "100", "--format", "json")
+    (payload,) = json.loads(shown.stdout)
+    assert payload["efficiency"]["a"]["generated_tokens_per_s"] == 50.0 and payload["efficiency"]["b"] is None
+    board = run_ecombench("leaderboard", "--board", "ecombench_starter", "--submissions-dir", tmp_path, "--format", "csv", "--efficiency")
+    assert board.returncode == 0, board.stderr
+    assert "efficiency:tokens_per_s" in board.stdout.splitlines()[0]
