@@ -176,11 +176,13 @@ def greedy_generate(
     token_budget: int = DEFAULT_TOKEN_BUDGET,
     max_rows: int = MAX_ROWS,
     on_done: Callable[[int, list[int]], None] | None = None,
+    refill: bool = True,
 ) -> list[list[int]]:
     """The new tokens of each request (an end-of-sequence token included when one was produced).
 
     ``decode`` turns token ids into text for stop strings; ``on_done(i, tokens)`` is called as each
-    batch finishes (progress, caching).
+    batch finishes (progress, caching). ``refill=False`` leaves finished rows empty (the engine before
+    continuous batching; ``benchmarks/bench_refill.py`` compares the two).
     """
     import torch
     from transformers.cache_utils import Cache
@@ -196,6 +198,8 @@ def greedy_generate(
 
     def take(longest: int, room: int) -> int | None:
         """The next waiting request whose prompt fits before column ``longest`` and whose answer fits ``room`` columns."""
+        if not refill:
+            return None
         for k, i in enumerate(waiting):
             if lengths[i] <= longest and requests[i].max_new <= room:
                 del waiting[k]
