@@ -146,3 +146,15 @@ def test_compare_and_leaderboard_print_what_each_run_cost(tmp_path):
     board = run_ecombench("leaderboard", "--board", "ecombench_starter", "--submissions-dir", tmp_path, "--format", "csv", "--efficiency")
     assert board.returncode == 0, board.stderr
     assert "efficiency:tokens_per_s" in board.stdout.splitlines()[0]
+
+
+@pytest.mark.slow
+def test_the_tiny_reference_row_carries_no_efficiency_and_a_rebuild_leaves_it(tmp_path):
+    """The builtin:tiny reference is a scale row whose answers come from the answer cache: its timings
+    would differ on every rebuild, so it keeps none and an unchanged rebuild writes nothing."""
+    from ecombench.references import build_references
+
+    (first,) = build_references(tmp_path, suites=["ecombench_starter"], kinds=["tiny"])
+    assert first.written and first.submission.efficiency is None
+    (again,) = build_references(tmp_path, suites=["ecombench_starter"], kinds=["tiny"])
+    assert not again.written
