@@ -146,6 +146,9 @@ def test_compare_and_leaderboard_print_what_each_run_cost(tmp_path):
     board = run_ecombench("leaderboard", "--board", "ecombench_starter", "--submissions-dir", tmp_path, "--format", "csv", "--efficiency")
     assert board.returncode == 0, board.stderr
     assert "efficiency:tokens_per_s" in board.stdout.splitlines()[0]
+    site = run_ecombench("report", "--output", tmp_path / "site", "--board", "ecombench_starter", "--submissions-dir", tmp_path, "--efficiency")
+    assert site.returncode == 0, site.stderr
+    assert "efficiency:tokens_per_s" in (tmp_path / "site" / "data" / "board-0.js").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow
