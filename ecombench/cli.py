@@ -324,8 +324,13 @@ class BoardFormat(StrEnum):
     html = "html"
 
 
-def _board_table(board: str | None, index, loaded, submissions_dir: Path, by: str = "track"):
-    """The named board's table, or (no name) the board the submissions cover, said on stderr; warnings first."""
+def _board_table(board: str | None, index, loaded, submissions_dir: Path, by: str = "track", efficiency: bool = False):
+    """The named board's table, or (no name) the board the submissions cover, said on stderr; warnings first.
+
+    ``efficiency``: with the columns of what each run cost (generate time, tokens/s, peak memory, device, threads).
+    """
+    from dataclasses import replace
+
     from ecombench.leaderboard.boards import board_candidates, coverage, covered_hint, get_board, implicit_boards, pick_board
     from ecombench.leaderboard.table import build_table
     from ecombench.terminal import safe_text
@@ -341,7 +346,7 @@ def _board_table(board: str | None, index, loaded, submissions_dir: Path, by: st
         if line:
             print(f"ecombench: {safe_text(line)}", file=sys.stderr)
     chosen = get_board(board, implicit_boards(index))
-    table = build_table(chosen, index, loaded, by=by)
+    table = replace(build_table(chosen, index, loaded, by=by), show_efficiency=efficiency)
     if table.frame.empty:
         covered = covered_hint(coverage(board_candidates(index), loaded.scores), skip=chosen.name)
         raise EcombenchError(
@@ -365,6 +370,9 @@ def leaderboard(
     format: Annotated[BoardFormat, typer.Option("--format", help="table, markdown, csv, json or html.")] = BoardFormat.table,
     output: Annotated[Path | None, typer.Option("--output", help="Write to this file instead of the terminal.")] = None,
     submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where submissions are read from.")] = Path("submissions"),
+    efficiency: Annotated[
+        bool, typer.Option("--efficiency", help="Add what each run cost: generate seconds, generated tokens/s, peak host/device MiB, device, threads.")
+    ] = False,
 ) -> None:
     """Rank the submissions on a board: All-Around with a 95% interval, per-track scores, flags."""
     from ecombench.io import atomic_write_text
@@ -376,7 +384,7 @@ def leaderboard(
         raise EcombenchError(f"--by {by}: use track or task")
     index = build_index(default_roots())
     loaded = load_folder(submissions_dir)
-    table = _board_table(board, index, loaded, submissions_dir, by=by)
+    table = _board_table(board, index, loaded, submissions_dir, by=by, efficiency=efficiency)
     if format is BoardFormat.table and output is None:
         console = _console()
         console.print(rich_table(table, console.width))
@@ -403,6 +411,7 @@ def report_cmd(
     serve: Annotated[bool, typer.Option("--serve", help="Then serve the site on localhost and rebuild it when a submission lands (Ctrl-C stops).")] = False,
     port: Annotated[int, typer.Option("--port", help="--serve: the port (0: any free one).")] = 8000,
     open_page: Annotated[bool, typer.Option("--open", help="Then open the board in the default web browser (its file:// address).")] = False,
+    efficiency: Annotated[bool, typer.Option("--efficiency", help="Boards show what each run cost (time, tokens/s, peak memory) as columns.")] = False,
 ) -> None:
     """Write a static, offline web site: the board, an item explorer per submission, side by side, charts."""
     from ecombench.leaderboard.report import site_boards, write_report
@@ -413,7 +422,7 @@ def report_cmd(
     def build() -> Path:
         index = build_index(default_roots())
         loaded = load_folder(submissions_dir)
-        table = _board_table(board, index, loaded, submissions_dir, by="task")
+        table = _board_table(board, index, loaded, submissions_dir, by="task", efficiency=efficiency)
         site = write_report(output, site_boards(table, index, loaded), submissions_dir, index)
         for warning in site.warnings:
             print(f"ecombench: warning: {safe_text(warning)}", file=sys.stderr)
@@ -463,6 +472,7 @@ def compare_cmd(
     """Per-task and per-track deltas against the first run, with paired bootstrap p-values (Holm-corrected)."""
     from rich.table import Table
 
+    from ecombench.efficiency import efficiency_line
     from ecombench.leaderboard.compare import check_pair, compare, resolve, run_letters, wide_rows
     from ecombench.leaderboard.store import load_submissions
     from ecombench.terminal import safe_text, text
@@ -498,6 +508,7 @@ def compare_cmd(
                 },
                 "tracks": {t: {"a": a, "b": b, "delta": b - a} for t, (a, b) in r.tracks.items()},
                 "flipped_items": len(r.flips),
+                "efficiency": {"a": r.a.efficiency.model_dump() if r.a.efficiency else None, "b": r.b.efficiency.model_dump() if r.b.efficiency else None},
             }
             for r in results
         ]
@@ -555,6 +566,8 @@ def compare_cmd(
             )
         console.print(table)
         console.print(f"* significant at 0.05 after Holm's correction over {len(r.tasks)} tasks; {len(r.flips)} items flipped", highlight=False)
+        for label, sub in (("A", r.a), ("B", r.b)):
+            console.print(text(f"efficiency {label}: {efficiency_line(sub.efficiency)}"), highlight=False)
         if items:
             flips(r)
 

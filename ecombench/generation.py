@@ -17,8 +17,13 @@ together, others alone, so each prompt's first token is bit-for-bit that of one-
 ``generate``) into slots that end at the batch's longest prompt (left padding) of a cache
 allocated once for the batch; decoding then runs the rows together, writing each step's keys and
 values in place. A row
-stops at an end-of-sequence token, its token limit or a stop string, and finished rows leave the
-batch once a quarter of it is done.
+stops at an end-of-sequence token, its token limit or a stop string. Its cache row is then refilled
+(continuous batching): the next waiting prompt (in plan order) whose prompt fits before the column
+decoding has reached and whose answer fits the columns left is prefilled alone and loaded so that
+it ends at that column, and decodes with the others from the next step; a waiting request done
+after its first token (one-token answers) takes no row at all. Rows left empty because nothing
+waiting fits leave the batch once a quarter of it is done. The cache is not enlarged for refills,
+so late in a batch only short answers fit.
 
 The fast path needs a decoder whose default cache is a plain per-layer key/value cache (Llama,
 Qwen2, Mistral, Phi-3, GPT-NeoX and most others); ``supports`` says whether a model qualifies and
@@ -171,11 +176,13 @@ def greedy_generate(
     token_budget: int = DEFAULT_TOKEN_BUDGET,
     max_rows: int = MAX_ROWS,
     on_done: Callable[[int, list[int]], None] | None = None,
+    refill: bool = True,
 ) -> list[list[int]]:
     """The new tokens of each request (an end-of-sequence token included when one was produced).
 
     ``decode`` turns token ids into text for stop strings; ``on_done(i, tokens)`` is called as each
-    batch finishes (progress, caching).
+    batch finishes (progress, caching). ``refill=False`` leaves finished rows empty (the engine before
+    continuous batching; ``benchmarks/bench_refill.py`` compares the two).
     """
     import torch
     from transformers.cache_utils import Cache
@@ -186,18 +193,41 @@ def greedy_generate(
     lengths = [len(r.tokens) for r in requests]
     plan = plan_batches(lengths, [r.max_new for r in requests], token_budget, max_rows)
     cache_name = cache_kwarg(model)
+    waiting = [i for batch in plan for i in batch]  # longest prompt first, as planned
+    taken: set[int] = set()
+
+    def take(longest: int, room: int) -> int | None:
+        """The next waiting request whose prompt fits before column ``longest`` and whose answer fits ``room`` columns."""
+        if not refill:
+            return None
+        for k, i in enumerate(waiting):
+            if lengths[i] <= longest and requests[i].max_new <= room:
+                del waiting[k]
+                taken.add(i)
+                return i
+        return None
+
     with torch.inference_mode():
         for batch in plan:
-            _run_batch(model, [requests[i] for i in batch], batch, results, eos_ids, decode, device, BufferLayer, Cache, cache_name)
+            batch = [i for i in batch if i not in taken]
+            if not batch:
+                continue
+            taken.update(batch)
+            waiting[:] = [i for i in waiting if i not in taken]
+            done = _run_batch(model, requests, batch, results, eos_ids, decode, device, BufferLayer, Cache, cache_name, take)
             if on_done is not None:
-                for i in batch:
+                for i in done:
                     on_done(i, results[i])
     return results
 
 
-def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, Cache, cache_name) -> None:
+def _run_batch(model, requests, ids, results, eos_ids, decode, device, BufferLayer, Cache, cache_name, take) -> list[int]:
+    """Generate for ``ids``; a row that finishes hands its cache row to the next waiting request that fits
+    (``take``), prefilled alone into it, so the batch stays full. Returns every request it answered."""
     import torch
 
+    ids = list(ids)
+    reqs = [requests[i] for i in ids]
     rows = len(reqs)
     width = max(len(r.tokens) for r in reqs)
     most_new = max(r.max_new for r in reqs)
@@ -247,6 +277,38 @@ def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, 
         cache.batch_select_indices(keep)
         mask, live = mask[keep], active
     positions = torch.tensor([len(reqs[r].tokens) for r in live], device=device)
+
+    def admit(slot: int, end: int, step: int) -> bool:
+        """Refill cache row ``slot`` with waiting requests until one needs decoding (True) or none fits (False).
+
+        Its prompt is prefilled alone (its first token is one-prompt generate's) and its keys and values
+        end at column ``end``, the next one decoding writes; a request done after its first token needs no row.
+        """
+        nonlocal mask, positions
+        while (i := take(end, capacity - end + 1)) is not None:
+            req = requests[i]
+            input_ids = torch.tensor([list(req.tokens)], dtype=torch.long, device=device)
+            out = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=True, logits_to_keep=1)
+            row = len(reqs)
+            reqs.append(req)
+            ids.append(i)
+            tails.append(4 * max(map(len, req.stop)) + 4 if req.stop else 0)
+            out_tokens.append([int(out.logits[0, -1].argmax(-1))])
+            if finished(row):
+                del out
+                continue
+            pkv = _output_cache(out)
+            for layer, src in zip(layers, pkv.layers, strict=True):
+                layer.load(slot, src.keys, src.values, end)
+            del out, pkv
+            mask[slot] = 0
+            mask[slot, end - len(req.tokens) : end] = 1
+            positions[slot] = len(req.tokens) - step
+            live[slot] = row
+            active.append(row)
+            return True
+        return False
+
     step = 0
     while active:
         col = width + step
@@ -263,6 +325,10 @@ def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, 
                 out_tokens[row].append(int(nxt[slot]))
         active = [r for r in active if not finished(r)]
         step += 1
+        running = set(active)
+        for slot, row in enumerate(live):
+            if row not in running and not admit(slot, width + step, step):
+                break  # nothing waiting fits any more at this column
         if active and len(active) <= 0.75 * len(live):
             keep_slots = [live.index(r) for r in active]
             keep = torch.tensor(keep_slots, device=device)
@@ -270,3 +336,4 @@ def _run_batch(model, reqs, ids, results, eos_ids, decode, device, BufferLayer, 
             mask, positions, live = mask[keep], positions[keep], list(active)
     for row, i in enumerate(ids):
         results[i] = out_tokens[row]
+    return ids

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from ecombench import __version__, submissions, threads
+from ecombench import __version__, efficiency, submissions, threads
 from ecombench.distributed import launched_processes
 from ecombench.errors import EcombenchError
 from ecombench.harness import SYSTEM_PROMPTS
@@ -412,7 +412,15 @@ def score(samples: list[Any], embedders: Embedders, rules: str | None = None) ->
 
 
 def record(
-    options: RunOptions, selection: Selection, built: Built, scored: Scored, *, created: datetime, duration_s: float, lineage: submissions.Lineage | None = None
+    options: RunOptions,
+    selection: Selection,
+    built: Built,
+    scored: Scored,
+    *,
+    created: datetime,
+    duration_s: float,
+    lineage: submissions.Lineage | None = None,
+    cost: submissions.Efficiency | None = None,
 ) -> RunResult:
     """Stage 5: the submission record (identity, settings, scores; a trained model's lineage) and its items, saved."""
     sub_id = submissions.new_id(built.name, created)
@@ -451,6 +459,7 @@ def record(
         skipped_tasks=selection.skipped,
         lineage=lineage,
         rules=report.rules,  # type: ignore[arg-type]  # resolve_rules admits only the four names
+        efficiency=cost,
     )
     path = submissions.save(options.submissions_dir, submission, scored.items)
     return RunResult(submission, report, path)
@@ -463,16 +472,22 @@ def run(options: RunOptions, lineage: submissions.Lineage | None = None) -> RunR
     """
     check_options(options)
     threads.apply()  # before builtin:tiny may be built and before any model loads
+    clock = efficiency.StageClock()
     selection = select_tasks(options)
-    built = build_model(options, selection)
+    with clock.stage("load"):
+        built = build_model(options, selection)
     started, created = time.monotonic(), submissions.now()
-    samples = generate(options, selection, built)
+    with clock.stage("generate"):
+        samples = generate(options, selection, built)
     if samples is None:  # another process of a data-parallel run: rank 0 writes the result
         return RunResult(None, None, None)
     if selection.unanswered:
         return RunResult(None, None, _write_predictions(options.submissions_dir, submissions.new_id(built.name, created), samples))
-    scored = score(samples, options.embedders, selection.rules)
-    return record(options, selection, built, scored, created=created, duration_s=time.monotonic() - started, lineage=lineage)
+    with clock.stage("score"):
+        scored = score(samples, options.embedders, selection.rules)
+    with clock.stage("record"):  # the record holds this stage up to its own write (it cannot time itself)
+        cost = efficiency.measure(clock, samples, getattr(built.lm, "tokenizer", None), built.device)
+        return record(options, selection, built, scored, created=created, duration_s=time.monotonic() - started, lineage=lineage, cost=cost)
 
 
 def _chat_settings(options: RunOptions, lm: object, system_prompt: str | None, served: ServedModel | None = None, rules: str = KDDCUP) -> tuple[bool, bool]:

@@ -111,6 +111,22 @@ class Hardware(_Record):
     cpu_count: int
 
 
+class Efficiency(_Record):
+    """How fast and how heavy a run was (HELM's efficiency): wall time by stage, tokens, peak memory, where it ran.
+
+    Token counts are by the model's own tokenizer; None where the backend has none to count with.
+    """
+
+    stage_s: dict[str, float]  # "load", "generate", "score", "record" -> wall seconds
+    prompt_tokens: int | None = None
+    generated_tokens: int | None = None
+    generated_tokens_per_s: float | None = None  # generated tokens / generate-stage seconds
+    peak_host_mb: float | None = None  # the process's peak resident memory (whole process, start-up included)
+    peak_device_mb: float | None = None  # torch's peak allocated accelerator memory; None on CPU
+    device: str
+    threads: int  # torch's intra-op threads (CPU); the accelerator's own parallelism is not counted
+
+
 class Lineage(_Record):
     """How a trained model came to be: base, adapter, mixture, and which scored tasks it trained on."""
 
@@ -161,6 +177,7 @@ class Submission(_Record):
     skipped_tasks: dict[str, str] = {}  # task -> why it was not run (a metric model is missing)
     lineage: Lineage | None = None  # set for models trained by `ecombench train`
     source: Literal["run", "predictions"] = "run"  # "predictions": `ecombench score --save`, answers generated elsewhere
+    efficiency: Efficiency | None = None  # set by `ecombench run`; records from before it (or from predictions) have none
     rules: Rules = "kddcup"  # whose scoring code: runs under different rules never rank together
 
     @model_validator(mode="before")

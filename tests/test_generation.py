@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pytest
@@ -128,6 +129,38 @@ def test_full_length_answers_and_stop_strings_match_generate(random_model):
         assert tokenizer.decode(tokens).split(stop)[0] == text.split(stop)[0]
         if stop in text:
             assert len(tokens) < req.max_new or text.endswith(stop) or stop in tokenizer.decode(tokens)
+
+
+@pytest.mark.slow
+def test_finished_rows_are_refilled_and_tokens_stay_those_of_generate(random_model):
+    """Rows that stop at very different lengths (1 to 60 new tokens) hand their cache row to the next waiting
+    prompt, prefilled into it mid-batch; every answer is still one-prompt greedy generate's."""
+    model, tokenizer = _load(random_model)
+    prompts = [f"Item {i}: " + "a blue cotton shirt " * (1 + (7 * i) % 9) + "\nAnswer: " for i in range(20)]
+    limits = [60, 1, 3, 45, 1, 20, 2, 60, 5, 1, 30, 8, 1, 50, 4, 12, 1, 25, 6, 40]
+    requests = [Request(tokenizer(p)["input_ids"], n) for p, n in zip(prompts, limits, strict=True)]
+    shapes: list[tuple[int, int]] = []
+    forward = model.forward
+
+    @functools.wraps(forward)  # keeps forward's signature: the engine reads its cache argument's name from it
+    def spy(*args, **kwargs):
+        shapes.append(tuple(kwargs["input_ids"].shape))
+        return forward(*args, **kwargs)
+
+    model.forward = spy
+    # room for about four rows at a time: without refill, five or more batches, each running to its longest row
+    budget = 4 * (max(len(r.tokens) for r in requests) + 60)
+    ours = greedy_generate(model, requests, eos_ids={tokenizer.eos_token_id}, decode=tokenizer.decode, token_budget=budget)
+    model.forward = forward
+    assert ours == _one_at_a_time(model, tokenizer, requests)
+    assert [len(t) for t in ours] == limits  # random weights: every row runs to its limit
+    first_decode = next(k for k, (_, width) in enumerate(shapes) if width == 1)
+    refills = [k for k, (_, width) in enumerate(shapes[first_decode:]) if width > 1]
+    assert len(refills) >= 8  # prompts prefilled into freed rows after decoding began
+    decode_steps = sum(1 for _, width in shapes if width == 1)
+    # without refill each planned batch decodes until its longest row is done
+    unrefilled = sum(max(limits[i] for i in batch) - 1 for batch in plan_batches([len(r.tokens) for r in requests], limits, budget))
+    assert decode_steps < unrefilled
 
 
 def test_generation_uses_no_deprecated_cache_argument(random_model):

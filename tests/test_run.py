@@ -45,6 +45,20 @@ def test_run_writes_a_complete_submission(tiny_run):
     assert sub.all_around == pytest.approx(sum(sub.tracks.values()) / len(sub.tracks))
 
 
+@pytest.mark.slow
+def test_run_records_its_efficiency(tiny_run):
+    from transformers import AutoTokenizer
+
+    cost = tiny_run.submission.efficiency
+    assert cost is not None and list(cost.stage_s) == ["load", "generate", "score", "record"]
+    items = submissions.load_items(tiny_run.path.parent, tiny_run.submission)
+    tok = AutoTokenizer.from_pretrained(resolve_model("builtin:tiny").base_path)
+    assert cost.prompt_tokens == sum(len(tok.encode(i.prompt, add_special_tokens=False)) for i in items)
+    assert cost.generated_tokens == sum(len(tok.encode(i.prediction, add_special_tokens=False)) for i in items)
+    assert cost.generated_tokens_per_s == pytest.approx(cost.generated_tokens / cost.stage_s["generate"], rel=0.01)
+    assert cost.device == "cpu" and cost.peak_device_mb is None and cost.threads >= 1 and cost.peak_host_mb and cost.peak_host_mb > 100
+
+
 def test_run_scores_equal_score_on_the_same_raw_outputs(tiny_run, tmp_path):
     """The run path and the bring-your-own-predictions path are one scorer."""
     items = submissions.load_items(tiny_run.path.parent, tiny_run.submission)

@@ -27,14 +27,17 @@ def columns(table: BoardTable) -> list[str]:
     ranking = ["win_rate"] if "win_rate" in frame.columns else []
     lineage = ["lora_rank", "held_out"] if "held_out" in frame.columns else []
     source = ["source"] if "source" in frame.columns else []
-    return ["rank", "name", "model", "base", *source, "all_around", "ci95", *ranking, *lineage, *extra, "date", "flags", "submission"]
+    cost = [c for c in frame.columns if c.startswith("efficiency:")] if table.show_efficiency else []
+    return ["rank", "name", "model", "base", *source, "all_around", "ci95", *ranking, *lineage, *extra, *cost, "date", "flags", "submission"]
 
 
 def _fmt(value: object, column: str) -> str:
     if _missing(value):
         return "-"
-    if column == "lora_rank":
+    if column in ("lora_rank", "efficiency:threads"):
         return str(int(cast(SupportsInt, value)))
+    if column.startswith("efficiency:") and isinstance(value, float):
+        return f"{value:.1f}"
     if isinstance(value, float):
         return f"{value:.{4 if column == 'ci95' else shown_decimals(value)}f}"
     return safe_text(value)
@@ -65,7 +68,7 @@ def to_records(table: BoardTable) -> list[dict[str, object]]:
     cols = columns(table)
     records = []
     for row in table.frame[cols].to_dict(orient="records"):
-        records.append({k: (None if _missing(v) else (int(v) if k in ("rank", "lora_rank") else v)) for k, v in row.items()})
+        records.append({k: (None if _missing(v) else (int(v) if k in ("rank", "lora_rank", "efficiency:threads") else v)) for k, v in row.items()})
     return records
 
 

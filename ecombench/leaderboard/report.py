@@ -19,7 +19,7 @@ import html
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,7 @@ def site_boards(main: BoardTable, index: TaskIndex, loaded: Loaded, by: str = "t
     names = [b for b, part in zip(cover["board"], cover["part_of"], strict=True) if b != main.board.name and (b in files or (b in index.groups and part == ""))]
     tables = [main]
     for name in names[: MAX_BOARDS - 1]:
-        table = build_table(get_board(name, implicit_boards(index)), index, loaded, by=by)
+        table = replace(build_table(get_board(name, implicit_boards(index)), index, loaded, by=by), show_efficiency=main.show_efficiency)
         if not table.frame.empty:
             tables.append(table)
     return tables

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from ecombench.efficiency import efficiency_line
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_writer, read_cache_pickle
 from ecombench.leaderboard.render import columns
@@ -168,6 +169,7 @@ def detail(sub: Submission) -> dict[str, Any]:
         ("backend", layout(sub.generation)),
         ("device", sub.hardware.device),
         ("duration", f"{sub.duration_s:.1f} s"),
+        ("efficiency", efficiency_line(sub.efficiency)),
         ("ecombench / lm-eval", f"{sub.ecombench_version} / {sub.lm_eval_version}"),
         ("skipped tasks", ", ".join(sub.skipped_tasks) or "-"),
         *_lineage_rows(sub),

@@ -25,8 +25,19 @@ from ecombench.io import atomic_writer, read_cache_pickle
 from ecombench.paths import cache_dir
 from ecombench.submissions import Submission, load
 
-INDEX_VERSION = 6  # 3: scores outside [0, 1] are refused on load; 4: entries keyed by a hash of the file bytes, not size and mtime; 5: shots; 6: rules
-META_COLUMNS = ["submission", "name", "model", "base", "kind", "date", "limit", "file", "lora_rank", "held_in", "shots", "rules"]
+INDEX_VERSION = (
+    7  # 3: scores outside [0, 1] are refused on load; 4: entries keyed by a hash of the file bytes, not size and mtime; 5: shots; 6: rules; 7: efficiency
+)
+# what a run cost (Submission.efficiency), shown on the board only when asked (--efficiency); None for records without it
+EFFICIENCY_COLUMNS = [
+    "efficiency:generate_s",
+    "efficiency:tokens_per_s",
+    "efficiency:peak_host_mb",
+    "efficiency:peak_device_mb",
+    "efficiency:device",
+    "efficiency:threads",
+]
+META_COLUMNS = ["submission", "name", "model", "base", "kind", "date", "limit", "file", "lora_rank", "held_in", "shots", "rules", *EFFICIENCY_COLUMNS]
 SCORE_COLUMNS = ["submission", "task", "track", "score", "stderr", "version", "data_sha256"]
 
 
@@ -52,9 +63,18 @@ def _rows(sub: Submission, file: str) -> tuple[dict[str, Any], list[tuple[Any, .
         "held_in": " ".join(sub.lineage.held_in) if sub.lineage else None,
         "shots": sub.generation.num_fewshot,
         "rules": sub.rules,
+        **_efficiency(sub),
     }  # few-shot runs, and runs scored by other rules, are ranked apart (table.py)
     scores = [(sub.id, t, r.track, r.score, r.stderr if r.stderr is not None else 0.0, r.version, r.data_sha256) for t, r in sub.tasks.items()]
     return meta, scores
+
+
+def _efficiency(sub: Submission) -> dict[str, Any]:
+    cost = sub.efficiency
+    if cost is None:
+        return dict.fromkeys(EFFICIENCY_COLUMNS)
+    values = (cost.stage_s.get("generate"), cost.generated_tokens_per_s, cost.peak_host_mb, cost.peak_device_mb, cost.device, cost.threads)
+    return dict(zip(EFFICIENCY_COLUMNS, values, strict=True))
 
 
 def _index_path(folder: Path) -> Path:

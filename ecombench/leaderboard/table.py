@@ -19,6 +19,7 @@ class BoardTable:
     frame: pd.DataFrame  # one row per submission, ranked
     tasks: list[str]
     notes: tuple[str, ...] = ()  # how to read the table: shown under it (caption, footnotes, JSON "notes")
+    show_efficiency: bool = False  # the efficiency: columns (time, tokens/s, peak memory) are shown (--efficiency)
 
 
 RANK_KEYS = {"all_around": "All-Around", "win_rate": "mean win rate"}
