@@ -71,6 +71,17 @@ def _console():
     return console()
 
 
+# `--rules` on score and run (issue 27): one option, one help text.
+RulesOption = Annotated[
+    str | None,
+    typer.Option(
+        "--rules",
+        help="Whose scoring code to follow: kddcup, shopping-mmlu, ecomgpt or ecellm. Default: the rules the "
+        "data carries (an imported suite's benchmark), else kddcup.",
+    ),
+]
+
+
 @app.command()
 def score(
     data: Annotated[Path, typer.Option("--data", help="ShopBench-format JSON Lines file (questions with truths).")],
@@ -88,14 +99,7 @@ def score(
     save: Annotated[bool, typer.Option("--save", help="Also keep the scores as a submission (marked as scored from predictions) for the leaderboard.")] = False,
     name: Annotated[str | None, typer.Option("--name", help="--save: submission name. Default: the predictions file's name.")] = None,
     submissions_dir: Annotated[Path | None, typer.Option("--submissions-dir", help="--save: where the submission is written. Default: submissions.")] = None,
-    rules: Annotated[
-        str | None,
-        typer.Option(
-            "--rules",
-            help="Whose scoring code to follow: kddcup, shopping-mmlu, ecomgpt or ecellm. Default: the rules the "
-            "data carries (an imported suite's benchmark), else kddcup.",
-        ),
-    ] = None,
+    rules: RulesOption = None,
 ) -> None:
     """Score raw predictions against ShopBench records by a benchmark's own rules (the KDD Cup 2024 scorer by default)."""
     import time
@@ -659,14 +663,7 @@ def run(
         ),
     ] = None,
     format: Annotated[OutputFormat, typer.Option("--format", help="table, or json (the submission record, for scripts).")] = OutputFormat.table,
-    rules: Annotated[
-        str | None,
-        typer.Option(
-            "--rules",
-            help="Whose scoring code to follow: kddcup, shopping-mmlu, ecomgpt or ecellm. Default: the rules the "
-            "data carries (an imported suite's benchmark), else kddcup.",
-        ),
-    ] = None,
+    rules: RulesOption = None,
 ) -> None:
     """Score a model on ecombench tasks and keep the run as a submission."""
     from ecombench.metrics.embedding import Embedders
