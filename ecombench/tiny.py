@@ -112,10 +112,10 @@ def build_tiny(out_dir: Path, text: list[str]) -> None:
 def warm_up(model_dir: Path, out_dir: Path) -> None:
     """Full fine-tune ``model_dir`` briefly on a seeded sample of the core training records."""
     from ecombench.train.config import DataConfig, OptimConfig
-    from ecombench.train.data import build_mixture, load_records
+    from ecombench.train.data import build_mixture, core_records_path, load_records
     from ecombench.train.trainer import fit
 
-    records, sources = load_records(["core"])
+    records, sources = load_records([str(core_records_path())])  # the other wording: the tasks' own is left to LoRA
     mixture = build_mixture(records, sources, DataConfig(max_per_task=WARMUP["per_task"], eval_fraction=0.0), seed=SEED)
     optim = OptimConfig(
         epochs=WARMUP["epochs"],

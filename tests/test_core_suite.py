@@ -72,11 +72,48 @@ def test_no_evaluation_prompt_shares_a_13_gram_with_a_training_record():
     assert MANIFEST["train_dropped_by_decontamination"] < 0.1 * (len(train) + MANIFEST["train_dropped_by_decontamination"])
 
 
+def _benchmark_worded():
+    return [json.loads(line) for line in (default_core_dir() / "train" / "benchmark.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_benchmark_worded_records_share_only_templates_with_the_evaluation():
+    """train/benchmark.jsonl words the train part's questions as the evaluation does (as published sets share the
+    benchmark's instructions); whatever subset of it a user trains on, the contamination gate finds no overlap."""
+    from ecombench.train.contamination import check, eval_prompts
+    from ecombench.train.sources import TrainRecord
+
+    worded = _benchmark_worded()
+    assert len(worded) == MANIFEST["benchmark_worded_records"] > 4000
+    rating = [r for r in worded if r["task"] == "core_rating_mc"]
+    scale = {r["input_field"].split("\n")[-2] for r in _rows(next(t for t in CORE if t.name == "core_rating_mc"))}
+    assert rating and scale == {"5. five stars"} and all(r["prompt"].split("\n")[-2] == "5. five stars" for r in rating)
+    prompts = eval_prompts(CORE)
+    for subset in (worded, rating[:5], [r for r in worded if r["task"] == "core_praised_aspects_ner"][:19]):
+        records = [TrainRecord(r["prompt"], r["completion"], r["task"], r["track"]) for r in subset]
+        report = check(records, prompts)
+        assert report.ngram == 0 and report.exact == 0, report.line()
+    assert check([TrainRecord(r["prompt"], r["completion"], r["task"], r["track"]) for r in worded], prompts).template_only > 0.1 * len(worded)
+
+
+def test_keep_template_only_drops_content_overlap_and_keeps_templates():
+    from ecombench.data.core import keep_template_only
+
+    template = "Pick the star rating that the customer gave in this short review of a product they bought."
+    prompts = [("t", f"{template} Review {i}: {' '.join(f'w{i}x{j}' for j in range(14))}") for i in range(3)]
+    records = [
+        {"prompt": f"{template} Review 9: other words entirely here", "completion": "1"},  # the template alone: kept
+        {"prompt": "Fresh words " + " ".join(f"w1x{j}" for j in range(13)), "completion": "2"},  # 13 words of item 1: dropped
+        {"prompt": prompts[2][1].upper() + "  ", "completion": "3"},  # item 2's whole prompt, case and spaces changed: dropped
+    ]
+    kept, dropped = keep_template_only(records, prompts)
+    assert [r["completion"] for r in kept] == ["1"] and dropped == 2
+
+
 def test_training_records_come_from_the_train_part_only():
     products = [json.loads(line) for line in (default_core_dir() / "catalog" / "products.jsonl").read_text().splitlines()]
     eval_titles = {p["title"] for p in products if p["part"] == "eval"}
     train_titles = {p["title"] for p in products if p["part"] == "train"}
-    train_text = "\n".join(r["prompt"] for r in _train())
+    train_text = "\n".join(r["prompt"] for r in _train() + _benchmark_worded())
     assert not any(title in train_text for title in eval_titles)
     assert sum(title in train_text for title in list(train_titles)[:50]) > 25
     tasks = Counter(r["task"] for r in _train())

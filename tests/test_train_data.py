@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from pathlib import Path
+
 import pytest
 
 from ecombench.errors import EcombenchError
@@ -66,7 +68,9 @@ def test_bad_mixtures(config, message):
 
 def test_core_records_load_with_tracks_and_tasks():
     records, sources = load_records(["core"])
-    assert len(records) == sources[0]["records"] > 6000
+    # both wordings: the paraphrased records.jsonl and benchmark.jsonl in the evaluation's own templates
+    assert [Path(s["path"]).name for s in sources] == ["records.jsonl", "benchmark.jsonl"]
+    assert len(records) == sources[0]["records"] + sources[1]["records"] and sources[0]["records"] > 6000 and sources[1]["records"] > 4000
     tracks = {r.track for r in records}
     assert tracks == {"concept_understanding", "knowledge_reasoning", "user_behavior_alignment", "multilingual"}
 

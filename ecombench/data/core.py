@@ -2,8 +2,16 @@
 
 Writes, under ``tasks/core``: the catalog (``catalog/``), one task YAML and data file per
 Chain-of-Task builder (``<task>.yaml``, ``data/<task>.jsonl``) with its random-guess baseline,
-the track groups and the suite group ``ecombench_core``, and the training records built from
-the disjoint train part (``train/records.jsonl``), decontaminated against every eval prompt.
+the track groups and the suite group ``ecombench_core``, and two sets of training records built
+from the disjoint train part:
+
+- ``train/records.jsonl``: worded with other templates than the evaluation (``style="train"``), so
+  that no evaluation prompt shares a 13-gram with them; they measure transfer to unseen wording, and
+  are the split few-shot examples and ``builtin:tiny``'s warm-up come from;
+- ``train/benchmark.jsonl``: worded as the evaluation words its questions, as published training sets
+  share the benchmark's instructions. A record is kept only if every 13-gram it shares with an
+  evaluation prompt is template on the evaluation side (in ``TEMPLATE_EVAL_ITEMS`` or more items of
+  one task): whatever subset a user trains on, the contamination gate finds no overlap in it.
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from ecombench.data.builders import TASKS, TRACKS, Part, TaskSpec, decontaminate
+from ecombench.data.builders import TASKS, TRACKS, Part, TaskSpec, decontaminate, ngrams
 from ecombench.data.catalog import build_catalog, write_catalog
 from ecombench.errors import EcombenchError
 from ecombench.oracle import oracle_answer
@@ -129,6 +137,36 @@ metadata:
 """
 
 
+def _train_record(spec: TaskSpec, prompt: str, truth: Any) -> dict[str, Any]:
+    return {
+        "prompt": prompt,
+        "completion": oracle_answer(spec.task_type, truth),
+        "task": spec.name,
+        "track": spec.track,
+        "atomic_task": spec.name.removeprefix("core_"),
+    }
+
+
+def keep_template_only(records: list[dict[str, Any]], prompts: list[tuple[str, str]]) -> tuple[list[dict[str, Any]], int]:
+    """The records that share with the evaluation prompts (``(task, prompt)``) no 13-gram but template ones (in
+    ``TEMPLATE_EVAL_ITEMS`` or more items of one task) and no whole prompt; return (kept, dropped).
+
+    Stricter than the contamination gate, which also counts as template what many training records share:
+    that count depends on which records a user picks, this rule does not."""
+    from ecombench.records import normalised_prompt
+    from ecombench.train.contamination import TEMPLATE_EVAL_ITEMS
+
+    per_task: dict[tuple[str, ...], dict[str, int]] = {}
+    for task, prompt in prompts:
+        for gram in ngrams(prompt):
+            counts = per_task.setdefault(gram, {})
+            counts[task] = counts.get(task, 0) + 1
+    content = {gram for gram, counts in per_task.items() if max(counts.values()) < TEMPLATE_EVAL_ITEMS}
+    whole = {normalised_prompt(p) for _, p in prompts}
+    kept = [r for r in records if normalised_prompt(r["prompt"]) not in whole and ngrams(r["prompt"] + " " + r["completion"]).isdisjoint(content)]
+    return kept, len(records) - len(kept)
+
+
 def build_core(out_dir: Path | None = None, seed: int = DEFAULT_SEED) -> dict[str, Any]:
     """Write the whole suite for ``seed`` under ``out_dir`` (default: the bundled tasks/core)."""
     root = out_dir or default_core_dir()
@@ -139,7 +177,9 @@ def build_core(out_dir: Path | None = None, seed: int = DEFAULT_SEED) -> dict[st
     (root / "train").mkdir(parents=True, exist_ok=True)
     (root / "_base.yaml").write_text(_BASE, encoding="utf-8")
     eval_prompts: list[str] = []
+    eval_by_task: list[tuple[str, str]] = []
     train: list[dict[str, Any]] = []
+    worded: list[dict[str, Any]] = []
     tasks: dict[str, Any] = {}
     for i, spec in enumerate(TASKS):
         rng = random.Random(f"{seed}/{spec.name}")
@@ -152,22 +192,21 @@ def build_core(out_dir: Path | None = None, seed: int = DEFAULT_SEED) -> dict[st
         baseline = random_baseline(rows, seed + i)
         (root / f"{spec.name}.yaml").write_text(_yaml(spec, baseline, len(rows), sha), encoding="utf-8")
         eval_prompts += [r["input_field"] for r in rows]
+        eval_by_task += [(spec.name, r["input_field"]) for r in rows]
         train_items = _distinct(spec.build(train_part, "train", rng))
         rng.shuffle(train_items)
-        train += [
-            {
-                "prompt": p,
-                "completion": oracle_answer(spec.task_type, t),
-                "task": spec.name,
-                "track": spec.track,
-                "atomic_task": spec.name.removeprefix("core_"),
-            }
-            for p, t in train_items[:TRAIN_PER_TASK]
-        ]
+        train += [_train_record(spec, p, t) for p, t in train_items[:TRAIN_PER_TASK]]
+        worded_rng = random.Random(f"{seed}/{spec.name}/benchmark")  # its own stream: the other files stay as they were
+        worded_items = _distinct(spec.build(train_part, "eval", worded_rng))
+        worded_rng.shuffle(worded_items)
+        worded += [_train_record(spec, p, t) for p, t in worded_items[:TRAIN_PER_TASK]]
         tasks[spec.name] = {"items": len(rows), "random_baseline": baseline}
     kept, dropped = decontaminate(train, eval_prompts)
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept)
     (root / "train" / "records.jsonl").write_text(text, encoding="utf-8")
+    worded_kept, worded_dropped = keep_template_only(worded, eval_by_task)
+    worded_text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in worded_kept)
+    (root / "train" / "benchmark.jsonl").write_text(worded_text, encoding="utf-8")
     for track in TRACKS:
         members = "".join(f"  - {s.name}\n" for s in TASKS if s.track == track)
         (root / f"_group_{track}.yaml").write_text(f"group: {SUITE}_{track}\ntask:\n{members}{_AGG}", encoding="utf-8")
@@ -179,6 +218,9 @@ def build_core(out_dir: Path | None = None, seed: int = DEFAULT_SEED) -> dict[st
         train_records=len(kept),
         train_dropped_by_decontamination=dropped,
         train_sha256=hashlib.sha256(text.encode()).hexdigest(),
+        benchmark_worded_records=len(worded_kept),
+        benchmark_worded_dropped=worded_dropped,
+        benchmark_worded_sha256=hashlib.sha256(worded_text.encode()).hexdigest(),
     )
     (root / "MANIFEST.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return manifest

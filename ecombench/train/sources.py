@@ -1,6 +1,6 @@
 """Training sources in the layouts people publish, read as a stream, dirty rows counted and skipped.
 
-A source is ``core`` (the ecombench-core training records), ``suite:NAME`` (the ``train/`` folder of
+A source is ``core`` (the ecombench-core training records, in two wordings: ``records.jsonl`` and ``benchmark.jsonl``, see ``ecombench.data.core``), ``suite:NAME`` (the ``train/`` folder of
 a bundled or imported suite), a file, a folder (every ``.json``/``.jsonl`` file under it, sorted) or a
 glob pattern. A file is a JSON array (its first character is ``[``: a published ShopBench-format
 training set, LLaMA-Factory's Alpaca/ShareGPT files) or JSON Lines (any other ``.json``/``.jsonl``);
@@ -116,7 +116,13 @@ def _suite_train_dir(name: str) -> Path:
 
 
 def core_records_path() -> Path:
+    """The ecombench-core records worded with other templates than the evaluation (few-shot pool, warm-up)."""
     return builtin_tasks_dir() / "core" / "train" / "records.jsonl"
+
+
+def core_benchmark_path() -> Path:
+    """The ecombench-core records worded as the evaluation words its questions (``ecombench.data.core``)."""
+    return builtin_tasks_dir() / "core" / "train" / "benchmark.jsonl"
 
 
 def _data_files(folder: Path) -> list[Path]:
@@ -126,7 +132,7 @@ def _data_files(folder: Path) -> list[Path]:
 def expand(source: str) -> list[SourceFile]:
     """The files a source names; a source that names none is an error (checked before any model loads)."""
     if source == "core":
-        return [SourceFile(source, core_records_path(), None)]
+        return [SourceFile(source, core_records_path(), None), SourceFile(source, core_benchmark_path(), None)]
     if source.startswith("suite:"):
         folder = _suite_train_dir(source.removeprefix("suite:"))
         return [SourceFile(source, p, folder) for p in _data_files(folder)]
