@@ -35,4 +35,3 @@ def report_table(report: Report, title: str = "Scores") -> Table:
     if report.substitutes:
         table.caption = text(substitutes_note(report.rules, report.substitutes))
     return table
-

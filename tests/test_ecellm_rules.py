@@ -201,7 +201,14 @@ def test_ranking_ndcg_by_hand():
     swapped = (g["S"] + g["E"] / math.log2(3) + g["C"] / 2) / (g["E"] + g["S"] / math.log2(3) + g["C"] / 2 + 1e-6)
     # 'C' alone is its own ideal; ' A, B': ' B' names no option (its first character is a space); 'D,A': no D
     answers = ["B,A,C", "C", "A, B", "D,A", "", "A,B,C"]
-    expected = [swapped, g["C"] / (g["C"] + 1e-6), 1 / (1 + 1e-6), 1 / (1 + 1e-6), 0.0, (g["E"] + g["S"] / math.log2(3) + g["C"] / 2) / (g["E"] + g["S"] / math.log2(3) + g["C"] / 2 + 1e-6)]
+    expected = [
+        swapped,
+        g["C"] / (g["C"] + 1e-6),
+        1 / (1 + 1e-6),
+        1 / (1 + 1e-6),
+        0.0,
+        (g["E"] + g["S"] / math.log2(3) + g["C"] / 2) / (g["E"] + g["S"] / math.log2(3) + g["C"] / 2 + 1e-6),
+    ]
     score, items = _score("ecellm-ndcg", answers, [labels] * len(answers))
     assert items == pytest.approx(expected, abs=1e-12)
     assert score == pytest.approx(sum(expected) / len(expected), abs=1e-12)
@@ -214,7 +221,10 @@ def test_ranking_rule_equals_evaluate_py_on_thousands_of_outputs():
         n = rng.randint(1, 10)
         labels = [rng.sample("ESCI", rng.randint(2, 4)) for _ in range(n)]
         pieces = ["A", "B", "C", "D", "E", " A", "a", "B: mug", "", "Z"]
-        raws = [rng.choice([",".join(rng.choice(pieces) for _ in range(rng.randint(0, 5))), ecellm.ranking_gold(lab), " " + ecellm.ranking_gold(lab) + "\n"]) for lab in labels]
+        raws = [
+            rng.choice([",".join(rng.choice(pieces) for _ in range(rng.randint(0, 5))), ecellm.ranking_gold(lab), " " + ecellm.ranking_gold(lab) + "\n"])
+            for lab in labels
+        ]
         assert _score("ecellm-ndcg", raws, labels)[0] == pytest.approx(upstream_ndcg(raws, labels), abs=1e-9)
 
 

@@ -104,9 +104,7 @@ def _ranking_labels(path: Path) -> list[list[str]]:
     return labels
 
 
-def read(
-    source: Path, setting: str = "IND_Diverse_Instruction", split: str = "test", ranking_labels: Path | None = None
-) -> ImportedSuite:
+def read(source: Path, setting: str = "IND_Diverse_Instruction", split: str = "test", ranking_labels: Path | None = None) -> ImportedSuite:
     """``ranking_labels``: eCeLLM's label.json for Query_Product_Ranking (default: a ``label.json`` beside
     ``source``); needed only where the kept records have that task."""
     suite = ImportedSuite("ecinstruct", [source])
@@ -159,7 +157,7 @@ def _ranking_rows(source: Path, ranking: list[tuple[int, dict[str, Any]]], path:
     labels = _ranking_labels(path)
     if len(labels) != len(ranking):
         raise EcombenchError(f"{path}: {len(labels)} label lists for {len(ranking)} Query_Product_Ranking records of {source} (one per record, in order)")
-    rows = []
+    rows: list[dict[str, Any]] = []
     for (number, r), options in zip(ranking, labels, strict=True):
         if r["output"].strip() != ranking_gold(options):
             raise EcombenchError(
