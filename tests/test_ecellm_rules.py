@@ -367,3 +367,79 @@ def test_ecinstructs_own_task_spellings_land_in_their_tracks(tmp_path):
         "product_substitue_identification": "knowledge_reasoning",
         "product_relation_predicition": "knowledge_reasoning",
     }
+
+
+@pytest.mark.slow
+def test_score_equals_evaluate_py_task_by_task_on_an_imported_ecinstruct_file(tmp_path):
+    """Done-when of issue 27 for eCeLLM, end to end: an ECInstruct file with every task evaluate.py scores
+    (and label.json) imported as a user would, the imported task files scored by `ecombench score`, each
+    task against evaluate.py's rule (reimplemented above) on generated outputs, within 1e-9; Answer_Generation
+    is reported as the substitute it is."""
+    from typer.testing import CliRunner
+
+    from ecombench.cli import app
+    from tests.conftest import write_jsonl
+
+    rng = random.Random(1027)
+
+    def triples():
+        return json.dumps(
+            [{"attribute": rng.choice(["color", "size"]), "value": rng.choice(["red", "XL"]), "source": "title"} for _ in range(rng.randint(1, 2))]
+        )
+
+    tasks = {  # ECInstruct task (its own spelling) -> (gold output, candidate answers, upstream rule)
+        "Product_Matching": (lambda: rng.choice(["yes", "no"]), lambda g: rng.choice(["yes", "no", " Yes", "maybe"]), upstream_yes_no),
+        "Product_Substitue_Identification": (lambda: rng.choice(["yes", "no"]), lambda g: rng.choice(["yes", "no", "NO\n"]), upstream_yes_no),
+        "Answerability_Prediction": (lambda: rng.choice(["yes", "no"]), lambda g: rng.choice(["yes", "no", "unsure"]), upstream_yes_no),
+        "Multiclass_Product_Classification": (
+            lambda: rng.choice(["A: exact", "B: substitute", "C: complement", "D: irrelevant"]),
+            lambda g: rng.choice(["A", "B: x", " C", "D", "F", g]),
+            upstream_macro,
+        ),
+        "Sentiment_Analysis": (
+            lambda: rng.choice(["A: very negative", "B: negative", "C: neutral", "D: positive", "E: very positive"]),
+            lambda g: rng.choice(["A", "E", "C.", "x", g]),
+            upstream_macro,
+        ),
+        "Product_Relation_Predicition": (
+            lambda: rng.choice(["A: also buy", "B: also view", "C: similar"]),
+            lambda g: rng.choice(["A", "B", "C", "Z", g]),
+            upstream_macro,
+        ),
+        "Sequential_Recommendation": (lambda: rng.choice("ABCDEFGHIJKLMNOPQRST"), lambda g: rng.choice(["A", "B", " C ", "A, B", g]), upstream_recall1),
+        "Attribute_Value_Extraction": (triples, lambda g: rng.choice([triples(), g, "not json", "[]"]), upstream_ave),
+    }
+    base = {"setting": "IND_Diverse_Instruction", "split": "test", "instruction": "Do the task."}
+    records, answers, expected = [], {}, {}
+    for task, (gold, answer, upstream) in tasks.items():
+        golds = [gold() for _ in range(60)]
+        records += [{**base, "task": task, "input": f"{task} {i}", "output": g} for i, g in enumerate(golds)]
+        answers[task] = [answer(g) for g in golds]
+        expected[task] = float(upstream(answers[task], golds))
+    labels = [rng.sample("ESCI", rng.randint(2, 4)) for _ in range(60)]
+    records += [{**base, "task": "Query_Product_Ranking", "input": f"query {i}", "output": ecellm.ranking_gold(lab)} for i, lab in enumerate(labels)]
+    answers["Query_Product_Ranking"] = [rng.choice(["A,B,C,D", "B,A", "C", "", ecellm.ranking_gold(lab)]) for lab in labels]
+    expected["Query_Product_Ranking"] = upstream_ndcg(answers["Query_Product_Ranking"], labels)
+    records += [{**base, "task": "Answer_Generation", "input": f"q {i}", "output": "it holds 350 ml"} for i in range(5)]
+    answers["Answer_Generation"] = ["it holds 350 ml"] * 5
+    src = tmp_path / "ECInstruct.json"
+    src.write_text(json.dumps(records))
+    (tmp_path / "label.json").write_text(json.dumps(labels))
+
+    runner = CliRunner()
+    imported = runner.invoke(app, ["import", "ecinstruct", str(src), "--name", "eci", "--out", str(tmp_path / "home")])
+    assert imported.exit_code == 0, imported.output
+    slug = {task: task.lower() for task in answers}
+    data_rows, preds = [], []
+    for task, outputs in answers.items():
+        lines = (tmp_path / "home" / "eci" / f"eci_{slug[task]}.jsonl").read_text(encoding="utf-8").splitlines()
+        for line, output in zip(lines, outputs, strict=True):
+            preds.append({"index": len(data_rows), "prediction": output})
+            data_rows.append(json.loads(line))
+    data = write_jsonl(tmp_path / "suite.jsonl", data_rows)
+    done = runner.invoke(app, ["score", "--data", str(data), "--predictions", str(write_jsonl(tmp_path / "preds.jsonl", preds)), "--format", "json"])
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    assert report["rules"] == "ecellm"
+    assert {t: report["tasks"][slug[t]]["score"] for t in expected} == pytest.approx({t: min(1.0, v) for t, v in expected.items()}, abs=1e-9)
+    assert report["tasks"]["answer_generation"]["score"] == 1.0 and list(report["substitutes"]) == ["answer_generation"]
