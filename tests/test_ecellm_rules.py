@@ -278,6 +278,11 @@ def test_ranking_without_label_json_is_refused_in_one_line(tmp_path):
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     assert "Query_Product_Ranking is scored with eCeLLM's label.json (data_label/label.json of github.com/ninglab/eCeLLM)" in done.stderr
     assert "pass --ranking-labels PATH" in done.stderr and not (tmp_path / "home").exists()
+    from ecombench.errors import EcombenchError
+    from ecombench.importers import IMPORTERS
+
+    with pytest.raises(EcombenchError, match=r"--ranking-labels .*nowhere.json: no such file \(eCeLLM's label.json"):
+        IMPORTERS["ecinstruct"](src, ranking_labels=tmp_path / "nowhere.json")
 
 
 @pytest.mark.parametrize(

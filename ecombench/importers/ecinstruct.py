@@ -143,6 +143,8 @@ def read(source: Path, setting: str = "IND_Diverse_Instruction", split: str = "t
     if not suite.tasks:
         raise EcombenchError(f"{source}: no records with setting {setting!r} and split {split!r}")
     if ranking:
+        if ranking_labels is not None and not ranking_labels.is_file():
+            raise EcombenchError(f"--ranking-labels {ranking_labels}: no such file (eCeLLM's label.json, {LABELS_HOME})")
         suite.tasks[RANKING] = _ranking_rows(source, ranking, ranking_labels or source.parent / "label.json")
     return suite
 
