@@ -290,6 +290,13 @@ def import_(
     track: Annotated[str, typer.Option("--track", help="jsonl: the track.")] = "custom",
     setting: Annotated[str, typer.Option("--setting", help="ecinstruct: which setting to keep.")] = "IND_Diverse_Instruction",
     split: Annotated[str, typer.Option("--split", help="ecinstruct, esci: which split to keep.")] = "test",
+    ranking_labels: Annotated[
+        Path | None,
+        typer.Option(
+            "--ranking-labels",
+            help="ecinstruct: eCeLLM's label.json for Query_Product_Ranking (data_label/label.json of ninglab/eCeLLM). Default: label.json beside SOURCE.",
+        ),
+    ] = None,
     skip_unreadable: Annotated[
         bool, typer.Option("--skip-unreadable", help="ecominstruct: skip task folders that cannot be read (each named on stderr) instead of failing.")
     ] = False,
@@ -308,7 +315,7 @@ def import_(
         raise EcombenchError(f"{source}: no such file or folder")
     by_format: dict[str, dict[str, object]] = {
         "jsonl": {"prompt": prompt, "target": target, "task_type": type, "metric": metric, "track": track, "task": "task"},
-        "ecinstruct": {"setting": setting, "split": split},
+        "ecinstruct": {"setting": setting, "split": split, "ranking_labels": ranking_labels},
         "esci": {"split": split},
         "ecominstruct": {"skip_unreadable": skip_unreadable},
         "shopping-mmlu": {"letter_choices": letter_choices},

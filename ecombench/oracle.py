@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from ecombench.metrics.ecellm import RANKING_NDCG, ranking_gold
 
-def oracle_answer(task_type: str, truth: Any, rules: str = "kddcup") -> str:
+
+def oracle_answer(task_type: str, truth: Any, rules: str = "kddcup", metric: str | None = None) -> str:
     """Raw text that the task type's parser reads back as a perfect answer (under ``rules``: Shopping MMLU
-    reads NER answers as one comma-separated line, where the KDD parser also takes a Python list)."""
+    reads NER answers as one comma-separated line, where the KDD parser also takes a Python list).
+    eCeLLM's ranking questions (``metric`` ``ecellm-ndcg``) keep each option's ESCI label as their truth."""
+    if metric == RANKING_NDCG:
+        return ranking_gold(truth)
     if task_type == "multiple-choice":
         return str(truth)
     if task_type == "ranking":

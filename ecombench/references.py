@@ -74,11 +74,11 @@ def _runnable(tasks: list[TaskInfo], embedders: Embedders) -> tuple[list[TaskInf
 def _answers(kind: str, rows: list[ShopBenchRecord], rng: random.Random, rules: str = "kddcup") -> list[str]:
     """Raw outputs of a model-free reference for one task's rows."""
     if kind == "oracle":
-        return [oracle_answer(r.task_type, r.output_field, rules) for r in rows]
+        return [oracle_answer(r.task_type, r.output_field, rules, r.metric) for r in rows]
     if kind == "most_frequent":
         counts = Counter(json.dumps(r.output_field, ensure_ascii=False, sort_keys=True) for r in rows)
         truth = json.loads(counts.most_common(1)[0][0])  # ties: the first seen in data order
-        return [oracle_answer(rows[0].task_type, truth, rules)] * len(rows)
+        return [oracle_answer(rows[0].task_type, truth, rules, rows[0].metric)] * len(rows)
     from ecombench.data.core import _random_answer  # the guesser behind every task's stored random baseline
 
     dicts = [r.model_dump() for r in rows]

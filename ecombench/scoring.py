@@ -18,11 +18,12 @@ import numpy as np
 from ecombench.errors import EcombenchError
 from ecombench.metrics import EMBEDDING_METRICS, ITEM_METRICS, TASK_WISE_METRICS
 from ecombench.metrics import shopping_mmlu as smmlu
+from ecombench.metrics.ecellm import AG_ROUGEL
 from ecombench.metrics.ecellm import TASK_METRICS as ECELLM_TASK_METRICS
 from ecombench.metrics.ecomgpt import RAW_ITEM_METRICS, RAW_POOLED_METRICS
 from ecombench.metrics.embedding import Embedders, embedding_scores
 from ecombench.metrics.parsers import Parsed, parse, truncate
-from ecombench.metrics.rules import KDDCUP, RULES, SHOPPING_MMLU, inferred, unscorable
+from ecombench.metrics.rules import KDDCUP, RULES, SHOPPING_MMLU, inferred, substitutes, unscorable
 from ecombench.metrics.scores import F1Counts, f1_counts, micro_f1
 
 BOOTSTRAP_SEED = 1234
@@ -71,11 +72,13 @@ class Report:
     all_around: float = 0.0
     overall_task_mean: float = 0.0
     rules: str = KDDCUP
+    substitutes: dict[str, str] = field(default_factory=dict)  # task -> the stand-in for the rules' own metric
 
     def as_json(self) -> dict[str, Any]:
         """The ``ecombench score --format json`` shape."""
         return {
             "rules": self.rules,
+            "substitutes": dict(self.substitutes),
             "tasks": {name: {"task_type": t.task_type, "metric": t.metric, "n": t.n, "score": t.score} for name, t in self.tasks.items()},
             "tracks": dict(self.tracks),
             "all_around": self.all_around,
@@ -138,7 +141,7 @@ def score_items(items: Sequence[ScoringItem], embedders: Embedders | None = None
             observation = rule.observe(raw, item.truth)
             results[i] = ItemScore(answer, rule.item(observation), observation=observation)
         else:
-            metric = "accuracy" if item.metric in TASK_WISE_METRICS else item.metric
+            metric = "accuracy" if item.metric in TASK_WISE_METRICS else "rougel" if item.metric == AG_ROUGEL else item.metric
             results[i] = ItemScore(answer, ITEM_METRICS[metric](answer, item.truth))
     for metric, rows in by_embedding.items():
         encoder = embedders.encoder(metric)
@@ -204,12 +207,14 @@ def aggregate(task_scores: dict[str, TaskScore], rules: str = KDDCUP) -> Report:
     for t in task_scores.values():
         by_track[t.track].append(t.score)
     tracks = {track: float(sum(v) / len(v)) for track, v in sorted(by_track.items())}
+    stand_ins = {name: substitutes(rules, [t.metric] if isinstance(t.metric, str) else t.metric) for name, t in task_scores.items()}
     return Report(
         tasks=dict(task_scores),
         tracks=tracks,
         all_around=float(sum(tracks.values()) / len(tracks)) if tracks else 0.0,
         overall_task_mean=float(sum(t.score for t in task_scores.values()) / len(task_scores)) if task_scores else 0.0,
         rules=rules,
+        substitutes={name: "; ".join(found.values()) for name, found in stand_ins.items() if found},
     )
 
 

@@ -5,6 +5,7 @@ and calls scikit-learn on the rest, as that script does."""
 from __future__ import annotations
 
 import json
+import math
 import random
 
 import pytest
@@ -162,3 +163,288 @@ def test_an_imported_ecinstruct_suite_scores_by_ecellm_rules_by_default(tmp_path
     report = score_files(dest / "eci_product_matching.jsonl", preds)
     assert report.rules == "ecellm"
     assert report.tasks["product_matching"].score == pytest.approx(upstream_yes_no(answers, labels), abs=1e-9)
+
+
+# --- query-product ranking (evaluate.py:235-277) and eCeLLM's label.json --------------------------------------
+
+
+def upstream_ndcg(predictions, option_labels_list):  # evaluate.py:236-276, label2score built as at 245-256
+    import numpy as np
+
+    def dcg(score_list):
+        return sum((2 ** score_list[i] - 1) / (np.log2(i + 2)) for i in range(len(score_list)))
+
+    score_mapping = {"E": 1.0, "S": 0.1, "C": 0.01, "I": 0}
+    label2score = {}
+    for counter, option_labels in enumerate(option_labels_list):
+        label2score[counter] = {}
+        option = "A"
+        for option_label in option_labels:
+            label2score[counter][option] = option_label
+            option = chr(ord(option) + 1)
+    total_ndcg = 0
+    for i in range(len(predictions)):
+        scores = []
+        for rank in predictions[i].strip().split(","):
+            try:
+                scores.append(score_mapping[label2score[i][rank[0]]])
+            except (KeyError, IndexError):  # evaluate.py:266: a bare except
+                continue
+        total_ndcg += dcg(scores) / (dcg(sorted(scores, reverse=True)) + 1e-6)
+    return total_ndcg / len(option_labels_list)
+
+
+def test_ranking_ndcg_by_hand():
+    g = {label: 2**gain - 1 for label, gain in {"E": 1.0, "S": 0.1, "C": 0.01}.items()}
+    labels = ["E", "S", "C"]  # options A, B, C; gold output 'A,B,C'
+    # 'B,A,C': gains S, E, C in that order; the ideal sorts those same gains: E, S, C
+    swapped = (g["S"] + g["E"] / math.log2(3) + g["C"] / 2) / (g["E"] + g["S"] / math.log2(3) + g["C"] / 2 + 1e-6)
+    # 'C' alone is its own ideal; ' A, B': ' B' names no option (its first character is a space); 'D,A': no D
+    answers = ["B,A,C", "C", "A, B", "D,A", "", "A,B,C"]
+    expected = [
+        swapped,
+        g["C"] / (g["C"] + 1e-6),
+        1 / (1 + 1e-6),
+        1 / (1 + 1e-6),
+        0.0,
+        (g["E"] + g["S"] / math.log2(3) + g["C"] / 2) / (g["E"] + g["S"] / math.log2(3) + g["C"] / 2 + 1e-6),
+    ]
+    score, items = _score("ecellm-ndcg", answers, [labels] * len(answers))
+    assert items == pytest.approx(expected, abs=1e-12)
+    assert score == pytest.approx(sum(expected) / len(expected), abs=1e-12)
+    assert items[0] == pytest.approx(0.67335, abs=1e-5)
+
+
+def test_ranking_rule_equals_evaluate_py_on_thousands_of_outputs():
+    rng = random.Random(27)
+    for _ in range(300):
+        n = rng.randint(1, 10)
+        labels = [rng.sample("ESCI", rng.randint(2, 4)) for _ in range(n)]
+        pieces = ["A", "B", "C", "D", "E", " A", "a", "B: mug", "", "Z"]
+        raws = [
+            rng.choice([",".join(rng.choice(pieces) for _ in range(rng.randint(0, 5))), ecellm.ranking_gold(lab), " " + ecellm.ranking_gold(lab) + "\n"])
+            for lab in labels
+        ]
+        assert _score("ecellm-ndcg", raws, labels)[0] == pytest.approx(upstream_ndcg(raws, labels), abs=1e-9)
+
+
+RANKING = {"task": "Query_Product_Ranking", "setting": "IND_Diverse_Instruction", "split": "test", "instruction": "Rank the products."}
+
+
+def _ranking_source(tmp_path, labels, outputs=None):
+    rows = [{**RANKING, "input": f"query {i}", "output": out} for i, out in enumerate(outputs or [ecellm.ranking_gold(lab) for lab in labels])]
+    rows.append({**RANKING, "input": "held out", "split": "train", "output": "A,B"})  # label.json covers the test rows only
+    src = tmp_path / "ecinstruct.json"
+    src.write_text(json.dumps(rows))
+    return src
+
+
+def test_ranking_imports_with_label_json_beside_the_data_and_scores_as_evaluate_py(tmp_path):
+    from ecombench.importers import IMPORTERS
+    from ecombench.importers.writer import write_suite
+    from ecombench.scorefile import score_files
+    from tests.conftest import write_jsonl
+
+    rng = random.Random(3)
+    labels = [rng.sample("ESCI", rng.randint(2, 4)) for _ in range(40)]
+    src = _ranking_source(tmp_path, labels)
+    (tmp_path / "label.json").write_text(json.dumps(labels))  # eCeLLM's data_label/label.json
+    suite = IMPORTERS["ecinstruct"](src)
+    rows = suite.tasks["query_product_ranking"]
+    assert [(r["metric"], r["output_field"], r["track"]) for r in rows[:1]] == [("ecellm-ndcg", labels[0], "user_behavior_alignment")]
+    dest = write_suite(suite, "eci", tmp_path / "home")
+    answers = [rng.choice(["A,B,C,D", "B,A", "C", "", ecellm.ranking_gold(lab)]) for lab in labels]
+    preds = write_jsonl(tmp_path / "preds.jsonl", [{"index": i, "prediction": a} for i, a in enumerate(answers)])
+    report = score_files(dest / "eci_query_product_ranking.jsonl", preds)
+    assert report.rules == "ecellm" and not report.substitutes
+    assert report.tasks["query_product_ranking"].score == pytest.approx(upstream_ndcg(answers, labels), abs=1e-9)
+    # the oracle (references, training completions) writes the gold order back from the labels
+    from ecombench.oracle import oracle_answer
+
+    assert oracle_answer("generation", ["S", "I", "E"], "ecellm", "ecellm-ndcg") == "C,A,B"
+
+
+def test_ranking_without_label_json_is_refused_in_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    src = _ranking_source(tmp_path, [["E", "S"]])
+    done = subprocess.run(
+        [sys.executable, "-m", "ecombench", "import", "ecinstruct", str(src), "--name", "eci", "--out", str(tmp_path / "home")],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
+    )
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert "Query_Product_Ranking is scored with eCeLLM's label.json (data_label/label.json of github.com/ninglab/eCeLLM)" in done.stderr
+    assert "pass --ranking-labels PATH" in done.stderr and not (tmp_path / "home").exists()
+    from ecombench.errors import EcombenchError
+    from ecombench.importers import IMPORTERS
+
+    with pytest.raises(EcombenchError, match=r"--ranking-labels .*nowhere.json: no such file \(eCeLLM's label.json"):
+        IMPORTERS["ecinstruct"](src, ranking_labels=tmp_path / "nowhere.json")
+
+
+@pytest.mark.parametrize(
+    ("labels", "outputs", "message"),
+    [
+        ([["E", "S"]], ["A,B", "B,A"], r"label.json: 1 label lists for 2 Query_Product_Ranking records"),
+        ([["E", "S"], ["S", "E"]], ["A,B", "A,B"], r"ecinstruct.json:2: output 'A,B' does not match label.json entry 2 \(S, E rank as 'B,A'\)"),
+        ([["E", "X"]], ["A,B"], r"entry 1: expected a list of distinct ESCI labels"),
+        ({"E": 1}, ["A,B"], r"a list of label lists"),
+    ],
+)
+def test_a_label_json_that_does_not_fit_the_records_is_refused(tmp_path, labels, outputs, message):
+    from ecombench.errors import EcombenchError
+    from ecombench.importers import IMPORTERS
+
+    src = _ranking_source(tmp_path, None, outputs)
+    other = tmp_path / "elsewhere" / "label.json"
+    other.parent.mkdir()
+    other.write_text(json.dumps(labels))
+    with pytest.raises(EcombenchError, match=message):
+        IMPORTERS["ecinstruct"](src, ranking_labels=other)
+
+
+# --- Answer_Generation: a substitute metric, recorded and reported -------------------------------------------
+
+
+def _ag_suite(tmp_path, monkeypatch):
+    from ecombench.importers import IMPORTERS
+    from ecombench.importers.writer import write_suite
+
+    base = {"instruction": "Answer the question.", "setting": "IND_Diverse_Instruction", "split": "test"}
+    rows = [{**base, "task": "Answer_Generation", "input": f"Q{i}", "output": f"it holds {i} ml"} for i in range(3)]
+    rows += [{**base, "task": "Product_Matching", "input": f"P{i}", "output": y} for i, y in enumerate(["yes", "no", "yes"])]
+    src = tmp_path / "ecinstruct.json"
+    src.write_text(json.dumps(rows))
+    monkeypatch.setenv("ECOMBENCH_HOME", str(tmp_path / "home"))
+    return write_suite(IMPORTERS["ecinstruct"](src), "eci", tmp_path / "home" / "tasks")
+
+
+def test_answer_generation_is_scored_by_a_named_substitute_never_shown_as_ecellms(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from ecombench.cli import app
+    from tests.conftest import write_jsonl
+
+    dest = _ag_suite(tmp_path, monkeypatch)
+    data = dest / "eci_answer_generation.jsonl"
+    assert {json.loads(line)["metric"] for line in data.read_text().splitlines()} == {"ecellm-ag-rougel"}
+    preds = write_jsonl(tmp_path / "preds.jsonl", [{"index": i, "prediction": f"it holds {i} ml"} for i in range(3)])
+    runner = CliRunner()
+    done = runner.invoke(app, ["score", "--data", str(data), "--predictions", str(preds), "--format", "json"])
+    payload = json.loads(done.stdout)
+    # ROUGE-L of the exact answer: 1.0, under the ecellm rules, with the stand-in named beside it
+    assert payload["rules"] == "ecellm" and payload["tasks"]["answer_generation"]["score"] == 1.0
+    assert "ROUGE-L in place of eCeLLM's BERTScore (roberta-large) and BLEURT-20-D12" in payload["substitutes"]["answer_generation"]
+    table = " ".join(runner.invoke(app, ["score", "--data", str(data), "--predictions", str(preds)], env={"COLUMNS": "200"}).stdout.split())
+    assert "ecellm-ag-rougel * │" in table and "* not the ecellm rules' own metric, so not comparable with the paper" in table
+    # on the board: the runs rank among themselves (same rules, same stand-in) under a note that names it
+    subs = tmp_path / "subs"
+    for i, name in enumerate(["a", "b"]):
+        p = write_jsonl(tmp_path / f"{name}.jsonl", [{"index": j, "prediction": "it holds ml" if i else f"it holds {j} ml"} for j in range(3)])
+        saved = runner.invoke(app, ["score", "--data", str(data), "--predictions", str(p), "--save", "--name", name, "--submissions-dir", str(subs)])
+        assert saved.exit_code == 0, saved.output
+    board = runner.invoke(app, ["leaderboard", "--board", "eci_answer_generation", "--submissions-dir", str(subs), "--format", "json"])
+    assert board.exit_code == 0, board.output
+    shown = json.loads(board.stdout)
+    notes = " ".join(shown["notes"])
+    assert "scores follow the ecellm rules" in notes and "eci_answer_generation: ROUGE-L in place of eCeLLM's BERTScore" in notes
+    assert [(r["name"], r["rank"]) for r in shown["rows"]] == [("a", 1), ("b", 2)]
+
+
+def test_an_old_ecinstruct_suite_scoring_answers_by_rougel_names_the_substitute_too():
+    report, _ = score_report([ScoringItem("answer_generation", "generation", "rougel", "k", "a b", "a b")], rules="ecellm")
+    assert report.tasks["answer_generation"].score == 1.0 and "BLEURT-20-D12" in report.substitutes["answer_generation"]
+    kdd, _ = score_report([ScoringItem("answer_generation", "generation", "rougel", "k", "a b", "a b")], rules="kddcup")
+    assert kdd.substitutes == {}  # ROUGE-L is the KDD Cup's own metric
+
+
+def test_ecinstructs_own_task_spellings_land_in_their_tracks(tmp_path):
+    from ecombench.importers import IMPORTERS
+
+    base = {"setting": "IND_Diverse_Instruction", "split": "test", "instruction": "?", "input": "x", "output": "yes"}
+    src = tmp_path / "ecinstruct.json"
+    src.write_text(json.dumps([{**base, "task": "Product_Substitue_Identification"}, {**base, "task": "Product_Relation_Predicition", "output": "A: x"}]))
+    tasks = IMPORTERS["ecinstruct"](src).tasks
+    assert {t: rows[0]["track"] for t, rows in tasks.items()} == {
+        "product_substitue_identification": "knowledge_reasoning",
+        "product_relation_predicition": "knowledge_reasoning",
+    }
+
+
+@pytest.mark.slow
+def test_score_equals_evaluate_py_task_by_task_on_an_imported_ecinstruct_file(tmp_path):
+    """Done-when of issue 27 for eCeLLM, end to end: an ECInstruct file with every task evaluate.py scores
+    (and label.json) imported as a user would, the imported task files scored by `ecombench score`, each
+    task against evaluate.py's rule (reimplemented above) on generated outputs, within 1e-9; Answer_Generation
+    is reported as the substitute it is."""
+    from typer.testing import CliRunner
+
+    from ecombench.cli import app
+    from tests.conftest import write_jsonl
+
+    rng = random.Random(1027)
+
+    def triples():
+        return json.dumps(
+            [{"attribute": rng.choice(["color", "size"]), "value": rng.choice(["red", "XL"]), "source": "title"} for _ in range(rng.randint(1, 2))]
+        )
+
+    tasks = {  # ECInstruct task (its own spelling) -> (gold output, candidate answers, upstream rule)
+        "Product_Matching": (lambda: rng.choice(["yes", "no"]), lambda g: rng.choice(["yes", "no", " Yes", "maybe"]), upstream_yes_no),
+        "Product_Substitue_Identification": (lambda: rng.choice(["yes", "no"]), lambda g: rng.choice(["yes", "no", "NO\n"]), upstream_yes_no),
+        "Answerability_Prediction": (lambda: rng.choice(["yes", "no"]), lambda g: rng.choice(["yes", "no", "unsure"]), upstream_yes_no),
+        "Multiclass_Product_Classification": (
+            lambda: rng.choice(["A: exact", "B: substitute", "C: complement", "D: irrelevant"]),
+            lambda g: rng.choice(["A", "B: x", " C", "D", "F", g]),
+            upstream_macro,
+        ),
+        "Sentiment_Analysis": (
+            lambda: rng.choice(["A: very negative", "B: negative", "C: neutral", "D: positive", "E: very positive"]),
+            lambda g: rng.choice(["A", "E", "C.", "x", g]),
+            upstream_macro,
+        ),
+        "Product_Relation_Predicition": (
+            lambda: rng.choice(["A: also buy", "B: also view", "C: similar"]),
+            lambda g: rng.choice(["A", "B", "C", "Z", g]),
+            upstream_macro,
+        ),
+        "Sequential_Recommendation": (lambda: rng.choice("ABCDEFGHIJKLMNOPQRST"), lambda g: rng.choice(["A", "B", " C ", "A, B", g]), upstream_recall1),
+        "Attribute_Value_Extraction": (triples, lambda g: rng.choice([triples(), g, "not json", "[]"]), upstream_ave),
+    }
+    base = {"setting": "IND_Diverse_Instruction", "split": "test", "instruction": "Do the task."}
+    records, answers, expected = [], {}, {}
+    for task, (gold, answer, upstream) in tasks.items():
+        golds = [gold() for _ in range(60)]
+        records += [{**base, "task": task, "input": f"{task} {i}", "output": g} for i, g in enumerate(golds)]
+        answers[task] = [answer(g) for g in golds]
+        expected[task] = float(upstream(answers[task], golds))
+    labels = [rng.sample("ESCI", rng.randint(2, 4)) for _ in range(60)]
+    records += [{**base, "task": "Query_Product_Ranking", "input": f"query {i}", "output": ecellm.ranking_gold(lab)} for i, lab in enumerate(labels)]
+    answers["Query_Product_Ranking"] = [rng.choice(["A,B,C,D", "B,A", "C", "", ecellm.ranking_gold(lab)]) for lab in labels]
+    expected["Query_Product_Ranking"] = upstream_ndcg(answers["Query_Product_Ranking"], labels)
+    records += [{**base, "task": "Answer_Generation", "input": f"q {i}", "output": "it holds 350 ml"} for i in range(5)]
+    answers["Answer_Generation"] = ["it holds 350 ml"] * 5
+    src = tmp_path / "ECInstruct.json"
+    src.write_text(json.dumps(records))
+    (tmp_path / "label.json").write_text(json.dumps(labels))
+
+    runner = CliRunner()
+    imported = runner.invoke(app, ["import", "ecinstruct", str(src), "--name", "eci", "--out", str(tmp_path / "home")])
+    assert imported.exit_code == 0, imported.output
+    slug = {task: task.lower() for task in answers}
+    data_rows, preds = [], []
+    for task, outputs in answers.items():
+        lines = (tmp_path / "home" / "eci" / f"eci_{slug[task]}.jsonl").read_text(encoding="utf-8").splitlines()
+        for line, output in zip(lines, outputs, strict=True):
+            preds.append({"index": len(data_rows), "prediction": output})
+            data_rows.append(json.loads(line))
+    data = write_jsonl(tmp_path / "suite.jsonl", data_rows)
+    done = runner.invoke(app, ["score", "--data", str(data), "--predictions", str(write_jsonl(tmp_path / "preds.jsonl", preds)), "--format", "json"])
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    assert report["rules"] == "ecellm"
+    assert {t: report["tasks"][slug[t]]["score"] for t in expected} == pytest.approx({t: min(1.0, v) for t, v in expected.items()}, abs=1e-9)
+    assert report["tasks"]["answer_generation"]["score"] == 1.0 and list(report["substitutes"]) == ["answer_generation"]

@@ -94,6 +94,14 @@ def places(tmp_path_factory, tiny_model):  # tiny built first: its one-time "bui
     p["odd_ecinstruct"].write_text(
         json.dumps([{"task": "t", "setting": "IND_Diverse_Instruction", "split": "test", "instruction": "i", "input": "x", "output": "a", "options": 5}])
     )
+    # issue 27: eCeLLM's ranking task without eCeLLM's label.json beside the data
+    (root / "ranking").mkdir()
+    p["ranking_ecinstruct"] = root / "ranking" / "ecinstruct.json"
+    p["ranking_ecinstruct"].write_text(
+        json.dumps(
+            [{"task": "Query_Product_Ranking", "setting": "IND_Diverse_Instruction", "split": "test", "instruction": "i", "input": "x", "output": "A,B"}]
+        )
+    )
     p["spec_ecominstruct"] = root / "spec_ecominstruct"
     task = p["spec_ecominstruct"] / "EN-X-Extract-t"
     task.mkdir(parents=True)

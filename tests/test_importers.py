@@ -298,7 +298,7 @@ def test_ecinstruct_filters_setting_and_split_and_keeps_ecellm_rules(tmp_path):
     # inference.py's prompt: the Alpaca template with the options as str.format renders the list
     assert matching[0]["input_field"].endswith("### Input:\nA: red mug; B: red cup\n\n### Options:\n['yes', 'no']\n\n### Response:\n")
     assert matching[0]["track"] == "concept_understanding"
-    assert suite.tasks["answer_generation"][0]["metric"] == "rougel"
+    assert suite.tasks["answer_generation"][0]["metric"] == "ecellm-ag-rougel"  # ROUGE-L standing in for BERTScore and BLEURT, named as such
     assert suite.tasks["other_choice"][0]["output_field"] == 1  # no eCeLLM rule: a multiple-choice question
     ood = IMPORTERS["ecinstruct"](src, setting="OOD_Diverse_Instruction").tasks
     assert {t: r[0]["metric"] for t, r in ood.items()} == {"product_matching": "ecellm-yes-no-f1", "attribute_value_extraction": "ecellm-ave-f1-ood"}

@@ -352,6 +352,16 @@ def test_committed_reference_rows_are_scored_on_the_bundled_data_as_it_is():
         assert not stale, f"{ref.id}: rerun `ecombench references` ({stale[:3]})"
 
 
+def test_committed_reference_rows_are_current_records_that_name_their_rules():
+    # issue 27: a record of schema 1 has no `rules` and loads with inferred ones; the committed rows carry theirs
+    import json
+
+    folder = Path(__file__).resolve().parent.parent / "submissions"
+    raw = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("reference-*.json"))}
+    assert len(raw) == 8
+    assert {name: (r["schema_version"], r.get("rules")) for name, r in raw.items()} == {name: (submissions.SCHEMA_VERSION, "kddcup") for name in raw}
+
+
 def test_report_open_opens_the_boards_file_address(tmp_path, monkeypatch):
     import webbrowser
 

@@ -422,3 +422,89 @@ def test_lettered_choices_are_asked_and_read_as_use_letter_choices_does(tmp_path
     assert smmlu.task_wise_letter_accuracy(" (B) drinkware", 1) == 1.0 and smmlu.task_wise_letter_accuracy("Answer: B", 1) == 0.0  # 'A' of 'Answer'
     with pytest.raises(EcombenchError, match="metric 'task-wise letter accuracy' has no rule under --rules kddcup"):
         score_items([ScoringItem("c", "multiple-choice", "task-wise letter accuracy", "k", 1, "B")], rules="kddcup")
+
+
+def upstream_jp_bleu(generation, truth):
+    """metrics.py:131-140 with jp=True: as ``upstream_bleu``, tokenize='ja-mecab'."""
+    generation = generation.lstrip("\n").rstrip("\n").split("\n")[0]
+    score = sacrebleu.corpus_bleu(
+        [generation], [[truth]], smooth_method="exp", smooth_value=None, force=False, lowercase=True, use_effective_order=False, tokenize="ja-mecab"
+    )
+    return score.score / 100
+
+
+@pytest.mark.slow
+def test_score_rules_shopping_mmlu_equals_skill_evaluation_on_four_imported_skill_files(tmp_path):
+    """Done-when of issue 27, end to end: four skill files without `track` imported as a user would, the
+    imported task files scored by `ecombench score --rules shopping-mmlu`, against skill_evaluation.py run
+    once per skill file (its track_wise score) on generated outputs: every task and every skill within 1e-9."""
+    from typer.testing import CliRunner
+
+    from ecombench.cli import app
+
+    rng = random.Random(2727)
+    words = ["red", "shirt", "men", "cotton", "赤い", "シャツ", "です"]
+    kinds = {
+        "skill1_concept": [
+            ("asin_mc", "multiple-choice", "accuracy", lambda: rng.randint(0, 3)),
+            ("brand_ner", "named_entity_recognition", "micro f1", lambda: rng.sample(["nike", "shoes", "red"], 2)),
+        ],
+        "skill2_knowledge": [
+            ("keyphrase", "retrieval", "hit rate@3", lambda: rng.sample(range(1, 6), 2)),
+            ("title_gen", "generation", "rougel", lambda: " ".join(rng.sample(words[:4], 3))),
+        ],
+        "skill3_behavior": [
+            ("qpr", "ranking", "ndcg", lambda: [rng.choice([0, 0.01, 0.1, 1]) for _ in range(4)] + [1]),
+            ("rating_mc", "multiple-choice", "accuracy", lambda: rng.randint(0, 4)),
+        ],
+        "skill4_multilingual": [
+            ("translate_en", "generation", "bleu", lambda: " ".join(rng.sample(words[:4], 3))),
+            ("translate_ja", "generation", "jp-bleu", lambda: "".join(rng.sample(words[4:], 3))),
+        ],
+    }
+    skills = tmp_path / "data" / "skills"
+    skills.mkdir(parents=True)
+    expected_tasks: dict[str, float] = {}
+    expected_skills: dict[str, float] = {}
+    outputs_by_task: dict[str, list[str]] = {}
+    for skill, tasks in kinds.items():
+        rows, outputs = [], []
+        for _ in range(120):
+            task, task_type, metric, truth = rng.choice(tasks)
+            rows.append({"task_name": task, "task_type": task_type, "metric": metric, "input_field": f"{skill} q{len(rows)}", "output_field": truth()})
+            pieces = [p for p in _PIECES if p != "-1"] + words  # no '-1': a rank below -len makes upstream's ndcg raise
+            outputs.append(rng.choice([*_outputs(rng, 1, pieces), " ".join(rng.sample(words, 3)), "1, 2, 3", "nike, shoes", str(rng.randint(0, 3))]))
+        write_jsonl(skills / f"{skill}.json", rows)  # no 'track': the file is the skill
+        per_task: dict[str, list] = {}
+        for row, generation in zip(rows, outputs, strict=True):  # skill_evaluation.py:25-115
+            truth, metric = row["output_field"], row["metric"]
+            score = {
+                "accuracy": lambda g, t: upstream_accuracy(g, str(t)),
+                "hit rate@3": upstream_hit_rate,
+                "rougel": upstream_rougel,
+                "micro f1": upstream_tp_fp_fn,
+                "ndcg": lambda g, t: min(1.0, upstream_ndcg(g, list(t))),  # ecombench caps NDCG at 1
+                "bleu": upstream_bleu,
+                "jp-bleu": upstream_jp_bleu,
+            }[metric](generation, truth)
+            per_task.setdefault(row["task_name"], []).append(score)
+            outputs_by_task.setdefault(row["task_name"], []).append(generation)
+        metrics = {r["task_name"]: r["metric"] for r in rows}
+        overall = {k: (upstream_f1(v) if metrics[k] == "micro f1" else float(np.mean(v))) for k, v in per_task.items()}  # 119-125
+        expected_tasks.update(overall)
+        expected_skills[skill] = float(np.mean(list(overall.values())))  # 136: track_wise
+
+    dest = write_suite(IMPORTERS["shopping-mmlu"](tmp_path / "data"), "smmlu", tmp_path / "home")
+    data_rows, preds = [], []
+    for task in sorted(expected_tasks):  # the imported task files, one data file, answers in their order
+        for line, output in zip((dest / f"smmlu_{task}.jsonl").read_text(encoding="utf-8").splitlines(), outputs_by_task[task], strict=True):
+            preds.append({"index": len(data_rows), "prediction": output})
+            data_rows.append(json.loads(line))
+    data = write_jsonl(tmp_path / "suite.jsonl", data_rows)
+    pred_file = write_jsonl(tmp_path / "preds.jsonl", preds)
+    done = CliRunner().invoke(app, ["score", "--data", str(data), "--predictions", str(pred_file), "--rules", "shopping-mmlu", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    assert report["rules"] == "shopping-mmlu" and report["substitutes"] == {}
+    assert {k: t["score"] for k, t in report["tasks"].items()} == pytest.approx(expected_tasks, abs=1e-9)
+    assert report["tracks"] == pytest.approx(expected_skills, abs=1e-9)

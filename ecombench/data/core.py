@@ -55,7 +55,8 @@ def _random_answer(rng: random.Random, row: dict[str, Any], rows: list[dict[str,
         return ", ".join(str(n) for n in rng.sample(numbers, len(numbers)))
     if kind == "retrieval":
         return ", ".join(str(n) for n in rng.sample(numbers, min(3, len(numbers))))
-    return oracle_answer(kind, rng.choice(rows)["output_field"])  # NER and generation: another item's answer
+    other = rng.choice(rows)
+    return oracle_answer(kind, other["output_field"], metric=other.get("metric"))  # NER and generation: another item's answer
 
 
 def random_baseline(rows: list[dict[str, Any]], seed: int) -> float | None:

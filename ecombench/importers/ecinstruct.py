@@ -2,9 +2,12 @@
 
 A task eCeLLM's ``evaluate.py`` has a rule for (``ecombench.metrics.ecellm.METRIC_OF_TASK``) keeps its
 gold ``output`` as text and that rule as its metric, asked as eCeLLM's ``inference.py`` asks it (the
-Alpaca template of ``templates/alpaca.json``, 100 new tokens). Answer generation is scored by ROUGE-L
-(eCeLLM's BLEURT and BERTScore need models ecombench cannot ship); any other task with ``options``
-becomes a multiple-choice question (accuracy).
+Alpaca template of ``templates/alpaca.json``, 100 new tokens). Answer generation is scored by
+``ecellm-ag-rougel``: ROUGE-L standing in for eCeLLM's BERTScore and BLEURT-20-D12, a substitute that every
+report of the rules names (``ecombench.metrics.rules.SUBSTITUTES``). Query-product ranking needs eCeLLM's
+``label.json`` (``data_label/label.json`` of ninglab/eCeLLM: the ESCI label of each option, one list per
+test question, in data order): its truth is that list, checked against each gold ``output``. Any other
+task with ``options`` becomes a multiple-choice question (accuracy).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
 from ecombench.io import parse_json
-from ecombench.metrics.ecellm import METRIC_OF_TASK
+from ecombench.metrics.ecellm import ESCI_GAIN, METRIC_OF_TASK, ranking_gold
 from ecombench.records import iter_jsonl, make_record
 
 FIELDS = ("task", "setting", "split", "instruction", "input", "output")
@@ -25,13 +28,18 @@ TRACKS = {
     "product_matching": "concept_understanding",
     "multiclass_product_classification": "concept_understanding",
     "product_substitute_identification": "knowledge_reasoning",
+    "product_substitue_identification": "knowledge_reasoning",  # ECInstruct's own spelling (evaluate.py:112)
     "product_relation_prediction": "knowledge_reasoning",
+    "product_relation_predicition": "knowledge_reasoning",  # ECInstruct's own spelling (evaluate.py:161)
     "answerability_prediction": "knowledge_reasoning",
     "answer_generation": "knowledge_reasoning",
     "sentiment_analysis": "user_behavior_alignment",
     "sequential_recommendation": "user_behavior_alignment",
-    "query_product_rank": "user_behavior_alignment",
+    "query_product_ranking": "user_behavior_alignment",
 }
+RANKING = "query_product_ranking"
+AG_SUBSTITUTE = "ecellm-ag-rougel"
+LABELS_HOME = "data_label/label.json of github.com/ninglab/eCeLLM"
 
 
 def _records(source: Path) -> list[tuple[int, dict[str, Any]]]:
@@ -79,8 +87,28 @@ def ecellm_prompt(record: dict[str, Any]) -> str:
     return text + ALPACA_RESPONSE
 
 
-def read(source: Path, setting: str = "IND_Diverse_Instruction", split: str = "test") -> ImportedSuite:
+def _ranking_labels(path: Path) -> list[list[str]]:
+    """eCeLLM's label.json: per ranking question, the ESCI label of each option (A first)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise EcombenchError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise EcombenchError(f"{path}: cannot read ({exc.strerror})") from exc
+    labels = parse_json(text, str(path))
+    if not isinstance(labels, list):
+        raise EcombenchError(f"{path}: expected eCeLLM's label.json, a list of label lists ({LABELS_HOME})")
+    for number, entry in enumerate(labels, start=1):
+        if not isinstance(entry, list) or not entry or len(entry) > 20 or not all(x in ESCI_GAIN for x in entry) or len(set(entry)) != len(entry):
+            raise EcombenchError(f"{path}: entry {number}: expected a list of distinct ESCI labels (E, S, C, I), got {str(entry)[:60]}")
+    return labels
+
+
+def read(source: Path, setting: str = "IND_Diverse_Instruction", split: str = "test", ranking_labels: Path | None = None) -> ImportedSuite:
+    """``ranking_labels``: eCeLLM's label.json for Query_Product_Ranking (default: a ``label.json`` beside
+    ``source``); needed only where the kept records have that task."""
     suite = ImportedSuite("ecinstruct", [source])
+    ranking: list[tuple[int, dict[str, Any]]] = []
     for number, r in _records(source):
         missing = [f for f in FIELDS if f not in r]
         if missing:
@@ -95,6 +123,10 @@ def read(source: Path, setting: str = "IND_Diverse_Instruction", split: str = "t
         prompt = f"{r['instruction']}\n{r['input']}"
         options = r.get("options") or []
         rule = METRIC_OF_TASK.get(task)
+        if task == RANKING:
+            ranking.append((number, {"task": task, "track": track, "prompt": ecellm_prompt(r), "output": str(r["output"])}))
+            suite.tasks.setdefault(task, [])  # keeps the task's place; its rows come with the labels
+            continue
         if rule is not None:
             metric = f"{rule}-ood" if rule == "ecellm-ave-f1" and "OOD" in setting else rule  # evaluate.py:78
             row = make_record(task, "generation", metric, track, ecellm_prompt(r), str(r["output"]))
@@ -105,8 +137,34 @@ def read(source: Path, setting: str = "IND_Diverse_Instruction", split: str = "t
             body = "\n".join(f"{i}. {o}" for i, o in enumerate(options))
             row = make_record(task, "multiple-choice", "accuracy", track, f"{prompt}\n{body}\nAnswer: ", answer)
         else:
-            row = make_record(task, "generation", "rougel", track, f"{prompt}\nOutput: ", str(r["output"]))
+            metric = AG_SUBSTITUTE if task == "answer_generation" else "rougel"
+            row = make_record(task, "generation", metric, track, f"{prompt}\nOutput: ", str(r["output"]))
         suite.tasks.setdefault(task, []).append(row)
     if not suite.tasks:
         raise EcombenchError(f"{source}: no records with setting {setting!r} and split {split!r}")
+    if ranking:
+        if ranking_labels is not None and not ranking_labels.is_file():
+            raise EcombenchError(f"--ranking-labels {ranking_labels}: no such file (eCeLLM's label.json, {LABELS_HOME})")
+        suite.tasks[RANKING] = _ranking_rows(source, ranking, ranking_labels or source.parent / "label.json")
     return suite
+
+
+def _ranking_rows(source: Path, ranking: list[tuple[int, dict[str, Any]]], path: Path) -> list[dict[str, Any]]:
+    """The ranking questions with their option labels: label.json's lists in data order (evaluate.py:248-256
+    pairs its i-th list with the i-th answer), each checked against the question's gold output."""
+    if not path.is_file():
+        raise EcombenchError(
+            f"{source}: Query_Product_Ranking is scored with eCeLLM's label.json ({LABELS_HOME}), not found at {path}; pass --ranking-labels PATH"
+        )
+    labels = _ranking_labels(path)
+    if len(labels) != len(ranking):
+        raise EcombenchError(f"{path}: {len(labels)} label lists for {len(ranking)} Query_Product_Ranking records of {source} (one per record, in order)")
+    rows: list[dict[str, Any]] = []
+    for (number, r), options in zip(ranking, labels, strict=True):
+        if r["output"].strip() != ranking_gold(options):
+            raise EcombenchError(
+                f"{source}:{number}: output {r['output'][:40]!r} does not match label.json entry {len(rows) + 1} "
+                f"({', '.join(options)} rank as {ranking_gold(options)!r}): is it this setting's and split's label.json?"
+            )
+        rows.append(make_record(r["task"], "generation", "ecellm-ndcg", r["track"], r["prompt"], list(options)))
+    return rows

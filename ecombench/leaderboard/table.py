@@ -9,7 +9,7 @@ import pandas as pd
 from ecombench.leaderboard.boards import Board
 from ecombench.leaderboard.stats import NORMALISATION, Z95, aggregate, competition_rank, normalisable, win_rates
 from ecombench.leaderboard.store import Loaded
-from ecombench.metrics.rules import KDDCUP, inferred
+from ecombench.metrics.rules import KDDCUP, inferred, substitutes, substitutes_note
 from ecombench.taskindex import TaskIndex, TaskInfo
 
 
@@ -154,4 +154,7 @@ def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track
     lines = notes(board, not_normalised, bool(reference.any()))
     if ranked != KDDCUP or (meta["rules"] != ranked).any():  # boards of KDD-scored runs only read as before
         lines = (*lines, f"scores follow the {ranked} rules (--rules of score and run); rows scored by other rules are flagged and not ranked")
+    stand_ins = {t.name: "; ".join(found.values()) for t in tasks if (found := substitutes(ranked, [t.metric]))}
+    if stand_ins:  # e.g. eCeLLM's Answer_Generation: never shown as if it were the paper's metric
+        lines = (*lines, substitutes_note(ranked, stand_ins))
     return BoardTable(board, frame.reset_index(drop=True), names, lines)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ecombench.metrics.ecellm import AG_ROUGEL
 from ecombench.metrics.ecellm import TASK_METRICS as ECELLM_TASK_METRICS
 from ecombench.metrics.ecomgpt import RAW_ITEM_METRICS, RAW_POOLED_METRICS
 from ecombench.metrics.scores import accuracy, bleu, hit_rate_at_3, jp_bleu, ndcg, rouge_l
@@ -24,7 +25,7 @@ KDD_METRIC_NAMES: tuple[str, ...] = (*ITEM_METRICS, *POOLED_METRICS, *EMBEDDING_
 # EcomGPT's own rules (ecombench.metrics.ecomgpt), read from the raw output, for `import ecominstruct`.
 ECOMGPT_METRICS: tuple[str, ...] = (*RAW_POOLED_METRICS, *RAW_ITEM_METRICS)
 # eCeLLM's task rules (ecombench.metrics.ecellm), for `import ecinstruct`.
-ECELLM_METRICS: tuple[str, ...] = tuple(ECELLM_TASK_METRICS)
+ECELLM_METRICS: tuple[str, ...] = (*ECELLM_TASK_METRICS, AG_ROUGEL)
 # Shopping MMLU's task-wise multiple choice (4 new tokens, the first digit read; ecombench.metrics.shopping_mmlu).
 TASK_WISE_ACCURACY = "task-wise accuracy"
 # ... and with --use_letter_choices: options (A) to (D), the first letter or digit read.

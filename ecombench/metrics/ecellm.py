@@ -19,6 +19,12 @@ The task score is the number eCeLLM's paper reports for the task:
 - ``ecellm-ave-f1`` and ``ecellm-ave-f1-ood`` (Attribute_Value_Extraction; evaluate.py:31-108): both sides
   read as JSON lists of {attribute, value, source}; a hit is an exact match of all three (OOD settings also
   accept values and sources that contain one another); F1 = 2RP / (R + P + 1e-6), P = hits / (predicted + 1e-6).
+- ``ecellm-ndcg`` (Query_Product_Ranking; evaluate.py:235-277): the answer stripped and split on ``,``; each
+  piece's first character is an option letter whose ESCI label (eCeLLM's ``label.json``, one list per
+  question) gives the gain 2**s - 1 (E 1.0, S 0.1, C 0.01, I 0); a piece that names no option is dropped.
+  NDCG = DCG / (IDCG + 1e-6), where the ideal order is the *answer's own* gains sorted (not all the
+  options'), and the task score is the mean over every question. The truth is the question's list of ESCI
+  labels, option A first (the gold ``output`` lists the options in E, S, C, I order).
 
 Where evaluate.py would raise (an empty answer in macro F1, a task with no accepted answer, a
 prediction item that is not an object), the answer counts as not accepted / not a hit and an empty
@@ -28,6 +34,7 @@ task scores 0.0.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -160,6 +167,42 @@ def ave_item(observation: tuple[int, int, int]) -> float:
     return ave_reduce([observation])
 
 
+# --- query-product ranking ------------------------------------------------------------------------------
+
+ESCI_GAIN = {"E": 1.0, "S": 0.1, "C": 0.01, "I": 0.0}  # evaluate.py:245 score_mapping
+ESCI_ORDER = "ESCI"
+RANKING_NDCG = "ecellm-ndcg"
+
+
+def ranking_gold(labels: Sequence[str]) -> str:
+    """The gold ``output`` of a ranking question with these option labels: its letters in E, S, C, I order,
+    comma-joined (how eCeLLM's MPC_SPI_QPR notebook wrote it; each label appears at most once)."""
+    order = sorted(range(len(labels)), key=lambda i: ESCI_ORDER.index(labels[i]))
+    return ",".join(chr(ord("A") + i) for i in order)
+
+
+def _dcg(gains: Sequence[float]) -> float:
+    return sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(gains))
+
+
+def ndcg_observe(raw: str, labels: Sequence[str]) -> float:
+    """One question's NDCG as evaluate.py:260-274 computes it (its ideal: the answer's own gains sorted)."""
+    gains = []
+    for piece in raw.strip().split(","):
+        index = ord(piece[0]) - ord("A") if piece else -1
+        if 0 <= index < len(labels) and labels[index] in ESCI_GAIN:
+            gains.append(ESCI_GAIN[labels[index]])
+    return _dcg(gains) / (_dcg(sorted(gains, reverse=True)) + 1e-6)
+
+
+def mean_reduce(observations: Sequence[float]) -> float:
+    return sum(observations) / len(observations) if observations else 0.0
+
+
+def own_score(observation: float) -> float:
+    return observation
+
+
 @dataclass(frozen=True)
 class TaskRule:
     """One of eCeLLM's task rules: observe each question, reduce a task's observations to its score."""
@@ -175,7 +218,11 @@ TASK_METRICS: dict[str, TaskRule] = {
     "ecellm-recall@1": TaskRule(recall1_observe, accepted_accuracy, label_score),
     "ecellm-ave-f1": TaskRule(ave_observe, ave_reduce, ave_item),
     "ecellm-ave-f1-ood": TaskRule(ave_ood_observe, ave_reduce, ave_item),
+    RANKING_NDCG: TaskRule(ndcg_observe, mean_reduce, own_score),
 }
+# Metrics ecombench scores ECInstruct tasks by where evaluate.py's own cannot run here: each is a recorded,
+# reported deviation (ecombench.metrics.rules.SUBSTITUTES), never eCeLLM's number.
+AG_ROUGEL = "ecellm-ag-rougel"  # Answer_Generation: ROUGE-L for BERTScore and BLEURT-20-D12 (evaluate.py:185-232)
 # ECInstruct task (as the importer slugs it) -> the rule eCeLLM's evaluate.py applies to it.
 METRIC_OF_TASK: dict[str, str] = {
     "answerability_prediction": "ecellm-yes-no-f1",
@@ -188,4 +235,5 @@ METRIC_OF_TASK: dict[str, str] = {
     "product_relation_prediction": "ecellm-macro-f1",
     "sequential_recommendation": "ecellm-recall@1",
     "attribute_value_extraction": "ecellm-ave-f1",
+    "query_product_ranking": RANKING_NDCG,
 }

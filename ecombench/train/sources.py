@@ -325,7 +325,8 @@ def to_record(row: Any, where: str, path_task: str, chat_template: Callable[[lis
             raise BadRow("empty answer" if truth in (None, []) else "non-string field", f"'output_field' is {json.dumps(truth)}")
         else:
             try:
-                completion = _text(oracle_answer(task_type or "generation", truth), "output_field", answer=True)
+                metric = row["metric"] if isinstance(row.get("metric"), str) else None
+                completion = _text(oracle_answer(task_type or "generation", truth, metric=metric), "output_field", answer=True)
             except (TypeError, ValueError, IndexError) as exc:
                 raise BadRow("non-string field", f"'output_field' does not fit task_type {task_type or 'generation'!r}") from exc
         task = task or path_task
