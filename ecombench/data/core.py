@@ -150,7 +150,7 @@ def _train_record(spec: TaskSpec, prompt: str, truth: Any) -> dict[str, Any]:
 
 def keep_template_only(records: list[dict[str, Any]], prompts: list[tuple[str, str]]) -> tuple[list[dict[str, Any]], int]:
     """The records that share with the evaluation prompts (``(task, prompt)``) no 13-gram but template ones (in
-    ``TEMPLATE_EVAL_ITEMS`` or more items of one task) and no whole prompt; return (kept, dropped).
+    ``TEMPLATE_EVAL_ITEMS`` or more items of every task that holds it) and no whole prompt; return (kept, dropped).
 
     Stricter than the contamination gate, which also counts as template what many training records share:
     that count depends on which records a user picks, this rule does not."""
@@ -162,7 +162,8 @@ def keep_template_only(records: list[dict[str, Any]], prompts: list[tuple[str, s
         for gram in ngrams(prompt):
             counts = per_task.setdefault(gram, {})
             counts[task] = counts.get(task, 0) + 1
-    content = {gram for gram, counts in per_task.items() if max(counts.values()) < TEMPLATE_EVAL_ITEMS}
+    # template only where it is template in every task that holds it: then whichever tasks a run is scored on, the gate agrees
+    content = {gram for gram, counts in per_task.items() if min(counts.values()) < TEMPLATE_EVAL_ITEMS}
     whole = {normalised_prompt(p) for _, p in prompts}
     kept = [r for r in records if normalised_prompt(r["prompt"]) not in whole and ngrams(r["prompt"] + " " + r["completion"]).isdisjoint(content)]
     return kept, len(records) - len(kept)
