@@ -155,4 +155,5 @@ def test_the_documented_examples_load_and_train_yaml_lists_the_defaults():
     tiny = load_config(examples / "train-tiny.yaml")
     assert tiny.data.tasks == ["core_praised_aspects_ner", "core_rating_mc", "core_review_aspect_retrieval"]
     sweep = load_sweep(examples / "sweep-tiny.yaml")
-    assert len(sweep.grid.num_capabilities) * len(sweep.grid.tasks_per_capability) * len(sweep.grid.ranks) == 6  # "6 cells", as its comment and docs/training.md say
+    # "6 cells", as its comment and docs/training.md say
+    assert len(sweep.grid.num_capabilities) * len(sweep.grid.tasks_per_capability) * len(sweep.grid.ranks) == 6
