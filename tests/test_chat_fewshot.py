@@ -48,8 +48,9 @@ def _rows(task: str) -> list[dict]:
     return [json.loads(line) for line in INDEX.tasks[task].data_file.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def _training(task: str) -> list[dict]:
-    path = INDEX.tasks[task].yaml_path.parent / "train" / "records.jsonl"
+def _training(task: str, name: str = "records.jsonl") -> list[dict]:
+    """The task's records in one of core's training files (``records.jsonl``, the few-shot pool; ``benchmark.jsonl``)."""
+    path = INDEX.tasks[task].yaml_path.parent / "train" / name
     return [r for r in map(json.loads, path.read_text(encoding="utf-8").splitlines()) if r["task"] == task]
 
 
@@ -215,7 +216,7 @@ def test_training_prompts_are_the_prompts_evaluation_sends(chat_model, tmp_path)
 
     config = TrainConfig(model=str(chat_model), data=DataConfig(tasks={MC: 6}), eval=EvalConfig(tasks=[MC]))
     mixture, report, _ = prepare(config, resolve_model(str(chat_model)))
-    raw = {r["prompt"] for r in _training(MC)}
+    raw = {r["prompt"] for r in _training(MC) + _training(MC, "benchmark.jsonl")}  # the `core` source reads both
     assert report.exact == 0 and len(mixture.train + mixture.heldout) == 6
     for record in mixture.train + mixture.heldout:
         inner = record.prompt.removeprefix("<s><|user|>\n").removesuffix("</s>\n<|assistant|>\n")
