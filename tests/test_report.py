@@ -222,9 +222,9 @@ def test_site_files_are_readable_by_others_and_rebuilds_keep_unchanged_items(sit
         assert mode & (0o055 if path.is_dir() else 0o044) == (0o055 if path.is_dir() else 0o044), (path, oct(mode))
     again = tmp_path / "again"
     shutil.copytree(out, again)
-    before = (again / "items" / evil.id / "index.js").stat().st_ino
+    before = (again / "items" / f"{evil.id}.js").stat().st_ino
     done = report(again, subs)
-    assert (again / "items" / evil.id / "index.js").stat().st_ino == before  # linked from the previous build, not rewritten
+    assert (again / "items" / f"{evil.id}.js").stat().st_ino == before  # linked from the previous build, not rewritten
     assert "report written to" in done.stdout
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.tex").write_text("keep me")
@@ -460,7 +460,7 @@ def test_prompts_and_targets_are_stored_once_per_task_data(tmp_path):
     assert len(texts) == len(STARTER)  # one file per task data, not one per submission
     prompt = json.loads(INDEX.tasks[MC].data_file.read_text().splitlines()[0])["input_field"]
     for sid in ids:
-        chunk = (out / "items" / sid / "index.js").read_text()  # 28 items: kept in the index, no chunk file
+        chunk = (out / "items" / f"{sid}.js").read_text()  # 28 items: kept in the index, no chunk file
         assert '"prompt' not in chunk and prompt.split("\n")[0][:30] not in chunk  # items refer to the task's text
     assert sum(prompt.split("\n")[0][:30] in p.read_text() for p in texts) == 1
     if CHROMIUM is not None:

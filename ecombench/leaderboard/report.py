@@ -30,7 +30,9 @@ from ecombench.leaderboard.boards import available_boards, board_candidates, cov
 from ecombench.leaderboard.sitedata import (
     TaskTexts,
     board_payload,
+    chunk_file,
     detail,
+    index_file,
     item_payload,
     lineage_payload,
     load_details,
@@ -43,14 +45,16 @@ from ecombench.leaderboard.sitedata import (
 )
 from ecombench.leaderboard.store import Loaded
 from ecombench.leaderboard.table import BoardTable, build_table
-from ecombench.submissions import Submission, items_path, load, load_items
+from ecombench.submissions import Submission, items_path, parse_items
 from ecombench.taskindex import TaskIndex
 
 SITE = Path(__file__).with_name("site")
 PAGES = ("index.html", "sub.html", "compare.html", "charts.html")
 ASSETS = ("common.js", "board.js", "explorer.js", "compare.js", "charts.js", "site.css")
 MANIFEST = ".ecombench-report.json"
-SITE_VERSION = 2  # 1: the pages of the first report (index.html, sub/, compare.html)
+# 1: the pages of the first report (index.html, sub/, compare.html); 2: items/<id>/index.js and <k>.js;
+# 3: items/<id>.js and items/chunks/<id>.<k>.js (no folder per submission)
+SITE_VERSION = 3
 MAX_BOARDS = 8
 # What a report folder holds; --output refuses a folder with anything else in it (it is replaced whole).
 KNOWN = {*PAGES, "assets", "data", "items", "sub", MANIFEST}
@@ -104,29 +108,28 @@ def _old_manifest(out: Path) -> dict[str, Any]:
         return {}
 
 
-def _items_digest(path: Path) -> str | None:
+def _read(path: Path) -> bytes | None:
     try:
         with open(path, "rb") as handle:
-            return hashlib.blake2b(handle.read(), digest_size=16).hexdigest()
+            return handle.read()
     except OSError:
         return None
 
 
-def _keep(old: Path, new: Path) -> bool:
-    """Link (or copy) a folder of the previous build into the new one; False when it is gone or incomplete."""
+def _keep(old: Path, new: Path, files: list[str]) -> bool:
+    """Link (or copy) ``files`` (paths in the site) of the previous build into the new one; False when one is gone."""
+    done: list[Path] = []
     try:
-        names = os.listdir(old)
-        if "index.js" not in names:
-            return False
-        new.mkdir(parents=True)
-        for name in names:
+        for rel in files:
             try:
-                os.link(old / name, new / name)
+                os.link(old / rel, new / rel)
             except OSError:
-                shutil.copyfile(old / name, new / name)
+                shutil.copyfile(old / rel, new / rel)
+            done.append(new / rel)
         return True
     except OSError:
-        shutil.rmtree(new, ignore_errors=True)
+        for path in done:
+            path.unlink(missing_ok=True)
         return False
 
 
@@ -136,27 +139,39 @@ class _Writer:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.hash = hashlib.blake2b(digest_size=8)
+        self.folders: set[str] = set()
 
     def write(self, rel: str, text: str) -> None:
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
+        folder = os.path.dirname(rel)
+        if folder not in self.folders:  # made once, not once per file
+            (self.root / folder).mkdir(parents=True, exist_ok=True)
+            self.folders.add(folder)
         data = text.encode()
         self.hash.update(rel.encode() + b"\0" + data)
-        with open(path, "wb") as handle:
+        with open(os.path.join(self.root, rel), "wb") as handle:
             handle.write(data)
 
 
 class _Texts:
     """The prompts and targets of each task's data (``sitedata.task_texts``), read once per build, by the key
-    of the task and data hash a submission ran; the keys the written items refer to are written at the end."""
+    of the task and data hash a submission ran; the keys the written items refer to are written at the end.
+    ``known``: key -> [task, data sha256] of the texts files of the previous build (its manifest)."""
 
-    def __init__(self, index: TaskIndex) -> None:
+    def __init__(self, index: TaskIndex, known: dict[str, list[str]]) -> None:
         self.index = index
+        self.known = known
         self.hashes: dict[str, str | None] = {}  # task -> its data hash now, hashed once per build
         self.loaded: dict[str, TaskTexts | None] = {}
-        self.used: dict[str, TaskTexts] = {}
+        self.used: dict[str, tuple[str, str, TaskTexts]] = {}  # key -> task, data sha256, texts
+        self.found: dict[tuple[str, str | None], TaskTexts | None] = {}
 
     def of(self, task: str, data_sha256: str | None) -> TaskTexts | None:
+        if (task, data_sha256) in self.found:  # asked once per task of every submission: 240,000 times for 10,000
+            return self.found[(task, data_sha256)]
+        self.found[(task, data_sha256)] = found = self._of(task, data_sha256)
+        return found
+
+    def _of(self, task: str, data_sha256: str | None) -> TaskTexts | None:
         info = self.index.tasks.get(task)
         if data_sha256 is None or info is None:
             return None
@@ -169,51 +184,64 @@ class _Texts:
             self.loaded[key] = task_texts(info)
         return self.loaded[key]
 
-    def by_key(self, key: str, task: str, data_sha256: str) -> bool:
+    def use(self, key: str, task: str, data_sha256: str, found: TaskTexts) -> None:
+        self.used[key] = (task, data_sha256, found)
+
+    def by_key(self, key: str) -> bool:
         """Whether the texts file ``key`` (of a kept submission's items) can be written in this build."""
-        found = self.of(task, data_sha256)
+        if key in self.used:
+            return True
+        ref = self.known.get(key)
+        if not (isinstance(ref, list) and len(ref) == 2 and all(isinstance(r, str) for r in ref)):
+            return False
+        found = self.of(ref[0], ref[1])
         if found is None or found[0] != key:
             return False
-        self.used[key] = found
+        self.use(key, ref[0], ref[1], found)
         return True
 
 
 def _items(
-    w: _Writer, folder: Path, out: Path, sid: str, d: dict[str, Any], file: str, old: dict[str, list[Any]], site: Site, texts: _Texts
-) -> tuple[int, str | None, dict[str, list[str]]]:
-    """Write (or keep) one submission's items; returns their number, the items file's digest and the texts
-    files they refer to (key -> [task, data sha256])."""
+    w: _Writer, folder: Path, out: Path, sid: str, d: dict[str, Any], old: dict[str, list[Any]], site: Site, texts: _Texts
+) -> tuple[int, str | None, list[str], list[str]]:
+    """Write (or keep) one submission's items from its items file alone (the record's part is ``d``, the cached
+    ``sitedata`` entry: nothing of the record is read again); returns their number, the items file's digest,
+    the keys of the texts files they refer to and the files written."""
     try:
-        digest = _items_digest(items_path(folder, d["items_file"], sid))
+        path = items_path(folder, d["items_file"], sid)
     except EcombenchError as exc:
         site.warnings.append(f"no items in the report for {sid}: {exc}")
-        return 0, None, {}
-    if digest is None:
-        return 0, None, {}
-    before = old.get(sid, [None, 0, {}])
-    refs: dict[str, list[str]] = before[2] if len(before) > 2 and isinstance(before[2], dict) else {}
-    if before[0] == digest and all(texts.by_key(k, *ref) for k, ref in refs.items()) and _keep(out / "items" / sid, w.root / "items" / sid):
-        site.items_kept += 1
-        w.hash.update(f"items/{sid}:{digest}".encode())
-        return int(before[1]), digest, refs
+        return 0, None, [], []
+    data = _read(path)
+    if data is None:
+        return 0, None, [], []
+    digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+    before = old.get(sid)
+    if before is not None and len(before) == 4 and before[0] == digest and isinstance(before[2], list) and isinstance(before[3], list):
+        refs, files = [str(k) for k in before[2]], [str(f) for f in before[3]]
+        if all(texts.by_key(k) for k in refs) and _keep(out, w.root, files):
+            site.items_kept += 1
+            w.hash.update(f"items/{sid}:{digest}".encode())
+            return int(before[1]), digest, refs, files
+    tasks: dict[str, list[Any]] = d["tasks"]
     try:
-        sub: Submission = load(folder / file)
-        items = load_items(folder, sub)
+        items = parse_items(data, path, sid, {t: r[1] for t, r in tasks.items()})
     except EcombenchError as exc:
         site.warnings.append(f"no items in the report for {sid}: {exc}")
-        return 0, None, {}
-    shared = {t: found for t, r in sub.tasks.items() if (found := texts.of(t, r.data_sha256)) is not None}
-    index, chunks = item_payload(sub, items, shared)
-    refs = {}
+        return 0, None, [], []
+    shared = {t: found for t, r in tasks.items() if (found := texts.of(t, r[2])) is not None}
+    index, chunks = item_payload({t: r[0] for t, r in tasks.items()}, items, shared)
+    refs = []
     for t, key in zip(index["tasks"], index["texts"], strict=True):
         if key is not None:  # the items refer to this task's texts file: it is written with the site
-            refs[key] = [t, sub.tasks[t].data_sha256 or ""]
-            texts.used[key] = shared[t]
-    w.write(f"items/{sid}/index.js", script(f"items:{sid}", index))
+            refs.append(key)
+            texts.use(key, t, tasks[t][2] or "", shared[t])
+    files = [index_file(sid), *(chunk_file(sid, k) for k in range(len(chunks)))]
+    w.write(files[0], script(f"items:{sid}", index))
     for k, chunk in enumerate(chunks):
-        w.write(f"items/{sid}/{k}.js", script(f"items:{sid}:{k}", chunk))
+        w.write(files[k + 1], script(f"items:{sid}:{k}", chunk))
     site.items_written += 1
-    return len(items), digest, refs
+    return len(items), digest, refs, files
 
 
 def write_report(out: Path, tables: list[BoardTable], folder: Path, index: TaskIndex) -> Site:
@@ -227,18 +255,23 @@ def write_report(out: Path, tables: list[BoardTable], folder: Path, index: TaskI
         files.update(zip(table.frame["submission"], table.frame["file"], strict=True))
     details, warnings = load_details(folder, files)
     site = Site(out / "index.html", [t.board.name for t in tables], len(details), warnings=warnings)
-    old = _old_manifest(out).get("items", {})
+    manifest = _old_manifest(out)
+    old, known = manifest.get("items"), manifest.get("texts")
+    old = old if isinstance(old, dict) else {}
     staging = staging_dir(f".{out.name}-staging-", out.parent)
     try:
         w = _Writer(staging)
+        for made in ("items", "items/chunks"):
+            (staging / made).mkdir()
+            w.folders.add(made)
         items: dict[str, list[Any]] = {}
         counts: dict[str, int] = {}
-        texts = _Texts(index)
+        texts = _Texts(index, known if isinstance(known, dict) else {})
         for sid, d in details.items():
-            counts[sid], digest, refs = _items(w, folder, out, sid, d, files[sid], old, site, texts)
+            counts[sid], digest, refs, written = _items(w, folder, out, sid, d, old, site, texts)
             if digest is not None and counts[sid]:
-                items[sid] = [digest, counts[sid], refs]
-        for key, (_, rows) in texts.used.items():  # each task's prompts and targets, once for every run of its data
+                items[sid] = [digest, counts[sid], refs, written]
+        for key, (_, _, (_, rows)) in texts.used.items():  # each task's prompts and targets, once for every run of its data
             w.write(f"items/texts/{key}.js", script(f"texts:{key}", rows))
         shards = shard_count(len(details))
         grouped: dict[int, dict[str, Any]] = {}
@@ -272,7 +305,8 @@ def write_report(out: Path, tables: list[BoardTable], folder: Path, index: TaskI
             shutil.copyfile(SITE / name, staging / name)
         for name in ASSETS:
             shutil.copyfile(SITE / name, staging / "assets" / name)
-        w.write(MANIFEST, json.dumps({"version": SITE_VERSION, "stamp": stamp, "items": items}))
+        used = {key: [task, sha] for key, (task, sha, _) in texts.used.items()}
+        w.write(MANIFEST, json.dumps({"version": SITE_VERSION, "stamp": stamp, "items": items, "texts": used}, separators=(",", ":")))
         replace_dir(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

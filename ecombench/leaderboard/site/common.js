@@ -98,7 +98,7 @@ var ECOM = (function () {
   }
   function itemIndex(sid) {
     if (!validId(sid)) return Promise.reject(new Error("not a submission id"));
-    return load("items/" + sid + "/index.js", "items:" + sid);
+    return load("items/" + sid + ".js", "items:" + sid);  // sitedata.index_file
   }
   var TEXTS = /^[0-9a-f]{16}$/;
   function texts(key) {  // a task's [prompt, target] per row of its data, stored once for every run of that data
@@ -108,7 +108,7 @@ var ECOM = (function () {
   // chunk are the task data's row doc_id (sitedata.item_payload), read from the task's texts file.
   function chunk(sid, k) {
     return itemIndex(sid).then(function (idx) {  // a submission of one chunk keeps its rows in the index
-      return Promise.all([idx.rows ? idx.rows.slice(k * idx.chunk, (k + 1) * idx.chunk) : load("items/" + sid + "/" + k + ".js", "items:" + sid + ":" + k), idx]);
+      return Promise.all([idx.rows ? idx.rows.slice(k * idx.chunk, (k + 1) * idx.chunk) : load("items/chunks/" + sid + "." + k + ".js", "items:" + sid + ":" + k), idx]);
     }).then(function (got) {
       var rows = got[0], idx = got[1], start = k * idx.chunk, keys = [];
       rows.forEach(function (r, j) {
