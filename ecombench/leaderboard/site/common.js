@@ -96,9 +96,17 @@ var ECOM = (function () {
       return shard[sid];
     });
   }
+  // A submission's item index: in its bundle (siteitems: the indexes of small submissions, by shardOf over
+  // site().item_bundles), or alone in items/<id>.js (sitedata.index_file) when it is big.
   function itemIndex(sid) {
     if (!validId(sid)) return Promise.reject(new Error("not a submission id"));
-    return load("items/" + sid + ".js", "items:" + sid);  // sitedata.index_file
+    var own = function () { return load("items/" + sid + ".js", "items:" + sid); };
+    var bundles = site().item_bundles;
+    if (!bundles) return own();
+    var k = shardOf(sid, bundles);
+    return load("items/bundles/" + k + ".js", "bundle:" + k).then(function (bundle) {
+      return Object.prototype.hasOwnProperty.call(bundle, sid) ? bundle[sid] : own();
+    }, own);
   }
   var TEXTS = /^[0-9a-f]{16}$/;
   function texts(key) {  // a task's [prompt, target] per row of its data, stored once for every run of that data
