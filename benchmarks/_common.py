@@ -8,10 +8,10 @@ import subprocess
 import time
 
 
-def time_process(cmd: list[str], env: dict[str, str] | None = None) -> float:
-    """Wall-clock seconds of one whole process; a failure stops the benchmark."""
+def time_process(cmd: list[str], env: dict[str, str] | None = None, cwd: str | None = None) -> float:
+    """Wall-clock seconds of one whole process (run in ``cwd``); a failure stops the benchmark."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"benchmark command failed ({' '.join(cmd)}):\n{done.stderr[-3000:]}")

@@ -107,15 +107,17 @@ def main() -> None:
             for k, tree in trees.items()
         }
 
+        # each run in its own tree: ``python -m`` puts the working folder first on the path, before PYTHONPATH
+        # (run from this checkout, the baseline's runs imported this checkout's ecombench)
         def cmd(tree: Path, out: str) -> list[str]:
             return [sys.executable, "-m", "ecombench", "report", "--board", "ecombench_core", "--submissions-dir", str(folder), "--output", f"{tmp}/{out}"]
 
         for k, tree in trees.items():  # first runs fill the caches
-            time_process(cmd(tree, f"{k}-cold"), envs[k])
+            time_process(cmd(tree, f"{k}-cold"), envs[k], cwd=str(tree))
         times: dict[str, list[float]] = {k: [] for k in trees}
         for i in range(args.repeats):
             for k, tree in trees.items():
-                times[k].append(time_process(cmd(tree, f"{k}-{i}"), envs[k]))
+                times[k].append(time_process(cmd(tree, f"{k}-{i}"), envs[k], cwd=str(tree)))
         sizes = {k: size_mb(Path(tmp) / f"{k}-0") for k in trees}
     figures = {
         "submissions": args.submissions,

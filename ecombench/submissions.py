@@ -325,10 +325,15 @@ def items_path(directory: Path, items_file: str, sid: str) -> Path:
 
     path = directory / items_file
     try:
-        resolved = path.resolve()
-        if resolved.parent != directory.resolve():
-            raise EcombenchError(f"{path}: items file of submission '{sid}' is a link out of {directory}; it is not read")
-        info = os.stat(resolved)
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode) or os.sep in items_file or (os.altsep and os.altsep in items_file) or items_file in (".", ".."):
+            # only a link (or a name with a separator) can lead out of the folder: resolved, once per read
+            resolved = path.resolve()
+            if resolved.parent != directory.resolve():
+                raise EcombenchError(f"{path}: items file of submission '{sid}' is a link out of {directory}; it is not read")
+            info = os.stat(resolved)
+        else:
+            resolved = path
     except FileNotFoundError as exc:
         raise EcombenchError(f"{path}: items file of submission '{sid}' is missing; re-run it or remove {directory / (sid + '.json')}") from exc
     except (OSError, RuntimeError) as exc:
@@ -343,25 +348,48 @@ def items_path(directory: Path, items_file: str, sid: str) -> Path:
 def load_items(directory: Path, submission: Submission) -> list[ItemRecord]:
     """The per-item answers of a submission; a missing, cut or edited file is one error naming it."""
     path = items_path(directory, submission.items_file, submission.id)
-    items: list[ItemRecord] = []
     try:
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    items.append(ItemRecord.model_validate(parse_json(line, f"{path}:{number}")))
-                except ValidationError as exc:
-                    raise EcombenchError(f"{path}:{number}: {describe(exc)}") from exc
+        with path.open("rb") as handle:
+            data = handle.read()
     except FileNotFoundError as exc:
         raise EcombenchError(
             f"{path}: items file of submission '{submission.id}' is missing; re-run it or remove {directory / (submission.id + '.json')}"
         ) from exc
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise EcombenchError(f"{path}: cannot read ({exc})") from exc
+    return parse_items(data, path, submission.id, {t: r.n for t, r in submission.tasks.items()})
+
+
+_ITEM = ItemRecord.__pydantic_validator__
+
+
+def parse_items(data: bytes, path: Path, sid: str, scored: dict[str, int]) -> list[ItemRecord]:
+    """The items of the JSON Lines ``data`` read from ``path`` (of submission ``sid``, whose tasks scored
+    ``scored`` items each); a broken line or a file cut short is one error naming it.
+
+    Each line is parsed and validated by pydantic's JSON parser in one step (twice as fast as ``json.loads``
+    and ``model_validate``, which counts for a report of 10,000 submissions); a line it refuses is read again
+    the plain way, which says what is wrong as ever (or takes a line the stricter parser refused)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EcombenchError(f"{path}: cannot read ({exc})") from exc
+    items: list[ItemRecord] = []
+    # newlines as text-mode reading has them; a raw CR cannot stand inside a JSON string
+    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
+        if not line or line.isspace():
+            continue
+        try:
+            items.append(_ITEM.validate_json(line))
+            continue
+        except ValidationError:
+            pass
+        try:
+            items.append(ItemRecord.model_validate(parse_json(line, f"{path}:{number}")))
+        except ValidationError as exc:
+            raise EcombenchError(f"{path}:{number}: {describe(exc)}") from exc
     counts = Counter(item.task for item in items)
     for task, count in counts.items():
-        scored = submission.tasks[task].n if task in submission.tasks else 0
-        if count < scored:
-            raise EcombenchError(f"{path}: {count} items of task '{task}', but submission '{submission.id}' scored {scored}; the file is cut short")
+        if count < scored.get(task, 0):
+            raise EcombenchError(f"{path}: {count} items of task '{task}', but submission '{sid}' scored {scored[task]}; the file is cut short")
     return items

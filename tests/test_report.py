@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from ecombench import submissions
+from ecombench.leaderboard.siteitems import bundle_members
 from tests.test_leaderboard import INDEX, STARTER, make_submission, uniform
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -222,9 +223,10 @@ def test_site_files_are_readable_by_others_and_rebuilds_keep_unchanged_items(sit
         assert mode & (0o055 if path.is_dir() else 0o044) == (0o055 if path.is_dir() else 0o044), (path, oct(mode))
     again = tmp_path / "again"
     shutil.copytree(out, again)
-    before = (again / "items" / evil.id / "index.js").stat().st_ino
+    (evil_file,) = [p for p in (again / "items" / "bundles").iterdir() if evil.id in bundle_members(p.read_text())]
+    before = bundle_members(evil_file.read_text())[evil.id]
     done = report(again, subs)
-    assert (again / "items" / evil.id / "index.js").stat().st_ino == before  # linked from the previous build, not rewritten
+    assert bundle_members(evil_file.read_text())[evil.id] == before  # taken from the previous build's bundle
     assert "report written to" in done.stdout
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.tex").write_text("keep me")
@@ -470,8 +472,8 @@ def test_prompts_and_targets_are_stored_once_per_task_data(tmp_path):
     assert len(texts) == len(STARTER)  # one file per task data, not one per submission
     prompt = json.loads(INDEX.tasks[MC].data_file.read_text().splitlines()[0])["input_field"]
     for sid in ids:
-        chunk = (out / "items" / sid / "index.js").read_text()  # 28 items: kept in the index, no chunk file
-        assert '"prompt' not in chunk and prompt.split("\n")[0][:30] not in chunk  # items refer to the task's text
+        (bundle,) = [p.read_text() for p in (out / "items" / "bundles").iterdir() if f'"{sid}":' in p.read_text()]  # 199 items: no chunk file
+        assert '"prompt' not in bundle and prompt.split("\n")[0][:30] not in bundle  # items refer to the task's text
     assert sum(prompt.split("\n")[0][:30] in p.read_text() for p in texts) == 1
     if CHROMIUM is not None:
         with browser_page() as page:

@@ -9,12 +9,12 @@ written as scripts by ``sitedata``; every string goes on screen as text, never a
 
 The site is built in a staging folder beside ``--output`` and swapped in whole, so a reader (or
 ``--serve``) never sees half a site. The items of a submission whose items file has not changed
-since the last build are linked from the old site instead of being read again.
+since the last build are taken from the old site instead of being read again (``siteitems``, which
+also says where the item data lies).
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import os
@@ -28,29 +28,28 @@ from ecombench.errors import EcombenchError
 from ecombench.io import replace_dir, restore_dir, staging_dir
 from ecombench.leaderboard.boards import available_boards, board_candidates, coverage, get_board, implicit_boards
 from ecombench.leaderboard.sitedata import (
-    TaskTexts,
     board_payload,
     detail,
-    item_payload,
     lineage_payload,
     load_details,
     script,
     shard_count,
     shard_of,
     shard_script,
-    task_texts,
-    texts_key,
 )
+from ecombench.leaderboard.siteitems import ItemsWriter, Writer
 from ecombench.leaderboard.store import Loaded
 from ecombench.leaderboard.table import BoardTable, build_table
-from ecombench.submissions import Submission, items_path, load, load_items
+from ecombench.submissions import Submission
 from ecombench.taskindex import TaskIndex
 
 SITE = Path(__file__).with_name("site")
 PAGES = ("index.html", "sub.html", "compare.html", "charts.html")
 ASSETS = ("common.js", "board.js", "explorer.js", "compare.js", "charts.js", "site.css")
 MANIFEST = ".ecombench-report.json"
-SITE_VERSION = 2  # 1: the pages of the first report (index.html, sub/, compare.html)
+# 1: the pages of the first report (index.html, sub/, compare.html); 2: items/<id>/index.js and <k>.js;
+# 3: item indexes in items/bundles/<k>.js or items/<id>.js, chunks in items/chunks/<id>.<k>.js (siteitems)
+SITE_VERSION = 3
 MAX_BOARDS = 8
 # What a report folder holds; --output refuses a folder with anything else in it (it is replaced whole).
 KNOWN = {*PAGES, "assets", "data", "items", "sub", MANIFEST}
@@ -104,118 +103,6 @@ def _old_manifest(out: Path) -> dict[str, Any]:
         return {}
 
 
-def _items_digest(path: Path) -> str | None:
-    try:
-        with open(path, "rb") as handle:
-            return hashlib.blake2b(handle.read(), digest_size=16).hexdigest()
-    except OSError:
-        return None
-
-
-def _keep(old: Path, new: Path) -> bool:
-    """Link (or copy) a folder of the previous build into the new one; False when it is gone or incomplete."""
-    try:
-        names = os.listdir(old)
-        if "index.js" not in names:
-            return False
-        new.mkdir(parents=True)
-        for name in names:
-            try:
-                os.link(old / name, new / name)
-            except OSError:
-                shutil.copyfile(old / name, new / name)
-        return True
-    except OSError:
-        shutil.rmtree(new, ignore_errors=True)
-        return False
-
-
-class _Writer:
-    """Plain writes into the staging folder (the folder is swapped in whole), hashing what it writes for the stamp."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.hash = hashlib.blake2b(digest_size=8)
-
-    def write(self, rel: str, text: str) -> None:
-        path = self.root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = text.encode()
-        self.hash.update(rel.encode() + b"\0" + data)
-        with open(path, "wb") as handle:
-            handle.write(data)
-
-
-class _Texts:
-    """The prompts and targets of each task's data (``sitedata.task_texts``), read once per build, by the key
-    of the task and data hash a submission ran; the keys the written items refer to are written at the end."""
-
-    def __init__(self, index: TaskIndex) -> None:
-        self.index = index
-        self.hashes: dict[str, str | None] = {}  # task -> its data hash now, hashed once per build
-        self.loaded: dict[str, TaskTexts | None] = {}
-        self.used: dict[str, TaskTexts] = {}
-
-    def of(self, task: str, data_sha256: str | None) -> TaskTexts | None:
-        info = self.index.tasks.get(task)
-        if data_sha256 is None or info is None:
-            return None
-        if task not in self.hashes:
-            self.hashes[task] = info.data_hash()
-        if self.hashes[task] != data_sha256:
-            return None  # other data than the task has now: the items keep their own text
-        key = texts_key(task, data_sha256)
-        if key not in self.loaded:
-            self.loaded[key] = task_texts(info)
-        return self.loaded[key]
-
-    def by_key(self, key: str, task: str, data_sha256: str) -> bool:
-        """Whether the texts file ``key`` (of a kept submission's items) can be written in this build."""
-        found = self.of(task, data_sha256)
-        if found is None or found[0] != key:
-            return False
-        self.used[key] = found
-        return True
-
-
-def _items(
-    w: _Writer, folder: Path, out: Path, sid: str, d: dict[str, Any], file: str, old: dict[str, list[Any]], site: Site, texts: _Texts
-) -> tuple[int, str | None, dict[str, list[str]]]:
-    """Write (or keep) one submission's items; returns their number, the items file's digest and the texts
-    files they refer to (key -> [task, data sha256])."""
-    try:
-        digest = _items_digest(items_path(folder, d["items_file"], sid))
-    except EcombenchError as exc:
-        site.warnings.append(f"no items in the report for {sid}: {exc}")
-        return 0, None, {}
-    if digest is None:
-        return 0, None, {}
-    before = old.get(sid, [None, 0, {}])
-    refs: dict[str, list[str]] = before[2] if len(before) > 2 and isinstance(before[2], dict) else {}
-    if before[0] == digest and all(texts.by_key(k, *ref) for k, ref in refs.items()) and _keep(out / "items" / sid, w.root / "items" / sid):
-        site.items_kept += 1
-        w.hash.update(f"items/{sid}:{digest}".encode())
-        return int(before[1]), digest, refs
-    try:
-        sub: Submission = load(folder / file)
-        items = load_items(folder, sub)
-    except EcombenchError as exc:
-        site.warnings.append(f"no items in the report for {sid}: {exc}")
-        return 0, None, {}
-    shared = {t: found for t, r in sub.tasks.items() if (found := texts.of(t, r.data_sha256)) is not None}
-    index, chunks = item_payload(sub, items, shared)
-    refs = {}
-    for t, key in zip(index["tasks"], index["texts"], strict=True):
-        if key is not None:  # the items refer to this task's texts file: it is written with the site
-            refs[key] = [t, sub.tasks[t].data_sha256 or ""]
-            texts.used[key] = shared[t]
-    w.write(f"items/{sid}/index.js", script(f"items:{sid}", index))
-    for k, chunk in enumerate(chunks):
-        w.write(f"items/{sid}/{k}.js", script(f"items:{sid}:{k}", chunk))
-    site.items_written += 1
-    return len(items), digest, refs
-
-
 def write_report(out: Path, tables: list[BoardTable], folder: Path, index: TaskIndex) -> Site:
     """Write the site for ``tables`` (the first is the board shown first) into ``out``; returns what was written."""
     _check_output(out)
@@ -227,19 +114,16 @@ def write_report(out: Path, tables: list[BoardTable], folder: Path, index: TaskI
         files.update(zip(table.frame["submission"], table.frame["file"], strict=True))
     details, warnings = load_details(folder, files)
     site = Site(out / "index.html", [t.board.name for t in tables], len(details), warnings=warnings)
-    old = _old_manifest(out).get("items", {})
     staging = staging_dir(f".{out.name}-staging-", out.parent)
     try:
-        w = _Writer(staging)
-        items: dict[str, list[Any]] = {}
-        counts: dict[str, int] = {}
-        texts = _Texts(index)
+        w = Writer(staging)
+        items = ItemsWriter(w, folder, out, index, len(details), _old_manifest(out))
         for sid, d in details.items():
-            counts[sid], digest, refs = _items(w, folder, out, sid, d, files[sid], old, site, texts)
-            if digest is not None and counts[sid]:
-                items[sid] = [digest, counts[sid], refs]
-        for key, (_, rows) in texts.used.items():  # each task's prompts and targets, once for every run of its data
-            w.write(f"items/texts/{key}.js", script(f"texts:{key}", rows))
+            items.add(sid, d)
+        kept = items.finish()
+        site.items_written, site.items_kept = items.written, items.kept
+        site.warnings.extend(items.warnings)
+        counts = items.counts
         shards = shard_count(len(details))
         grouped: dict[int, dict[str, Any]] = {}
         for sid, d in details.items():
@@ -261,6 +145,7 @@ def write_report(out: Path, tables: list[BoardTable], folder: Path, index: TaskI
                 {
                     "boards": boards,
                     "shards": shards,
+                    "item_bundles": items.bundles,
                     "stamp": stamp,
                     "submissions": len(details),
                     "generated": datetime.now(UTC).replace(microsecond=0).isoformat(),
@@ -272,7 +157,7 @@ def write_report(out: Path, tables: list[BoardTable], folder: Path, index: TaskI
             shutil.copyfile(SITE / name, staging / name)
         for name in ASSETS:
             shutil.copyfile(SITE / name, staging / "assets" / name)
-        w.write(MANIFEST, json.dumps({"version": SITE_VERSION, "stamp": stamp, "items": items}))
+        w.write(MANIFEST, json.dumps({"version": SITE_VERSION, "stamp": stamp, **kept}, separators=(",", ":")))
         replace_dir(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

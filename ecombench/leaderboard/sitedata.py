@@ -10,7 +10,7 @@ separators are escaped too, so no value can end a script or be read as markup.
   keyed by each record file's bytes (validating 10,000 records takes longer than the whole report may);
 - ``item_payload``: a submission's items as a compact index (task, score, pairing key and a hash of
   each answer, for filters and paired tests) and chunks of full text (prompt, answer, target) that
-  the explorer loads one page at a time;
+  the explorer loads one page at a time; where they lie in the site is ``index_file`` and ``chunk_file``;
 - ``lineage_payload``: trained adapters with their base's submission, for the sweep and lineage charts.
 """
 
@@ -39,7 +39,7 @@ from ecombench.taskindex import TaskIndex, TaskInfo
 ITEMS_PER_CHUNK = 500  # a page of the explorer needs one or two chunks; 20,000 items make 40
 SUBMISSIONS_PER_SHARD = 40
 MAX_SHARDS = 256
-DETAIL_VERSION = 3  # bump when ``detail`` changes: cached details of older versions are rebuilt
+DETAIL_VERSION = 4  # bump when ``detail`` changes: cached details of older versions are rebuilt
 _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
@@ -106,8 +106,9 @@ def _column(series: pd.Series, board_column: str | None = None) -> list[Any]:
     if pd.api.types.is_float_dtype(series.dtype):
         if board_column is None:
             series = series.round(6)
-        else:
-            series = series.map(lambda v: round(v, 4 if board_column == "ci95" else shown_decimals(v)) if math.isfinite(v) else v)
+        else:  # Python's round, which rounds as the terminal's format does (a plain loop: 10,000 rows x 30 columns)
+            fixed = board_column == "ci95"
+            return [None if v != v else round(v, 4 if fixed else shown_decimals(v)) if math.isfinite(v) else v for v in series.tolist()]
     return series.astype(object).where(series.notna(), None).tolist()
 
 
@@ -196,6 +197,8 @@ def _entry(sub: Submission) -> dict[str, Any]:
         "name": sub.name,
         "kind": sub.model.kind,
         "items_file": sub.items_file,
+        # what the item explorer's data needs of the record (track; n, to tell a cut items file; data hash)
+        "tasks": {t: [r.track, r.n, r.data_sha256] for t, r in sub.tasks.items()},
         "weights": sub.model.weights_sha256,
         "adapter": sub.model.adapter_sha256,
         "settings": run_settings(sub.generation),
@@ -263,7 +266,11 @@ def load_details(folder: Path, files: dict[str, str]) -> tuple[dict[str, dict[st
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return value
+    if type(value) is int:  # most parsed answers; json.dumps writes an int as str does
+        return str(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _answer_key(prediction: str) -> str:
@@ -286,14 +293,27 @@ def task_texts(task: TaskInfo) -> TaskTexts | None:
     return texts_key(task.name, sha), rows
 
 
+def index_file(sid: str) -> str:
+    """Where a submission's item index lies in the site: one file per submission, no folder of its own (10,000
+    folders cost the report more time than their files did)."""
+    return f"items/{sid}.js"
+
+
+def chunk_file(sid: str, k: int) -> str:
+    """Where chunk ``k`` of a submission's items lies: apart from the indexes, so that no id followed by ``.k``
+    names another id's index (ids may hold dots; ``k``, the last part, never does)."""
+    return f"items/chunks/{sid}.{k}.js"
+
+
 def texts_key(task: str, data_sha256: str) -> str:
     return hashlib.blake2b(f"{task}\0{data_sha256}".encode(), digest_size=8).hexdigest()
 
 
-def item_payload(sub: Submission, items: list[ItemRecord], texts: dict[str, TaskTexts] | None = None) -> tuple[dict[str, Any], list[list[list[Any]]]]:
+def item_payload(tracks: dict[str, str], items: list[ItemRecord], texts: dict[str, TaskTexts] | None = None) -> tuple[dict[str, Any], list[list[list[Any]]]]:
     """A submission's items as the explorer and the side-by-side page read them: the index, and the chunks of text.
 
-    The index holds, per item in file order, its task (an index into ``tasks``), score, pairing key
+    ``tracks``: task -> its track, as the submission records them. The index holds, per item in file
+    order, its task (an index into ``tasks``), score, pairing key
     (``item_hash``, as ``compare`` pairs items) and a hash of the raw answer (for "same answers").
     Chunk ``k`` holds items ``k * chunk`` onwards as ``[doc_id, prompt, target, answer, parsed]`` (a submission
     of one chunk's items or fewer keeps them in the index, as ``rows``, and has no chunk files). An item
@@ -319,7 +339,7 @@ def item_payload(sub: Submission, items: list[ItemRecord], texts: dict[str, Task
         "n": len(items),
         "chunk": ITEMS_PER_CHUNK,
         "tasks": tasks,
-        "tracks": [sub.tasks[t].track if t in sub.tasks else "" for t in tasks],
+        "tracks": [tracks.get(t, "") for t in tasks],
         "task": [where[i.task] for i in items],
         "score": [i.score for i in items],
         "key": [i.item_hash for i in items],

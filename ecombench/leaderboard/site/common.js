@@ -96,9 +96,17 @@ var ECOM = (function () {
       return shard[sid];
     });
   }
+  // A submission's item index: in its bundle (siteitems: the indexes of small submissions, by shardOf over
+  // site().item_bundles), or alone in items/<id>.js (sitedata.index_file) when it is big.
   function itemIndex(sid) {
     if (!validId(sid)) return Promise.reject(new Error("not a submission id"));
-    return load("items/" + sid + "/index.js", "items:" + sid);
+    var own = function () { return load("items/" + sid + ".js", "items:" + sid); };
+    var bundles = site().item_bundles;
+    if (!bundles) return own();
+    var k = shardOf(sid, bundles);
+    return load("items/bundles/" + k + ".js", "bundle:" + k).then(function (bundle) {
+      return Object.prototype.hasOwnProperty.call(bundle, sid) ? bundle[sid] : own();
+    }, own);
   }
   var TEXTS = /^[0-9a-f]{16}$/;
   function texts(key) {  // a task's [prompt, target] per row of its data, stored once for every run of that data
@@ -108,7 +116,7 @@ var ECOM = (function () {
   // chunk are the task data's row doc_id (sitedata.item_payload), read from the task's texts file.
   function chunk(sid, k) {
     return itemIndex(sid).then(function (idx) {  // a submission of one chunk keeps its rows in the index
-      return Promise.all([idx.rows ? idx.rows.slice(k * idx.chunk, (k + 1) * idx.chunk) : load("items/" + sid + "/" + k + ".js", "items:" + sid + ":" + k), idx]);
+      return Promise.all([idx.rows ? idx.rows.slice(k * idx.chunk, (k + 1) * idx.chunk) : load("items/chunks/" + sid + "." + k + ".js", "items:" + sid + ":" + k), idx]);
     }).then(function (got) {
       var rows = got[0], idx = got[1], start = k * idx.chunk, keys = [];
       rows.forEach(function (r, j) {
