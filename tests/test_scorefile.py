@@ -119,8 +119,8 @@ def test_cli_json_output_and_bad_input_exit_code(files, tmp_path):
     done = _cli("score", "--data", str(data), "--predictions", str(preds), "--format", "json", "--output", str(out_file))
     assert done.returncode == 0, done.stderr
     printed = json.loads(done.stdout)
-    assert set(printed) == {"tasks", "tracks", "all_around", "overall_task_mean", "rules"}
-    assert printed["rules"] == "kddcup"  # issue 27: the rules that scored it
+    assert set(printed) == {"tasks", "tracks", "all_around", "overall_task_mean", "rules", "substitutes"}
+    assert printed["rules"] == "kddcup" and printed["substitutes"] == {}  # issue 27: the rules that scored it, no stand-in metric
     assert printed["tasks"]["mc"]["score"] == 0.5
     assert json.loads(out_file.read_text()) == printed
 
