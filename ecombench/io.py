@@ -152,6 +152,16 @@ def staging_dir(prefix: str, parent: Path) -> Path:
     return shareable(Path(tempfile.mkdtemp(prefix=prefix + owner_tag(), dir=parent)), folder=True)
 
 
+def read_text(path: Path) -> str:
+    """A file's UTF-8 text; an undecodable or unreadable file is one EcombenchError naming it."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise EcombenchError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
+    except OSError as exc:
+        raise EcombenchError(f"{path}: cannot read ({exc.strerror})") from exc
+
+
 def parse_json(text: str | bytes, where: str) -> Any:
     """``json.loads`` whose every failure is one EcombenchError naming ``where``: broken JSON, nesting too
     deep for the parser (RecursionError) and integers longer than Python converts (ValueError)."""

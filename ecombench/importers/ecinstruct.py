@@ -18,7 +18,7 @@ from typing import Any
 
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
-from ecombench.io import parse_json
+from ecombench.io import parse_json, read_text
 from ecombench.metrics.ecellm import ESCI_GAIN, METRIC_OF_TASK, ranking_gold
 from ecombench.records import iter_jsonl, make_record
 
@@ -43,12 +43,7 @@ LABELS_HOME = "data_label/label.json of github.com/ninglab/eCeLLM"
 
 
 def _records(source: Path) -> list[tuple[int, dict[str, Any]]]:
-    try:
-        text = source.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise EcombenchError(f"{source}: not UTF-8 text (byte {exc.start})") from exc
-    except OSError as exc:
-        raise EcombenchError(f"{source}: cannot read ({exc.strerror})") from exc
+    text = read_text(source)
     if text.lstrip().startswith("["):
         records = parse_json(text, str(source))
         for number, r in enumerate(records, start=1):
@@ -89,12 +84,7 @@ def ecellm_prompt(record: dict[str, Any]) -> str:
 
 def _ranking_labels(path: Path) -> list[list[str]]:
     """eCeLLM's label.json: per ranking question, the ESCI label of each option (A first)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise EcombenchError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
-    except OSError as exc:
-        raise EcombenchError(f"{path}: cannot read ({exc.strerror})") from exc
+    text = read_text(path)
     labels = parse_json(text, str(path))
     if not isinstance(labels, list):
         raise EcombenchError(f"{path}: expected eCeLLM's label.json, a list of label lists ({LABELS_HOME})")
