@@ -21,8 +21,9 @@ def _rows(task):
     return [json.loads(line) for line in task.data_file.read_text(encoding="utf-8").splitlines()]
 
 
-def _train():
-    return [json.loads(line) for line in (default_core_dir() / "train" / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+def _train(name: str = "records.jsonl"):
+    """The rows of one of core's training files: ``records.jsonl`` (other wording) or ``benchmark.jsonl``."""
+    return [json.loads(line) for line in (default_core_dir() / "train" / name).read_text(encoding="utf-8").splitlines()]
 
 
 def test_the_default_suite_is_core_and_covers_everything():
@@ -72,33 +73,29 @@ def test_no_evaluation_prompt_shares_a_13_gram_with_a_training_record():
     assert MANIFEST["train_dropped_by_decontamination"] < 0.1 * (len(train) + MANIFEST["train_dropped_by_decontamination"])
 
 
-def _benchmark_worded():
-    return [json.loads(line) for line in (default_core_dir() / "train" / "benchmark.jsonl").read_text(encoding="utf-8").splitlines()]
-
-
 def test_benchmark_worded_records_share_only_templates_with_the_evaluation():
     """train/benchmark.jsonl words the train part's questions as the evaluation does (as published sets share the
     benchmark's instructions); whatever subset of it a user trains on, the contamination gate finds no overlap."""
     from ecombench.train.contamination import check, eval_prompts
     from ecombench.train.sources import TrainRecord
 
-    worded = _benchmark_worded()
+    worded = _train("benchmark.jsonl")
     assert len(worded) == MANIFEST["benchmark_worded_records"] > 4000
-    rating = [r for r in worded if r["task"] == "core_rating_mc"]
+    records = [TrainRecord(r["prompt"], r["completion"], r["task"], r["track"]) for r in worded]
+    rating = [r for r in records if r.task == "core_rating_mc"]
     scale = {r["input_field"].split("\n")[-2] for r in _rows(next(t for t in CORE if t.name == "core_rating_mc"))}
-    assert rating and scale == {"5. five stars"} and all(r["prompt"].split("\n")[-2] == "5. five stars" for r in rating)
+    assert rating and scale == {"5. five stars"} and all(r.prompt.split("\n")[-2] == "5. five stars" for r in rating)
     prompts = eval_prompts(CORE)
-    for subset in (worded, rating[:5], [r for r in worded if r["task"] == "core_praised_aspects_ner"][:19]):
-        records = [TrainRecord(r["prompt"], r["completion"], r["task"], r["track"]) for r in subset]
-        report = check(records, prompts)
+    whole = check(records, prompts)
+    assert whole.ngram == 0 and whole.exact == 0 and whole.template_only > 0.1 * len(records), whole.line()
+    for subset in (rating[:5], [r for r in records if r.task == "core_praised_aspects_ner"][:19]):
+        report = check(subset, prompts)
         assert report.ngram == 0 and report.exact == 0, report.line()
     # ... and whichever tasks a run is scored on: a review sentence repeated in 3 aspect items but in 1 rating item
     # is template for the aspect task, not for the rating task alone
     for scored in (["core_rating_mc", "core_unit_price_mc"], ["core_praised_aspects_ner"], ["core_review_aspect_retrieval"]):
-        records = [TrainRecord(r["prompt"], r["completion"], r["task"], r["track"]) for r in worded if r["task"] in scored]
-        report = check(records, [(task, prompt) for task, prompt in prompts if task in scored])
+        report = check([r for r in records if r.task in scored], [(task, prompt) for task, prompt in prompts if task in scored])
         assert report.ngram == 0, report.line()
-    assert check([TrainRecord(r["prompt"], r["completion"], r["task"], r["track"]) for r in worded], prompts).template_only > 0.1 * len(worded)
 
 
 def test_keep_template_only_drops_content_overlap_and_keeps_templates():
@@ -119,7 +116,7 @@ def test_training_records_come_from_the_train_part_only():
     products = [json.loads(line) for line in (default_core_dir() / "catalog" / "products.jsonl").read_text().splitlines()]
     eval_titles = {p["title"] for p in products if p["part"] == "eval"}
     train_titles = {p["title"] for p in products if p["part"] == "train"}
-    train_text = "\n".join(r["prompt"] for r in _train() + _benchmark_worded())
+    train_text = "\n".join(r["prompt"] for r in _train() + _train("benchmark.jsonl"))
     assert not any(title in train_text for title in eval_titles)
     assert sum(title in train_text for title in list(train_titles)[:50]) > 25
     tasks = Counter(r["task"] for r in _train())
