@@ -154,3 +154,77 @@ def long_prompt_suite(folder: Path, n_per_task: int = 24, seed: int = 0) -> list
         files.append(data)
     (folder / "_bench_long.yaml").write_text(yaml.safe_dump({"group": "bench_long", "task": list(LONG_TASKS)}), encoding="utf-8")
     return files
+
+
+# The public ShopBench development set (the KDD Cup 2024 starter kit's ``data/development.json``):
+# 96 questions in 18 tasks. Per task: track, task type, each question's metric, and its shortest and
+# longest prompt in characters; then the bundled core task the questions here are drawn from. These
+# are counts about that file, not its rows: the rows below come from ecombench's own core tasks and
+# catalog, each prompt led by catalog listings until it has the length of its counterpart.
+_C, _K, _U, _M = (
+    f"amazon-kdd-cup-24-{t}" for t in ("understanding-shopping-concepts", "shopping-knowledge-reasoning", "user-behavior-alignment", "multi-lingual-abilities")
+)
+SHOPBENCH_DEV_MIX: list[tuple[str, str, str, list[str], int, int, list[str]]] = [
+    ("task1", _C, "generation", ["sent-transformer"] * 4, 47, 86, ["core_category_explain"]),
+    ("task2", _C, "multiple-choice", ["accuracy"] * 4, 139, 170, ["core_attribute_meaning_mc"]),
+    ("task3", _C, "retrieval", ["hit rate@3"] * 4, 745, 837, ["core_review_aspect_retrieval"]),
+    ("task4", _C, "named_entity_recognition", ["micro f1"] * 8, 406, 423, ["core_product_type_ner"]),
+    ("task5", _C, "multiple-choice", ["accuracy"] * 8, 220, 346, ["core_category_mc"]),
+    ("task6", _C, "generation", ["rougel"] * 8, 555, 1246, ["core_title_generation"]),
+    ("task7", _C, "retrieval", ["hit rate@3"] * 4, 500, 1223, ["core_complement_retrieval"]),
+    ("task8", _K, "multiple-choice", ["accuracy"] * 8, 211, 347, ["core_complement_mc"]),
+    ("task9", _K, "multiple-choice", ["accuracy"] * 4, 133, 256, ["core_unit_price_mc"]),
+    ("task10", _K, "multiple-choice", ["accuracy"] * 4, 155, 187, ["core_compatibility_mc"]),
+    ("task11", _U, "multiple-choice", ["accuracy"] * 8, 165, 196, ["core_query_relevance_mc"]),
+    ("task12", _U, "ranking", ["ndcg"] * 4, 822, 1220, ["core_query_ranking"]),
+    ("task13", _U, "retrieval", ["hit rate@3"] * 3, 2125, 3750, ["core_complement_retrieval"]),
+    ("task14", _U, "retrieval", ["hit rate@3"] * 4, 1323, 1561, ["core_review_aspect_retrieval"]),
+    ("task15", _U, "multiple-choice", ["accuracy"] * 8, 362, 652, ["core_session_purchase_mc"]),
+    ("task16", _M, "multiple-choice", ["accuracy"] * 4, 1381, 2212, ["core_multilingual_category_mc"]),
+    ("task17", _M, "generation", ["bleu"] * 4 + ["jp-bleu"], 170, 349, ["core_title_translation_de", "core_title_translation_ja"]),
+    ("task18", _M, "multiple-choice", ["accuracy"] * 4, 748, 1106, ["core_cheapest_mc"]),
+]
+
+
+def shopbench_dev_rows(seed: int = 0) -> list[dict]:
+    """96 ShopBench-format rows with the development set's task mix and prompt lengths (see ``SHOPBENCH_DEV_MIX``)."""
+    from ecombench.paths import builtin_tasks_dir
+
+    rng = random.Random(seed)
+    listings = [f"- {p['title']} ({p['brand']}, {' > '.join(p['path'])}, ${p['price']:.2f})\n" for p in _catalog("products")]
+    data = builtin_tasks_dir() / "core" / "data"
+    used: dict[str, int] = {}
+    rows = []
+    for task, track, task_type, metrics, shortest, longest, sources in SHOPBENCH_DEV_MIX:
+        n = len(metrics)
+        for k, metric in enumerate(metrics):
+            pool = [s for s in sources if metric in _metrics(data / f"{s}.jsonl")]
+            source = pool[0]
+            items = [json.loads(line) for line in (data / f"{source}.jsonl").read_text(encoding="utf-8").splitlines()]
+            item = items[used.get(source, 0) % len(items)]
+            used[source] = used.get(source, 0) + 1
+            target = shortest + (longest - shortest) * k // max(1, n - 1)
+            head, context = "Listings on the same page:\n", ""
+            while len(head) + len(context) + len(item["input_field"]) + 1 < target:
+                room = target - len(head) - len(context) - len(item["input_field"]) - 1
+                fits = [x for x in rng.sample(listings, 20) if len(x) <= room]
+                if not fits:
+                    break
+                context += fits[0]
+            prompt = f"{head}{context}\n{item['input_field']}" if context else item["input_field"]
+            rows.append(
+                {
+                    "input_field": prompt,
+                    "output_field": item["output_field"],
+                    "task_name": task,
+                    "task_type": task_type,
+                    "metric": metric,
+                    "is_multiple_choice": task_type == "multiple-choice",
+                    "track": track,
+                }
+            )
+    return rows
+
+
+def _metrics(path: Path) -> set[str]:
+    return {json.loads(line)["metric"] for line in path.read_text(encoding="utf-8").splitlines()}

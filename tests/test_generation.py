@@ -255,3 +255,84 @@ def test_sampling_requests_fall_back_and_keep_their_places(tiny_model):
     alone = lm.generate_until([mixed[0], mixed[2]], disable_tqdm=True)
     assert len(answers) == 3 and isinstance(answers[1], str)
     assert [answers[0], answers[2]] == alone
+
+
+@pytest.mark.parametrize(
+    ("starts", "length", "expected"),
+    [
+        # one run reads 4 x 600 columns + 256 = 2,656; two runs read 2 x 600 + 256 + 2 x 100 + 256 = 1,912
+        ([0, 0, 500, 500], 600, [(0, 2, 0), (2, 4, 500)]),
+        # splitting saves 10 columns and costs a call (256): one run
+        ([0, 10], 600, [(0, 2, 0)]),
+        # rows need not come sorted: the short row in the middle gets a run of its own
+        ([0, 550, 0], 600, [(0, 1, 0), (1, 2, 550), (2, 3, 0)]),
+    ],
+)
+def test_chunk_rows_splits_where_padding_costs_more_than_a_call(starts, length, expected):
+    from ecombench.generation import chunk_rows
+
+    assert chunk_rows(starts, length, chunk_cost=256) == expected
+
+
+@pytest.fixture(scope="module")
+def gqa_model(tmp_path_factory, tiny_model):
+    """A random Llama with grouped-query attention (4 query heads share 2 key/value heads)."""
+    import torch
+    from transformers import AutoConfig, AutoTokenizer, LlamaForCausalLM
+
+    config = AutoConfig.from_pretrained(tiny_model)
+    config.num_attention_heads, config.num_key_value_heads = 4, 2
+    folder = tmp_path_factory.mktemp("gqa-llama")
+    torch.manual_seed(2)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    AutoTokenizer.from_pretrained(tiny_model).save_pretrained(folder)
+    return folder
+
+
+@pytest.mark.parametrize("which", ["random_model", "gqa_model"])
+def test_decoding_reads_each_rows_keys_from_its_own_start_and_keeps_generates_tokens(which, request, monkeypatch):
+    """Prompts of 10 and about 200 tokens in one batch: the short rows' attention reads a few dozen key
+    columns, not the batch's 200-odd, and every answer is still one-prompt greedy generate's."""
+    import transformers.integrations.sdpa_attention as sdpa
+
+    model, tokenizer = _load(request.getfixturevalue(which))
+    prompts = ["Answer: " + "a red mug " * (1 if i % 2 else 60) for i in range(6)]
+    requests = [Request(tokenizer(p)["input_ids"], 12) for p in prompts]
+    lengths = [len(r.tokens) for r in requests]
+    keys: list[int] = []
+    plain = sdpa.sdpa_attention_forward
+
+    def spy(module, query, key, *args, **kwargs):
+        if query.shape[2] == 1:
+            keys.append(key.shape[2])
+        return plain(module, query, key, *args, **kwargs)
+
+    monkeypatch.setattr(sdpa, "sdpa_attention_forward", spy)
+    ours = greedy_generate(model, requests, eos_ids={tokenizer.eos_token_id}, decode=tokenizer.decode, token_budget=1 << 16)
+    monkeypatch.undo()
+    assert ours == _one_at_a_time(model, tokenizer, requests)
+    assert model.config._attn_implementation == "sdpa"  # restored after the call
+    assert min(keys) <= min(lengths) + 1  # the short rows' run: their own prompt and the new token
+    assert max(keys) >= max(lengths) + 1
+
+
+def test_one_token_answers_are_prefilled_without_a_cache_row(random_model):
+    """Multiple-choice requests (one new token) are answered by their prefill: prompts of equal length together,
+    no cache kept, no decode step; the tokens are generate's."""
+    model, tokenizer = _load(random_model)
+    prompts = ["Which one? 0. a 1. b\nAnswer: ", "Which one? 0. c 1. d\nAnswer: ", "Pick the cheapest of these three mugs.\nAnswer: "]
+    requests = [Request(tokenizer(p)["input_ids"], 1) for p in prompts]
+    assert len(requests[0].tokens) == len(requests[1].tokens) != len(requests[2].tokens)
+    calls: list[tuple[tuple[int, int], bool]] = []
+    forward = model.forward
+
+    @functools.wraps(forward)
+    def spy(*args, **kwargs):
+        calls.append((tuple(kwargs["input_ids"].shape), kwargs["use_cache"]))
+        return forward(*args, **kwargs)
+
+    model.forward = spy
+    ours = greedy_generate(model, requests, eos_ids={tokenizer.eos_token_id}, decode=tokenizer.decode)
+    model.forward = forward
+    assert ours == _one_at_a_time(model, tokenizer, requests)
+    assert sorted(calls) == sorted([((2, len(requests[0].tokens)), False), ((1, len(requests[2].tokens)), False)])
