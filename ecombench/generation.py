@@ -198,11 +198,16 @@ class RaggedAttention:
     Rows of a batch are left-padded to its longest prompt, so one attention call over the whole cache reads
     every row's padding: with prompts of 60 to 1,000 tokens, half the key/value reads. Here the rows are
     split into runs (``chunk_rows``); each run attends from its earliest start, with a mask only where its
-    rows start at different columns. Prefill (more than one query) is plain sdpa.
+    rows start at different columns.
+
+    Prefill packs prompts of any lengths into one sequence (``segments``): the projections and MLPs run on
+    all their tokens at once (a few large matrix products instead of one small one per prompt), and each
+    prompt attends causally to itself alone, as it would on its own. Otherwise prefill is plain sdpa.
     """
 
     def __init__(self) -> None:
         self.runs: list[tuple[int, int, int, Any]] | None = None
+        self.segments: list[tuple[int, int]] | None = None  # packed prefill: (offset, length) of each prompt
         self._key: tuple[int, ...] = ()
         self._split: list[tuple[int, int, int]] = []
 
@@ -220,9 +225,15 @@ class RaggedAttention:
         import torch
         from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
+        kwargs.pop("is_causal", None)
+        if query.shape[2] != 1 and self.segments is not None:  # several prompts packed into one sequence
+            outs = [
+                sdpa_attention_forward(module, query[:, :, o : o + n], key[:, :, o : o + n], value[:, :, o : o + n], None, is_causal=True, **kwargs)[0]
+                for o, n in self.segments
+            ]
+            return torch.cat(outs, 1), None
         if self.runs is None or query.shape[2] != 1:
             return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
-        kwargs.pop("is_causal", None)
         outs = [
             sdpa_attention_forward(module, query[a:b], key[a:b, :, start:], value[a:b, :, start:], run_mask, is_causal=False, **kwargs)[0]
             for a, b, start, run_mask in self.runs
@@ -264,21 +275,36 @@ def greedy_generate(
 
     ``decode`` turns token ids into text for stop strings; ``on_done(i, tokens)`` is called as each
     batch finishes (progress, caching). ``refill=False`` leaves finished rows empty (the engine before
-    continuous batching; ``benchmarks/bench_refill.py`` compares the two).
+    continuous batching; ``benchmarks/bench_refill.py`` compares the two); ``ragged_attention=False``
+    keeps plain sdpa over the padded batch and prefills only equal-length prompts together (the engine
+    before ``RaggedAttention``; ``benchmarks/bench_generation.py`` compares the two).
     """
     import torch
-    from transformers.cache_utils import Cache
 
-    BufferLayer = _buffer_layer_class()
     device = next(model.parameters()).device
     results: list[list[int]] = [[] for _ in requests]
     lengths = [len(r.tokens) for r in requests]
+    ragged = _ragged_attention(model, device) if ragged_attention else None
+    if ragged is not None:
+        model.config._attn_implementation = RAGGED_NAME
+    try:
+        with torch.inference_mode():
+            _generate(model, requests, results, lengths, eos_ids, decode, device, token_budget, max_rows, on_done, refill, ragged)
+    finally:
+        if ragged is not None:
+            model.config._attn_implementation = "sdpa"
+    return results
+
+
+def _generate(model, requests, results, lengths, eos_ids, decode, device, token_budget, max_rows, on_done, refill, ragged) -> None:
+    from transformers.cache_utils import Cache
+
+    BufferLayer = _buffer_layer_class()
     # One-token answers (multiple choice) are their prompt's prefill: no cache row, no place in a decode batch.
     decoded = [i for i, r in enumerate(requests) if r.max_new > 1]
-    with torch.inference_mode():
-        for i in _prefill_only(model, requests, [i for i, r in enumerate(requests) if r.max_new <= 1], results, device):
-            if on_done is not None:
-                on_done(i, results[i])
+    for i in _prefill_only(model, requests, [i for i, r in enumerate(requests) if r.max_new <= 1], results, device, ragged):
+        if on_done is not None:
+            on_done(i, results[i])
     plan = [
         [decoded[j] for j in batch] for batch in plan_batches([lengths[i] for i in decoded], [requests[i].max_new for i in decoded], token_budget, max_rows)
     ]
@@ -297,39 +323,80 @@ def greedy_generate(
                 return i
         return None
 
-    ragged = _ragged_attention(model, device) if ragged_attention else None
-    if ragged is not None:
-        model.config._attn_implementation = RAGGED_NAME
-    try:
-        with torch.inference_mode():
-            for batch in plan:
-                batch = [i for i in batch if i not in taken]
-                if not batch:
-                    continue
-                taken.update(batch)
-                waiting[:] = [i for i in waiting if i not in taken]
-                done = _run_batch(model, requests, batch, results, eos_ids, decode, device, BufferLayer, Cache, cache_name, take, ragged)
-                if on_done is not None:
-                    for i in done:
-                        on_done(i, results[i])
-    finally:
-        if ragged is not None:
-            model.config._attn_implementation = "sdpa"
-    return results
+    for batch in plan:
+        batch = [i for i in batch if i not in taken]
+        if not batch:
+            continue
+        taken.update(batch)
+        waiting[:] = [i for i in waiting if i not in taken]
+        done = _run_batch(model, requests, batch, results, eos_ids, decode, device, BufferLayer, Cache, cache_name, take, ragged)
+        if on_done is not None:
+            for i in done:
+                on_done(i, results[i])
 
 
-def _prefill_only(model, requests, ids, results, device) -> list[int]:
-    """Answer one-token requests by their prefill alone: prompts of the same length together (no padding,
-    so each token is one-prompt generate's), no cache kept. Returns the requests answered, in order."""
+def _packs(lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
+    """Consecutive rows packed into sequences of at most ``max_tokens`` tokens (a longer prompt alone)."""
+    packs: list[list[int]] = []
+    total = 0
+    for row, n in enumerate(lengths):
+        if packs and total + n <= max_tokens:
+            packs[-1].append(row)
+            total += n
+        else:
+            packs.append([row])
+            total = n
+    return packs
+
+
+def _prefills(model, prompts, device, use_cache, ragged):
+    """Prefill ``prompts``: yields ``(cache or None, [(row, first token, batch index, start, stop)])`` per forward
+    pass, where each row's keys and values are ``[batch index, :, start:stop]`` of the returned cache.
+
+    With ``RaggedAttention`` installed, prompts are packed into sequences (each attends to itself alone);
+    otherwise prompts of the same length go together, others alone. Either way no prompt is padded, so its
+    first token is the one one-prompt generate gives."""
     import torch
 
-    ids = sorted(ids, key=lambda i: (-len(requests[i].tokens), i))
-    for group in _same_length_groups([len(requests[i].tokens) for i in ids], PREFILL_TOKENS):
-        input_ids = torch.tensor([list(requests[ids[row]].tokens) for row in group], dtype=torch.long, device=device)
-        out = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=False, logits_to_keep=1)
-        for row, token in zip(group, out.logits[:, -1].argmax(-1).tolist(), strict=True):
-            results[ids[row]] = [int(token)]
+    lengths = [len(p) for p in prompts]
+    if ragged is None:
+        for group in _same_length_groups(lengths, PREFILL_TOKENS):
+            input_ids = torch.tensor([list(prompts[row]) for row in group], dtype=torch.long, device=device)
+            out = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=use_cache, logits_to_keep=1)
+            tokens = out.logits[:, -1].argmax(-1).tolist()
+            yield (_output_cache(out) if use_cache else None), [(row, int(tokens[j]), j, 0, lengths[row]) for j, row in enumerate(group)]
+            del out
+        return
+    for pack in _packs(lengths, PREFILL_TOKENS):
+        spans, offset = [], 0
+        for row in pack:
+            spans.append((offset, offset + lengths[row]))
+            offset += lengths[row]
+        input_ids = torch.tensor([[t for row in pack for t in prompts[row]]], dtype=torch.long, device=device)
+        positions = torch.cat([torch.arange(lengths[row], device=device) for row in pack])[None]
+        ragged.segments = [(a, b - a) for a, b in spans]
+        try:
+            out = model(
+                input_ids=input_ids,
+                attention_mask=torch.ones_like(input_ids),
+                position_ids=positions,
+                use_cache=use_cache,
+                logits_to_keep=torch.tensor([b - 1 for _, b in spans], device=device),
+            )
+        finally:
+            ragged.segments = None
+        tokens = out.logits[0].argmax(-1).tolist()
+        yield (_output_cache(out) if use_cache else None), [(row, int(tokens[j]), 0, a, b) for j, (row, (a, b)) in enumerate(zip(pack, spans, strict=True))]
         del out
+
+
+def _prefill_only(model, requests, ids, results, device, ragged) -> list[int]:
+    """Answer one-token requests by their prefill alone (``_prefills``), no cache kept. Returns the requests
+    answered, in order."""
+    ids = sorted(ids, key=lambda i: (-len(requests[i].tokens), i))
+    for _, answered in _prefills(model, [requests[i].tokens for i in ids], device, False, ragged):
+        for row, token, *_ in answered:
+            results[ids[row]] = [token]
     return ids
 
 
@@ -349,21 +416,17 @@ def _run_batch(model, requests, ids, results, eos_ids, decode, device, BufferLay
     out_tokens: list[list[int]] = [[] for _ in reqs]
     # 1. Prefill without padding: prompts of the same length together, each other prompt alone, so that
     #    every prompt's keys, values and first token are those of one-prompt generate.
-    for group in _same_length_groups([len(r.tokens) for r in reqs], PREFILL_TOKENS):
-        input_ids = torch.tensor([list(reqs[row].tokens) for row in group], dtype=torch.long, device=device)
-        out = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=True, logits_to_keep=1)
-        pkv = _output_cache(out)
+    for pkv, answered in _prefills(model, [r.tokens for r in reqs], device, True, ragged):
         if layers is None:
             layers = [BufferLayer() for _ in pkv.layers]
             for layer, src in zip(layers, pkv.layers, strict=True):
                 layer.allocate(src.keys, src.values, rows, capacity)
             cache = Cache(layers=layers)
-        for j, row in enumerate(group):
+        for row, token, b, start, stop in answered:
             for layer, src in zip(layers, pkv.layers, strict=True):
-                layer.load(row, src.keys[j : j + 1], src.values[j : j + 1], width)
-        for j, token in enumerate(out.logits[:, -1].argmax(-1).tolist()):
-            out_tokens[group[j]].append(int(token))
-        del out, pkv
+                layer.load(row, src.keys[b : b + 1, :, start:stop], src.values[b : b + 1, :, start:stop], width)
+            out_tokens[row].append(token)
+        del pkv
     assert layers is not None and cache is not None  # set by the first prefill group (reqs is never empty)
     for layer in layers:
         layer.set_length(width)

@@ -316,13 +316,16 @@ def test_decoding_reads_each_rows_keys_from_its_own_start_and_keeps_generates_to
     assert max(keys) >= max(lengths) + 1
 
 
-def test_one_token_answers_are_prefilled_without_a_cache_row(random_model):
-    """Multiple-choice requests (one new token) are answered by their prefill: prompts of equal length together,
-    no cache kept, no decode step; the tokens are generate's."""
+@pytest.mark.parametrize("ragged", [True, False])
+def test_one_token_answers_are_prefilled_without_a_cache_row(random_model, ragged):
+    """Multiple-choice requests (one new token) are answered by their prefill: no cache kept, no decode step.
+    On CPU the prompts are packed into one sequence, each attending to itself alone; without that path,
+    prompts of equal length go together. Either way the tokens are generate's."""
     model, tokenizer = _load(random_model)
     prompts = ["Which one? 0. a 1. b\nAnswer: ", "Which one? 0. c 1. d\nAnswer: ", "Pick the cheapest of these three mugs.\nAnswer: "]
     requests = [Request(tokenizer(p)["input_ids"], 1) for p in prompts]
-    assert len(requests[0].tokens) == len(requests[1].tokens) != len(requests[2].tokens)
+    n = [len(r.tokens) for r in requests]
+    assert n[0] == n[1] != n[2]
     calls: list[tuple[tuple[int, int], bool]] = []
     forward = model.forward
 
@@ -332,7 +335,8 @@ def test_one_token_answers_are_prefilled_without_a_cache_row(random_model):
         return forward(*args, **kwargs)
 
     model.forward = spy
-    ours = greedy_generate(model, requests, eos_ids={tokenizer.eos_token_id}, decode=tokenizer.decode)
+    ours = greedy_generate(model, requests, eos_ids={tokenizer.eos_token_id}, decode=tokenizer.decode, ragged_attention=ragged)
     model.forward = forward
     assert ours == _one_at_a_time(model, tokenizer, requests)
-    assert sorted(calls) == sorted([((2, len(requests[0].tokens)), False), ((1, len(requests[2].tokens)), False)])
+    expected = [((1, sum(n)), False)] if ragged else [((2, n[0]), False), ((1, n[2]), False)]
+    assert sorted(calls) == sorted(expected)
