@@ -77,7 +77,7 @@ def main() -> None:
     peak = args.peak_tflops or peak_for(device)
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    from ecombench.models import resolve_model
+    from ecombench.tiny import resolve_model
 
     resolved = resolve_model(args.model)
     with torch.device("meta"):

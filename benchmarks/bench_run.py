@@ -80,7 +80,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from ecombench.models import resolve_model
+    from ecombench.tiny import resolve_model
     from ecombench.taskindex import build_index, default_roots
 
     if args.model == "plain":
