@@ -55,6 +55,9 @@ def scaled_tasks(tasks, folder: Path, scale: int, limit: int | None = None, long
         text = task.yaml_path.read_text(encoding="utf-8")
         text = text.replace("include: _base.yaml", f"include: {task.yaml_path.parent / '_base.yaml'}")
         text = text.replace(f"task: {task.name}", f"task: bench_{task.name}").replace(str(task.config["dataset_kwargs"]["data_files"]), data.name)
+        training = task.yaml_path.parent / "train" / "records.jsonl"  # the suite's few-shot pool, read beside its YAMLs
+        if training.exists():
+            text = text.replace("dataset_kwargs:\n", f"dataset_kwargs:\n  training_files: {training}\n", 1)
         (folder / f"{task.name}.yaml").write_text(text, encoding="utf-8")
         files.append(data)
     members = "".join(f"  - bench_{t.name}\n" for t in tasks)
@@ -80,8 +83,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from ecombench.tiny import resolve_model
     from ecombench.taskindex import build_index, default_roots
+    from ecombench.tiny import resolve_model
 
     if args.model == "plain":
         from _workload import plain_model

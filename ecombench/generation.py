@@ -11,19 +11,22 @@ cores, with 3.5 GB peak memory and half its CPU time in the kernel:
 - the prefill of 32 long prompts at once materialises 32 attention matrices per layer;
 - a batch is sized by count, not by tokens, so one batch of long prompts holds gigabytes.
 
-Here a batch holds as many prompts as fit ``token_budget`` (rows x (longest prompt + most new
-tokens), the cache it allocates); prompts are prefilled without padding (prompts of equal length
-together, others alone, so each prompt's first token is bit-for-bit that of one-prompt
-``generate``) into slots that end at the batch's longest prompt (left padding) of a cache
-allocated once for the batch; decoding then runs the rows together, writing each step's keys and
-values in place. A row
-stops at an end-of-sequence token, its token limit or a stop string. Its cache row is then refilled
-(continuous batching): the next waiting prompt (in plan order) whose prompt fits before the column
-decoding has reached and whose answer fits the columns left is prefilled alone and loaded so that
-it ends at that column, and decodes with the others from the next step; a waiting request done
-after its first token (one-token answers) takes no row at all. Rows left empty because nothing
-waiting fits leave the batch once a quarter of it is done. The cache is not enlarged for refills,
-so late in a batch only short answers fit.
+One-token answers (multiple choice) are their prompt's prefill: they are answered first, with no
+cache kept, and take no place in a decode batch. Every other request goes to a batch that holds as
+many prompts as fit ``token_budget`` (rows x (longest prompt + most new tokens), the cache it
+allocates). Prompts are prefilled without padding, so each prompt's first token is that of
+one-prompt ``generate``: on CPU packed into one sequence, each prompt attending to itself alone
+(``RaggedAttention``); elsewhere prompts of equal length together, others alone. Their keys and
+values go into slots that end at the batch's longest prompt (left padding) of a cache allocated
+once for the batch; decoding then runs the rows together, writing each step's keys and values in
+place, and on CPU each run of rows reads its keys only from its own start, not the batch's padding.
+A row stops at an end-of-sequence token, its token limit or a stop string. Its cache row is then
+refilled (continuous batching): the next waiting prompt (in plan order) whose prompt fits before
+the column decoding has reached and whose answer fits the columns left is prefilled alone and
+loaded so that it ends at that column, and decodes with the others from the next step. Rows left
+empty because nothing waiting fits leave the batch once a quarter of it is done. The cache is not
+enlarged for refills, so late in a batch only short answers fit. docs/speed.md has the profile
+behind each of these.
 
 The fast path needs a decoder whose default cache is a plain per-layer key/value cache (Llama,
 Qwen2, Mistral, Phi-3, GPT-NeoX and most others); ``supports`` says whether a model qualifies and
@@ -206,6 +209,7 @@ class RaggedAttention:
     """
 
     def __init__(self) -> None:
+        self.calls = 0
         self.runs: list[tuple[int, int, int, Any]] | None = None
         self.segments: list[tuple[int, int]] | None = None  # packed prefill: (offset, length) of each prompt
         self._key: tuple[int, ...] = ()
@@ -225,6 +229,7 @@ class RaggedAttention:
         import torch
         from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
+        self.calls += 1
         kwargs.pop("is_causal", None)
         if query.shape[2] != 1 and self.segments is not None:  # several prompts packed into one sequence
             outs = [
@@ -242,7 +247,11 @@ class RaggedAttention:
 
 
 def _ragged_attention(model: Any, device: Any) -> RaggedAttention | None:
-    """Install ``RaggedAttention`` as the model's attention for this call, where it applies: an sdpa model on CPU."""
+    """Install ``RaggedAttention`` as the model's attention for this call, where it applies: an sdpa model on
+    CPU whose attention layers call transformers' attention interface (a two-token probe checks; a model
+    with its own attention code keeps plain sdpa and the equal-length prefill)."""
+    import torch
+
     if device.type != "cpu" or getattr(model.config, "_attn_implementation", None) != "sdpa":
         return None
     from transformers import AttentionInterface
@@ -252,6 +261,13 @@ def _ragged_attention(model: Any, device: Any) -> RaggedAttention | None:
     AttentionInterface.register(RAGGED_NAME, ragged)
     # sdpa's masks, so that prefill is exactly sdpa's and code that tests the name still gets a correct mask
     ALL_MASK_ATTENTION_FUNCTIONS.register(RAGGED_NAME, sdpa_mask)
+    model.config._attn_implementation = RAGGED_NAME
+    probe = torch.zeros((1, 2), dtype=torch.long, device=device)
+    with torch.inference_mode():
+        model(input_ids=probe, attention_mask=torch.ones_like(probe), use_cache=False, logits_to_keep=1)
+    if ragged.calls == 0:
+        model.config._attn_implementation = "sdpa"
+        return None
     return ragged
 
 
@@ -285,8 +301,6 @@ def greedy_generate(
     results: list[list[int]] = [[] for _ in requests]
     lengths = [len(r.tokens) for r in requests]
     ragged = _ragged_attention(model, device) if ragged_attention else None
-    if ragged is not None:
-        model.config._attn_implementation = RAGGED_NAME
     try:
         with torch.inference_mode():
             _generate(model, requests, results, lengths, eos_ids, decode, device, token_budget, max_rows, on_done, refill, ragged)

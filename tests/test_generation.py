@@ -338,5 +338,39 @@ def test_one_token_answers_are_prefilled_without_a_cache_row(random_model, ragge
     ours = greedy_generate(model, requests, eos_ids={tokenizer.eos_token_id}, decode=tokenizer.decode, ragged_attention=ragged)
     model.forward = forward
     assert ours == _one_at_a_time(model, tokenizer, requests)
-    expected = [((1, sum(n)), False)] if ragged else [((2, n[0]), False), ((1, n[2]), False)]
+    # with the packed path: the 2-token probe that checks the model's attention goes through the interface
+    expected = [((1, 2), False), ((1, sum(n)), False)] if ragged else [((2, n[0]), False), ((1, n[2]), False)]
     assert sorted(calls) == sorted(expected)
+
+
+def test_a_model_with_its_own_attention_code_keeps_plain_sdpa(random_model, monkeypatch):
+    """A model whose attention layers do not go through transformers' attention interface (remote code,
+    older models) would ignore the packed prompts' boundaries: the probe finds that, and prefill falls
+    back to equal-length groups, so the tokens stay generate's."""
+    import transformers.models.llama.modeling_llama as llama
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    class OwnAttention:  # what such a model does: always its own sdpa, whatever the config names
+        def get_interface(self, name, default):
+            return sdpa_attention_forward
+
+    model, tokenizer = _load(random_model)
+    prompts = ["Which one? 0. a 1. b\nAnswer: ", "Pick the cheapest of these three mugs, please.\nAnswer: "]
+    requests = [Request(tokenizer(p)["input_ids"], 1) for p in prompts]
+    shapes: list[tuple[int, int]] = []
+    forward = model.forward
+
+    @functools.wraps(forward)
+    def spy(*args, **kwargs):
+        shapes.append(tuple(kwargs["input_ids"].shape))
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(llama, "ALL_ATTENTION_FUNCTIONS", OwnAttention())
+    model.forward = spy
+    ours = greedy_generate(model, requests, eos_ids={tokenizer.eos_token_id}, decode=tokenizer.decode)
+    model.forward = forward
+    assert sorted(shapes[1:]) == sorted((1, len(r.tokens)) for r in requests)  # after the 2-token probe: one pass per prompt
+    assert shapes[0] == (1, 2)
+    assert model.config._attn_implementation == "sdpa"
+    monkeypatch.undo()
+    assert ours == _one_at_a_time(model, tokenizer, requests)
