@@ -428,8 +428,8 @@ def _run_batch(model, requests, ids, results, eos_ids, decode, device, BufferLay
     layers = None
     cache = None
     out_tokens: list[list[int]] = [[] for _ in reqs]
-    # 1. Prefill without padding: prompts of the same length together, each other prompt alone, so that
-    #    every prompt's keys, values and first token are those of one-prompt generate.
+    # 1. Prefill without padding (``_prefills``: packed, or equal lengths together), so that every prompt's
+    #    keys, values and first token are those of one-prompt generate.
     for pkv, answered in _prefills(model, [r.tokens for r in reqs], device, True, ragged):
         if layers is None:
             layers = [BufferLayer() for _ in pkv.layers]
