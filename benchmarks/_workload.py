@@ -140,7 +140,8 @@ def long_prompt_suite(folder: Path, n_per_task: int = 24, seed: int = 0) -> list
         cfg = {
             "include": str(base),
             "task": name,
-            "dataset_kwargs": {"data_files": data.name},
+            # the core base's loader also reads a few-shot pool beside the YAMLs: the core suite's (no rows of these tasks)
+            "dataset_kwargs": {"data_files": data.name, "training_files": str(base.parent / "train" / "records.jsonl")},
             "generation_kwargs": {"until": [], "max_gen_toks": max_gen, "do_sample": False},
             "metadata": {
                 "version": 1.0,
