@@ -230,18 +230,19 @@ class RaggedAttention:
         from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
         self.calls += 1
-        kwargs.pop("is_causal", None)
-        if query.shape[2] != 1 and self.segments is not None:  # several prompts packed into one sequence
+        packed = query.shape[2] != 1 and self.segments is not None  # several prompts packed into one sequence
+        if not packed and (self.runs is None or query.shape[2] != 1):
+            return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
+        kwargs.pop("is_causal", None)  # set below: causal within each packed prompt, none for one decoded token
+        if packed:
             outs = [
                 sdpa_attention_forward(module, query[:, :, o : o + n], key[:, :, o : o + n], value[:, :, o : o + n], None, is_causal=True, **kwargs)[0]
-                for o, n in self.segments
+                for o, n in self.segments or ()
             ]
             return torch.cat(outs, 1), None
-        if self.runs is None or query.shape[2] != 1:
-            return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
         outs = [
             sdpa_attention_forward(module, query[a:b], key[a:b, :, start:], value[a:b, :, start:], run_mask, is_causal=False, **kwargs)[0]
-            for a, b, start, run_mask in self.runs
+            for a, b, start, run_mask in self.runs or ()
         ]
         return (outs[0] if len(outs) == 1 else torch.cat(outs, 0)), None
 
