@@ -53,11 +53,14 @@ def plain_model(folder: Path, *, hidden: int = 256, layers: int = 4, vocab: int 
     return folder
 
 
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
 def _catalog(name: str) -> list[dict]:
     from ecombench.paths import builtin_tasks_dir
 
-    path = builtin_tasks_dir() / "core" / "catalog" / f"{name}.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return _rows(builtin_tasks_dir() / "core" / "catalog" / f"{name}.jsonl")
 
 
 def _describe(p: dict, lang: str | None = None) -> str:
@@ -194,14 +197,14 @@ def shopbench_dev_rows(seed: int = 0) -> list[dict]:
     rng = random.Random(seed)
     listings = [f"- {p['title']} ({p['brand']}, {' > '.join(p['path'])}, ${p['price']:.2f})\n" for p in _catalog("products")]
     data = builtin_tasks_dir() / "core" / "data"
+    items_of = {s: _rows(data / f"{s}.jsonl") for *_, sources in SHOPBENCH_DEV_MIX for s in sources}
     used: dict[str, int] = {}
     rows = []
     for task, track, task_type, metrics, shortest, longest, sources in SHOPBENCH_DEV_MIX:
         n = len(metrics)
         for k, metric in enumerate(metrics):
-            pool = [s for s in sources if metric in _metrics(data / f"{s}.jsonl")]
-            source = pool[0]
-            items = [json.loads(line) for line in (data / f"{source}.jsonl").read_text(encoding="utf-8").splitlines()]
+            source = next(s for s in sources if any(item["metric"] == metric for item in items_of[s]))
+            items = items_of[source]
             item = items[used.get(source, 0) % len(items)]
             used[source] = used.get(source, 0) + 1
             target = shortest + (longest - shortest) * k // max(1, n - 1)
@@ -225,7 +228,3 @@ def shopbench_dev_rows(seed: int = 0) -> list[dict]:
                 }
             )
     return rows
-
-
-def _metrics(path: Path) -> set[str]:
-    return {json.loads(line)["metric"] for line in path.read_text(encoding="utf-8").splitlines()}

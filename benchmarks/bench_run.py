@@ -35,7 +35,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import median, report, time_and_peak
+from _common import median, report, time_and_peak, time_process
 
 HERE = Path(__file__).resolve().parent
 
@@ -177,7 +177,7 @@ def shopbench_dev(args: argparse.Namespace, model_path: Path) -> None:
         for name, part in (("bench_dev", rows), ("bench_one", rows[:1])):
             data = Path(tmp) / f"{name}.jsonl"
             data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in part), encoding="utf-8")
-            time_and_peak([sys.executable, "-m", "ecombench", "import", "shopbench", str(data), "--name", name], env)
+            time_process([sys.executable, "-m", "ecombench", "import", "shopbench", str(data), "--name", name], env)  # setup, not timed
             ours = [sys.executable, "-m", "ecombench", "run", "--model", args.model, "--no-cache", "--batch-size", args.batch_size]
             ours += ["--device", "cpu", "--submissions-dir", f"{tmp}/subs", "--tasks", name]
             base = [sys.executable, str(HERE / "starter_kit_baseline.py"), "--model", str(model_path), "--output", f"{tmp}/preds.jsonl", "--data", str(data)]
