@@ -271,7 +271,8 @@ def data_build_core(
         typer.echo(f"catalog/{name}: {info['rows']} rows, sha256 {info['sha256'][:16]}")
     typer.echo(
         f"{len(manifest['tasks'])} tasks, {manifest['eval_items']} evaluation items; {manifest['train_records']} training records "
-        f"({manifest['train_dropped_by_decontamination']} dropped: 13-gram overlap with evaluation prompts)"
+        f"({manifest['train_dropped_by_decontamination']} dropped: 13-gram overlap with evaluation prompts); "
+        f"{manifest['benchmark_worded_records']} worded as the evaluation ({manifest['benchmark_worded_leaks_dropped']} near twins of an item dropped)"
     )
     typer.echo(f"written to {out or default_core_dir()}")
 

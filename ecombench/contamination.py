@@ -32,17 +32,17 @@ import json
 import math
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ecombench.records import normalised_prompt
 
 NGRAM = 8  # tokens in a compared sequence
 TEMPLATE_ITEMS = 3  # a sequence in this many evaluation items (any task) is template; in 2 items of one task too
-CONTENT_COVERAGE = 0.5  # a leak covers at least this share of an item's content tokens ...
-ITEM_COVERAGE = 0.5  # ... and at least this share of all its tokens
+CONTENT_COVERAGE = 0.6  # a leak covers at least this share of an item's content tokens ...
+ITEM_COVERAGE = 0.6  # ... and at least this share of all its tokens
 MIN_CONTENT = 4  # an item with fewer content tokens is judged on the whole item ...
-ITEM_COVERAGE_SMALL = 0.9  # ... which a leak covers at least this much
+ITEM_COVERAGE_SMALL = 0.8  # ... which a leak covers at least this much
 TEMPLATE_RECORDS = 3  # distinct training records that fill a slot beside the same item text make it template
 GAP_SHARE = 0.2  # ... a record "fills a slot" where it leaves this share of the item (and 2 tokens) uncovered beside a shared run
 ALIGN_RUN = 2  # matched tokens in a row that an anchor's alignment counts as covered (a lone equal word does not)
@@ -68,12 +68,12 @@ class Record(Protocol):
 
 def tokens(text: str) -> list[str]:
     """The compared tokens of ``text`` (rule 1)."""
-    return _TOKEN.findall(text.lower())
+    return [token.lower() for token in _TOKEN.findall(text)]
 
 
 def spans(text: str) -> list[tuple[int, int]]:
     """(start, end) character offsets of each token of ``text``, as :func:`tokens` finds them."""
-    return [m.span() for m in _TOKEN.finditer(text.lower())]
+    return [m.span() for m in _TOKEN.finditer(text)]
 
 
 @dataclass(frozen=True)
@@ -91,10 +91,6 @@ class _Indexed:
     template: int  # bit per position: template by the evaluation side (rule 2)
     trained_template: int = 0  # bit per position: template by the training side (rule 3)
 
-    def template_positions(self) -> list[bool]:
-        both = self.template | self.trained_template
-        return [bool(both >> p & 1) for p in range(len(self.tokens))]
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -102,20 +98,24 @@ class Finding:
 
     record: int  # index of the record in the checked list
     item: int  # index of the item in the checked list
-    kind: str  # "exact", "leak" or "shared"
-    content_coverage: float
-    item_coverage: float
-    covered: frozenset[int]  # item token positions the record covers
+    kind: str  # "exact", "leak" or "shared" (see the module's rule)
+    content_coverage: float  # share of the item's content tokens the record covers
+    item_coverage: float  # share of all the item's tokens the record covers
+    covered: int  # bit per item token: the record covers it
+    template: int  # bit per item token: template (either side)
+
+
+KINDS = ("exact", "leak", "shared")
 
 
 @dataclass(frozen=True)
 class Report:
     records: int  # training records checked
     items: list[Item]  # evaluation items checked against
-    findings: list[Finding]  # every record-item pair that leaks or shares text, exact ones first
+    findings: list[Finding]  # every record-item pair that leaks or shares text: exact copies first, then leaks, then shared text
     where: list[str]  # file:line of each checked record
     template_share: float = 0.0  # share of evaluation tokens judged template
-    checked_tasks: tuple[str, ...] = ()
+    checked_tasks: tuple[str, ...] = ()  # the evaluation tasks the records were checked against
 
     @property
     def leaking(self) -> frozenset[int]:
@@ -124,6 +124,7 @@ class Report:
 
     @property
     def exact(self) -> int:
+        """Records whose prompt equals an item's."""
         return len({f.record for f in self.findings if f.kind == "exact"})
 
     @property
@@ -135,42 +136,48 @@ class Report:
     def fraction(self) -> float:
         return len(self.leaking) / self.records if self.records else 0.0
 
+    def leaked_items(self, records: Iterable[int] | None = None) -> dict[str, int]:
+        """Evaluation task -> how many of its items the records leak (all leaking records, or only ``records``)."""
+        keep = None if records is None else set(records)
+        out: dict[str, set[int]] = {}
+        for f in self.findings:
+            if f.kind != "shared" and (keep is None or f.record in keep):
+                out.setdefault(self.items[f.item].task, set()).add(f.item)
+        return {t: len(v) for t, v in sorted(out.items())}
+
     @property
     def tasks(self) -> dict[str, int]:
         """Evaluation task -> its items that some record leaks."""
-        out: dict[str, set[int]] = {}
-        for f in self.findings:
-            if f.kind != "shared":
-                out.setdefault(self.items[f.item].task, set()).add(f.item)
-        return {t: len(v) for t, v in sorted(out.items())}
+        return self.leaked_items()
 
     @property
     def items_overlapped(self) -> int:
         return sum(self.tasks.values())
 
     def marked(self, finding: Finding) -> str:
-        """The item's text with what the record covers marked: ``[[content]]`` for content, ``{{template}}`` for
-        template; text the record does not hold is left plain."""
-        return mark(self.items[finding.item].prompt, finding.covered, self._template[finding.item])
+        """The item's text with what the record covers marked, ``[[content]]`` apart from ``{{template}}``; text the
+        record does not hold is plain. A long item is shown from shortly before its first covered content."""
+        text = mark(self.items[finding.item].prompt, finding.covered, finding.template)
+        if len(text) <= TEXT_SHOWN:
+            return text
+        start = max(0, text.find("[[") - 80) if "[[" in text else 0
+        return ("..." if start else "") + text[start : start + TEXT_SHOWN] + "..."
 
-    _template: dict[int, list[bool]] = field(default_factory=dict)
+    def finding_dict(self, f: Finding) -> dict[str, Any]:
+        item = self.items[f.item]
+        return {
+            "kind": f.kind,
+            "record": self.where[f.record] or f"record {f.record}",
+            "task": item.task,
+            "item": item.index,
+            "content_coverage": round(f.content_coverage, 3),
+            "item_coverage": round(f.item_coverage, 3),
+            "text": self.marked(f),
+        }
 
-    def as_dict(self) -> dict[str, Any]:
-        """Everything found, every flagged record with its file:line (no cap), exact copies first."""
-        found = []
-        for f in self.findings:
-            item = self.items[f.item]
-            found.append(
-                {
-                    "kind": f.kind,
-                    "record": self.where[f.record] or f"record {f.record}",
-                    "task": item.task,
-                    "item": item.index,
-                    "content_coverage": round(f.content_coverage, 3),
-                    "item_coverage": round(f.item_coverage, 3),
-                    "text": self.marked(f)[:TEXT_SHOWN],
-                }
-            )
+    def as_dict(self, findings: int | None = None) -> dict[str, Any]:
+        """The counts, the rule and the findings: every one (exact copies first) or the first ``findings``."""
+        shown = self.findings if findings is None else self.findings[:findings]
         return {
             "records": self.records,
             "eval_items": len(self.items),
@@ -183,52 +190,48 @@ class Report:
             "shared_text_records": self.shared,
             "template_share": round(self.template_share, 4),
             "rule": RULE,
-            "findings": found,
+            "findings": [self.finding_dict(f) for f in shown],
+            "findings_total": len(self.findings),
         }
 
     def line(self) -> str:
         """One line for the terminal."""
         head = f"contamination check: {self.records} training records against {len(self.items)} evaluation items: "
-        shared = f"{self.shared} more share catalog text with an item (reported, not counted)" if self.shared else ""
+        shared = f"{self.shared} share catalog text with an item (reported, not counted)" if self.shared else ""
         if not self.leaking:
-            return head + "no leak" + (f" ({shared})" if shared else "")
+            return head + "no leak" + (f"; {shared}" if shared else "")
         worst = ", ".join(f"{t} ({n})" for t, n in sorted(self.tasks.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
         return (
-            head + f"{len(self.leaking)} records ({self.fraction:.2%}; {self.exact} exact) leak {self.items_overlapped} items, most in {worst}"
+            head
+            + f"{len(self.leaking)} records ({self.fraction:.2%}; {self.exact} exact copies) leak {self.items_overlapped} items, most in {worst}"
             + (f"; {shared}" if shared else "")
         )
 
 
 RULE = (
-    f"{NGRAM}-token sequences (lower-cased letters and digits; CJK characters one each); an item's template is what it shares "
-    f"with another item of its task or {TEMPLATE_ITEMS} evaluation items; a record leaks an item when it covers >= {CONTENT_COVERAGE:.0%} "
-    f"of its content and >= {ITEM_COVERAGE:.0%} of the item (items with < {MIN_CONTENT} content tokens: >= {ITEM_COVERAGE_SMALL:.0%} of the "
-    "item), or its prompt equals the item's; copies are counted however many"
+    f"{NGRAM}-token sequences (lower-cased letters and digits; CJK characters one each) anchor an alignment; an item's template is "
+    f"what it shares with another item of its task, with {TEMPLATE_ITEMS} evaluation items, or beside which {TEMPLATE_RECORDS} distinct "
+    f"records fill a slot; a record leaks an item when it covers >= {CONTENT_COVERAGE:.0%} of its content and >= {ITEM_COVERAGE:.0%} of "
+    f"the item (items with < {MIN_CONTENT} content tokens: all of it and >= {ITEM_COVERAGE_SMALL:.0%} of the item), or its prompt "
+    "equals the item's; copies count however many"
 )
 
 
-def mark(prompt: str, covered: Iterable[int], template: Sequence[bool]) -> str:
-    """``prompt`` with covered runs marked: ``[[...]]`` around content, ``{{...}}`` around template."""
-    positions = spans(prompt)
-    covered = set(covered)
+def mark(prompt: str, covered: int, template: int) -> str:
+    """``prompt`` with the covered tokens marked: ``[[...]]`` around content runs, ``{{...}}`` around template runs."""
+    close = {"[[": "]]", "{{": "}}"}
     out: list[str] = []
-    last = 0
-    open_kind = ""
-    for i, (start, end) in enumerate(positions):
-        kind = ("{{" if template[i] else "[[") if i in covered else ""
+    last, open_kind = 0, ""
+    for i, (start, end) in enumerate(spans(prompt)):
+        kind = ("{{" if template >> i & 1 else "[[") if covered >> i & 1 else ""
         if kind != open_kind:
-            if open_kind:
-                out.append("}}" if open_kind == "{{" else "]]")
-            out.append(prompt[last:start])
-            last = start
-            if kind:
-                out.append(kind)
+            out.append(close.get(open_kind, "") + prompt[last:start] + kind)
             open_kind = kind
-        out.append(prompt[last:end])
+        else:
+            out.append(prompt[last:start])
+        out.append(prompt[start:end])
         last = end
-    if open_kind:
-        out.append("}}" if open_kind == "{{" else "]]")
-    out.append(prompt[last:])
+    out.append(close.get(open_kind, "") + prompt[last:])
     return " ".join("".join(out).split())
 
 
@@ -288,11 +291,13 @@ def _diverging(mask: int, n: int) -> int:
     return out
 
 
-def check(records: Sequence[Record], items: Sequence[Item], checked_tasks: Sequence[str] = ()) -> Report:
-    """Which records leak which items, and which only share text with them (the module's rule)."""
-    indexed, pairs = _cover(records, items)
+def check(records: Sequence[Record], items: Sequence[Item], checked_tasks: Sequence[str] = (), *, learn_templates: bool = True) -> Report:
+    """Which records leak which items, and which only share text with them (the module's rule). Without
+    ``learn_templates`` only the evaluation side says what is template (rule 2, not 3): stricter, and the same
+    whichever records are checked together."""
+    indexed, pairs = _cover(records, items, learn_templates)
     findings = [f for r, i, mask, exact in pairs if (f := _judge(r, i, indexed[i], mask, exact)) is not None]
-    findings.sort(key=lambda f: (f.kind != "exact", f.kind != "leak", f.record, f.item))
+    findings.sort(key=lambda f: (KINDS.index(f.kind), f.record, f.item))
     return Report(
         records=len(records),
         items=list(items),
@@ -300,11 +305,10 @@ def check(records: Sequence[Record], items: Sequence[Item], checked_tasks: Seque
         where=[record.where for record in records],
         template_share=_share(indexed),
         checked_tasks=tuple(checked_tasks),
-        _template={f.item: indexed[f.item].template_positions() for f in findings},
     )
 
 
-def _cover(records: Sequence[Record], items: Sequence[Item]) -> tuple[list[_Indexed], list[tuple[int, int, int, bool]]]:
+def _cover(records: Sequence[Record], items: Sequence[Item], learn_templates: bool = True) -> tuple[list[_Indexed], list[tuple[int, int, int, bool]]]:
     """The items with their template positions (both sides), and (record, item, covered positions, exact) of every
     record that covers some item position."""
     indexed, vocab, where = index_items(items)
@@ -341,7 +345,7 @@ def _cover(records: Sequence[Record], items: Sequence[Item]) -> tuple[list[_Inde
             if not mask:
                 continue
             pairs.append((r, i, mask, i in exact))
-            spread = _diverging(mask, len(x.ids))
+            spread = _diverging(mask, len(x.ids)) if learn_templates else 0
             while spread:
                 low = spread & -spread
                 votes.setdefault((i, low.bit_length() - 1), set()).add(key)
@@ -373,7 +377,7 @@ def _aligned(item: list[int], record: list[int], offsets: dict[int, int]) -> int
 
 def _share(indexed: list[_Indexed]) -> float:
     total = sum(len(x.tokens) for x in indexed)
-    return sum(sum(x.template_positions()) for x in indexed) / total if total else 0.0
+    return sum((x.template | x.trained_template).bit_count() for x in indexed) / total if total else 0.0
 
 
 def _judge(record: int, item: int, x: _Indexed, mask: int, exact: bool) -> Finding | None:
@@ -387,14 +391,14 @@ def _judge(record: int, item: int, x: _Indexed, mask: int, exact: bool) -> Findi
     if exact:
         kind = "exact"
     elif content < MIN_CONTENT:
-        kind = "leak" if on_content == content and item_coverage >= ITEM_COVERAGE else ""
+        kind = "leak" if on_content == content and item_coverage >= ITEM_COVERAGE_SMALL else ""
     else:
         kind = "leak" if content_coverage >= CONTENT_COVERAGE and item_coverage >= ITEM_COVERAGE else ""
     if not kind:
         if max((b - a for a, b in _runs(mask & content_mask, n)), default=0) < SHARED_RUN:
             return None
         kind = "shared"
-    return Finding(record, item, kind, content_coverage, item_coverage, frozenset(p for p in range(n) if mask >> p & 1))
+    return Finding(record, item, kind, content_coverage, item_coverage, mask, template)
 
 
 def eval_items(tasks: Iterable[Any]) -> list[Item]:
@@ -407,3 +411,51 @@ def eval_items(tasks: Iterable[Any]) -> list[Item]:
             rows = (json.loads(line) for line in handle if line.strip())
             out.extend(Item(task.name, i, row["input_field"]) for i, row in enumerate(rows))
     return out
+
+
+# ---------------------------------------------------------------------------------------------- lineage
+
+
+def leaking_records(summary: dict[str, Any]) -> int:
+    """Leaking records in a lineage's contamination summary (older records counted 13-gram overlap)."""
+    return int(summary.get("leaking_records", summary.get("ngram_13", 0)) or 0)
+
+
+def trained_overlap(summary: dict[str, Any]) -> dict[str, int]:
+    """Evaluation task -> items leaked by the records a model was trained on, from a lineage's contamination
+    summary; older records lack the field, and then it is what was found unless ``--decontaminate`` dropped it."""
+    if "trained_overlap" in summary:
+        return dict(summary["trained_overlap"] or {})
+    found = leaking_records(summary) or summary.get("exact", 0)
+    return dict(summary.get("eval_tasks_overlapped") or {}) if found and not summary.get("decontaminated") else {}
+
+
+def contamination_text(summary: dict[str, Any]) -> str:
+    """One line for a submission's page."""
+    overlap = trained_overlap(summary)
+    if overlap:
+        return f"trained on records leaking {sum(overlap.values())} item(s) of {', '.join(sorted(overlap))}"
+    dropped = summary.get("decontaminated", 0)
+    return "no leak in the training data" + (f" ({dropped} leaking record(s) dropped by --decontaminate)" if dropped else "")
+
+
+# ---------------------------------------------------------------------------------------------- plain n-grams
+
+
+_WORD = re.compile(r"\w+")
+
+
+def ngrams(text: str, n: int = 13) -> set[tuple[str, ...]]:
+    """Lower-cased word n-grams (the decontamination unit of GPT-3 and lm-eval)."""
+    words = _WORD.findall(text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def drop_ngram_overlap(train: list[dict[str, Any]], eval_prompts: list[str], n: int = 13) -> tuple[list[dict[str, Any]], int]:
+    """The training records (``prompt``/``completion`` dicts) that share no n-gram at all with the evaluation
+    prompts, and how many were dropped: stricter than :func:`check`, for records that must share nothing."""
+    banned: set[tuple[str, ...]] = set()
+    for prompt in eval_prompts:
+        banned |= ngrams(prompt, n)
+    kept = [r for r in train if ngrams(r["prompt"] + " " + r["completion"], n).isdisjoint(banned)]
+    return kept, len(train) - len(kept)

@@ -3,7 +3,7 @@
 Each builder turns one catalog part into (prompt, truth) items, correct by construction. The
 ``eval`` part becomes evaluation tasks; the ``train`` part becomes training records, worded with
 different templates (``style="train"``), so that no evaluation prompt shares a 13-gram with a
-training record (``decontaminate`` removes the rare coincidences of shared vocabulary).
+training record (``ecombench.contamination.drop_ngram_overlap`` removes the rare coincidences of shared vocabulary).
 """
 
 from __future__ import annotations
@@ -530,21 +530,3 @@ TASKS: tuple[TaskSpec, ...] = (
         version="2.0",
     ),
 )
-
-
-_WORD = re.compile(r"\w+")
-
-
-def ngrams(text: str, n: int = 13) -> set[tuple[str, ...]]:
-    """Lower-cased word n-grams (the decontamination unit of GPT-3 and lm-eval)."""
-    words = _WORD.findall(text.lower())
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
-
-
-def decontaminate(train: list[dict[str, Any]], eval_prompts: list[str], n: int = 13) -> tuple[list[dict[str, Any]], int]:
-    """Drop training records that share an n-gram with any evaluation prompt; return (kept, dropped)."""
-    banned: set[tuple[str, ...]] = set()
-    for prompt in eval_prompts:
-        banned |= ngrams(prompt, n)
-    kept = [r for r in train if ngrams(r["prompt"] + " " + r["completion"], n).isdisjoint(banned)]
-    return kept, len(train) - len(kept)

@@ -10,8 +10,11 @@ from the disjoint train part:
   are the split few-shot examples and ``builtin:tiny``'s warm-up come from;
 - ``train/benchmark.jsonl``: worded as the evaluation words its questions, as published training sets
   share the benchmark's instructions. A record is kept only if every 13-gram it shares with an
-  evaluation prompt is template on the evaluation side (in ``TEMPLATE_EVAL_ITEMS`` or more items of
-  one task): whatever subset a user trains on, the contamination gate finds no overlap in it.
+  evaluation prompt is template on the evaluation side (in ``TEMPLATE_ITEMS`` or more items of
+  every task that holds it), and if the contamination gate (``ecombench.contamination``) finds it
+  leaks no item, with templates learnt from the records or not: whatever subset a user trains on,
+  the gate finds no leak in it. (The catalog makes near twins: a record that differs from an
+  evaluation item by one colour word and one number is a leak, and is left out.)
 """
 
 from __future__ import annotations
@@ -19,10 +22,13 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ecombench.data.builders import TASKS, TRACKS, Part, TaskSpec, decontaminate, ngrams
+from ecombench import contamination
+from ecombench.contamination import drop_ngram_overlap, ngrams
+from ecombench.data.builders import TASKS, TRACKS, Part, TaskSpec
 from ecombench.data.catalog import build_catalog, write_catalog
 from ecombench.errors import EcombenchError
 from ecombench.oracle import oracle_answer
@@ -150,12 +156,11 @@ def _train_record(spec: TaskSpec, prompt: str, truth: Any) -> dict[str, Any]:
 
 def keep_template_only(records: list[dict[str, Any]], prompts: list[tuple[str, str]]) -> tuple[list[dict[str, Any]], int]:
     """The records that share with the evaluation prompts (``(task, prompt)``) no 13-gram but template ones (in
-    ``TEMPLATE_EVAL_ITEMS`` or more items of every task that holds it) and no whole prompt; return (kept, dropped).
+    ``contamination.TEMPLATE_ITEMS`` or more items of every task that holds it) and no whole prompt; return (kept, dropped).
 
     Stricter than the contamination gate, which also counts as template what many training records share:
     that count depends on which records a user picks, this rule does not."""
     from ecombench.records import normalised_prompt
-    from ecombench.train.contamination import TEMPLATE_EVAL_ITEMS
 
     per_task: dict[tuple[str, ...], dict[str, int]] = {}
     for task, prompt in prompts:
@@ -163,10 +168,25 @@ def keep_template_only(records: list[dict[str, Any]], prompts: list[tuple[str, s
             counts = per_task.setdefault(gram, {})
             counts[task] = counts.get(task, 0) + 1
     # template only where it is template in every task that holds it: then whichever tasks a run is scored on, the gate agrees
-    content = {gram for gram, counts in per_task.items() if min(counts.values()) < TEMPLATE_EVAL_ITEMS}
+    content = {gram for gram, counts in per_task.items() if min(counts.values()) < contamination.TEMPLATE_ITEMS}
     whole = {normalised_prompt(p) for _, p in prompts}
     kept = [r for r in records if normalised_prompt(r["prompt"]) not in whole and ngrams(r["prompt"] + " " + r["completion"]).isdisjoint(content)]
     return kept, len(records) - len(kept)
+
+
+@dataclass(frozen=True)
+class _Row:
+    prompt: str
+    completion: str
+    where: str = ""
+
+
+def drop_leaks(records: list[dict[str, Any]], items: list[contamination.Item]) -> tuple[list[dict[str, Any]], int]:
+    """The records the contamination gate finds leaking no item, with templates learnt from the records and
+    without (the gate's strictest form, whatever subset is checked), and how many were dropped."""
+    rows = [_Row(r["prompt"], r["completion"]) for r in records]
+    leaking = contamination.check(rows, items).leaking | contamination.check(rows, items, learn_templates=False).leaking
+    return [r for i, r in enumerate(records) if i not in leaking], len(leaking)
 
 
 def build_core(out_dir: Path | None = None, seed: int = DEFAULT_SEED) -> dict[str, Any]:
@@ -180,6 +200,7 @@ def build_core(out_dir: Path | None = None, seed: int = DEFAULT_SEED) -> dict[st
     (root / "_base.yaml").write_text(_BASE, encoding="utf-8")
     eval_prompts: list[str] = []
     eval_by_task: list[tuple[str, str]] = []
+    checked: list[contamination.Item] = []
     train: list[dict[str, Any]] = []
     worded: list[dict[str, Any]] = []
     tasks: dict[str, Any] = {}
@@ -195,6 +216,7 @@ def build_core(out_dir: Path | None = None, seed: int = DEFAULT_SEED) -> dict[st
         (root / f"{spec.name}.yaml").write_text(_yaml(spec, baseline, len(rows), sha), encoding="utf-8")
         eval_prompts += [r["input_field"] for r in rows]
         eval_by_task += [(spec.name, r["input_field"]) for r in rows]
+        checked += [contamination.Item(spec.name, k, r["input_field"]) for k, r in enumerate(rows)]
         train_items = _distinct(spec.build(train_part, "train", rng))
         rng.shuffle(train_items)
         train += [_train_record(spec, p, t) for p, t in train_items[:TRAIN_PER_TASK]]
@@ -203,10 +225,11 @@ def build_core(out_dir: Path | None = None, seed: int = DEFAULT_SEED) -> dict[st
         worded_rng.shuffle(worded_items)
         worded += [_train_record(spec, p, t) for p, t in worded_items[:TRAIN_PER_TASK]]
         tasks[spec.name] = {"items": len(rows), "random_baseline": baseline}
-    kept, dropped = decontaminate(train, eval_prompts)
+    kept, dropped = drop_ngram_overlap(train, eval_prompts)
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept)
     (root / "train" / "records.jsonl").write_text(text, encoding="utf-8")
     worded_kept, worded_dropped = keep_template_only(worded, eval_by_task)
+    worded_kept, worded_leaks = drop_leaks(worded_kept, checked)
     worded_text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in worded_kept)
     (root / "train" / "benchmark.jsonl").write_text(worded_text, encoding="utf-8")
     for track in TRACKS:
@@ -222,6 +245,7 @@ def build_core(out_dir: Path | None = None, seed: int = DEFAULT_SEED) -> dict[st
         train_sha256=hashlib.sha256(text.encode()).hexdigest(),
         benchmark_worded_records=len(worded_kept),
         benchmark_worded_dropped=worded_dropped,
+        benchmark_worded_leaks_dropped=worded_leaks,
         benchmark_worded_sha256=hashlib.sha256(worded_text.encode()).hexdigest(),
     )
     (root / "MANIFEST.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from ecombench.contamination import contamination_text
 from ecombench.efficiency import efficiency_line
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_writer, read_cache_pickle
@@ -148,7 +149,7 @@ def _lineage_rows(sub: Submission) -> list[tuple[str, str]]:
         ("training mixture", mixture),
         ("training data sha256", lin.training_data_sha256),
         ("held out (never trained on)", f"{len(lin.held_out)} tasks"),
-        ("contamination", f"{lin.contamination.get('ngram_13', 0)} records share a 13-gram"),
+        ("contamination", contamination_text(lin.contamination)),
     ]
 
 

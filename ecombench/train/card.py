@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from ecombench.contamination import leaking_records
 from ecombench.submissions import Lineage, Submission
 
 
@@ -65,8 +66,8 @@ def model_card(name: str, lineage: Lineage, submission: Submission | None = None
         *[f"| {_md(t)} | {n} |" for t, n in sorted(lineage.mixture.items())],
         "",
         f"Training data hash `{lineage.training_data_sha256[:16]}`. Contamination check against the scored tasks: "
-        f"{lineage.contamination.get('ngram_13', 0)} overlapping record(s), {lineage.contamination.get('decontaminated', 0)} dropped by "
-        f"--decontaminate, {lineage.contamination.get('template_only_records', 0)} sharing only instruction templates (not counted).",
+        f"{leaking_records(lineage.contamination)} record(s) leaking evaluation items, {lineage.contamination.get('decontaminated', 0)} "
+        f"dropped by --decontaminate.",
         f"Rows skipped as bad: {(lineage.data.get('skipped') or {}).get('rows', 0)}.",
         "",
         "## Training settings",

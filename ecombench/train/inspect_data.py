@@ -2,7 +2,8 @@
 
 Rows per file and layout, the rows skipped and why, tasks with their capability, type, record count,
 duplicates and token lengths (the model's tokenizer when one is given, else whitespace words), and the
-contamination check against the evaluation tasks (content overlap, templates not counted).
+contamination check against the evaluation tasks (``ecombench.contamination``: leaks of an item's content, exact
+copies first, every one with its ``file:line``; templates never count).
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ecombench import contamination
 from ecombench.taskindex import build_index, default_roots
-from ecombench.train import contamination
 from ecombench.train.data import apply_capabilities, read_sources
 from ecombench.train.sources import TrainRecord
 
 QUANTILES = (0.5, 0.9, 0.99)
+FINDINGS_SHOWN = 10  # contamination findings printed per kind (exact, leak, shared); JSON has them all
 
 
 def _quantiles(values: Sequence[int]) -> dict[str, int]:
@@ -80,7 +82,7 @@ def inspect_sources(
             tasks[r.task]["conflicting_answers"] += 1
             answers_by_prompt.pop(r.prompt)
     eval_infos = build_index(default_roots()).select(eval_tasks or ["ecombench_core"])
-    report = contamination.check(records, contamination.eval_prompts(eval_infos))
+    report = contamination.check(records, contamination.eval_items(eval_infos), [t.name for t in eval_infos])
     for task in tasks.values():
         task["types"] = dict(task["types"])
     for name, values in by_task_lengths.items():
@@ -96,9 +98,8 @@ def inspect_sources(
         "duplicates": sum(t["duplicates"] for t in tasks.values()),
         "length_unit": unit,
         "length": _quantiles(lengths),
-        "contamination": report.as_dict(items_per_task=5),
+        "contamination": report.as_dict(),
         "contamination_line": report.line(),
-        "overlapping_records": sorted(records[i].where for i in report.flagged)[:20],
     }
 
 
@@ -122,7 +123,6 @@ def render(summary: dict[str, Any], console: Any) -> None:
     table = Table(title=f"{summary['records']} records, {len(summary['tasks'])} tasks ({unit}: prompt + answer)")
     for column in ("task", "capability", "type", "records", "dupes", "conflicts", f"p50 {unit}", "p90", "max"):
         table.add_column(column, justify="left" if column in ("task", "capability", "type") else "right", overflow="fold")
-    overlapped = summary["contamination"]["eval_tasks_overlapped"]
     for name, info in summary["tasks"].items():
         length = info.get("length", {})
         table.add_row(
@@ -138,7 +138,18 @@ def render(summary: dict[str, Any], console: Any) -> None:
         )
     console.print(table)
     console.print(text(summary["contamination_line"]), markup=False, highlight=False)
-    for task, n in sorted(overlapped.items(), key=lambda kv: -kv[1]):
-        items = summary["contamination"]["items"].get(task, [])
-        shown = "; ".join(f"item {i['item']} <- {', '.join(i['records'])}" for i in items[:3])
-        console.print(text(f"  {task}: {n} item(s) overlapped: {shown}"), markup=False, highlight=False)
+    findings = summary["contamination"]["findings"]
+    for kind, label in (("exact", "exact copy of"), ("leak", "leaks"), ("shared", "shares catalog text with")):
+        chosen = [f for f in findings if f["kind"] == kind]
+        for f in chosen[:FINDINGS_SHOWN]:
+            console.print(
+                text(
+                    f"  {f['record']}: {label} {f['task']} item {f['item']} (content {f['content_coverage']:.0%}, item {f['item_coverage']:.0%}): {f['text']}"
+                ),
+                markup=False,
+                highlight=False,
+            )
+        if len(chosen) > FINDINGS_SHOWN:
+            console.print(f"  ... and {len(chosen) - FINDINGS_SHOWN} more ({kind}); --format json lists every one", markup=False)
+    if findings:
+        console.print("  ([[...]] marks an item's own content the record holds, {{...}} its template)", markup=False)

@@ -16,13 +16,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
-from ecombench import submissions
+from ecombench import contamination, submissions
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_write_text
 from ecombench.models import ResolvedModel, check_loadable, folder_hash
 from ecombench.taskindex import TaskInfo, build_index, default_roots
 from ecombench.tiny import resolve_model
-from ecombench.train import contamination
 from ecombench.train.config import DataConfig, TrainConfig
 from ecombench.train.data import Mixture, apply_capabilities, as_evaluated, build_mixture, candidates, read_sources, source_path
 
@@ -141,14 +140,25 @@ def read_lineage(adapter_dir: Path) -> submissions.Lineage:
     return submissions.Lineage.model_validate(data)
 
 
-def _contamination_error(report: contamination.ContaminationReport, config: TrainConfig) -> EcombenchError:
+LINEAGE_FINDINGS = 20  # findings kept in a submission's lineage (the adapter's mixture.json keeps every one)
+
+
+def lineage_contamination(report: contamination.Report, dropped: int, findings: int | None = None) -> dict[str, Any]:
+    """What the lineage records of the check: its counts and findings, how many leaking records
+    ``--decontaminate`` dropped, and ``trained_overlap``, the items of each task that the records trained on leak
+    (what the leaderboard flags)."""
+    return {**report.as_dict(findings), "decontaminated": dropped, "trained_overlap": {} if dropped else report.tasks}
+
+
+def _contamination_error(report: contamination.Report, config: TrainConfig) -> EcombenchError:
     worst = ", ".join(f"{t} ({n})" for t, n in sorted(report.tasks.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
-    first = next(iter(report.items.values()))[0]
+    first = report.findings[0]  # exact copies come first
+    item = report.items[first.item]
     return EcombenchError(
-        f"contamination: {report.ngram} of {report.records} training records overlap {report.items_overlapped} evaluation "
-        f"item(s) by content ({report.exact} exact; most in {worst}; e.g. {first['records'][0]} overlaps item {first['item']} of "
-        f"{next(iter(report.items))}); the limit is {config.contamination.max_items} item(s) and {config.contamination.threshold:.1%} of "
-        f"records. Pass --decontaminate to drop them and train on the rest, or --allow-contamination (`ecombench data inspect` lists them)"
+        f"contamination: {len(report.leaking)} of {report.records} training records leak {report.items_overlapped} evaluation "
+        f"item(s) ({report.exact} exact copies; most in {worst}; e.g. {report.where[first.record]} holds item {item.index} of {item.task}); "
+        f"the limit is {config.contamination.max_items} item(s) and {config.contamination.threshold:.1%} of records. Pass --decontaminate "
+        f"to drop them and train on the rest, or --allow-contamination (`ecombench data inspect` lists them)"
     )
 
 
@@ -171,11 +181,9 @@ def _without_emptied(data: DataConfig, pool: list, say: Callable[[str], None]) -
     return data.model_copy(update=update) if update else data
 
 
-def prepare(
-    config: TrainConfig, base: ResolvedModel, say: Callable[[str], None] | None = None
-) -> tuple[Mixture, contamination.ContaminationReport, list[TaskInfo]]:
+def prepare(config: TrainConfig, base: ResolvedModel, say: Callable[[str], None] | None = None) -> tuple[Mixture, contamination.Report, list[TaskInfo]]:
     """Load the sources, map tasks to capabilities, check the candidates against the evaluation items (dropping
-    the overlapping records with ``contamination.decontaminate``), and build the mixture. ``say`` gets one line
+    the leaking records with ``--decontaminate``), and build the mixture. ``say`` gets one line
     per source file, the skipped rows and the contamination summary."""
     say = say or (lambda line: None)
     if base.kind == "adapter":
@@ -191,12 +199,12 @@ def prepare(
     data_config = config.data
     pool = candidates(records, data_config)
     eval_tasks = _eval_tasks(config)
-    report = contamination.check(pool, contamination.eval_prompts(eval_tasks))
+    report = contamination.check(pool, contamination.eval_items(eval_tasks), [t.name for t in eval_tasks])
     say(report.line())
     dropped = 0
-    if report.ngram and config.contamination.decontaminate:
-        pool = [r for i, r in enumerate(pool) if i not in report.flagged]
-        dropped = report.ngram
+    if report.leaking and config.contamination.decontaminate:
+        pool = [r for i, r in enumerate(pool) if i not in report.leaking]
+        dropped = len(report.leaking)
         say(f"--decontaminate: dropped the {dropped} overlapping record(s); training on the other {len(pool)}")
         data_config = _without_emptied(data_config, pool, say)
     elif (report.items_overlapped > config.contamination.max_items or report.fraction > config.contamination.threshold) and not config.contamination.allow:
@@ -244,7 +252,7 @@ def train(
         atomic_write_text(out / CONFIG_FILE, json.dumps({"fingerprint": config.fingerprint(), "config": config.model_dump(mode="json")}, indent=2) + "\n")
         atomic_write_text(
             out / MIXTURE_FILE,
-            json.dumps({**mixture.summary(), "contamination": {**report.as_dict(), "decontaminated": mixture.data.get("decontaminated", 0)}}, indent=2) + "\n",
+            json.dumps({**mixture.summary(), "contamination": lineage_contamination(report, mixture.data.get("decontaminated", 0))}, indent=2) + "\n",
         )
     state.wait_for_everyone()
 
@@ -286,7 +294,7 @@ def train(
                 training_data_sha256=mixture.records_sha256,
                 held_in=sorted(scored & set(mixture.counts)),
                 held_out=sorted(scored - set(mixture.counts)),
-                contamination={**report.as_dict(items_per_task=5), "decontaminated": mixture.data.get("decontaminated", 0)},
+                contamination=lineage_contamination(report, mixture.data.get("decontaminated", 0), findings=LINEAGE_FINDINGS),
                 capabilities=mixture.capability_counts(),
                 data={k: v for k, v in mixture.data.items() if k != "formats"},
                 train_loss=result.train_loss,
