@@ -111,7 +111,9 @@ def test_repeated_copies_do_not_teach_their_own_template():
 def test_catalog_text_in_an_unrelated_question_is_reported_not_refused():
     title = "Okami stainless steel electric kettle with keep warm function, 1.7 litre, 2200 watt, brushed silver finish"
     item = C.Item("title", 0, f"Which category does the product '{title}' belong to?\n0. Kitchen > Kettles\n1. Garden > Hoses\n2. Toys > Dolls\nAnswer:")
-    other = TrainRecord(f"Write a two-line advertisement for '{title}'. Mention a gift for a new home owner and keep it cheerful and short please.", "...", where="ad")
+    other = TrainRecord(
+        f"Write a two-line advertisement for '{title}'. Mention a gift for a new home owner and keep it cheerful and short please.", "...", where="ad"
+    )
     report = C.check([other], [item])
     (f,) = report.findings
     assert f.kind == "shared" and not report.leaking and report.shared == 1

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from ecombench.data.builders import decontaminate, ngrams
+from ecombench.contamination import ngrams
 from ecombench.data.core import default_core_dir
 from ecombench.metrics import KDD_METRIC_NAMES
 from ecombench.metrics.parsers import TASK_TYPES
@@ -73,29 +73,30 @@ def test_no_evaluation_prompt_shares_a_13_gram_with_a_training_record():
     assert MANIFEST["train_dropped_by_decontamination"] < 0.1 * (len(train) + MANIFEST["train_dropped_by_decontamination"])
 
 
-def test_benchmark_worded_records_share_only_templates_with_the_evaluation():
+def test_benchmark_worded_records_leak_no_item_whatever_subset_is_checked():
     """train/benchmark.jsonl words the train part's questions as the evaluation does (as published sets share the
-    benchmark's instructions); whatever subset of it a user trains on, the contamination gate finds no overlap."""
-    from ecombench.train.contamination import check, eval_prompts
+    benchmark's instructions); whatever subset of it a user trains on, and whichever tasks a run is scored on, the
+    contamination gate finds no leak in it."""
+    from ecombench.contamination import check, eval_items
     from ecombench.train.sources import TrainRecord
 
     worded = _train("benchmark.jsonl")
-    assert len(worded) == MANIFEST["benchmark_worded_records"] > 4000
+    assert len(worded) == MANIFEST["benchmark_worded_records"] > 3000
+    assert MANIFEST["benchmark_worded_leaks_dropped"] > 0  # near twins of items (one colour word apart) were left out
     records = [TrainRecord(r["prompt"], r["completion"], r["task"], r["track"]) for r in worded]
     rating = [r for r in records if r.task == "core_rating_mc"]
     scale = {r["input_field"].split("\n")[-2] for r in _rows(next(t for t in CORE if t.name == "core_rating_mc"))}
     assert rating and scale == {"5. five stars"} and all(r.prompt.split("\n")[-2] == "5. five stars" for r in rating)
-    prompts = eval_prompts(CORE)
-    whole = check(records, prompts)
-    assert whole.ngram == 0 and whole.exact == 0 and whole.template_only > 0.1 * len(records), whole.line()
+    items = eval_items(CORE)
+    whole = check(records, items)
+    assert not whole.leaking and whole.exact == 0, whole.line()
     for subset in (rating[:5], [r for r in records if r.task == "core_praised_aspects_ner"][:19]):
-        report = check(subset, prompts)
-        assert report.ngram == 0 and report.exact == 0, report.line()
-    # ... and whichever tasks a run is scored on: a review sentence repeated in 3 aspect items but in 1 rating item
-    # is template for the aspect task, not for the rating task alone
+        report = check(subset, items)
+        assert not report.leaking, report.line()
     for scored in (["core_rating_mc", "core_unit_price_mc"], ["core_praised_aspects_ner"], ["core_review_aspect_retrieval"]):
-        report = check([r for r in records if r.task in scored], [(task, prompt) for task, prompt in prompts if task in scored])
-        assert report.ngram == 0, report.line()
+        chosen = [r for r in records if r.task in scored]
+        report = check(chosen, [i for i in items if i.task in scored])
+        assert not report.leaking, report.line()
 
 
 def test_keep_template_only_drops_content_overlap_and_keeps_templates():
@@ -123,16 +124,6 @@ def test_training_records_come_from_the_train_part_only():
     assert set(tasks) == {t.name for t in CORE}
     record = _train()[0]
     assert set(record) == {"prompt", "completion", "task", "track", "atomic_task"}
-
-
-def test_decontaminate_by_hand():
-    eval_prompt = " ".join(f"w{i}" for i in range(20))
-    train = [
-        {"prompt": " ".join(f"w{i}" for i in range(5, 18)), "completion": ""},  # 13 shared words
-        {"prompt": " ".join(f"w{i}" for i in range(5, 17)), "completion": "x"},
-    ]  # only 12
-    kept, dropped = decontaminate(train, [eval_prompt])
-    assert dropped == 1 and kept == [train[1]]
 
 
 def _products_by_title():

@@ -165,15 +165,16 @@ def test_contamination_gate(tmp_path, tiny_model):
     source.write_text("".join(json.dumps(r) + "\n" for r in train_rows))
     config = write_config(tmp_path / "train.yaml", data={"sources": [str(source)], "tasks": [], "eval_fraction": 0.0})
     proc = cli("train", "--config", str(config), "--output", str(tmp_path / "o"), check=False)
-    one_line_error(proc, "contamination: 5 of 10 training records overlap 11 evaluation item(s) by content")
-    # the five leaked prompts overlap their own items and six that repeat a review sentence of theirs; the task's template
-    # 13-grams they share with every one of the 200 rating items do not count
-    assert "5 exact; most in core_rating_mc (11)" in proc.stderr and f"e.g. {source}:1 overlaps item 0 of core_rating_mc" in proc.stderr
+    one_line_error(proc, "contamination: 5 of 10 training records leak 5 evaluation item(s)")
+    # the five copied prompts leak their own items only: the review sentences six other rating items repeat, and the
+    # instruction every rating item shares, are a small part of those items
+    assert "5 exact copies; most in core_rating_mc (5)" in proc.stderr and f"e.g. {source}:1 holds item 0 of core_rating_mc" in proc.stderr
     assert not (tmp_path / "o").exists()
     cli("train", "--config", str(config), "--output", str(tmp_path / "o"), "--allow-contamination", "--no-eval")
     lineage = json.loads((tmp_path / "o" / "training.json").read_text())
-    assert lineage["contamination"]["exact"] == 5 and lineage["contamination"]["ngram_13"] == 5
-    assert set(lineage["contamination"]["eval_tasks_overlapped"]) == {"core_rating_mc"}
+    assert lineage["contamination"]["exact"] == 5 and lineage["contamination"]["leaking_records"] == 5
+    assert lineage["contamination"]["trained_overlap"] == {"core_rating_mc": 5}  # what the leaderboard flags
+    assert [f["record"] for f in lineage["contamination"]["findings"]] == [f"{source}:{k}" for k in range(1, 6)]
 
 
 def test_train_on_a_published_folder_with_capabilities_and_decontamination(tmp_path, tiny_model):
@@ -200,19 +201,18 @@ def test_train_on_a_published_folder_with_capabilities_and_decontamination(tmp_p
         eval={"tasks": ["core_title_generation", "core_category_mc", "core_rating_mc"], "limit": 2},  # what the check compares against
     )
     proc = cli("train", "--config", str(config), "--output", str(tmp_path / "o1"), check=False)
-    one_line_error(proc, "contamination: 30 of 208 training records overlap")
+    one_line_error(proc, "contamination: 30 of 208 training records leak 37 evaluation item(s) (20 exact copies")
     assert "Pass --decontaminate" in proc.stderr and not (tmp_path / "o1").exists()
 
     subs = tmp_path / "subs"
     proc = cli("train", "--config", str(config), "--output", str(tmp_path / "o2"), "--decontaminate", "--submissions-dir", str(subs), "--name", "pub")
     assert f"{published}/MCQ/SAP.json: JSON array of shopbench rows (29 records, 1 skipped)" in proc.stdout
     assert "skipped 2 bad row(s): 2 empty answer (first at " in proc.stdout
-    assert "(60 more share only templates, not counted)" in proc.stdout
-    assert "--decontaminate: dropped the 30 overlapping record(s); training on the other 178" in proc.stdout
+    assert "--decontaminate: dropped the 30 leaking record(s); training on the other 178" in proc.stdout
     lineage = load(next(subs.glob("*.json"))).lineage
     assert lineage is not None
     assert lineage.capabilities == {"concept_understanding": 60, "user_behavior_alignment": 40}  # 20 per task; the leak's records all dropped
-    assert lineage.contamination["decontaminated"] == 30 and lineage.contamination["template_only_records"] == 60
+    assert lineage.contamination["decontaminated"] == 30 and lineage.contamination["trained_overlap"] == {}
     assert lineage.data["skipped"]["by_kind"] == {"empty answer": 2} and lineage.data["decontaminated"] == 30
     assert "leak_copy" not in lineage.mixture and lineage.mixture["mcq_rp"] == 20
     # The adapter's model card: base, mixture, the closing scores as model-index (peft leaves an empty template)

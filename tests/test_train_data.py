@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ecombench import contamination
 from ecombench.errors import EcombenchError
-from ecombench.train import contamination
 from ecombench.train.config import DataConfig, load_config
 from ecombench.train.data import TrainRecord, build_mixture, load_records
 
@@ -69,7 +69,7 @@ def test_core_records_load_with_tracks_and_tasks():
     records, sources = load_records(["core"])
     # both wordings: the paraphrased records.jsonl and benchmark.jsonl in the evaluation's own templates
     assert [Path(s["path"]).name for s in sources] == ["records.jsonl", "benchmark.jsonl"]
-    assert len(records) == sources[0]["records"] + sources[1]["records"] and sources[0]["records"] > 6000 and sources[1]["records"] > 4000
+    assert len(records) == sources[0]["records"] + sources[1]["records"] and sources[0]["records"] > 6000 and sources[1]["records"] > 3000
     tracks = {r.track for r in records}
     assert tracks == {"concept_understanding", "knowledge_reasoning", "user_behavior_alignment", "multilingual"}
 
@@ -108,17 +108,17 @@ def test_bad_source_line_is_skipped_counted_and_named(tmp_path):
         load_records([str(path)], strict=True)
 
 
-def test_contamination_counts_exact_and_13gram_overlap(tmp_path):
+def test_contamination_counts_exact_copies_and_leaks():
     eval_prompt = "Which of these products is the cheapest per unit when you buy the large family pack of coffee beans today?"
     records = [
         TrainRecord(eval_prompt.upper(), "1", "t"),  # exact (case and spacing folded)
-        # shares the 13 words "is the cheapest per unit when you buy the large family pack of"
-        TrainRecord("Tell me which one is the cheapest per unit when you buy the large family pack of tea", "2", "t"),
-        # only 12 shared words in a row: clean
-        TrainRecord("of these products is the cheapest per unit when you buy the small pack", "3", "t"),
+        # 16 of the item's 20 tokens in a row: a leak (>= 60% of the item and of its content)
+        TrainRecord("Tell me which one is the cheapest per unit when you buy the large family pack of coffee beans", "2", "t"),
+        # 11 of the item's 20 tokens (55%): not a leak, only shared text
+        TrainRecord("these products is the cheapest per unit when you buy the small pack", "3", "t"),
     ]
-    report = contamination.check(records, [("task_a", eval_prompt), ("task_b", "something else entirely")])
-    assert (report.exact, report.ngram, report.records, report.eval_items) == (1, 2, 3, 2)
+    report = contamination.check(records, [contamination.Item("task_a", 0, eval_prompt), contamination.Item("task_b", 0, "something else entirely")])
+    assert (report.exact, len(report.leaking), report.records, len(report.items), report.shared) == (1, 2, 3, 2, 1)
     assert report.tasks == {"task_a": 1}
     assert report.fraction == pytest.approx(2 / 3)
 

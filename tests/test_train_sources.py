@@ -8,9 +8,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from ecombench import contamination
 from ecombench.errors import EcombenchError
 from ecombench.taskindex import build_index, default_roots
-from ecombench.train import contamination
 from ecombench.train.config import DataConfig, load_config
 from ecombench.train.data import apply_capabilities, build_mixture, read_sources
 from tests.published import leak_rows, write_published
@@ -23,7 +23,7 @@ def published(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def core_prompts():
-    return contamination.eval_prompts(build_index(default_roots()).select(["ecombench_core"]))
+    return contamination.eval_items(build_index(default_roots()).select(["ecombench_core"]))
 
 
 def _record_start_line(path, k: int) -> int:
@@ -123,18 +123,18 @@ def test_a_file_of_only_bad_rows_says_so(tmp_path):
 def test_templates_are_not_contamination_and_copies_are(published, tmp_path, core_prompts):
     clean = read_sources([str(published)]).records
     report = contamination.check(clean, core_prompts)
-    # 60 rating records repeat the benchmark's own instruction and options: template, not overlap.
-    assert (report.ngram, report.items_overlapped, report.template_only) == (0, 0, 60)
+    # 60 rating records repeat the benchmark's own instruction and options: template, not a leak.
+    assert (len(report.leaking), report.items_overlapped, report.exact) == (0, 0, 0)
     leak = tmp_path / "LEAK" / "COPY.json"
     leak.parent.mkdir()
     leak.write_text(json.dumps(leak_rows(30), indent=2))
     report = contamination.check(read_sources([str(published), str(leak.parent)]).records, core_prompts)
-    flagged = sorted(report.flagged)
-    assert report.ngram == 30 and len(flagged) == 30 and flagged[0] == len(clean)  # exactly the 30 copies, none of the rest
-    assert report.exact == 20  # case and spacing edits fold to the same prompt; a changed number still shares 13-grams
-    assert report.tasks["core_title_generation"] >= 15 and report.tasks["core_category_mc"] >= 15  # a copy can share content with other items too
-    first = report.items["core_title_generation"][0]
-    assert first["item"] == 0 and first["records"] == [f"{leak}:2"]
+    flagged = sorted(report.leaking)
+    assert len(flagged) == 30 and flagged[0] == len(clean)  # exactly the 30 copies, none of the rest
+    assert report.exact == 20  # case and spacing edits fold to the same prompt; a changed number is a leak by coverage
+    assert report.tasks["core_title_generation"] >= 15 and report.tasks["core_category_mc"] >= 15  # a copy can leak a near twin item too
+    first = report.as_dict()["findings"][0]
+    assert (first["kind"], first["task"], first["item"], first["record"]) == ("exact", "core_title_generation", 0, f"{leak}:2")
 
 
 def test_capability_mapping_by_patterns(published):
@@ -207,12 +207,20 @@ def test_data_inspect_describes_a_published_folder(published, tmp_path):
     assert set(summary["tasks"]) == {"gen_tg", "mcq_rp", "mcq_sap", "ner_ae", "rank_qr", "leak_copy"}
     assert summary["tasks"]["mcq_rp"]["types"] == {"multiple-choice": 60}
     assert summary["types"]["ranking"] == 30
-    assert summary["contamination"]["ngram_13"] == 30 and summary["contamination"]["template_only_records"] == 60
-    assert all(w.startswith(str(leak / "COPY.json")) for w in summary["overlapping_records"])
+    contamination = summary["contamination"]
+    assert (contamination["leaking_records"], contamination["exact"]) == (30, 20)
+    # every finding, exact copies first, each with its file:line and the item's own content marked apart from its template
+    assert len(contamination["findings"]) == contamination["findings_total"] >= 30
+    kinds = [f["kind"] for f in contamination["findings"]]
+    assert kinds == sorted(kinds, key=["exact", "leak", "shared"].index) and kinds.count("exact") == 20
+    assert {f["record"] for f in contamination["findings"]} == {f"{leak / 'COPY.json'}:{_record_start_line(leak / 'COPY.json', k)}" for k in range(30)}
+    assert contamination["findings"][0]["text"].startswith("{{Write a product title") and any("[[" in f["text"] for f in contamination["findings"])
     length = summary["tasks"]["mcq_rp"]["length"]
     assert summary["length_unit"] == "words" and 0 < length["p50"] <= length["p90"] <= length["max"]
     table = CliRunner().invoke(app, ["data", "inspect", str(published)])
-    assert table.exit_code == 0 and "mcq_rp" in table.output and "no overlap (60 records share only instruction templates" in table.output
+    assert table.exit_code == 0 and "mcq_rp" in table.output and "3862 evaluation items: no leak" in table.output
+    table = CliRunner().invoke(app, ["data", "inspect", str(published), str(leak)], env={"COLUMNS": "200"})
+    assert f"{leak / 'COPY.json'}:2: exact copy of core_title_generation item 0" in table.output
 
 
 def test_mixture_config_rejects_unknown_keys(tmp_path):

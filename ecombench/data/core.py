@@ -182,10 +182,13 @@ class _Row:
 
 
 def drop_leaks(records: list[dict[str, Any]], items: list[contamination.Item]) -> tuple[list[dict[str, Any]], int]:
-    """The records the contamination gate finds leaking no item, with templates learnt from the records and
-    without (the gate's strictest form, whatever subset is checked), and how many were dropped."""
+    """The records the contamination gate finds leaking no item, and how many were dropped. Checked as a run
+    would check them, and in the gate's strictest forms: templates not learnt from the records (whatever subset a
+    user picks), and against each task's items alone (whatever tasks a run is scored on)."""
     rows = [_Row(r["prompt"], r["completion"]) for r in records]
-    leaking = contamination.check(rows, items).leaking | contamination.check(rows, items, learn_templates=False).leaking
+    leaking = set(contamination.check(rows, items).leaking | contamination.check(rows, items, learn_templates=False).leaking)
+    for task in dict.fromkeys(item.task for item in items):
+        leaking |= contamination.check(rows, [item for item in items if item.task == task], learn_templates=False).leaking
     return [r for i, r in enumerate(records) if i not in leaking], len(leaking)
 
 

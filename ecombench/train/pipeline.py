@@ -205,7 +205,7 @@ def prepare(config: TrainConfig, base: ResolvedModel, say: Callable[[str], None]
     if report.leaking and config.contamination.decontaminate:
         pool = [r for i, r in enumerate(pool) if i not in report.leaking]
         dropped = len(report.leaking)
-        say(f"--decontaminate: dropped the {dropped} overlapping record(s); training on the other {len(pool)}")
+        say(f"--decontaminate: dropped the {dropped} leaking record(s); training on the other {len(pool)}")
         data_config = _without_emptied(data_config, pool, say)
     elif (report.items_overlapped > config.contamination.max_items or report.fraction > config.contamination.threshold) and not config.contamination.allow:
         raise _contamination_error(report, config)
