@@ -28,6 +28,7 @@ import pandas as pd
 from ecombench.efficiency import efficiency_line
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_writer, read_cache_pickle
+from ecombench.leaderboard import overlap
 from ecombench.leaderboard.render import columns
 from ecombench.leaderboard.stats import shown_decimals
 from ecombench.leaderboard.store import _digest
@@ -39,7 +40,7 @@ from ecombench.taskindex import TaskIndex, TaskInfo
 ITEMS_PER_CHUNK = 500  # a page of the explorer needs one or two chunks; 20,000 items make 40
 SUBMISSIONS_PER_SHARD = 40
 MAX_SHARDS = 256
-DETAIL_VERSION = 4  # bump when ``detail`` changes: cached details of older versions are rebuilt
+DETAIL_VERSION = 5  # bump when ``detail`` changes: cached details of older versions are rebuilt
 _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
@@ -143,12 +144,16 @@ def _lineage_rows(sub: Submission) -> list[tuple[str, str]]:
     if lin is None:
         return []
     mixture = ", ".join(f"{t} ({n})" for t, n in lin.mixture.items())
+    trained = overlap.trained_overlap(lin.contamination)
     return [
         ("training", f"{lin.method} rank {lin.rank}, alpha {lin.alpha:g}, {lin.steps} steps, lr {lin.lr:g}, effective batch {lin.effective_batch}"),
         ("training mixture", mixture),
         ("training data sha256", lin.training_data_sha256),
         ("held out (never trained on)", f"{len(lin.held_out)} tasks"),
-        ("contamination", f"{lin.contamination.get('ngram_13', 0)} records share a 13-gram"),
+        (
+            "contamination",
+            f"{lin.contamination.get('ngram_13', 0)} records share a 13-gram" + (f"; trained on items of {overlap.items_text(trained)}" if trained else ""),
+        ),
     ]
 
 
