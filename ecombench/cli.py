@@ -485,6 +485,7 @@ def compare_cmd(
     from rich.table import Table
 
     from ecombench.efficiency import efficiency_line
+    from ecombench.leaderboard import overlap
     from ecombench.leaderboard.compare import check_pair, compare, resolve, run_letters, wide_rows
     from ecombench.leaderboard.store import load_submissions
     from ecombench.terminal import safe_text, text
@@ -521,6 +522,7 @@ def compare_cmd(
                 "tracks": {t: {"a": a, "b": b, "delta": b - a} for t, (a, b) in r.tracks.items()},
                 "flipped_items": len(r.flips),
                 "efficiency": {"a": r.a.efficiency.model_dump() if r.a.efficiency else None, "b": r.b.efficiency.model_dump() if r.b.efficiency else None},
+                "contamination": {"a": overlap.compared(r.a, [d.task for d in r.tasks]), "b": overlap.compared(r.b, [d.task for d in r.tasks])},
             }
             for r in results
         ]
@@ -541,6 +543,10 @@ def compare_cmd(
             table.add_row(*[text(c) for c in cells])
         console.print(table)
         console.print("* significant at 0.05 after Holm's correction over the tasks of that pair; --format json has the p-values", highlight=False)
+        compared = [[d.task for r in results for d in r.tasks], *([d.task for d in r.tasks] for r in results)]  # the tasks each run was compared on
+        for letter, res, tasks in zip(letters, resolved, compared, strict=True):
+            for line in overlap.lines(letter, res.chosen, tasks):
+                console.print(text(line), highlight=False)
 
     def flips(r) -> None:
         for f in r.flips:
@@ -578,6 +584,9 @@ def compare_cmd(
             )
         console.print(table)
         console.print(f"* significant at 0.05 after Holm's correction over {len(r.tasks)} tasks; {len(r.flips)} items flipped", highlight=False)
+        for label, sub in (("A", r.a), ("B", r.b)):
+            for line in overlap.lines(label, sub, [d.task for d in r.tasks]):
+                console.print(text(line), highlight=False)
         for label, sub in (("A", r.a), ("B", r.b)):
             console.print(text(f"efficiency {label}: {efficiency_line(sub.efficiency)}"), highlight=False)
         if items:

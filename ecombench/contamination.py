@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -416,26 +416,59 @@ def eval_items(tasks: Iterable[Any]) -> list[Item]:
 # ---------------------------------------------------------------------------------------------- lineage
 
 
-def leaking_records(summary: dict[str, Any]) -> int:
-    """Leaking records in a lineage's contamination summary (older records counted 13-gram overlap)."""
-    return int(summary.get("leaking_records", summary.get("ngram_13", 0)) or 0)
+def _counts(value: Any) -> dict[str, int] | None:
+    """``{task: items}`` with positive whole counts, or None when ``value`` is not such a mapping (a hand-edited
+    record counts as having no such key)."""
+    if not isinstance(value, Mapping):
+        return None
+    out: dict[str, int] = {}
+    for task, n in value.items():
+        if not isinstance(task, str) or isinstance(n, bool) or not isinstance(n, int):
+            return None
+        if n > 0:
+            out[task] = n
+    return out
 
 
-def trained_overlap(summary: dict[str, Any]) -> dict[str, int]:
+def _number(summary: Mapping[str, Any], key: str) -> int:
+    value = summary.get(key, 0)
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) else 0
+
+
+def leaking_records(summary: Mapping[str, Any]) -> int:
+    """Leaking records in a lineage's contamination summary (records written before this rule counted 13-gram
+    overlap as ``ngram_13``)."""
+    return _number(summary, "leaking_records") if "leaking_records" in summary else _number(summary, "ngram_13")
+
+
+def trained_overlap(summary: Mapping[str, Any] | None) -> dict[str, int]:
     """Evaluation task -> items leaked by the records a model was trained on, from a lineage's contamination
-    summary; older records lack the field, and then it is what was found unless ``--decontaminate`` dropped it."""
-    if "trained_overlap" in summary:
-        return dict(summary["trained_overlap"] or {})
-    found = leaking_records(summary) or summary.get("exact", 0)
-    return dict(summary.get("eval_tasks_overlapped") or {}) if found and not summary.get("decontaminated") else {}
+    summary (empty when none). Records written before the field derive it: what was found (``exact`` or
+    overlapping records above 0), unless ``--decontaminate`` dropped it."""
+    if not isinstance(summary, Mapping):
+        return {}
+    recorded = _counts(summary.get("trained_overlap"))
+    if recorded is not None:
+        return recorded
+    if not (leaking_records(summary) > 0 or _number(summary, "exact") > 0) or _number(summary, "decontaminated") > 0:
+        return {}
+    return _counts(summary.get("eval_tasks_overlapped")) or {}
 
 
-def contamination_text(summary: dict[str, Any]) -> str:
+def checked_tasks(summary: Mapping[str, Any] | None) -> frozenset[str] | None:
+    """The tasks the training data was checked against; None where the record does not say."""
+    value = summary.get("checked_tasks") if isinstance(summary, Mapping) else None
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        return None
+    return frozenset(value)
+
+
+def contamination_text(summary: Mapping[str, Any]) -> str:
     """One line for a submission's page."""
     overlap = trained_overlap(summary)
     if overlap:
         return f"trained on records leaking {sum(overlap.values())} item(s) of {', '.join(sorted(overlap))}"
-    dropped = summary.get("decontaminated", 0)
+    dropped = _number(summary, "decontaminated")
     return "no leak in the training data" + (f" ({dropped} leaking record(s) dropped by --decontaminate)" if dropped else "")
 
 

@@ -28,7 +28,8 @@ def columns(table: BoardTable) -> list[str]:
     lineage = ["lora_rank", "held_out"] if "held_out" in frame.columns else []
     source = ["source"] if "source" in frame.columns else []
     cost = [c for c in frame.columns if c.startswith("efficiency:")] if table.show_efficiency else []
-    return ["rank", "name", "model", "base", *source, "all_around", "ci95", *ranking, *lineage, *extra, *cost, "date", "flags", "submission"]
+    note = ["note"] if "note" in frame.columns else []  # a ranked row's caveat (training data not checked against some tasks)
+    return ["rank", "name", "model", "base", *source, "all_around", "ci95", *ranking, *lineage, *extra, *cost, "date", "flags", *note, "submission"]
 
 
 def _fmt(value: object, column: str) -> str:
@@ -109,7 +110,7 @@ def render(table: BoardTable, fmt: str) -> str:
     raise ValueError(fmt)
 
 
-_TEXT_COLUMNS = ("name", "base", "source", "date", "flags")
+_TEXT_COLUMNS = ("name", "base", "source", "date", "flags", "note")
 _OPTIONAL = ("date", "source", "base")  # left out, in this order, where the terminal is too narrow for them
 _TEXT_MIN = 10  # the width a text column folds down to before an optional one is left out
 

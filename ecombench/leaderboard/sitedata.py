@@ -40,7 +40,7 @@ from ecombench.taskindex import TaskIndex, TaskInfo
 ITEMS_PER_CHUNK = 500  # a page of the explorer needs one or two chunks; 20,000 items make 40
 SUBMISSIONS_PER_SHARD = 40
 MAX_SHARDS = 256
-DETAIL_VERSION = 4  # bump when ``detail`` changes: cached details of older versions are rebuilt
+DETAIL_VERSION = 5  # bump when ``detail`` changes: cached details of older versions are rebuilt
 _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 

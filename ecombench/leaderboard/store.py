@@ -22,12 +22,11 @@ import pandas as pd
 
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_writer, read_cache_pickle
+from ecombench.leaderboard import overlap
 from ecombench.paths import cache_dir
 from ecombench.submissions import Submission, load
 
-INDEX_VERSION = (
-    7  # 3: scores outside [0, 1] are refused on load; 4: entries keyed by a hash of the file bytes, not size and mtime; 5: shots; 6: rules; 7: efficiency
-)
+INDEX_VERSION = 8  # 3: scores outside [0, 1] are refused on load; 4: entries keyed by a hash of the file bytes, not size and mtime; 5: shots; 6: rules; 7: efficiency; 8: overlap
 # what a run cost (Submission.efficiency), shown on the board only when asked (--efficiency); None for records without it
 EFFICIENCY_COLUMNS = [
     "efficiency:generate_s",
@@ -38,6 +37,7 @@ EFFICIENCY_COLUMNS = [
     "efficiency:threads",
 ]
 META_COLUMNS = ["submission", "name", "model", "base", "kind", "date", "limit", "file", "lora_rank", "held_in", "shots", "rules", *EFFICIENCY_COLUMNS]
+META_COLUMNS += ["overlap", "checked"]  # training data against evaluation items (overlap.py): task -> items trained on; tasks checked (None: unknown)
 SCORE_COLUMNS = ["submission", "task", "track", "score", "stderr", "version", "data_sha256"]
 
 
@@ -49,6 +49,7 @@ class Loaded:
 
 
 def _rows(sub: Submission, file: str) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
+    trained_overlap, checked = overlap.of(sub)
     meta = {
         "submission": sub.id,
         "name": sub.name,
@@ -63,6 +64,8 @@ def _rows(sub: Submission, file: str) -> tuple[dict[str, Any], list[tuple[Any, .
         "held_in": " ".join(sub.lineage.held_in) if sub.lineage else None,
         "shots": sub.generation.num_fewshot,
         "rules": sub.rules,
+        "overlap": trained_overlap,
+        "checked": checked,
         **_efficiency(sub),
     }  # few-shot runs, and runs scored by other rules, are ranked apart (table.py)
     scores = [(sub.id, t, r.track, r.score, r.stderr if r.stderr is not None else 0.0, r.version, r.data_sha256) for t, r in sub.tasks.items()]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ecombench.leaderboard import overlap
 from ecombench.leaderboard.boards import Board
 from ecombench.leaderboard.stats import NORMALISATION, Z95, aggregate, competition_rank, normalisable, win_rates
 from ecombench.leaderboard.store import Loaded
@@ -30,6 +31,14 @@ REFERENCE_KIND = "reference"
 
 # The board's "source" column: rows from `ecombench run` (any model kind), from `score --save`, or reference rows.
 SOURCES = {"predictions": "predictions", REFERENCE_KIND: "reference", "api": "run (server)"}
+
+
+# What the board's notes say when a row is flagged contaminated, or noted as not checked (overlap.py).
+CONTAMINATED_NOTE = (
+    "contaminated: trained on records that overlap items of this board's tasks (the tasks and item counts from the run's lineage); "
+    "listed after the ranked rows, not ranked, and left out of the other rows' ranks and win rates"
+)
+UNCHECKED_NOTE = "note 'not checked against N of the board's tasks': the run's training data was not checked for overlap with those tasks; it is ranked"
 
 
 def reference_ids(meta: pd.DataFrame) -> set[str]:
@@ -90,7 +99,9 @@ def rules_flags(meta: pd.DataFrame, ranked: str) -> list[str]:
 
 def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track") -> BoardTable:
     """Rank the submissions on the board. Flagged submissions (missing tasks, other data or task
-    version, a ``--limit`` run) get no rank. A row is complete only against the board's own task
+    version, a ``--limit`` run, training data that overlapped the board's items: ``overlap.board_flag``)
+    get no rank; a row whose training data was not checked against some board tasks keeps its rank
+    with a ``note`` column (present only then). A row is complete only against the board's own task
     list: a board task that no submission has leaves the table's columns, yet every row still
     counts it as missing."""
     meta = _filter(loaded.meta, board)
@@ -112,10 +123,19 @@ def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track
     per_sub = scores.groupby("submission").agg(n_tasks=("task", "size"), changed=("changed", "sum"))
     meta = meta[meta["submission"].isin(per_sub.index)].merge(per_sub, left_on="submission", right_index=True)
     flags = []
+    # a row trained on items of the board's tasks is not ranked, nor lets its shots or rules decide what the board ranks
+    board_tasks = [t.name for t in wanted]
+    contaminated = [overlap.board_flag(trained, board_tasks) for trained in meta["overlap"]]
+    trusted = meta[[not flag for flag in contaminated]]
+    trusted = meta if trusted.empty else trusted
     # 0-shot and few-shot scores are not comparable: a board ranks one shot count (0 when present) and flags the others.
-    ranked_shots = 0 if (meta["shots"] == 0).any() else meta["shots"].min()
-    for kind, limit, n_tasks, changed, shots in zip(meta["kind"], meta["limit"], meta["n_tasks"], meta["changed"], meta["shots"], strict=True):
+    ranked_shots = 0 if (trusted["shots"] == 0).any() else trusted["shots"].min()
+    for kind, limit, n_tasks, changed, shots, dirty in zip(
+        meta["kind"], meta["limit"], meta["n_tasks"], meta["changed"], meta["shots"], contaminated, strict=True
+    ):
         parts = ["reference"] if kind == REFERENCE_KIND else []
+        if dirty:
+            parts.append(dirty)
         if shots != ranked_shots:
             parts.append(f"{int(shots)}-shot")
         if limit is not None and not pd.isna(limit):
@@ -126,9 +146,12 @@ def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track
         if changed:
             parts.append(f"other data/version on {int(changed)} task(s)")
         flags.append("; ".join(parts))
-    ranked = ranked_rules(tasks, meta)
+    ranked = ranked_rules(tasks, trusted)
     flags = ["; ".join(p for p in (rules, flag) if p) for flag, rules in zip(flags, rules_flags(meta, ranked), strict=True)]
     meta = meta.assign(flags=flags)
+    unchecked = [overlap.unchecked_note(checked, board_tasks) for checked in meta["checked"]]
+    if any(unchecked):  # ranked as ever, with a note: the check said nothing about these tasks
+        meta = meta.assign(note=unchecked)
     frame = meta.merge(aggregate(scores[["submission", "task", "track", "score", "stderr", "baseline"]], normalize=board.normalize), on="submission")
     frame["ci95"] = Z95 * frame["all_around_stderr"]
     frame["source"] = frame["kind"].map(SOURCES).fillna("run")  # where the row came from: a run, predictions scored, a reference
@@ -152,6 +175,10 @@ def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track
         pivot = scores.pivot(index="submission", columns="task", values="score")
         frame = frame.merge(pivot.add_prefix("task:"), left_on="submission", right_index=True)
     lines = notes(board, not_normalised, bool(reference.any()))
+    if any(contaminated):
+        lines = (*lines, CONTAMINATED_NOTE)
+    if any(unchecked):
+        lines = (*lines, UNCHECKED_NOTE)
     if ranked != KDDCUP or (meta["rules"] != ranked).any():  # boards of KDD-scored runs only read as before
         lines = (*lines, f"scores follow the {ranked} rules (--rules of score and run); rows scored by other rules are flagged and not ranked")
     stand_ins = {t.name: "; ".join(found.values()) for t in tasks if (found := substitutes(ranked, [t.metric]))}

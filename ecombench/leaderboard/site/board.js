@@ -9,7 +9,7 @@
   var current = { board: +st.board || 0, q: st.q || "", hf: st.hf === "1", hr: st.hr === "1", sort: st.sort || "",
                   dir: st.dir === "desc" ? "desc" : "asc", page: +st.page || 0, cols: st.cols ? st.cols.split(",") : null };
   var data = null, shown = [], picked = [];
-  var TEXT = { name: 1, model: 1, base: 1, flags: 1, date: 1, submission: 1 };
+  var TEXT = { name: 1, model: 1, base: 1, flags: 1, note: 1, date: 1, submission: 1 };
 
   function save() {
     E.setState({ board: current.board || "", q: current.q, hf: current.hf ? "1" : "", hr: current.hr ? "1" : "",
