@@ -220,6 +220,6 @@ def test_the_report_page_of_the_run_says_what_it_trained_on():
     from ecombench.leaderboard.sitedata import detail
 
     settings = dict(detail(adapter("leaky", uniform(0.9), OLD_ALLOWED))["settings"])
-    assert settings["contamination"] == f"3 records share a 13-gram; trained on items of {MC} (3 items)"
+    assert settings["contamination"] == f"trained on records leaking 3 item(s) of {MC}"
     settings = dict(detail(adapter("clean", uniform(0.9), {**OLD_ALLOWED, "decontaminated": 3}))["settings"])
-    assert settings["contamination"] == "3 records share a 13-gram"
+    assert settings["contamination"] == "no leak in the training data (3 leaking record(s) dropped by --decontaminate)"
