@@ -10,16 +10,15 @@ repository. Nine items of the evaluation set, spread over its tasks, are planted
 leak comes: exact copies, light edits (case, spacing, punctuation, two numbers changed), 25 repeats in one file,
 copies spread over three files, wrapped in other instructions, whitespace and case mangled, and the question and
 answer as Alpaca, ShareGPT and chat-messages rows. Each rule checks the clean set and the set with the plants; each
-timing runs in a process of its own (peak resident memory: the largest of the child processes so far, so the old rule
-runs first).
+timing runs in a process of its own (peak resident memory is that process's).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -139,13 +138,16 @@ def main() -> None:
 
     def run(rule: str, sources: list[str]) -> tuple[dict, float, float]:
         cmd = [sys.executable, __file__, "--worker", rule, "--train", str(args.train), "--eval", str(args.eval), "--sources", *sources]
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        out, err = proc.communicate()
-        seconds = time.perf_counter() - start
-        if proc.returncode != 0:
-            raise SystemExit(err[-3000:])
-        return json.loads(out), seconds, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            start = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - start
+            if os.waitstatus_to_exitcode(status) != 0:
+                err.seek(0)
+                raise SystemExit(err.read()[-3000:])
+            out.seek(0)
+            return json.loads(out.read()), seconds, usage.ru_maxrss / 1024  # KiB on Linux
 
     with tempfile.TemporaryDirectory() as tmp:
         planted = Path(tmp) / "planted"
