@@ -68,12 +68,14 @@ class Record(Protocol):
 
 def tokens(text: str) -> list[str]:
     """The compared tokens of ``text`` (rule 1)."""
-    return [token.lower() for token in _TOKEN.findall(text)]
+    return _TOKEN.findall(text.lower())
 
 
-def spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) character offsets of each token of ``text``, as :func:`tokens` finds them."""
-    return [m.span() for m in _TOKEN.finditer(text)]
+def spans(text: str) -> list[tuple[int, int]] | None:
+    """(start, end) character offsets of each token of ``text``, as :func:`tokens` finds them; None in the rare
+    text whose lower case tokenizes otherwise (a letter that lower-cases to two characters)."""
+    found = [m.span() for m in _TOKEN.finditer(text)]
+    return found if len(found) == len(tokens(text)) else None
 
 
 @dataclass(frozen=True)
@@ -222,7 +224,10 @@ def mark(prompt: str, covered: int, template: int) -> str:
     close = {"[[": "]]", "{{": "}}"}
     out: list[str] = []
     last, open_kind = 0, ""
-    for i, (start, end) in enumerate(spans(prompt)):
+    positions = spans(prompt)
+    if positions is None:
+        return " ".join(prompt.split())
+    for i, (start, end) in enumerate(positions):
         kind = ("{{" if template >> i & 1 else "[[") if covered >> i & 1 else ""
         if kind != open_kind:
             out.append(close.get(open_kind, "") + prompt[last:start] + kind)
@@ -321,17 +326,18 @@ def _cover(records: Sequence[Record], items: Sequence[Item], learn_templates: bo
     votes: dict[tuple[int, int], set[int]] = {}  # (item, position) -> texts of records that diverge beside it
     for r, record in enumerate(records):
         toks = tokens(record.prompt + "\n" + record.completion)
-        ids = [vocab.get(t, -1) for t in toks]
+        ids: list[Any] = list(map(vocab.get, toks))  # None: a token no item holds
         offsets: dict[int, dict[int, int]] = {}  # item -> {record position - item position: anchors}
-        for p in range(len(ids) - NGRAM + 1):
-            holders = where.get(tuple(ids[p : p + NGRAM]))
-            if holders is not None and len(holders) <= EXPAND_HOLDERS:
-                for i, q in holders:
-                    seen = offsets.setdefault(i, {})
-                    seen[p - q] = seen.get(p - q, 0) + 1
+        for a, b in _known_runs(ids, NGRAM):
+            for p in range(a, b - NGRAM + 1):
+                holders = where.get(tuple(ids[p : p + NGRAM]))
+                if holders is not None and len(holders) <= EXPAND_HOLDERS:
+                    for i, q in holders:
+                        seen = offsets.setdefault(i, {})
+                        seen[p - q] = seen.get(p - q, 0) + 1
         if short:
             for p, first in enumerate(ids):
-                if first in starts:
+                if first is not None and first in starts:
                     for n in short:
                         for i, q in where.get(tuple(ids[p : p + n]), ()):
                             offsets.setdefault(i, {})[p - q] = 1
@@ -356,7 +362,22 @@ def _cover(records: Sequence[Record], items: Sequence[Item], learn_templates: bo
     return indexed, pairs
 
 
-def _aligned(item: list[int], record: list[int], offsets: dict[int, int]) -> int:
+def _known_runs(ids: list[int | None], least: int) -> list[tuple[int, int]]:
+    """Runs [start, end) of at least ``least`` tokens that all occur in some item (not None): only there can an
+    n-gram of the record be an item's."""
+    runs: list[tuple[int, int]] = []
+    start = 0
+    for p, token in enumerate(ids):
+        if token is None:
+            if p - start >= least:
+                runs.append((start, p))
+            start = p + 1
+    if len(ids) - start >= least:
+        runs.append((start, len(ids)))
+    return runs
+
+
+def _aligned(item: list[int], record: list[int | None], offsets: dict[int, int]) -> int:
     """Item positions whose token the record repeats at an anchor's offset, in runs of ``ALIGN_RUN`` or more: the
     anchors' own n-grams, and what lies between and beyond them when only some tokens were changed."""
     mask = 0
