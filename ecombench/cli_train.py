@@ -96,6 +96,7 @@ def train(
         f"adapter written to {outcome.adapter} ({lin.steps} steps"
         + (f", train loss {lin.train_loss:.4f}" if lin.train_loss is not None else "")
         + (f", held-out loss {lin.heldout_loss:.4f}" if lin.heldout_loss is not None else "")
+        + (f", resumed from {lin.resumed_from}" if lin.resumed_from else "")
         + f"; held-in tasks {len(lin.held_in)}, held-out {len(lin.held_out)})"
     )
     if outcome.report is not None:

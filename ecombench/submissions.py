@@ -154,6 +154,7 @@ class Lineage(_Record):
     train_loss: Finite | None
     heldout_loss: Finite | None
     config_fingerprint: str
+    resumed_from: str | None = None  # the checkpoint a resumed run went on from (checkpoints/checkpoint-N); None: one go
 
 
 class Submission(_Record):

@@ -113,3 +113,31 @@ def leak_rows(count: int = 30) -> list[dict]:
             prompt = prompt.replace("1", "7", 1) if "1" in prompt else prompt + " 7"
         out.append({"input_field": prompt, "output_field": item["output_field"], "task_type": item["task_type"], "metric": item["metric"]})
     return out
+
+
+# The multiple-choice layout of EC-Guide's MCQ/PRP.json: three options numbered 0, 1 and 3, and a third of the
+# answers 2, an option the prompt does not list (the published file has 333 such rows of 999).
+RELATION = "Products {i}: how are the {a} and the {b} related?\n0. Users who buy one may also buy the other.\n1. Users who view one may also view the other.\n3. They are similar.\nAnswer: "
+
+
+def write_as_published(folder: Path, n: int = 30, seed: int = 7) -> dict[str, Path]:
+    """:func:`write_published` as such a folder really comes: two 0-byte files (``RANK/QPR.json``,
+    ``RET/CR.json``) and ``MCQ/PRP.json``, 9 rows whose options are 0, 1 and 3, answers 0, 1, 2, 0, 1, 2, ...
+    (so rows 2, 5 and 8 answer 2, not among them). Returns those three files by name."""
+    write_published(folder, n, seed)
+    rng = random.Random(seed)
+    paths = {"QPR": folder / "RANK" / "QPR.json", "CR": folder / "RET" / "CR.json", "PRP": folder / "MCQ" / "PRP.json"}
+    for name in ("QPR", "CR"):
+        paths[name].parent.mkdir(parents=True, exist_ok=True)
+        paths[name].write_bytes(b"")
+    rows = [
+        {
+            "input_field": RELATION.format(i=i, a=rng.choice(PRODUCTS), b=rng.choice(PRODUCTS)),
+            "output_field": i % 3,
+            "task_type": "multiple-choice",
+            "metric": "accuracy",
+        }
+        for i in range(9)
+    ]
+    paths["PRP"].write_text(json.dumps(rows, indent=4) + "\n", encoding="utf-8")
+    return paths

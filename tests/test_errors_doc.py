@@ -59,6 +59,12 @@ def places(tmp_path_factory, tiny_model):  # tiny built first: its one-time "bui
     p["bad_oamine"] = write_jsonl(root / "bad_oamine.jsonl", [{"title": "x"}])
     p["empty_answer_train"] = root / "empty_answer_train.json"
     p["empty_answer_train"].write_text('[\n{"prompt": "Q1", "completion": "A1"},\n{"prompt": "Q2", "completion": ""}\n]\n')
+    p["empty_train"] = root / "empty_train.json"
+    p["empty_train"].write_bytes(b"")
+    p["off_options_train"] = root / "off_options_train.json"
+    p["off_options_train"].write_text(
+        '[\n{"input_field": "Which?\\n0. a\\n1. b\\n3. c\\nAnswer: ", "output_field": 2, "task_type": "multiple-choice", "metric": "accuracy"}\n]\n'
+    )
     p["broken_array"] = root / "broken_array.json"
     p["broken_array"].write_text('[\n{"prompt": "Q1", "completion": "A1"} {"prompt"\n')
     p["nested_preds"] = root / "nested_preds.jsonl"

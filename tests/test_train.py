@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -181,9 +182,10 @@ def test_train_on_a_published_folder_with_capabilities_and_decontamination(tmp_p
     """The published ShopBench layout (JSON arrays per sub-task, no task names, 2 empty answers, the benchmark's own
     instruction templates) trains with no conversion; a leak of 30 lightly edited evaluation items is refused, and
     --decontaminate trains on the rest and records what it dropped."""
-    from tests.published import leak_rows, write_published
+    from tests.published import leak_rows, write_as_published
 
-    published = write_published(tmp_path / "published")
+    published = tmp_path / "published"
+    dirt = write_as_published(published)  # with two 0-byte files and 3 multiple-choice answers not among their options
     mixture = tmp_path / "mixture.yaml"
     mixture.write_text(
         "capabilities:\n  user_behavior_alignment: [mcq_rp, 'rank_*']\n  concept_understanding: ['ner_*', mcq_sap, gen_tg]\n  knowledge_reasoning: ['leak_*']\n"
@@ -208,12 +210,18 @@ def test_train_on_a_published_folder_with_capabilities_and_decontamination(tmp_p
     proc = cli("train", "--config", str(config), "--output", str(tmp_path / "o2"), "--decontaminate", "--submissions-dir", str(subs), "--name", "pub")
     assert f"{published}/MCQ/SAP.json: JSON array of shopbench rows (29 records, 1 skipped)" in proc.stdout
     assert "skipped 2 bad row(s): 2 empty answer (first at " in proc.stdout
+    assert f"skipped 2 empty file(s): {dirt['QPR']}, {dirt['CR']}; --strict refuses them instead" in proc.stdout
+    # PRP's 3, and a leaked category question whose edit (the first "1" made "7") renamed its option "1." to "7."
+    assert f"flagged 4 row(s), trained on: 4 answer not among the options (first at {dirt['PRP']}:14)" in proc.stdout
     assert "--decontaminate: dropped the 30 leaking record(s); training on the other 178" in proc.stdout
     lineage = load(next(subs.glob("*.json"))).lineage
     assert lineage is not None
     assert lineage.capabilities == {"concept_understanding": 60, "user_behavior_alignment": 40}  # 20 per task; the leak's records all dropped
     assert lineage.contamination["decontaminated"] == 30 and lineage.contamination["trained_overlap"] == {}
     assert lineage.data["skipped"]["by_kind"] == {"empty answer": 2} and lineage.data["decontaminated"] == 30
+    assert lineage.data["skipped"]["empty_files"] == [f"{dirt['QPR']}: empty (no rows)", f"{dirt['CR']}: empty (no rows)"]
+    assert lineage.data["flagged"]["by_kind"] == {"answer not among the options": 4}
+    assert lineage.data["flagged"]["examples"]["answer not among the options"][0].startswith(f"{dirt['PRP']}:14: the answer 2 is not among")
     assert "leak_copy" not in lineage.mixture and lineage.mixture["mcq_rp"] == 20
     # The adapter's model card: base, mixture, the closing scores as model-index (peft leaves an empty template)
     sub = load(next(subs.glob("*.json")))
@@ -283,9 +291,14 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_result(tmp_path, tiny_model)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "adapter_config.json").exists(), "a killed run must leave no adapter"
-    cli("train", "--config", str(config), "--output", str(out), "--no-eval")
+    rerun = cli("train", "--config", str(config), "--output", str(out), "--no-eval")
     state = json.loads((out / "training.json").read_text())
     assert state["steps"] == 40
+    # the rerun says where it picked up, and its lineage names that checkpoint (the uninterrupted run's names none)
+    assert re.fullmatch(r"checkpoints/checkpoint-\d+", state["resumed_from"] or "") and state["fit"]["resumed_from"] == state["resumed_from"]
+    assert f"resuming from {state['resumed_from']} (the last checkpoint in {out})" in rerun.stdout
+    assert f"resumed from {state['resumed_from']}" in rerun.stdout.splitlines()[-1]
+    assert json.loads((whole / "training.json").read_text())["resumed_from"] is None
     a, b = _weights(whole), _weights(out)
     assert a.keys() == b.keys()
     for key in a:
@@ -477,3 +490,33 @@ def test_a_resumed_run_records_the_loss_of_the_whole_run(tmp_path, tiny_model):
     _, _, resumed = fit(tiny_model, records, [], optim, lora, resumed_dir, resume=True, show_progress=False)
     assert resumed.steps == whole.steps == 4
     assert resumed.train_loss == pytest.approx(whole.train_loss, rel=1e-5)
+
+
+def test_heldout_loss_once_per_evaluation_on_a_capped_sample_epochs_seen_and_the_checkpoint_resumed(tmp_path, tiny_model):
+    """Issue 34 (5): the held-out loss is computed once per evaluation (the last step's was computed again after
+    training) on at most eval_records held-out records; epochs is the fraction of the training records seen, not
+    of the few the step budget tokenized; a resumed run names the checkpoint it resumed from."""
+    import shutil
+
+    from ecombench.train.config import LoraConfig, OptimConfig
+    from ecombench.train.data import TrainRecord
+    from ecombench.train.trainer import fit
+
+    records = [TrainRecord(f"Item {i}:", " ".join(["word"] * 80)) for i in range(100)]  # each longer than max_length
+    heldout = [TrainRecord(f"Held {i}:", "word word") for i in range(10)]
+    optim = OptimConfig(max_steps=6, batch_size=2, packing=False, max_length=64, save_steps=3, eval_steps=3, eval_records=4, logging_steps=3, dtype="float32")
+    lora = LoraConfig(rank=2, alpha=4, target_modules=["v_proj", "q_proj"])
+    out = tmp_path / "out"
+    _, _, result = fit(tiny_model, records, heldout, optim, lora, out, show_progress=False)
+    logged = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    evaluations = [row for row in logged if "eval_loss" in row]
+    assert [row["step"] for row in evaluations] == [3, 6]  # steps 3 and 6, each once
+    assert result.heldout_loss == evaluations[-1]["eval_loss"] and result.heldout_records == 4
+    # 6 steps x 2 records = 12 of the 100 records seen (the budget tokenized 2 x 6 x 2 x 64 tokens: 24 records)
+    assert result.epochs == 0.12 and result.resumed_from is None
+
+    shutil.rmtree(out / "checkpoints" / "checkpoint-6")  # as if killed after step 3's checkpoint
+    _, _, resumed = fit(tiny_model, records, heldout, optim, lora, out, resume=True, show_progress=False)
+    assert resumed.resumed_from == "checkpoints/checkpoint-3" and resumed.steps == 6 and resumed.epochs == 0.12
+    later = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()][len(logged) :]
+    assert later[0] == {"step": 3, "resumed_from": "checkpoints/checkpoint-3"}

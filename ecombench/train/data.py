@@ -19,7 +19,7 @@ from typing import Any
 
 from ecombench.errors import EcombenchError
 from ecombench.train.config import DataConfig
-from ecombench.train.sources import UNTAGGED, FileSummary, Skipped, TrainRecord, core_records_path, expand, stream
+from ecombench.train.sources import UNTAGGED, FileSummary, Flagged, Skipped, TrainRecord, core_records_path, expand, stream
 
 __all__ = [
     "UNTAGGED",
@@ -74,6 +74,14 @@ def as_evaluated(records: list[TrainRecord], render: Callable[[str], str]) -> li
     return [r if r.templated else replace(r, prompt=render(r.prompt), templated=True) for r in records]
 
 
+def heldout_sample(records: list[TrainRecord], cap: int, seed: int) -> list[TrainRecord]:
+    """At most ``cap`` of the held-out ``records`` (a seeded sample, in their order, so every task keeps its share):
+    what the held-out loss is computed on."""
+    if len(records) <= cap:
+        return records
+    return [records[i] for i in sorted(random.Random(seed).sample(range(len(records)), cap))]
+
+
 def source_path(source: str) -> Path:
     """The first file a data source names; a source naming none is an error (checked before any model loads)."""
     return expand(source)[0].path
@@ -81,26 +89,29 @@ def source_path(source: str) -> Path:
 
 @dataclass(frozen=True)
 class Loaded:
-    """Every record of the sources, what each file held, and the rows left out."""
+    """Every record of the sources, what each file held, the rows left out and the rows flagged (trained on)."""
 
     records: list[TrainRecord]
     files: list[FileSummary]
     skipped: Skipped
+    flagged: Flagged = field(default_factory=Flagged)
 
     def described(self) -> list[dict[str, Any]]:
         return [f.as_dict() for f in self.files]
 
 
 def read_sources(sources: list[str], chat_template: Any = None, *, strict: bool = False) -> Loaded:
-    """Read every source (see ``ecombench.train.sources``); a file with no record at all is an error."""
-    skipped = Skipped(strict=strict)
+    """Read every source (see ``ecombench.train.sources``). A file with no row at all is skipped and counted; a
+    file whose rows are all bad is an error (its layout is likely not one ecombench reads), as are sources with no record."""
+    skipped, flagged = Skipped(strict=strict), Flagged(strict=strict)
     files: list[FileSummary] = []
-    records = list(stream(sources, chat_template, skipped=skipped, files=files))
+    records = list(stream(sources, chat_template, skipped=skipped, files=files, flagged=flagged))
     for f in files:
-        if f.records == 0:
-            why = f"; all {f.skipped} row(s) are bad, e.g. {next(iter(skipped.examples.values()))[0]}" if f.skipped else ""
-            raise EcombenchError(f"data source {f.path}: no records{why}")
-    return Loaded(records, files, skipped)
+        if f.records == 0 and f.skipped:
+            raise EcombenchError(f"data source {f.path}: no records; all {f.skipped} row(s) are bad, e.g. {next(iter(skipped.examples.values()))[0]}")
+    if not records:
+        raise EcombenchError(f"data sources {', '.join(sources)}: no records ({len(skipped.files)} empty file(s) skipped)")
+    return Loaded(records, files, skipped, flagged)
 
 
 def load_records(sources: list[str], chat_template: Any = None, *, strict: bool = False) -> tuple[list[TrainRecord], list[dict[str, Any]]]:

@@ -15,7 +15,7 @@ from typing import Any
 from ecombench import contamination
 from ecombench.taskindex import build_index, default_roots
 from ecombench.train.data import apply_capabilities, read_sources
-from ecombench.train.sources import TrainRecord
+from ecombench.train.sources import TrainRecord, model_chat_template, plain_chat
 
 QUANTILES = (0.5, 0.9, 0.99)
 FINDINGS_SHOWN = 10  # contamination findings printed per kind (exact, leak, shared); JSON has them all
@@ -57,7 +57,12 @@ def inspect_sources(
     strict: bool = False,
     chat_template: Callable[[list[dict[str, str]]], str] | None = None,
 ) -> dict[str, Any]:
-    """The description ``data inspect`` prints (as a table or JSON)."""
+    """The description ``data inspect`` prints (as a table or JSON). Chat rows go through ``model``'s chat
+    template, or without a model as plain ``role: content`` lines (their words counted)."""
+    if chat_template is None:
+        from ecombench.tiny import resolve_model
+
+        chat_template = model_chat_template(resolve_model(model).base_path) if model is not None else plain_chat
     loaded = read_sources(sources, chat_template, strict=strict)
     records, left_out = apply_capabilities(loaded.records, capabilities or {})
     lengths, unit = _lengths(records, model)
@@ -91,6 +96,7 @@ def inspect_sources(
         "files": [f.as_dict() for f in loaded.files],
         "records": len(records),
         "skipped": loaded.skipped.as_dict(),
+        "flagged": loaded.flagged.as_dict(places=True),
         "left_out_tasks": left_out,
         "tasks": dict(sorted(tasks.items())),
         "tracks": dict(sorted(Counter(r.track for r in records).items())),
@@ -111,12 +117,21 @@ def render(summary: dict[str, Any], console: Any) -> None:
 
     for f in summary["files"]:
         formats = ", ".join(f"{n} {fmt}" for fmt, n in f["formats"].items()) or "no readable rows"
-        console.print(text(f"{f['path']}: {f['container']}, {formats}" + (f", {f['skipped']} skipped" if f["skipped"] else "")), markup=False, highlight=False)
+        counts = (f", {f['skipped']} skipped" if f["skipped"] else "") + (f", {f['flagged']} flagged" if f.get("flagged") else "")
+        shown = f"{f['path']}: empty (no rows), skipped" if not f["records"] and not f["skipped"] else f"{f['path']}: {f['container']}, {formats}{counts}"
+        console.print(text(shown), markup=False, highlight=False)
     skipped = summary["skipped"]
     if skipped["rows"]:
         console.print(f"skipped {skipped['rows']} bad row(s):", markup=False)
         for kind, n in skipped["by_kind"].items():
             console.print(text(f"  {n} {kind}: " + "; ".join(skipped["examples"][kind][:3])), markup=False, highlight=False)
+    if skipped.get("empty_files"):
+        console.print(
+            text(f"skipped {len(skipped['empty_files'])} empty file(s): " + ", ".join(f.split(": ")[0] for f in skipped["empty_files"])), markup=False
+        )
+    flagged = summary["flagged"]
+    for kind, n in flagged["by_kind"].items():
+        console.print(text(f"flagged {n} row(s), trained on ({kind}): " + "; ".join(flagged["examples"][kind][:3])), markup=False, highlight=False)
     if summary["left_out_tasks"]:
         console.print(text(f"left out (no capability names them): {', '.join(summary['left_out_tasks'])}"), markup=False, highlight=False)
     unit = summary["length_unit"]

@@ -24,6 +24,7 @@ from ecombench.taskindex import TaskInfo, build_index, default_roots
 from ecombench.tiny import resolve_model
 from ecombench.train.config import DataConfig, TrainConfig
 from ecombench.train.data import Mixture, apply_capabilities, as_evaluated, build_mixture, candidates, read_sources, source_path
+from ecombench.train.sources import model_chat_template
 
 CONFIG_FILE = "train_config.json"
 MIXTURE_FILE = "mixture.json"
@@ -88,23 +89,6 @@ def _lora_targets(target_modules: str | list[str]) -> str | list[str]:
 def _eval_tasks(config: TrainConfig) -> list[TaskInfo]:
     index = build_index(default_roots())
     return index.select(config.eval.tasks)
-
-
-def _tokenizer_chat_template(model_path: Path):
-    """A function applying the base model's chat template; loads the tokenizer only if chat records appear."""
-    state: dict[str, Any] = {}
-
-    def apply(messages: list[dict[str, str]]) -> str:
-        if "tok" not in state:
-            from transformers import AutoTokenizer
-
-            state["tok"] = AutoTokenizer.from_pretrained(model_path)
-        tok = state["tok"]
-        if not getattr(tok, "chat_template", None):
-            raise EcombenchError(f"chat records need a tokenizer with a chat template, and {model_path} has none")
-        return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-
-    return apply
 
 
 def eval_renderer(model_path: Path) -> Callable[[str], str] | None:
@@ -188,11 +172,13 @@ def prepare(config: TrainConfig, base: ResolvedModel, say: Callable[[str], None]
     say = say or (lambda line: None)
     if base.kind == "adapter":
         raise EcombenchError(f"--model {config.model} is an adapter; train on its base model, or merge it first (ecombench merge)")
-    loaded = read_sources(config.data.sources, _tokenizer_chat_template(base.base_path), strict=config.data.strict)
+    loaded = read_sources(config.data.sources, model_chat_template(base.base_path), strict=config.data.strict)
     for file in loaded.files:
         say(file.line())
-    if loaded.skipped.total:
+    if loaded.skipped.total or loaded.skipped.files:
         say(loaded.skipped.line())
+    if loaded.flagged.total:
+        say(loaded.flagged.line())
     records, left_out = apply_capabilities(loaded.records, config.data.capabilities)
     if left_out:
         say(f"left out {len(left_out)} task(s) that no capability names: {', '.join(left_out[:8])}{' ...' if len(left_out) > 8 else ''}")
@@ -214,6 +200,7 @@ def prepare(config: TrainConfig, base: ResolvedModel, say: Callable[[str], None]
         mixture,
         data={
             "skipped": loaded.skipped.as_dict(),
+            "flagged": loaded.flagged.as_dict(),
             "left_out_tasks": left_out,
             "decontaminated": dropped,
             "formats": {f.path: dict(f.formats) for f in loaded.files},
@@ -260,9 +247,11 @@ def train(
         lineage: submissions.Lineage | None = read_lineage(out)
     else:
         from ecombench import harness
-        from ecombench.train.trainer import fit, save_adapter
+        from ecombench.train.trainer import fit, last_checkpoint, save_adapter
 
         harness.quiet_lm_eval(debug)
+        if say is not None and state.is_main_process and (checkpoint := last_checkpoint(out)) is not None:
+            say(f"resuming from {checkpoint.relative_to(out)} (the last checkpoint in {out})")
         model, tokenizer, result = fit(
             base.base_path,
             mixture.train,
@@ -300,6 +289,7 @@ def train(
                 train_loss=result.train_loss,
                 heldout_loss=result.heldout_loss,
                 config_fingerprint=config.fingerprint(),
+                resumed_from=result.resumed_from,
             )
             stats = {k: v for k, v in asdict(result).items() if k != "is_main"}
 

@@ -23,8 +23,12 @@ format                    fields
 ========================  ====================================================================
 
 A row that cannot become a training record (an empty or non-string answer, an unknown layout, a
-line that is not JSON) is counted by kind with its ``file:line`` and skipped; ``strict`` makes the
-first one an error instead. Nothing is dropped without being counted.
+line that is not JSON, chat turns the model's chat template refuses, text after a JSON array's closing
+``]``) is counted by kind with its ``file:line`` and skipped; a file with no row at all (0 bytes, blank,
+``[]``) is counted and skipped whole. A multiple-choice row whose answer is not among the options its
+prompt lists is *flagged*: counted with its ``file:line`` and still trained on. ``strict`` makes the first
+of any of these an error instead. Nothing is dropped without being counted. A UTF-8 byte-order mark at a
+file's start is read past.
 """
 
 from __future__ import annotations
@@ -60,6 +64,11 @@ class TrainRecord:
     task_type: str = ""  # ShopBench task type when the row names one; not part of the data hash
 
 
+_BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark (Windows editors write one); "utf-8-sig" reads past it
+# A multiple-choice option as ShopBench prompts list them: a line "N. text" (leading spaces allowed).
+_OPTION_LINE = re.compile(r"[ \t]*(\d+)\.[ \t]")
+
+
 class BadRow(Exception):
     """A row that cannot become a training record: ``kind`` groups it in the summary."""
 
@@ -70,11 +79,12 @@ class BadRow(Exception):
 
 @dataclass
 class Skipped:
-    """Rows left out, by kind, with the first few ``file:line: why`` of each kind."""
+    """Rows left out, by kind, with the first few ``file:line: why`` of each kind; and files with no row at all."""
 
     strict: bool = False
     counts: Counter = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)  # "path: why" of each file skipped whole (it holds no row)
 
     def add(self, where: str, bad: BadRow) -> None:
         if self.strict:
@@ -84,17 +94,58 @@ class Skipped:
         if len(kept) < EXAMPLES_KEPT:
             kept.append(f"{where}: {bad.why}")
 
+    def add_file(self, path: str, why: str) -> None:
+        if self.strict:
+            raise EcombenchError(f"{path}: {why} (--strict refuses an empty file; without it the file is skipped and counted)")
+        self.files.append(f"{path}: {why}")
+
     @property
     def total(self) -> int:
         return sum(self.counts.values())
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rows": self.total, "by_kind": dict(sorted(self.counts.items())), "examples": {k: v for k, v in sorted(self.examples.items())}}
+        out = {"rows": self.total, "by_kind": dict(sorted(self.counts.items())), "examples": {k: v for k, v in sorted(self.examples.items())}}
+        return {**out, "empty_files": list(self.files)} if self.files else out
 
     def line(self) -> str:
-        """One line for the terminal: how many, of which kind, the first place of each."""
+        """One line for the terminal: how many, of which kind, the first place of each; the files skipped whole."""
         kinds = ", ".join(f"{n} {kind} (first at {self.examples[kind][0].split(': ')[0]})" for kind, n in sorted(self.counts.items()))
-        return f"skipped {self.total} bad row(s): {kinds}; --strict refuses them instead"
+        parts = [f"skipped {self.total} bad row(s): {kinds}"] if self.total else []
+        if self.files:
+            parts.append(f"skipped {len(self.files)} empty file(s): {', '.join(f.split(': ')[0] for f in self.files)}")
+        return "; ".join(parts) + "; --strict refuses them instead"
+
+
+@dataclass
+class Flagged:
+    """Rows trained on but doubtful (a multiple-choice answer that is not among its options), by kind, with the
+    first few ``file:line: why`` of each kind and every ``file:line``."""
+
+    strict: bool = False
+    counts: Counter = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    places: list[str] = field(default_factory=list)
+
+    def add(self, where: str, kind: str, why: str) -> None:
+        if self.strict:
+            raise EcombenchError(f"{where}: {why} (--strict refuses a flagged row; without it the row is trained on and counted)")
+        self.counts[kind] += 1
+        self.places.append(where)
+        kept = self.examples.setdefault(kind, [])
+        if len(kept) < EXAMPLES_KEPT:
+            kept.append(f"{where}: {why}")
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def as_dict(self, *, places: bool = False) -> dict[str, Any]:
+        out = {"rows": self.total, "by_kind": dict(sorted(self.counts.items())), "examples": {k: v for k, v in sorted(self.examples.items())}}
+        return {**out, "places": list(self.places)} if places else out
+
+    def line(self) -> str:
+        kinds = ", ".join(f"{n} {kind} (first at {self.examples[kind][0].split(': ')[0]})" for kind, n in sorted(self.counts.items()))
+        return f"flagged {self.total} row(s), trained on: {kinds}; --strict refuses them instead"
 
 
 @dataclass(frozen=True)
@@ -126,7 +177,13 @@ def core_benchmark_path() -> Path:
 
 
 def _data_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix in (".json", ".jsonl") and p.is_file() and not any(part.startswith(".") for part in p.parts))
+    """The ``.json``/``.jsonl`` files under ``folder``, sorted; hidden names (``.git``, ``.cache``) are skipped only
+    below it: the folder's own path may hold any (``~/.ecombench``, ``..``, ``.venv``)."""
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix in (".json", ".jsonl") and p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
 
 
 def expand(source: str) -> list[SourceFile]:
@@ -135,7 +192,10 @@ def expand(source: str) -> list[SourceFile]:
         return [SourceFile(source, core_records_path(), None), SourceFile(source, core_benchmark_path(), None)]
     if source.startswith("suite:"):
         folder = _suite_train_dir(source.removeprefix("suite:"))
-        return [SourceFile(source, p, folder) for p in _data_files(folder)]
+        files = _data_files(folder)
+        if not files:
+            raise EcombenchError(f"data source {source}: its train/ folder {folder} holds no .json or .jsonl file")
+        return [SourceFile(source, p, folder) for p in files]
     if any(ch in source for ch in "*?["):
         pattern = Path(source).expanduser()
         fixed = [part for part in pattern.parts[: next(i for i, part in enumerate(pattern.parts) if any(ch in part for ch in "*?["))]]
@@ -171,16 +231,18 @@ def task_from_path(file: SourceFile) -> str:
 
 
 def container(path: Path) -> str:
-    """``JSON array`` or ``JSON Lines``, from the first character that is not white space."""
+    """``JSON array`` or ``JSON Lines``, from the first character that is not white space (``empty`` if none)."""
     try:
         with path.open("rb") as handle:
+            first = True
             while chunk := handle.read(4096):
-                stripped = chunk.lstrip()
+                stripped = (chunk.removeprefix(_BOM) if first else chunk).lstrip()
+                first = False
                 if stripped:
                     return "JSON array" if stripped.startswith(b"[") else "JSON Lines"
     except OSError as exc:
         raise EcombenchError(f"{path}: cannot read ({exc.strerror})") from exc
-    return "JSON Lines"
+    return "empty"
 
 
 def iter_rows(path: Path) -> Iterator[tuple[int, Any]]:
@@ -190,14 +252,14 @@ def iter_rows(path: Path) -> Iterator[tuple[int, Any]]:
     try:
         if kind == "JSON array":
             yield from _iter_array(path)
-        else:
+        elif kind == "JSON Lines":
             yield from _iter_lines(path)
     except UnicodeDecodeError as exc:
         raise EcombenchError(f"{path}: not UTF-8 text ({exc.reason})") from exc
 
 
 def _iter_lines(path: Path) -> Iterator[tuple[int, Any]]:
-    with path.open(encoding="utf-8", newline="\n") as handle:
+    with path.open(encoding="utf-8-sig", newline="\n") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -208,9 +270,10 @@ def _iter_lines(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def _iter_array(path: Path) -> Iterator[tuple[int, Any]]:
-    """Elements of a top-level JSON array, one at a time, with the line each starts on."""
+    """Elements of a top-level JSON array, one at a time, with the line each starts on; text after the array's
+    closing ``]`` is one :class:`BadRow` at the line it starts on (a second array, appended JSON Lines, garbage)."""
     decoder = json.JSONDecoder()
-    with path.open(encoding="utf-8", newline="") as handle:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
         buf, pos, line, eof = "", 0, 1, False
 
         def more() -> bool:
@@ -238,6 +301,10 @@ def _iter_array(path: Path) -> Iterator[tuple[int, Any]]:
         while True:
             ch = skip_space()
             if ch == "]":
+                pos += 1
+                if skip_space():  # counted, never parsed: it may be anything
+                    shown = buf[pos : pos + 40].split("\n")[0]
+                    yield line, BadRow("text after the array", f"the file goes on after its JSON array's closing ']' (with {shown!r}); not read")
                 return
             if not first:
                 if ch != ",":
@@ -300,7 +367,66 @@ def _chat(messages: Any, name: str, chat_template: Callable[[list[dict[str, str]
         raise BadRow("non-string field", f"a turn of '{name}' has content that is not a string")
     if chat_template is None:
         raise EcombenchError("chat records need a tokenizer with a chat template, and this model has none")
-    return chat_template(messages[:-1]), answer
+    return chat_template(messages[:-1]), answer  # a template that refuses the turns raises BadRow (model_chat_template)
+
+
+def plain_chat(messages: list[dict[str, str]]) -> str:
+    """Chat turns as plain ``role: content`` lines: how ``data inspect`` reads chat rows without a model (to count words)."""
+    return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
+
+
+def model_chat_template(model_path: Path) -> Callable[[list[dict[str, str]]], str]:
+    """A function applying the model's chat template (its tokenizer is loaded at the first chat row). Turns the
+    template refuses (roles that do not alternate, a system turn it has no place for) are a :class:`BadRow`."""
+    state: dict[str, Any] = {}
+
+    def apply(messages: list[dict[str, str]]) -> str:
+        if "tok" not in state:
+            from transformers import AutoTokenizer
+
+            state["tok"] = AutoTokenizer.from_pretrained(model_path)
+        tok = state["tok"]
+        if not getattr(tok, "chat_template", None):
+            raise EcombenchError(f"chat records need a tokenizer with a chat template, and {model_path} has none")
+        from jinja2 import TemplateError
+
+        try:
+            return str(tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+        except TemplateError as exc:
+            raise BadRow("chat template refuses", f"the model's chat template refuses these turns ({exc})") from exc
+
+    return apply
+
+
+def listed_options(prompt: str) -> list[int]:
+    """The option numbers a multiple-choice prompt lists, as ShopBench lists them (``0. xxx\\n1. yyy``): the last run
+    of two or more consecutive lines ``N. text`` (one numbered line, or numbered paragraphs apart, is not a list)."""
+    runs: list[list[int]] = []
+    run: list[int] = []
+    for line in [*prompt.split("\n"), ""]:
+        if match := _OPTION_LINE.match(line):
+            run.append(int(match.group(1)))
+            continue
+        if len(run) >= 2:
+            runs.append(run)
+        run = []
+    return runs[-1] if runs else []
+
+
+def answer_not_among_options(row: dict[str, Any]) -> str | None:
+    """Why a ShopBench multiple-choice row's answer (an option index) is not one of the options its prompt lists,
+    or None (also for a row that lists no options, or whose answer is not an index)."""
+    if row.get("task_type") != "multiple-choice" or not isinstance(row.get("input_field"), str):
+        return None
+    truth = row.get("output_field")
+    if isinstance(truth, str) and truth.strip().isdigit():
+        truth = int(truth.strip())
+    if not isinstance(truth, int) or isinstance(truth, bool):
+        return None
+    options = listed_options(row["input_field"])
+    if not options or truth in options:
+        return None
+    return f"the answer {truth} is not among the options the prompt lists ({', '.join(map(str, options))})"
 
 
 def to_record(row: Any, where: str, path_task: str, chat_template: Callable[[list[dict[str, str]]], str] | None) -> tuple[str, TrainRecord]:
@@ -360,6 +486,7 @@ class FileSummary:
     records: int = 0
     skipped: int = 0
     sha256: str = ""
+    flagged: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -369,12 +496,15 @@ class FileSummary:
             "formats": dict(self.formats),
             "records": self.records,
             "skipped": self.skipped,
+            "flagged": self.flagged,
             "sha256": self.sha256,
         }
 
     def line(self) -> str:
+        if not self.records and not self.skipped:
+            return f"{self.path}: empty (no rows), skipped"
         kinds = ", ".join(f"{fmt} rows" for fmt in self.formats) or "no readable rows"
-        extra = f", {self.skipped} skipped" if self.skipped else ""
+        extra = (f", {self.skipped} skipped" if self.skipped else "") + (f", {self.flagged} flagged" if self.flagged else "")
         return f"{self.path}: {self.container} of {kinds} ({self.records} records{extra})"
 
 
@@ -384,13 +514,16 @@ def stream(
     *,
     skipped: Skipped | None = None,
     files: list[FileSummary] | None = None,
+    flagged: Flagged | None = None,
 ) -> Iterator[TrainRecord]:
-    """Every record of every source, in order; bad rows go to ``skipped``, each file's summary to ``files``."""
+    """Every record of every source, in order; bad rows and files with no row go to ``skipped``, doubtful rows
+    (still yielded) to ``flagged``, each file's summary to ``files``."""
     from ecombench.models import file_hash
 
     if not sources:
         raise EcombenchError("data.sources is empty: name 'core', files, folders or glob patterns")
     skipped = skipped if skipped is not None else Skipped()
+    flagged = flagged if flagged is not None else Flagged(strict=skipped.strict)
     expanded = [f for source in sources for f in expand(source)]
     for file in expanded:
         summary = FileSummary(file.source, str(file.path), container(file.path), sha256=file_hash(file.path))
@@ -403,8 +536,13 @@ def stream(
                 summary.skipped += 1
                 skipped.add(where, bad)
                 continue
+            if fmt == "shopbench" and (why := answer_not_among_options(row)):
+                summary.flagged += 1
+                flagged.add(where, "answer not among the options", why)
             summary.formats[fmt] += 1
             summary.records += 1
             yield record
+        if not summary.records and not summary.skipped:
+            skipped.add_file(str(file.path), "empty (no rows)")
         if files is not None:
             files.append(summary)

@@ -12,8 +12,9 @@ Supports:
   square of the whole batch. ``packing: false`` pads each batch to its longest record instead;
 - gradient accumulation; gradient checkpointing (non-reentrant, so it works with a frozen base);
 - bf16 on GPUs that support it, fp32 on CPU; QLoRA (4-bit NF4 base through bitsandbytes) on CUDA;
-- checkpoints every ``save_steps`` under ``OUTPUT/checkpoints`` and resume from the last one;
-- training and held-out loss in a rich progress bar and in ``OUTPUT/log.jsonl``;
+- checkpoints every ``save_steps`` under ``OUTPUT/checkpoints`` and resume from the last one (the result names it);
+- training and held-out loss in a rich progress bar and in ``OUTPUT/log.jsonl``; the held-out loss on at most
+  ``eval_records`` held-out records, computed once per evaluation (the last step's is not computed again);
 - data parallelism when started by ``accelerate launch`` (DDP, or FSDP from an accelerate config):
   only the main process writes the adapter.
 
@@ -36,7 +37,7 @@ from typing import Any
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_writer, remove_entry, staging_dir
 from ecombench.train.config import LoraConfig, OptimConfig
-from ecombench.train.data import TrainRecord
+from ecombench.train.data import TrainRecord, heldout_sample
 
 CHECKPOINTS = "checkpoints"
 LOG_FILE = "log.jsonl"
@@ -46,13 +47,15 @@ ADAPTER_STAGING = ".adapter-"  # save_adapter's staging folders inside the outpu
 @dataclass(frozen=True)
 class FitResult:
     steps: int
-    epochs: float
+    epochs: float  # the fraction of the training records really seen (2.0: each twice), not of those tokenized
     train_loss: float | None
     heldout_loss: float | None
     tokens: int  # completion + prompt tokens trained on (no padding)
     seconds: float
     world_size: int
     is_main: bool
+    heldout_records: int = 0  # the held-out records the loss was computed on (at most eval_records)
+    resumed_from: str | None = None  # the checkpoint this run resumed from (checkpoints/checkpoint-N), None if none
 
 
 def device_and_dtype(dtype: str) -> tuple[str, str]:
@@ -205,6 +208,14 @@ def _logged_train_loss(log_history: list[dict[str, Any]]) -> float | None:
     return total / steps if steps else None
 
 
+def _logged_eval_loss(log_history: list[dict[str, Any]], step: int) -> float | None:
+    """The held-out loss the trainer logged at ``step`` (it evaluates every ``eval_steps``, the last step included)."""
+    for row in reversed(log_history):
+        if "eval_loss" in row and row.get("step") == step:
+            return float(row["eval_loss"])
+    return None
+
+
 def packed_rows_collator(pad_token_id: int) -> Any:
     """TRL's collator, keeping each packed bin as its own row with restarting ``position_ids``.
 
@@ -325,7 +336,8 @@ def fit(
     world = int(os.environ.get("WORLD_SIZE", "1"))
     budget = 2 * optim.max_steps * optim.batch_size * optim.grad_accum * world * optim.max_length if optim.max_steps else None
     train_ds, tokens_per_epoch = token_dataset(tokenizer, train, budget, optim.max_length)
-    eval_ds = token_dataset(tokenizer, heldout)[0] if heldout else None
+    evaluated = heldout_sample(heldout, optim.eval_records, optim.seed)
+    eval_ds = token_dataset(tokenizer, evaluated)[0] if evaluated else None
     args = SFTConfig(
         output_dir=str(out_dir / CHECKPOINTS),
         max_steps=optim.max_steps or -1,
@@ -374,6 +386,10 @@ def fit(
         trainer.data_collator = collator
     trainer.remove_callback(PrinterCallback)  # the rich bar and log.jsonl replace its printed dicts
     checkpoint = last_checkpoint(out_dir) if resume else None
+    resumed_from = str(checkpoint.relative_to(out_dir)) if checkpoint is not None else None
+    if checkpoint is not None and trainer.accelerator.is_main_process:  # log.jsonl says where the run picked up
+        with (out_dir / LOG_FILE).open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"step": int(checkpoint.name.split("-")[-1]), "resumed_from": resumed_from}) + "\n")
     started = time.monotonic()
     if _training_ended(checkpoint) and not (trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled):
         # Training had ended at this checkpoint (the run died saving the adapter). Resuming from it would
@@ -393,17 +409,25 @@ def fit(
         logged = _logged_train_loss(trainer.state.log_history)
         train_loss = logged if logged is not None or checkpoint else (float(output.training_loss) if output.training_loss is not None else None)
     seconds = time.monotonic() - started
-    heldout_loss = trainer.evaluate()["eval_loss"] if eval_ds is not None else None
     state = trainer.state
+    heldout_loss = None
+    if eval_ds is not None:  # the loss at the last step, if the trainer has just computed it; else computed once here
+        heldout_loss = _logged_eval_loss(state.log_history, state.global_step)
+        if heldout_loss is None:
+            heldout_loss = trainer.evaluate()["eval_loss"]
+    # state.epoch counts passes over the records tokenized, which a max_steps run cuts to its token budget.
+    seen = float(state.epoch or 0.0) * len(train_ds) / max(len(train), 1)
     result = FitResult(
         steps=state.global_step,
-        epochs=round(float(state.epoch or 0.0), 4),
+        epochs=round(seen, 4),
         train_loss=train_loss,
         heldout_loss=float(heldout_loss) if heldout_loss is not None else None,
         tokens=int(tokens_per_epoch * float(state.epoch or 0.0)),
         seconds=round(seconds, 3),
         world_size=trainer.accelerator.num_processes,
         is_main=trainer.accelerator.is_main_process,
+        heldout_records=len(evaluated),
+        resumed_from=resumed_from,
     )
     trainer.accelerator.wait_for_everyone()
     return trainer.accelerator.unwrap_model(trainer.model), tokenizer, result
