@@ -125,7 +125,8 @@ def score(
     else:
         from ecombench.render import report_table
 
-        _console().print(report_table(report, title=f"Scores of {predictions.name} ({report.rules} rules)"))
+        console = _console()
+        console.print(report_table(report, title=f"Scores of {predictions.name} ({report.rules} rules)", width=console.width))
     if saved is not None:
         from ecombench.terminal import safe_text
 
@@ -154,8 +155,7 @@ def tasks_list(
     if ctx.invoked_subcommand is not None:
         return
     from ecombench.taskindex import build_index, default_roots
-    from ecombench.terminal import natural_key, text
-    from ecombench.terminal import table as rich_table
+    from ecombench.terminal import Col, fit, natural_key, text
 
     index = build_index(default_roots(task_path or []))
     columns = ("task", "track", "type", "metric", "items", "version", "description")
@@ -174,20 +174,33 @@ def tasks_list(
         writer.writerows(rows)
         return
     console = _console()
-    narrow = {"description"} if console.width < 120 else set()  # a narrow terminal: names whole, descriptions dropped
-    narrow |= {"version", "type"} if console.width < 100 else set()
-    shown = [c for c in columns if c != "track" and c not in narrow]
-    longest = max((len(row["task"]) + 2 for row in rows), default=4)
-    table = rich_table(
-        *shown, title=f"{len(index.tasks)} tasks, {len(index.groups)} groups", right=("items",), min_widths={"task": min(longest, console.width // 2)}
-    )
+    spec = [
+        Col("task", keep=True, title=True),
+        Col("type", drop=1),
+        Col("metric", keep=True, wrap=12),
+        Col("items", right=True, drop=2),
+        Col("version", drop=0),
+        Col("description", wrap=30, drop=0),  # the description leaves first (ties: the rightmost first)
+    ]
+    shown = [c.header for c in spec]
+    cells: list[list[Any]] = []
+    sections = []
     for track in dict.fromkeys(row["track"] for row in rows):
-        table.add_row(text(f"track: {track}", style="bold"), *[""] * (len(shown) - 1))
-        for row in rows:
-            if row["track"] == track:
-                table.add_row(*[text(f"  {row[c]}" if c == "task" else row[c]) for c in shown])
-        table.add_section()
-    console.print(table)
+        sections.append(len(cells))
+        cells.append([text(f"track: {track}", style="bold"), *[""] * (len(shown) - 1)])
+        cells += [[f"  {row[c]}" if c == "task" else row[c] for c in shown] for row in rows if row["track"] == track]
+    groups = [_group_line(index, name) for name in sorted(index.groups, key=natural_key)]
+    notes = [f"groups (run them with --tasks NAME): {', '.join(groups)}"] if groups else []
+    title = f"{plural(len(index.tasks), 'task')}, {plural(len(index.groups), 'group')}"
+    console.print(fit(spec, cells, console.width, title=title, notes=notes, sections=sections, formats="--format json|csv"))
+
+
+def _group_line(index, name: str) -> str:
+    """``name (N tasks)``; a group that names an unknown task says so (``run`` would refuse it)."""
+    try:
+        return f"{name} ({plural(len(index.leaf_tasks(name)), 'task')})"
+    except EcombenchError:
+        return f"{name} (broken: `ecombench tasks validate` says why)"
 
 
 @tasks_app.command("show")
@@ -481,11 +494,10 @@ def compare_cmd(
     format: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
 ) -> None:
     """Per-task and per-track deltas against the first run, with paired bootstrap p-values (Holm-corrected)."""
-    from rich.table import Table
-
     from ecombench.efficiency import efficiency_line
     from ecombench.leaderboard import overlap
-    from ecombench.leaderboard.compare import check_pair, compare, resolve, run_letters, wide_rows
+    from ecombench.leaderboard.compare import check_pair, compare, resolve, run_letters
+    from ecombench.leaderboard.compare_view import legend, pair_table, wide_table
     from ecombench.leaderboard.store import load_submissions
     from ecombench.terminal import safe_text, text
 
@@ -528,20 +540,11 @@ def compare_cmd(
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     console = _console()
+    letters = run_letters(len(resolved))
+    for line in legend(letters, [res.chosen for res in resolved]):
+        console.print(text(line), highlight=False)
     if len(results) > 1:  # three or more runs: one table, a column per run
-        header, rows = wide_rows(results)
-        letters = run_letters(len(resolved))
-        table = Table(
-            title=text(f"{len(resolved)} runs against {letters[0]}: " + ", ".join(f"{k} = {s.chosen.id}" for k, s in zip(letters, resolved, strict=True)))
-        )
-        for i, column in enumerate(header):
-            table.add_column(text(column), justify="left" if i == 0 else "right", overflow="fold", no_wrap=i > 0)
-        for i, cells in enumerate(rows):
-            if i == len(rows) - len(reference.tasks):
-                table.add_section()
-            table.add_row(*[text(c) for c in cells])
-        console.print(table)
-        console.print("* significant at 0.05 after Holm's correction over the tasks of that pair; --format json has the p-values", highlight=False)
+        console.print(wide_table(results, console.width))
         compared = [[d.task for r in results for d in r.tasks], *([d.task for d in r.tasks] for r in results)]  # the tasks each run was compared on
         for letter, res, tasks in zip(letters, resolved, compared, strict=True):
             for line in overlap.lines(letter, res.chosen, tasks):
@@ -560,29 +563,7 @@ def compare_cmd(
         console.print(text(f"{r.b.name} ({r.b.id}) vs {r.a.name} ({r.a.id}): {len(r.flips)} items flipped"))
         flips(r)
     for r in results if len(results) == 1 else []:
-        table = Table(title=text(f"{r.b.name} ({r.b.id}) vs {r.a.name} ({r.a.id})"))
-        for column in ("task", "track", "A", "B", "delta", "n", "same answers", "p (Holm)", ""):
-            table.add_column(column, justify="left" if column in ("task", "track", "") else "right")
-        aa, ab = (sum(v[k] for v in r.tracks.values()) / len(r.tracks) for k in (0, 1))  # All-Around of the tasks both ran
-        table.add_row("All-Around", "", f"{aa:.4f}", f"{ab:.4f}", f"{ab - aa:+.4f}", "", "", "", "")
-        for track, (a, b) in r.tracks.items():
-            table.add_row(text(f"track: {track}"), "", f"{a:.4f}", f"{b:.4f}", f"{b - a:+.4f}", "", "", "", "")
-        table.add_section()
-        for d in r.tasks:
-            p = f"{d.p_adjusted:.4f}" if d.p_adjusted is not None else "-"
-            table.add_row(
-                text(d.task),
-                text(d.track),
-                f"{d.a:.4f}",
-                f"{d.b:.4f}",
-                f"{d.delta:+.4f}",
-                str(d.n_paired),
-                str(d.same_answers),
-                p,
-                "*" if d.significant else "",
-            )
-        console.print(table)
-        console.print(f"* significant at 0.05 after Holm's correction over {len(r.tasks)} tasks; {len(r.flips)} items flipped", highlight=False)
+        console.print(pair_table(r, console.width))
         for label, sub in (("A", r.a), ("B", r.b)):
             for line in overlap.lines(label, sub, [d.task for d in r.tasks]):
                 console.print(text(line), highlight=False)
@@ -736,7 +717,8 @@ def run(
         typer.echo(result.submission.model_dump_json(indent=2))
         return
     console = _console()
-    console.print(report_table(result.report, title=f"{result.submission.name} ({result.submission.model.spec}; {result.report.rules} rules)"))
+    title = f"{result.submission.name} ({result.submission.model.spec}; {result.report.rules} rules)"
+    console.print(report_table(result.report, title=title, width=console.width))
     console.print(f"submission {result.submission.id} written to {result.path}", markup=False, highlight=False)
 
 

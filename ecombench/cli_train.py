@@ -99,10 +99,10 @@ def train(
         + f"; held-in tasks {len(lin.held_in)}, held-out {len(lin.held_out)})"
     )
     if outcome.report is not None:
-        from rich.console import Console
+        from ecombench.terminal import console as terminal_console
 
-        console = Console()
-        console.print(report_table(outcome.report, title=f"{outcome.adapter.name} (LoRA r={lin.rank} on {lin.base_model})"))
+        console = terminal_console()
+        console.print(report_table(outcome.report, title=f"{outcome.adapter.name} (LoRA r={lin.rank} on {lin.base_model})", width=console.width))
         console.print(f"submission written to {outcome.submission}", markup=False, highlight=False)
 
 
@@ -120,10 +120,8 @@ def sweep(
     ] = "auto",
 ) -> None:
     """Train and score a grid of mixtures (capabilities x tasks) and LoRA ranks; write a table and a plot."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from ecombench.terminal import text
+    from ecombench.terminal import Col, fit, text
+    from ecombench.terminal import console as terminal_console
     from ecombench.train.executors import make_executor
     from ecombench.train.sweep import load_sweep, run_sweep
 
@@ -142,14 +140,11 @@ def sweep(
     result = run_sweep(load_sweep(config), executor=chosen, debug="--debug" in sys.argv[1:], on_cell=progress)
     folder, rows = result.folder, result.rows
     if rows:
-        table = Table(title=text(f"sweep {folder}"))
         columns = ["id", "capabilities", "tasks_per_capability", "rank", "train_loss", "all_around", "held_in", "held_out"]
-        for c in columns:
-            table.add_column(c, justify="left" if c == "id" else "right")
-        for row in rows:
-            table.add_row(*[text(f"{row.get(c):.4f}" if isinstance(row.get(c), float) else str(row.get(c, ""))) for c in columns])
-        console = Console()
-        console.print(table)
+        spec = [Col(c.replace("_", "\n"), right=c != "id", keep=c in ("id", "all_around"), title=c == "id", drop=columns.index(c)) for c in columns]
+        cells = [[f"{row.get(c):.4f}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in columns] for row in rows]
+        console = terminal_console()
+        console.print(fit(spec, cells, console.width, title=f"sweep {folder}", formats=f"{folder}/results.md"))
         console.print(f"table and plot written to {folder} (results.csv, results.md, plot.png)", markup=False, highlight=False)
     if result.elsewhere:
         typer.echo(f"{len(result.elsewhere)} cell(s) left to the other driver; its table will include them")
