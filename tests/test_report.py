@@ -206,7 +206,7 @@ def test_board_filters_columns_boards_and_picking_rows(site):
         page.click("#compare-picked")
         page.wait_for_selector("body[data-ready]", state="attached", timeout=20_000)
         assert [page.input_value(f"#pickers select[data-slot='{k}']") for k in (0, 1)] == [plain.id, evil.id]
-        assert page.inner_text("#deltas h3") == f"{EVIL_NAME} (B) vs plain (A)"
+        assert page.inner_text("#deltas h3") == f"A: plain vs B: {EVIL_NAME}"  # the letters the terminal's compare uses
         # another board: the core boards cover one submission
         open_page(page, (out / "index.html").as_uri())
         options = page.locator("#board-pick option").all_inner_texts()
@@ -507,7 +507,9 @@ def test_board_shows_who_is_who_on_the_first_screen_and_offers_a_users_own_task(
     )
     submissions.save(subs, mine.model_copy(update={"tasks": {"my_task": result}}), [])
     out = tmp_path / "site"
-    done = subprocess.run([sys.executable, "-m", "ecombench", "report", "--output", str(out), "--submissions-dir", str(subs)], capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "ecombench", "report", "--output", str(out), "--submissions-dir", str(subs)], capture_output=True, text=True, env=env
+    )
     assert done.returncode == 0, done.stderr
     with browser_page() as page:
         page.set_viewport_size({"width": 1280, "height": 800})
@@ -524,7 +526,14 @@ def test_board_shows_who_is_who_on_the_first_screen_and_offers_a_users_own_task(
         )
         assert all(right <= 1280 and bottom <= 800 for _, _, right, bottom in boxes), boxes
         shown = [text for c, text, _, _ in boxes if c == "name"]
-        assert shown == ["oracle (reference)", "Mistral-7B-Instruct-v0.3", "Phi-3.5-mini-instruct", "gemma-2-2b-it", "Qwen2.5-0.5B-Instruct-ecom-lora", "Llama-3.2-1B-Instruct"]
+        assert shown == [
+            "oracle (reference)",
+            "Mistral-7B-Instruct-v0.3",
+            "Phi-3.5-mini-instruct",
+            "gemma-2-2b-it",
+            "Qwen2.5-0.5B-Instruct-ecom-lora",
+            "Llama-3.2-1B-Instruct",
+        ]
         width = page.evaluate("document.getElementById('board').getBoundingClientRect().right")
         assert width <= 1280  # the whole board, flags included, fits
         assert page.evaluate("document.documentElement.scrollWidth") <= 1280
@@ -538,4 +547,19 @@ def test_board_shows_who_is_who_on_the_first_screen_and_offers_a_users_own_task(
         assert top["tasks"] < top["settings"] < top["items"] and top["tasks"] < 800  # tasks on the first screen
         settings = page.inner_text("#settings")
         assert "held out (never trained on)\t18 tasks" in settings and "contamination\t" in settings  # the lineage, above the items
+        # side by side: runs lettered as the terminal's compare (A, B, C), All-Around and tracks first, task names never broken
+        three = [ids[n] for n in ("Qwen2.5-0.5B-Instruct", "Mistral-7B-Instruct-v0.3", "gemma-2-2b-it")]
+        page.set_viewport_size({"width": 1000, "height": 800})
+        open_page(page, url(out, "compare.html#ids=" + ",".join(three)))
+        assert [t.strip() for t in page.locator("#pickers .picker > span").all_inner_texts()] == ["A (reference)", "B", "C"]
+        assert page.locator("#deltas h3").all_inner_texts() == [
+            "A: Qwen2.5-0.5B-Instruct vs B: Mistral-7B-Instruct-v0.3",
+            "A: Qwen2.5-0.5B-Instruct vs C: gemma-2-2b-it",
+        ]
+        first = page.locator("#deltas-1 tbody tr td:first-child").all_inner_texts()
+        tracks = ["concept_understanding", "knowledge_reasoning", "multilingual", "user_behavior_alignment"]
+        assert first[:5] == ["All-Around", *(f"track: {t}" for t in tracks)] and first[5].startswith("core_")
+        heights = page.evaluate("[...document.querySelectorAll('#deltas-1 tbody tr')].map(tr => tr.getBoundingClientRect().height)")
+        assert max(heights) == min(heights)  # one line a row: no task name is broken over two
+        assert "core_multilingual_category_mc" in first
         assert page.errors == []
