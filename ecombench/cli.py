@@ -82,7 +82,7 @@ RulesOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(short_help="Score a predictions file by a benchmark's own rules.")
 def score(
     data: Annotated[Path, typer.Option("--data", help="ShopBench-format JSON Lines file (questions with truths).")],
     predictions: Annotated[Path, typer.Option("--predictions", help='JSON Lines: {"index": row, "prediction": "raw text"} per line.')],
@@ -142,7 +142,7 @@ def score(
 
 tasks_app = typer.Typer(help="List, inspect, check and scaffold tasks.", rich_markup_mode=None)
 app.add_typer(tasks_app, name="tasks")
-TaskPathOption = Annotated[list[Path] | None, typer.Option("--task-path", help="Extra folder of task YAMLs.")]
+TaskPathOption = Annotated[list[Path] | None, typer.Option("--task-path", metavar="DIR", help="Extra folder of task YAMLs.")]
 
 
 @tasks_app.callback(invoke_without_command=True)
@@ -289,7 +289,7 @@ def data_build_core(
     typer.echo(f"written to {out or default_core_dir()}")
 
 
-@app.command("import")
+@app.command("import", short_help="Turn a public dataset you hold into tasks.")
 def import_(
     format: Annotated[str, typer.Argument(help="shopbench, shopping-mmlu, ecominstruct, ecinstruct, esci, oamine or jsonl.")],
     source: Annotated[Path, typer.Argument(help="The dataset file or folder you hold (never downloaded).")],
@@ -380,7 +380,7 @@ def _board_table(board: str | None, index, loaded, submissions_dir: Path, by: st
     return table
 
 
-@app.command()
+@app.command(short_help="Rank the submissions on a board.")
 def leaderboard(
     board: Annotated[
         str | None,
@@ -420,7 +420,7 @@ def leaderboard(
         sys.stdout.write(text)
 
 
-@app.command("report")
+@app.command("report", short_help="Write the offline web site: board, items, charts.")
 def report_cmd(
     output: Annotated[Path, typer.Option("--output", help="Folder to write the site into (replaced whole; a new or earlier report folder).")],
     board: Annotated[
@@ -468,13 +468,17 @@ def report_cmd(
         serve_site(output, submissions_dir, build, port)
 
 
-@app.command("references")
+@app.command("references", short_help="Rebuild the bundled suites' reference rows.")
 def references_cmd(
     submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where they are written. Default: submissions (the repository's).")] = Path(
         "submissions"
     ),
-    suites: Annotated[list[str] | None, typer.Option("--suites", help="Suites (repeat or comma-separate). Default: the bundled suites.")] = None,
-    kinds: Annotated[list[str] | None, typer.Option("--kinds", help="random, most_frequent, oracle, tiny (repeat or comma-separate). Default: all.")] = None,
+    suites: Annotated[
+        list[str] | None, typer.Option("--suites", metavar="NAMES", help="Suites (repeat or comma-separate). Default: the bundled suites.")
+    ] = None,
+    kinds: Annotated[
+        list[str] | None, typer.Option("--kinds", metavar="KINDS", help="random, most_frequent, oracle, tiny (repeat or comma-separate). Default: all.")
+    ] = None,
 ) -> None:
     """Rebuild the reference rows (random guess, most frequent answer, oracle, builtin:tiny) of the bundled suites."""
     from ecombench.references import build_references
@@ -485,9 +489,9 @@ def references_cmd(
         typer.echo(safe_text(f"{s.id}: All-Around {s.all_around:.4f} ({'written' if built.written else 'unchanged'}: {built.path})"))
 
 
-@app.command("compare")
+@app.command("compare", short_help="Deltas and paired tests against the first run.")
 def compare_cmd(
-    runs: Annotated[list[str], typer.Argument(help="Two or more submission ids (or id prefixes) or names; the first is the reference.")],
+    runs: Annotated[list[str], typer.Argument(metavar="RUN...", help="Two or more submission ids (or id prefixes) or names; the first is the reference.")],
     items: Annotated[bool, typer.Option("--items", help="List the items that flipped between the reference and each other run.")] = False,
     submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where submissions are read from.")] = Path("submissions"),
     iters: Annotated[int, typer.Option("--iters", help="Bootstrap resamples per task.")] = 10_000,
@@ -573,12 +577,13 @@ def compare_cmd(
             flips(r)
 
 
-@app.command()
+@app.command(short_help="Score a model; keep the run as a submission.")
 def run(
     model: Annotated[
         list[str] | None,
         typer.Option(
             "--model",
+            metavar="MODEL",
             help="Model folder, hub id, PEFT adapter folder, or builtin:tiny; with --backend openai, the served model's name. "
             "Repeat it (or use --models-file) to score several models, one submission each. Default: builtin:tiny.",
         ),
@@ -586,13 +591,8 @@ def run(
     models_file: Annotated[
         Path | None, typer.Option("--models-file", help="A file naming one model per line (# comments) to score, one submission each.")
     ] = None,
-    executor: Annotated[str, typer.Option("--executor", help="Several models: local (one after another) or ray (each a Ray task).")] = "local",
-    address: Annotated[str | None, typer.Option("--address", help="ray: the cluster to join (default: $RAY_ADDRESS, else a local one).")] = None,
-    gpus_per_model: Annotated[float, typer.Option("--gpus-per-model", help="ray: GPUs each model's task reserves.")] = 0,
-    max_parallel: Annotated[int | None, typer.Option("--max-parallel", help="ray: models in flight at once.")] = None,
-    storage: Annotated[str, typer.Option("--storage", help="ray: auto, shared (workers write in place) or gather (files sent back).")] = "auto",
     tasks: Annotated[
-        list[str] | None, typer.Option("--tasks", help="Task, group or track names (repeat or comma-separate). Default: the bundled suite.")
+        list[str] | None, typer.Option("--tasks", metavar="NAMES", help="Task, group or track names (repeat or comma-separate). Default: the bundled suite.")
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="At most this many items per task.")] = None,
     batch_size: Annotated[str, typer.Option("--batch-size", help="auto or a number.")] = "auto",
@@ -603,7 +603,7 @@ def run(
     submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where submissions are written.")] = Path("submissions"),
     system_prompt: Annotated[str | None, typer.Option("--system-prompt", help="'kddcup' for the challenge's system prompt, or literal text.")] = None,
     protocol: Annotated[str, typer.Option("--protocol", help="generate (KDD Cup: greedy, 1 token for multiple-choice) or loglikelihood.")] = "generate",
-    task_path: Annotated[list[Path] | None, typer.Option("--task-path", help="Extra folder of task YAMLs (needs --trust-tasks).")] = None,
+    task_path: Annotated[list[Path] | None, typer.Option("--task-path", metavar="DIR", help="Extra folder of task YAMLs (needs --trust-tasks).")] = None,
     trust_tasks: Annotated[bool, typer.Option("--trust-tasks", help="Allow --task-path folders, whose YAMLs may run Python code.")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not reuse or keep cached model answers.")] = False,
     embedding_model: Annotated[str | None, typer.Option("--embedding-model", help="Folder of all-MiniLM-L6-v2.")] = None,
@@ -661,15 +661,21 @@ def run(
     ] = None,
     format: Annotated[OutputFormat, typer.Option("--format", help="table, or json (the submission record, for scripts).")] = OutputFormat.table,
     rules: RulesOption = None,
+    executor: Annotated[str, typer.Option("--executor", help="Several models: local (one after another) or ray (each a Ray task).")] = "local",
+    address: Annotated[str | None, typer.Option("--address", help="ray: the cluster to join (default: $RAY_ADDRESS, else a local one).")] = None,
+    gpus_per_model: Annotated[float, typer.Option("--gpus-per-model", help="ray: GPUs each model's task reserves.")] = 0,
+    max_parallel: Annotated[int | None, typer.Option("--max-parallel", help="ray: models in flight at once.")] = None,
+    storage: Annotated[str, typer.Option("--storage", help="ray: auto, shared (workers write in place) or gather (files sent back).")] = "auto",
 ) -> None:
     """Score a model on ecombench tasks and keep the run as a submission."""
+    names = split_names(tasks)
+    models = _models(model, models_file)
+    _preflight(names, None if task_path and not trust_tasks else task_path or [], models, backend)
     from ecombench.metrics.embedding import Embedders
     from ecombench.render import report_table
     from ecombench.run import RunOptions
     from ecombench.run import run as run_model
 
-    names = split_names(tasks)
-    models = _models(model, models_file)
     options = RunOptions(
         model=models[0],
         base=base,
@@ -722,6 +728,19 @@ def run(
     console.print(f"submission {result.submission.id} written to {result.path}", markup=False, highlight=False)
 
 
+def _preflight(names: list[str] | None, task_paths: list[Path] | None, models: list[str], backend: str) -> None:
+    """Unknown task names and model folders that are not there, found before the heavy imports of a run (a second,
+    not 16 s); ``task_paths`` None: --task-path without --trust-tasks, which the run refuses first."""
+    from ecombench.models import check_path
+    from ecombench.taskindex import build_index, default_roots
+
+    if task_paths is not None:
+        build_index(default_roots(task_paths)).select(names)
+    if backend != "openai":
+        for m in models:
+            check_path(m)
+
+
 def _models(given: list[str] | None, models_file: Path | None) -> list[str]:
     """The models to score: each --model, then each line of --models-file; builtin:tiny when none is named."""
     models = list(given or [])
@@ -770,6 +789,25 @@ from ecombench import cli_submissions, cli_train  # noqa: E402 - registered afte
 cli_train.register(app)
 data_app.command("inspect")(cli_train.data_inspect)
 cli_submissions.register(app)
+# `ecombench --help` lists the commands a newcomer needs first: run, then reading results, then training, then the rest
+_FIRST = ["run", "leaderboard", "compare", "report", "score", "train", "sweep", "merge", "import", "references"]
+
+
+def _place(command: typer.models.CommandInfo) -> int:
+    name = command.name or getattr(command.callback, "__name__", "")
+    return _FIRST.index(name) if name in _FIRST else len(_FIRST)
+
+
+app.registered_commands.sort(key=_place)
+
+
+def _argument_type(self, ctx):
+    """An argument with a metavar (``RUN...``) shows it alone: typer adds the Python type (``<list[str]>``)."""
+    return None if self.metavar else _typer_argument_type(self, ctx)
+
+
+_typer_argument_type = typer.core.TyperArgument.display_type_rich
+typer.core.TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign]
 
 
 def main() -> None:

@@ -77,7 +77,7 @@ def show_cmd(
 
 @app.command("rm")
 def rm_cmd(
-    keys: Annotated[list[str], typer.Argument(help="Submission ids, id prefixes or names (a name must name one submission).")],
+    keys: Annotated[list[str], typer.Argument(metavar="RUN...", help="Submission ids, id prefixes or names (a name must name one submission).")],
     submissions_dir: Folder = Path("submissions"),
 ) -> None:
     """Remove submissions: each record and its items file, the record first in one step (boards and reports no longer list it)."""

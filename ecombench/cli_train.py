@@ -16,6 +16,7 @@ def train(
         list[str] | None,
         typer.Option(
             "--data",
+            metavar="SOURCE",
             help="'core', 'suite:NAME', or files, folders or globs of JSON arrays / JSON Lines (ShopBench rows, prompt/completion, Alpaca, "
             "messages, ShareGPT). Repeat for several.",
         ),
@@ -28,7 +29,8 @@ def train(
     alpha: Annotated[float | None, typer.Option("--alpha", help="LoRA alpha (scale = alpha / rank).")] = None,
     dropout: Annotated[float | None, typer.Option("--dropout", help="LoRA dropout.")] = None,
     target_modules: Annotated[
-        list[str] | None, typer.Option("--target-modules", help="Module names to adapt (repeat or comma-separate). Default: all linear layers.")
+        list[str] | None,
+        typer.Option("--target-modules", metavar="NAMES", help="Module names to adapt (repeat or comma-separate). Default: all linear layers."),
     ] = None,
     max_steps: Annotated[int | None, typer.Option("--max-steps", help="Optimiser steps (wins over --epochs).")] = None,
     epochs: Annotated[float | None, typer.Option("--epochs", help="Passes over the mixture.")] = None,
@@ -40,7 +42,9 @@ def train(
     name: Annotated[str | None, typer.Option("--name", help="Name of the run and of its submission.")] = None,
     submissions_dir: Annotated[Path | None, typer.Option("--submissions-dir", help="Where the closing evaluation writes its submission.")] = None,
     eval_limit: Annotated[int | None, typer.Option("--eval-limit", help="Items per task in the closing evaluation.")] = None,
-    eval_tasks: Annotated[list[str] | None, typer.Option("--eval-tasks", help="Tasks, groups or tracks to score. Default: ecombench_core.")] = None,
+    eval_tasks: Annotated[
+        list[str] | None, typer.Option("--eval-tasks", metavar="NAMES", help="Tasks, groups or tracks to score. Default: ecombench_core.")
+    ] = None,
     no_eval: Annotated[bool, typer.Option("--no-eval", help="Train only; do not score the adapter.")] = False,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --output (from its last checkpoint), or score its finished adapter again.")
@@ -175,11 +179,11 @@ def merge(
 
 
 def data_inspect(
-    sources: Annotated[list[str], typer.Argument(help="Training sources, as train's --data: 'core', suite:NAME, files, folders, globs.")],
+    sources: Annotated[list[str], typer.Argument(metavar="SOURCE...", help="Training sources, as train's --data: 'core', suite:NAME, files, folders, globs.")],
     model: Annotated[str | None, typer.Option("--model", help="Count tokens with this model's tokenizer (else whitespace words).")] = None,
     mixture: Annotated[Path | None, typer.Option("--mixture", help="A mixture file: show tasks under its capabilities.")] = None,
     eval_tasks: Annotated[
-        list[str] | None, typer.Option("--eval-tasks", help="Tasks, groups or tracks to check for contamination. Default: ecombench_core.")
+        list[str] | None, typer.Option("--eval-tasks", metavar="NAMES", help="Tasks, groups or tracks to check for contamination. Default: ecombench_core.")
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse any bad row instead of counting it.")] = False,
     format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
@@ -205,6 +209,6 @@ def data_inspect(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(train)
-    app.command()(sweep)
+    app.command(short_help="Train a LoRA adapter, then score it.")(train)
+    app.command(short_help="Train and score a grid of mixtures and ranks.")(sweep)
     app.command()(merge)
