@@ -129,10 +129,15 @@ def plan(columns: list[Col], rows: list[list[Any]], width: int | None) -> Plan:
         return Plan(tuple(range(len(columns))), tuple(natural), (), True)
     widths = list(least)
     spare = (width - total(least)) if width is not None else sum(natural)
-    for i in shown:  # the wrapping columns take what is left, in order, up to their natural width
-        grow = min(natural[i] - widths[i], spare)
-        widths[i] += grow
-        spare -= grow
+    growing = [i for i in shown if widths[i] < natural[i]]
+    while spare > 0 and growing:  # the wrapping columns share what is left, a character each in turn, up to their natural width
+        for i in list(growing):
+            if spare == 0:
+                break
+            widths[i] += 1
+            spare -= 1
+            if widths[i] == natural[i]:
+                growing.remove(i)
     return Plan(tuple(shown), tuple(widths[i] for i in shown), tuple(dropped), False)
 
 

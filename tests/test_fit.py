@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import shutil
 
 import pytest
 from rich.console import Console
@@ -149,3 +150,24 @@ def test_tasks_lists_every_task_and_group_and_says_what_it_left_out(width):
         assert _left_out(shown) == ["description", "version", "type"]
     if width == 200:
         assert _left_out(shown) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_contamination_flag_and_note_are_never_lost(folder, width, tmp_path):
+    path, ids = folder
+    copy = tmp_path / "subs"
+    shutil.copytree(path, copy)
+    record = copy / f"{ids['Qwen2.5-0.5B-Instruct-ecom-lora']}.json"
+    data = json.loads(record.read_text())
+    data["lineage"]["contamination"].update(trained_overlap={"core_rating_mc": 12}, checked_tasks=data["lineage"]["contamination"]["checked_tasks"][:20])
+    record.write_text(json.dumps(data))
+    shown = _show(width, "leaderboard", "--submissions-dir", str(copy))
+    lines = shown.splitlines()
+    first = next(i for i, line in enumerate(lines) if "Qwen2.5-0.5B-Instruct-ecom-lora" in line)
+    rows = [line.split("│") for line in lines[first:] if line.startswith("│")]
+    rows = rows[: next((k for k, r in enumerate(rows[1:], 1) if r[1].strip()), len(rows))]  # up to the next row's rank
+    cells = [" ".join(" ".join(r[c].split()) for r in rows).split() for c in range(len(rows[0]))]
+    assert ["contaminated:", "trained", "on", "items", "of", "core_rating_mc", "(12", "items)"] in cells  # the flag, every word, in order
+    assert ["not", "checked", "against", "4", "of", "the", "board's", "24", "tasks"] in cells  # the note
+    assert cells[2] == ["Qwen2.5-0.5B-Instruct-ecom-lora"] and cells[1] == ["-"]  # whole, unranked

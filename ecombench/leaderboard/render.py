@@ -170,7 +170,7 @@ def rich_table(table: BoardTable, width: int | None = None):
             _header(c),
             right=c not in ("name", "flags", "note", "date", "source", "base"),
             keep=c in _KEEP,
-            wrap=12 if c in ("flags", "note") else 0,
+            wrap=1 if c in ("flags", "note") else 0,  # down to their longest word
             drop=_drop_order(c),
             title=c == "name",
         )
