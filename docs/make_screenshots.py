@@ -135,7 +135,7 @@ def shoot(site: Path, ids: dict[str, str]) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1500, "height": 900})
+        page = browser.new_page(viewport={"width": 1280, "height": 800})  # a laptop screen: the board must show who is who on it
 
         def open_(target: str) -> None:
             path, _, fragment = target.partition("#")

@@ -82,7 +82,7 @@ RulesOption = Annotated[
 ]
 
 
-@app.command()
+@app.command(short_help="Score a predictions file by a benchmark's own rules.")
 def score(
     data: Annotated[Path, typer.Option("--data", help="ShopBench-format JSON Lines file (questions with truths).")],
     predictions: Annotated[Path, typer.Option("--predictions", help='JSON Lines: {"index": row, "prediction": "raw text"} per line.')],
@@ -125,7 +125,8 @@ def score(
     else:
         from ecombench.render import report_table
 
-        _console().print(report_table(report, title=f"Scores of {predictions.name} ({report.rules} rules)"))
+        console = _console()
+        console.print(report_table(report, title=f"Scores of {predictions.name} ({report.rules} rules)", width=console.width))
     if saved is not None:
         from ecombench.terminal import safe_text
 
@@ -141,7 +142,7 @@ def score(
 
 tasks_app = typer.Typer(help="List, inspect, check and scaffold tasks.", rich_markup_mode=None)
 app.add_typer(tasks_app, name="tasks")
-TaskPathOption = Annotated[list[Path] | None, typer.Option("--task-path", help="Extra folder of task YAMLs.")]
+TaskPathOption = Annotated[list[Path] | None, typer.Option("--task-path", metavar="DIR", help="Extra folder of task YAMLs.")]
 
 
 @tasks_app.callback(invoke_without_command=True)
@@ -154,8 +155,7 @@ def tasks_list(
     if ctx.invoked_subcommand is not None:
         return
     from ecombench.taskindex import build_index, default_roots
-    from ecombench.terminal import natural_key, text
-    from ecombench.terminal import table as rich_table
+    from ecombench.terminal import Col, fit, natural_key, text
 
     index = build_index(default_roots(task_path or []))
     columns = ("task", "track", "type", "metric", "items", "version", "description")
@@ -174,20 +174,33 @@ def tasks_list(
         writer.writerows(rows)
         return
     console = _console()
-    narrow = {"description"} if console.width < 120 else set()  # a narrow terminal: names whole, descriptions dropped
-    narrow |= {"version", "type"} if console.width < 100 else set()
-    shown = [c for c in columns if c != "track" and c not in narrow]
-    longest = max((len(row["task"]) + 2 for row in rows), default=4)
-    table = rich_table(
-        *shown, title=f"{len(index.tasks)} tasks, {len(index.groups)} groups", right=("items",), min_widths={"task": min(longest, console.width // 2)}
-    )
+    spec = [
+        Col("task", keep=True, title=True),
+        Col("type", drop=1),
+        Col("metric", keep=True, wrap=12),
+        Col("items", right=True, drop=2),
+        Col("version", drop=0),
+        Col("description", wrap=30, drop=0),  # the description leaves first (ties: the rightmost first)
+    ]
+    shown = [c.header for c in spec]
+    cells: list[list[Any]] = []
+    sections = []
     for track in dict.fromkeys(row["track"] for row in rows):
-        table.add_row(text(f"track: {track}", style="bold"), *[""] * (len(shown) - 1))
-        for row in rows:
-            if row["track"] == track:
-                table.add_row(*[text(f"  {row[c]}" if c == "task" else row[c]) for c in shown])
-        table.add_section()
-    console.print(table)
+        sections.append(len(cells))
+        cells.append([text(f"track: {track}", style="bold"), *[""] * (len(shown) - 1)])
+        cells += [[f"  {row[c]}" if c == "task" else row[c] for c in shown] for row in rows if row["track"] == track]
+    groups = [_group_line(index, name) for name in sorted(index.groups, key=natural_key)]
+    notes = [f"groups (run them with --tasks NAME): {', '.join(groups)}"] if groups else []
+    title = f"{plural(len(index.tasks), 'task')}, {plural(len(index.groups), 'group')}"
+    console.print(fit(spec, cells, console.width, title=title, notes=notes, sections=sections, formats="--format json|csv"))
+
+
+def _group_line(index, name: str) -> str:
+    """``name (N tasks)``; a group that names an unknown task says so (``run`` would refuse it)."""
+    try:
+        return f"{name} ({plural(len(index.leaf_tasks(name)), 'task')})"
+    except EcombenchError:
+        return f"{name} (broken: `ecombench tasks validate` says why)"
 
 
 @tasks_app.command("show")
@@ -277,7 +290,7 @@ def data_build_core(
     typer.echo(f"written to {out or default_core_dir()}")
 
 
-@app.command("import")
+@app.command("import", short_help="Turn a public dataset you hold into tasks.")
 def import_(
     format: Annotated[str, typer.Argument(help="shopbench, shopping-mmlu, ecominstruct, ecinstruct, esci, oamine or jsonl.")],
     source: Annotated[Path, typer.Argument(help="The dataset file or folder you hold (never downloaded).")],
@@ -368,7 +381,7 @@ def _board_table(board: str | None, index, loaded, submissions_dir: Path, by: st
     return table
 
 
-@app.command()
+@app.command(short_help="Rank the submissions on a board.")
 def leaderboard(
     board: Annotated[
         str | None,
@@ -408,7 +421,7 @@ def leaderboard(
         sys.stdout.write(text)
 
 
-@app.command("report")
+@app.command("report", short_help="Write the offline web site: board, items, charts.")
 def report_cmd(
     output: Annotated[Path, typer.Option("--output", help="Folder to write the site into (replaced whole; a new or earlier report folder).")],
     board: Annotated[
@@ -456,13 +469,17 @@ def report_cmd(
         serve_site(output, submissions_dir, build, port)
 
 
-@app.command("references")
+@app.command("references", short_help="Rebuild the bundled suites' reference rows.")
 def references_cmd(
     submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where they are written. Default: submissions (the repository's).")] = Path(
         "submissions"
     ),
-    suites: Annotated[list[str] | None, typer.Option("--suites", help="Suites (repeat or comma-separate). Default: the bundled suites.")] = None,
-    kinds: Annotated[list[str] | None, typer.Option("--kinds", help="random, most_frequent, oracle, tiny (repeat or comma-separate). Default: all.")] = None,
+    suites: Annotated[
+        list[str] | None, typer.Option("--suites", metavar="NAMES", help="Suites (repeat or comma-separate). Default: the bundled suites.")
+    ] = None,
+    kinds: Annotated[
+        list[str] | None, typer.Option("--kinds", metavar="KINDS", help="random, most_frequent, oracle, tiny (repeat or comma-separate). Default: all.")
+    ] = None,
 ) -> None:
     """Rebuild the reference rows (random guess, most frequent answer, oracle, builtin:tiny) of the bundled suites."""
     from ecombench.references import build_references
@@ -473,20 +490,19 @@ def references_cmd(
         typer.echo(safe_text(f"{s.id}: All-Around {s.all_around:.4f} ({'written' if built.written else 'unchanged'}: {built.path})"))
 
 
-@app.command("compare")
+@app.command("compare", short_help="Deltas and paired tests against the first run.")
 def compare_cmd(
-    runs: Annotated[list[str], typer.Argument(help="Two or more submission ids (or id prefixes) or names; the first is the reference.")],
+    runs: Annotated[list[str], typer.Argument(metavar="RUN...", help="Two or more submission ids (or id prefixes) or names; the first is the reference.")],
     items: Annotated[bool, typer.Option("--items", help="List the items that flipped between the reference and each other run.")] = False,
     submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where submissions are read from.")] = Path("submissions"),
     iters: Annotated[int, typer.Option("--iters", help="Bootstrap resamples per task.")] = 10_000,
     format: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
 ) -> None:
     """Per-task and per-track deltas against the first run, with paired bootstrap p-values (Holm-corrected)."""
-    from rich.table import Table
-
     from ecombench.efficiency import efficiency_line
     from ecombench.leaderboard import overlap
-    from ecombench.leaderboard.compare import check_pair, compare, resolve, run_letters, wide_rows
+    from ecombench.leaderboard.compare import check_pair, compare, resolve, run_letters
+    from ecombench.leaderboard.compare_view import legend, pair_table, wide_table
     from ecombench.leaderboard.store import load_submissions
     from ecombench.terminal import safe_text, text
 
@@ -529,20 +545,11 @@ def compare_cmd(
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
         return
     console = _console()
+    letters = run_letters(len(resolved))
+    for line in legend(letters, [res.chosen for res in resolved]):
+        console.print(text(line), highlight=False)
     if len(results) > 1:  # three or more runs: one table, a column per run
-        header, rows = wide_rows(results)
-        letters = run_letters(len(resolved))
-        table = Table(
-            title=text(f"{len(resolved)} runs against {letters[0]}: " + ", ".join(f"{k} = {s.chosen.id}" for k, s in zip(letters, resolved, strict=True)))
-        )
-        for i, column in enumerate(header):
-            table.add_column(text(column), justify="left" if i == 0 else "right", overflow="fold", no_wrap=i > 0)
-        for i, cells in enumerate(rows):
-            if i == len(rows) - len(reference.tasks):
-                table.add_section()
-            table.add_row(*[text(c) for c in cells])
-        console.print(table)
-        console.print("* significant at 0.05 after Holm's correction over the tasks of that pair; --format json has the p-values", highlight=False)
+        console.print(wide_table(results, console.width))
         compared = [[d.task for r in results for d in r.tasks], *([d.task for d in r.tasks] for r in results)]  # the tasks each run was compared on
         for letter, res, tasks in zip(letters, resolved, compared, strict=True):
             for line in overlap.lines(letter, res.chosen, tasks):
@@ -561,29 +568,7 @@ def compare_cmd(
         console.print(text(f"{r.b.name} ({r.b.id}) vs {r.a.name} ({r.a.id}): {len(r.flips)} items flipped"))
         flips(r)
     for r in results if len(results) == 1 else []:
-        table = Table(title=text(f"{r.b.name} ({r.b.id}) vs {r.a.name} ({r.a.id})"))
-        for column in ("task", "track", "A", "B", "delta", "n", "same answers", "p (Holm)", ""):
-            table.add_column(column, justify="left" if column in ("task", "track", "") else "right")
-        aa, ab = (sum(v[k] for v in r.tracks.values()) / len(r.tracks) for k in (0, 1))  # All-Around of the tasks both ran
-        table.add_row("All-Around", "", f"{aa:.4f}", f"{ab:.4f}", f"{ab - aa:+.4f}", "", "", "", "")
-        for track, (a, b) in r.tracks.items():
-            table.add_row(text(f"track: {track}"), "", f"{a:.4f}", f"{b:.4f}", f"{b - a:+.4f}", "", "", "", "")
-        table.add_section()
-        for d in r.tasks:
-            p = f"{d.p_adjusted:.4f}" if d.p_adjusted is not None else "-"
-            table.add_row(
-                text(d.task),
-                text(d.track),
-                f"{d.a:.4f}",
-                f"{d.b:.4f}",
-                f"{d.delta:+.4f}",
-                str(d.n_paired),
-                str(d.same_answers),
-                p,
-                "*" if d.significant else "",
-            )
-        console.print(table)
-        console.print(f"* significant at 0.05 after Holm's correction over {len(r.tasks)} tasks; {len(r.flips)} items flipped", highlight=False)
+        console.print(pair_table(r, console.width))
         for label, sub in (("A", r.a), ("B", r.b)):
             for line in overlap.lines(label, sub, [d.task for d in r.tasks]):
                 console.print(text(line), highlight=False)
@@ -593,12 +578,13 @@ def compare_cmd(
             flips(r)
 
 
-@app.command()
+@app.command(short_help="Score a model; keep the run as a submission.")
 def run(
     model: Annotated[
         list[str] | None,
         typer.Option(
             "--model",
+            metavar="MODEL",
             help="Model folder, hub id, PEFT adapter folder, or builtin:tiny; with --backend openai, the served model's name. "
             "Repeat it (or use --models-file) to score several models, one submission each. Default: builtin:tiny.",
         ),
@@ -606,13 +592,8 @@ def run(
     models_file: Annotated[
         Path | None, typer.Option("--models-file", help="A file naming one model per line (# comments) to score, one submission each.")
     ] = None,
-    executor: Annotated[str, typer.Option("--executor", help="Several models: local (one after another) or ray (each a Ray task).")] = "local",
-    address: Annotated[str | None, typer.Option("--address", help="ray: the cluster to join (default: $RAY_ADDRESS, else a local one).")] = None,
-    gpus_per_model: Annotated[float, typer.Option("--gpus-per-model", help="ray: GPUs each model's task reserves.")] = 0,
-    max_parallel: Annotated[int | None, typer.Option("--max-parallel", help="ray: models in flight at once.")] = None,
-    storage: Annotated[str, typer.Option("--storage", help="ray: auto, shared (workers write in place) or gather (files sent back).")] = "auto",
     tasks: Annotated[
-        list[str] | None, typer.Option("--tasks", help="Task, group or track names (repeat or comma-separate). Default: the bundled suite.")
+        list[str] | None, typer.Option("--tasks", metavar="NAMES", help="Task, group or track names (repeat or comma-separate). Default: the bundled suite.")
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="At most this many items per task.")] = None,
     batch_size: Annotated[str, typer.Option("--batch-size", help="auto or a number.")] = "auto",
@@ -623,7 +604,7 @@ def run(
     submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where submissions are written.")] = Path("submissions"),
     system_prompt: Annotated[str | None, typer.Option("--system-prompt", help="'kddcup' for the challenge's system prompt, or literal text.")] = None,
     protocol: Annotated[str, typer.Option("--protocol", help="generate (KDD Cup: greedy, 1 token for multiple-choice) or loglikelihood.")] = "generate",
-    task_path: Annotated[list[Path] | None, typer.Option("--task-path", help="Extra folder of task YAMLs (needs --trust-tasks).")] = None,
+    task_path: Annotated[list[Path] | None, typer.Option("--task-path", metavar="DIR", help="Extra folder of task YAMLs (needs --trust-tasks).")] = None,
     trust_tasks: Annotated[bool, typer.Option("--trust-tasks", help="Allow --task-path folders, whose YAMLs may run Python code.")] = False,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not reuse or keep cached model answers.")] = False,
     embedding_model: Annotated[str | None, typer.Option("--embedding-model", help="Folder of all-MiniLM-L6-v2.")] = None,
@@ -681,15 +662,21 @@ def run(
     ] = None,
     format: Annotated[OutputFormat, typer.Option("--format", help="table, or json (the submission record, for scripts).")] = OutputFormat.table,
     rules: RulesOption = None,
+    executor: Annotated[str, typer.Option("--executor", help="Several models: local (one after another) or ray (each a Ray task).")] = "local",
+    address: Annotated[str | None, typer.Option("--address", help="ray: the cluster to join (default: $RAY_ADDRESS, else a local one).")] = None,
+    gpus_per_model: Annotated[float, typer.Option("--gpus-per-model", help="ray: GPUs each model's task reserves.")] = 0,
+    max_parallel: Annotated[int | None, typer.Option("--max-parallel", help="ray: models in flight at once.")] = None,
+    storage: Annotated[str, typer.Option("--storage", help="ray: auto, shared (workers write in place) or gather (files sent back).")] = "auto",
 ) -> None:
     """Score a model on ecombench tasks and keep the run as a submission."""
+    names = split_names(tasks)
+    models = _models(model, models_file)
+    _preflight(names, None if task_path and not trust_tasks else task_path or [], models, backend)
     from ecombench.metrics.embedding import Embedders
     from ecombench.render import report_table
     from ecombench.run import RunOptions
     from ecombench.run import run as run_model
 
-    names = split_names(tasks)
-    models = _models(model, models_file)
     options = RunOptions(
         model=models[0],
         base=base,
@@ -737,8 +724,22 @@ def run(
         typer.echo(result.submission.model_dump_json(indent=2))
         return
     console = _console()
-    console.print(report_table(result.report, title=f"{result.submission.name} ({result.submission.model.spec}; {result.report.rules} rules)"))
+    title = f"{result.submission.name} ({result.submission.model.spec}; {result.report.rules} rules)"
+    console.print(report_table(result.report, title=title, width=console.width))
     console.print(f"submission {result.submission.id} written to {result.path}", markup=False, highlight=False)
+
+
+def _preflight(names: list[str] | None, task_paths: list[Path] | None, models: list[str], backend: str) -> None:
+    """Unknown task names and model folders that are not there, found before the heavy imports of a run (a second,
+    not 16 s); ``task_paths`` None: --task-path without --trust-tasks, which the run refuses first."""
+    from ecombench.models import check_path
+    from ecombench.taskindex import build_index, default_roots
+
+    if task_paths is not None:
+        build_index(default_roots(task_paths)).select(names)
+    if backend != "openai":
+        for m in models:
+            check_path(m)
 
 
 def _models(given: list[str] | None, models_file: Path | None) -> list[str]:
@@ -789,6 +790,25 @@ from ecombench import cli_submissions, cli_train  # noqa: E402 - registered afte
 cli_train.register(app)
 data_app.command("inspect")(cli_train.data_inspect)
 cli_submissions.register(app)
+# `ecombench --help` lists the commands a newcomer needs first: run, then reading results, then training, then the rest
+_FIRST = ["run", "leaderboard", "compare", "report", "score", "train", "sweep", "merge", "import", "references"]
+
+
+def _place(command: typer.models.CommandInfo) -> int:
+    name = command.name or getattr(command.callback, "__name__", "")
+    return _FIRST.index(name) if name in _FIRST else len(_FIRST)
+
+
+app.registered_commands.sort(key=_place)
+
+
+def _argument_type(self, ctx):
+    """An argument with a metavar (``RUN...``) shows it alone: typer adds the Python type (``<list[str]>``)."""
+    return None if self.metavar else _typer_argument_type(self, ctx)
+
+
+_typer_argument_type = typer.core.TyperArgument.display_type_rich
+typer.core.TyperArgument.display_type_rich = _argument_type  # type: ignore[method-assign]
 
 
 def main() -> None:

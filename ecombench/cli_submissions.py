@@ -32,10 +32,8 @@ def list_cmd(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object per submission instead of a table.")] = False,
 ) -> None:
     """Every submission, newest first: id, name, model, tasks, All-Around, when."""
-    from rich.table import Table
-
     from ecombench.leaderboard.store import load_submissions
-    from ecombench.terminal import console, text
+    from ecombench.terminal import Col, console, fit
 
     subs = sorted(load_submissions(submissions_dir), key=lambda s: (s.created, s.id), reverse=True)
     rows = [
@@ -54,15 +52,17 @@ def list_cmd(
         for row in rows:
             typer.echo(json.dumps(row, ensure_ascii=False))
         return
-    table = Table(title=text(f"{len(rows)} submission{'s' if len(rows) != 1 else ''} in {submissions_dir}"))
-    table.add_column("all_around", justify="right", no_wrap=True)
-    table.add_column("tasks", justify="right", no_wrap=True)
-    table.add_column("id", no_wrap=True)  # whole, for copying into show, rm and compare
-    for column in ("name", "model", "created"):
-        table.add_column(column, overflow="fold")
-    for sub in subs:
-        table.add_row(f"{sub.all_around:.4f}", str(len(sub.tasks)), text(sub.id), text(sub.name), text(sub.model.spec), f"{sub.created:%Y-%m-%d %H:%M:%S}")
-    console().print(table)
+    columns = [
+        Col("name", keep=True, title=True),
+        Col("id", keep=True, title=True),  # whole, for copying into show, rm and compare
+        Col("all_around", right=True, keep=True),
+        Col("tasks", right=True, drop=2),
+        Col("model", drop=0),
+        Col("created", drop=1),
+    ]
+    cells = [[s.name, s.id, f"{s.all_around:.4f}", str(len(s.tasks)), s.model.spec, f"{s.created:%Y-%m-%d %H:%M:%S}"] for s in subs]
+    shown = console()
+    shown.print(fit(columns, cells, shown.width, title=f"{len(rows)} submission{'s' if len(rows) != 1 else ''} in {submissions_dir}", formats="--json"))
 
 
 @app.command("show")
@@ -77,7 +77,7 @@ def show_cmd(
 
 @app.command("rm")
 def rm_cmd(
-    keys: Annotated[list[str], typer.Argument(help="Submission ids, id prefixes or names (a name must name one submission).")],
+    keys: Annotated[list[str], typer.Argument(metavar="RUN...", help="Submission ids, id prefixes or names (a name must name one submission).")],
     submissions_dir: Folder = Path("submissions"),
 ) -> None:
     """Remove submissions: each record and its items file, the record first in one step (boards and reports no longer list it)."""

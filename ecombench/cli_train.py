@@ -16,6 +16,7 @@ def train(
         list[str] | None,
         typer.Option(
             "--data",
+            metavar="SOURCE",
             help="'core', 'suite:NAME', or files, folders or globs of JSON arrays / JSON Lines (ShopBench rows, prompt/completion, Alpaca, "
             "messages, ShareGPT). Repeat for several.",
         ),
@@ -28,7 +29,8 @@ def train(
     alpha: Annotated[float | None, typer.Option("--alpha", help="LoRA alpha (scale = alpha / rank).")] = None,
     dropout: Annotated[float | None, typer.Option("--dropout", help="LoRA dropout.")] = None,
     target_modules: Annotated[
-        list[str] | None, typer.Option("--target-modules", help="Module names to adapt (repeat or comma-separate). Default: all linear layers.")
+        list[str] | None,
+        typer.Option("--target-modules", metavar="NAMES", help="Module names to adapt (repeat or comma-separate). Default: all linear layers."),
     ] = None,
     max_steps: Annotated[int | None, typer.Option("--max-steps", help="Optimiser steps (wins over --epochs).")] = None,
     epochs: Annotated[float | None, typer.Option("--epochs", help="Passes over the mixture.")] = None,
@@ -40,7 +42,9 @@ def train(
     name: Annotated[str | None, typer.Option("--name", help="Name of the run and of its submission.")] = None,
     submissions_dir: Annotated[Path | None, typer.Option("--submissions-dir", help="Where the closing evaluation writes its submission.")] = None,
     eval_limit: Annotated[int | None, typer.Option("--eval-limit", help="Items per task in the closing evaluation.")] = None,
-    eval_tasks: Annotated[list[str] | None, typer.Option("--eval-tasks", help="Tasks, groups or tracks to score. Default: ecombench_core.")] = None,
+    eval_tasks: Annotated[
+        list[str] | None, typer.Option("--eval-tasks", metavar="NAMES", help="Tasks, groups or tracks to score. Default: ecombench_core.")
+    ] = None,
     no_eval: Annotated[bool, typer.Option("--no-eval", help="Train only; do not score the adapter.")] = False,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --output (from its last checkpoint), or score its finished adapter again.")
@@ -100,10 +104,10 @@ def train(
         + f"; held-in tasks {len(lin.held_in)}, held-out {len(lin.held_out)})"
     )
     if outcome.report is not None:
-        from rich.console import Console
+        from ecombench.terminal import console as terminal_console
 
-        console = Console()
-        console.print(report_table(outcome.report, title=f"{outcome.adapter.name} (LoRA r={lin.rank} on {lin.base_model})"))
+        console = terminal_console()
+        console.print(report_table(outcome.report, title=f"{outcome.adapter.name} (LoRA r={lin.rank} on {lin.base_model})", width=console.width))
         console.print(f"submission written to {outcome.submission}", markup=False, highlight=False)
 
 
@@ -121,10 +125,8 @@ def sweep(
     ] = "auto",
 ) -> None:
     """Train and score a grid of mixtures (capabilities x tasks) and LoRA ranks; write a table and a plot."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from ecombench.terminal import text
+    from ecombench.terminal import Col, fit, text
+    from ecombench.terminal import console as terminal_console
     from ecombench.train.executors import make_executor
     from ecombench.train.sweep import load_sweep, run_sweep
 
@@ -143,14 +145,11 @@ def sweep(
     result = run_sweep(load_sweep(config), executor=chosen, debug="--debug" in sys.argv[1:], on_cell=progress)
     folder, rows = result.folder, result.rows
     if rows:
-        table = Table(title=text(f"sweep {folder}"))
         columns = ["id", "capabilities", "tasks_per_capability", "rank", "train_loss", "all_around", "held_in", "held_out"]
-        for c in columns:
-            table.add_column(c, justify="left" if c == "id" else "right")
-        for row in rows:
-            table.add_row(*[text(f"{row.get(c):.4f}" if isinstance(row.get(c), float) else str(row.get(c, ""))) for c in columns])
-        console = Console()
-        console.print(table)
+        spec = [Col(c.replace("_", "\n"), right=c != "id", keep=c in ("id", "all_around"), title=c == "id", drop=columns.index(c)) for c in columns]
+        cells = [[f"{row.get(c):.4f}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in columns] for row in rows]
+        console = terminal_console()
+        console.print(fit(spec, cells, console.width, title=f"sweep {folder}", formats=f"{folder}/results.md"))
         console.print(f"table and plot written to {folder} (results.csv, results.md, plot.png)", markup=False, highlight=False)
     if result.elsewhere:
         typer.echo(f"{len(result.elsewhere)} cell(s) left to the other driver; its table will include them")
@@ -181,11 +180,11 @@ def merge(
 
 
 def data_inspect(
-    sources: Annotated[list[str], typer.Argument(help="Training sources, as train's --data: 'core', suite:NAME, files, folders, globs.")],
+    sources: Annotated[list[str], typer.Argument(metavar="SOURCE...", help="Training sources, as train's --data: 'core', suite:NAME, files, folders, globs.")],
     model: Annotated[str | None, typer.Option("--model", help="Count tokens with this model's tokenizer (else whitespace words).")] = None,
     mixture: Annotated[Path | None, typer.Option("--mixture", help="A mixture file: show tasks under its capabilities.")] = None,
     eval_tasks: Annotated[
-        list[str] | None, typer.Option("--eval-tasks", help="Tasks, groups or tracks to check for contamination. Default: ecombench_core.")
+        list[str] | None, typer.Option("--eval-tasks", metavar="NAMES", help="Tasks, groups or tracks to check for contamination. Default: ecombench_core.")
     ] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Refuse any bad row instead of counting it.")] = False,
     format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
@@ -211,6 +210,6 @@ def data_inspect(
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(train)
-    app.command()(sweep)
+    app.command(short_help="Train a LoRA adapter, then score it.")(train)
+    app.command(short_help="Train and score a grid of mixtures and ranks.")(sweep)
     app.command()(merge)

@@ -96,7 +96,7 @@ def efficiency_line(cost: Efficiency | None) -> str:
     memory = f"peak host {cost.peak_host_mb:.0f} MiB" if cost.peak_host_mb is not None else "peak host -"
     if cost.peak_device_mb is not None:
         memory += f", device {cost.peak_device_mb:.0f} MiB"
-    return f"{stages}; {tokens}, {rate}; {memory}; {cost.device}, {cost.threads} threads"
+    return f"{stages}; {tokens}, {rate}; {memory}; {cost.device}, {cost.threads} thread{'' if cost.threads == 1 else 's'}"
 
 
 def measure(clock: StageClock, samples: list[Any], tokenizer: Any, device: str) -> Efficiency:

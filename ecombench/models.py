@@ -88,6 +88,13 @@ def check_loadable(model: ResolvedModel, trust_remote_code: bool) -> None:
 Builtins = Mapping[str, Callable[[], Path]]  # "builtin:name" -> a function returning its (built) folder
 
 
+def check_path(spec: str) -> None:
+    """Raise, as ``resolve_model`` would, when ``--model`` names a folder that is not there (checked before the
+    heavy imports of a run, so a typo costs a second); hub ids and built-in models are left to ``resolve_model``."""
+    if not spec.startswith("builtin:") and not Path(spec).expanduser().exists() and _looks_like_path(spec):
+        raise EcombenchError(f"--model {spec}: model folder {spec} does not exist")
+
+
 def _resolve_base(spec: str, relative_to: Path | None, context: str, builtins: Builtins) -> tuple[Path, str]:
     if spec.startswith("builtin:"):
         if spec not in builtins:

@@ -34,6 +34,18 @@ class Problem:
         return f"{self.file}{f':{self.line}' if self.line else ''}: {'warning: ' if self.warning else ''}{self.message}"
 
 
+def _problem(path: Path, exc: EcombenchError) -> Problem:
+    """An error about ``path`` (``PATH:LINE: message`` or ``PATH: message``) as a Problem, so that it prints in the
+    ``file:line:`` form editors jump to, as every other problem does."""
+    text = str(exc)
+    for prefix in (str(path.resolve()), str(path)):
+        if text.startswith(prefix):
+            rest = text.removeprefix(prefix)
+            found = re.match(r":(\d+): ", rest)
+            return Problem(path, int(found.group(1)), rest[found.end() :]) if found else Problem(path, None, rest.lstrip(": ") or text)
+    return Problem(path, None, text)
+
+
 def _key_line(path: Path, key: str) -> int | None:
     for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if text.startswith(f"{key}:") or text.strip().startswith(f"{key}:"):
@@ -83,7 +95,7 @@ def validate_yaml(path: Path) -> list[Problem]:
     try:
         cfg = read_yaml(path)
     except EcombenchError as exc:
-        return [Problem(path, None, str(exc).removeprefix(f"{path.resolve()}").lstrip(": ") or str(exc))]
+        return [_problem(path, exc)]
     if "group" in cfg:
         return []
     if "task" not in cfg:
@@ -142,7 +154,7 @@ def validate_yaml(path: Path) -> list[Problem]:
                 if want is not None and getattr(record, field) != want:
                     problems.append(Problem(data, number, f"{field} '{getattr(record, field)}' differs from the YAML's '{want}'"))
     except EcombenchError as exc:
-        problems.append(Problem(data, None, str(exc).removeprefix(f"{data}").lstrip(": ")))
+        problems.append(_problem(data, exc))
     if rows == 0:
         problems.append(Problem(data, None, "no records"))
     return problems

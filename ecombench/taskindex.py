@@ -127,7 +127,7 @@ class TaskIndex:
         close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
         if self.skipped:  # the name may live in a suite that could not be read
             why = "; ".join(f"'{suite}': {reason}" for suite, reason in self.skipped.items())
-            raise EcombenchError(f"unknown task, group or track '{name}'; skipped imported suites: {why}")
+            raise EcombenchError(f"unknown task, group or track '{name}'; skipped task folders of {user_tasks_dir()}: {why}")
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else "; `ecombench tasks` lists them"
         raise EcombenchError(f"unknown task, group or track '{name}'{hint}")
 
@@ -244,7 +244,7 @@ def build_index(roots: list[Path]) -> TaskIndex:
                 index.skipped[suite] = str(exc)
                 if str(exc) not in _WARNED:
                     _WARNED.add(str(exc))
-                    print(f"ecombench: warning: skipped imported suite '{suite}' ({exc})", file=sys.stderr)
+                    print(f"ecombench: warning: skipped task folder '{suite}' of {root} ({exc})", file=sys.stderr)
                 continue
             index.tasks.update(tasks)
             index.groups.update(groups)

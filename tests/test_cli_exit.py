@@ -39,3 +39,29 @@ def test_a_message_as_exit_code_goes_to_stderr_with_code_1(tmp_path):
     done = subprocess.run([sys.executable, "-c", SCRIPT.format(imports="import torch", code="bad things")], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 1
     assert done.stderr == "err line\nbad things\n"
+
+
+PREFLIGHT = """
+import sys
+from ecombench.cli import main
+sys.argv = ["ecombench", "run", *{args!r}]
+try:
+    main()
+except SystemExit as exc:
+    heavy = sorted(m for m in ("torch", "transformers", "lm_eval") if m in sys.modules)
+    print("exit", exc.code, "heavy", heavy)
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--tasks", "core_ratng_mc"], "unknown task, group or track 'core_ratng_mc'; did you mean 'core_rating_mc'"),
+        (["--model", "./no-such-model", "--tasks", "core_rating_mc"], "--model ./no-such-model: model folder ./no-such-model does not exist"),
+    ],
+)
+def test_a_typo_in_a_task_name_or_model_folder_is_refused_before_the_heavy_imports(tmp_path, args, said):
+    """Issue 38: these errors came after 16-19 s of importing torch, transformers and lm-eval."""
+    done = subprocess.run([sys.executable, "-c", PREFLIGHT.format(args=args)], capture_output=True, text=True, cwd=tmp_path)
+    assert done.stdout.strip() == "exit 2 heavy []"
+    assert done.stderr.startswith(f"ecombench: error: {said}") and len(done.stderr.splitlines()) == 1

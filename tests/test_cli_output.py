@@ -57,7 +57,7 @@ def test_results_table_fits_80_columns_with_whole_names_and_every_score():
     report, _ = score_report(items)
     assert report.tasks["starter_title_translation_ja"].metric == ["bleu", "jp-bleu"]  # a list, never a joined string
     console = Console(width=80, record=True, file=io.StringIO())
-    console.print(report_table(report, title="t"))
+    console.print(report_table(report, title="t", width=80))
     shown = console.export_text()
     assert max(len(line) for line in shown.splitlines()) <= 80
     assert "starter_title_translation_ja" in shown and "core_multilingual_category_mc" in shown

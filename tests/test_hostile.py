@@ -89,11 +89,11 @@ def test_a_broken_imported_suite_is_skipped_and_never_blocks_other_commands(tmp_
     (home / "tasks" / "worse" / "x.yaml").write_text("task: [\n")
     listed = _cli("tasks", home=home)
     assert listed.returncode == 0 and "starter_category_mc" in listed.stdout and "mytask" not in listed.stdout
-    assert "skipped imported suite 'bad'" in listed.stderr and "skipped imported suite 'worse'" in listed.stderr
+    assert "skipped task folder 'bad' of " in listed.stderr and "skipped task folder 'worse' of " in listed.stderr  # imported or hand-written
     board = _cli("leaderboard", "--submissions-dir", str(tmp_path / "none"), home=home)
-    assert "skipped imported suite 'bad'" in board.stderr and "no submissions folder" in board.stderr  # its own error, not the suite's
+    assert "skipped task folder 'bad' of " in board.stderr and "no submissions folder" in board.stderr  # its own error, not the suite's
     asked = _cli("run", "--model", "builtin:tiny", "--tasks", "mytask", home=home)
-    _one_line_error(asked, "unknown task, group or track 'mytask'", "skipped imported suites: 'bad'")
+    _one_line_error(asked, "unknown task, group or track 'mytask'", "skipped task folders of ", ": 'bad'")
 
 
 @pytest.mark.slow

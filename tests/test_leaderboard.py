@@ -597,8 +597,10 @@ def test_terminal_board_at_100_columns_shows_rank_and_every_score_whole():
     out = console.export_text()
     assert max(len(line) for line in out.splitlines()) <= 100
     header = next(line for line in out.splitlines() if "rank" in line)
-    assert header.index("rank") < header.index("around") < header.index("name")  # scores before names
+    assert header.index("rank") < header.index("name") < header.index("around")  # who is who, then the scores (issue 38)
     rows = [line for line in out.splitlines() if line.startswith("│") and ("0.5678" in line or "0.1234" in line)]
     assert [r.split("│")[1].strip() for r in rows] == ["1", "2"]
-    assert all(r.count("0.5678") == 5 for r in rows[:1]) and rows[1].count("0.1234") == 5  # All-Around and 4 tracks, none cut to 0.1…
-    assert "…" not in out
+    assert "a-model-with-a-rather-long-descriptive-name-v2" in rows[1]  # whole, on its row
+    # All-Around and the 2 tracks that fit beside the long name, none cut to 0.1…; the other 2 are named under the table
+    assert rows[0].count("0.5678") == 3 and rows[1].count("0.1234") == 3 and "…" not in out
+    assert "left out at this width: date, base, source, ci95, user, multilingual" in " ".join(out.split())

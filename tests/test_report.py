@@ -151,9 +151,9 @@ def test_board_sorts_pages_and_shows_untrusted_text_as_text(site):
         assert page.inner_text("#board-info") == "101\u2013126 of 126 (page 2 of 2)"
         assert names(page)[-1] == "limited"  # flagged rows last, after the references
         page.click("#board-prev")
-        page.locator("#board th", has_text="all_around").click()  # ascending
+        page.locator("#board th[data-col=all_around]").click()  # ascending
         assert names(page)[0] == "last"
-        page.locator("#board th", has_text="all_around").click()  # descending
+        page.locator("#board th[data-col=all_around]").click()  # descending
         assert names(page)[:2] == ["oracle (reference)", "limited"]
         page.locator("#board th[data-col=name]").click()  # text columns sort as text
         assert names(page)[:3] == [EVIL_NAME, "filler-000", "filler-001"]  # "<" sorts before letters
@@ -185,17 +185,19 @@ def test_board_filters_columns_boards_and_picking_rows(site):
         page.check("#hide-reference")
         assert page.inner_text("#board-info").endswith("of 123 (page 1 of 2)")
         assert "oracle (reference)" not in names(page)
-        # columns: drop model, add one task's scores
+        # columns: drop the interval, add the model and one task's scores (headed by its name, full name on hover)
         headers = lambda: page.locator("#board thead th").all_inner_texts()  # noqa: E731
-        assert "model" in headers() and f"task:{MC}" not in headers()
+        assert "\u00b1 95%" in headers() and "model" not in headers() and MC not in headers()
         page.click("#columns summary")
-        page.uncheck("#column-list input[data-col=model]")
+        page.uncheck("#column-list input[data-col=ci95]")
+        page.check("#column-list input[data-col=model]")
         page.check(f"#column-list input[data-col='task:{MC}']")
-        assert "model" not in headers() and f"task:{MC}" in headers()
+        assert "\u00b1 95%" not in headers() and "model" in headers() and MC in headers()
+        assert page.get_attribute(f"#board th[data-col='task:{MC}']", "title").startswith(f"task: {MC}")
         # the state is in the address: a reload keeps it
         page.reload()
         page.wait_for_selector("body[data-ready]", state="attached")
-        assert page.is_checked("#hide-reference") and f"task:{MC}" in headers()
+        assert page.is_checked("#hide-reference") and MC in headers()
         # pick two rows, then open them side by side
         for query, sid in (("plain", plain.id), ("script", evil.id)):  # picks are kept while the filter changes
             page.fill("#search", query)
@@ -204,7 +206,7 @@ def test_board_filters_columns_boards_and_picking_rows(site):
         page.click("#compare-picked")
         page.wait_for_selector("body[data-ready]", state="attached", timeout=20_000)
         assert [page.input_value(f"#pickers select[data-slot='{k}']") for k in (0, 1)] == [plain.id, evil.id]
-        assert page.inner_text("#deltas h3") == f"{EVIL_NAME} (B) vs plain (A)"
+        assert page.inner_text("#deltas h3") == f"A: plain vs B: {EVIL_NAME}"  # the letters the terminal's compare uses
         # another board: the core boards cover one submission
         open_page(page, (out / "index.html").as_uri())
         options = page.locator("#board-pick option").all_inner_texts()
@@ -425,7 +427,7 @@ def test_board_compare_heatmap_and_item_pages_read_right(site):
         page.set_viewport_size({"width": 1200, "height": 900})
         open_page(page, (out / "index.html").as_uri())
         headers = page.locator("#board thead th").all_inner_texts()
-        assert headers[1:4] == ["rank", "all_around", "ci95"]  # rank and the scores first
+        assert headers[1:4] == ["rank", "name", "All-Around"]  # who is who first
         right = page.evaluate("document.querySelector('#board th[data-col=all_around]').getBoundingClientRect().right")
         assert right <= 1200  # All-Around on screen at 1200 px
         # side by side: a significant regression is red, not the green of a win
@@ -481,3 +483,83 @@ def test_prompts_and_targets_are_stored_once_per_task_data(tmp_path):
             fields = page.locator("#item-fields dd").all_inner_texts()
             assert fields[0] == MC and fields[4] == prompt  # the prompt, read from the task's texts file
             assert page.errors == []
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_board_shows_who_is_who_on_the_first_screen_and_offers_a_users_own_task(tmp_path):
+    """Issue 38: at 1280 x 800 the board shows rank, name and All-Around of the first rows without scrolling,
+    short track headers carry the full name on hover, the picker offers a board for a task the user added,
+    and a submission's page puts its tasks and settings before its items."""
+    from ecombench.taskcheck import scaffold
+    from ecombench.taskindex import build_index, default_roots
+    from tests.realistic import realistic_folder
+
+    subs = tmp_path / "subs"
+    ids = realistic_folder(subs)
+    home = tmp_path / "home"
+    scaffold("my_task", "multiple-choice", "custom", home / "tasks")
+    env = {**os.environ, "ECOMBENCH_HOME": str(home)}
+    mine = make_submission("my-model", {})
+    task = build_index([*default_roots(), home / "tasks"]).tasks["my_task"]
+    result = submissions.TaskResult(
+        track="custom", task_type="multiple-choice", metric="accuracy", n=1, score=1.0, stderr=None, version=task.version, data_sha256=task.data_hash()
+    )
+    submissions.save(subs, mine.model_copy(update={"tasks": {"my_task": result}}), [])
+    out = tmp_path / "site"
+    done = subprocess.run(
+        [sys.executable, "-m", "ecombench", "report", "--output", str(out), "--submissions-dir", str(subs)], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    with browser_page() as page:
+        page.set_viewport_size({"width": 1280, "height": 800})
+        open_page(page, (out / "index.html").as_uri())
+        assert page.inner_text("#board-title") == "ecombench_core"
+        assert page.locator("#board thead th").all_inner_texts()[1:7] == ["rank", "name", "All-Around", "\u00b1 95%", "concept", "knowledge"]
+        assert page.get_attribute("#board th[data-col='track:concept_understanding']", "title").startswith("track: concept_understanding")
+        # the first screen: every cell of rank, name and All-Around of the first 6 rows inside 1280 x 800, nothing scrolled
+        boxes = page.evaluate(
+            "() => ['rank', 'name', 'all_around'].flatMap(c => {"
+            " const i = [...document.querySelectorAll('#board thead th')].findIndex(th => th.dataset.col === c);"
+            " return [...document.querySelectorAll('#board tbody tr')].slice(0, 6).map(tr => {"
+            " const r = tr.children[i].getBoundingClientRect(); return [c, tr.children[i].innerText, r.right, r.bottom]; }); })"
+        )
+        assert all(right <= 1280 and bottom <= 800 for _, _, right, bottom in boxes), boxes
+        shown = [text for c, text, _, _ in boxes if c == "name"]
+        assert shown == [
+            "oracle (reference)",
+            "Mistral-7B-Instruct-v0.3",
+            "Phi-3.5-mini-instruct",
+            "gemma-2-2b-it",
+            "Qwen2.5-0.5B-Instruct-ecom-lora",
+            "Llama-3.2-1B-Instruct",
+        ]
+        width = page.evaluate("document.getElementById('board').getBoundingClientRect().right")
+        assert width <= 1280  # the whole board, flags included, fits
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+        options = page.locator("#board-pick option").all_inner_texts()
+        assert any(o.startswith("my_task (") for o in options), options
+        page.select_option("#board-pick", label=next(o for o in options if o.startswith("my_task (")))
+        page.wait_for_function("document.getElementById('board-title').textContent === 'my_task'")
+        assert names(page) == ["my-model"]
+        open_page(page, url(out, f"sub.html#id={ids['Qwen2.5-0.5B-Instruct-ecom-lora']}"))
+        top = {h: page.evaluate(f"document.getElementById('{h}').getBoundingClientRect().top") for h in ("tasks", "settings", "items")}
+        assert top["tasks"] < top["settings"] < top["items"] and top["tasks"] < 800  # tasks on the first screen
+        settings = page.inner_text("#settings")
+        assert "held out (never trained on)\t18 tasks" in settings and "contamination\t" in settings  # the lineage, above the items
+        # side by side: runs lettered as the terminal's compare (A, B, C), All-Around and tracks first, task names never broken
+        three = [ids[n] for n in ("Qwen2.5-0.5B-Instruct", "Mistral-7B-Instruct-v0.3", "gemma-2-2b-it")]
+        page.set_viewport_size({"width": 1000, "height": 800})
+        open_page(page, url(out, "compare.html#ids=" + ",".join(three)))
+        assert [t.strip() for t in page.locator("#pickers .picker > span").all_inner_texts()] == ["A (reference)", "B", "C"]
+        assert page.locator("#deltas h3").all_inner_texts() == [
+            "A: Qwen2.5-0.5B-Instruct vs B: Mistral-7B-Instruct-v0.3",
+            "A: Qwen2.5-0.5B-Instruct vs C: gemma-2-2b-it",
+        ]
+        first = page.locator("#deltas-1 tbody tr td:first-child").all_inner_texts()
+        tracks = ["concept_understanding", "knowledge_reasoning", "multilingual", "user_behavior_alignment"]
+        assert first[:5] == ["All-Around", *(f"track: {t}" for t in tracks)] and first[5].startswith("core_")
+        heights = page.evaluate("[...document.querySelectorAll('#deltas-1 tbody tr')].map(tr => tr.getBoundingClientRect().height)")
+        assert max(heights) == min(heights)  # one line a row: no task name is broken over two
+        assert "core_multilingual_category_mc" in first
+        assert page.errors == []

@@ -171,9 +171,9 @@ def wide_rows(results: list[Comparison]) -> tuple[list[str], list[list[str]]]:
     the reference's tasks. A run without a task shows ``-``."""
     a = results[0].a
     letters = run_letters(len(results) + 1)
-    header = ["", f"{letters[0]}: {a.name}"]
-    for letter, r in zip(letters[1:], results, strict=True):
-        header += [f"{letter}: {r.b.name}", f"\u0394{letter}"]
+    header = ["task", letters[0]]  # the runs' names are in the legend above the table (compare_view.legend)
+    for letter in letters[1:]:
+        header += [letter, f"\u0394{letter}"]
 
     def row(label: str, ref: float | None, others: list[tuple[float | None, bool]]) -> list[str]:
         cells = [label, "-" if ref is None else f"{ref:.4f}"]

@@ -18,7 +18,7 @@ import pandas as pd
 
 from ecombench.leaderboard.stats import shown_decimals
 from ecombench.leaderboard.table import BoardTable
-from ecombench.terminal import safe_text, text
+from ecombench.terminal import safe_text
 
 
 def columns(table: BoardTable) -> list[str]:
@@ -110,16 +110,35 @@ def render(table: BoardTable, fmt: str) -> str:
     raise ValueError(fmt)
 
 
-_TEXT_COLUMNS = ("name", "base", "source", "date", "flags", "note")
-_OPTIONAL = ("date", "source", "base")  # left out, in this order, where the terminal is too narrow for them
-_TEXT_MIN = 10  # the width a text column folds down to before an optional one is left out
+# The terminal board: which columns go first where the terminal is narrow (lowest first; ties: the rightmost
+# first). Rank, name, All-Around, flags and note always stay; names are never cut or folded.
+_KEEP = ("rank", "name", "all_around", "flags", "note")
+_DROP_FIRST = {"date": 0, "base": 1, "source": 2, "lora_rank": 3, "held_out": 3, "win_rate": 4, "ci95": 5}
 
 
 def terminal_columns(table: BoardTable) -> list[str]:
-    """The terminal board's columns: rank and every score first (they never fold or truncate), then the
-    text columns, which fold to fit a narrow terminal."""
+    """The terminal board's columns, in order: rank, name and All-Around first, then the other scores, then
+    flags and notes, then where each row came from."""
     cols = [c for c in columns(table) if c not in ("submission", "model")]
-    return [c for c in cols if c not in _TEXT_COLUMNS] + [c for c in cols if c in _TEXT_COLUMNS]
+    tail = [c for c in ("flags", "note", "date", "source", "base") if c in cols]
+    head = [c for c in ("rank", "name", "all_around") if c in cols]
+    return head + [c for c in cols if c not in head and c not in tail] + tail
+
+
+_COST_HEADERS = {
+    "efficiency:generate_s": "generate\ns",
+    "efficiency:tokens_per_s": "tokens\n/s",
+    "efficiency:peak_host_mb": "host\nMiB",
+    "efficiency:peak_device_mb": "device\nMiB",
+}
+
+
+def _drop_order(column: str) -> int:
+    if column in _DROP_FIRST:
+        return _DROP_FIRST[column]
+    if column.startswith("task:"):
+        return 6
+    return 7 if column.startswith("track:") else 8  # the efficiency columns were asked for: they go last
 
 
 def _header(column: str) -> str:
@@ -129,44 +148,34 @@ def _header(column: str) -> str:
         return column.replace("_", "\n")
     if column.startswith("track:"):
         return column.removeprefix("track:").split("_")[0]
+    if column.startswith("efficiency:"):
+        return _COST_HEADERS.get(column, column.removeprefix("efficiency:"))
     return column.removeprefix("task:")
 
 
 def rich_table(table: BoardTable, width: int | None = None):
-    """The board for a terminal ``width`` columns wide (None: no limit). Rank and scores come first and are
-    never cut; names and flags fold; date, source and base are left out, in that order, where they do not fit."""
-    from rich.table import Table
-    from rich.text import Text
+    """The board for a terminal ``width`` columns wide (None: no limit): rank, name and All-Around first, never cut;
+    names whole on one line; flags and notes wrap between words; the other columns are left out where they do not
+    fit (date, base, source, lineage, win rate, interval, tasks, tracks, costs: in that order), each named under it."""
+    from ecombench.terminal import Col, fit
 
     frame = table.frame.assign(date=table.frame["date"].astype(str).str[:10]) if "date" in table.frame else table.frame
     if "base" in frame and "model" in frame:  # a base that is the model itself says nothing new
         frame = frame.assign(base=frame["base"].where(frame["base"] != frame["model"], ""))
+    if "source" in frame:  # a reference row says so in its flags
+        frame = frame.assign(source=frame["source"].where(frame["source"] != "reference", ""))
     cols = terminal_columns(table)
-    cells = {c: [_fmt(v, c) for v in frame[c]] for c in cols}
-    widths = {c: max([len(v) for v in cells[c]] + [len(w) for w in _header(c).split("\n")]) for c in cols if c not in _TEXT_COLUMNS}
-    dropped: list[str] = []
-
-    def needed() -> int:
-        text_cols = [c for c in cols if c in _TEXT_COLUMNS]
-        return sum(widths.values()) + sum(min(_TEXT_MIN, max([len(v) for v in cells[c]] + [len(c)])) for c in text_cols) + 3 * len(cols) + 1
-
-    for optional in _OPTIONAL:
-        if width is None or needed() <= width:
-            break
-        if optional in cols:
-            cols.remove(optional)
-            dropped.append(optional)
-    notes = [*table.notes] + ([f"left out at this width: {', '.join(dropped)} (a wider terminal, or --format markdown, shows them)"] if dropped else [])
-    out = Table(
-        title=text(f"{table.board.name}: {table.board.description}" if table.board.description else table.board.name),
-        caption=text("\n".join(notes), keep_lines=True) if notes else None,
-        caption_justify="left",
-    )
-    for c in cols:
-        if c in _TEXT_COLUMNS:
-            out.add_column(c, justify="left", overflow="fold", ratio=1)
-        else:
-            out.add_column(_header(c), justify="right", no_wrap=True, min_width=widths[c])
-    for i in range(len(frame)):
-        out.add_row(*[Text(cells[c][i]) for c in cols])
-    return out
+    spec = [
+        Col(
+            _header(c),
+            right=c not in ("name", "flags", "note", "date", "source", "base"),
+            keep=c in _KEEP,
+            wrap=1 if c in ("flags", "note") else 0,  # down to their longest word
+            drop=_drop_order(c),
+            title=c == "name",
+        )
+        for c in cols
+    ]
+    rows = [[_fmt(v, c) for v, c in zip(row, cols, strict=True)] for row in frame[cols].itertuples(index=False)]
+    title = f"{table.board.name}: {table.board.description}" if table.board.description else table.board.name
+    return fit(spec, rows, width, title=title, notes=table.notes, formats="--format markdown|csv|json")

@@ -66,12 +66,13 @@ class Site:
 
 
 def site_boards(main: BoardTable, index: TaskIndex, loaded: Loaded, by: str = "task") -> list[BoardTable]:
-    """The boards the site offers: ``main`` first, then every board file and suite the submissions cover
-    (most covered first; groups inside a bigger one, such as track groups, and single tasks left out)."""
+    """The boards the site offers: ``main`` first, then every board file, suite and task of no suite (a task the user
+    added) that submissions cover, most covered first; a group or task inside a bigger board offered (a track group
+    inside its suite) is left out: the bigger board has its rows."""
     files = available_boards()
     candidates = board_candidates(index)
     cover = coverage(candidates, loaded.scores)
-    names = [b for b, part in zip(cover["board"], cover["part_of"], strict=True) if b != main.board.name and (b in files or (b in index.groups and part == ""))]
+    names = [b for b, part in zip(cover["board"], cover["part_of"], strict=True) if b != main.board.name and (b in files or part == "")]
     tables = [main]
     for name in names[: MAX_BOARDS - 1]:
         table = replace(build_table(get_board(name, implicit_boards(index)), index, loaded, by=by), show_efficiency=main.show_efficiency)

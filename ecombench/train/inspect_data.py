@@ -111,9 +111,7 @@ def inspect_sources(
 
 def render(summary: dict[str, Any], console: Any) -> None:
     """The summary as rich tables on ``console`` (every user-given text made inert)."""
-    from rich.table import Table
-
-    from ecombench.terminal import text
+    from ecombench.terminal import Col, fit, text
 
     for f in summary["files"]:
         formats = ", ".join(f"{n} {fmt}" for fmt, n in f["formats"].items()) or "no readable rows"
@@ -135,23 +133,26 @@ def render(summary: dict[str, Any], console: Any) -> None:
     if summary["left_out_tasks"]:
         console.print(text(f"left out (no capability names them): {', '.join(summary['left_out_tasks'])}"), markup=False, highlight=False)
     unit = summary["length_unit"]
-    table = Table(title=f"{summary['records']} records, {len(summary['tasks'])} tasks ({unit}: prompt + answer)")
-    for column in ("task", "capability", "type", "records", "dupes", "conflicts", f"p50 {unit}", "p90", "max"):
-        table.add_column(column, justify="left" if column in ("task", "capability", "type") else "right", overflow="fold")
+    headers = ("task", "capability", "type", "records", "dupes", "conflicts", f"p50 {unit}", "p90", "max")
+    spec = [Col(h, right=i > 2, keep=i in (0, 3), title=i == 0, wrap=12 if h == "type" else 0, drop=9 - i) for i, h in enumerate(headers)]
+    cells = []
     for name, info in summary["tasks"].items():
         length = info.get("length", {})
-        table.add_row(
-            text(name),
-            text(info["track"]),
-            text(", ".join(info["types"])),
-            str(info["records"]),
-            str(info["duplicates"]),
-            str(info["conflicting_answers"]),
-            str(length.get("p50", "")),
-            str(length.get("p90", "")),
-            str(length.get("max", "")),
+        cells.append(
+            [
+                name,
+                info["track"],
+                ", ".join(info["types"]),
+                str(info["records"]),
+                str(info["duplicates"]),
+                str(info["conflicting_answers"]),
+                str(length.get("p50", "")),
+                str(length.get("p90", "")),
+                str(length.get("max", "")),
+            ]
         )
-    console.print(table)
+    title = f"{summary['records']} records, {len(summary['tasks'])} tasks ({unit}: prompt + answer)"
+    console.print(fit(spec, cells, console.width, title=title, formats="--format json"))
     console.print(text(summary["contamination_line"]), markup=False, highlight=False)
     findings = summary["contamination"]["findings"]
     for kind, label in (("exact", "exact copy of"), ("leak", "leaks"), ("shared", "shares catalog text with")):

@@ -256,12 +256,24 @@ def _callbacks(out_dir: Path, show_progress: bool) -> list[Any]:
                     handle.write(json.dumps({"step": state.global_step, "epoch": state.epoch, **logs}) + "\n")
 
     class RichProgress(TrainerCallback):
+        """A live bar on a terminal; elsewhere (a file, a pipe) a plain line every few seconds (progress.PlainProgress)."""
+
         def __init__(self) -> None:
             self.progress = None
             self.bar = None
+            self.plain = None
 
         def on_train_begin(self, args, state, control, **kwargs):
             if not state.is_world_process_zero:
+                return
+            import sys
+
+            if not sys.stdout.isatty():
+                from ecombench.terminal import console, safe_text
+                from ecombench.train.progress import PlainProgress
+
+                out = console()
+                self.plain = PlainProgress(state.max_steps, state.global_step, lambda text: out.print(safe_text(text), markup=False, highlight=False))
                 return
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -277,16 +289,22 @@ def _callbacks(out_dir: Path, show_progress: bool) -> list[Any]:
             self.bar = self.progress.add_task("", total=state.max_steps, completed=state.global_step)
 
         def on_step_end(self, args, state, control, **kwargs):
+            if self.plain is not None:
+                self.plain.update(state.global_step)
             if self.progress is not None:
                 self.progress.update(self.bar, completed=state.global_step)
 
         def on_log(self, args, state, control, logs=None, **kwargs):
+            if self.plain is not None and logs:
+                self.plain.log(logs)
             if self.progress is not None and logs:
                 shown = " ".join(f"{k}={logs[k]:.4f}" for k in ("loss", "eval_loss") if k in logs)
                 if shown:
                     self.progress.update(self.bar, description=shown)
 
         def on_train_end(self, args, state, control, **kwargs):
+            if self.plain is not None:
+                self.plain.end()
             if self.progress is not None:
                 self.progress.stop()
 

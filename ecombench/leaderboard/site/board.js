@@ -10,6 +10,7 @@
                   dir: st.dir === "desc" ? "desc" : "asc", page: +st.page || 0, cols: st.cols ? st.cols.split(",") : null };
   var data = null, shown = [], picked = [];
   var TEXT = { name: 1, model: 1, base: 1, flags: 1, note: 1, date: 1, submission: 1 };
+  var WRAP = { flags: 1, note: 1 };  // free text wraps between words; a name never does
 
   function save() {
     E.setState({ board: current.board || "", q: current.q, hf: current.hf ? "1" : "", hr: current.hr ? "1" : "",
@@ -17,18 +18,34 @@
                  cols: current.cols ? current.cols.join(",") : "" });
   }
 
-  // rank and the scores first (at 1200 px All-Around is on screen), then the text columns
-  var FIRST = ["rank", "all_around", "ci95", "win_rate", "held_out", "lora_rank"];
+  // who is who first (rank, name, All-Around: on the first screen at 1280 px), then the other scores, what each
+  // row's flags and notes say, and where it came from; model, base, source and date are in the column picker
+  var FIRST = ["rank", "name", "all_around", "ci95", "win_rate"];
+  var LATER = ["flags", "note", "held_out", "lora_rank"];
+  var HIDDEN = { submission: 1, model: 1, base: 1, source: 1, date: 1 };
+  var LABEL = { all_around: "All-Around", ci95: "\u00b1 95%", win_rate: "win rate", held_out: "held out", lora_rank: "LoRA rank" };
   function place(c) {
-    var i = FIRST.indexOf(c);
-    return i >= 0 ? i : c.indexOf("track:") === 0 ? FIRST.length : c.indexOf("task:") === 0 ? FIRST.length + 1 : FIRST.length + 2;
+    var i = FIRST.indexOf(c), j = LATER.indexOf(c);
+    if (i >= 0) return i;
+    if (c.indexOf("track:") === 0) return FIRST.length;
+    if (c.indexOf("task:") === 0) return FIRST.length + 1;
+    return j >= 0 ? FIRST.length + 2 + j : FIRST.length + 2 + LATER.length;
   }
   function ordered(cols) {
     return cols.map(function (c, i) { return [place(c), i, c]; })
       .sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; }).map(function (x) { return x[2]; });
   }
+  // a header as shown: a track by its first word ("concept", "user"), a task without its suite's prefix; the
+  // column's full name is its tooltip
+  function label(c) {
+    if (LABEL[c]) return LABEL[c];
+    if (c.indexOf("track:") === 0) return c.slice(6).split("_")[0];
+    if (c.indexOf("task:") === 0) return c.slice(5);
+    if (c.indexOf("efficiency:") === 0) return c.slice(11).replace(/_/g, " ");
+    return c;
+  }
   function defaultColumns(cols) {
-    return cols.filter(function (c) { return c.indexOf("task:") !== 0 && c !== "submission"; });
+    return cols.filter(function (c) { return c.indexOf("task:") !== 0 && !HIDDEN[c]; });
   }
   function visible() {
     var cols = data.columns;
@@ -64,7 +81,7 @@
         current.cols = on.length ? on : ["name"];
         render();
       });
-      box.appendChild(el("label", {}, [input, " " + c.replace(/^(track|task):/, "")]));
+      box.appendChild(el("label", { title: c }, [input, " " + c.replace(/^(track|task):/, "")]));
     });
   }
 
@@ -105,7 +122,8 @@
     var head = E.clear(table.tHead), body = E.clear(table.tBodies[0]);
     var tr = el("tr", {}, [el("th", { class: "pick", title: "pick rows to see side by side", text: "pick" })]);
     cols.forEach(function (c) {
-      tr.appendChild(el("th", { class: TEXT[c] ? "text" : "", "data-col": c, text: c,
+      tr.appendChild(el("th", { class: (TEXT[c] ? "text " : "") + "col-" + c.split(":")[0], "data-col": c, text: label(c),
+        title: c.replace(/^track:/, "track: ").replace(/^task:/, "task: ") + " (click to sort)",
         "data-order": current.sort === c ? current.dir : null, onclick: function () {
           current.dir = current.sort === c && current.dir === "asc" ? "desc" : "asc";
           current.sort = c; current.page = 0; filter();
@@ -119,10 +137,10 @@
       var row = el("tr", { class: ref ? "reference" : d.flags[i] ? "flagged" : null }, [el("td", { class: "pick" }, [box])]);
       cols.forEach(function (c) {
         var v = d[c][i];
-        if (c === "name") row.appendChild(el("td", { class: "text" }, [el("a", { href: E.subLink(sid), text: v })]));
+        if (c === "name") row.appendChild(el("td", { class: "text name" }, [el("a", { href: E.subLink(sid), text: v })]));
         else if (c === "rank" && ref) row.appendChild(el("td", { class: "badge", title: "reference row: shown for scale, not ranked", text: "ref" }));
         else if (c === "base" && d.model && v === d.model[i]) row.appendChild(el("td", { class: "text same", title: "the model itself", text: "" }));
-        else row.appendChild(el("td", { class: TEXT[c] ? "text" : "", text: E.fmt(v, c) }));
+        else row.appendChild(el("td", { class: (TEXT[c] ? "text" : "") + (WRAP[c] ? " wrap" : "") + (c === "all_around" ? " main" : ""), text: E.fmt(v, c) }));
       });
       body.appendChild(row);
     });

@@ -45,6 +45,8 @@
     return out;
   }
 
+  function letter(slot) { return slot < 26 ? String.fromCharCode(65 + slot) : "B" + slot; }  // compare.run_letters: A, B, C, ...
+
   function cls(s) { return s > 0 ? (s === 1 ? 2 : 1) : 0; }  // compare's flip: across "> 0" or across "== 1"
 
   function byKey(sub) {  // task -> item hash -> item (the last of equal hashes, as compare's dict keeps)
@@ -60,11 +62,11 @@
   function pickers() {
     var box = E.clear($("pickers"));
     ids.forEach(function (sid, slot) {
-      var select = el("select", { "data-slot": slot, "aria-label": slot ? "submission B" + slot : "reference A" });
+      var select = el("select", { "data-slot": slot, "aria-label": slot ? "submission " + letter(slot) : "reference A" });
       names.forEach(function (n) { select.appendChild(el("option", { value: n[0], text: n[1] + " (" + n[0] + ")" })); });
       select.value = sid;
       select.onchange = function () { ids[slot] = select.value; view.page = 0; run(); };
-      var label = slot === 0 ? "A (reference)" : "B" + (ids.length > 2 ? slot : "");
+      var label = slot === 0 ? "A (reference)" : letter(slot);
       var remove = ids.length > 2 ? el("button", { type: "button", text: "remove", onclick: function () { ids.splice(slot, 1); run(); } }) : null;
       box.appendChild(el("div", { class: "picker" }, [el("span", { text: label + " " }), select, remove]));
     });
@@ -118,13 +120,17 @@
       return { cells: [r.task, r.track, r.a, r.b, r.b - r.a, r.n, r.same, r.p], cls: sig ? "significant" : null,
                cellCls: { 4: sig ? (r.b >= r.a ? "sig win" : "sig loss") : "" } };  // a significant regression is not a win
     });
-    Object.keys(res.tracks).sort().forEach(function (track) {
+    var top = [], all = [0, 0], trackNames = Object.keys(res.tracks).sort();  // All-Around and the tracks on top, as the terminal's compare
+    trackNames.forEach(function (track) {
       var rs = res.tracks[track], ma = 0, mb = 0;
       rs.forEach(function (r) { ma += r.a; mb += r.b; });
       ma /= rs.length; mb /= rs.length;
-      body.push({ cells: ["track: " + track, "", ma, mb, mb - ma, null, null, null], cls: "track" });
+      all[0] += ma / trackNames.length; all[1] += mb / trackNames.length;
+      top.push({ cells: ["track: " + track, "", ma, mb, mb - ma, null, null, null], cls: "track" });
     });
-    var box = el("section", { class: "pair" }, [el("h3", { text: b.d.name + " (B) vs " + a.d.name + " (A)" })]);
+    if (trackNames.length) top.unshift({ cells: ["All-Around", "", all[0], all[1], all[1] - all[0], null, null, null], cls: "track" });
+    body = top.concat(body);
+    var box = el("section", { class: "pair" }, [el("h3", { text: "A: " + a.d.name + " vs " + letter(k) + ": " + b.d.name })]);
     if (!a.idx || !b.idx) box.appendChild(el("p", { text: "No paired test: the items of " + (!a.idx ? a.d.name : b.d.name) + " are not in this report." }));
     var t = E.table("deltas-" + k, ["task", "track", "A", "B", "delta", "n paired", "same answers", "p (Holm)"], body,
       [false, false, true, true, true, true, true, true]);
@@ -168,7 +174,7 @@
       var head = E.clear($("diff-items").tHead), body = E.clear($("diff-items").tBodies[0]);
       head.appendChild(el("tr", {}, [el("th", { class: "text", text: "task" }), el("th", { class: "text", text: "prompt" }),
         el("th", { class: "text", text: "target" })].concat(subs.map(function (s, k) {
-          return el("th", { class: "text", text: (k ? "B" + (subs.length > 2 ? k : "") : "A") + ": " + s.d.name });
+          return el("th", { class: "text", text: letter(k) + ": " + s.d.name });
         }))));
       var n = 0;
       page.forEach(function (at) {
