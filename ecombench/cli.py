@@ -477,14 +477,16 @@ def compare_cmd(
     runs: Annotated[list[str], typer.Argument(help="Two or more submission ids (or id prefixes) or names; the first is the reference.")],
     items: Annotated[bool, typer.Option("--items", help="List the items that flipped between the reference and each other run.")] = False,
     submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where submissions are read from.")] = Path("submissions"),
-    iters: Annotated[int, typer.Option("--iters", help="Bootstrap resamples per task.")] = 10_000,
+    iters: Annotated[
+        int, typer.Option("--iters", help="Random sign patterns per task, for a task with more than 20 items that differ by unequal amounts.")
+    ] = 10_000,
     format: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
 ) -> None:
-    """Per-task and per-track deltas against the first run, with paired bootstrap p-values (Holm-corrected)."""
+    """Per-task and per-track deltas against the first run, with exact paired tests (Holm-corrected) and 95% intervals."""
     from rich.table import Table
 
     from ecombench.efficiency import efficiency_line
-    from ecombench.leaderboard.compare import check_pair, compare, resolve, run_letters, wide_rows
+    from ecombench.leaderboard.compare import check_pair, compare, interval_text, resolve, run_letters, task_json, wide_rows
     from ecombench.leaderboard.store import load_submissions
     from ecombench.terminal import safe_text, text
 
@@ -504,19 +506,7 @@ def compare_cmd(
             {
                 "a": r.a.id,
                 "b": r.b.id,
-                "tasks": {
-                    d.task: {
-                        "a": d.a,
-                        "b": d.b,
-                        "delta": d.delta,
-                        "n_paired": d.n_paired,
-                        "same_answers": d.same_answers,
-                        "p": d.p_value,
-                        "p_holm": d.p_adjusted,
-                        "significant": d.significant,
-                    }
-                    for d in r.tasks
-                },
+                "tasks": {d.task: task_json(d) for d in r.tasks},
                 "tracks": {t: {"a": a, "b": b, "delta": b - a} for t, (a, b) in r.tracks.items()},
                 "flipped_items": len(r.flips),
                 "efficiency": {"a": r.a.efficiency.model_dump() if r.a.efficiency else None, "b": r.b.efficiency.model_dump() if r.b.efficiency else None},
@@ -555,12 +545,12 @@ def compare_cmd(
         flips(r)
     for r in results if len(results) == 1 else []:
         table = Table(title=text(f"{r.b.name} ({r.b.id}) vs {r.a.name} ({r.a.id})"))
-        for column in ("task", "track", "A", "B", "delta", "n", "same answers", "p (Holm)", ""):
+        for column in ("task", "track", "A", "B", "delta", "95% CI", "n", "same answers", "p (Holm)", ""):
             table.add_column(column, justify="left" if column in ("task", "track", "") else "right")
         aa, ab = (sum(v[k] for v in r.tracks.values()) / len(r.tracks) for k in (0, 1))  # All-Around of the tasks both ran
-        table.add_row("All-Around", "", f"{aa:.4f}", f"{ab:.4f}", f"{ab - aa:+.4f}", "", "", "", "")
+        table.add_row("All-Around", "", f"{aa:.4f}", f"{ab:.4f}", f"{ab - aa:+.4f}", "", "", "", "", "")
         for track, (a, b) in r.tracks.items():
-            table.add_row(text(f"track: {track}"), "", f"{a:.4f}", f"{b:.4f}", f"{b - a:+.4f}", "", "", "", "")
+            table.add_row(text(f"track: {track}"), "", f"{a:.4f}", f"{b:.4f}", f"{b - a:+.4f}", "", "", "", "", "")
         table.add_section()
         for d in r.tasks:
             p = f"{d.p_adjusted:.4f}" if d.p_adjusted is not None else "-"
@@ -570,13 +560,20 @@ def compare_cmd(
                 f"{d.a:.4f}",
                 f"{d.b:.4f}",
                 f"{d.delta:+.4f}",
+                interval_text(d),
                 str(d.n_paired),
                 str(d.same_answers),
                 p,
                 "*" if d.significant else "",
             )
         console.print(table)
-        console.print(f"* significant at 0.05 after Holm's correction over {len(r.tasks)} tasks; {len(r.flips)} items flipped", highlight=False)
+        console.print(
+            f"* significant at 0.05 after Holm's correction over {len(r.tasks)} tasks (exact paired tests); {len(r.flips)} items flipped",
+            highlight=False,
+        )
+        without = [d for d in r.tasks if d.test is not None and d.test.interval is None]
+        if without:
+            console.print(text(f"no interval for {len(without)} task(s): {without[0].task}: {without[0].test.interval_note}"), highlight=False)  # type: ignore[union-attr]
         for label, sub in (("A", r.a), ("B", r.b)):
             console.print(text(f"efficiency {label}: {efficiency_line(sub.efficiency)}"), highlight=False)
         if items:
