@@ -486,7 +486,7 @@ def compare_cmd(
     from rich.table import Table
 
     from ecombench.efficiency import efficiency_line
-    from ecombench.leaderboard.compare import check_pair, compare, interval_text, resolve, run_letters, task_json, wide_rows
+    from ecombench.leaderboard.compare import check_pair, compare, interval_text, p_text, resolve, run_letters, task_json, wide_rows
     from ecombench.leaderboard.store import load_submissions
     from ecombench.terminal import safe_text, text
 
@@ -553,7 +553,6 @@ def compare_cmd(
             table.add_row(text(f"track: {track}"), "", f"{a:.4f}", f"{b:.4f}", f"{b - a:+.4f}", "", "", "", "", "")
         table.add_section()
         for d in r.tasks:
-            p = f"{d.p_adjusted:.4f}" if d.p_adjusted is not None else "-"
             table.add_row(
                 text(d.task),
                 text(d.track),
@@ -563,7 +562,7 @@ def compare_cmd(
                 interval_text(d),
                 str(d.n_paired),
                 str(d.same_answers),
-                p,
+                p_text(d),
                 "*" if d.significant else "",
             )
         console.print(table)

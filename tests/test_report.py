@@ -433,6 +433,12 @@ def test_board_compare_heatmap_and_item_pages_read_right(site):
         cell = page.locator("#deltas table tbody tr", has_text=MC).locator("td").nth(4)
         assert cell.inner_text() == "-0.6000" and cell.get_attribute("class").split() == ["sig", "loss"]
         assert page.evaluate("(el) => getComputedStyle(el).color", cell.element_handle()) == "rgb(170, 0, 0)"
+        # the paired test is compare's: 6 items differ, all right -> wrong: McNemar p = 2 / 2^6 (one task with items,
+        # so Holm keeps it); the interval is 6/10 * (2 * [0, 1 - 0.025^(1/6)] - 1)
+        row = page.locator("#deltas table tbody tr", has_text=MC).locator("td")
+        assert row.nth(8).inner_text() == f"{2 / 2**6:.4f}"
+        assert row.nth(5).inner_text() == f"[-0.600, {0.6 * (2 * (1 - 0.025 ** (1 / 6)) - 1):+.3f}]"
+        assert page.locator("#deltas table tbody tr", has_text=MC).get_attribute("title") == "mcnemar-exact"
         # heatmap: scaled to the best row that is not a reference row (the oracle's 1.0 would whiten the rest)
         open_page(page, url(out, "charts.html"))
         titles = page.evaluate("[...document.querySelectorAll('#heatmap-chart rect.cell title')].map(t => t.textContent)")
@@ -445,6 +451,31 @@ def test_board_compare_heatmap_and_item_pages_read_right(site):
         fields = page.locator("#item-fields dt").all_inner_texts()
         assert fields == ["task", "track", "doc_id", "score", "prompt", "raw output", "parsed answer", "target"]
         assert page.errors == []
+
+
+@pytest.mark.slow
+def test_the_side_by_side_page_reads_the_paired_tests_of_ecombench_compare(site):
+    """Issue 36: the page resampled in JavaScript (p 0.9154 where the CLI said 0.9522); it now reads the figures
+    `ecombench compare --format json` prints, written into the site by Python."""
+    from ecombench.leaderboard.sitedata import script_value
+
+    out, subs, evil, plain = site
+    pairs = json.loads(script_value((out / "data" / "pairs.js").read_text()))
+    key = "|".join(sorted((evil.id, plain.id)))
+    assert list(pairs) == [key]  # the only two runs with items
+    first, second = sorted((evil, plain), key=lambda s: s.id)
+    done = subprocess.run(
+        [sys.executable, "-m", "ecombench", "compare", first.id, second.id, "--submissions-dir", str(subs), "--format", "json"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    (cli,) = json.loads(done.stdout)
+    shown = pairs[key][MC].pop("shown")
+    assert pairs[key][MC] == cli["tasks"][MC]
+    low, high = cli["tasks"][MC]["ci95"]
+    assert shown == [f"{cli['tasks'][MC]['p_holm']:.4f}", f"[{low:+.3f}, {high:+.3f}]"]  # as `compare`'s table prints them
+    assert pairs[key][MC]["p_holm"] == pytest.approx(2 / 2**6)  # 6 items differ, all one way
 
 
 def _copies_of_a_real_run(folder: Path, n: int) -> list[str]:

@@ -185,6 +185,11 @@ def task_json(d: TaskDelta) -> dict[str, Any]:
     }
 
 
+def p_text(d: TaskDelta) -> str:
+    """A task's Holm-adjusted p-value as the table shows it, or ``-`` when it has none."""
+    return f"{d.p_adjusted:.4f}" if d.p_adjusted is not None else "-"
+
+
 def interval_text(d: TaskDelta) -> str:
     """The 95% interval of a task's delta as the table shows it, or ``-`` when there is none."""
     if d.test is None or d.test.interval is None:
