@@ -1,10 +1,10 @@
 """Bring-your-own-predictions scoring: a ShopBench data file plus a predictions file, optionally kept as a submission.
 
-The predictions file is streamed: each line is cut to the 5,000 characters the scorer reads,
-scored in chunks (embedding metrics still batched per chunk), and only scores and F1 counts are
-kept, so a predictions file of any size is scored in memory bounded by the data file. Keeping it
-as a submission (``score_and_keep``, ``save_scored``) also keeps each row's cut prediction and
-parsed answer, which its items file needs.
+The predictions file is streamed: each line is scored whole (as each rule set's own code reads it) in
+chunks (embedding metrics still batched per chunk), and only scores and F1 counts are kept, so a
+predictions file of any length is scored in memory bounded by the data file and the longest chunk of
+outputs. Keeping it as a submission (``score_and_keep``, ``save_scored``) also keeps each row's
+prediction and parsed answer, which its items file needs.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from pydantic import ValidationError
 
 from ecombench.errors import EcombenchError
 from ecombench.metrics.embedding import Embedders
-from ecombench.metrics.parsers import truncate
 from ecombench.records import (
     Prediction,
     ShopBenchRecord,
@@ -68,7 +67,7 @@ class Scored:
 
     report: Report
     records: list[ShopBenchRecord]
-    raws: list[str]  # each cut to the 5,000 characters the scorer reads
+    raws: list[str]  # each as the predictions file has it
     scores: list[ItemScore]  # with the parsed answer
 
 
@@ -129,7 +128,7 @@ def _score(data: Path, predictions: Path, embedders: Embedders | None, keep: boo
             rows = by_prompt.get(pred.input_field or "", [])
             if not rows:
                 raise EcombenchError(f"{predictions}:{number}: input_field matches no row of {data}")
-        raw = truncate(pred.prediction)
+        raw = pred.prediction
         for row in rows:
             if seen[row]:
                 raise EcombenchError(f"{predictions}:{number}: a second prediction for data row {row}")
