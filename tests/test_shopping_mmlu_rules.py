@@ -131,6 +131,11 @@ CASES = [
     ("ranking", "ndcg", [3, 0, 1], "1,1,1", 1.0, 0.0),  # upstream: (7 + 7/log2(3) + 7/2) / (7 + 1/log2(3)) > 1; capped
     ("named_entity_recognition", "micro f1", ["Nike", "shoes"], '["Nike", "shoes"]', 0.0, 1.0),  # a Python list: SMMLU splits on commas
     ("named_entity_recognition", "micro f1", ["Nike", "shoes"], "nike, shoes\nsome talk", 1.0, 0.5),  # SMMLU reads the first line only
+    # outputs over 5,000 characters, read whole by both scorers (issue 36: a cut at 5,000 scored each of these 0)
+    ("multiple-choice", "accuracy", 2, " " * 5000 + "2", 1.0, 1.0),
+    ("retrieval", "hit rate@3", [1, 4], " " * 5000 + "4, 1", 1.0, 1.0),
+    ("named_entity_recognition", "micro f1", ["Nike", "shoes"], "[" + " " * 5000 + "'Nike', 'shoes']", 0.0, 1.0),  # KDD: a list literal
+    ("generation", "rougel", "red cotton shirt", " " * 5000 + "red cotton shirt", 1.0, 1.0),
 ]
 
 
