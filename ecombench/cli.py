@@ -84,8 +84,18 @@ RulesOption = Annotated[
 
 @app.command()
 def score(
-    data: Annotated[Path, typer.Option("--data", help="ShopBench-format JSON Lines file (questions with truths).")],
-    predictions: Annotated[Path, typer.Option("--predictions", help='JSON Lines: {"index": row, "prediction": "raw text"} per line.')],
+    data: Annotated[
+        Path,
+        typer.Option("--data", help="Questions with truths: ShopBench JSON Lines, a Shopping MMLU skill file, or eCeLLM's ECInstruct records."),
+    ],
+    predictions: Annotated[
+        Path,
+        typer.Option(
+            "--predictions",
+            help='JSON Lines of {"index": row, "prediction": "raw text"}, skill_evaluation.py\'s {"model_output": ...} lines, '
+            "or eCeLLM's evaluation/{task}/{setting}.json list.",
+        ),
+    ],
     format: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
     output: Annotated[Path | None, typer.Option("--output", help="Also write the JSON scores to this file.")] = None,
     embedding_model: Annotated[str | None, typer.Option("--embedding-model", help="Folder of all-MiniLM-L6-v2 (sent-transformer).")] = None,
@@ -115,6 +125,10 @@ def score(
     scored = score_and_keep(data, predictions, embedders, rules) if save else None
     report = scored.report if scored is not None else score_files(data, predictions, embedders, rules)
     payload = json.dumps(report.as_json(), indent=2, ensure_ascii=False)
+    if report.read_as:
+        from ecombench.terminal import safe_text
+
+        print(f"ecombench: {safe_text(report.read_as)}", file=sys.stderr)
     saved = None
     if scored is not None:
         saved = save_scored(scored, predictions, submissions_dir or Path("submissions"), name, time.monotonic() - started)

@@ -15,7 +15,7 @@ import os
 import platform
 import sys
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -24,12 +24,12 @@ from pydantic import ValidationError
 
 from ecombench.errors import EcombenchError
 from ecombench.metrics.embedding import Embedders
+from ecombench.layouts import PREDICTIONS, SHOPBENCH, read_data, read_predictions
 from ecombench.records import (
     Prediction,
     ShopBenchRecord,
     describe,
     item_key,
-    iter_jsonl,
     load_records,
 )
 from ecombench.scoring import (
@@ -72,9 +72,12 @@ class Scored:
 
 
 def score_files(data: Path, predictions: Path, embedders: Embedders | None = None, rules: str | None = None) -> Report:
-    """Score a predictions JSON Lines file against a ShopBench JSON Lines data file.
+    """Score a predictions file against a data file, each in the layout it has (``ecombench.layouts``: ShopBench
+    JSON Lines and ecombench predictions, Shopping MMLU's skill files and skill_evaluation.py outputs, eCeLLM's
+    ECInstruct records and evaluation/{task}/{setting}.json).
 
-    Every data row needs exactly one prediction, keyed by ``index`` (0-based row) or ``input_field``.
+    Every data row needs exactly one prediction, keyed by ``index`` (0-based row) or ``input_field``, or by
+    its place in the file where the layout has no key.
     ``rules`` None: the rules the rows carry (an imported suite's ``rules`` field), else inferred.
     """
     return _score(data, predictions, embedders, keep=False, rules=rules).report
@@ -92,11 +95,13 @@ def _declared_rules(record: ShopBenchRecord) -> str | None:
 
 def _score(data: Path, predictions: Path, embedders: Embedders | None, keep: bool, rules: str | None = None) -> Scored:
     embedders = embedders or Embedders()
-    records = load_records(data)
+    read = read_data(data, predictions)
+    records = read.records
     try:
-        chosen = resolve_rules(rules, [_declared_rules(r) for r in records], [r.metric for r in records])
+        chosen = resolve_rules(rules, [_declared_rules(r) or read.rules for r in records], [r.metric for r in records])
     except EcombenchError as exc:
         raise EcombenchError(f"{data}: {exc}") from exc
+    lines = read_predictions(predictions)
     by_prompt: dict[str, list[int]] = defaultdict(list)
     for i, record in enumerate(records):
         by_prompt[record.input_field].append(i)
@@ -115,7 +120,7 @@ def _score(data: Path, predictions: Path, embedders: Embedders | None, keep: boo
                 scores[row] = ItemScore(None, result.score, result.counts, result.observation)  # the parsed answer is not kept
         pending.clear()
 
-    for number, obj in iter_jsonl(predictions):
+    for number, obj in lines.lines:
         try:
             pred = Prediction.model_validate(obj)
         except ValidationError as exc:
@@ -150,7 +155,10 @@ def _score(data: Path, predictions: Path, embedders: Embedders | None, keep: boo
         }
     except EcombenchError as exc:  # a task that mixes types, tracks or pooled metrics: the data file is at fault
         raise EcombenchError(f"{data}: {exc}") from exc
-    return Scored(aggregate(tasks, chosen), records, raws, [s for s in scores if s is not None])
+    report = aggregate(tasks, chosen)
+    if read.layout != SHOPBENCH or lines.layout != PREDICTIONS:  # say how files of another benchmark's layout were read
+        report = replace(report, read_as=f"read {data.name} as {read.layout}, and {predictions.name} as {lines.layout}")
+    return Scored(report, records, raws, [s for s in scores if s is not None])
 
 
 # --- Keeping scored predictions as a submission (`ecombench score --save`) ------------------------

@@ -73,6 +73,7 @@ class Report:
     overall_task_mean: float = 0.0
     rules: str = KDDCUP
     substitutes: dict[str, str] = field(default_factory=dict)  # task -> the stand-in for the rules' own metric
+    read_as: str = ""  # how `score` read files in another benchmark's layout (ecombench.layouts), for the user
 
     def as_json(self) -> dict[str, Any]:
         """The ``ecombench score --format json`` shape."""

@@ -220,6 +220,48 @@ def test_options_that_are_no_list_of_texts_are_one_error_line(tmp_path):
         IMPORTERS["ecinstruct"](src)
 
 
+@pytest.mark.slow
+def test_score_reads_ecinstruct_and_evaluate_py_prediction_files_as_they_come(tmp_path):
+    """Issue 36.3: evaluate.py reads the test split of one task and setting of ECInstruct, and the model's answers
+    from evaluation/{task}/{setting}.json, a JSON list of texts in that order; `score` reads both as they are."""
+    from tests.conftest import run_ecombench
+
+    rng = random.Random(363)
+    rows = []
+    for i in range(200):
+        task = rng.choice(["Sequential_Recommendation", "Product_Matching"])
+        rows.append(
+            {
+                "task": task,
+                "setting": rng.choice(["IND_Diverse_Instruction", "OOD_Diverse_Instruction"]),
+                "split": rng.choice(["test", "train"]),
+                "instruction": "Pick one.",
+                "input": f"history {i}",
+                "options": str([f"{c}: item {c}" for c in "ABCD"]) if task == "Sequential_Recommendation" else None,
+                "output": rng.choice("ABCD") if task == "Sequential_Recommendation" else rng.choice(["yes", "no"]),
+            }
+        )
+    data = tmp_path / "ECInstruct.json"
+    data.write_text(json.dumps(rows))
+    labels = [r["output"] for r in rows if (r["task"], r["setting"], r["split"]) == ("Sequential_Recommendation", "IND_Diverse_Instruction", "test")]
+    answers = [rng.choice(["A", "B", " C ", "A, B", "E", g, "\n" * 5000 + g]) for g in labels]
+    folder = tmp_path / "evaluation" / "Sequential_Recommendation"
+    folder.mkdir(parents=True)
+    (folder / "IND_Diverse_Instruction.json").write_text(json.dumps(answers))
+    done = run_ecombench("score", "--data", data, "--predictions", folder / "IND_Diverse_Instruction.json", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["rules"] == "ecellm" and list(report["tasks"]) == ["sequential_recommendation"]
+    assert report["tasks"]["sequential_recommendation"]["n"] == len(labels)
+    assert report["tasks"]["sequential_recommendation"]["score"] == pytest.approx(float(upstream_recall1(answers, labels)), abs=1e-12)
+    assert "as eCeLLM's ECInstruct records (the test split of Sequential_Recommendation, IND_Diverse_Instruction" in done.stderr
+    short = folder.parent / "Product_Matching"
+    short.mkdir()
+    (short / "IND_Diverse_Instruction.json").write_text(json.dumps(["yes"]))
+    refused = run_ecombench("score", "--data", data, "--predictions", short / "IND_Diverse_Instruction.json")
+    assert refused.returncode == 2 and "IND_Diverse_Instruction.json: no prediction for" in refused.stderr
+
+
 # --- query-product ranking (evaluate.py:235-277) and eCeLLM's label.json --------------------------------------
 
 

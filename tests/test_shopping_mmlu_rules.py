@@ -303,6 +303,51 @@ def test_sentence_transformer_score_equals_upstream_pair_by_pair_within_1e_4():
 
 
 @pytest.mark.slow
+def test_score_reads_a_skill_file_and_skill_evaluation_outputs_as_they_come(tmp_path):
+    """Issue 36.3: `score --data skills/skill1_concept.json --predictions out.json` failed on the missing track;
+    the file is the skill, and out.json is skill_evaluation.py's {"model_output": ...} lines in data order."""
+    skills = tmp_path / "skills"
+    skills.mkdir()
+    rng = random.Random(36)
+    rows, outputs = [], []
+    for i in range(40):
+        if i % 2:
+            truth = rng.randint(0, 3)
+            rows.append({"task_name": "asin_mc", "task_type": "multiple-choice", "metric": "accuracy", "input_field": f"Q{i}?", "output_field": truth})
+            outputs.append(rng.choice([str(truth), " 1", "\n2", "3. x", "0"]))
+        else:
+            truth = rng.sample(["nike", "shoes", "red"], 2)
+            rows.append({"task_name": "brand_ner", "task_type": "named_entity_recognition", "metric": "micro f1", "input_field": f"N{i}", "output_field": truth})
+            outputs.append(rng.choice(["nike, shoes", "Red,  NIKE", '["nike"]', "shoes\nnike"]))
+    write_jsonl(skills / "skill1_concept.json", rows)
+    out = write_jsonl(tmp_path / "out.json", [{"model_output": o} for o in outputs])
+    done = run_ecombench("score", "--rules", "shopping-mmlu", "--data", skills / "skill1_concept.json", "--predictions", out, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    mc = [upstream_accuracy(o, str(r["output_field"])) for r, o in zip(rows, outputs, strict=True) if r["task_name"] == "asin_mc"]
+    ner = [upstream_tp_fp_fn(o, r["output_field"]) for r, o in zip(rows, outputs, strict=True) if r["task_name"] == "brand_ner"]
+    assert report["tasks"]["asin_mc"]["score"] == pytest.approx(sum(mc) / len(mc), abs=1e-12)
+    assert report["tasks"]["brand_ner"]["score"] == pytest.approx(upstream_f1(ner), abs=1e-12)
+    assert report["tracks"] == pytest.approx({"skill1_concept": (sum(mc) / len(mc) + upstream_f1(ner)) / 2})  # track_wise, the file's skill
+    assert "as a Shopping MMLU skill file" in done.stderr and "skill_evaluation.py's output" in done.stderr
+    # without --rules, the skill file is scored by its benchmark's rules; --save keeps it as a submission
+    saved = run_ecombench("score", "--data", skills / "skill1_concept.json", "--predictions", out, "--save", "--submissions-dir", tmp_path / "subs")
+    assert saved.returncode == 0, saved.stderr
+    (record,) = [json.loads(p.read_text()) for p in (tmp_path / "subs").glob("*.json")]
+    assert record["rules"] == "shopping-mmlu" and record["tasks"]["asin_mc"]["score"] == pytest.approx(sum(mc) / len(mc))
+
+
+def test_skill_evaluation_outputs_must_be_text_one_per_data_row(tmp_path):
+    skills = tmp_path / "skills"
+    skills.mkdir()
+    data = write_jsonl(skills / "skill2.json", [{"task_name": "t", "task_type": "multiple-choice", "metric": "accuracy", "input_field": "Q", "output_field": 1}] * 2)
+    with pytest.raises(EcombenchError, match=r"out.json: no prediction for 1 of 2 rows"):
+        score_files(data, write_jsonl(tmp_path / "out.json", [{"model_output": "1"}]))
+    with pytest.raises(EcombenchError, match=r"out.json:2: model_output: expected text"):
+        score_files(data, write_jsonl(tmp_path / "out.json", [{"model_output": "1"}, {"model_output": 1}]))
+
+
+@pytest.mark.slow
 def test_skill_files_without_track_import_and_score_by_shopping_mmlu(tmp_path):
     skills = tmp_path / "data" / "skills"
     skills.mkdir(parents=True)

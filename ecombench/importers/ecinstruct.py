@@ -114,16 +114,24 @@ def _ranking_labels(path: Path) -> list[list[str]]:
     return labels
 
 
-def read(source: Path, setting: str = "IND_Diverse_Instruction", split: str = "test", ranking_labels: Path | None = None) -> ImportedSuite:
+def slug(task: str) -> str:
+    """An ECInstruct task name as the suite's task: lower case, runs of other characters as ``_``."""
+    return re.sub(r"[^a-z0-9]+", "_", task.lower()).strip("_")
+
+
+def read(
+    source: Path, setting: str = "IND_Diverse_Instruction", split: str = "test", ranking_labels: Path | None = None, only_task: str | None = None
+) -> ImportedSuite:
     """``ranking_labels``: eCeLLM's label.json for Query_Product_Ranking (default: a ``label.json`` beside
-    ``source``); needed only where the kept records have that task."""
+    ``source``); needed only where the kept records have that task. ``only_task``: only that task's records
+    (``score`` reads the one task evaluate.py scores)."""
     suite = ImportedSuite("ecinstruct", [source])
     ranking: list[tuple[int, dict[str, Any]]] = []
     for number, r in _records(source):
         missing = [f for f in FIELDS if f not in r]
         if missing:
             raise EcombenchError(f"{source}:{number}: missing {', '.join(missing)} (expected fields {', '.join(FIELDS)}, options optional)")
-        if r["setting"] != setting or r["split"] != split:
+        if r["setting"] != setting or r["split"] != split or (only_task is not None and r["task"] != only_task):
             continue
         wrong = [f for f in ("instruction", "input") if not isinstance(r[f], str)] + ([] if isinstance(r["output"], str | int | float) else ["output"])
         options = _options(r.get("options"))
@@ -131,7 +139,7 @@ def read(source: Path, setting: str = "IND_Diverse_Instruction", split: str = "t
             raise EcombenchError(
                 f"{source}:{number}: {', '.join(wrong) or 'options'}: expected text (options: a list of texts, or one written as JSON or as Python's str(list))"
             )
-        task = re.sub(r"[^a-z0-9]+", "_", str(r["task"]).lower()).strip("_")
+        task = slug(str(r["task"]))
         track = TRACKS.get(task, "ecinstruct")
         prompt = f"{r['instruction']}\n{r['input']}"
         rule = METRIC_OF_TASK.get(task)
