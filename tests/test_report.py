@@ -478,6 +478,30 @@ def test_the_side_by_side_page_reads_the_paired_tests_of_ecombench_compare(site)
     assert pairs[key][MC]["p_holm"] == pytest.approx(2 / 2**6)  # 6 items differ, all one way
 
 
+@needs_chromium
+@pytest.mark.slow
+def test_the_heatmap_draws_a_score_of_0_as_0_when_nobody_beats_chance(tmp_path):
+    """Issue 36.4: a task every model scored 0 on was drawn darkest ("0.0000 (scaled 1.00)"), as was the best of
+    scores at or below the random baseline. core_category_mc: both 0; core_rating_mc (baseline 0.2183): 0.2 and 0."""
+    subs = tmp_path / "subs"
+    low, zero = core_submission("low", 0.0), core_submission("zero", 0.0)
+    low = low.model_copy(update={"tasks": {**low.tasks, "core_rating_mc": low.tasks["core_rating_mc"].model_copy(update={"score": 0.2})}})
+    for sub in (low, zero):
+        submissions.save(subs, sub, [])
+    out = tmp_path / "site"
+    report(out, subs, board="ecombench_core")
+    with browser_page() as page:
+        open_page(page, url(out, "charts.html"))
+        titles = page.evaluate("[...document.querySelectorAll('#heatmap-chart rect.cell title')].map(t => t.textContent)")
+        fills = page.evaluate("[...document.querySelectorAll('#heatmap-chart rect.cell')].map(r => r.getAttribute('fill'))")
+        cells = dict(zip(titles, fills, strict=True))
+        white = "rgb(247,251,255)"
+        # every row scored 0: white for everyone (it was drawn darkest, "scaled 1.00")
+        assert cells["low \u00b7 core_category_mc: 0.0000 (scaled 0.00)"] == cells["zero \u00b7 core_category_mc: 0.0000 (scaled 0.00)"] == white
+        # nobody beats chance: shown as it is, 0.2 a fifth of the way to blue (it was 1.00), 0 white
+        assert "low \u00b7 core_rating_mc: 0.2000 (scaled 0.20)" in cells and cells["zero \u00b7 core_rating_mc: 0.0000 (scaled 0.00)"] == white
+
+
 def _copies_of_a_real_run(folder: Path, n: int) -> list[str]:
     """``n`` copies of the committed oracle reference row of the starter suite (its items are the task data's)."""
     src = Path(__file__).resolve().parent.parent / "submissions"
