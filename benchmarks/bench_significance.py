@@ -139,7 +139,10 @@ def main() -> None:
         continuous[k] = {"old": old, "new": new}
         print(f"{k:>2} | {old:.3f} | {new:.3f}", file=sys.stderr)
     powers = {}
-    print("power: one task with e items wrong -> right and d back (+ 8 noise flips there too in the 'noisy' rows), 8 noise flips in each other task", file=sys.stderr)
+    print(
+        "power: one task with e items wrong -> right and d back (+ 8 noise flips there too in the 'noisy' rows), 8 noise flips in each other task",
+        file=sys.stderr,
+    )
     print("effect | old | new", file=sys.stderr)
     rows = [(6, 0, False), (8, 0, False), (10, 0, False), (12, 0, False), (12, 3, False), (16, 4, False), (20, 5, False)]
     rows += [(12, 0, True), (16, 0, True), (20, 0, True), (24, 0, True)]

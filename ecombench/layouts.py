@@ -146,7 +146,7 @@ def read_predictions(path: Path) -> Predictions:
     if is_list:
         return Predictions("eCeLLM's evaluation file (a JSON list of outputs, in data order)", _listed(path))
     if first is not None and "model_output" in first and "prediction" not in first:
-        return Predictions("skill_evaluation.py's output ({\"model_output\": ...} per line, in data order)", _model_outputs(path))
+        return Predictions('skill_evaluation.py\'s output ({"model_output": ...} per line, in data order)', _model_outputs(path))
     return Predictions(PREDICTIONS, iter_jsonl(path))
 
 
@@ -164,6 +164,5 @@ def _model_outputs(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     for row, (number, obj) in enumerate(iter_jsonl(path)):
         value = obj.get("model_output")
         if not isinstance(value, str):
-            raise EcombenchError(f"{path}:{number}: model_output: expected text (one {{\"model_output\": ...}} per line, in data order)")
+            raise EcombenchError(f'{path}:{number}: model_output: expected text (one {{"model_output": ...}} per line, in data order)')
         yield number, {"index": row, "prediction": value}
-

@@ -23,8 +23,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from ecombench.errors import EcombenchError
-from ecombench.metrics.embedding import Embedders
 from ecombench.layouts import PREDICTIONS, SHOPBENCH, read_data, read_predictions
+from ecombench.metrics.embedding import Embedders
 from ecombench.records import (
     Prediction,
     ShopBenchRecord,

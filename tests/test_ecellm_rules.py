@@ -215,7 +215,9 @@ def test_options_that_are_no_list_of_texts_are_one_error_line(tmp_path):
     from ecombench.importers import IMPORTERS
 
     src = tmp_path / "eci.json"
-    src.write_text(json.dumps([{"task": "X", "setting": "IND_Diverse_Instruction", "split": "test", "instruction": "i", "input": "x", "output": "a", "options": "A or B"}]))
+    src.write_text(
+        json.dumps([{"task": "X", "setting": "IND_Diverse_Instruction", "split": "test", "instruction": "i", "input": "x", "output": "a", "options": "A or B"}])
+    )
     with pytest.raises(EcombenchError, match=r"eci.json:1: options: expected text \(options: a list of texts, or one written as JSON"):
         IMPORTERS["ecinstruct"](src)
 

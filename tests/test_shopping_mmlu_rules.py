@@ -317,7 +317,9 @@ def test_score_reads_a_skill_file_and_skill_evaluation_outputs_as_they_come(tmp_
             outputs.append(rng.choice([str(truth), " 1", "\n2", "3. x", "0"]))
         else:
             truth = rng.sample(["nike", "shoes", "red"], 2)
-            rows.append({"task_name": "brand_ner", "task_type": "named_entity_recognition", "metric": "micro f1", "input_field": f"N{i}", "output_field": truth})
+            rows.append(
+                {"task_name": "brand_ner", "task_type": "named_entity_recognition", "metric": "micro f1", "input_field": f"N{i}", "output_field": truth}
+            )
             outputs.append(rng.choice(["nike, shoes", "Red,  NIKE", '["nike"]', "shoes\nnike"]))
     write_jsonl(skills / "skill1_concept.json", rows)
     out = write_jsonl(tmp_path / "out.json", [{"model_output": o} for o in outputs])
@@ -340,7 +342,9 @@ def test_score_reads_a_skill_file_and_skill_evaluation_outputs_as_they_come(tmp_
 def test_skill_evaluation_outputs_must_be_text_one_per_data_row(tmp_path):
     skills = tmp_path / "skills"
     skills.mkdir()
-    data = write_jsonl(skills / "skill2.json", [{"task_name": "t", "task_type": "multiple-choice", "metric": "accuracy", "input_field": "Q", "output_field": 1}] * 2)
+    data = write_jsonl(
+        skills / "skill2.json", [{"task_name": "t", "task_type": "multiple-choice", "metric": "accuracy", "input_field": "Q", "output_field": 1}] * 2
+    )
     with pytest.raises(EcombenchError, match=r"out.json: no prediction for 1 of 2 rows"):
         score_files(data, write_jsonl(tmp_path / "out.json", [{"model_output": "1"}]))
     with pytest.raises(EcombenchError, match=r"out.json:2: model_output: expected text"):
