@@ -136,7 +136,9 @@ def write_report(out: Path, tables: list[BoardTable], folder: Path, index: TaskI
         for i, table in enumerate(tables):
             w.write(f"data/board-{i}.js", script(f"board:{i}", board_payload(table, index)))
             boards.append({"name": table.board.name, "file": f"board-{i}.js", "rows": len(table.frame)})
-        pairs, pair_warnings = pair_payload(pair_runs(tables, counts), folder)  # the side-by-side page's paired tests (compare's own)
+        pairs, pair_warnings = pair_payload(
+            pair_runs(tables, counts), folder, {sid: e[0] for sid, e in kept["items"].items()}
+        )  # the side-by-side page's paired tests (compare's own)
         site.warnings.extend(pair_warnings)
         w.write("data/pairs.js", script("pairs", pairs))
         w.write("data/lineage.js", script("lineage", lineage_payload(details)))

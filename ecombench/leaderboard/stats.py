@@ -107,6 +107,7 @@ def win_rates(scores: pd.DataFrame) -> dict[str, float]:
 EXACT_MAX_DIFFERING = 20  # a sign-flip test enumerates all 2**k sign patterns up to this many differing items
 MIN_INTERVAL_ITEMS = 30  # continuous scores: fewer paired items get no (normal) interval
 _TIE = 1e-9  # relative tolerance: a sign pattern whose |sum| equals the observed one counts as extreme
+_BYTE_SIGNS = ((np.arange(256)[:, None] >> np.arange(8)) & 1) * 2.0 - 1.0  # byte -> the signs of its 8 bits
 
 
 @dataclass(frozen=True)
@@ -232,11 +233,19 @@ def paired_test(a: Sequence[float], b: Sequence[float], iters: int = 10_000, see
         return PairedTest(delta, min(1.0, p), "sign-flip-exact", n, k, interval=span, interval_note=note)
     rng = np.random.default_rng(seed)
     extreme = 0
-    chunk = max(1, 4_000_000 // k)
+    # a random byte per 8 differences: its sign pattern's partial sum is looked up in a table of all 256 (5x faster
+    # than multiplying out random signs)
+    groups = (k + 7) // 8
+    padded = np.zeros(groups * 8)
+    padded[:k] = d
+    table = (_BYTE_SIGNS @ padded.reshape(groups, 8).T).T  # group x byte -> signed partial sum
+    columns = np.arange(groups)
+    chunk = max(1, 4_000_000 // groups)
     for start in range(0, iters, chunk):
         size = min(chunk, iters - start)
-        signs = rng.integers(0, 2, size=(size, k), dtype=np.int8).astype(float) * 2.0 - 1.0
-        extreme += int(np.count_nonzero(np.abs(signs @ d) >= observed - tolerance))
+        patterns = rng.integers(0, 256, size=(size, groups), dtype=np.uint8)
+        sums = table[columns, patterns].sum(axis=1)
+        extreme += int(np.count_nonzero(np.abs(sums) >= observed - tolerance))
     p = (1 + extreme) / (1 + iters)
     return PairedTest(delta, min(1.0, p), "sign-flip-monte-carlo", n, k, math.sqrt(p * (1 - p) / iters), span, note)
 
