@@ -158,14 +158,28 @@ def _binomial_cdf(k: int, m: int) -> Callable[[float], float]:
 
 
 def _bisect(f: Callable[[float], float], target: float) -> float:
-    """Where the increasing ``f`` crosses ``target`` on [0, 1]."""
+    """Where the increasing ``f`` crosses ``target`` on [0, 1]: the Illinois method (false position that halves
+    the kept end's weight), about 10 evaluations to 1e-13 where bisection takes 45."""
     lo, hi = 0.0, 1.0
-    for _ in range(48):  # to 4e-15
-        mid = (lo + hi) / 2
-        if f(mid) < target:
-            lo = mid
+    flo, fhi = f(lo) - target, f(hi) - target
+    side = 0
+    for _ in range(100):
+        mid = (lo * fhi - hi * flo) / (fhi - flo) if fhi != flo else (lo + hi) / 2
+        fmid = f(mid) - target
+        if fmid == 0 or hi - lo < 1e-13:
+            return mid
+        if fmid < 0:
+            lo, flo = mid, fmid
+            if side == -1:
+                fhi /= 2
+            side = -1
         else:
-            hi = mid
+            hi, fhi = mid, fmid
+            if side == 1:
+                flo /= 2
+            side = 1
+        if abs(fmid) < 1e-15:
+            return mid
     return (lo + hi) / 2
 
 
