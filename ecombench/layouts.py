@@ -46,26 +46,27 @@ class Data:
     rules: str | None = None  # the rules this layout is scored by when neither --rules nor the rows say
 
 
+FIRST_LINE_CHARS = 1 << 24  # what the layout check reads of a file's first line at most (16 Mi characters)
+
+
 def _first_object(path: Path) -> tuple[bool, dict[str, Any] | None]:
-    """(whether the file is one JSON list, its first object or None), reading at most the first line of JSON Lines."""
+    """(whether the file is one JSON list, its first object or None), reading no more than its first line."""
     try:
         with path.open(encoding="utf-8") as handle:
-            head = handle.read(1 << 16)
+            line = handle.readline(FIRST_LINE_CHARS)
+            while line and not line.strip():
+                line = handle.readline(FIRST_LINE_CHARS)
     except OSError as exc:
         raise EcombenchError(f"{path}: cannot read ({exc.strerror})") from exc
     except UnicodeDecodeError as exc:
         raise EcombenchError(f"{path}: not UTF-8 text ({exc.reason})") from exc
-    text = head.lstrip()
-    if text.startswith("["):
+    if line.lstrip().startswith("["):
         return True, None
-    for line in head.splitlines():
-        if line.strip():
-            try:
-                obj = json.loads(line)
-            except ValueError:  # a line longer than the head, or broken: the full reader says which
-                return False, None
-            return False, obj if isinstance(obj, dict) else None
-    return False, None
+    try:
+        obj = json.loads(line)
+    except (ValueError, RecursionError):  # broken, or longer than read: the full reader says what is wrong
+        return False, None
+    return False, obj if isinstance(obj, dict) else None
 
 
 def read_data(data: Path, predictions: Path) -> Data:
