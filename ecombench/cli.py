@@ -84,8 +84,18 @@ RulesOption = Annotated[
 
 @app.command(short_help="Score a predictions file by a benchmark's own rules.")
 def score(
-    data: Annotated[Path, typer.Option("--data", help="ShopBench-format JSON Lines file (questions with truths).")],
-    predictions: Annotated[Path, typer.Option("--predictions", help='JSON Lines: {"index": row, "prediction": "raw text"} per line.')],
+    data: Annotated[
+        Path,
+        typer.Option("--data", help="Questions with truths: ShopBench JSON Lines, a Shopping MMLU skill file, or eCeLLM's ECInstruct records."),
+    ],
+    predictions: Annotated[
+        Path,
+        typer.Option(
+            "--predictions",
+            help='JSON Lines of {"index": row, "prediction": "raw text"}, skill_evaluation.py\'s {"model_output": ...} lines, '
+            "or eCeLLM's evaluation/{task}/{setting}.json list.",
+        ),
+    ],
     format: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
     output: Annotated[Path | None, typer.Option("--output", help="Also write the JSON scores to this file.")] = None,
     embedding_model: Annotated[str | None, typer.Option("--embedding-model", help="Folder of all-MiniLM-L6-v2 (sent-transformer).")] = None,
@@ -115,6 +125,10 @@ def score(
     scored = score_and_keep(data, predictions, embedders, rules) if save else None
     report = scored.report if scored is not None else score_files(data, predictions, embedders, rules)
     payload = json.dumps(report.as_json(), indent=2, ensure_ascii=False)
+    if report.read_as:
+        from ecombench.terminal import safe_text
+
+        print(f"ecombench: {safe_text(report.read_as)}", file=sys.stderr)
     saved = None
     if scored is not None:
         saved = save_scored(scored, predictions, submissions_dir or Path("submissions"), name, time.monotonic() - started)
@@ -495,13 +509,15 @@ def compare_cmd(
     runs: Annotated[list[str], typer.Argument(metavar="RUN...", help="Two or more submission ids (or id prefixes) or names; the first is the reference.")],
     items: Annotated[bool, typer.Option("--items", help="List the items that flipped between the reference and each other run.")] = False,
     submissions_dir: Annotated[Path, typer.Option("--submissions-dir", help="Where submissions are read from.")] = Path("submissions"),
-    iters: Annotated[int, typer.Option("--iters", help="Bootstrap resamples per task.")] = 10_000,
+    iters: Annotated[
+        int, typer.Option("--iters", help="Random sign patterns per task, for a task with more than 20 items that differ by unequal amounts.")
+    ] = 10_000,
     format: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
 ) -> None:
-    """Per-task and per-track deltas against the first run, with paired bootstrap p-values (Holm-corrected)."""
+    """Per-task and per-track deltas against the first run, with exact paired tests (Holm-corrected) and 95% intervals."""
     from ecombench.efficiency import efficiency_line
     from ecombench.leaderboard import overlap
-    from ecombench.leaderboard.compare import check_pair, compare, resolve, run_letters
+    from ecombench.leaderboard.compare import check_pair, compare, resolve, run_letters, task_json
     from ecombench.leaderboard.compare_view import legend, pair_table, wide_table
     from ecombench.leaderboard.store import load_submissions
     from ecombench.terminal import safe_text, text
@@ -522,19 +538,7 @@ def compare_cmd(
             {
                 "a": r.a.id,
                 "b": r.b.id,
-                "tasks": {
-                    d.task: {
-                        "a": d.a,
-                        "b": d.b,
-                        "delta": d.delta,
-                        "n_paired": d.n_paired,
-                        "same_answers": d.same_answers,
-                        "p": d.p_value,
-                        "p_holm": d.p_adjusted,
-                        "significant": d.significant,
-                    }
-                    for d in r.tasks
-                },
+                "tasks": {d.task: task_json(d) for d in r.tasks},
                 "tracks": {t: {"a": a, "b": b, "delta": b - a} for t, (a, b) in r.tracks.items()},
                 "flipped_items": len(r.flips),
                 "efficiency": {"a": r.a.efficiency.model_dump() if r.a.efficiency else None, "b": r.b.efficiency.model_dump() if r.b.efficiency else None},

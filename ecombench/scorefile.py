@@ -1,10 +1,10 @@
 """Bring-your-own-predictions scoring: a ShopBench data file plus a predictions file, optionally kept as a submission.
 
-The predictions file is streamed: each line is cut to the 5,000 characters the scorer reads,
-scored in chunks (embedding metrics still batched per chunk), and only scores and F1 counts are
-kept, so a predictions file of any size is scored in memory bounded by the data file. Keeping it
-as a submission (``score_and_keep``, ``save_scored``) also keeps each row's cut prediction and
-parsed answer, which its items file needs.
+The predictions file is streamed: each line is scored whole (as each rule set's own code reads it) in
+chunks (embedding metrics still batched per chunk), and only scores and F1 counts are kept, so a
+predictions file of any length is scored in memory bounded by the data file and the longest chunk of
+outputs. Keeping it as a submission (``score_and_keep``, ``save_scored``) also keeps each row's
+prediction and parsed answer, which its items file needs.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import os
 import platform
 import sys
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -23,14 +23,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from ecombench.errors import EcombenchError
+from ecombench.layouts import PREDICTIONS, SHOPBENCH, read_data, read_predictions
 from ecombench.metrics.embedding import Embedders
-from ecombench.metrics.parsers import truncate
 from ecombench.records import (
     Prediction,
     ShopBenchRecord,
     describe,
     item_key,
-    iter_jsonl,
     load_records,
 )
 from ecombench.scoring import (
@@ -68,14 +67,17 @@ class Scored:
 
     report: Report
     records: list[ShopBenchRecord]
-    raws: list[str]  # each cut to the 5,000 characters the scorer reads
+    raws: list[str]  # each as the predictions file has it
     scores: list[ItemScore]  # with the parsed answer
 
 
 def score_files(data: Path, predictions: Path, embedders: Embedders | None = None, rules: str | None = None) -> Report:
-    """Score a predictions JSON Lines file against a ShopBench JSON Lines data file.
+    """Score a predictions file against a data file, each in the layout it has (``ecombench.layouts``: ShopBench
+    JSON Lines and ecombench predictions, Shopping MMLU's skill files and skill_evaluation.py outputs, eCeLLM's
+    ECInstruct records and evaluation/{task}/{setting}.json).
 
-    Every data row needs exactly one prediction, keyed by ``index`` (0-based row) or ``input_field``.
+    Every data row needs exactly one prediction, keyed by ``index`` (0-based row) or ``input_field``, or by
+    its place in the file where the layout has no key.
     ``rules`` None: the rules the rows carry (an imported suite's ``rules`` field), else inferred.
     """
     return _score(data, predictions, embedders, keep=False, rules=rules).report
@@ -93,11 +95,13 @@ def _declared_rules(record: ShopBenchRecord) -> str | None:
 
 def _score(data: Path, predictions: Path, embedders: Embedders | None, keep: bool, rules: str | None = None) -> Scored:
     embedders = embedders or Embedders()
-    records = load_records(data)
+    read = read_data(data, predictions)
+    records = read.records
     try:
-        chosen = resolve_rules(rules, [_declared_rules(r) for r in records], [r.metric for r in records])
+        chosen = resolve_rules(rules, [_declared_rules(r) or read.rules for r in records], [r.metric for r in records])
     except EcombenchError as exc:
         raise EcombenchError(f"{data}: {exc}") from exc
+    lines = read_predictions(predictions)
     by_prompt: dict[str, list[int]] = defaultdict(list)
     for i, record in enumerate(records):
         by_prompt[record.input_field].append(i)
@@ -116,7 +120,7 @@ def _score(data: Path, predictions: Path, embedders: Embedders | None, keep: boo
                 scores[row] = ItemScore(None, result.score, result.counts, result.observation)  # the parsed answer is not kept
         pending.clear()
 
-    for number, obj in iter_jsonl(predictions):
+    for number, obj in lines.lines:
         try:
             pred = Prediction.model_validate(obj)
         except ValidationError as exc:
@@ -129,7 +133,7 @@ def _score(data: Path, predictions: Path, embedders: Embedders | None, keep: boo
             rows = by_prompt.get(pred.input_field or "", [])
             if not rows:
                 raise EcombenchError(f"{predictions}:{number}: input_field matches no row of {data}")
-        raw = truncate(pred.prediction)
+        raw = pred.prediction
         for row in rows:
             if seen[row]:
                 raise EcombenchError(f"{predictions}:{number}: a second prediction for data row {row}")
@@ -151,7 +155,10 @@ def _score(data: Path, predictions: Path, embedders: Embedders | None, keep: boo
         }
     except EcombenchError as exc:  # a task that mixes types, tracks or pooled metrics: the data file is at fault
         raise EcombenchError(f"{data}: {exc}") from exc
-    return Scored(aggregate(tasks, chosen), records, raws, [s for s in scores if s is not None])
+    report = aggregate(tasks, chosen)
+    if read.layout != SHOPBENCH or lines.layout != PREDICTIONS:  # say how files of another benchmark's layout were read
+        report = replace(report, read_as=f"read {data.name} as {read.layout}, and {predictions.name} as {lines.layout}")
+    return Scored(report, records, raws, [s for s in scores if s is not None])
 
 
 # --- Keeping scored predictions as a submission (`ecombench score --save`) ------------------------

@@ -22,7 +22,7 @@ from ecombench.metrics.ecellm import AG_ROUGEL
 from ecombench.metrics.ecellm import TASK_METRICS as ECELLM_TASK_METRICS
 from ecombench.metrics.ecomgpt import RAW_ITEM_METRICS, RAW_POOLED_METRICS
 from ecombench.metrics.embedding import Embedders, embedding_scores
-from ecombench.metrics.parsers import Parsed, parse, truncate
+from ecombench.metrics.parsers import Parsed, parse
 from ecombench.metrics.rules import KDDCUP, RULES, SHOPPING_MMLU, inferred, substitutes, unscorable
 from ecombench.metrics.scores import F1Counts, f1_counts, micro_f1
 
@@ -73,6 +73,7 @@ class Report:
     overall_task_mean: float = 0.0
     rules: str = KDDCUP
     substitutes: dict[str, str] = field(default_factory=dict)  # task -> the stand-in for the rules' own metric
+    read_as: str = ""  # how `score` read files in another benchmark's layout (ecombench.layouts), for the user
 
     def as_json(self) -> dict[str, Any]:
         """The ``ecombench score --format json`` shape."""
@@ -120,7 +121,7 @@ def score_items(items: Sequence[ScoringItem], embedders: Embedders | None = None
     results: list[ItemScore | None] = [None] * len(items)
     by_embedding: dict[str, list[int]] = defaultdict(list)
     for i, (item, answer) in enumerate(zip(items, parsed, strict=True)):
-        raw = truncate(item.raw)
+        raw = item.raw
         if item.metric in EMBEDDING_METRICS:
             by_embedding[item.metric].append(i)
         elif rules == SHOPPING_MMLU and item.metric in smmlu.POOLED_METRICS:  # Shopping MMLU reads the raw output
@@ -146,7 +147,7 @@ def score_items(items: Sequence[ScoringItem], embedders: Embedders | None = None
     for metric, rows in by_embedding.items():
         encoder = embedders.encoder(metric)
         # Shopping MMLU embeds the model's text as it came; the KDD scorer embeds it stripped.
-        texts = [truncate(items[i].raw) if rules == SHOPPING_MMLU else parsed[i] for i in rows]
+        texts = [items[i].raw if rules == SHOPPING_MMLU else parsed[i] for i in rows]
         scores = embedding_scores(encoder, texts, [items[i].truth for i in rows])  # type: ignore[arg-type]
         for i, s in zip(rows, scores, strict=True):
             results[i] = ItemScore(parsed[i], s)

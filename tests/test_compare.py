@@ -11,10 +11,11 @@ import pytest
 
 from ecombench import submissions
 from ecombench.errors import EcombenchError
-from ecombench.leaderboard.compare import compare, find
-from tests.test_leaderboard import make_submission, uniform
+from ecombench.leaderboard.compare import compare, find, task_json
+from tests.test_leaderboard import STARTER, make_submission, uniform
 
 MC, GEN = "starter_category_mc", "starter_title_generation"
+STARTER_NAMES = [t.name for t in STARTER]
 
 
 def _items(scores: dict[str, list[float]], reverse: bool = False) -> list[submissions.ItemRecord]:
@@ -56,6 +57,26 @@ def test_compare_marks_the_real_difference_only(folder):
     assert by_task["starter_query_ranking"].p_value is None and by_task["starter_query_ranking"].delta == 0.0
 
 
+@pytest.mark.parametrize(("flipped", "significant"), [(8, False), (12, True)])
+def test_one_way_flips_in_one_task_of_nine_are_tested_exactly_and_corrected_by_holm(tmp_path, flipped, significant):
+    """Issue 36: 8 items of one task differ, all wrong -> right: the bootstrap said p about 0 (Holm 0.0336 with
+    24 tasks); McNemar's exact test gives 2 / 2^8, and Holm over the 9 tasks with items 9 times that. A real
+    effect, 12 items wrong -> right and none back, stays significant: 9 * 2 / 2^12."""
+    a_scores = {t: [1.0] * 30 + [0.0] * 30 for t in STARTER_NAMES}
+    b_scores = {t: list(v) for t, v in a_scores.items()}
+    b_scores[MC] = [1.0] * (30 + flipped) + [0.0] * (30 - flipped)
+    a = make_submission("model-a", uniform(0.5))
+    b = make_submission("model-b", uniform(0.5, **{MC: (30 + flipped) / 60}))
+    submissions.save(tmp_path, a, _items(a_scores))
+    submissions.save(tmp_path, b, _items(b_scores))
+    (d,) = [d for d in compare(a, b, tmp_path).tasks if d.task == MC]
+    assert d.test is not None and (d.test.test, d.test.differing) == ("mcnemar-exact", flipped)
+    assert d.p_value == pytest.approx(2 / 2**flipped, rel=1e-12) and d.p_adjusted == pytest.approx(9 * 2 / 2**flipped, rel=1e-12)
+    assert d.significant is significant
+    # its interval: Clopper-Pearson on `flipped` of `flipped` up (lower 0.025^(1/k)), times flipped / 60
+    assert task_json(d)["ci95"] == pytest.approx([flipped / 60 * (2 * 0.025 ** (1 / flipped) - 1), flipped / 60], abs=1e-9)
+
+
 def test_find_by_name_id_prefix_and_suggestions(folder):
     _, a, b = folder
     subs = [a, b]
@@ -77,6 +98,13 @@ def test_cli_json_and_items(folder):
     assert done.returncode == 0, done.stderr
     (payload,) = json.loads(done.stdout)
     assert payload["tasks"][MC]["significant"] is True and payload["tasks"][MC]["same_answers"] == 40
+    # MC: 60 of 100 differ, all up: McNemar, p = 2 / 2^60; GEN: one item differs (by 0.1), both of its sign
+    # patterns are as extreme: p = 1, and 100 items give the normal interval 0.001 +- 1.96 * sd / 10
+    assert payload["tasks"][MC]["test"] == "mcnemar-exact" and payload["tasks"][MC]["p"] == pytest.approx(2 / 2**60)
+    gen = payload["tasks"][GEN]
+    assert (gen["test"], gen["differing"], gen["p"], gen["p_mc_error"]) == ("sign-flip-exact", 1, 1.0, None)
+    sd = (((0.1 - 0.001) ** 2 + 99 * 0.001**2) / 99) ** 0.5
+    assert gen["ci95"] == pytest.approx([0.001 - 1.959964 * sd / 10, 0.001 + 1.959964 * sd / 10], abs=1e-6) and gen["ci95_note"] == ""
     assert payload["flipped_items"] == 60  # a 0.5 -> 0.6 change is not a flip
     shown = subprocess.run(
         [sys.executable, "-m", "ecombench", "compare", "model-a", "model-b", "--submissions-dir", str(path), "--items", "--iters", "500"],

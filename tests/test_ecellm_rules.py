@@ -11,6 +11,7 @@ import random
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
+from ecombench.errors import EcombenchError
 from ecombench.metrics import ecellm
 from ecombench.scoring import ScoringItem, score_report
 
@@ -107,15 +108,33 @@ def test_attribute_value_extraction_f1_and_its_ood_relaxation():
     assert _score("ecellm-ave-f1-ood", [pred, "not json"], [gold, "[]"])[0] == pytest.approx(2 * r * p / (r + p + 1e-6), abs=1e-12)
 
 
+def test_an_answer_after_5000_blank_characters_is_read_as_evaluate_py_reads_it():
+    # issue 36's smallest case: Sequential_Recommendation, gold C and D; evaluate.py strips "\n" * 5000 + "C" to
+    # "C" (accepted, right) and "A" is accepted and wrong: recall@1 = 1 / 2 (the cut at 5,000 gave 0.0)
+    assert _score("ecellm-recall@1", ["\n" * 5000 + "C", "A"], ["C", "D"]) == (0.5, [1.0, 0.0])
+    # a valid extraction longer than 5,000 characters: one exact hit among 200 predicted triples, 1 gold
+    gold = {"attribute": "color", "value": "red", "source": "title"}
+    pred = json.dumps([gold] + [{"attribute": f"a{i}", "value": "v", "source": "title"} for i in range(199)])
+    assert len(pred) > 5000
+    r, p = 1.0, 1 / (200 + 1e-6)
+    assert _score("ecellm-ave-f1", [pred], [json.dumps([gold])])[0] == pytest.approx(2 * r * p / (r + p + 1e-6), abs=1e-12)
+
+
 # --- property tests against the reimplementation ------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("metric", "upstream", "answers", "labels"),
     [
-        ("ecellm-yes-no-f1", upstream_yes_no, ["yes", "no", " Yes", "NO ", "maybe", "yes.", ""], ["yes", "no"]),
-        ("ecellm-macro-f1", upstream_macro, ["A", "B: x", " C", "D.", "E", "F", "a", "Z: y"], ["A: a", "B: b", "C: c", "D: d", "E: e"]),
-        ("ecellm-recall@1", upstream_recall1, ["A", "B", " C", "T", "U", "A, B", "", "b"], ["A", "B", "C", "T"]),
+        # outputs over 5,000 characters too (issue 36: a cut there lost the answer after the blanks)
+        ("ecellm-yes-no-f1", upstream_yes_no, ["yes", "no", " Yes", "NO ", "maybe", "yes.", "", "\n" * 5000 + "yes", "no" + " " * 6000], ["yes", "no"]),
+        (
+            "ecellm-macro-f1",
+            upstream_macro,
+            ["A", "B: x", " C", "D.", "E", "F", "a", "Z: y", "\n" * 5000 + "C", " " * 4999 + "Z"],
+            ["A: a", "B: b", "C: c", "D: d", "E: e"],
+        ),
+        ("ecellm-recall@1", upstream_recall1, ["A", "B", " C", "T", "U", "A, B", "", "b", "\n" * 5000 + "C", "T" + "\t" * 5000], ["A", "B", "C", "T"]),
     ],
 )
 def test_label_rules_equal_evaluate_py_on_thousands_of_outputs(metric, upstream, answers, labels):
@@ -141,7 +160,9 @@ def test_extraction_rule_equals_evaluate_py_on_generated_outputs(ood):
     for _ in range(300):
         n = rng.randint(1, 6)
         truths = [json.dumps([triple() for _ in range(rng.randint(1, 3))]) for _ in range(n)]
-        raws = [rng.choice([json.dumps([triple() for _ in range(rng.randint(0, 3))]), "not json", "{}", "[]"]) for _ in range(n)]
+        valid = json.dumps([triple() for _ in range(rng.randint(0, 3))])
+        # a valid answer longer than 5,000 characters stays valid (a cut made it invalid)
+        raws = [rng.choice([valid, "not json", "{}", "[]", " " * 5000 + valid, json.dumps([triple() for _ in range(120)])]) for _ in range(n)]
         metric = "ecellm-ave-f1-ood" if ood else "ecellm-ave-f1"
         assert _score(metric, raws, truths)[0] == pytest.approx(min(1.0, upstream_ave(raws, truths, ood)), abs=1e-9)
 
@@ -163,6 +184,84 @@ def test_an_imported_ecinstruct_suite_scores_by_ecellm_rules_by_default(tmp_path
     report = score_files(dest / "eci_product_matching.jsonl", preds)
     assert report.rules == "ecellm"
     assert report.tasks["product_matching"].score == pytest.approx(upstream_yes_no(answers, labels), abs=1e-9)
+
+
+@pytest.mark.parametrize("written", [str, json.dumps, lambda o: o])
+def test_options_written_as_python_or_json_text_import_as_the_notebooks_wrote_them(tmp_path, written):
+    """eCeLLM's notebooks store options as ``str(list)`` (data_processing/SR.ipynb); some copies as JSON text.
+    The prompt shows them as Prompter.generate_prompt formats the record's value (templates/alpaca.json)."""
+    from ecombench.importers import IMPORTERS
+
+    options = ["A: red mug", "B: blue mug's lid", "C: kettle"]
+    base = {"setting": "IND_Diverse_Instruction", "split": "test", "instruction": "Pick the next item.", "input": "['1st: cup']"}
+    rows = [
+        {**base, "task": "Sequential_Recommendation", "options": written(options), "output": "B"},
+        {**base, "task": "Product_Color_Choice", "options": written(options), "output": "C: kettle"},  # no rule: multiple choice
+    ]
+    src = tmp_path / "eci.json"
+    src.write_text(json.dumps(rows))
+    tasks = IMPORTERS["ecinstruct"](src).tasks
+    shown = written(options) if isinstance(written(options), str) else str(options)
+    assert tasks["sequential_recommendation"][0]["input_field"] == (
+        "Below is an instruction that describes a task, paired with an input that provides further context. Write a response that "
+        f"appropriately completes the request.\n\n### Instruction:\nPick the next item.\n\n### Input:\n['1st: cup']\n\n### Options:\n{shown}"
+        "\n\n### Response:\n"
+    )
+    (mc,) = tasks["product_color_choice"]
+    assert mc["output_field"] == 2 and "0. A: red mug\n1. B: blue mug's lid\n2. C: kettle" in mc["input_field"]
+
+
+def test_options_that_are_no_list_of_texts_are_one_error_line(tmp_path):
+    from ecombench.importers import IMPORTERS
+
+    src = tmp_path / "eci.json"
+    src.write_text(
+        json.dumps([{"task": "X", "setting": "IND_Diverse_Instruction", "split": "test", "instruction": "i", "input": "x", "output": "a", "options": "A or B"}])
+    )
+    with pytest.raises(EcombenchError, match=r"eci.json:1: options: expected text \(options: a list of texts, or one written as JSON"):
+        IMPORTERS["ecinstruct"](src)
+
+
+@pytest.mark.slow
+def test_score_reads_ecinstruct_and_evaluate_py_prediction_files_as_they_come(tmp_path):
+    """Issue 36.3: evaluate.py reads the test split of one task and setting of ECInstruct, and the model's answers
+    from evaluation/{task}/{setting}.json, a JSON list of texts in that order; `score` reads both as they are."""
+    from tests.conftest import run_ecombench
+
+    rng = random.Random(363)
+    rows = []
+    for i in range(200):
+        task = rng.choice(["Sequential_Recommendation", "Product_Matching"])
+        rows.append(
+            {
+                "task": task,
+                "setting": rng.choice(["IND_Diverse_Instruction", "OOD_Diverse_Instruction"]),
+                "split": rng.choice(["test", "train"]),
+                "instruction": "Pick one.",
+                "input": f"history {i}",
+                "options": str([f"{c}: item {c}" for c in "ABCD"]) if task == "Sequential_Recommendation" else None,
+                "output": rng.choice("ABCD") if task == "Sequential_Recommendation" else rng.choice(["yes", "no"]),
+            }
+        )
+    data = tmp_path / "ECInstruct.json"
+    data.write_text(json.dumps(rows))
+    labels = [r["output"] for r in rows if (r["task"], r["setting"], r["split"]) == ("Sequential_Recommendation", "IND_Diverse_Instruction", "test")]
+    answers = [rng.choice(["A", "B", " C ", "A, B", "E", g, "\n" * 5000 + g]) for g in labels]
+    folder = tmp_path / "evaluation" / "Sequential_Recommendation"
+    folder.mkdir(parents=True)
+    (folder / "IND_Diverse_Instruction.json").write_text(json.dumps(answers))
+    done = run_ecombench("score", "--data", data, "--predictions", folder / "IND_Diverse_Instruction.json", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["rules"] == "ecellm" and list(report["tasks"]) == ["sequential_recommendation"]
+    assert report["tasks"]["sequential_recommendation"]["n"] == len(labels)
+    assert report["tasks"]["sequential_recommendation"]["score"] == pytest.approx(float(upstream_recall1(answers, labels)), abs=1e-12)
+    assert "as eCeLLM's ECInstruct records (the test split of Sequential_Recommendation, IND_Diverse_Instruction" in done.stderr
+    short = folder.parent / "Product_Matching"
+    short.mkdir()
+    (short / "IND_Diverse_Instruction.json").write_text(json.dumps(["yes"]))
+    refused = run_ecombench("score", "--data", data, "--predictions", short / "IND_Diverse_Instruction.json")
+    assert refused.returncode == 2 and "IND_Diverse_Instruction.json: no prediction for" in refused.stderr
 
 
 # --- query-product ranking (evaluate.py:235-277) and eCeLLM's label.json --------------------------------------
@@ -393,7 +492,7 @@ def test_score_equals_evaluate_py_task_by_task_on_an_imported_ecinstruct_file(tm
         )
 
     tasks = {  # ECInstruct task (its own spelling) -> (gold output, candidate answers, upstream rule)
-        "Product_Matching": (lambda: rng.choice(["yes", "no"]), lambda g: rng.choice(["yes", "no", " Yes", "maybe"]), upstream_yes_no),
+        "Product_Matching": (lambda: rng.choice(["yes", "no"]), lambda g: rng.choice(["yes", "no", " Yes", "maybe", "\n" * 5000 + g]), upstream_yes_no),
         "Product_Substitue_Identification": (lambda: rng.choice(["yes", "no"]), lambda g: rng.choice(["yes", "no", "NO\n"]), upstream_yes_no),
         "Answerability_Prediction": (lambda: rng.choice(["yes", "no"]), lambda g: rng.choice(["yes", "no", "unsure"]), upstream_yes_no),
         "Multiclass_Product_Classification": (
@@ -411,8 +510,12 @@ def test_score_equals_evaluate_py_task_by_task_on_an_imported_ecinstruct_file(tm
             lambda g: rng.choice(["A", "B", "C", "Z", g]),
             upstream_macro,
         ),
-        "Sequential_Recommendation": (lambda: rng.choice("ABCDEFGHIJKLMNOPQRST"), lambda g: rng.choice(["A", "B", " C ", "A, B", g]), upstream_recall1),
-        "Attribute_Value_Extraction": (triples, lambda g: rng.choice([triples(), g, "not json", "[]"]), upstream_ave),
+        "Sequential_Recommendation": (
+            lambda: rng.choice("ABCDEFGHIJKLMNOPQRST"),
+            lambda g: rng.choice(["A", "B", " C ", "A, B", g, "\n" * 5000 + g]),
+            upstream_recall1,
+        ),
+        "Attribute_Value_Extraction": (triples, lambda g: rng.choice([triples(), g, "not json", "[]", " " * 5000 + g]), upstream_ave),
     }
     base = {"setting": "IND_Diverse_Instruction", "split": "test", "instruction": "Do the task."}
     records, answers, expected = [], {}, {}

@@ -364,6 +364,15 @@ def test_ner_counts_tag_characters_as_ecomgpt_does():
     assert ner_counts("Brand:acme", truth) == F1Counts(tp=0, fp=0, fn=3)  # no ": " on the line
 
 
+def test_outputs_over_5000_characters_are_read_whole():
+    # issue 36: eval.py reads the whole output; a cut at 5,000 characters left only blanks (scored as "error")
+    cls = [ScoringItem("cls", "generation", "ecomgpt-cls-f1", "c", "Food", " " * 5000 + "Food.")]
+    assert score_report(cls)[0].tasks["cls"].score == 1.0  # stripped, dots removed: {"Food"}
+    truth = ["Brand: acme\nProduct: pro laptop", "acme pro laptop from acme"]
+    ner = [ScoringItem("ner", "generation", "ecomgpt-ner-f1", "n", truth, "\n" * 5000 + "Brand: acme\nProduct: pro laptop")]
+    assert score_report(ner)[0].tasks["ner"].score == 1.0
+
+
 def test_the_scorer_pools_ecomgpt_f1_and_reads_the_raw_output():
     truth = ["Brand: acme\nProduct: pro laptop", "acme pro laptop from acme"]
     items = [

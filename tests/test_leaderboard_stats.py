@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+import random
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from ecombench.leaderboard.stats import aggregate, competition_rank, holm, normalise, paired_bootstrap, win_rates
+from ecombench.leaderboard.stats import aggregate, binomial_two_sided, clopper_pearson, competition_rank, holm, normalise, paired_test, win_rates
 
 
 def _tasks(rows):
@@ -61,15 +63,83 @@ def test_win_rate_ignores_tasks_a_model_has_no_opponent_on():
     assert win_rates(scores) == {"A": 1.0, "B": 0.0}
 
 
-def test_paired_bootstrap_detects_a_real_difference_and_not_noise():
-    a = [0.0] * 50 + [1.0] * 50
-    better = [1.0] * 90 + [0.0] * 10  # b wins 50 items, loses 10 (paired by index)
-    delta, p = paired_bootstrap(a, better, iters=2000)
-    assert delta == pytest.approx(0.4) and p <= 0.001
-    delta, p = paired_bootstrap(a, a, iters=2000)
-    assert (delta, p) == (0.0, 1.0)
-    delta, p = paired_bootstrap([1, 0, 1, 0], [0, 1, 0, 1], iters=2000)
-    assert delta == 0.0 and p == 1.0  # mean difference 0: every resample's sign is balanced
+def test_mcnemar_exact_by_hand():
+    # 8 of 60 items differ, all wrong -> right: p = 2 * (1/2)^8 = 0.0078125 (the bootstrap said about 0)
+    t = paired_test([0.0] * 60, [1.0] * 8 + [0.0] * 52)
+    assert (t.test, t.differing, t.n) == ("mcnemar-exact", 8, 60)
+    assert t.p_value == pytest.approx(2 / 2**8, rel=1e-12) and t.delta == pytest.approx(8 / 60)
+    # 3 up, 1 down: 2 * P(X <= 1 | 4, 1/2) = 2 * (1 + 4) / 16
+    t = paired_test([0, 0, 0, 1, 1, 0], [1, 1, 1, 0, 1, 0])
+    assert t.p_value == pytest.approx(10 / 16) and t.differing == 4
+    # 50 up, 10 down (paired by index): 2 * sum_{i<=10} C(60, i) / 2^60, worked out with math.comb
+    a, better = [0.0] * 50 + [1.0] * 50, [1.0] * 90 + [0.0] * 10
+    assert paired_test(a, better).p_value == pytest.approx(2 * sum(math.comb(60, i) for i in range(11)) / 2**60, rel=1e-12)
+    assert binomial_two_sided(5, 10) == 1.0  # balanced: capped at 1, not 2 * 0.623
+    same = paired_test(a, a)
+    assert (same.p_value, same.test, same.interval) == (1.0, "none", None) and "no item" in same.interval_note
+
+
+def test_one_task_of_24_with_8_one_way_flips_is_not_significant_after_holm_but_12_are():
+    # the new user: 8 items of one task differ, all one way; Holm over 24 tasks multiplies by 24
+    ps = {f"t{i}": 1.0 for i in range(23)}
+    assert holm({**ps, "x": paired_test([0.0] * 60, [1.0] * 8 + [0.0] * 52).p_value})["x"] == pytest.approx(24 * 2 / 2**8)  # 0.1875
+    # a real effect: 12 wrong -> right, none back: 24 * 2 / 2^12 = 0.0117 < 0.05
+    assert holm({**ps, "x": paired_test([0.0] * 60, [1.0] * 12 + [0.0] * 48).p_value})["x"] == pytest.approx(24 * 2 / 2**12)
+
+
+def test_exact_intervals_of_01_items_are_clopper_pearson_on_the_items_that_differ():
+    # Clopper-Pearson in closed form at the edges: 0 of m -> upper 1 - 0.025^(1/m); m of m -> lower 0.025^(1/m)
+    assert clopper_pearson(0, 10) == pytest.approx((0.0, 1 - 0.025 ** (1 / 10)), abs=1e-9)
+    assert clopper_pearson(10, 10) == pytest.approx((0.025 ** (1 / 10), 1.0), abs=1e-9)
+    # 8 of 60 differ, all up: delta in 8/60 * (2 * [0.025^(1/8), 1] - 1)
+    t = paired_test([0.0] * 60, [1.0] * 8 + [0.0] * 52)
+    assert t.interval == pytest.approx((8 / 60 * (2 * 0.025 ** (1 / 8) - 1), 8 / 60), abs=1e-9)
+
+
+def test_sign_flip_test_enumerates_every_sign_pattern_by_hand():
+    # differences 0.5, 0.25, 0.25, -0.1 (sum 0.9, |.| total 1.1): a pattern's sum is 1.1 - 2 * (the flipped part);
+    # |sum| >= 0.9 only when nothing or the 0.1 alone is flipped, and the mirror images: 4 of 16 patterns
+    t = paired_test([0.0, 0.0, 0.5, 0.3, 0.7], [0.5, 0.25, 0.75, 0.2, 0.7])
+    assert (t.test, t.differing) == ("sign-flip-exact", 4) and t.p_value == pytest.approx(4 / 16)
+    assert t.interval is None and "too few" in t.interval_note  # 5 paired items
+    # equal differences: the binomial test, whatever their number (30 items, 25 up by 0.5, 5 down)
+    t = paired_test([0.25] * 30, [0.75] * 25 + [-0.25] * 5)
+    assert t.p_value == pytest.approx(2 * sum(math.comb(30, i) for i in range(6)) / 2**30, rel=1e-12)
+
+
+def test_monte_carlo_sign_flips_agree_with_the_exact_distribution_within_their_error():
+    # 40 differences in hundredths: the exact null distribution of their signed sum by convolution (integers)
+    rng = random.Random(5)
+    hundredths = [rng.randint(1, 30) * (1 if rng.random() < 0.68 else -1) for _ in range(40)]
+    counts = {0: 1}
+    for h in hundredths:
+        nxt: dict[int, int] = {}
+        for total, c in counts.items():
+            for signed in (total + h, total - h):
+                nxt[signed] = nxt.get(signed, 0) + c
+        counts = nxt
+    observed = abs(sum(hundredths))
+    exact = sum(c for total, c in counts.items() if abs(total) >= observed) / 2**40
+    t = paired_test([0.0] * 40, [h / 100 for h in hundredths], iters=20_000, seed=3)
+    assert t.test == "sign-flip-monte-carlo" and t.mc_error is not None
+    assert abs(t.p_value - exact) <= 4 * t.mc_error and t.mc_error == pytest.approx(math.sqrt(exact * (1 - exact) / 20_000), rel=0.2)
+
+
+def test_null_comparisons_keep_the_family_wise_false_rate_at_5_percent():
+    # the simulation: 24 tasks x 60 items, 7-8 items per task flip at random, as often each way
+    rng = np.random.default_rng(7)
+    false = 0
+    runs = 300
+    for _ in range(runs):
+        ps = {}
+        for task in range(24):
+            a = (rng.random(60) < 0.6).astype(float)
+            b = a.copy()
+            for up in rng.random(int(rng.integers(7, 9))) < 0.5:  # each flip as likely up as down: no effect
+                b[rng.choice(np.flatnonzero((a == b) & (a == (0.0 if up else 1.0))))] = 1.0 if up else 0.0
+            ps[str(task)] = paired_test(a, b, interval=False).p_value
+        false += min(holm(ps).values()) < 0.05
+    assert false / runs <= 0.05  # the bootstrap: about 20-27%
 
 
 def test_holm_by_hand():

@@ -435,6 +435,12 @@ def test_board_compare_heatmap_and_item_pages_read_right(site):
         cell = page.locator("#deltas table tbody tr", has_text=MC).locator("td").nth(4)
         assert cell.inner_text() == "-0.6000" and cell.get_attribute("class").split() == ["sig", "loss"]
         assert page.evaluate("(el) => getComputedStyle(el).color", cell.element_handle()) == "rgb(170, 0, 0)"
+        # the paired test is compare's: 6 items differ, all right -> wrong: McNemar p = 2 / 2^6 (one task with items,
+        # so Holm keeps it); the interval is 6/10 * (2 * [0, 1 - 0.025^(1/6)] - 1)
+        row = page.locator("#deltas table tbody tr", has_text=MC).locator("td")
+        assert row.nth(8).inner_text() == f"{2 / 2**6:.4f}"
+        assert row.nth(5).inner_text() == f"[-0.600, {0.6 * (2 * (1 - 0.025 ** (1 / 6)) - 1):+.3f}]"
+        assert page.locator("#deltas table tbody tr", has_text=MC).get_attribute("title") == "mcnemar-exact"
         # heatmap: scaled to the best row that is not a reference row (the oracle's 1.0 would whiten the rest)
         open_page(page, url(out, "charts.html"))
         titles = page.evaluate("[...document.querySelectorAll('#heatmap-chart rect.cell title')].map(t => t.textContent)")
@@ -447,6 +453,55 @@ def test_board_compare_heatmap_and_item_pages_read_right(site):
         fields = page.locator("#item-fields dt").all_inner_texts()
         assert fields == ["task", "track", "doc_id", "score", "prompt", "raw output", "parsed answer", "target"]
         assert page.errors == []
+
+
+@pytest.mark.slow
+def test_the_side_by_side_page_reads_the_paired_tests_of_ecombench_compare(site):
+    """Issue 36: the page resampled in JavaScript (p 0.9154 where the CLI said 0.9522); it now reads the figures
+    `ecombench compare --format json` prints, written into the site by Python."""
+    from ecombench.leaderboard.sitedata import script_value
+
+    out, subs, evil, plain = site
+    pairs = json.loads(script_value((out / "data" / "pairs.js").read_text()))
+    key = "|".join(sorted((evil.id, plain.id)))
+    assert list(pairs) == [key]  # the only two runs with items
+    first, second = sorted((evil, plain), key=lambda s: s.id)
+    done = subprocess.run(
+        [sys.executable, "-m", "ecombench", "compare", first.id, second.id, "--submissions-dir", str(subs), "--format", "json"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    (cli,) = json.loads(done.stdout)
+    shown = pairs[key][MC].pop("shown")
+    assert pairs[key][MC] == cli["tasks"][MC]
+    low, high = cli["tasks"][MC]["ci95"]
+    assert shown == [f"{cli['tasks'][MC]['p_holm']:.4f}", f"[{low:+.3f}, {high:+.3f}]"]  # as `compare`'s table prints them
+    assert pairs[key][MC]["p_holm"] == pytest.approx(2 / 2**6)  # 6 items differ, all one way
+
+
+@needs_chromium
+@pytest.mark.slow
+def test_the_heatmap_draws_a_score_of_0_as_0_when_nobody_beats_chance(tmp_path):
+    """Issue 36.4: a task every model scored 0 on was drawn darkest ("0.0000 (scaled 1.00)"), as was the best of
+    scores at or below the random baseline. core_category_mc: both 0; core_rating_mc (baseline 0.2183): 0.2 and 0."""
+    subs = tmp_path / "subs"
+    low, zero = core_submission("low", 0.0), core_submission("zero", 0.0)
+    low = low.model_copy(update={"tasks": {**low.tasks, "core_rating_mc": low.tasks["core_rating_mc"].model_copy(update={"score": 0.2})}})
+    for sub in (low, zero):
+        submissions.save(subs, sub, [])
+    out = tmp_path / "site"
+    report(out, subs, board="ecombench_core")
+    with browser_page() as page:
+        open_page(page, url(out, "charts.html"))
+        titles = page.evaluate("[...document.querySelectorAll('#heatmap-chart rect.cell title')].map(t => t.textContent)")
+        fills = page.evaluate("[...document.querySelectorAll('#heatmap-chart rect.cell')].map(r => r.getAttribute('fill'))")
+        cells = dict(zip(titles, fills, strict=True))
+        white = "rgb(247,251,255)"
+        # every row scored 0: white for everyone (it was drawn darkest, "scaled 1.00")
+        assert cells["low \u00b7 core_category_mc: 0.0000 (scaled 0.00)"] == cells["zero \u00b7 core_category_mc: 0.0000 (scaled 0.00)"] == white
+        # nobody beats chance: shown as it is, 0.2 a fifth of the way to blue (it was 1.00), 0 white
+        assert "low \u00b7 core_rating_mc: 0.2000 (scaled 0.20)" in cells and cells["zero \u00b7 core_rating_mc: 0.0000 (scaled 0.00)"] == white
 
 
 def _copies_of_a_real_run(folder: Path, n: int) -> list[str]:

@@ -131,6 +131,11 @@ CASES = [
     ("ranking", "ndcg", [3, 0, 1], "1,1,1", 1.0, 0.0),  # upstream: (7 + 7/log2(3) + 7/2) / (7 + 1/log2(3)) > 1; capped
     ("named_entity_recognition", "micro f1", ["Nike", "shoes"], '["Nike", "shoes"]', 0.0, 1.0),  # a Python list: SMMLU splits on commas
     ("named_entity_recognition", "micro f1", ["Nike", "shoes"], "nike, shoes\nsome talk", 1.0, 0.5),  # SMMLU reads the first line only
+    # outputs over 5,000 characters, read whole by both scorers (issue 36: a cut at 5,000 scored each of these 0)
+    ("multiple-choice", "accuracy", 2, " " * 5000 + "2", 1.0, 1.0),
+    ("retrieval", "hit rate@3", [1, 4], " " * 5000 + "4, 1", 1.0, 1.0),
+    ("named_entity_recognition", "micro f1", ["Nike", "shoes"], "[" + " " * 5000 + "'Nike', 'shoes']", 0.0, 1.0),  # KDD: a list literal
+    ("generation", "rougel", "red cotton shirt", " " * 5000 + "red cotton shirt", 1.0, 1.0),
 ]
 
 
@@ -295,6 +300,55 @@ def test_sentence_transformer_score_equals_upstream_pair_by_pair_within_1e_4():
 
 
 # --- importing and choosing rules ---------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_score_reads_a_skill_file_and_skill_evaluation_outputs_as_they_come(tmp_path):
+    """Issue 36.3: `score --data skills/skill1_concept.json --predictions out.json` failed on the missing track;
+    the file is the skill, and out.json is skill_evaluation.py's {"model_output": ...} lines in data order."""
+    skills = tmp_path / "skills"
+    skills.mkdir()
+    rng = random.Random(36)
+    rows, outputs = [], []
+    for i in range(40):
+        if i % 2:
+            truth = rng.randint(0, 3)
+            rows.append({"task_name": "asin_mc", "task_type": "multiple-choice", "metric": "accuracy", "input_field": f"Q{i}?", "output_field": truth})
+            outputs.append(rng.choice([str(truth), " 1", "\n2", "3. x", "0"]))
+        else:
+            truth = rng.sample(["nike", "shoes", "red"], 2)
+            rows.append(
+                {"task_name": "brand_ner", "task_type": "named_entity_recognition", "metric": "micro f1", "input_field": f"N{i}", "output_field": truth}
+            )
+            outputs.append(rng.choice(["nike, shoes", "Red,  NIKE", '["nike"]', "shoes\nnike"]))
+    write_jsonl(skills / "skill1_concept.json", rows)
+    out = write_jsonl(tmp_path / "out.json", [{"model_output": o} for o in outputs])
+    done = run_ecombench("score", "--rules", "shopping-mmlu", "--data", skills / "skill1_concept.json", "--predictions", out, "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    mc = [upstream_accuracy(o, str(r["output_field"])) for r, o in zip(rows, outputs, strict=True) if r["task_name"] == "asin_mc"]
+    ner = [upstream_tp_fp_fn(o, r["output_field"]) for r, o in zip(rows, outputs, strict=True) if r["task_name"] == "brand_ner"]
+    assert report["tasks"]["asin_mc"]["score"] == pytest.approx(sum(mc) / len(mc), abs=1e-12)
+    assert report["tasks"]["brand_ner"]["score"] == pytest.approx(upstream_f1(ner), abs=1e-12)
+    assert report["tracks"] == pytest.approx({"skill1_concept": (sum(mc) / len(mc) + upstream_f1(ner)) / 2})  # track_wise, the file's skill
+    assert "as a Shopping MMLU skill file" in done.stderr and "skill_evaluation.py's output" in done.stderr
+    # without --rules, the skill file is scored by its benchmark's rules; --save keeps it as a submission
+    saved = run_ecombench("score", "--data", skills / "skill1_concept.json", "--predictions", out, "--save", "--submissions-dir", tmp_path / "subs")
+    assert saved.returncode == 0, saved.stderr
+    (record,) = [json.loads(p.read_text()) for p in (tmp_path / "subs").glob("*.json")]
+    assert record["rules"] == "shopping-mmlu" and record["tasks"]["asin_mc"]["score"] == pytest.approx(sum(mc) / len(mc))
+
+
+def test_skill_evaluation_outputs_must_be_text_one_per_data_row(tmp_path):
+    skills = tmp_path / "skills"
+    skills.mkdir()
+    data = write_jsonl(
+        skills / "skill2.json", [{"task_name": "t", "task_type": "multiple-choice", "metric": "accuracy", "input_field": "Q", "output_field": 1}] * 2
+    )
+    with pytest.raises(EcombenchError, match=r"out.json: no prediction for 1 of 2 rows"):
+        score_files(data, write_jsonl(tmp_path / "out.json", [{"model_output": "1"}]))
+    with pytest.raises(EcombenchError, match=r"out.json:2: model_output: expected text"):
+        score_files(data, write_jsonl(tmp_path / "out.json", [{"model_output": "1"}, {"model_output": 1}]))
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
 from ecombench.io import parse_json, read_text
 from ecombench.metrics.ecellm import ESCI_GAIN, METRIC_OF_TASK, ranking_gold
+from ecombench.metrics.parsers import literal
 from ecombench.records import iter_jsonl, make_record
 
 FIELDS = ("task", "setting", "split", "instruction", "input", "output")
@@ -51,6 +52,25 @@ def _records(source: Path) -> list[tuple[int, dict[str, Any]]]:
                 raise EcombenchError(f"{source}: record {number}: expected a JSON object, got {type(r).__name__}")
         return list(enumerate(records, start=1))
     return list(iter_jsonl(source))
+
+
+def _options(value: Any) -> list[str] | None:
+    """A record's options as a list of texts, or None when they are not that. eCeLLM's notebooks write them as
+    ``str(list)`` (``"['A: ...', 'B: ...']"``, data_processing/SR.ipynb), some copies as JSON text; the prompt
+    keeps the value as the record has it (``Prompter.generate_prompt`` formats it as it is)."""
+    if value is None or value == "" or value == []:
+        return []
+    if isinstance(value, str):
+        try:
+            value = parse_json(value, "options")
+        except EcombenchError:
+            try:
+                value = literal(value)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                return None
+    if isinstance(value, list) and all(isinstance(o, str) for o in value):
+        return value
+    return None
 
 
 def _answer_index(options: list[str], output: str) -> int | None:
@@ -94,24 +114,34 @@ def _ranking_labels(path: Path) -> list[list[str]]:
     return labels
 
 
-def read(source: Path, setting: str = "IND_Diverse_Instruction", split: str = "test", ranking_labels: Path | None = None) -> ImportedSuite:
+def slug(task: str) -> str:
+    """An ECInstruct task name as the suite's task: lower case, runs of other characters as ``_``."""
+    return re.sub(r"[^a-z0-9]+", "_", task.lower()).strip("_")
+
+
+def read(
+    source: Path, setting: str = "IND_Diverse_Instruction", split: str = "test", ranking_labels: Path | None = None, only_task: str | None = None
+) -> ImportedSuite:
     """``ranking_labels``: eCeLLM's label.json for Query_Product_Ranking (default: a ``label.json`` beside
-    ``source``); needed only where the kept records have that task."""
+    ``source``); needed only where the kept records have that task. ``only_task``: only that task's records
+    (``score`` reads the one task evaluate.py scores)."""
     suite = ImportedSuite("ecinstruct", [source])
     ranking: list[tuple[int, dict[str, Any]]] = []
     for number, r in _records(source):
         missing = [f for f in FIELDS if f not in r]
         if missing:
             raise EcombenchError(f"{source}:{number}: missing {', '.join(missing)} (expected fields {', '.join(FIELDS)}, options optional)")
-        if r["setting"] != setting or r["split"] != split:
+        if r["setting"] != setting or r["split"] != split or (only_task is not None and r["task"] != only_task):
             continue
         wrong = [f for f in ("instruction", "input") if not isinstance(r[f], str)] + ([] if isinstance(r["output"], str | int | float) else ["output"])
-        if wrong or not isinstance(r.get("options") or [], list) or not all(isinstance(o, str) for o in r.get("options") or []):
-            raise EcombenchError(f"{source}:{number}: {', '.join(wrong) or 'options'}: expected text (options: a list of texts)")
-        task = re.sub(r"[^a-z0-9]+", "_", str(r["task"]).lower()).strip("_")
+        options = _options(r.get("options"))
+        if wrong or options is None:
+            raise EcombenchError(
+                f"{source}:{number}: {', '.join(wrong) or 'options'}: expected text (options: a list of texts, or one written as JSON or as Python's str(list))"
+            )
+        task = slug(str(r["task"]))
         track = TRACKS.get(task, "ecinstruct")
         prompt = f"{r['instruction']}\n{r['input']}"
-        options = r.get("options") or []
         rule = METRIC_OF_TASK.get(task)
         if task == RANKING:
             ranking.append((number, {"task": task, "track": track, "prompt": ecellm_prompt(r), "output": str(r["output"])}))

@@ -1,8 +1,11 @@
 """``ecombench compare``: per-task and per-track deltas with a paired test on item-level scores.
 
 Items are matched by their content hash (prompt + truth), so two runs pair up even when their
-doc order differs. Each task gets a paired bootstrap p-value; Holm's correction runs across the
-tasks of one comparison. Tasks pooled by micro F1 are compared on item F1, as an approximation.
+doc order differs. Each task gets an exact paired test (``stats.paired_test``: McNemar's exact test
+for 0/1 item scores, a sign-flip permutation test for others) and a 95% interval of its delta where
+its items give one; Holm's correction runs across the tasks of one comparison. Tasks pooled by micro
+F1 (or by one of eCeLLM's task rules) are compared on item scores, as an approximation. The CLI, its
+JSON and the report's side-by-side page all read these figures (``task_json``).
 """
 
 from __future__ import annotations
@@ -10,9 +13,10 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ecombench.errors import EcombenchError
-from ecombench.leaderboard.stats import holm, paired_bootstrap
+from ecombench.leaderboard.stats import PairedTest, holm, paired_test
 from ecombench.submissions import ItemRecord, Submission, load_items
 
 ALPHA = 0.05
@@ -28,6 +32,7 @@ class TaskDelta:
     p_value: float | None
     p_adjusted: float | None
     same_answers: int = 0  # paired items whose raw outputs are the same string
+    test: PairedTest | None = None  # None: no paired items
 
     @property
     def delta(self) -> float:
@@ -123,28 +128,34 @@ def check_rules(a: Submission, b: Submission) -> None:
 def compare(a: Submission, b: Submission, folder: Path, iters: int = 10_000, seed: int = 0) -> Comparison:
     """Compare ``b`` against ``a`` on the tasks both have (scored by the same rules: others never rank together)."""
     check_rules(a, b)
-    items_a = _by_hash(load_items(folder, a))
-    items_b = _by_hash(load_items(folder, b))
+    return compare_items(a, b, by_hash(load_items(folder, a)), by_hash(load_items(folder, b)), iters, seed)
+
+
+def compare_items(
+    a: Submission, b: Submission, items_a: dict[str, dict[str, ItemRecord]], items_b: dict[str, dict[str, ItemRecord]], iters: int = 10_000, seed: int = 0
+) -> Comparison:
+    """``compare`` of items already read (``by_hash``): the report compares each of its runs with several others."""
     shared = [t for t in a.tasks if t in b.tasks]
     if not shared:
         raise EcombenchError(f"{a.name} ({a.id}) and {b.name} ({b.id}) have no task in common")
     out = Comparison(a, b)
-    raw: dict[str, tuple[float | None, int, int]] = {}
+    raw: dict[str, tuple[PairedTest | None, int, int]] = {}
     for task in shared:
         keys = sorted(set(items_a.get(task, {})) & set(items_b.get(task, {})))
         sa = [items_a[task][k].score for k in keys]
         sb = [items_b[task][k].score for k in keys]
-        p = paired_bootstrap(sa, sb, iters=iters, seed=seed)[1] if keys else None
+        test = paired_test(sa, sb, iters=iters, seed=seed) if keys else None
         same = sum(items_a[task][k].prediction == items_b[task][k].prediction for k in keys)
-        raw[task] = (p, len(keys), same)
+        raw[task] = (test, len(keys), same)
         for k in keys:
             ia, ib = items_a[task][k], items_b[task][k]
             if (ia.score > 0) != (ib.score > 0) or (ia.score == 1.0) != (ib.score == 1.0):
                 out.flips.append(Flip(task, ia.prompt, ia.target, ia.prediction, ib.prediction, ia.score, ib.score))
-    adjusted = holm({t: p for t, (p, _, _) in raw.items() if p is not None})
+    adjusted = holm({t: test.p_value for t, (test, _, _) in raw.items() if test is not None})
     for task in shared:
-        p, n, same = raw[task]
-        out.tasks.append(TaskDelta(task, a.tasks[task].track, a.tasks[task].score, b.tasks[task].score, n, p, adjusted.get(task), same))
+        test, n, same = raw[task]
+        p = test.p_value if test is not None else None
+        out.tasks.append(TaskDelta(task, a.tasks[task].track, a.tasks[task].score, b.tasks[task].score, n, p, adjusted.get(task), same, test))
     tracks = sorted({d.track for d in out.tasks})
     for track in tracks:
         rows = [d for d in out.tasks if d.track == track]
@@ -152,7 +163,42 @@ def compare(a: Submission, b: Submission, folder: Path, iters: int = 10_000, see
     return out
 
 
-def _by_hash(items: list[ItemRecord]) -> dict[str, dict[str, ItemRecord]]:
+def task_json(d: TaskDelta) -> dict[str, Any]:
+    """One task of a comparison as ``compare --format json`` and the report's side-by-side page show it."""
+    t = d.test
+    return {
+        "a": d.a,
+        "b": d.b,
+        "delta": d.delta,
+        "n_paired": d.n_paired,
+        "same_answers": d.same_answers,
+        "differing": t.differing if t else 0,
+        "test": t.test if t else None,
+        "p": d.p_value,
+        "p_mc_error": t.mc_error if t else None,
+        "p_holm": d.p_adjusted,
+        "significant": d.significant,
+        # the interval is of the mean item-score difference over the paired items (the task's own delta when
+        # its score is that mean; an approximation for pooled scores)
+        "ci95": list(t.interval) if t and t.interval else None,
+        "ci95_note": (t.interval_note if t else "no paired items") if not (t and t.interval) else "",
+    }
+
+
+def p_text(d: TaskDelta) -> str:
+    """A task's Holm-adjusted p-value as the table shows it, or ``-`` when it has none."""
+    return f"{d.p_adjusted:.4f}" if d.p_adjusted is not None else "-"
+
+
+def interval_text(d: TaskDelta) -> str:
+    """The 95% interval of a task's delta as the table shows it, or ``-`` when there is none."""
+    if d.test is None or d.test.interval is None:
+        return "-"
+    low, high = d.test.interval
+    return f"[{low:+.3f}, {high:+.3f}]"
+
+
+def by_hash(items: list[ItemRecord]) -> dict[str, dict[str, ItemRecord]]:
     out: dict[str, dict[str, ItemRecord]] = {}
     for item in items:
         out.setdefault(item.task, {})[item.item_hash] = item

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ecombench.leaderboard.compare import Comparison, wide_rows
+from ecombench.leaderboard.compare import Comparison, interval_text, p_text, wide_rows
 from ecombench.submissions import Submission
 from ecombench.terminal import Col, fit
 
@@ -27,27 +27,32 @@ def _delta(value: float, significant: bool) -> str:
 
 def pair_table(r: Comparison, width: int | None) -> Any:
     """B against A: All-Around and tracks (of the tasks both ran), then each task with its delta (``*``: significant
-    after Holm), p-value, paired items and same answers; these last columns leave first where the terminal is narrow."""
+    after Holm), 95% interval, paired items, same answers and p-value; these last columns leave first where the
+    terminal is narrow."""
     columns = [
         Col("task", keep=True, title=True),
         Col("track", drop=0),
         Col("A", right=True, keep=True),
         Col("B", right=True, keep=True),
         Col("B - A", right=True, keep=True),
+        Col("95% CI", right=True, drop=3),
         Col("n", right=True, drop=2),
         Col("same\nanswers", right=True, drop=1),
-        Col("p (Holm)", right=True, drop=3),
+        Col("p (Holm)", right=True, drop=4),
     ]
     aa, ab = (sum(v[k] for v in r.tracks.values()) / len(r.tracks) for k in (0, 1))  # All-Around of the tasks both ran
-    rows: list[list[Any]] = [["All-Around", "", f"{aa:.4f}", f"{ab:.4f}", _delta(ab - aa, False), "", "", ""]]
+    rows: list[list[Any]] = [["All-Around", "", f"{aa:.4f}", f"{ab:.4f}", _delta(ab - aa, False), "", "", "", ""]]
     for track, (a, b) in r.tracks.items():
-        rows.append([f"track: {track}", "", f"{a:.4f}", f"{b:.4f}", _delta(b - a, False), "", "", ""])
+        rows.append([f"track: {track}", "", f"{a:.4f}", f"{b:.4f}", _delta(b - a, False), "", "", "", ""])
     sections = [len(rows)]
     for d in r.tasks:
-        p = f"{d.p_adjusted:.4f}" if d.p_adjusted is not None else "-"
-        rows.append([d.task, d.track, f"{d.a:.4f}", f"{d.b:.4f}", _delta(d.delta, d.significant), str(d.n_paired), str(d.same_answers), p])
-    note = f"* significant at 0.05 after Holm's correction over {len(r.tasks)} tasks; {len(r.flips)} items flipped"
-    return fit(columns, rows, width, notes=[note], sections=sections, formats=FORMATS)
+        cells = [d.task, d.track, f"{d.a:.4f}", f"{d.b:.4f}", _delta(d.delta, d.significant), interval_text(d), str(d.n_paired), str(d.same_answers)]
+        rows.append([*cells, p_text(d)])
+    notes = [f"* significant at 0.05 after Holm's correction over {len(r.tasks)} tasks (exact paired tests); {len(r.flips)} items flipped"]
+    without = [d for d in r.tasks if d.test is not None and d.test.interval is None]
+    if without:
+        notes.append(f"no interval for {len(without)} task(s): {without[0].task}: {without[0].test.interval_note}")  # type: ignore[union-attr]
+    return fit(columns, rows, width, notes=notes, sections=sections, formats=FORMATS)
 
 
 def wide_table(results: list[Comparison], width: int | None) -> Any:

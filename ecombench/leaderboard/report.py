@@ -3,7 +3,8 @@
 Pages (``ecombench/leaderboard/site/``, copied as they are): ``index.html`` (the board: search,
 hide flagged or reference rows, choose columns, pick the board, sort, page), ``sub.html#id=ID``
 (a submission: settings, profile over tracks, tasks, and the item explorer), ``compare.html``
-(any two or more submissions side by side: per-task deltas with the paired test, differing items)
+(any two or more submissions side by side: per-task deltas with ``compare``'s paired tests, which
+``sitepairs`` computes for the first runs of each board, and the differing items)
 and ``charts.html`` (heatmap, sweep and lineage). Their data is JSON in ``data/`` and ``items/``,
 written as scripts by ``sitedata``; every string goes on screen as text, never as markup.
 
@@ -38,6 +39,7 @@ from ecombench.leaderboard.sitedata import (
     shard_script,
 )
 from ecombench.leaderboard.siteitems import ItemsWriter, Writer
+from ecombench.leaderboard.sitepairs import pair_payload, pair_runs
 from ecombench.leaderboard.store import Loaded
 from ecombench.leaderboard.table import BoardTable, build_table
 from ecombench.submissions import Submission
@@ -135,6 +137,11 @@ def write_report(out: Path, tables: list[BoardTable], folder: Path, index: TaskI
         for i, table in enumerate(tables):
             w.write(f"data/board-{i}.js", script(f"board:{i}", board_payload(table, index)))
             boards.append({"name": table.board.name, "file": f"board-{i}.js", "rows": len(table.frame)})
+        pairs, pair_warnings = pair_payload(
+            pair_runs(tables, counts), folder, {sid: e[0] for sid, e in kept["items"].items()}
+        )  # the side-by-side page's paired tests (compare's own)
+        site.warnings.extend(pair_warnings)
+        w.write("data/pairs.js", script("pairs", pairs))
         w.write("data/lineage.js", script("lineage", lineage_payload(details)))
         w.write("data/names.js", script("names", [[sid, d["name"]] for sid, d in details.items()]))  # side by side offers them all
         stamp = w.hash.hexdigest()

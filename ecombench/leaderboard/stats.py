@@ -8,14 +8,16 @@
   independent samples; All-Around is a fixed linear combination of task scores).
 - ``win_rates``: HELM's mean win rate: per task, the share of other models a model beats,
   ties counting half, averaged over tasks.
-- ``paired_bootstrap`` and ``holm``: the paired test and multiple-comparison correction of
-  ``ecombench compare``.
+- ``paired_test`` and ``holm``: the paired test (McNemar's exact test for 0/1 item scores, a sign-flip
+  permutation test for others) and the multiple-comparison correction of ``ecombench compare``, the
+  report's side-by-side page and ``sweep``'s gains.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -102,41 +104,164 @@ def win_rates(scores: pd.DataFrame) -> dict[str, float]:
     return {s: float(rates.get(s, 0.0)) for s in dict.fromkeys(scores["submission"])}
 
 
-def paired_bootstrap(a: Sequence[float], b: Sequence[float], iters: int = 10_000, seed: int = 0) -> tuple[float, float]:
-    """Mean difference b − a over paired items and a two-sided bootstrap p-value.
+EXACT_MAX_DIFFERING = 20  # a sign-flip test enumerates all 2**k sign patterns up to this many differing items
+MIN_INTERVAL_ITEMS = 30  # continuous scores: fewer paired items get no (normal) interval
+_TIE = 1e-9  # relative tolerance: a sign pattern whose |sum| equals the observed one counts as extreme
+_BYTE_SIGNS = ((np.arange(256)[:, None] >> np.arange(8)) & 1) * 2.0 - 1.0  # byte -> the signs of its 8 bits
 
-    Resamples item indices with replacement; the p-value is the share of resampled mean
-    differences on the other side of zero, doubled, at least 1/iters and at most 1.
-    """
-    x = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+
+@dataclass(frozen=True)
+class PairedTest:
+    """The paired test of scores ``b`` against ``a`` on the same items (``paired_test``).
+
+    ``test``: ``mcnemar-exact`` (0/1 scores: the exact binomial test on the items that differ),
+    ``sign-flip-exact`` (every sign pattern of the differing items enumerated), ``sign-flip-monte-carlo``
+    (``iters`` random sign patterns; ``mc_error`` is the standard error of its p-value) or ``none`` (no
+    item differs: p = 1). ``interval``: a 95% interval of the mean difference b − a, or None with
+    ``interval_note`` saying why there is none."""
+
+    delta: float
+    p_value: float
+    test: str
+    n: int
+    differing: int
+    mc_error: float | None = None
+    interval: tuple[float, float] | None = None
+    interval_note: str = ""
+
+
+def binomial_two_sided(k: int, m: int) -> float:
+    """Exact two-sided p of ``k`` successes in ``m`` fair coin flips: twice the smaller tail, at most 1
+    (the binomial is symmetric, so this is also the sum of the outcomes no more likely than ``k``)."""
+    if m == 0:
+        return 1.0
+    low = min(k, m - k)
+    tail = sum(math.comb(m, i) for i in range(low + 1))
+    return min(1.0, 2 * tail / 2**m)
+
+
+def _binomial_cdf(k: int, m: int) -> Callable[[float], float]:
+    """p -> P(X <= k) for X ~ Binomial(m, p), summed in log space (any m)."""
+    i = np.arange(k + 1)
+    log_comb = math.lgamma(m + 1) - np.array([math.lgamma(j + 1) + math.lgamma(m - j + 1) for j in range(k + 1)])
+
+    def cdf(p: float) -> float:
+        if k < 0 or p >= 1.0:
+            return 0.0 if k < m else 1.0
+        if k >= m or p <= 0.0:
+            return 1.0
+        logs = log_comb + i * math.log(p) + (m - i) * math.log1p(-p)
+        top = float(logs.max())
+        return min(1.0, math.exp(top) * float(np.exp(logs - top).sum()))
+
+    return cdf
+
+
+def _bisect(f: Callable[[float], float], target: float) -> float:
+    """Where the increasing ``f`` crosses ``target`` on [0, 1]: the Illinois method (false position that halves
+    the kept end's weight), about 10 evaluations to 1e-13 where bisection takes 45."""
+    lo, hi = 0.0, 1.0
+    flo, fhi = f(lo) - target, f(hi) - target
+    side = 0
+    for _ in range(100):
+        mid = (lo * fhi - hi * flo) / (fhi - flo) if fhi != flo else (lo + hi) / 2
+        fmid = f(mid) - target
+        if fmid == 0 or hi - lo < 1e-13:
+            return mid
+        if fmid < 0:
+            lo, flo = mid, fmid
+            if side == -1:
+                fhi /= 2
+            side = -1
+        else:
+            hi, fhi = mid, fmid
+            if side == 1:
+                flo /= 2
+            side = 1
+        if abs(fmid) < 1e-15:
+            return mid
+    return (lo + hi) / 2
+
+
+def clopper_pearson(k: int, m: int, level: float = 0.95) -> tuple[float, float]:
+    """The exact (Clopper-Pearson) interval of a binomial proportion from ``k`` of ``m``: the p at which
+    P(X >= k) and P(X <= k) are each (1 - level) / 2."""
+    tail = (1.0 - level) / 2
+    below, at = _binomial_cdf(k - 1, m), _binomial_cdf(k, m)
+    lower = 0.0 if k == 0 else _bisect(lambda p: 1.0 - below(p), tail)
+    upper = 1.0 if k == m else _bisect(lambda p: -at(p), -tail)
+    return lower, upper
+
+
+def _subset_sums(d: np.ndarray) -> np.ndarray:
+    """The sums of ``d`` under all 2**len(d) sign patterns."""
+    sums = np.zeros(1)
+    for value in d:
+        sums = np.concatenate((sums + value, sums - value))
+    return sums
+
+
+def paired_test(a: Sequence[float], b: Sequence[float], iters: int = 10_000, seed: int = 0, interval: bool = True) -> PairedTest:
+    """Exact paired test of the mean difference b − a over paired items (two-sided), and a 95% interval.
+
+    0/1 scores: McNemar's exact test, the binomial test of the b-better items among the items that
+    differ (p = 2 × the smaller tail, at most 1); the interval is exact given the items that differ
+    (Clopper-Pearson on their split, times their share of the items). Other scores: a paired
+    sign-flip permutation test of |sum of differences| (under no effect each difference is as likely
+    negated): exact over all 2**k sign patterns for up to ``EXACT_MAX_DIFFERING`` differing items or
+    when they all differ by the same amount (then it is the binomial test), else ``iters`` seeded
+    random patterns, p = (1 + extreme) / (1 + iters) with its standard error; the interval is the
+    normal one of the mean difference, given from ``MIN_INTERVAL_ITEMS`` paired items on (``interval``
+    False: none is computed, for simulations that need only the p-values)."""
+    x = np.round(np.asarray(b, dtype=float) - np.asarray(a, dtype=float), 12)  # 0.4 - 0.1 and 0.5 - 0.2 differ by as much
     n = len(x)
     if n == 0:
-        return 0.0, 1.0
+        return PairedTest(0.0, 1.0, "none", 0, 0, interval_note="no paired items")
     delta = float(x.mean())
-    if np.all(x == 0):
-        return 0.0, 1.0
+    d = x[x != 0]
+    k = len(d)
+    if k == 0:
+        return PairedTest(0.0, 1.0, "none", n, 0, interval_note="no item scores differently: no interval from these items")
+    sa, sb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if bool(((sa == 0.0) | (sa == 1.0)).all() and ((sb == 0.0) | (sb == 1.0)).all()):
+        up = int((d > 0).sum())
+        span = None
+        if interval:
+            low, high = clopper_pearson(up, k)
+            span = (k / n * (2 * low - 1), k / n * (2 * high - 1))
+        return PairedTest(delta, binomial_two_sided(up, k), "mcnemar-exact", n, k, interval=span)
+    span = None
+    note = ""
+    if n < MIN_INTERVAL_ITEMS:
+        note = f"{n} paired items: too few for an interval (it takes {MIN_INTERVAL_ITEMS})"
+    elif interval:
+        half = Z95 * float(x.std(ddof=1)) / math.sqrt(n)
+        span = (delta - half, delta + half)
+    observed = abs(float(d.sum()))
+    tolerance = _TIE * max(1.0, float(np.abs(d).sum()))
+    if np.all(np.abs(d) == abs(d[0])):  # every item differs by as much: the sign-flip test is the binomial test
+        return PairedTest(delta, binomial_two_sided(int((d > 0).sum()), k), "sign-flip-exact", n, k, interval=span, interval_note=note)
+    if k <= EXACT_MAX_DIFFERING:
+        sums = _subset_sums(d)
+        p = float(np.mean(np.abs(sums) >= observed - tolerance))
+        return PairedTest(delta, min(1.0, p), "sign-flip-exact", n, k, interval=span, interval_note=note)
     rng = np.random.default_rng(seed)
-    means = np.empty(iters)
-    chunk = max(1, 2_000_000 // max(n, 1))
+    extreme = 0
+    # a random byte per 8 differences: its sign pattern's partial sum is looked up in a table of all 256 (5x faster
+    # than multiplying out random signs)
+    groups = (k + 7) // 8
+    padded = np.zeros(groups * 8)
+    padded[:k] = d
+    table = (_BYTE_SIGNS @ padded.reshape(groups, 8).T).T  # group x byte -> signed partial sum
+    columns = np.arange(groups)
+    chunk = max(1, 4_000_000 // groups)
     for start in range(0, iters, chunk):
         size = min(chunk, iters - start)
-        means[start : start + size] = x[rng.integers(0, n, size=(size, n))].mean(axis=1)
-    if delta > 0:
-        tail = float(np.mean(means <= 0))
-    else:
-        tail = float(np.mean(means >= 0))
-    return delta, min(1.0, max(2 * tail, 1.0 / iters))
-
-
-def paired_interval(a: Sequence[float], b: Sequence[float], iters: int = 10_000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean paired difference b − a (items resampled with replacement)."""
-    x = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
-    if len(x) == 0:
-        return 0.0, 0.0
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, len(x), size=(iters, len(x)))].mean(axis=1) if len(x) * iters <= 50_000_000 else np.array([x.mean()])
-    tail = (1.0 - level) / 2
-    return float(np.quantile(means, tail)), float(np.quantile(means, 1.0 - tail))
+        patterns = rng.integers(0, 256, size=(size, groups), dtype=np.uint8)
+        sums = table[columns, patterns].sum(axis=1)
+        extreme += int(np.count_nonzero(np.abs(sums) >= observed - tolerance))
+    p = (1 + extreme) / (1 + iters)
+    return PairedTest(delta, min(1.0, p), "sign-flip-monte-carlo", n, k, math.sqrt(p * (1 - p) / iters), span, note)
 
 
 def holm(p_values: Mapping[str, float]) -> dict[str, float]:

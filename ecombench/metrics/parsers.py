@@ -1,7 +1,8 @@
 """Parsers that turn a model's raw text into a typed answer, exactly as the KDD Cup 2024 scorer did.
 
 A parser never raises: text it cannot read gets the task type's empty value, which scores 0.
-Every raw output is first cut to its first ``MAX_OUTPUT_CHARS`` characters.
+Every raw output is read whole, as the scorer reads it (a cut at 5,000 characters lost an answer after
+5,000 blank characters, and made a long valid answer invalid); each parser takes time linear in its length.
 """
 
 from __future__ import annotations
@@ -14,18 +15,12 @@ from typing import Any, Literal
 TaskType = Literal["multiple-choice", "generation", "retrieval", "ranking", "named_entity_recognition"]
 TASK_TYPES: tuple[str, ...] = ("multiple-choice", "generation", "retrieval", "ranking", "named_entity_recognition")
 
-MAX_OUTPUT_CHARS = 5000
 Parsed = int | str | list[int] | list[str]
-
-
-def truncate(raw: str) -> str:
-    """Cut a raw output to the length the challenge scored."""
-    return raw[:MAX_OUTPUT_CHARS]
 
 
 def parse_multiple_choice(raw: str) -> int:
     """The integer value of the first non-space character, or -1."""
-    text = truncate(raw).strip()
+    text = raw.strip()
     try:
         return int(text[0])
     except (IndexError, ValueError):
@@ -35,7 +30,7 @@ def parse_multiple_choice(raw: str) -> int:
 def _comma_ints(raw: str) -> list[int]:
     # The official cleaning keeps str.isnumeric() characters (a superset of ASCII digits),
     # commas and spaces; pieces int() cannot read are skipped.
-    cleaned = "".join(c for c in truncate(raw) if c.isnumeric() or c in (",", " "))
+    cleaned = "".join(c for c in raw if c.isnumeric() or c in (",", " "))
     values = []
     for piece in cleaned.split(","):
         try:
@@ -68,7 +63,7 @@ def literal(text: str) -> Any:
 
 def parse_ner(raw: str) -> list[str]:
     """A literal list of strings if the text is one, else the non-empty comma-separated pieces."""
-    text = truncate(raw)
+    text = raw
     try:
         value = literal(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
@@ -80,7 +75,7 @@ def parse_ner(raw: str) -> list[str]:
 
 def parse_generation(raw: str) -> str:
     """The text with surrounding whitespace stripped."""
-    return truncate(raw).strip()
+    return raw.strip()
 
 
 PARSERS: dict[str, Callable[[str], Parsed]] = {

@@ -12,6 +12,7 @@ capabilities, one line per rank) in its folder and in ``SUBMISSIONS/sweeps/NAME/
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import socket
@@ -285,10 +286,10 @@ def _base_submission(sweep: SweepConfig, config: TrainConfig, folder: Path, subs
 
 
 def _against_base(row: dict[str, Any], base: Any, subs: Path) -> dict[str, Any]:
-    """The cell's held-in mean against the untrained base on the same held-in items: the gain, its 95% paired
-    bootstrap interval and p-value (items of every held-in task pooled)."""
+    """The cell's held-in mean against the untrained base on the same held-in items: the gain, its 95% interval
+    and p-value (``stats.paired_test``, items of every held-in task pooled; NaN bounds where it gives no interval)."""
     from ecombench import submissions
-    from ecombench.leaderboard.stats import paired_bootstrap, paired_interval
+    from ecombench.leaderboard.stats import paired_test
 
     row = {**row, "base_all_around": base.all_around}
     if not row.get("submission"):
@@ -304,8 +305,9 @@ def _against_base(row: dict[str, Any], base: Any, subs: Path) -> dict[str, Any]:
     theirs = {(i.task, i.item_hash): i.score for i in submissions.load_items(subs, base) if i.task in held_in}
     keys = sorted(mine.keys() & theirs.keys())
     a, b = [theirs[k] for k in keys], [mine[k] for k in keys]
-    gain, p = paired_bootstrap(a, b)
-    low, high = paired_interval(a, b)
+    test = paired_test(a, b)
+    gain, p = test.delta, test.p_value
+    low, high = test.interval if test.interval is not None else (math.nan, math.nan)  # none: no item differs, or too few items
     base_mean = sum(base.tasks[t].score for t in held_in) / len(held_in)
     return {**row, "held_in_base": base_mean, "held_in_gain": gain, "gain_low": low, "gain_high": high, "gain_p": p}
 

@@ -1,5 +1,5 @@
 /* Pictures of a board, as inline SVG: a task x submission heatmap (each task scaled from its random
-   baseline to the best score of a non-reference row on the board), a sweep's All-Around against the capabilities or tasks in its
+   baseline to the best score of a non-reference row on the board, or shown as it is where no row beats the baseline), a sweep's All-Around against the capabilities or tasks in its
    training mixture (a line per LoRA rank), and the lineage of trained adapters: base -> adapters. */
 "use strict";
 (function () {
@@ -28,7 +28,9 @@
       best[t] = m;
       var b = board.baselines[t];
       b = b === null || b >= MAX_BASELINE ? 0 : b;
-      scaled[t] = function (v) { return m === null ? 0 : m > b ? Math.max(0, Math.min(1, (v - b) / (m - b))) : (v >= m ? 1 : 0); };
+      // from the baseline (white) to the best row (blue); where no row beats the baseline (a task every row
+      // scored 0 on, say) there is no span to scale by, so the score is shown as it is: 0 white, 1 blue
+      scaled[t] = function (v) { return Math.max(0, Math.min(1, m !== null && m > b ? (v - b) / (m - b) : v)); };
     });
     var chart = svg("svg", { id: "heatmap-chart", width: L + C * n + 160, height: T + C * tasks.length + 10, role: "img",
       "aria-label": "task by submission heatmap" });
@@ -51,7 +53,8 @@
     box.appendChild(chart);
     box.appendChild(el("p", { class: "legend", text: "The first " + n + " rows of the board. Each task is scaled from its random baseline " +
       "(0, white; 0 when the task has none) to the best score a submission that is not a reference row has on it (1, blue; " +
-      "reference rows such as the oracle can go past it and show as 1)." }));
+      "reference rows such as the oracle can go past it and show as 1). Where no such row beats the baseline, the score is shown " +
+      "as it is (0 white, 1 blue): a task nobody solves stays white." }));
   }
 
   function rowsById() {

@@ -1,47 +1,31 @@
 /* Side by side: any two or more submissions. Per task, each against the first (the reference, A): both
-   scores, the delta and the paired test of `ecombench compare` (items paired by task and item hash, a
-   paired bootstrap of 10,000 resamples, Holm's correction across the tasks of one pair; the resampling
-   is seeded but is not numpy's, so p-values can differ from the command's in the third decimal).
-   Then the items where they differ, the answers next to each other. */
+   scores, the delta, and the paired test of `ecombench compare` as the report computed it in Python
+   (data/pairs.js, `sitepairs`: exact tests, Holm's correction across the tasks of one pair, 95% intervals;
+   the same figures as `ecombench compare --format json`). The report holds them for the pairs among the first
+   runs of each board; for another pair the page says so. Then the items where they differ, the answers next
+   to each other. */
 "use strict";
 (function () {
   var E = ECOM, el = E.el, $ = E.$;
-  var ITERS = 10000, ALPHA = 0.05, PAGE = 20, SEED = 12345;
+  var ALPHA = 0.05, PAGE = 20;
   var st = E.state();
   var ids = (st.ids || "").split(",").filter(E.validId);
   var view = { mode: st.mode === "answer" ? "answer" : "score", task: st.task || "", page: +st.page || 0 };
-  var names = [], subs = [], token = 0;
+  var names = [], subs = [], pairs = E.dict(), token = 0;
 
   function save() {
     E.setState({ ids: ids.join(","), mode: view.mode === "score" ? "" : view.mode, task: view.task, page: view.page || "" });
   }
 
-  function rng(seed) {  // mulberry32: small, seeded, uniform enough for resampling indices
-    return function () {
-      seed = (seed + 0x6d2b79f5) | 0;
-      var t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-  // stats.paired_bootstrap: two-sided p of the mean paired difference b - a, at least 1/iters, at most 1.
-  function pairedBootstrap(a, b) {
-    var n = a.length, x = new Float64Array(n), sum = 0, zero = true;
-    if (!n) return 1;
-    for (var i = 0; i < n; i++) { x[i] = b[i] - a[i]; sum += x[i]; if (x[i] !== 0) zero = false; }
-    if (zero) return 1;
-    var delta = sum / n, r = rng(SEED), tail = 0;
-    for (var it = 0; it < ITERS; it++) {
-      var s = 0;
-      for (var j = 0; j < n; j++) s += x[(r() * n) | 0];
-      var m = s / n;
-      if (delta > 0 ? m <= 0 : m >= 0) tail++;
-    }
-    return Math.min(1, Math.max(2 * tail / ITERS, 1 / ITERS));
-  }
-  function holm(ps) {  // stats.holm: step-down, monotone, capped at 1
-    var names = Object.keys(ps).sort(function (x, y) { return ps[x] - ps[y]; }), m = names.length, running = 0, out = E.dict();
-    names.forEach(function (name, i) { running = Math.max(running, Math.min(1, (m - i) * ps[name])); out[name] = running; });
+  function tested(a, b) {  // sitepairs.pair_payload: task -> compare.task_json of the pair, oriented b against a; null if not held
+    var key = a < b ? a + "|" + b : b + "|" + a, got = Object.prototype.hasOwnProperty.call(pairs, key) ? pairs[key] : null;
+    if (!got || a < b) return got;
+    var out = E.dict();  // stored as (b, a): the same test and p-values, the interval mirrored
+    Object.keys(got).forEach(function (t) {
+      var r = got[t], ci = r.ci95 ? [-r.ci95[1], -r.ci95[0]] : null;
+      out[t] = { test: r.test, p: r.p, p_holm: r.p_holm, ci95: ci, ci95_note: r.ci95_note,
+                 shown: [r.shown[0], ci ? "[" + fixed(ci[0]) + ", " + fixed(ci[1]) + "]" : "-"] };
+    });
     return out;
   }
 
@@ -86,38 +70,33 @@
     });
   }
 
-  function later() { return new Promise(function (resolve) { setTimeout(resolve, 0); }); }
-
-  function deltas(a, b) {  // compare.compare, task by task (yielding between tasks so the page stays live)
-    var tracks = E.dict(), scores = E.dict();
+  function deltas(a, b) {  // compare.compare's deltas, with its paired tests from the report's data
+    var tracks = E.dict(), scores = E.dict(), tests = tested(a.id, b.id);
     b.d.tasks.forEach(function (t) { scores[t[0]] = t[4]; });
     var shared = a.d.tasks.filter(function (t) { return Object.prototype.hasOwnProperty.call(scores, t[0]); });
-    var out = [], ps = E.dict();
-    return shared.reduce(function (chain, t) {
-      return chain.then(later).then(function () {
-        var ka = a.keys[t[0]] || E.dict(), kb = b.keys[t[0]] || E.dict(), sa = [], sb = [], same = 0;
-        Object.keys(ka).sort().forEach(function (key) {
-          if (!Object.prototype.hasOwnProperty.call(kb, key)) return;
-          sa.push(a.idx.score[ka[key]]); sb.push(b.idx.score[kb[key]]);
-          if (a.idx.answer[ka[key]] === b.idx.answer[kb[key]]) same++;
-        });
-        if (sa.length) ps[t[0]] = pairedBootstrap(sa, sb);
-        out.push({ task: t[0], track: t[1], a: t[4], b: scores[t[0]], n: sa.length, same: same });
+    var out = [];
+    shared.forEach(function (t) {
+      var ka = a.keys[t[0]] || E.dict(), kb = b.keys[t[0]] || E.dict(), n = 0, same = 0;
+      Object.keys(ka).forEach(function (key) {
+        if (!Object.prototype.hasOwnProperty.call(kb, key)) return;
+        n++;
+        if (a.idx.answer[ka[key]] === b.idx.answer[kb[key]]) same++;
       });
-    }, Promise.resolve()).then(function () {
-      var adjusted = holm(ps);
-      out.forEach(function (r) {
-        r.p = Object.prototype.hasOwnProperty.call(adjusted, r.task) ? adjusted[r.task] : null;
-        (tracks[r.track] = tracks[r.track] || []).push(r);
-      });
-      return { rows: out, tracks: tracks };
+      var r = tests && Object.prototype.hasOwnProperty.call(tests, t[0]) ? tests[t[0]] : null;
+      out.push({ task: t[0], track: t[1], a: t[4], b: scores[t[0]], n: n, same: same, p: r ? r.p_holm : null,
+                 shown: r ? r.shown : null, why: r ? (r.test + (r.ci95 ? "" : "; " + r.ci95_note)) : "" });
+      (tracks[t[1]] = tracks[t[1]] || []).push(out[out.length - 1]);
     });
+    return { rows: out, tracks: tracks, tested: tests !== null };
   }
+  function fixed(v) { return (v >= 0 ? "+" : "") + v.toFixed(3); }
 
   function deltaTable(k, a, b, res) {
     var body = res.rows.map(function (r) {
       var sig = r.p !== null && r.p < ALPHA;
-      return { cells: [r.task, r.track, r.a, r.b, r.b - r.a, r.n, r.same, r.p], cls: sig ? "significant" : null,
+      var ci = r.shown ? r.shown[1] : null, p = r.shown ? document.createTextNode(r.shown[0]) : null;  // as ecombench compare prints them
+      return { cells: [r.task, r.track, r.a, r.b, r.b - r.a, ci, r.n, r.same, p], keys: [r.task, r.track, r.a, r.b, r.b - r.a, ci, r.n, r.same, r.p],
+               cls: sig ? "significant" : null, title: r.why,
                cellCls: { 4: sig ? (r.b >= r.a ? "sig win" : "sig loss") : "" } };  // a significant regression is not a win
     });
     var top = [], all = [0, 0], trackNames = Object.keys(res.tracks).sort();  // All-Around and the tracks on top, as the terminal's compare
@@ -126,16 +105,19 @@
       rs.forEach(function (r) { ma += r.a; mb += r.b; });
       ma /= rs.length; mb /= rs.length;
       all[0] += ma / trackNames.length; all[1] += mb / trackNames.length;
-      top.push({ cells: ["track: " + track, "", ma, mb, mb - ma, null, null, null], cls: "track" });
+      top.push({ cells: ["track: " + track, "", ma, mb, mb - ma, null, null, null, null], cls: "track" });
     });
-    if (trackNames.length) top.unshift({ cells: ["All-Around", "", all[0], all[1], all[1] - all[0], null, null, null], cls: "track" });
+    if (trackNames.length) top.unshift({ cells: ["All-Around", "", all[0], all[1], all[1] - all[0], null, null, null, null], cls: "track" });
     body = top.concat(body);
     var box = el("section", { class: "pair" }, [el("h3", { text: "A: " + a.d.name + " vs " + letter(k) + ": " + b.d.name })]);
     if (!a.idx || !b.idx) box.appendChild(el("p", { text: "No paired test: the items of " + (!a.idx ? a.d.name : b.d.name) + " are not in this report." }));
-    var t = E.table("deltas-" + k, ["task", "track", "A", "B", "delta", "n paired", "same answers", "p (Holm)"], body,
-      [false, false, true, true, true, true, true, true]);
+    else if (!res.tested) box.appendChild(el("p", { class: "untested", text: "No paired test for this pair in this report (it holds them for the " +
+      "first runs with items of each board, scored by the same rules): ecombench compare " + a.id + " " + b.id + " computes it." }));
+    var t = E.table("deltas-" + k, ["task", "track", "A", "B", "delta", "95% CI", "n paired", "same answers", "p (Holm)"], body,
+      [false, false, true, true, true, false, true, true, true]);
     Array.prototype.forEach.call(t.tBodies[0].rows, function (tr, i) {  // signs on deltas
       var r = body[i]; if (r && typeof r.cells[4] === "number") tr.cells[4].textContent = (r.cells[4] >= 0 ? "+" : "") + r.cells[4].toFixed(4);
+      if (r && r.title) tr.title = r.title;  // the test, and why a task has no interval
     });
     box.appendChild(t);
     return box;
@@ -201,20 +183,18 @@
     document.body.removeAttribute("data-ready");
     save();
     pickers();
-    $("status").textContent = "computing the paired tests\u2026";
+    $("status").textContent = "loading\u2026";
     E.clear($("deltas"));
     Promise.all(ids.map(load)).then(function (loaded) {
       subs = loaded;
-      var chain = Promise.resolve();
       subs.slice(1).forEach(function (b, k) {
-        chain = chain.then(function () { return deltas(subs[0], b); }).then(function (res) {
-          if (mine === token) $("deltas").appendChild(deltaTable(k + 1, subs[0], b, res));
-        });
+        if (mine === token) $("deltas").appendChild(deltaTable(k + 1, subs[0], b, deltas(subs[0], b)));
       });
-      return chain.then(function () {
+      return Promise.resolve().then(function () {
         if (mine !== token) return;
-        $("status").textContent = "Paired bootstrap (" + ITERS + " resamples) over items matched by task and item hash; p-values Holm-corrected " +
-          "across the tasks of each pair; bold deltas are significant at " + ALPHA + ".";
+        $("status").textContent = "Paired tests of ecombench compare over items matched by task and item hash (McNemar's exact test for " +
+          "0/1 item scores, a sign-flip permutation test for others; hover a row for its test), p-values Holm-corrected across the tasks " +
+          "of each pair; bold deltas are significant at " + ALPHA + ". The 95% interval is of the mean item-score difference.";
         var task = $("diff-task");
         E.clear(task).appendChild(el("option", { value: "", text: "every task" }));
         subs[0].d.tasks.forEach(function (t) { task.appendChild(el("option", { value: t[0], text: t[0] })); });
@@ -228,9 +208,10 @@
   }
 
   $("nav").appendChild(E.nav("compare.html"));
-  Promise.all([E.board(0), E.load("data/names.js", "names")]).then(function (got) {
+  Promise.all([E.board(0), E.load("data/names.js", "names"), E.load("data/pairs.js", "pairs")]).then(function (got) {
     var b = got[0];
     names = got[1];
+    pairs = got[2];
     if (ids.length < 2) {  // the top two ranked rows of the first board, the runner-up as reference (as the first report did)
       var ranked = [];
       for (var i = 0; i < b.data.rank.length; i++) if (b.data.rank[i] !== null) ranked.push(b.data.submission[i]);
