@@ -39,6 +39,11 @@ FileSafe = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]
 Score = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Stderr = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]  # of a mean of scores in [0, 1]: at most 0.5
 Finite = Annotated[float, Field(allow_inf_nan=False)]  # every other number that reaches a figure or a chart
+# What a run measured (seconds, MiB, tokens per second) is finite, not negative and at most a billion (31 years,
+# a PiB, a billion tokens a second), so a hand-edited 1e300 neither breaks a page's JSON nor widens a board's column.
+MAX_MEASURE = 1e9
+Measure = Annotated[float, Field(ge=0.0, le=MAX_MEASURE, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=10**15)]  # items, tokens, steps, ranks: never a 4,000-digit integer on a board
 
 
 class _Record(BaseModel):
@@ -63,7 +68,7 @@ class TaskResult(_Record):
     track: str
     task_type: str
     metric: str | list[str]  # one metric name, or the names of a task whose rows use different ones
-    n: int
+    n: Count
     score: Score
     stderr: Stderr | None
     version: str
@@ -117,14 +122,14 @@ class Efficiency(_Record):
     Token counts are by the model's own tokenizer; None where the backend has none to count with.
     """
 
-    stage_s: dict[str, float]  # "load", "generate", "score", "record" -> wall seconds
-    prompt_tokens: int | None = None
-    generated_tokens: int | None = None
-    generated_tokens_per_s: float | None = None  # generated tokens / generate-stage seconds
-    peak_host_mb: float | None = None  # the process's peak resident memory (whole process, start-up included)
-    peak_device_mb: float | None = None  # torch's peak allocated accelerator memory; None on CPU
+    stage_s: dict[str, Measure]  # "load", "generate", "score", "record" -> wall seconds
+    prompt_tokens: Count | None = None
+    generated_tokens: Count | None = None
+    generated_tokens_per_s: Measure | None = None  # generated tokens / generate-stage seconds
+    peak_host_mb: Measure | None = None  # the process's peak resident memory (whole process, start-up included)
+    peak_device_mb: Measure | None = None  # torch's peak allocated accelerator memory; None on CPU
     device: str
-    threads: int  # torch's intra-op threads (CPU); the accelerator's own parallelism is not counted
+    threads: Count  # torch's intra-op threads (CPU); the accelerator's own parallelism is not counted
 
 
 class Lineage(_Record):
@@ -134,22 +139,22 @@ class Lineage(_Record):
     base_weights_sha256: str
     adapter_sha256: str
     method: str  # "lora" or "qlora"
-    rank: int
+    rank: Count
     alpha: Finite
     dropout: Finite
     target_modules: str | list[str]
-    steps: int
+    steps: Count
     epochs: Finite
     lr: Finite
-    effective_batch: int  # packed rows per optimiser step, all processes together
-    world_size: int
-    mixture: dict[str, int]  # training task -> records
+    effective_batch: Count  # packed rows per optimiser step, all processes together
+    world_size: Count
+    mixture: dict[str, Count]  # training task -> records
     tracks: list[str]  # capabilities in the mixture
     training_data_sha256: str
     held_in: list[str]  # scored tasks with training records (seen in training)
     held_out: list[str]  # scored tasks without any (zero-shot generalisation)
     contamination: dict[str, Any]
-    capabilities: dict[str, int] = {}  # capability -> records (train + held-out)
+    capabilities: dict[str, Count] = {}  # capability -> records (train + held-out)
     data: dict[str, Any] = {}  # rows skipped (by kind, first file:line), tasks left out, records decontaminated
     train_loss: Finite | None
     heldout_loss: Finite | None
@@ -171,7 +176,7 @@ class Submission(_Record):
     tracks: dict[str, Score]
     all_around: Score
     overall_task_mean: Score
-    duration_s: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+    duration_s: Measure
     hardware: Hardware
     items_file: FileSafe
     skipped_tasks: dict[str, str] = {}  # task -> why it was not run (a metric model is missing)

@@ -1,4 +1,5 @@
-"""Items files that are not what a record says (issue 26, item 9): links to devices, FIFOs, files elsewhere, huge files."""
+"""Records and items files that are not what they say: links to devices, FIFOs, files elsewhere, huge files
+(issue 26, item 9; issue 37, B2), impossible numbers (issue 37, B1)."""
 
 from __future__ import annotations
 
@@ -146,3 +147,67 @@ def test_report_output_link_and_bad_port_are_one_line(tmp_path, args, message):
     done = run_ecombench("report", "--board", "ecombench_starter", "--submissions-dir", "subs", *args, cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith(f"ecombench: error: {message}")
+
+
+# Issue 37, B1: non-finite or absurd numbers in the efficiency record.
+
+
+def _efficient(folder, name, score):
+    sub = make_submission(name, uniform(score))
+    sub.efficiency = submissions.Efficiency(stage_s={"generate": 2.0}, generated_tokens=100, generated_tokens_per_s=50.0, peak_host_mb=900.0, device="cpu", threads=2)
+    return submissions.save(folder, sub, [])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"),
+    [
+        pytest.param(("peak_host_mb",), float("inf"), "efficiency.peak_host_mb", id="inf-host"),
+        pytest.param(("peak_device_mb",), 1e300, "efficiency.peak_device_mb", id="huge-device"),
+        pytest.param(("generated_tokens_per_s",), float("nan"), "efficiency.generated_tokens_per_s", id="nan-rate"),
+        pytest.param(("stage_s", "generate"), -1.0, "efficiency.stage_s.generate", id="negative-seconds"),
+        pytest.param(("prompt_tokens",), 10**400, "efficiency.prompt_tokens", id="400-digit-count"),
+    ],
+)
+def test_an_efficiency_number_that_is_not_finite_and_bounded_skips_the_record_naming_its_field(tmp_path, field, value, named):
+    import json
+
+    from ecombench.leaderboard.store import load_folder
+
+    _efficient(tmp_path, "good", 0.5)
+    bad = _efficient(tmp_path, "bad", 0.9)
+    data = json.loads(bad.read_text())
+    target = data["efficiency"]
+    for key in field[:-1]:
+        target = target[key]
+    target[field[-1]] = value
+    bad.write_text(json.dumps(data))  # Python writes Infinity and NaN, as a hand edit might
+    loaded = load_folder(tmp_path, use_index=False)
+    assert list(loaded.meta["name"]) == ["good"]
+    assert len(loaded.warnings) == 1 and loaded.warnings[0].startswith(f"skipped {bad}: field '{named}': ")
+
+
+def test_leaderboard_and_report_with_efficiency_keep_to_json_and_show_the_good_runs(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from ecombench.cli import app
+
+    _efficient(tmp_path, "good", 0.5)
+    bad = _efficient(tmp_path, "bad", 0.9)
+    data = json.loads(bad.read_text())
+    data["efficiency"]["peak_host_mb"] = float("inf")
+    data["efficiency"]["peak_device_mb"] = 1e300
+    bad.write_text(json.dumps(data))
+
+    def strict(token):
+        raise AssertionError(f"{token} is not JSON")
+
+    board = CliRunner().invoke(app, ["leaderboard", "--submissions-dir", str(tmp_path), "--board", "ecombench_starter", "--efficiency", "--format", "json"])
+    assert board.exit_code == 0, board.output
+    rows = json.loads(board.stdout, parse_constant=strict)["rows"]
+    assert [(r["name"], r["efficiency:peak_host_mb"]) for r in rows] == [("good", 900.0)]
+    assert f"skipped {bad}: field 'efficiency.peak_host_mb'" in board.stderr
+    report = CliRunner().invoke(app, ["report", "--output", str(tmp_path / "site"), "--submissions-dir", str(tmp_path), "--board", "ecombench_starter", "--efficiency"])
+    assert report.exit_code == 0, report.output
+    assert (tmp_path / "site" / "index.html").is_file() and f"skipped {bad}" in report.stderr

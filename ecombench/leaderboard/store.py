@@ -26,7 +26,8 @@ from ecombench.paths import cache_dir
 from ecombench.submissions import Submission, load
 
 INDEX_VERSION = (
-    7  # 3: scores outside [0, 1] are refused on load; 4: entries keyed by a hash of the file bytes, not size and mtime; 5: shots; 6: rules; 7: efficiency
+    8  # 3: scores outside [0, 1] are refused on load; 4: entries keyed by a hash of the file bytes, not size and mtime; 5: shots; 6: rules; 7: efficiency;
+    # 8: measures and counts bounded on load
 )
 # what a run cost (Submission.efficiency), shown on the board only when asked (--efficiency); None for records without it
 EFFICIENCY_COLUMNS = [
