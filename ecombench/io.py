@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, AnyStr, BinaryIO
 
 from ecombench.errors import EcombenchError
 
@@ -160,6 +160,93 @@ def read_text(path: Path) -> str:
         raise EcombenchError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     except OSError as exc:
         raise EcombenchError(f"{path}: cannot read ({exc.strerror})") from exc
+
+
+MAX_LINE_BYTES = 64 << 20  # one JSON Lines line (a question, a prediction, an item): real ones are far less
+
+
+def _refusal(path: Path, what: str) -> str:
+    return f"{path}: {what} is " if what else f"{path}: "
+
+
+def open_regular(path: Path, what: str = "", cap: int | None = None, follow: bool = True) -> BinaryIO:
+    """``path`` opened for reading, if it is a regular file (of at most ``cap`` bytes). A FIFO, a device such as
+    ``/dev/zero`` or a folder is one EcombenchError naming it (as ``what``), never read: the file is opened without
+    blocking (a FIFO with no writer would hang) and checked on the open descriptor, so nothing is swapped in between;
+    with ``follow=False`` a link there is refused too. FileNotFoundError is left to the caller to word."""
+    import errno
+    import stat
+
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow:
+            raise EcombenchError(f"{_refusal(path, what)}a link; it is not read") from exc
+        raise EcombenchError(f"{path}: cannot read ({exc.strerror})") from exc
+    handle = os.fdopen(fd, "rb")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise EcombenchError(f"{_refusal(path, what)}not a regular file; it is not read")
+        if cap is not None and info.st_size > cap:
+            raise EcombenchError(f"{_refusal(path, what)}{info.st_size >> 20} MiB, over the {cap >> 20} MiB limit")
+        os.set_blocking(fd, True)
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def open_inside(directory: Path, name: str, what: str, cap: int) -> tuple[Path, BinaryIO]:
+    """``open_regular`` of the file ``name`` in ``directory``, which must be a regular file inside it (a link is
+    followed only to a file in ``directory`` itself: a link to ``/dev/zero`` or a file elsewhere is one error, never
+    read); returns where it lies and the open file. FileNotFoundError (a dangling link too) is left to the caller."""
+    import stat
+
+    path = directory / name
+    try:
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode) or os.sep in name or (os.altsep and os.altsep in name) or name in (".", ".."):
+            # only a link (or a name with a separator) can lead out of the folder: resolved, once per read
+            resolved = path.resolve(strict=True)
+            if resolved.parent != directory.resolve():
+                raise EcombenchError(f"{_refusal(path, what)}a link out of {directory}; it is not read")
+            path = resolved
+    except FileNotFoundError:
+        raise
+    except (OSError, RuntimeError) as exc:
+        raise EcombenchError(f"{path}: cannot read ({exc})") from exc
+    return path, open_regular(path, what, cap, follow=False)
+
+
+def read_inside(directory: Path, name: str, what: str, cap: int) -> bytes:
+    """The bytes of ``open_inside``'s file, at most ``cap`` of them even when it grows while being read."""
+    path, handle = open_inside(directory, name, what, cap)
+    with handle:
+        size = os.fstat(handle.fileno()).st_size
+        data = handle.read(size + 1)  # one byte more than its size tells a file still growing
+        if len(data) > size:
+            data += handle.read(cap + 1 - len(data))
+    if len(data) > cap:
+        raise EcombenchError(f"{_refusal(path, what)}over the {cap >> 20} MiB limit (it grew while being read)")
+    return data
+
+
+def bounded_lines(handle: IO[AnyStr], where: str, cap: int = MAX_LINE_BYTES) -> Iterator[tuple[int, AnyStr]]:
+    """(line number, line) of a file read a line at a time, each line at most ``cap`` bytes (characters, for text):
+    a longer one is one EcombenchError at ``where:line``, never read whole (``/dev/zero`` has no line end)."""
+    number = 0
+    while True:
+        line = handle.readline(cap + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > cap and line[-1:] not in ("\n", b"\n"):
+            raise EcombenchError(f"{where}:{number}: a line over {cap >> 20} MiB; it is not read")
+        yield number, line
 
 
 def parse_json(text: str | bytes, where: str) -> Any:

@@ -6,20 +6,20 @@ always has its items and an interrupted run leaves nothing that looks like a sub
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import re
 import secrets
 import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import IO, TYPE_CHECKING, Annotated, Any, BinaryIO, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from ecombench.errors import EcombenchError
-from ecombench.io import atomic_writer, owner_tag, parse_json, sweep_stale
+from ecombench.io import atomic_writer, bounded_lines, open_inside, owner_tag, parse_json, read_inside, sweep_stale
 from ecombench.metrics.rules import inferred
 from ecombench.records import describe
 
@@ -236,10 +236,12 @@ def _named_items_files(directory: Path) -> set[str] | None:
     named: set[str] = set()
     for record in directory.glob("*.json"):
         try:
-            data = json.loads(record.read_bytes())
-        except FileNotFoundError:
-            continue
-        except (OSError, ValueError, RecursionError):
+            data = json.loads(read_record(record))
+        except EcombenchError:
+            if not record.exists() and not record.is_symlink():
+                continue  # removed meanwhile
+            return None
+        except (ValueError, RecursionError):
             return None
         if isinstance(data, dict) and isinstance(data.get("items_file"), str):
             named.add(data["items_file"])
@@ -307,92 +309,87 @@ def remove(directory: Path, submission: Submission) -> list[Path]:
     return removed
 
 
-def load(path: Path) -> Submission:
-    """Read and validate a submission record; errors name the file and field."""
+MAX_RECORD_BYTES = 16 << 20  # a record is a few kB; one with a long lineage is far less than this
+MAX_ITEMS_BYTES = 1 << 30  # 10,000 items of long prompts and answers are far less
+
+
+def read_record(path: Path) -> bytes:
+    """A record file's bytes, if it is a regular file inside its folder and at most ``MAX_RECORD_BYTES``: a link to
+    ``/dev/zero``, a FIFO or a file elsewhere is one error, never read (the guard items files have)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        return read_inside(path.parent, path.name, "record", MAX_RECORD_BYTES)
+    except FileNotFoundError as exc:
+        raise EcombenchError(f"{path}: not a readable submission (no such file)") from exc
+
+
+def parse_record(data: bytes, path: Path) -> Submission:
+    """The submission record in ``data``, read from ``path``; errors name the file and field."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise EcombenchError(f"{path}: not a readable submission ({exc})") from exc
-    data = parse_json(text, f"{path}: not a readable submission")
+    parsed = parse_json(text, f"{path}: not a readable submission")
     try:
-        return Submission.model_validate(data)
+        return Submission.model_validate(parsed)
     except ValidationError as exc:
         raise EcombenchError(f"{path}: {describe(exc)}") from exc
 
 
-MAX_ITEMS_BYTES = 1 << 30  # 10,000 items of long prompts and answers are far less
+def load(path: Path) -> Submission:
+    """Read and validate a submission record; errors name the file and field."""
+    return parse_record(read_record(path), path)
 
 
-def items_path(directory: Path, items_file: str, sid: str) -> Path:
-    """A submission's items file, if it is a regular file inside ``directory`` and at most ``MAX_ITEMS_BYTES``: a link
-    to ``/dev/zero``, a FIFO or a file elsewhere is one error, never read."""
-    import stat
-
-    path = directory / items_file
+def open_items(directory: Path, items_file: str, sid: str) -> tuple[Path, BinaryIO]:
+    """A submission's items file, opened, if it is a regular file inside ``directory`` and at most ``MAX_ITEMS_BYTES``:
+    a link to ``/dev/zero``, a FIFO or a file elsewhere is one error, never read."""
     try:
-        info = os.lstat(path)
-        if stat.S_ISLNK(info.st_mode) or os.sep in items_file or (os.altsep and os.altsep in items_file) or items_file in (".", ".."):
-            # only a link (or a name with a separator) can lead out of the folder: resolved, once per read
-            resolved = path.resolve()
-            if resolved.parent != directory.resolve():
-                raise EcombenchError(f"{path}: items file of submission '{sid}' is a link out of {directory}; it is not read")
-            info = os.stat(resolved)
-        else:
-            resolved = path
+        return open_inside(directory, items_file, f"items file of submission '{sid}'", MAX_ITEMS_BYTES)
     except FileNotFoundError as exc:
-        raise EcombenchError(f"{path}: items file of submission '{sid}' is missing; re-run it or remove {directory / (sid + '.json')}") from exc
-    except (OSError, RuntimeError) as exc:
-        raise EcombenchError(f"{path}: cannot read ({exc})") from exc
-    if not stat.S_ISREG(info.st_mode):
-        raise EcombenchError(f"{path}: items file of submission '{sid}' is not a regular file; it is not read")
-    if info.st_size > MAX_ITEMS_BYTES:
-        raise EcombenchError(f"{path}: items file of submission '{sid}' is {info.st_size >> 20} MiB, over the {MAX_ITEMS_BYTES >> 20} MiB limit")
-    return resolved
+        raise EcombenchError(
+            f"{directory / items_file}: items file of submission '{sid}' is missing; re-run it or remove {directory / (sid + '.json')}"
+        ) from exc
 
 
 def load_items(directory: Path, submission: Submission) -> list[ItemRecord]:
     """The per-item answers of a submission; a missing, cut or edited file is one error naming it."""
-    path = items_path(directory, submission.items_file, submission.id)
-    try:
-        with path.open("rb") as handle:
-            data = handle.read()
-    except FileNotFoundError as exc:
-        raise EcombenchError(
-            f"{path}: items file of submission '{submission.id}' is missing; re-run it or remove {directory / (submission.id + '.json')}"
-        ) from exc
-    except OSError as exc:
-        raise EcombenchError(f"{path}: cannot read ({exc})") from exc
-    return parse_items(data, path, submission.id, {t: r.n for t, r in submission.tasks.items()})
+    path, handle = open_items(directory, submission.items_file, submission.id)
+    with handle:
+        return parse_items(handle, path, submission.id, {t: r.n for t, r in submission.tasks.items()})
 
 
 _ITEM = ItemRecord.__pydantic_validator__
 
 
-def parse_items(data: bytes, path: Path, sid: str, scored: dict[str, int]) -> list[ItemRecord]:
-    """The items of the JSON Lines ``data`` read from ``path`` (of submission ``sid``, whose tasks scored
+def parse_items(handle: IO[bytes], path: Path, sid: str, scored: dict[str, int]) -> list[ItemRecord]:
+    """The items of the JSON Lines file ``handle`` read from ``path`` (of submission ``sid``, whose tasks scored
     ``scored`` items each); a broken line or a file cut short is one error naming it.
 
-    Each line is parsed and validated by pydantic's JSON parser in one step (twice as fast as ``json.loads``
-    and ``model_validate``, which counts for a report of 10,000 submissions); a line it refuses is read again
-    the plain way, which says what is wrong as ever (or takes a line the stricter parser refused)."""
+    The file is read a line at a time (each line at most ``MAX_LINE_BYTES``), so reading costs the items it
+    holds and one line, not the file several times over. Each line is parsed and validated by pydantic's JSON
+    parser in one step (twice as fast as ``json.loads`` and ``model_validate``, which counts for a report of
+    10,000 submissions); a line it refuses is read again the plain way, which says what is wrong as ever (or
+    takes a line the stricter parser refused)."""
+    items: list[ItemRecord] = []
+    # text mode: newlines as the file had them before (\r\n and a raw \r end a line; a raw CR cannot stand inside a JSON string)
+    text = io.TextIOWrapper(handle, encoding="utf-8", newline=None)
     try:
-        text = data.decode("utf-8")
+        for number, line in bounded_lines(text, str(path)):
+            if line.isspace():
+                continue
+            try:
+                items.append(_ITEM.validate_json(line))
+                continue
+            except ValidationError:
+                pass
+            try:
+                items.append(ItemRecord.model_validate(parse_json(line, f"{path}:{number}")))
+            except ValidationError as exc:
+                raise EcombenchError(f"{path}:{number}: {describe(exc)}") from exc
     except UnicodeDecodeError as exc:
         raise EcombenchError(f"{path}: cannot read ({exc})") from exc
-    items: list[ItemRecord] = []
-    # newlines as text-mode reading has them; a raw CR cannot stand inside a JSON string
-    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
-        if not line or line.isspace():
-            continue
-        try:
-            items.append(_ITEM.validate_json(line))
-            continue
-        except ValidationError:
-            pass
-        try:
-            items.append(ItemRecord.model_validate(parse_json(line, f"{path}:{number}")))
-        except ValidationError as exc:
-            raise EcombenchError(f"{path}:{number}: {describe(exc)}") from exc
+    finally:
+        text.detach()  # the caller closes its file
     counts = Counter(item.task for item in items)
     for task, count in counts.items():
         if count < scored.get(task, 0):

@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 
 import pytest
 
@@ -211,3 +214,95 @@ def test_leaderboard_and_report_with_efficiency_keep_to_json_and_show_the_good_r
     report = CliRunner().invoke(app, ["report", "--output", str(tmp_path / "site"), "--submissions-dir", str(tmp_path), "--board", "ecombench_starter", "--efficiency"])
     assert report.exit_code == 0, report.output
     assert (tmp_path / "site" / "index.html").is_file() and f"skipped {bad}" in report.stderr
+
+
+# Issue 37, B2: record files get the items files' guard (a regular file inside the folder, under a cap).
+
+
+class _Hung(Exception):  # not an OSError, which the code under test might catch
+    pass
+
+
+@contextmanager
+def _within(seconds: int):
+    """Fails the test instead of hanging it (a FIFO opened for reading waits for a writer)."""
+
+    def hung(signum, frame):
+        raise _Hung(f"still reading after {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def _linked_elsewhere(path, elsewhere):
+    elsewhere.write_text("{}")
+    path.symlink_to(elsewhere)
+
+
+_RECORDS = [
+    pytest.param(lambda p, d: p.symlink_to("/dev/zero"), "record is a link out of", id="dev-zero"),
+    pytest.param(lambda p, d: os.mkfifo(p), "record is not a regular file", id="fifo"),
+    pytest.param(lambda p, d: _linked_elsewhere(p, d.parent / "elsewhere.json"), "record is a link out of", id="elsewhere"),
+    pytest.param(lambda p, d: p.write_text(" " * (1 << 20) + "{}"), "record is 1 MiB, over the 0 MiB limit", id="over-cap"),
+]
+
+
+@pytest.mark.parametrize(("make", "message"), _RECORDS)
+def test_record_files_that_are_no_regular_file_inside_the_folder_are_never_read(tmp_path, monkeypatch, make, message):
+    from ecombench.leaderboard.store import load_folder, load_submissions
+
+    folder = tmp_path / "subs"
+    good = make_submission("good", uniform(0.5))
+    submissions.save(folder, good, items([1.0] * 10, "1"))
+    planted = folder / "20990101-000000-x-aaaaaa.json"
+    make(planted, folder)
+    monkeypatch.setattr(submissions, "MAX_RECORD_BYTES", 100_000)
+    with _within(20):
+        with pytest.raises(EcombenchError, match=message):
+            submissions.load(planted)
+        assert [s.id for s in load_submissions(folder)] == [good.id]  # submissions list, show, rm; compare
+        loaded = load_folder(folder, use_index=False)
+        assert list(loaded.meta["submission"]) == [good.id]
+        assert len(loaded.warnings) == 1 and loaded.warnings[0].startswith(f"skipped {planted}: ") and message in loaded.warnings[0]
+
+
+@pytest.mark.parametrize(("make", "message"), _RECORDS)
+def test_the_orphan_sweep_never_reads_a_record_that_is_no_regular_file_and_loses_nothing(tmp_path, monkeypatch, make, message):
+    import time
+
+    folder = tmp_path / "subs"
+    good = make_submission("good", uniform(0.5))
+    submissions.save(folder, good, items([1.0] * 10, "1"))
+    orphan = folder / "killed-writer.items.jsonl"
+    orphan.write_text("{}\n")
+    hour_ago = time.time() - submissions.ORPHAN_AFTER_S - 60
+    os.utime(orphan, (hour_ago, hour_ago))
+    make(folder / "20990101-000000-x-aaaaaa.json", folder)
+    monkeypatch.setattr(submissions, "MAX_RECORD_BYTES", 100_000)
+    with _within(20):
+        assert submissions.sweep_leftovers(folder) == []  # the unread record might name the orphan: kept
+        submissions.save(folder, make_submission("next", uniform(0.6)), [])  # score --save and run sweep first
+    assert orphan.exists() and len(submissions.load_items(folder, good)) == 10
+
+
+def test_submissions_list_and_compare_skip_a_record_linked_to_dev_zero(tmp_path):
+    from typer.testing import CliRunner
+
+    from ecombench.cli import app
+
+    a, b = make_submission("a", uniform(0.5)), make_submission("b", uniform(0.6))
+    for sub in (a, b):
+        submissions.save(tmp_path, sub, items([1.0] * 10, "1"))
+    (tmp_path / "20990101-000000-x-aaaaaa.json").symlink_to("/dev/zero")
+    os.mkfifo(tmp_path / "x.json")
+    with _within(60):
+        listed = CliRunner().invoke(app, ["submissions", "list", "--json", "--submissions-dir", str(tmp_path)])
+        compared = CliRunner().invoke(app, ["compare", "a", "b", "--submissions-dir", str(tmp_path)])
+    assert listed.exit_code == 0, listed.output
+    assert sorted(json.loads(line)["name"] for line in listed.stdout.splitlines()) == ["a", "b"]
+    assert compared.exit_code == 0, compared.output
