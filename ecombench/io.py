@@ -235,9 +235,10 @@ def read_inside(directory: Path, name: str, what: str, cap: int) -> bytes:
     return data
 
 
-def bounded_lines(handle: IO[AnyStr], where: str, cap: int = MAX_LINE_BYTES) -> Iterator[tuple[int, AnyStr]]:
-    """(line number, line) of a file read a line at a time, each line at most ``cap`` bytes (characters, for text):
-    a longer one is one EcombenchError at ``where:line``, never read whole (``/dev/zero`` has no line end)."""
+def bounded_lines(handle: IO[AnyStr], where: str, cap: int | None = None) -> Iterator[tuple[int, AnyStr]]:
+    """(line number, line) of a file read a line at a time, each line at most ``cap`` (``MAX_LINE_BYTES``) bytes
+    (characters, for text): a longer one is one EcombenchError at ``where:line``, never read whole."""
+    cap = MAX_LINE_BYTES if cap is None else cap
     number = 0
     while True:
         line = handle.readline(cap + 1)

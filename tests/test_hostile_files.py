@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -306,3 +307,33 @@ def test_submissions_list_and_compare_skip_a_record_linked_to_dev_zero(tmp_path)
     assert listed.exit_code == 0, listed.output
     assert sorted(json.loads(line)["name"] for line in listed.stdout.splitlines()) == ["a", "b"]
     assert compared.exit_code == 0, compared.output
+
+
+# Issue 37, items file cost (round 3, #9): an items file under the cap cost about 4x its size to read.
+
+
+def test_reading_an_items_file_costs_its_items_not_the_file_four_times_over(tmp_path):
+    import tracemalloc
+
+    sub = make_submission("big", uniform(0.5))
+    prompt, answer = "q" * 200_000, "a" * 50_000
+    submissions.save(tmp_path, sub, [it.model_copy(update={"prompt": prompt, "prediction": answer}) for it in items([1.0] * 40, "1")])
+    size = (tmp_path / sub.items_file).stat().st_size  # 10 MB: 40 items of 250,000 characters
+    tracemalloc.start()
+    try:
+        got = submissions.load_items(tmp_path, sub)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [(len(i.prompt), len(i.prediction)) for i in got] == [(200_000, 50_000)] * 40
+    assert peak < 1.5 * size  # the items themselves are 1x; whole-file reading peaked at 4.0x
+
+
+def test_an_items_line_over_the_cap_is_one_error_naming_the_line(tmp_path, monkeypatch):
+    from ecombench import io
+
+    sub = make_submission("long", uniform(0.5))
+    submissions.save(tmp_path, sub, [it.model_copy(update={"prompt": "q" * (3 << 20) if i == 1 else "q"}) for i, it in enumerate(items([1.0] * 10, "1"))])
+    monkeypatch.setattr(io, "MAX_LINE_BYTES", 2 << 20)
+    with pytest.raises(EcombenchError, match=f"^{re.escape(str(tmp_path / sub.items_file))}:2: a line over 2 MiB; it is not read$"):
+        submissions.load_items(tmp_path, sub)
