@@ -86,3 +86,50 @@ def test_fill_puts_in_named_fields_only_and_reads_double_braces_as_str_format_do
 
     template = 'Text: {sentences}\nLabels: {label_set}\nAs JSON: {{"a": 1}}'
     assert fill(template, sentences="s {ex}", label_set="l", ex="") == template.format(sentences="s {ex}", label_set="l", ex="")
+
+
+# Issue 37, zip totals (round 3, #11): the caps were per member; three 250 MiB members ran to 5.6 GB.
+
+
+def test_the_members_used_are_capped_in_total_before_any_is_unpacked(tmp_path, monkeypatch):
+    path = tmp_path / "data.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        for skill in ("a", "b", "c"):
+            archive.writestr(f"data/skills/skill_{skill}.json", b" " * 400)  # 400 bytes each: under every cap per member
+    monkeypatch.setattr(shopping_mmlu, "MAX_TOTAL_BYTES", 1000)
+    opened: list[str] = []
+    real = zipfile.ZipFile.open
+    monkeypatch.setattr(zipfile.ZipFile, "open", lambda self, name, *a, **k: opened.append(getattr(name, "filename", name)) or real(self, name, *a, **k))
+    with pytest.raises(EcombenchError, match=rf"^{path}: the 3 files used unpack to 1200 bytes in all, over the 0 MiB limit; not unpacked \(a zip bomb\?\)$"):
+        IMPORTERS["shopping-mmlu"](path)
+    assert opened == []
+
+
+def test_a_member_is_read_as_a_stream_not_held_whole_three_times(tmp_path):
+    import random
+    import tracemalloc
+
+    from tests.conftest import record
+
+    rng = random.Random(0)
+    rows = [record("t", "generation", "rougel", "a", "s", prompt="".join(rng.choices("abcdefghij klmnop", k=100_000))) for _ in range(80)]
+    body = "".join(json.dumps(row) + "\n" for row in rows)  # 8 MB that deflates about 2x: no bomb
+    path = tmp_path / "data.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("data/skills/skill_concepts.json", body)
+    tracemalloc.start()
+    try:
+        suite = IMPORTERS["shopping-mmlu"](path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [r["input_field"] for r in suite.tasks["t"]] == [r["input_field"] for r in rows]
+    assert peak < 1.5 * len(body)  # the rows themselves are 1x; bytes, text and split lines held at once made 3.3x
+
+
+def test_a_member_that_is_not_utf8_names_the_byte_of_the_member(tmp_path):
+    path = tmp_path / "data.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("data/skills/skill_a.json", b"\n\n  \xff\n")
+    with pytest.raises(EcombenchError, match=r"^skills/skill_a.json: not UTF-8 text \(byte 4\)$"):
+        IMPORTERS["shopping-mmlu"](path)
