@@ -133,3 +133,21 @@ def test_a_member_that_is_not_utf8_names_the_byte_of_the_member(tmp_path):
         archive.writestr("data/skills/skill_a.json", b"\n\n  \xff\n")
     with pytest.raises(EcombenchError, match=r"^skills/skill_a.json: not UTF-8 text \(byte 4\)$"):
         IMPORTERS["shopping-mmlu"](path)
+
+
+# Issue 37, format repetition (round 3, #12): "{sentences}" 20,000 times with a 100 KB sentence ran to 3.9 GB.
+
+
+def test_a_template_that_repeats_a_field_is_refused_before_the_prompt_is_built(tmp_path):
+    from ecombench.importers import ecominstruct
+    from tests.test_ecomgpt_import import _folder
+
+    sentence = "s" * 100_000
+    meta = {"defi": "d", "test_prompt": {"instruction": "Text: {sentences}\n" * 20_000 + "{{literal}}"}}  # 220 KB of template
+    rows = [{"sentences": "short", "spans": [{"term": "x"}]}, {"sentences": sentence, "spans": [{"term": "x"}]}]
+    folder = _folder(tmp_path / "d", "X", "EN-X-Extract-t", meta, rows)
+    with pytest.raises(EcombenchError) as caught:
+        IMPORTERS["ecominstruct"](tmp_path / "d")
+    size = 20_000 * (len("Text: \n") + 100_000) + len("{literal}")  # what str.format would have built: 2 GB
+    assert f"{folder}: test.json:2: the filled prompt would be {size} characters ({{sentences}} 20000 times), over the 1048576 limit" in str(caught.value)
+    assert ecominstruct.fill("a {sentences} {{b}}", sentences="x") == "a x {b}"  # a prompt under the limit is filled as ever
