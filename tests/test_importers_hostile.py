@@ -151,3 +151,17 @@ def test_a_template_that_repeats_a_field_is_refused_before_the_prompt_is_built(t
     size = 20_000 * (len("Text: \n") + 100_000) + len("{literal}")  # what str.format would have built: 2 GB
     assert f"{folder}: test.json:2: the filled prompt would be {size} characters ({{sentences}} 20000 times), over the 1048576 limit" in str(caught.value)
     assert ecominstruct.fill("a {sentences} {{b}}", sentences="x") == "a x {b}"  # a prompt under the limit is filled as ever
+
+
+# Issue 37, B8: a label.json entry holding a list or an object was a TypeError traceback (unhashable type).
+
+
+@pytest.mark.parametrize("entry", [[["E"], "S"], [{"E": 1}, "S"], ["E", None]])
+def test_a_ranking_label_that_is_not_a_label_is_one_line(tmp_path, entry):
+    from tests.test_ecellm_rules import _ranking_source
+
+    src = _ranking_source(tmp_path, None, ["A,B"])
+    labels = tmp_path / "lab.json"
+    labels.write_text(json.dumps([entry]))
+    with pytest.raises(EcombenchError, match=r"lab.json: entry 1: expected a list of distinct ESCI labels \(E, S, C, I\), got \["):
+        IMPORTERS["ecinstruct"](src, ranking_labels=labels)
