@@ -86,8 +86,8 @@ def rm_cmd(
 
     chosen = [_one(submissions_dir, key) for key in keys]  # every name resolves before anything is removed
     for sub in {s.id: s for s in chosen}.values():
-        removed = remove(submissions_dir, sub)
-        typer.echo(safe_text(f"removed {sub.id} ({sub.name}): {', '.join(str(p) for p in removed)}"))
+        done = remove(submissions_dir, sub)
+        typer.echo(safe_text(f"removed {sub.id} ({sub.name}): {', '.join(str(p) for p in done.removed)}" + (f"; {done.kept}" if done.kept else "")))
 
 
 def register(root: typer.Typer) -> None:

@@ -12,6 +12,7 @@ import re
 import secrets
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any, BinaryIO, Literal
@@ -285,8 +286,15 @@ def save(directory: Path, submission: Submission, items: list[ItemRecord]) -> Pa
     return record
 
 
-def remove(directory: Path, submission: Submission) -> list[Path]:
-    """Delete a submission: its record and its items file; return the paths removed.
+@dataclass(frozen=True)
+class Removal:
+    removed: list[Path]  # the record, and its items file unless kept
+    kept: str | None = None  # why the items file stayed
+
+
+def remove(directory: Path, submission: Submission) -> Removal:
+    """Delete a submission: its record and its items file, unless another record names that file too (a copy of
+    the record under a new id) or a record that cannot be read might.
 
     The record leaves first, in one step (renamed to a hidden temporary name that ``sweep_leftovers``
     clears if this is killed), so a reader sees the whole submission or none of it, never a record
@@ -300,13 +308,18 @@ def remove(directory: Path, submission: Submission) -> list[Path]:
         raise EcombenchError(f"{record}: no such submission (removed already?)") from exc
     except OSError as exc:
         raise EcombenchError(f"{record}: cannot remove ({exc.strerror})") from exc
-    removed = [record]
+    removed, kept = [record], None
     items = directory / submission.items_file
-    if items.exists():
+    named = _named_items_files(directory)  # by the records left
+    if named is None:
+        kept = f"kept {items}: a record in {directory} cannot be read, and it might name it"
+    elif submission.items_file in named:
+        kept = f"kept {items}: another record names it"
+    elif items.exists():
         items.unlink()
         removed.append(items)
     hidden.unlink()
-    return removed
+    return Removal(removed, kept)
 
 
 MAX_RECORD_BYTES = 16 << 20  # a record is a few kB; one with a long lineage is far less than this

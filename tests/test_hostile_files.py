@@ -337,3 +337,23 @@ def test_an_items_line_over_the_cap_is_one_error_naming_the_line(tmp_path, monke
     monkeypatch.setattr(io, "MAX_LINE_BYTES", 2 << 20)
     with pytest.raises(EcombenchError, match=f"^{re.escape(str(tmp_path / sub.items_file))}:2: a line over 2 MiB; it is not read$"):
         submissions.load_items(tmp_path, sub)
+
+
+# Issue 37, B9: removing a submission never deletes an items file that another record still names.
+
+
+def test_rm_keeps_an_items_file_that_a_copy_of_the_record_names_and_the_last_one_takes_it(tmp_path):
+    from typer.testing import CliRunner
+
+    from ecombench.cli import app
+
+    orig = make_submission("orig", uniform(0.5))
+    submissions.save(tmp_path, orig, items([1.0] * 10, "1"))
+    copy = orig.model_copy(update={"id": "20261102-000000-copy-bbbbbb", "name": "copy"})  # a copy under a new id
+    (tmp_path / f"{copy.id}.json").write_text(copy.model_dump_json())
+    done = CliRunner().invoke(app, ["submissions", "rm", orig.id, "--submissions-dir", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    assert done.stdout.strip() == f"removed {orig.id} (orig): {tmp_path / (orig.id + '.json')}; kept {tmp_path / orig.items_file}: another record names it"
+    assert len(submissions.load_items(tmp_path, copy)) == 10  # compare copy ... reads them
+    assert submissions.remove(tmp_path, copy).removed == [tmp_path / f"{copy.id}.json", tmp_path / orig.items_file]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
