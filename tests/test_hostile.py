@@ -290,3 +290,42 @@ def test_any_name_renders_inert_in_every_output_format(name):
     assert all(cell[i - 1] == "\\" for i, c in enumerate(cell) if c == "|")  # never a bare column break
     guarded = csv_cell(name)
     assert not str(guarded).startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+# --- issue 37, B11: max_gen_toks at or above the model's length -------------------------------------------
+
+
+def _long_answer_task(folder: Path, max_gen_toks: int) -> Path:
+    import shutil
+
+    shutil.copytree(Path(__file__).resolve().parent.parent / "tasks" / "starter", folder)
+    yaml = folder / "title_translation_de.yaml"
+    yaml.write_text(yaml.read_text().replace("task: starter_title_translation_de", "task: long_answers").replace("max_gen_toks: 100", f"max_gen_toks: {max_gen_toks}"))
+    for other in folder.glob("*.yaml"):
+        if other.name not in ("_base.yaml", "title_translation_de.yaml"):
+            other.unlink()
+    return yaml
+
+
+def test_a_task_asking_more_new_tokens_than_the_model_holds_is_one_line_before_generation(tmp_path):
+    from ecombench.run import check_room
+
+    yaml = _long_answer_task(tmp_path / "long", 5000)
+    task = build_index([tmp_path / "long"]).tasks["long_answers"]
+    with pytest.raises(EcombenchError) as caught:
+        check_room([task], "generate", 2048)
+    assert str(caught.value) == (
+        f"{yaml}: task long_answers asks for up to 5000 new tokens (max_gen_toks), but the model's maximum length is 2048 tokens, "
+        "prompt and answer together; lower max_gen_toks, or pass --model-args max_length=N for a model that takes more"
+    )
+    check_room([task], "generate", 5001)  # room for a one-token prompt: lm-eval cuts prompts from the left
+
+
+@pytest.mark.slow
+def test_run_with_such_a_task_is_one_line_and_exit_2(tmp_path):
+    _long_answer_task(tmp_path / "long", 2048)  # builtin:tiny holds 2048 positions
+    done = _cli("run", "--model", "builtin:tiny", "--task-path", str(tmp_path / "long"), "--trust-tasks", "--tasks", "long_answers", "--submissions-dir", str(tmp_path / "subs"))
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("ecombench: building builtin:tiny")]  # a fresh cache's notice
+    assert done.returncode == 2 and len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert errors[0].startswith("ecombench: error: ") and "task long_answers asks for up to 2048 new tokens (max_gen_toks)" in errors[0]
+    assert not (tmp_path / "subs").exists() or not list((tmp_path / "subs").glob("*.json"))
