@@ -153,9 +153,10 @@ def staging_dir(prefix: str, parent: Path) -> Path:
 
 
 def read_text(path: Path) -> str:
-    """A file's UTF-8 text; an undecodable or unreadable file is one EcombenchError naming it."""
+    """A regular file's UTF-8 text; an undecodable or unreadable file, a FIFO or a device is one EcombenchError naming it."""
     try:
-        return path.read_text(encoding="utf-8")
+        with open_regular(path) as handle:
+            return handle.read().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise EcombenchError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     except OSError as exc:
@@ -186,7 +187,6 @@ def open_regular(path: Path, what: str = "", cap: int | None = None, follow: boo
         if exc.errno == errno.ELOOP and not follow:
             raise EcombenchError(f"{_refusal(path, what)}a link; it is not read") from exc
         raise EcombenchError(f"{path}: cannot read ({exc.strerror})") from exc
-    handle = os.fdopen(fd, "rb")
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
@@ -194,10 +194,10 @@ def open_regular(path: Path, what: str = "", cap: int | None = None, follow: boo
         if cap is not None and info.st_size > cap:
             raise EcombenchError(f"{_refusal(path, what)}{info.st_size >> 20} MiB, over the {cap >> 20} MiB limit")
         os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
     except BaseException:
-        handle.close()
+        os.close(fd)
         raise
-    return handle
 
 
 def open_inside(directory: Path, name: str, what: str, cap: int) -> tuple[Path, BinaryIO]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -329,3 +330,49 @@ def test_run_with_such_a_task_is_one_line_and_exit_2(tmp_path):
     assert done.returncode == 2 and len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
     assert errors[0].startswith("ecombench: error: ") and "task long_answers asks for up to 2048 new tokens (max_gen_toks)" in errors[0]
     assert not (tmp_path / "subs").exists() or not list((tmp_path / "subs").glob("*.json"))
+
+
+# --- issue 37, B12: /dev/zero, FIFOs and endless lines where a JSON Lines file is expected --------------------
+
+
+def test_jsonl_readers_refuse_what_is_not_a_regular_file_before_reading(tmp_path):
+    from ecombench.io import read_text
+
+    fifo = tmp_path / "fifo.jsonl"
+    os.mkfifo(fifo)  # opened for reading, it would wait for a writer forever
+    for path in (Path("/dev/zero"), fifo, tmp_path):
+        with pytest.raises(EcombenchError, match=rf"^{re.escape(str(path))}: not a regular file; it is not read$"):
+            list(iter_jsonl(path))
+        with pytest.raises(EcombenchError, match=rf"^{re.escape(str(path))}: not a regular file; it is not read$"):
+            read_text(path)
+
+
+def test_a_jsonl_line_over_the_cap_is_one_error_naming_the_line(tmp_path, monkeypatch):
+    path = tmp_path / "preds.jsonl"
+    path.write_text('{"index": 0, "prediction": "a"}\n{"index": 1, "prediction": "' + "b" * (2 << 20) + '"}\n')
+    monkeypatch.setattr(io, "MAX_LINE_BYTES", 1 << 20)
+    rows = iter_jsonl(path)
+    assert next(rows) == (1, {"index": 0, "prediction": "a"})
+    with pytest.raises(EcombenchError, match=rf"^{re.escape(str(path))}:2: a line over 1 MiB; it is not read$"):
+        next(rows)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["score", "--data", "/dev/zero", "--predictions", "{preds}"],
+        ["score", "--data", "{data}", "--predictions", "/dev/zero"],
+        ["import", "jsonl", "/dev/zero", "--name", "x", "--type", "retrieval"],
+        ["import", "shopbench", "/dev/zero", "--name", "x"],
+        ["import", "ecinstruct", "/dev/zero", "--name", "x"],
+        ["import", "oamine", "/dev/zero", "--name", "x"],
+    ],
+    ids=["score-data", "score-predictions", "jsonl", "shopbench", "ecinstruct", "oamine"],
+)
+def test_dev_zero_as_an_input_file_is_one_line(tmp_path, args):
+    data = write_jsonl(tmp_path / "data.jsonl", [record("t", "multiple-choice", "accuracy", 1, prompt="Q1")])
+    preds = write_jsonl(tmp_path / "preds.jsonl", [{"index": 0, "prediction": "1"}])
+    done = _cli(*[a.format(data=data, preds=preds) for a in args], home=tmp_path / "home")
+    _one_line_error(done, "/dev/zero: not a regular file; it is not read")
+    assert not (tmp_path / "home").exists()
