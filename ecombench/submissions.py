@@ -292,15 +292,16 @@ class Removal:
     kept: str | None = None  # why the items file stayed
 
 
-def remove(directory: Path, submission: Submission) -> Removal:
-    """Delete a submission: its record and its items file, unless another record names that file too (a copy of
-    the record under a new id) or a record that cannot be read might.
+def remove(directory: Path, submission: Submission, record: Path | None = None) -> Removal:
+    """Delete a submission: its record (``record``, where it is not ``<id>.json``: a record renamed by hand) and its
+    items file, unless another record names that file too (a copy of the record under a new id) or a record that
+    cannot be read might.
 
     The record leaves first, in one step (renamed to a hidden temporary name that ``sweep_leftovers``
     clears if this is killed), so a reader sees the whole submission or none of it, never a record
     without items; then the items file and the renamed record are deleted.
     """
-    record = directory / f"{submission.id}.json"
+    record = record if record is not None else directory / f"{submission.id}.json"
     hidden = directory / f".{owner_tag()}{secrets.token_hex(4)}-{submission.id}.json.tmp"
     try:
         record.rename(hidden)
@@ -360,7 +361,8 @@ def open_items(directory: Path, items_file: str, sid: str) -> tuple[Path, Binary
         return open_inside(directory, items_file, f"items file of submission '{sid}'", MAX_ITEMS_BYTES)
     except FileNotFoundError as exc:
         raise EcombenchError(
-            f"{directory / items_file}: items file of submission '{sid}' is missing; re-run it or remove {directory / (sid + '.json')}"
+            f"{directory / items_file}: items file of submission '{sid}' is missing; re-run it, or remove it: "
+            f"ecombench submissions rm {sid} --submissions-dir {directory}"
         ) from exc
 
 

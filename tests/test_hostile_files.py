@@ -357,3 +357,31 @@ def test_rm_keeps_an_items_file_that_a_copy_of_the_record_names_and_the_last_one
     assert len(submissions.load_items(tmp_path, copy)) == 10  # compare copy ... reads them
     assert submissions.remove(tmp_path, copy).removed == [tmp_path / f"{copy.id}.json", tmp_path / orig.items_file]
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# Issue 37, renamed records (round 3, #13): a record renamed by hand is known by what is in it.
+
+
+def test_a_renamed_record_is_removed_by_the_id_list_shows_and_its_errors_name_no_missing_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from ecombench.cli import app
+
+    sub = make_submission("renamed", uniform(0.5))
+    submissions.save(tmp_path, sub, items([1.0] * 10, "1"))
+    renamed = tmp_path / "my-best-run.json"
+    (tmp_path / f"{sub.id}.json").rename(renamed)  # renamed by hand
+    (tmp_path / sub.items_file).rename(tmp_path / "aside.jsonl")
+    with pytest.raises(EcombenchError) as caught:
+        submissions.load_items(tmp_path, submissions.load(renamed))
+    assert str(caught.value) == (
+        f"{tmp_path / sub.items_file}: items file of submission '{sub.id}' is missing; re-run it, or remove it: "
+        f"ecombench submissions rm {sub.id} --submissions-dir {tmp_path}"
+    )
+    (tmp_path / "aside.jsonl").rename(tmp_path / sub.items_file)
+    listed = CliRunner().invoke(app, ["submissions", "list", "--json", "--submissions-dir", str(tmp_path)])
+    assert [json.loads(line)["id"] for line in listed.stdout.splitlines()] == [sub.id]
+    done = CliRunner().invoke(app, ["submissions", "rm", sub.id, "--submissions-dir", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    assert done.stdout.strip() == f"removed {sub.id} (renamed): {renamed}, {tmp_path / sub.items_file}"
+    assert list(tmp_path.iterdir()) == []

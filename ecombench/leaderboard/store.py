@@ -177,14 +177,19 @@ def from_submissions(subs: list[Submission]) -> Loaded:
     return _frames(metas, scores)
 
 
-def load_submissions(folder: Path) -> list[Submission]:
-    """Full records (for ``compare``): all of them, validated."""
+def load_records(folder: Path) -> list[tuple[Path, Submission]]:
+    """Full records with the file each is in (a record renamed by hand is known by its id all the same), validated."""
     out = []
     for path in sorted(folder.glob("*.json")):
         try:
-            out.append(load(path))
+            out.append((path, load(path)))
         except EcombenchError:
             continue
     if not out:
         raise EcombenchError(f"{folder}: no submissions yet; make a first one with: ecombench run --model builtin:tiny --submissions-dir {folder}")
     return out
+
+
+def load_submissions(folder: Path) -> list[Submission]:
+    """Full records (for ``compare``): all of them, validated."""
+    return [sub for _, sub in load_records(folder)]
