@@ -143,8 +143,8 @@ def _runnable(tasks: list[TaskInfo], options: RunOptions) -> tuple[list[TaskInfo
 
 
 def default_name(model: ResolvedModel | ServedModel) -> str:
-    if isinstance(model, ServedModel):  # "org/name" -> "name"; transformers serve's "/path/to/folder@main" -> "folder"
-        return Path(model.model_id.split("@")[0].rstrip("/")).name or model.model_id
+    if isinstance(model, ServedModel):  # --model as asked (the server's id may be another's, or anything): "org/name" -> "name"
+        return Path(model.name.split("@")[0].rstrip("/")).name or model.name  # transformers serve's "/path/to/folder@main" -> "folder"
     if model.kind == "builtin":
         return model.spec.replace(":", "-")
     return Path(model.spec.rstrip("/")).name or model.spec
