@@ -12,8 +12,9 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from io import BufferedReader
 from pathlib import Path
-from typing import IO, Any, AnyStr, BinaryIO
+from typing import IO, Any, AnyStr
 
 from ecombench.errors import EcombenchError
 
@@ -170,7 +171,7 @@ def _refusal(path: Path, what: str) -> str:
     return f"{path}: {what} is " if what else f"{path}: "
 
 
-def open_regular(path: Path, what: str = "", cap: int | None = None, follow: bool = True) -> BinaryIO:
+def open_regular(path: Path, what: str = "", cap: int | None = None, follow: bool = True) -> BufferedReader:
     """``path`` opened for reading, if it is a regular file (of at most ``cap`` bytes). A FIFO, a device such as
     ``/dev/zero`` or a folder is one EcombenchError naming it (as ``what``), never read: the file is opened without
     blocking (a FIFO with no writer would hang) and checked on the open descriptor, so nothing is swapped in between;
@@ -200,7 +201,7 @@ def open_regular(path: Path, what: str = "", cap: int | None = None, follow: boo
         raise
 
 
-def open_inside(directory: Path, name: str, what: str, cap: int) -> tuple[Path, BinaryIO]:
+def open_inside(directory: Path, name: str, what: str, cap: int) -> tuple[Path, BufferedReader]:
     """``open_regular`` of the file ``name`` in ``directory``, which must be a regular file inside it (a link is
     followed only to a file in ``directory`` itself: a link to ``/dev/zero`` or a file elsewhere is one error, never
     read); returns where it lies and the open file. FileNotFoundError (a dangling link too) is left to the caller."""

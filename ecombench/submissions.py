@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, Any, BinaryIO, Literal
+from typing import IO, TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
@@ -354,7 +354,7 @@ def load(path: Path) -> Submission:
     return parse_record(read_record(path), path)
 
 
-def open_items(directory: Path, items_file: str, sid: str) -> tuple[Path, BinaryIO]:
+def open_items(directory: Path, items_file: str, sid: str) -> tuple[Path, io.BufferedReader]:
     """A submission's items file, opened, if it is a regular file inside ``directory`` and at most ``MAX_ITEMS_BYTES``:
     a link to ``/dev/zero``, a FIFO or a file elsewhere is one error, never read."""
     try:

@@ -301,7 +301,9 @@ def _long_answer_task(folder: Path, max_gen_toks: int) -> Path:
 
     shutil.copytree(Path(__file__).resolve().parent.parent / "tasks" / "starter", folder)
     yaml = folder / "title_translation_de.yaml"
-    yaml.write_text(yaml.read_text().replace("task: starter_title_translation_de", "task: long_answers").replace("max_gen_toks: 100", f"max_gen_toks: {max_gen_toks}"))
+    yaml.write_text(
+        yaml.read_text().replace("task: starter_title_translation_de", "task: long_answers").replace("max_gen_toks: 100", f"max_gen_toks: {max_gen_toks}")
+    )
     for other in folder.glob("*.yaml"):
         if other.name not in ("_base.yaml", "title_translation_de.yaml"):
             other.unlink()
@@ -325,7 +327,18 @@ def test_a_task_asking_more_new_tokens_than_the_model_holds_is_one_line_before_g
 @pytest.mark.slow
 def test_run_with_such_a_task_is_one_line_and_exit_2(tmp_path):
     _long_answer_task(tmp_path / "long", 2048)  # builtin:tiny holds 2048 positions
-    done = _cli("run", "--model", "builtin:tiny", "--task-path", str(tmp_path / "long"), "--trust-tasks", "--tasks", "long_answers", "--submissions-dir", str(tmp_path / "subs"))
+    done = _cli(
+        "run",
+        "--model",
+        "builtin:tiny",
+        "--task-path",
+        str(tmp_path / "long"),
+        "--trust-tasks",
+        "--tasks",
+        "long_answers",
+        "--submissions-dir",
+        str(tmp_path / "subs"),
+    )
     errors = [line for line in done.stderr.splitlines() if not line.startswith("ecombench: building builtin:tiny")]  # a fresh cache's notice
     assert done.returncode == 2 and len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
     assert errors[0].startswith("ecombench: error: ") and "task long_answers asks for up to 2048 new tokens (max_gen_toks)" in errors[0]

@@ -158,7 +158,9 @@ def test_report_output_link_and_bad_port_are_one_line(tmp_path, args, message):
 
 def _efficient(folder, name, score):
     sub = make_submission(name, uniform(score))
-    sub.efficiency = submissions.Efficiency(stage_s={"generate": 2.0}, generated_tokens=100, generated_tokens_per_s=50.0, peak_host_mb=900.0, device="cpu", threads=2)
+    sub.efficiency = submissions.Efficiency(
+        stage_s={"generate": 2.0}, generated_tokens=100, generated_tokens_per_s=50.0, peak_host_mb=900.0, device="cpu", threads=2
+    )
     return submissions.save(folder, sub, [])
 
 
@@ -212,7 +214,9 @@ def test_leaderboard_and_report_with_efficiency_keep_to_json_and_show_the_good_r
     rows = json.loads(board.stdout, parse_constant=strict)["rows"]
     assert [(r["name"], r["efficiency:peak_host_mb"]) for r in rows] == [("good", 900.0)]
     assert f"skipped {bad}: field 'efficiency.peak_host_mb'" in board.stderr
-    report = CliRunner().invoke(app, ["report", "--output", str(tmp_path / "site"), "--submissions-dir", str(tmp_path), "--board", "ecombench_starter", "--efficiency"])
+    report = CliRunner().invoke(
+        app, ["report", "--output", str(tmp_path / "site"), "--submissions-dir", str(tmp_path), "--board", "ecombench_starter", "--efficiency"]
+    )
     assert report.exit_code == 0, report.output
     assert (tmp_path / "site" / "index.html").is_file() and f"skipped {bad}" in report.stderr
 
@@ -253,16 +257,22 @@ _RECORDS = [
 ]
 
 
-@pytest.mark.parametrize(("make", "message"), _RECORDS)
-def test_record_files_that_are_no_regular_file_inside_the_folder_are_never_read(tmp_path, monkeypatch, make, message):
-    from ecombench.leaderboard.store import load_folder, load_submissions
-
+def _planted_beside_a_good_one(tmp_path, monkeypatch, make):
+    """A submissions folder with one good submission (10 items) and a planted record ``make`` makes; records capped at 100 kB."""
     folder = tmp_path / "subs"
     good = make_submission("good", uniform(0.5))
     submissions.save(folder, good, items([1.0] * 10, "1"))
     planted = folder / "20990101-000000-x-aaaaaa.json"
     make(planted, folder)
     monkeypatch.setattr(submissions, "MAX_RECORD_BYTES", 100_000)
+    return folder, good, planted
+
+
+@pytest.mark.parametrize(("make", "message"), _RECORDS)
+def test_record_files_that_are_no_regular_file_inside_the_folder_are_never_read(tmp_path, monkeypatch, make, message):
+    from ecombench.leaderboard.store import load_folder, load_submissions
+
+    folder, good, planted = _planted_beside_a_good_one(tmp_path, monkeypatch, make)
     with _within(20):
         with pytest.raises(EcombenchError, match=message):
             submissions.load(planted)
@@ -276,15 +286,11 @@ def test_record_files_that_are_no_regular_file_inside_the_folder_are_never_read(
 def test_the_orphan_sweep_never_reads_a_record_that_is_no_regular_file_and_loses_nothing(tmp_path, monkeypatch, make, message):
     import time
 
-    folder = tmp_path / "subs"
-    good = make_submission("good", uniform(0.5))
-    submissions.save(folder, good, items([1.0] * 10, "1"))
+    folder, good, _ = _planted_beside_a_good_one(tmp_path, monkeypatch, make)
     orphan = folder / "killed-writer.items.jsonl"
     orphan.write_text("{}\n")
     hour_ago = time.time() - submissions.ORPHAN_AFTER_S - 60
     os.utime(orphan, (hour_ago, hour_ago))
-    make(folder / "20990101-000000-x-aaaaaa.json", folder)
-    monkeypatch.setattr(submissions, "MAX_RECORD_BYTES", 100_000)
     with _within(20):
         assert submissions.sweep_leftovers(folder) == []  # the unread record might name the orphan: kept
         submissions.save(folder, make_submission("next", uniform(0.6)), [])  # score --save and run sweep first

@@ -226,7 +226,9 @@ def test_a_browser_leaving_mid_reply_writes_nothing_to_stderr(tmp_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", ["/data/board-0.js", "/data%2Fboard-0.js", "/%64ata/board-0.js", "/%2e/data/board-0.js", "/assets/../data/board-0.js", "//data/board-0.js"])
+@pytest.mark.parametrize(
+    "path", ["/data/board-0.js", "/data%2Fboard-0.js", "/%64ata/board-0.js", "/%2e/data/board-0.js", "/assets/../data/board-0.js", "//data/board-0.js"]
+)
 def test_a_data_script_named_in_another_spelling_is_refused_across_sites_too(served, path):
     _, port = served
     status, _, body = get(port, path, {"Sec-Fetch-Site": "cross-site"})
