@@ -391,3 +391,14 @@ def test_a_renamed_record_is_removed_by_the_id_list_shows_and_its_errors_name_no
     assert done.exit_code == 0, done.output
     assert done.stdout.strip() == f"removed {sub.id} (renamed): {renamed}, {tmp_path / sub.items_file}"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_link_to_a_file_inside_the_folder_is_still_read(tmp_path):
+    sub = make_submission("linked-inside", uniform(0.5))
+    submissions.save(tmp_path, sub, items([1.0] * 10, "1"))
+    (tmp_path / f"{sub.id}.json").rename(tmp_path / "real.json")
+    (tmp_path / f"{sub.id}.json").symlink_to("real.json")
+    (tmp_path / sub.items_file).rename(tmp_path / "real.items")
+    (tmp_path / sub.items_file).symlink_to(tmp_path / "real.items")
+    loaded = submissions.load(tmp_path / f"{sub.id}.json")
+    assert loaded.id == sub.id and len(submissions.load_items(tmp_path, loaded)) == 10
