@@ -16,14 +16,16 @@ Folder = Annotated[Path, typer.Option("--submissions-dir", help="The submissions
 
 
 def _one(folder: Path, key: str):
-    """The submission ``key`` names (an id, an id prefix or a name), refusing a name shared by several runs."""
+    """The submission ``key`` names (an id, an id prefix or a name) and the file it is in (whatever that file's
+    name), refusing a name shared by several runs."""
     from ecombench.leaderboard.compare import resolve
-    from ecombench.leaderboard.store import load_submissions
+    from ecombench.leaderboard.store import load_records
 
-    found = resolve(load_submissions(folder), key)
+    records = load_records(folder)
+    found = resolve([sub for _, sub in records], key)
     if len(found.matches) > 1:
         raise EcombenchError(f"'{key}' names {len(found.matches)} submissions ({', '.join(s.id for s in found.matches)}); give an id")
-    return found.chosen
+    return next((path, sub) for path, sub in records if sub is found.chosen)
 
 
 @app.command("list")
@@ -71,7 +73,7 @@ def show_cmd(
     submissions_dir: Folder = Path("submissions"),
 ) -> None:
     """A submission's record as JSON (identity, settings, scores; its items stay in the items file)."""
-    sub = _one(submissions_dir, key)
+    _, sub = _one(submissions_dir, key)
     typer.echo(sub.model_dump_json(indent=2))
 
 
@@ -85,9 +87,9 @@ def rm_cmd(
     from ecombench.terminal import safe_text
 
     chosen = [_one(submissions_dir, key) for key in keys]  # every name resolves before anything is removed
-    for sub in {s.id: s for s in chosen}.values():
-        removed = remove(submissions_dir, sub)
-        typer.echo(safe_text(f"removed {sub.id} ({sub.name}): {', '.join(str(p) for p in removed)}"))
+    for path, sub in {path: (path, s) for path, s in chosen}.values():
+        done = remove(submissions_dir, sub, path)
+        typer.echo(safe_text(f"removed {sub.id} ({sub.name}): {', '.join(str(p) for p in done.removed)}" + (f"; {done.kept}" if done.kept else "")))
 
 
 def register(root: typer.Typer) -> None:

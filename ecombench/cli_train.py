@@ -159,8 +159,8 @@ def sweep(
     if result.elsewhere:  # this run did not finish the sweep: a script must not read it as done
         shown = ", ".join(sorted(result.elsewhere)[:5])
         typer.echo(
-            f"ecombench: {len(result.elsewhere)} cell(s) not done by this run ({shown}): another live driver holds their claims; "
-            "run the same command again once it is done",
+            f"ecombench: {len(result.elsewhere)} cell(s) not done by this run ({shown}): another live driver holds their claims "
+            f"({folder / 'claims'}); run the same command again once it is done (a claim whose driver is gone frees itself)",
             err=True,
         )
         raise typer.Exit(3)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ecombench.submissions import Efficiency
+from ecombench.submissions import MAX_MEASURE, Efficiency
 
 STAGES = ("load", "generate", "score", "record")
 
@@ -114,6 +114,8 @@ def measure(clock: StageClock, samples: list[Any], tokenizer: Any, device: str) 
     stage_s = {name: round(value, 3) for name, value in seconds.items()}
     generate_s = seconds.get("generate", 0.0)
     rate = round(generated / generate_s, 2) if generated is not None and generate_s > 0 else None
+    if rate is not None and rate > MAX_MEASURE:  # a clock too coarse for a stage this short: no rate, not a lost run
+        rate = None
     host = round(peak_host_mb(), 1)
     dev = peak_device_mb(device)
     return Efficiency(

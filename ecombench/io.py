@@ -12,8 +12,9 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from io import BufferedReader
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, AnyStr
 
 from ecombench.errors import EcombenchError
 
@@ -153,13 +154,122 @@ def staging_dir(prefix: str, parent: Path) -> Path:
 
 
 def read_text(path: Path) -> str:
-    """A file's UTF-8 text; an undecodable or unreadable file is one EcombenchError naming it."""
+    """A regular file's UTF-8 text; an undecodable or unreadable file, a FIFO or a device is one EcombenchError naming it."""
     try:
-        return path.read_text(encoding="utf-8")
+        with open_regular(path) as handle:
+            return handle.read().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise EcombenchError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     except OSError as exc:
         raise EcombenchError(f"{path}: cannot read ({exc.strerror})") from exc
+
+
+MAX_LINE_BYTES = 64 << 20  # one JSON Lines line (a question, a prediction, an item): real ones are far less
+
+
+def _refusal(path: str | Path, what: str) -> str:
+    return f"{path}: {what} is " if what else f"{path}: "
+
+
+class _Link(Exception):
+    """The file opened without following links is a link."""
+
+
+def _open_fd(path: str | Path, what: str, cap: int | None, follow: bool) -> tuple[int, int]:
+    """A descriptor of ``path`` and its size, if it is a regular file of at most ``cap`` bytes (``open_regular``)."""
+    import errno
+    import stat
+
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow:
+            raise _Link from exc
+        raise EcombenchError(f"{path}: cannot read ({exc.strerror})") from exc
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise EcombenchError(f"{_refusal(path, what)}not a regular file; it is not read")
+        if cap is not None and info.st_size > cap:
+            raise EcombenchError(f"{_refusal(path, what)}{info.st_size >> 20} MiB, over the {cap >> 20} MiB limit")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info.st_size  # O_NONBLOCK changes nothing in a regular file's reads
+
+
+def open_regular(path: Path, what: str = "", cap: int | None = None, follow: bool = True) -> BufferedReader:
+    """``path`` opened for reading, if it is a regular file (of at most ``cap`` bytes). A FIFO, a device such as
+    ``/dev/zero`` or a folder is one EcombenchError naming it (as ``what``), never read: the file is opened without
+    blocking (a FIFO with no writer would hang) and checked on the open descriptor, so nothing is swapped in between;
+    with ``follow=False`` a link there is refused too. FileNotFoundError is left to the caller to word."""
+    try:
+        fd, _ = _open_fd(path, what, cap, follow)
+    except _Link as exc:
+        raise EcombenchError(f"{_refusal(path, what)}a link; it is not read") from exc
+    return os.fdopen(fd, "rb")
+
+
+def _open_inside(directory: Path, name: str, what: str, cap: int) -> tuple[str | Path, int, int]:
+    path = os.path.join(directory, name)
+    if not (os.sep in name or (os.altsep and os.altsep in name) or name in (".", "..")):
+        try:
+            return (path, *_open_fd(path, what, cap, follow=False))  # not a link: no other check needed
+        except _Link:
+            pass
+    # a link (or a name with a separator) may lead out of the folder: resolved, and followed only to a file in it
+    try:
+        resolved = Path(path).resolve(strict=True)
+        if resolved.parent != directory.resolve():
+            raise EcombenchError(f"{_refusal(path, what)}a link out of {directory}; it is not read")
+        return (resolved, *_open_fd(resolved, what, cap, follow=False))
+    except _Link as exc:  # made a link meanwhile
+        raise EcombenchError(f"{_refusal(path, what)}a link; it is not read") from exc
+    except (FileNotFoundError, EcombenchError):
+        raise
+    except (OSError, RuntimeError) as exc:
+        raise EcombenchError(f"{path}: cannot read ({exc})") from exc
+
+
+def open_inside(directory: Path, name: str, what: str, cap: int) -> tuple[Path, BufferedReader]:
+    """``open_regular`` of the file ``name`` in ``directory``, which must be a regular file inside it (a link is
+    followed only to a file in ``directory`` itself: a link to ``/dev/zero`` or a file elsewhere is one error, never
+    read); returns where it lies and the open file. FileNotFoundError (a dangling link too) is left to the caller."""
+    path, fd, _ = _open_inside(directory, name, what, cap)
+    return Path(path), os.fdopen(fd, "rb")
+
+
+def read_inside(directory: Path, name: str, what: str, cap: int) -> bytes:
+    """The bytes of ``open_inside``'s file, at most ``cap`` of them even when it grows while being read."""
+    path, fd, size = _open_inside(directory, name, what, cap)
+    parts, total = [], 0
+    try:
+        while chunk := os.read(fd, max(size + 1 - total, 1 << 16)):  # one byte more than its size tells a file still growing
+            parts.append(chunk)
+            total += len(chunk)
+            if total > cap:
+                raise EcombenchError(f"{_refusal(path, what)}over the {cap >> 20} MiB limit (it grew while being read)")
+    finally:
+        os.close(fd)
+    return b"".join(parts)
+
+
+def bounded_lines(handle: IO[AnyStr], where: str, cap: int | None = None) -> Iterator[tuple[int, AnyStr]]:
+    """(line number, line) of a file read a line at a time, each line at most ``cap`` (``MAX_LINE_BYTES``) bytes
+    (characters, for text): a longer one is one EcombenchError at ``where:line``, never read whole."""
+    cap = MAX_LINE_BYTES if cap is None else cap
+    number = 0
+    while True:
+        line = handle.readline(cap + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > cap and line[-1:] not in ("\n", b"\n"):
+            raise EcombenchError(f"{where}:{number}: a line over {cap >> 20} MiB; it is not read")
+        yield number, line
 
 
 def parse_json(text: str | bytes, where: str) -> Any:

@@ -292,6 +292,18 @@ def _server_said(body: bytes) -> str:
     return f" ({text})" if text else ""
 
 
+MAX_SERVER_TEXT = 200  # of a name a server reports: model ids are some tens of characters
+
+
+def kept_text(text: str) -> str:
+    """A server's name for something as a record keeps it: whole up to ``MAX_SERVER_TEXT`` characters; a longer one
+    (a 300 KB model id made a 602 KB record) as its start, its length and a hash of the whole, so two still differ."""
+    if len(text) <= MAX_SERVER_TEXT:
+        return text
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{text[:MAX_SERVER_TEXT]}... ({len(text)} characters, sha256 {digest})"
+
+
 # What a server may say of the model it serves that changes when its weights do (vLLM's ``root`` is the folder
 # or hub id it loaded, OpenAI's ``system_fingerprint`` its backend configuration); ``created`` is left out:
 # vLLM gives the time of the request.
@@ -341,7 +353,7 @@ def resolve_served_model(url: str, name: str, api: str | None, timeout: float) -
         answers(where, reply, 1, endpoint)
     except ApiError as exc:
         raise EcombenchError(f"{where}: the reply is not an OpenAI {endpoint} answer ({exc.why}; is --base-url an OpenAI-compatible API root?)") from exc
-    model_id = reply.get("model") if isinstance(reply.get("model"), str) and reply.get("model") else name
+    model_id = kept_text(reply["model"]) if isinstance(reply.get("model"), str) and reply.get("model") else name
     card = {**_model_card(root, (name, model_id), timeout), "system_fingerprint": reply.get("system_fingerprint")}
     details = {k: card[k] for k in REPORTED_FIELDS if card.get(k) not in (None, "")}
     told = json.dumps(details, sort_keys=True) if any(k in details for k in WEIGHT_FIELDS) else ""

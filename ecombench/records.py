@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +11,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationError, model_validator
 
 from ecombench.errors import EcombenchError
-from ecombench.io import parse_json
+from ecombench.io import bounded_lines, open_regular, parse_json
 from ecombench.metrics import METRIC_NAMES, METRICS_BY_TASK_TYPE
 from ecombench.metrics.parsers import TASK_TYPES
 
@@ -106,14 +107,15 @@ def describe(error: ValidationError) -> str:
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-blank line; a broken line is an EcombenchError."""
+    """Yield (line number, object) for each non-blank line; a broken line is an EcombenchError. Only a regular file is
+    read (a FIFO or ``/dev/zero`` is one error), a line at a time, each at most ``MAX_LINE_BYTES``."""
     try:
-        handle = path.open(encoding="utf-8")
+        raw = open_regular(path)
     except OSError as exc:
         raise EcombenchError(f"{path}: cannot read ({exc.strerror})") from exc
-    with handle:
+    with io.TextIOWrapper(raw, encoding="utf-8") as handle:
         try:
-            for number, line in enumerate(handle, start=1):
+            for number, line in bounded_lines(handle, str(path)):
                 if not line.strip():
                     continue
                 obj = parse_json(line, f"{path}:{number}")

@@ -143,8 +143,8 @@ def _runnable(tasks: list[TaskInfo], options: RunOptions) -> tuple[list[TaskInfo
 
 
 def default_name(model: ResolvedModel | ServedModel) -> str:
-    if isinstance(model, ServedModel):  # "org/name" -> "name"; transformers serve's "/path/to/folder@main" -> "folder"
-        return Path(model.model_id.split("@")[0].rstrip("/")).name or model.model_id
+    if isinstance(model, ServedModel):  # --model as asked (the server's id may be another's, or anything): "org/name" -> "name"
+        return Path(model.name.split("@")[0].rstrip("/")).name or model.name  # transformers serve's "/path/to/folder@main" -> "folder"
     if model.kind == "builtin":
         return model.spec.replace(":", "-")
     return Path(model.spec.rstrip("/")).name or model.spec
@@ -355,9 +355,31 @@ def build_model(options: RunOptions, selection: Selection) -> Built:
     return Built(lm, identity, name, device, batch_size, model_args, chat, multiturn, cache, served, template_sha)
 
 
+def check_room(tasks: list[TaskInfo], protocol: str, max_length: int | None) -> None:
+    """One line for a task whose ``max_gen_toks`` leaves its prompt no room in the model's maximum length (prompt and
+    answer share it; lm-eval stopped with a ValueError traceback once the first such question came up)."""
+    if max_length is None:
+        return
+    for task in tasks:
+        if protocol == "loglikelihood" and task.task_type == "multiple-choice":
+            continue  # asked by log-likelihood: nothing is generated
+        if task.config.get("output_type", "generate_until") != "generate_until":
+            continue
+        limit = int((task.config.get("generation_kwargs") or {}).get("max_gen_toks", 0))
+        if limit >= max_length:
+            raise EcombenchError(
+                f"{task.yaml_path}: task {task.name} asks for up to {limit} new tokens (max_gen_toks), but the model's maximum length is "
+                f"{max_length} tokens, prompt and answer together; lower max_gen_toks, or pass --model-args max_length=N for a model that takes more"
+            )
+
+
 def generate(options: RunOptions, selection: Selection, built: Built) -> list[Any] | None:
     """Stage 3: every task's answers through lm-eval, in task order; None off the main process."""
     from ecombench import harness
+
+    if not built.served:  # a server's length is its own business: it cuts or refuses
+        max_length = getattr(built.lm, "max_length", None)
+        check_room(selection.tasks, options.protocol, max_length if isinstance(max_length, int) else None)
 
     failures = (
         harness.api_failures(built.lm, built.served, retries=options.retries, timeout=options.request_timeout, cached=built.cache is not None)

@@ -6,20 +6,21 @@ always has its items and an interrupted run leaves nothing that looks like a sub
 
 from __future__ import annotations
 
+import io
 import json
-import os
 import re
 import secrets
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import IO, TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
 
 from ecombench.errors import EcombenchError
-from ecombench.io import atomic_writer, owner_tag, parse_json, sweep_stale
+from ecombench.io import atomic_writer, bounded_lines, open_inside, owner_tag, parse_json, read_inside, sweep_stale
 from ecombench.metrics.rules import inferred
 from ecombench.records import describe
 
@@ -39,6 +40,11 @@ FileSafe = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]
 Score = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 Stderr = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]  # of a mean of scores in [0, 1]: at most 0.5
 Finite = Annotated[float, Field(allow_inf_nan=False)]  # every other number that reaches a figure or a chart
+# What a run measured (seconds, MiB, tokens per second) is finite, not negative and at most a billion (31 years,
+# a PiB, a billion tokens a second), so a hand-edited 1e300 neither breaks a page's JSON nor widens a board's column.
+MAX_MEASURE = 1e9
+Measure = Annotated[float, Field(ge=0.0, le=MAX_MEASURE, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=10**15)]  # items, tokens, steps, ranks: never a 4,000-digit integer on a board
 
 
 class _Record(BaseModel):
@@ -63,7 +69,7 @@ class TaskResult(_Record):
     track: str
     task_type: str
     metric: str | list[str]  # one metric name, or the names of a task whose rows use different ones
-    n: int
+    n: Count
     score: Score
     stderr: Stderr | None
     version: str
@@ -117,14 +123,14 @@ class Efficiency(_Record):
     Token counts are by the model's own tokenizer; None where the backend has none to count with.
     """
 
-    stage_s: dict[str, float]  # "load", "generate", "score", "record" -> wall seconds
-    prompt_tokens: int | None = None
-    generated_tokens: int | None = None
-    generated_tokens_per_s: float | None = None  # generated tokens / generate-stage seconds
-    peak_host_mb: float | None = None  # the process's peak resident memory (whole process, start-up included)
-    peak_device_mb: float | None = None  # torch's peak allocated accelerator memory; None on CPU
+    stage_s: dict[str, Measure]  # "load", "generate", "score", "record" -> wall seconds
+    prompt_tokens: Count | None = None
+    generated_tokens: Count | None = None
+    generated_tokens_per_s: Measure | None = None  # generated tokens / generate-stage seconds
+    peak_host_mb: Measure | None = None  # the process's peak resident memory (whole process, start-up included)
+    peak_device_mb: Measure | None = None  # torch's peak allocated accelerator memory; None on CPU
     device: str
-    threads: int  # torch's intra-op threads (CPU); the accelerator's own parallelism is not counted
+    threads: Count  # torch's intra-op threads (CPU); the accelerator's own parallelism is not counted
 
 
 class Lineage(_Record):
@@ -134,22 +140,22 @@ class Lineage(_Record):
     base_weights_sha256: str
     adapter_sha256: str
     method: str  # "lora" or "qlora"
-    rank: int
+    rank: Count
     alpha: Finite
     dropout: Finite
     target_modules: str | list[str]
-    steps: int
+    steps: Count
     epochs: Finite
     lr: Finite
-    effective_batch: int  # packed rows per optimiser step, all processes together
-    world_size: int
-    mixture: dict[str, int]  # training task -> records
+    effective_batch: Count  # packed rows per optimiser step, all processes together
+    world_size: Count
+    mixture: dict[str, Count]  # training task -> records
     tracks: list[str]  # capabilities in the mixture
     training_data_sha256: str
     held_in: list[str]  # scored tasks with training records (seen in training)
     held_out: list[str]  # scored tasks without any (zero-shot generalisation)
     contamination: dict[str, Any]
-    capabilities: dict[str, int] = {}  # capability -> records (train + held-out)
+    capabilities: dict[str, Count] = {}  # capability -> records (train + held-out)
     data: dict[str, Any] = {}  # rows skipped (by kind, first file:line), tasks left out, records decontaminated
     train_loss: Finite | None
     heldout_loss: Finite | None
@@ -172,7 +178,7 @@ class Submission(_Record):
     tracks: dict[str, Score]
     all_around: Score
     overall_task_mean: Score
-    duration_s: Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+    duration_s: Measure
     hardware: Hardware
     items_file: FileSafe
     skipped_tasks: dict[str, str] = {}  # task -> why it was not run (a metric model is missing)
@@ -232,10 +238,12 @@ def _named_items_files(directory: Path) -> set[str] | None:
     named: set[str] = set()
     for record in directory.glob("*.json"):
         try:
-            data = json.loads(record.read_bytes())
-        except FileNotFoundError:
-            continue
-        except (OSError, ValueError, RecursionError):
+            data = json.loads(read_record(record))
+        except EcombenchError:
+            if not record.exists() and not record.is_symlink():
+                continue  # removed meanwhile
+            return None
+        except (ValueError, RecursionError):
             return None
         if isinstance(data, dict) and isinstance(data.get("items_file"), str):
             named.add(data["items_file"])
@@ -279,14 +287,22 @@ def save(directory: Path, submission: Submission, items: list[ItemRecord]) -> Pa
     return record
 
 
-def remove(directory: Path, submission: Submission) -> list[Path]:
-    """Delete a submission: its record and its items file; return the paths removed.
+@dataclass(frozen=True)
+class Removal:
+    removed: list[Path]  # the record, and its items file unless kept
+    kept: str | None = None  # why the items file stayed
+
+
+def remove(directory: Path, submission: Submission, record: Path | None = None) -> Removal:
+    """Delete a submission: its record (``record``, where it is not ``<id>.json``: a record renamed by hand) and its
+    items file, unless another record names that file too (a copy of the record under a new id) or a record that
+    cannot be read might.
 
     The record leaves first, in one step (renamed to a hidden temporary name that ``sweep_leftovers``
     clears if this is killed), so a reader sees the whole submission or none of it, never a record
     without items; then the items file and the renamed record are deleted.
     """
-    record = directory / f"{submission.id}.json"
+    record = record if record is not None else directory / f"{submission.id}.json"
     hidden = directory / f".{owner_tag()}{secrets.token_hex(4)}-{submission.id}.json.tmp"
     try:
         record.rename(hidden)
@@ -294,101 +310,102 @@ def remove(directory: Path, submission: Submission) -> list[Path]:
         raise EcombenchError(f"{record}: no such submission (removed already?)") from exc
     except OSError as exc:
         raise EcombenchError(f"{record}: cannot remove ({exc.strerror})") from exc
-    removed = [record]
+    removed, kept = [record], None
     items = directory / submission.items_file
-    if items.exists():
+    named = _named_items_files(directory)  # by the records left
+    if named is None:
+        kept = f"kept {items}: a record in {directory} cannot be read, and it might name it"
+    elif submission.items_file in named:
+        kept = f"kept {items}: another record names it"
+    elif items.exists():
         items.unlink()
         removed.append(items)
     hidden.unlink()
-    return removed
+    return Removal(removed, kept)
 
 
-def load(path: Path) -> Submission:
-    """Read and validate a submission record; errors name the file and field."""
+MAX_RECORD_BYTES = 16 << 20  # a record is a few kB; one with a long lineage is far less than this
+MAX_ITEMS_BYTES = 1 << 30  # 10,000 items of long prompts and answers are far less
+
+
+def read_record(path: Path) -> bytes:
+    """A record file's bytes, if it is a regular file inside its folder and at most ``MAX_RECORD_BYTES``: a link to
+    ``/dev/zero``, a FIFO or a file elsewhere is one error, never read (the guard items files have)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        return read_inside(path.parent, path.name, "record", MAX_RECORD_BYTES)
+    except FileNotFoundError as exc:
+        raise EcombenchError(f"{path}: not a readable submission (no such file)") from exc
+
+
+def parse_record(data: bytes, path: Path) -> Submission:
+    """The submission record in ``data``, read from ``path``; errors name the file and field."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise EcombenchError(f"{path}: not a readable submission ({exc})") from exc
-    data = parse_json(text, f"{path}: not a readable submission")
+    parsed = parse_json(text, f"{path}: not a readable submission")
     try:
-        return Submission.model_validate(data)
+        return Submission.model_validate(parsed)
     except ValidationError as exc:
         raise EcombenchError(f"{path}: {describe(exc)}") from exc
 
 
-MAX_ITEMS_BYTES = 1 << 30  # 10,000 items of long prompts and answers are far less
+def load(path: Path) -> Submission:
+    """Read and validate a submission record; errors name the file and field."""
+    return parse_record(read_record(path), path)
 
 
-def items_path(directory: Path, items_file: str, sid: str) -> Path:
-    """A submission's items file, if it is a regular file inside ``directory`` and at most ``MAX_ITEMS_BYTES``: a link
-    to ``/dev/zero``, a FIFO or a file elsewhere is one error, never read."""
-    import stat
-
-    path = directory / items_file
+def open_items(directory: Path, items_file: str, sid: str) -> tuple[Path, io.BufferedReader]:
+    """A submission's items file, opened, if it is a regular file inside ``directory`` and at most ``MAX_ITEMS_BYTES``:
+    a link to ``/dev/zero``, a FIFO or a file elsewhere is one error, never read."""
     try:
-        info = os.lstat(path)
-        if stat.S_ISLNK(info.st_mode) or os.sep in items_file or (os.altsep and os.altsep in items_file) or items_file in (".", ".."):
-            # only a link (or a name with a separator) can lead out of the folder: resolved, once per read
-            resolved = path.resolve()
-            if resolved.parent != directory.resolve():
-                raise EcombenchError(f"{path}: items file of submission '{sid}' is a link out of {directory}; it is not read")
-            info = os.stat(resolved)
-        else:
-            resolved = path
+        return open_inside(directory, items_file, f"items file of submission '{sid}'", MAX_ITEMS_BYTES)
     except FileNotFoundError as exc:
-        raise EcombenchError(f"{path}: items file of submission '{sid}' is missing; re-run it or remove {directory / (sid + '.json')}") from exc
-    except (OSError, RuntimeError) as exc:
-        raise EcombenchError(f"{path}: cannot read ({exc})") from exc
-    if not stat.S_ISREG(info.st_mode):
-        raise EcombenchError(f"{path}: items file of submission '{sid}' is not a regular file; it is not read")
-    if info.st_size > MAX_ITEMS_BYTES:
-        raise EcombenchError(f"{path}: items file of submission '{sid}' is {info.st_size >> 20} MiB, over the {MAX_ITEMS_BYTES >> 20} MiB limit")
-    return resolved
+        raise EcombenchError(
+            f"{directory / items_file}: items file of submission '{sid}' is missing; re-run it, or remove it: "
+            f"ecombench submissions rm {sid} --submissions-dir {directory}"
+        ) from exc
 
 
 def load_items(directory: Path, submission: Submission) -> list[ItemRecord]:
     """The per-item answers of a submission; a missing, cut or edited file is one error naming it."""
-    path = items_path(directory, submission.items_file, submission.id)
-    try:
-        with path.open("rb") as handle:
-            data = handle.read()
-    except FileNotFoundError as exc:
-        raise EcombenchError(
-            f"{path}: items file of submission '{submission.id}' is missing; re-run it or remove {directory / (submission.id + '.json')}"
-        ) from exc
-    except OSError as exc:
-        raise EcombenchError(f"{path}: cannot read ({exc})") from exc
-    return parse_items(data, path, submission.id, {t: r.n for t, r in submission.tasks.items()})
+    path, handle = open_items(directory, submission.items_file, submission.id)
+    with handle:
+        return parse_items(handle, path, submission.id, {t: r.n for t, r in submission.tasks.items()})
 
 
 _ITEM = ItemRecord.__pydantic_validator__
 
 
-def parse_items(data: bytes, path: Path, sid: str, scored: dict[str, int]) -> list[ItemRecord]:
-    """The items of the JSON Lines ``data`` read from ``path`` (of submission ``sid``, whose tasks scored
+def parse_items(handle: IO[bytes], path: Path, sid: str, scored: dict[str, int]) -> list[ItemRecord]:
+    """The items of the JSON Lines file ``handle`` read from ``path`` (of submission ``sid``, whose tasks scored
     ``scored`` items each); a broken line or a file cut short is one error naming it.
 
-    Each line is parsed and validated by pydantic's JSON parser in one step (twice as fast as ``json.loads``
-    and ``model_validate``, which counts for a report of 10,000 submissions); a line it refuses is read again
-    the plain way, which says what is wrong as ever (or takes a line the stricter parser refused)."""
+    The file is read a line at a time (each line at most ``MAX_LINE_BYTES``), so reading costs the items it
+    holds and one line, not the file several times over. Each line is parsed and validated by pydantic's JSON
+    parser in one step (twice as fast as ``json.loads`` and ``model_validate``, which counts for a report of
+    10,000 submissions); a line it refuses is read again the plain way, which says what is wrong as ever (or
+    takes a line the stricter parser refused)."""
+    items: list[ItemRecord] = []
+    # text mode: newlines as the file had them before (\r\n and a raw \r end a line; a raw CR cannot stand inside a JSON string)
+    text = io.TextIOWrapper(handle, encoding="utf-8", newline=None)
     try:
-        text = data.decode("utf-8")
+        for number, line in bounded_lines(text, str(path)):
+            if line.isspace():
+                continue
+            try:
+                items.append(_ITEM.validate_json(line))
+                continue
+            except ValidationError:
+                pass
+            try:
+                items.append(ItemRecord.model_validate(parse_json(line, f"{path}:{number}")))
+            except ValidationError as exc:
+                raise EcombenchError(f"{path}:{number}: {describe(exc)}") from exc
     except UnicodeDecodeError as exc:
         raise EcombenchError(f"{path}: cannot read ({exc})") from exc
-    items: list[ItemRecord] = []
-    # newlines as text-mode reading has them; a raw CR cannot stand inside a JSON string
-    for number, line in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
-        if not line or line.isspace():
-            continue
-        try:
-            items.append(_ITEM.validate_json(line))
-            continue
-        except ValidationError:
-            pass
-        try:
-            items.append(ItemRecord.model_validate(parse_json(line, f"{path}:{number}")))
-        except ValidationError as exc:
-            raise EcombenchError(f"{path}:{number}: {describe(exc)}") from exc
+    finally:
+        text.detach()  # the caller closes its file
     counts = Counter(item.task for item in items)
     for task, count in counts.items():
         if count < scored.get(task, 0):

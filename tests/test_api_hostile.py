@@ -6,6 +6,7 @@ another origin, an endless or trickling body, a malformed reply, another model's
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -371,3 +372,28 @@ def test_kept_answers_count_this_runs_answers_not_the_whole_cache(server, tmp_pa
     server.behave = behave
     with pytest.raises(EcombenchError, match=r"HTTP 500 Internal Server Error, 1 tries; 1 answers of this run are kept"):
         run(options(server.url, tmp_path, limit=3))
+
+
+# Issue 37: the default name is what --model asked for; what is kept of a server's text is bounded.
+
+
+def test_a_served_run_is_named_after_model_and_keeps_a_bounded_server_id(server):
+    from ecombench.run import default_name
+
+    server.model_id = "model-1"  # whatever is asked for, model-1 answers
+    assert default_name(resolve_served_model(server.url, "org/model-2", None, 10)) == "model-2"
+    server.model_id = "m" * 300_000  # a 300 KB id
+    served = resolve_served_model(server.url, "model-2", None, 10)
+    digest = hashlib.sha256(server.model_id.encode()).hexdigest()[:16]
+    assert served.model_id == "m" * 200 + f"... (300000 characters, sha256 {digest})"
+    other = server.model_id[:-1] + "n"  # the same start: still another model
+    server.model_id = other
+    assert resolve_served_model(server.url, "model-2", None, 10).identity != served.identity
+
+
+@pytest.mark.slow
+def test_a_run_against_a_server_with_a_300_kb_id_keeps_a_small_record(server, tmp_path):
+    server.model_id = "m" * 300_000
+    result = run(options(server.url, tmp_path, model="model-2"))
+    record = tmp_path / "subs" / f"{result.submission.id}.json"
+    assert result.submission.name == "model-2" and record.stat().st_size < 20_000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -290,3 +291,101 @@ def test_any_name_renders_inert_in_every_output_format(name):
     assert all(cell[i - 1] == "\\" for i, c in enumerate(cell) if c == "|")  # never a bare column break
     guarded = csv_cell(name)
     assert not str(guarded).startswith(("=", "+", "-", "@", "\t", "\r"))
+
+
+# --- issue 37, B11: max_gen_toks at or above the model's length -------------------------------------------
+
+
+def _long_answer_task(folder: Path, max_gen_toks: int) -> Path:
+    import shutil
+
+    shutil.copytree(Path(__file__).resolve().parent.parent / "tasks" / "starter", folder)
+    yaml = folder / "title_translation_de.yaml"
+    yaml.write_text(
+        yaml.read_text().replace("task: starter_title_translation_de", "task: long_answers").replace("max_gen_toks: 100", f"max_gen_toks: {max_gen_toks}")
+    )
+    for other in folder.glob("*.yaml"):
+        if other.name not in ("_base.yaml", "title_translation_de.yaml"):
+            other.unlink()
+    return yaml
+
+
+def test_a_task_asking_more_new_tokens_than_the_model_holds_is_one_line_before_generation(tmp_path):
+    from ecombench.run import check_room
+
+    yaml = _long_answer_task(tmp_path / "long", 5000)
+    task = build_index([tmp_path / "long"]).tasks["long_answers"]
+    with pytest.raises(EcombenchError) as caught:
+        check_room([task], "generate", 2048)
+    assert str(caught.value) == (
+        f"{yaml}: task long_answers asks for up to 5000 new tokens (max_gen_toks), but the model's maximum length is 2048 tokens, "
+        "prompt and answer together; lower max_gen_toks, or pass --model-args max_length=N for a model that takes more"
+    )
+    check_room([task], "generate", 5001)  # room for a one-token prompt: lm-eval cuts prompts from the left
+
+
+@pytest.mark.slow
+def test_run_with_such_a_task_is_one_line_and_exit_2(tmp_path):
+    _long_answer_task(tmp_path / "long", 2048)  # builtin:tiny holds 2048 positions
+    done = _cli(
+        "run",
+        "--model",
+        "builtin:tiny",
+        "--task-path",
+        str(tmp_path / "long"),
+        "--trust-tasks",
+        "--tasks",
+        "long_answers",
+        "--submissions-dir",
+        str(tmp_path / "subs"),
+    )
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("ecombench: building builtin:tiny")]  # a fresh cache's notice
+    assert done.returncode == 2 and len(errors) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert errors[0].startswith("ecombench: error: ") and "task long_answers asks for up to 2048 new tokens (max_gen_toks)" in errors[0]
+    assert not (tmp_path / "subs").exists() or not list((tmp_path / "subs").glob("*.json"))
+
+
+# --- issue 37, B12: /dev/zero, FIFOs and endless lines where a JSON Lines file is expected --------------------
+
+
+def test_jsonl_readers_refuse_what_is_not_a_regular_file_before_reading(tmp_path):
+    from ecombench.io import read_text
+
+    fifo = tmp_path / "fifo.jsonl"
+    os.mkfifo(fifo)  # opened for reading, it would wait for a writer forever
+    for path in (Path("/dev/zero"), fifo, tmp_path):
+        with pytest.raises(EcombenchError, match=rf"^{re.escape(str(path))}: not a regular file; it is not read$"):
+            list(iter_jsonl(path))
+        with pytest.raises(EcombenchError, match=rf"^{re.escape(str(path))}: not a regular file; it is not read$"):
+            read_text(path)
+
+
+def test_a_jsonl_line_over_the_cap_is_one_error_naming_the_line(tmp_path, monkeypatch):
+    path = tmp_path / "preds.jsonl"
+    path.write_text('{"index": 0, "prediction": "a"}\n{"index": 1, "prediction": "' + "b" * (2 << 20) + '"}\n')
+    monkeypatch.setattr(io, "MAX_LINE_BYTES", 1 << 20)
+    rows = iter_jsonl(path)
+    assert next(rows) == (1, {"index": 0, "prediction": "a"})
+    with pytest.raises(EcombenchError, match=rf"^{re.escape(str(path))}:2: a line over 1 MiB; it is not read$"):
+        next(rows)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["score", "--data", "/dev/zero", "--predictions", "{preds}"],
+        ["score", "--data", "{data}", "--predictions", "/dev/zero"],
+        ["import", "jsonl", "/dev/zero", "--name", "x", "--type", "retrieval"],
+        ["import", "shopbench", "/dev/zero", "--name", "x"],
+        ["import", "ecinstruct", "/dev/zero", "--name", "x"],
+        ["import", "oamine", "/dev/zero", "--name", "x"],
+    ],
+    ids=["score-data", "score-predictions", "jsonl", "shopbench", "ecinstruct", "oamine"],
+)
+def test_dev_zero_as_an_input_file_is_one_line(tmp_path, args):
+    data = write_jsonl(tmp_path / "data.jsonl", [record("t", "multiple-choice", "accuracy", 1, prompt="Q1")])
+    preds = write_jsonl(tmp_path / "preds.jsonl", [{"index": 0, "prediction": "1"}])
+    done = _cli(*[a.format(data=data, preds=preds) for a in args], home=tmp_path / "home")
+    _one_line_error(done, "/dev/zero: not a regular file; it is not read")
+    assert not (tmp_path / "home").exists()

@@ -220,3 +220,26 @@ def test_a_browser_leaving_mid_reply_writes_nothing_to_stderr(tmp_path, capsys):
         assert capsys.readouterr().err == "ecombench: warning: a request failed: RuntimeError: boom\n"
     finally:
         server.server_close()
+
+
+# Issue 37, B10: the data check read the raw path, the file server the decoded one.
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "path", ["/data/board-0.js", "/data%2Fboard-0.js", "/%64ata/board-0.js", "/%2e/data/board-0.js", "/assets/../data/board-0.js", "//data/board-0.js"]
+)
+def test_a_data_script_named_in_another_spelling_is_refused_across_sites_too(served, path):
+    _, port = served
+    status, _, body = get(port, path, {"Sec-Fetch-Site": "cross-site"})
+    assert status == 403 and b"secret-model" not in body
+    status, _, body = get(port, path, {"Sec-Fetch-Site": "same-origin"})
+    assert status == 200 and b"secret-model" in body  # the same file, for the report's own pages
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", ["/data%2Fboard-0.json", "/%2e/data/board-0.json", "/assets/../data/board-0.json"])
+def test_data_json_in_another_spelling_is_the_same_json(served, path):
+    _, port = served
+    status, headers, body = get(port, path)
+    assert status == 200 and headers["Content-Type"].startswith("application/json") and "secret-model" in json.dumps(json.loads(body))

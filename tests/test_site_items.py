@@ -4,6 +4,7 @@ answers and errors."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -89,7 +90,7 @@ def test_items_read_by_the_fast_parser_are_what_the_plain_reader_gives(tmp_path)
         "   ",
     ]
     data = ("\r\n".join(lines) + "\n").encode()
-    got = parse_items(data, tmp_path / "x.items.jsonl", "sid", {MC: 4})
+    got = parse_items(io.BytesIO(data), tmp_path / "x.items.jsonl", "sid", {MC: 4})
     assert got == [ItemRecord.model_validate(json.loads(line)) for line in lines[:4]]
     assert got[2].parsed == json.loads("[" * 300 + "]" * 300) and got[3].parsed == "\ud800"
 
@@ -98,8 +99,8 @@ def test_a_broken_or_cut_items_file_is_one_error_naming_the_line(tmp_path):
     path = tmp_path / "x.items.jsonl"
     good = json.dumps(ITEM)
     with pytest.raises(EcombenchError, match=r"x.items.jsonl:2: not valid JSON"):
-        parse_items(f"{good}\n{good[:-5]}\n".encode(), path, "sid", {MC: 2})
+        parse_items(io.BytesIO(f"{good}\n{good[:-5]}\n".encode()), path, "sid", {MC: 2})
     with pytest.raises(EcombenchError, match=r"x.items.jsonl:1: .*score"):
-        parse_items(json.dumps({**ITEM, "score": 7}).encode(), path, "sid", {MC: 1})
+        parse_items(io.BytesIO(json.dumps({**ITEM, "score": 7}).encode()), path, "sid", {MC: 1})
     with pytest.raises(EcombenchError, match=r"1 items of task 'starter_category_mc', but submission 'sid' scored 2; the file is cut short"):
-        parse_items(good.encode(), path, "sid", {MC: 2})
+        parse_items(io.BytesIO(good.encode()), path, "sid", {MC: 2})

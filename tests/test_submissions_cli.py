@@ -23,7 +23,7 @@ def _saved(folder, name, day, score=0.5):
 def test_remove_takes_the_record_and_its_items_and_leaves_nothing_behind(tmp_path):
     sub = _saved(tmp_path, "a", 1)
     other = _saved(tmp_path, "b", 2)
-    removed = submissions.remove(tmp_path, sub)
+    removed = submissions.remove(tmp_path, sub).removed
     assert sorted(p.name for p in removed) == [f"{sub.id}.items.jsonl", f"{sub.id}.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"{other.id}.json", f"{other.id}.items.jsonl"])
     with pytest.raises(EcombenchError, match="no such submission"):

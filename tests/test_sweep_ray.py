@@ -78,6 +78,7 @@ def _dead_pid() -> int:
     "content, age_s, free",
     [
         ("{host}-{live}-ab12", 0, False),  # this host, live driver
+        ("{host}-{live}-ab12", 3600, True),  # this host, a claim from before start times whose pid lives: no heartbeat for an hour
         ("{host}-{dead}-ab12", 0, True),  # this host, driver gone
         ("0f0f0f-1-ab12", 0, False),  # another host, refreshed just now
         ("0f0f0f-1-ab12", 3600, True),  # another host, no heartbeat for an hour

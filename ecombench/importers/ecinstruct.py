@@ -109,7 +109,13 @@ def _ranking_labels(path: Path) -> list[list[str]]:
     if not isinstance(labels, list):
         raise EcombenchError(f"{path}: expected eCeLLM's label.json, a list of label lists ({LABELS_HOME})")
     for number, entry in enumerate(labels, start=1):
-        if not isinstance(entry, list) or not entry or len(entry) > 20 or not all(x in ESCI_GAIN for x in entry) or len(set(entry)) != len(entry):
+        if (
+            not isinstance(entry, list)
+            or not entry
+            or len(entry) > 20
+            or not all(isinstance(x, str) and x in ESCI_GAIN for x in entry)
+            or len(set(entry)) != len(entry)
+        ):
             raise EcombenchError(f"{path}: entry {number}: expected a list of distinct ESCI labels (E, S, C, I), got {str(entry)[:60]}")
     return labels
 

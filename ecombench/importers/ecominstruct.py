@@ -65,23 +65,30 @@ def _text(path: Path) -> str:
 
 
 _FIELD = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+MAX_PROMPT_CHARS = 1 << 20  # a filled prompt: EcomGPT's are a few hundred characters, a long product text some thousands
 
 
 def fill(template: str, **fields: str) -> str:
     """``template`` with each ``{name}`` of ``fields`` put in and ``{{``/``}}`` as one brace (``str.format``'s reading of
     the published templates), and nothing else: a format spec, conversion, index or attribute (``{sentences:>400000000}``,
-    ``{0}``, ``{ex.__class__}``) is refused, never evaluated."""
-
-    def one(match: re.Match[str]) -> str:
+    ``{0}``, ``{ex.__class__}``) is refused, never evaluated. A prompt that would be longer than ``MAX_PROMPT_CHARS``
+    (a field put in 20,000 times) is refused before it is built."""
+    parts: list[str] = []
+    size = len(template)
+    for match in _FIELD.finditer(template):
         text = match.group(0)
         if text in ("{{", "}}"):
-            return text[0]
-        if match.group(1) in fields:
-            return fields[match.group(1)]
-        shown = text if len(text) <= 40 else text[:37] + "..."
-        raise _Unreadable(f"test_prompt.instruction: {shown!r} is not one of {', '.join('{' + f + '}' for f in fields)} (nothing else is filled in)")
-
-    return _FIELD.sub(one, template)
+            size -= 1
+            continue
+        if match.group(1) not in fields:
+            shown = text if len(text) <= 40 else text[:37] + "..."
+            raise _Unreadable(f"test_prompt.instruction: {shown!r} is not one of {', '.join('{' + f + '}' for f in fields)} (nothing else is filled in)")
+        parts.append(match.group(1))
+        size += len(fields[match.group(1)]) - len(text)
+    if size > MAX_PROMPT_CHARS:
+        counts = ", ".join(f"{{{name}}} {parts.count(name)} times" for name in dict.fromkeys(parts))
+        raise _Unreadable(f"the filled prompt would be {size} characters ({counts}), over the {MAX_PROMPT_CHARS} limit")
+    return _FIELD.sub(lambda m: m.group(0)[0] if m.group(0) in ("{{", "}}") else fields[m.group(1)], template)
 
 
 def _meta(folder: Path) -> dict[str, Any]:
@@ -198,7 +205,10 @@ def _folder_rows(folder: Path, kind: str) -> tuple[list[dict[str, Any]], str]:
             if chosen is None:
                 raise _Unreadable(f"test.json:{number}: no label_set in the row, and meta-info.json has no label_set/label_key")
             labels = chosen
-        prompt = header + fill(template, sentences=sentence, label_set=sep.join(labels), ex="")
+        try:
+            prompt = header + fill(template, sentences=sentence, label_set=sep.join(labels), ex="")
+        except _Unreadable as exc:
+            raise _Unreadable(f"test.json:{number}: {exc}") from None
         truth = _truth(kind, number, row, sentence, labels, meta, sep)
         rows.append(make_record(folder.name, "generation", metric, track, prompt, truth))
     return rows, f"EcomGPT {folder.name}: {meta['defi']} ({kind}, scored as EcomGPT's {cls}: {metric})"

@@ -78,21 +78,22 @@ class _Handler(SimpleHTTPRequestHandler):
         if not self._host_ok():
             self.send_error(421, "Misdirected Request: this server answers to localhost only")
             return None
-        path = self.path.split("?", 1)[0].split("#", 1)[0].lstrip("/")
-        top = path.split("/", 1)[0]
-        if top in DATA_FOLDERS and path.endswith(".json"):
-            return self._data_json(path)
+        # the path as the file server reads it (decoded, `.` and `..` resolved), so `/data%2Fboard-0.js`,
+        # `/%64ata/...`, `/%2e/data/...` and `/assets/../data/...` are the data they name
+        local = Path(self.translate_path(self.path))
+        top = os.path.relpath(local, self.directory).split(os.sep, 1)[0]
+        if top in DATA_FOLDERS and local.name.endswith(".json"):
+            return self._data_json(local.with_name(local.name.removesuffix(".json") + ".js"))
         if top in DATA_FOLDERS and not self._same_origin():
             self.send_error(403, "Forbidden: the report's data is for its own pages (fetch X.json)")
             return None
         return super().send_head()
 
-    def _data_json(self, path: str):  # type: ignore[no-untyped-def]
+    def _data_json(self, local: Path):  # type: ignore[no-untyped-def]
         import io
 
         from ecombench.leaderboard.sitedata import script_value
 
-        local = Path(self.translate_path("/" + path.removesuffix(".json") + ".js"))
         try:
             text = local.read_text(encoding="utf-8") if local.is_file() else None
         except (OSError, UnicodeDecodeError):

@@ -31,10 +31,10 @@ from ecombench.errors import EcombenchError
 from ecombench.io import atomic_writer, read_cache_pickle
 from ecombench.leaderboard.render import columns
 from ecombench.leaderboard.stats import shown_decimals
-from ecombench.leaderboard.store import _digest
+from ecombench.leaderboard.store import read_entry
 from ecombench.leaderboard.table import REFERENCE_KIND, BoardTable
 from ecombench.paths import cache_dir
-from ecombench.submissions import GenerationSettings, ItemRecord, Submission, load
+from ecombench.submissions import GenerationSettings, ItemRecord, Submission, parse_record
 from ecombench.taskindex import TaskIndex, TaskInfo
 
 ITEMS_PER_CHUNK = 500  # a page of the explorer needs one or two chunks; 20,000 items make 40
@@ -239,7 +239,7 @@ def load_details(folder: Path, files: dict[str, str]) -> tuple[dict[str, dict[st
     warnings: list[str] = []
     changed = len(old) != len(files)
     for sid, name in files.items():
-        digest = _digest(str(folder / name))
+        data, digest, why = read_entry(folder / name)
         hit = old.get(name)
         if digest is not None and hit is not None and hit[0] == digest and hit[1] == sid:
             entries[name] = hit
@@ -247,7 +247,9 @@ def load_details(folder: Path, files: dict[str, str]) -> tuple[dict[str, dict[st
             continue
         changed = True
         try:
-            sub = load(folder / name)
+            if data is None:
+                raise EcombenchError(str(why))
+            sub = parse_record(data, folder / name)
         except EcombenchError as exc:
             warnings.append(f"skipped {exc}")
             continue

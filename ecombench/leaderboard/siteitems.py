@@ -25,7 +25,7 @@ from typing import Any
 
 from ecombench.errors import EcombenchError
 from ecombench.leaderboard.sitedata import PROTO_KEY, TaskTexts, _json, chunk_file, index_file, item_payload, script, shard_of, task_texts, texts_key
-from ecombench.submissions import items_path, parse_items
+from ecombench.submissions import open_items, parse_items
 from ecombench.taskindex import TaskIndex
 
 SUBMISSIONS_PER_BUNDLE = 40
@@ -182,20 +182,18 @@ class ItemsWriter:
         """Write (or keep) one submission's items, from its items file alone: the record's part is ``d``, its
         cached ``sitedata`` entry (nothing of the record is read again)."""
         self.counts[sid] = 0
-        try:
-            path = items_path(self.folder, d["items_file"], sid)
-        except EcombenchError as exc:
-            self.warnings.append(f"no items in the report for {sid}: {exc}")
-            return
-        data = _read(path)
-        if data is None:
-            return
-        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-        if self._keep(sid, digest):
-            return
         tasks: dict[str, list[Any]] = d["tasks"]
         try:
-            items = parse_items(data, path, sid, {t: r[1] for t, r in tasks.items()})
+            path, handle = open_items(self.folder, d["items_file"], sid)
+            with handle:  # hashed, then (unless kept from the last build) parsed: two streaming reads, never the file in memory
+                digest = hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+                if self._keep(sid, digest):
+                    return
+                handle.seek(0)
+                items = parse_items(handle, path, sid, {t: r[1] for t, r in tasks.items()})
+        except OSError as exc:
+            self.warnings.append(f"no items in the report for {sid}: {self.folder / d['items_file']}: cannot read ({exc.strerror})")
+            return
         except EcombenchError as exc:
             self.warnings.append(f"no items in the report for {sid}: {exc}")
             return

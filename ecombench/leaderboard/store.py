@@ -24,9 +24,10 @@ from ecombench.errors import EcombenchError
 from ecombench.io import atomic_writer, read_cache_pickle
 from ecombench.leaderboard import overlap
 from ecombench.paths import cache_dir
-from ecombench.submissions import Submission, load
+from ecombench.submissions import Submission, load, parse_record, read_record
 
-INDEX_VERSION = 8  # 3: scores outside [0, 1] are refused on load; 4: entries keyed by a hash of the file bytes, not size and mtime; 5: shots; 6: rules; 7: efficiency; 8: overlap
+INDEX_VERSION = 9  # 3: scores outside [0, 1] are refused on load; 4: entries keyed by a hash of the file bytes, not size and mtime; 5: shots; 6: rules;
+# 7: efficiency; 8: overlap; 9: measures and counts bounded on load
 # what a run cost (Submission.efficiency), shown on the board only when asked (--efficiency); None for records without it
 EFFICIENCY_COLUMNS = [
     "efficiency:generate_s",
@@ -90,13 +91,13 @@ def _read_index(path: Path) -> dict[str, Any]:
     return index if isinstance(index, dict) and index.get("version") == INDEX_VERSION else {}
 
 
-def _digest(path: str) -> str | None:
-    """A hash of the file's bytes (None if it cannot be read; ``load`` then says why)."""
+def read_entry(path: Path) -> tuple[bytes | None, str | None, str | None]:
+    """A record file's bytes, a hash of them, and None; or None, None and why it is not read (``read_record``'s guard)."""
     try:
-        with open(path, "rb") as handle:  # plain open: a third faster than Path.read_bytes over thousands of files
-            return hashlib.blake2b(handle.read(), digest_size=16).hexdigest()
-    except OSError:
-        return None
+        data = read_record(path)
+    except EcombenchError as exc:
+        return None, None, str(exc)
+    return data, hashlib.blake2b(data, digest_size=16).hexdigest(), None
 
 
 def load_folder(folder: Path, use_index: bool = True) -> Loaded:
@@ -108,24 +109,25 @@ def load_folder(folder: Path, use_index: bool = True) -> Loaded:
     old = cached_index.get("files", {})
     files: dict[str, Any] = {}
     changed = False
-    with os.scandir(folder) as entries:
-        names = sorted(e.name for e in entries if e.name.endswith(".json") and e.is_file())
+    with os.scandir(folder) as entries:  # links and FIFOs too: read_record refuses them with a warning
+        names = sorted(e.name for e in entries if e.name.endswith(".json") and not e.is_dir(follow_symlinks=False))
     for name in names:
-        path = os.path.join(folder, name)
-        digest = _digest(path)
+        path = Path(folder, name)
+        data, digest, why = read_entry(path)
         cached = old.get(name)
         if digest is not None and cached is not None and cached["digest"] == digest:
             files[name] = cached
             continue
         changed = True
+        if data is None:
+            files[name] = {"digest": None, "error": why}  # not cached: read again next time
+            continue
         try:
-            sub = load(Path(path))
+            sub = parse_record(data, path)
             meta, scores = _rows(sub, name)
             entry: dict[str, Any] = {"meta": meta, "scores": scores}
         except EcombenchError as exc:
             entry = {"error": str(exc)}  # the same bytes give the same error
-        if digest is not None and _digest(path) != digest:
-            digest = None  # rewritten while being read: the entry may be of other bytes than the hash; read it again next time
         files[name] = {"digest": digest, **entry}
     if not changed and files.keys() == old.keys() and "frames" in cached_index:
         meta, score_frame, warnings = cached_index["frames"]  # nothing changed: the finished tables
@@ -178,14 +180,19 @@ def from_submissions(subs: list[Submission]) -> Loaded:
     return _frames(metas, scores)
 
 
-def load_submissions(folder: Path) -> list[Submission]:
-    """Full records (for ``compare``): all of them, validated."""
+def load_records(folder: Path) -> list[tuple[Path, Submission]]:
+    """Full records with the file each is in (a record renamed by hand is known by its id all the same), validated."""
     out = []
     for path in sorted(folder.glob("*.json")):
         try:
-            out.append(load(path))
+            out.append((path, load(path)))
         except EcombenchError:
             continue
     if not out:
         raise EcombenchError(f"{folder}: no submissions yet; make a first one with: ecombench run --model builtin:tiny --submissions-dir {folder}")
     return out
+
+
+def load_submissions(folder: Path) -> list[Submission]:
+    """Full records (for ``compare``): all of them, validated."""
+    return [sub for _, sub in load_records(folder)]

@@ -269,9 +269,10 @@ def submission_files(record: Path) -> list[str]:
 class Claims:
     """Per-job claim files ``KEY.claim`` in ``folder``, created with O_CREAT|O_EXCL.
 
-    A claim holds its driver's owner tag (host hash and pid) and a nonce. It is free again when
-    that driver is dead: on this host its pid is gone; from another host it was not refreshed for
-    ``STALE_S`` (a live driver touches its claims every ``HEARTBEAT_S``).
+    A claim holds its driver's owner tag (host hash and pid), a nonce and the process's start time. It is
+    free again when that driver is dead: on this host its pid is gone or is another process now (a claim
+    from before start times were recorded: when it was not refreshed for ``STALE_S``); from another host it
+    was not refreshed for ``STALE_S`` (a live driver touches its claims every ``HEARTBEAT_S``).
     """
 
     HEARTBEAT_S = 60.0
@@ -341,7 +342,11 @@ class Claims:
             # restart, this driver's own included), told by the start time the claim recorded
             pid, started = int(_TAG.match(text).group(2)), text.partition(" started ")[2].strip()  # type: ignore[union-attr]
             now = process_start(pid)
-            return is_stale(Path(text.split(" ")[0]), "") or bool(started and now and started != now)
+            if is_stale(Path(text.split(" ")[0]), "") or bool(started and now and started != now):
+                return True
+            # a claim from before claims recorded a start time cannot tell its driver from a process that reused the
+            # pid: it is stale once its heartbeat stops (every driver, of any version, refreshes its claims)
+            return not started and age > self.STALE_S
         return age > self.STALE_S  # another host (or a claim still being written): by its heartbeat
 
     def _clear_if_stale(self, path: Path) -> bool:
