@@ -18,7 +18,7 @@ from typing import Any
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_writer, read_cache_pickle
 from ecombench.leaderboard.compare import by_hash, compare_items, interval_text, p_text, task_json
-from ecombench.leaderboard.store import _digest
+from ecombench.leaderboard.store import read_entry
 from ecombench.leaderboard.table import BoardTable
 from ecombench.paths import cache_dir
 from ecombench.submissions import ItemRecord, Submission, load, load_items
@@ -68,7 +68,7 @@ def pair_payload(
         if sid not in subs:
             try:
                 subs[sid] = load(folder / file)
-                stamps[sid] = f"{_digest(str(folder / file))}:{(items_digests or {}).get(sid)}"
+                stamps[sid] = f"{read_entry(folder / file)[1]}:{(items_digests or {}).get(sid)}"
             except EcombenchError as exc:
                 warnings.append(f"no paired tests for {sid}: {exc}")
                 subs[sid] = None
