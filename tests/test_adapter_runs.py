@@ -170,3 +170,39 @@ def test_a_shared_pass_counts_its_time_to_each_adapter_by_its_tokens(monkeypatch
     # rows of 2 prompt tokens: "one" 2 + 4 = 6 tokens, "two" 2 + 1 = 3; 10 s split 6:3
     assert shared.settle("one") == pytest.approx(10 * 6 / 9 - 10)  # hosted the whole pass, owns two thirds of it
     assert shared.settle("two") == pytest.approx(10 * 3 / 9)
+
+
+@pytest.mark.slow
+def test_a_local_sweep_scores_its_cells_together_as_each_alone(tiny_model, tmp_path, monkeypatch):
+    import yaml
+
+    from ecombench.train.sweep import load_sweep, run_sweep
+
+    tasks = ["core_rating_mc", "starter_title_generation"]
+    config = {
+        "name": "pair",
+        "output": str(tmp_path / "sweep"),
+        "compare_to_base": False,
+        "train": {
+            "model": "builtin:tiny",
+            "submissions_dir": str(tmp_path / "subs"),
+            "data": {"max_per_task": 10},
+            "train": {"max_steps": 2, "batch_size": 1, "max_length": 512},
+            "eval": {"tasks": tasks, "limit": 3},
+        },
+        "grid": {"tracks": ["user_behavior_alignment"], "num_capabilities": [1], "tasks_per_capability": [1], "ranks": [2, 4]},
+    }
+    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(config))
+    spy = _Spy(monkeypatch)
+    result = run_sweep(load_sweep(tmp_path / "sweep.yaml"), executor=LocalExecutor())
+    assert [row["id"] for row in result.rows] == ["k1-t1-r2", "k1-t1-r4"]
+    assert spy.loads == 1 and len(spy.passes) == 1 and len(set(spy.passes[0])) == 2  # both cells' adapters in one pass
+    for row in result.rows:
+        adapter = tmp_path / "sweep" / "cells" / row["id"]
+        sub_path = tmp_path / "subs" / f"{row['submission']}.json"
+        sub = submissions.load(sub_path)
+        assert sub.name == f"pair-{row['id']}" and sub.lineage is not None and sub.lineage.rank == row["rank"]
+        assert row["all_around"] == sub.all_around and "model-index" in (adapter / "README.md").read_text()  # the card holds the scores
+        alone = run(RunOptions(model=str(adapter), tasks=tasks, limit=3, use_cache=False, submissions_dir=tmp_path / "alone"))
+        assert _predictions(sub_path) == _predictions(alone.path)
+    assert not list((tmp_path / "sweep" / "claims").glob("*.claim"))  # every claim released once its cell was scored
