@@ -20,7 +20,15 @@ machine wall time carries the other workers' load; the load average before and a
 per-item predictions and scores are compared across the three ways, and the benchmark fails if any differ.
 torch gets ``--threads`` threads in every process (``ECOMBENCH_THREADS``), so that all ways get the same.
 
+``--engine`` measures generation alone, in this process, on the same prompts (each question's text as
+token ids, 1 new token for multiple choice, 100 otherwise) and adapters, three ways of serving four
+adapters from one loaded base, interleaved, CPU seconds: ``one_at_a_time`` (each adapter made active
+in turn, a pass of its own: what ``run`` did before), ``mixed`` (one pass, every adapter's rows in
+shared batches: what ``run`` does now) and ``merged`` (each adapter merged into the base weights for
+its own pass, then unmerged). It checks every adapter's tokens against ``one_at_a_time``.
+
     python benchmarks/bench_adapters.py /tmp/real/development.json --repeats 3
+    python benchmarks/bench_adapters.py /tmp/real/development.json --engine --repeats 3
 """
 
 from __future__ import annotations
@@ -94,6 +102,75 @@ def answers(folder: Path) -> dict[str, tuple[float, dict]]:
     return out
 
 
+def engine(args: argparse.Namespace, base: Path, adapters: list[Path]) -> None:
+    """Generation alone: one adapter at a time, mixed batches, merged weights (see the module doc)."""
+    from dataclasses import replace
+
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ecombench.generation import Request, greedy_generate
+    from ecombench.lm import default_token_budget
+
+    torch.set_num_threads(args.threads)
+    rows = [json.loads(line) for line in args.dev.read_text(encoding="utf-8").splitlines() if line.strip()]
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    requests = [Request(tokenizer(r["input_field"])["input_ids"], 1 if r["is_multiple_choice"] else 100) for r in rows]
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), str(adapters[0]), adapter_name="a0")
+    for k, path in enumerate(adapters[1:], 1):
+        model.load_adapter(str(path), adapter_name=f"a{k}")
+    model.eval()
+    names = [f"a{k}" for k in range(len(adapters))]
+    # the budget `run` gives a batch on CPU (ecombench.lm: 512 MiB of keys and values)
+    settings = {"eos_ids": {tokenizer.eos_token_id}, "decode": tokenizer.decode, "token_budget": default_token_budget(model, "cpu")}
+
+    def one_at_a_time() -> list[list[int]]:
+        out = []
+        for name in names:
+            model.set_adapter(name)
+            out += greedy_generate(model, requests, **settings)
+        return out
+
+    def mixed() -> list[list[int]]:
+        return greedy_generate(model, [replace(r, adapter=name) for name in names for r in requests], **settings)
+
+    def merged() -> list[list[int]]:
+        out = []
+        for name in names:
+            model.set_adapter(name)
+            model.merge_adapter()
+            try:
+                out += greedy_generate(model, requests, **settings)
+            finally:
+                model.unmerge_adapter()
+        return out
+
+    cpu: dict[str, list[float]] = {"one_at_a_time": [], "mixed": [], "merged": []}
+    same: dict[str, int] = {}
+    reference: list[list[int]] = []
+    for _ in range(args.repeats):
+        for way, fn in (("one_at_a_time", one_at_a_time), ("mixed", mixed), ("merged", merged)):
+            start = time.process_time()
+            out = fn()
+            cpu[way].append(round(time.process_time() - start, 2))
+            reference = reference or out
+            same[way] = sum(a == b for a, b in zip(out, reference, strict=True))
+        print("  ".join(f"{k} {v[-1]:.1f} cpu-s" for k, v in cpu.items()), f"load {os.getloadavg()[0]:.1f}", file=sys.stderr)
+    m = {k: median(v) for k, v in cpu.items()}
+    report(
+        "adapters_generation_engine",
+        adapters=len(adapters),
+        rank=args.rank,
+        requests=len(requests),
+        threads=args.threads,
+        **{f"{k}_cpu_s": v for k, v in cpu.items()},
+        **{f"{k}_rows_identical": f"{same[k]}/{len(reference)}" for k in cpu},
+        mixed_ratio=round(m["one_at_a_time"] / m["mixed"], 2),
+        merged_ratio=round(m["one_at_a_time"] / m["merged"], 2),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("dev", type=Path, help="the starter kit's data/development.json (ShopBench format)")
@@ -101,6 +178,7 @@ def main() -> None:
     parser.add_argument("--adapters", type=int, default=4)
     parser.add_argument("--rank", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1, help="torch threads in every process")
+    parser.add_argument("--engine", action="store_true", help="generation alone, in this process: one adapter at a time, mixed, merged")
     args = parser.parse_args()
 
     from _workload import plain_model
@@ -110,6 +188,9 @@ def main() -> None:
     base = plain_model(cache_dir() / "bench" / "plain-llama-4x256")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        if args.engine:
+            engine(args, base, make_adapters(base, root / "adapters", args.adapters, args.rank))
+            return
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "ECOMBENCH_HOME": f"{tmp}/home", "ECOMBENCH_THREADS": str(args.threads)}
         ecombench = [sys.executable, "-m", "ecombench"]
         timed([[*ecombench, "import", "shopbench", str(args.dev), "--name", "kdd_dev"]], env)  # setup, not timed
