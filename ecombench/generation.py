@@ -42,6 +42,7 @@ from typing import Any
 DEFAULT_TOKEN_BUDGET = 16384  # cache slots per batch when the caller gives none (ecombench.lm sizes it from memory)
 MAX_ROWS = 256
 PREFILL_TOKENS = 4096  # prompts of one length prefilled together, up to this many tokens
+BASE_ADAPTER = "__base__"  # peft's name for "no adapter" in a mixed batch
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Request:
     tokens: Sequence[int]
     max_new: int
     stop: tuple[str, ...] = ()
+    adapter: str | None = None  # a peft model's adapter that answers this row (several adapters of one base in one pass)
 
 
 def plan_batches(lengths: Sequence[int], max_new: Sequence[int], token_budget: int, max_rows: int = MAX_ROWS) -> list[list[int]]:
@@ -302,12 +304,15 @@ def greedy_generate(
     results: list[list[int]] = [[] for _ in requests]
     lengths = [len(r.tokens) for r in requests]
     ragged = _ragged_attention(model, device) if ragged_attention else None
+    active = model.active_adapter if _adapters(requests) else None  # put back after passes that made others active
     try:
         with torch.inference_mode():
             _generate(model, requests, results, lengths, eos_ids, decode, device, token_budget, max_rows, on_done, refill, ragged)
     finally:
         if ragged is not None:
             model.config._attn_implementation = "sdpa"
+        if active is not None and model.active_adapter != active:
+            model.set_adapter(active)
     return results
 
 
@@ -364,25 +369,58 @@ def _packs(lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
     return packs
 
 
-def _prefills(model, prompts, device, use_cache, ragged):
+def _forward(model: Any, names: Sequence[str | None] | None, **kwargs: Any) -> Any:
+    """``model(**kwargs)``, each batch row answered by its adapter in ``names`` (a peft model holding several;
+    None: no adapter named, the model as it is).
+
+    One adapter for every row is that adapter made active: the very forward pass of scoring it alone. Rows of
+    several adapters use peft's mixed-batch inference (``adapter_names``: the base layers once for all rows,
+    each adapter's low-rank update on its own rows; ``__base__`` for a row of the base alone)."""
+    if names is None:
+        return model(**kwargs)
+    first = names[0]
+    if any(n != first for n in names):
+        return model(**kwargs, adapter_names=[n or BASE_ADAPTER for n in names])
+    if first is None:
+        with model.disable_adapter():
+            return model(**kwargs)
+    if model.active_adapter != first:
+        model.set_adapter(first)
+    return model(**kwargs)
+
+
+def _per_adapter(adapters: Sequence[str | None] | None, lengths: Sequence[int], split: Callable[[Sequence[int], int], list[list[int]]]) -> list[list[int]]:
+    """``split(lengths, PREFILL_TOKENS)`` applied to each adapter's rows apart (in row order, adapters in order of
+    first appearance), so that a forward pass prefills one adapter's prompts only."""
+    if adapters is None or len(set(adapters)) <= 1:
+        return split(lengths, PREFILL_TOKENS)
+    groups: dict[str | None, list[int]] = {}
+    for row, name in enumerate(adapters):
+        groups.setdefault(name, []).append(row)
+    return [[rows[j] for j in part] for rows in groups.values() for part in split([lengths[r] for r in rows], PREFILL_TOKENS)]
+
+
+def _prefills(model, prompts, device, use_cache, ragged, adapters=None):
     """Prefill ``prompts``: yields ``(cache or None, [(row, first token, batch index, start, stop)])`` per forward
     pass, where each row's keys and values are ``[batch index, :, start:stop]`` of the returned cache.
 
     With ``RaggedAttention`` installed, prompts are packed into sequences (each attends to itself alone);
     otherwise prompts of the same length go together, others alone. Either way no prompt is padded, so its
-    first token is the one one-prompt generate gives."""
+    first token is the one one-prompt generate gives. ``adapters`` (one name per prompt, or None) keeps each
+    forward pass to one adapter's prompts."""
     import torch
 
     lengths = [len(p) for p in prompts]
     if ragged is None:
-        for group in _same_length_groups(lengths, PREFILL_TOKENS):
+        for group in _per_adapter(adapters, lengths, _same_length_groups):
             input_ids = torch.tensor([list(prompts[row]) for row in group], dtype=torch.long, device=device)
-            out = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=use_cache, logits_to_keep=1)
+            names = None if adapters is None else [adapters[row] for row in group]
+            out = _forward(model, names, input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=use_cache, logits_to_keep=1)
             tokens = out.logits[:, -1].argmax(-1).tolist()
             yield (_output_cache(out) if use_cache else None), [(row, int(tokens[j]), j, 0, lengths[row]) for j, row in enumerate(group)]
             del out
         return
-    for pack in _packs(lengths, PREFILL_TOKENS):
+    for pack in _per_adapter(adapters, lengths, _packs):
         spans, offset = [], 0
         for row in pack:
             spans.append((offset, offset + lengths[row]))
@@ -391,7 +429,9 @@ def _prefills(model, prompts, device, use_cache, ragged):
         positions = torch.cat([torch.arange(lengths[row], device=device) for row in pack])[None]
         ragged.segments = [(a, b - a) for a, b in spans]
         try:
-            out = model(
+            out = _forward(
+                model,
+                None if adapters is None else [adapters[pack[0]]],  # one sequence: the pack's prompts are one adapter's
                 input_ids=input_ids,
                 attention_mask=torch.ones_like(input_ids),
                 position_ids=positions,
@@ -405,11 +445,16 @@ def _prefills(model, prompts, device, use_cache, ragged):
         del out
 
 
+def _adapters(requests: Sequence[Request]) -> list[str | None] | None:
+    """Each request's adapter, or None when no request names one (the model answers as it is)."""
+    return [r.adapter for r in requests] if any(r.adapter for r in requests) else None
+
+
 def _prefill_only(model, requests, ids, results, device, ragged) -> list[int]:
     """Answer one-token requests by their prefill alone (``_prefills``), no cache kept. Returns the requests
     answered, in order."""
     ids = sorted(ids, key=lambda i: (-len(requests[i].tokens), i))
-    for _, answered in _prefills(model, [requests[i].tokens for i in ids], device, False, ragged):
+    for _, answered in _prefills(model, [requests[i].tokens for i in ids], device, False, ragged, _adapters([requests[i] for i in ids])):
         for row, token, *_ in answered:
             results[ids[row]] = [token]
     return ids
@@ -422,6 +467,7 @@ def _run_batch(model, requests, ids, results, eos_ids, decode, device, BufferLay
 
     ids = list(ids)
     reqs = [requests[i] for i in ids]
+    named = _adapters(requests)  # indexed by request (refills), where ``_adapters(reqs)`` is by row
     rows = len(reqs)
     width = max(len(r.tokens) for r in reqs)
     most_new = max(r.max_new for r in reqs)
@@ -431,7 +477,7 @@ def _run_batch(model, requests, ids, results, eos_ids, decode, device, BufferLay
     out_tokens: list[list[int]] = [[] for _ in reqs]
     # 1. Prefill without padding (``_prefills``: packed, or equal lengths together), so that every prompt's
     #    keys, values and first token are those of one-prompt generate.
-    for pkv, answered in _prefills(model, [r.tokens for r in reqs], device, True, ragged):
+    for pkv, answered in _prefills(model, [r.tokens for r in reqs], device, True, ragged, _adapters(reqs)):
         if layers is None:
             layers = [BufferLayer() for _ in pkv.layers]
             for layer, src in zip(layers, pkv.layers, strict=True):
@@ -479,7 +525,7 @@ def _run_batch(model, requests, ids, results, eos_ids, decode, device, BufferLay
         while (i := take(end, capacity - end + 1)) is not None:
             req = requests[i]
             input_ids = torch.tensor([list(req.tokens)], dtype=torch.long, device=device)
-            out = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=True, logits_to_keep=1)
+            out = _forward(model, named and [named[i]], input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=True, logits_to_keep=1)
             row = len(reqs)
             reqs.append(req)
             ids.append(i)
@@ -508,8 +554,15 @@ def _run_batch(model, requests, ids, results, eos_ids, decode, device, BufferLay
         if ragged is not None:
             ragged.set(starts, mask, col + 1)
         last = torch.tensor([[out_tokens[r][-1]] for r in live], device=device)
-        out = model(
-            input_ids=last, attention_mask=mask[:, : col + 1], position_ids=(positions + step)[:, None], use_cache=True, logits_to_keep=1, **{cache_name: cache}
+        out = _forward(
+            model,
+            named and [named[ids[r]] for r in live],  # decoding mixes adapters: one per row
+            input_ids=last,
+            attention_mask=mask[:, : col + 1],
+            position_ids=(positions + step)[:, None],
+            use_cache=True,
+            logits_to_keep=1,
+            **{cache_name: cache},
         )
         if ragged is not None:
             ragged.runs = None  # what follows (refill prefills) is plain attention

@@ -60,6 +60,10 @@ def is_greedy(kwargs: dict[str, Any]) -> bool:
 class FastHFLM(HFLM):
     """``HFLM`` whose greedy generation batches by token budget and never re-allocates its cache."""
 
+    # Set while several adapters of this base are scored one after another (ecombench.adapter_runs): it answers
+    # the greedy requests for the active adapter and, in the same batches, for the adapters still to come.
+    shared: Any = None
+
     def __init__(self, *args: Any, token_budget: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         from ecombench.generation import supports
@@ -117,7 +121,10 @@ class FastHFLM(HFLM):
             self.cache_hook.add_partial("generate_until", requests[i].args, text)
             pbar.update(1)
 
-        greedy_generate(self.model, specs, eos_ids=self._eos_ids(), decode=self.tok_decode, token_budget=self.token_budget, on_done=done)
+        if self.shared is not None:
+            self.shared.generate(self, requests, specs, done)
+        else:
+            greedy_generate(self.model, specs, eos_ids=self._eos_ids(), decode=self.tok_decode, token_budget=self.token_budget, on_done=done)
         pbar.close()
         return [s if s is not None else "" for s in out]
 

@@ -276,8 +276,12 @@ class Built:
     chat_template_sha256: str | None = None  # which template was applied (None when none is)
 
 
-def build_model(options: RunOptions, selection: Selection) -> Built:
-    """Stage 2: resolve ``--model`` (a folder, hub id, adapter, built-in or served model) and build its backend."""
+def build_model(options: RunOptions, selection: Selection, loaded: Any = None) -> Built:
+    """Stage 2: resolve ``--model`` (a folder, hub id, adapter, built-in or served model) and build its backend.
+
+    ``loaded``: an hf model already built that answers as this model (the base of several adapters, loaded once
+    with this adapter active: ``ecombench.adapter_runs``); nothing is loaded then.
+    """
     from ecombench import harness
 
     model_args = harness.parse_model_args(options.model_args)
@@ -335,6 +339,8 @@ def build_model(options: RunOptions, selection: Selection) -> Built:
                 trust_remote_code=options.trust_remote_code,
                 extra=model_args,
             )
+        elif loaded is not None:
+            lm = loaded
         else:
             assert model is not None  # resolved above whenever nothing is served
             lm = harness.build_lm(model, device=device, dtype=dtype, batch_size=batch_size, trust_remote_code=options.trust_remote_code, extra=model_args)

@@ -374,3 +374,57 @@ def test_a_model_with_its_own_attention_code_keeps_plain_sdpa(random_model, monk
     assert model.config._attn_implementation == "sdpa"
     monkeypatch.undo()
     assert ours == _one_at_a_time(model, tokenizer, requests)
+
+
+def _with_adapters(base_path, configs):
+    """A peft model over ``base_path`` holding one random LoRA adapter per ``(name, rank, target modules)``."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    model, tokenizer = _load(base_path)
+    peft_model = None
+    for seed, (name, rank, targets) in enumerate(configs):
+        torch.manual_seed(10 + seed)
+        config = LoraConfig(r=rank, target_modules=targets, init_lora_weights=False)  # random B: each adapter answers differently
+        if peft_model is None:
+            peft_model = get_peft_model(model, config, adapter_name=name)
+        else:
+            peft_model.add_adapter(name, config)
+    return peft_model.eval(), tokenizer
+
+
+@pytest.mark.slow
+def test_several_adapters_in_one_pass_answer_as_each_alone(random_model):
+    """Rows of two adapters and of the bare base share prefill passes (one adapter each) and decode batches
+    (one adapter per row); every answer is the one that adapter, made active, gives in a pass of its own."""
+    model, tokenizer = _with_adapters(random_model, [("one", 4, ["q_proj", "v_proj"]), ("two", 8, ["q_proj", "k_proj", "o_proj", "down_proj"])])
+    prompts = [f"Item {i}: " + "a blue cotton shirt " * (1 + (5 * i) % 7) + "\nAnswer: " for i in range(10)]
+    limits = [30, 1, 12, 1, 25, 3, 1, 18, 8, 30]
+    requests = [Request(tokenizer(p)["input_ids"], n) for p, n in zip(prompts, limits, strict=True)]
+    budget = 6 * (max(len(r.tokens) for r in requests) + 30)  # a few rows at a time: batches, refills and mixed decode steps
+    eos = {tokenizer.eos_token_id}
+    alone = {}
+    for name in ("one", "two"):
+        model.set_adapter(name)
+        alone[name] = greedy_generate(model, requests, eos_ids=eos, decode=tokenizer.decode, token_budget=budget)
+    with model.disable_adapter():
+        alone[None] = greedy_generate(model, requests, eos_ids=eos, decode=tokenizer.decode, token_budget=budget)
+    assert alone["one"] != alone["two"] and alone["one"] != alone[None]  # the adapters change answers, so the comparison below means something
+
+    model.set_adapter("one")
+    names_seen: list[tuple[str, ...]] = []
+    forward = model.forward
+
+    @functools.wraps(forward)
+    def spy(*args, **kwargs):
+        if "adapter_names" in kwargs:
+            names_seen.append(tuple(sorted(set(kwargs["adapter_names"]))))
+        return forward(*args, **kwargs)
+
+    model.forward = spy
+    together = [Request(r.tokens, r.max_new, adapter=name) for name in ("two", None, "one") for r in requests]
+    shared = greedy_generate(model, together, eos_ids=eos, decode=tokenizer.decode, token_budget=budget)
+    model.forward = forward
+    assert shared == alone["two"] + alone[None] + alone["one"]
+    assert ("__base__", "one", "two") in names_seen  # decode steps held rows of all three
+    assert model.active_adapter == "one"  # the adapter active before the pass is active after it

@@ -426,6 +426,8 @@ def run_many(options: list[Any], executor: LocalExecutor | RayExecutor | None = 
     """
     executor = executor or LocalExecutor()
     options = [replace(o, submissions_dir=o.submissions_dir.expanduser().resolve()) for o in options]
+    if isinstance(executor, LocalExecutor):
+        return _run_here(options, on_done)
     outcomes = []
     folder = options[0].submissions_dir if options else Path.cwd()
     with executor.delivery(folder) as delivery:
@@ -441,3 +443,30 @@ def run_many(options: list[Any], executor: LocalExecutor | RayExecutor | None = 
             if on_done is not None:
                 on_done(outcome)
     return outcomes
+
+
+def _run_here(options: list[Any], on_done: Callable[[Outcome], None] | None) -> list[Outcome]:
+    """``run_many`` in this process: adapters of one base with the same settings are scored together, the base
+    loaded once and their answers generated in shared batches (``ecombench.adapter_runs``); others one by one."""
+    from ecombench.adapter_runs import groups, run_adapters
+    from ecombench.run import run
+
+    done: dict[int, Outcome] = {}
+
+    def finished(i: int, result: Any) -> None:
+        if result.path is None:
+            raise EcombenchError(f"{options[i].model}: the run wrote no submission (a test set without answers?)")
+        done[i] = Outcome(options[i], result.path)
+        if on_done is not None:
+            on_done(done[i])
+
+    for group in groups(options):
+        if len(group) == 1:
+            finished(group[0], run(options[group[0]]))
+            continue
+
+        def each(k: int, result: Any, group: list[int] = group) -> None:
+            finished(group[k], result)
+
+        run_adapters([options[i] for i in group], on_result=each)
+    return list(done.values())  # in the order they finished

@@ -214,9 +214,18 @@ def prepare(config: TrainConfig, base: ResolvedModel, say: Callable[[str], None]
 
 
 def train(
-    config: TrainConfig, *, resume: bool = False, debug: bool = False, show_progress: bool = True, say: Callable[[str], None] | None = None
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    debug: bool = False,
+    show_progress: bool = True,
+    say: Callable[[str], None] | None = None,
+    score: bool = True,
 ) -> TrainOutcome:
-    """Train an adapter as ``config`` says and, unless ``eval.enabled`` is off, score it as a submission."""
+    """Train an adapter as ``config`` says and, unless ``eval.enabled`` is off, score it as a submission.
+
+    ``score=False`` leaves the closing evaluation to the caller (``ecombench sweep`` scores the adapters of its
+    cells together, ``score_adapters``): the outcome then has the lineage and no submission."""
     from ecombench import threads
     from ecombench.distributed import state as process_state
 
@@ -302,25 +311,53 @@ def train(
             _write_card(out, config, read_lineage(out), None)
         state.wait_for_everyone()  # the other processes score the adapter too (data-parallel eval)
         lineage = read_lineage(out) if state.is_main_process else None
-    if not config.eval.enabled:
+    if not config.eval.enabled or not score:
         return TrainOutcome(out, lineage, None)
-    from ecombench.run import RunOptions, run
+    from ecombench.run import run
 
-    scored_run = run(
-        RunOptions(
-            model=str(out),
-            tasks=config.eval.tasks,
-            limit=config.eval.limit,
-            name=config.name or out.name,
-            submissions_dir=config.submissions_dir,
-            batch_size=config.eval.batch_size,
-            debug=debug,
-            trust_remote_code=config.trust_remote_code,
-        ),
-        lineage=lineage,
-    )
+    scored_run = run(eval_options(config, out, debug), lineage=lineage)
     if scored_run.path is None:  # not the main process
         return TrainOutcome(out, None, None)
     if lineage is not None:
         _write_card(out, config, lineage, submissions.load(scored_run.path))
     return TrainOutcome(out, lineage, scored_run.path, scored_run.report)
+
+
+def eval_options(config: TrainConfig, adapter: Path, debug: bool = False) -> Any:
+    """The ``RunOptions`` of a trained adapter's closing evaluation (``config.eval``)."""
+    from ecombench.run import RunOptions
+
+    return RunOptions(
+        model=str(adapter),
+        tasks=config.eval.tasks,
+        limit=config.eval.limit,
+        name=config.name or adapter.name,
+        submissions_dir=config.submissions_dir,
+        batch_size=config.eval.batch_size,
+        debug=debug,
+        trust_remote_code=config.trust_remote_code,
+    )
+
+
+def score_adapters(trained: list[tuple[TrainConfig, TrainOutcome]], debug: bool = False) -> list[TrainOutcome]:
+    """The closing evaluations of adapters trained with ``score=False``, as ``train`` would run each: adapters of one
+    base with the same evaluation settings are scored together (the base loaded once, shared generation passes:
+    ``ecombench.adapter_runs``), the rest one by one. Each outcome gains its submission; each card its scores."""
+    from ecombench.adapter_runs import groups, run_adapters
+    from ecombench.run import run
+
+    options = [eval_options(config, outcome.adapter, debug) for config, outcome in trained]
+    results: dict[int, Any] = {}
+    for group in groups(options):
+        if len(group) == 1:
+            results[group[0]] = run(options[group[0]], lineage=trained[group[0]][1].lineage)
+        else:
+            for i, result in zip(group, run_adapters([options[i] for i in group], [trained[i][1].lineage for i in group]), strict=True):
+                results[i] = result
+    out = []
+    for i, (config, outcome) in enumerate(trained):
+        result = results[i]
+        if outcome.lineage is not None and result.path is not None:
+            _write_card(outcome.adapter, config, outcome.lineage, submissions.load(result.path))
+        out.append(replace(outcome, submission=result.path, report=result.report))
+    return out

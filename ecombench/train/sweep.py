@@ -109,6 +109,7 @@ class CellJob:
     delivery: Delivery
     debug: bool = False
     show_progress: bool = True
+    defer_scoring: bool = False  # train only: the driver scores the cells' adapters together afterwards
 
     @property
     def label(self) -> str:  # the Ray task's name
@@ -120,6 +121,7 @@ class CellResult:
     row: dict[str, Any]
     adapter: dict[str, bytes]  # gathered files, for a driver without a shared disk (else empty)
     submission: dict[str, bytes]
+    unscored: Any = None  # (its TrainConfig, its TrainOutcome) when its scoring was deferred
 
 
 @dataclass(frozen=True)
@@ -140,9 +142,11 @@ def run_cell(job: CellJob) -> CellResult | None:
             _note_worker(job.folder, job.cell["id"])
         config = _cell_config(job.sweep, job.cell, folder).model_copy(update={"submissions_dir": subs})
         resume = config.output is not None and (config.output / "train_config.json").is_file()
-        outcome = train(config, resume=resume, debug=job.debug, show_progress=job.show_progress)
+        outcome = train(config, resume=resume, debug=job.debug, show_progress=job.show_progress, score=not job.defer_scoring)
         if outcome.lineage is None:
             return None
+        if job.defer_scoring and config.eval.enabled:
+            return CellResult({}, {}, {}, unscored=(config, outcome))
         row = _row(job.cell, outcome.lineage, outcome.submission)
         if scratch is None:
             return CellResult(row, {}, {})
@@ -193,7 +197,9 @@ def run_sweep(
     A cell is claimed (``claims/ID.claim``) before it starts, so two drivers on one folder never
     train the same cell. ``on_cell(row, status)`` is called for each cell, ``status`` one of
     ``kept`` (finished before), ``trained``, ``failed`` (row has ``error``) and ``elsewhere``
-    (another driver holds it; row has ``owner``).
+    (another driver holds it; row has ``owner``). With the local executor the cells are trained first
+    and their adapters then scored together (``pipeline.score_adapters``: the base loaded once, shared
+    generation passes), so their ``trained`` rows come after the last cell has trained.
     """
     from ecombench import submissions
     from ecombench.distributed import launched_processes
@@ -212,6 +218,7 @@ def run_sweep(
     failed: dict[str, str] = {}
     elsewhere: dict[str, str] = {}
     main = True
+    local = executor.name == "local"
     # In an `accelerate launch` every process trains every cell together: no claims between them.
     with Claims(folder / "claims", enabled=launched_processes() == 1) as claims, executor.delivery(folder) as delivery:
 
@@ -229,16 +236,21 @@ def run_sweep(
                     claims.release(cell["id"])
                     notify(row, "kept")
                     continue
-                yield CellJob(sweep, cell, folder, subs, delivery, debug, show_progress=executor.name == "local")
+                yield CellJob(sweep, cell, folder, subs, delivery, debug, show_progress=local, defer_scoring=local and launched_processes() == 1)
 
+        unscored: list[tuple[dict[str, Any], Any]] = []  # (cell, (config, outcome)): trained, scored together below
         for outcome in executor.map(run_cell, waiting()):
             cell_id = outcome.job.cell["id"]
+            held = False  # claimed until scored
             try:
                 if outcome.error is not None:
                     failed[cell_id] = outcome.error
                     notify({"id": cell_id, "error": outcome.error}, "failed")
                 elif outcome.value is None:
                     main = False
+                elif outcome.value.unscored is not None:
+                    unscored.append((outcome.job.cell, outcome.value.unscored))
+                    held = True
                 else:
                     result: CellResult = outcome.value
                     unpack(result.adapter, folder / "cells" / cell_id)
@@ -246,7 +258,16 @@ def run_sweep(
                     atomic_write_text(folder / "cells" / cell_id / "result.json", json.dumps(result.row, indent=2) + "\n")
                     notify(result.row, "trained")
             finally:
-                claims.release(cell_id)
+                if not held:
+                    claims.release(cell_id)
+        if unscored:
+            from ecombench.train.pipeline import score_adapters
+
+            for (cell, _), scored in zip(unscored, score_adapters([pending for _, pending in unscored], debug), strict=True):
+                row = _row(cell, scored.lineage, scored.submission)
+                atomic_write_text(folder / "cells" / cell["id"] / "result.json", json.dumps(row, indent=2) + "\n")
+                notify(row, "trained")
+                claims.release(cell["id"])
     rows = [json.loads(p.read_text(encoding="utf-8")) for c in plan if (p := folder / "cells" / c["id"] / "result.json").is_file()]
     if rows and main:
         if base.eval.enabled and sweep.compare_to_base:
