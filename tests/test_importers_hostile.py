@@ -70,7 +70,10 @@ BASE = {"task": "t", "setting": "IND_Diverse_Instruction", "split": "test", "ins
         (b"[1, 2, 3]", r"record 1: expected a JSON object, got int"),
         (json.dumps([{**BASE}]).encode().replace(b'"a"}', b"1" * 5000 + b"}"), r"JSON value not readable"),
         (b"[" * 100_000 + b"]" * 100_000, r"JSON nested too deeply to read"),
-        (json.dumps([{**BASE, "options": 5}]).encode(), r":1: options: expected text \(options: a list of texts, or one written as JSON or as Python's str\(list\)\)"),
+        (
+            json.dumps([{**BASE, "options": 5}]).encode(),
+            r":1: options: expected text \(options: a list of texts, or one written as JSON or as Python's str\(list\)\)",
+        ),
         (json.dumps([{**BASE, "input": [[[["deep"]]]]}]).encode(), r":1: input: expected text"),
     ],
 )
