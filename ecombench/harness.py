@@ -87,6 +87,22 @@ class Sample:
 
 def quiet_lm_eval(debug: bool = False) -> None:
     """lm-eval logs every task load at WARNING; keep the terminal for ecombench's own output."""
+    quiet_logs(debug)
+    if debug:
+        return
+    import lm_eval.api.task
+    import lm_eval.evaluator
+    from tqdm import tqdm
+
+    # lm-eval draws one empty 0%..100% bar per task while building requests, and asks `git describe` for
+    # the hash of the current folder, which prints "fatal: not a git repository" outside a checkout.
+    lm_eval.api.task.tqdm = functools.partial(tqdm, disable=True)
+    lm_eval.evaluator.get_git_commit_hash = _quiet_git_hash
+
+
+def quiet_logs(debug: bool = False) -> None:
+    """The loggers of lm-eval and transformers at ERROR (INFO with ``debug``), without importing lm-eval:
+    training alone (``train --no-eval``) never loads it (0.5 s of a 5-step run's start-up)."""
     level = logging.INFO if debug else logging.ERROR
     for name in ("lm_eval", "lm-eval", "lm_eval.api.task", "lm_eval.evaluator"):
         logging.getLogger(name).setLevel(level)
@@ -98,16 +114,6 @@ def quiet_lm_eval(debug: bool = False) -> None:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    if debug:
-        return
-    import lm_eval.api.task
-    import lm_eval.evaluator
-    from tqdm import tqdm
-
-    # lm-eval draws one empty 0%..100% bar per task while building requests, and asks `git describe` for
-    # the hash of the current folder, which prints "fatal: not a git repository" outside a checkout.
-    lm_eval.api.task.tqdm = functools.partial(tqdm, disable=True)
-    lm_eval.evaluator.get_git_commit_hash = _quiet_git_hash
 
 
 def _quiet_git_hash() -> str | None:

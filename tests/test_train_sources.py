@@ -235,7 +235,7 @@ def test_mixture_config_rejects_unknown_keys(tmp_path):
 
 
 @pytest.mark.slow
-def test_token_dataset_streams_in_chunks_and_stops_at_the_step_budget(tiny_model):
+def test_token_dataset_streams_in_chunks_and_stops_at_the_step_budget(tiny_model, monkeypatch):
     """The trainer's dataset holds exactly tokenize()'s ids (as compact Arrow columns, built chunk by chunk),
     and with a step budget only the records in the mixture's order that fill it."""
     from transformers import AutoTokenizer
@@ -256,3 +256,8 @@ def test_token_dataset_streams_in_chunks_and_stops_at_the_step_budget(tiny_model
     # a record longer than the packed row counts only up to the row (training truncates it there)
     capped, _ = token_dataset(tok, records, max_tokens=3 * 4, row_length=4, chunk=7)
     assert len(capped) == 3
+    # under a budget the chunks start small and double (2, 4, 7, 7, ...): the same records, the same ids
+    monkeypatch.setattr("ecombench.train.trainer.FIRST_CHUNK", 2)
+    grown, grown_total = token_dataset(tok, records, max_tokens=budget, chunk=7)
+    assert grown["input_ids"] == whole["input_ids"][:10] and grown_total == sum(lengths[:10])
+    assert token_dataset(tok, records, max_tokens=10**9, chunk=7)[0]["input_ids"] == whole["input_ids"]

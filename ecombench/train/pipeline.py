@@ -258,7 +258,7 @@ def train(
         from ecombench import harness
         from ecombench.train.trainer import fit, last_checkpoint, save_adapter
 
-        harness.quiet_lm_eval(debug)
+        harness.quiet_logs(debug)  # run() below quiets lm-eval itself, if the adapter is scored
         if say is not None and state.is_main_process and (checkpoint := last_checkpoint(out)) is not None:
             say(f"resuming from {checkpoint.relative_to(out)} (the last checkpoint in {out})")
         model, tokenizer, result = fit(

@@ -81,6 +81,9 @@ def tokenize(tokenizer: Any, records: list[TrainRecord]) -> dict[str, list[list[
     return {"input_ids": ids, "completion_mask": masks}
 
 
+FIRST_CHUNK = 128  # records tokenized first under a token budget (then twice as many each time, up to the chunk)
+
+
 def token_dataset(
     tokenizer: Any, records: list[TrainRecord], max_tokens: int | None = None, row_length: int | None = None, chunk: int = 2048
 ) -> tuple[Any, int]:
@@ -89,7 +92,8 @@ def token_dataset(
 
     With ``max_tokens`` (a run of ``max_steps`` steps can use no more), records are taken in order until that
     many tokens are held (each record counted at most ``row_length``, where training truncates it), so a
-    5-step run on 75,000 records tokenizes a few hundred of them.
+    5-step run on 75,000 records tokenizes a few hundred of them: the chunks then start at ``FIRST_CHUNK``
+    records and double up to ``chunk`` (a whole first chunk of 2,048 took 1.3 s of the 5-step run's start-up).
     """
     import pyarrow as pa
     from datasets import Dataset
@@ -97,8 +101,10 @@ def token_dataset(
     batches = []
     held = 0  # tokens toward max_tokens (each record at most row_length)
     total = 0  # tokens of the records kept
-    for start in range(0, len(records), chunk):
-        part = tokenize(tokenizer, records[start : start + chunk])
+    start, size = 0, min(FIRST_CHUNK, chunk) if max_tokens is not None else chunk
+    while start < len(records):
+        part = tokenize(tokenizer, records[start : start + size])
+        start, size = start + size, min(2 * size, chunk)
         if max_tokens is not None:
             kept = 0
             for ids in part["input_ids"]:
