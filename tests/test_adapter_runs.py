@@ -109,20 +109,25 @@ def _adapter_folder(folder: Path, base: Path, **config: object) -> str:
     return str(folder)
 
 
-def test_only_lora_adapters_of_one_base_with_the_same_settings_share_a_pass(tiny_model, tmp_path):
-    other_base = tmp_path / "other-base"
-    other_base.mkdir()
-    (other_base / "config.json").write_text("{}")
-    (other_base / "model.safetensors").write_bytes(b"")
-    a, b, c = (_adapter_folder(tmp_path / n, tiny_model) for n in ("a", "b", "c"))
-    dora = _adapter_folder(tmp_path / "dora", tiny_model, use_dora=True)
-    ia3 = _adapter_folder(tmp_path / "ia3", tiny_model, peft_type="IA3")
+def _model_folder(folder: Path) -> Path:
+    """What model resolution takes for a model folder (nothing here loads it)."""
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "model.safetensors").write_bytes(b"")
+    return folder
+
+
+def test_only_lora_adapters_of_one_base_with_the_same_settings_share_a_pass(tmp_path):
+    base, other_base = _model_folder(tmp_path / "base"), _model_folder(tmp_path / "other-base")
+    a, b, c = (_adapter_folder(tmp_path / n, base) for n in ("a", "b", "c"))
+    dora = _adapter_folder(tmp_path / "dora", base, use_dora=True)
+    ia3 = _adapter_folder(tmp_path / "ia3", base, peft_type="IA3")
     elsewhere = _adapter_folder(tmp_path / "elsewhere", other_base)
     elsewhere2 = _adapter_folder(tmp_path / "elsewhere2", other_base)
     plain = RunOptions(model=a, tasks=["starter_category_mc"])
     runs = [
         plain,  # 0
-        replace(plain, model=str(tiny_model)),  # 1: the base itself, a full model
+        replace(plain, model=str(base)),  # 1: the base itself, a full model
         replace(plain, model=elsewhere),  # 2: another base
         replace(plain, model=b),  # 3: joins 0
         replace(plain, model=c, limit=5),  # 4: other settings
