@@ -16,7 +16,10 @@ REVIEWS = [
 ]
 # A task whose items word their instruction each its own way (as the KDD development set does): only training
 # records that fill the slot with other products can tell the instruction from the item's own words.
-EXPLAIN = ["Instructions: Tell me what this product category is about\nInput: Toggle Switch\nOutput:", "Explain the product type\nInput: Watch Band\nOutput:"]
+EXPLAIN = [
+    "Instructions: Say in a sentence what this kind of product does\nInput: Rotary Dimmer\nOutput:",
+    "Describe the product type\nInput: Chair Mat\nOutput:",
+]
 
 
 def _items() -> list[C.Item]:
@@ -90,12 +93,12 @@ def test_a_slot_filled_by_many_records_is_template_and_the_item_itself_still_lea
     """Boilerplate plus one slot word (the KDD development set's task 1): three records that fill the slot with
     other products make the instruction template; a copy of the item still leaks; a product that shares the slot's
     first word does not."""
-    fills = ["Watch Band", "Drill Bit Set", "Bath Towel", "Toggle Clamp"]
-    records = [TrainRecord(f"Instructions: Tell me what this product category is about\nInput: {p}\nOutput:", f"A {p} is ...", where=p) for p in fills]
-    records.append(TrainRecord("instructions: TELL me what this product category is about. input: toggle switch. output:", "...", where="copy"))
+    fills = ["Chair Mat", "Drill Bit Set", "Bath Towel", "Rotary Cutter"]
+    records = [TrainRecord(f"Instructions: Say in a sentence what this kind of product does\nInput: {p}\nOutput:", f"A {p} is ...", where=p) for p in fills]
+    records.append(TrainRecord("instructions: SAY in a sentence what this kind of product does. input: rotary dimmer. output:", "...", where="copy"))
     report = C.check(records, _items())
     assert _kinds(report) == {"copy": {"leak"}}  # punctuation differs: not an exact copy, a leak by coverage
-    # with only the evaluation side to say what is template, the instruction is the item's own content (10 of its 13
+    # with only the evaluation side to say what is template, the instruction is the item's own content (11 of its 14
     # tokens): every record that repeats it leaks the item
     strict = C.check(records, _items(), learn_templates=False)
     assert {strict.where[r] for r in strict.leaking} == {"copy", *fills}
@@ -103,7 +106,7 @@ def test_a_slot_filled_by_many_records_is_template_and_the_item_itself_still_lea
 
 def test_repeated_copies_do_not_teach_their_own_template():
     """Copies cover the whole item: they never vote it template, however many (the old rule let 20 copies pass)."""
-    records = [TrainRecord(f"Input: Toggle Switch Output: {EXPLAIN[0]}", "x", where=f"c{k}") for k in range(50)]
+    records = [TrainRecord(f"Input: Rotary Dimmer Output: {EXPLAIN[0]}", "x", where=f"c{k}") for k in range(50)]
     report = C.check(records, _items())
     assert len(report.leaking) == 50
 
