@@ -355,6 +355,18 @@ PICKLE_GLOBALS = frozenset(
 )
 
 
+def write_cache_pickle(path: Path, value: Any) -> None:
+    """Write a cache file atomically for :func:`read_cache_pickle`; a folder that cannot be written only costs
+    speed (the cache is rebuilt next time), so that is no error."""
+    import pickle
+
+    try:
+        with atomic_writer(path, "wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    except OSError:
+        pass
+
+
 def read_cache_pickle(path: Path) -> Any:
     """A cache file written by ecombench, or None: a file that is missing, not this user's, writable by anyone,
     broken, or that names any global outside ``PICKLE_GLOBALS`` is not read (never a traceback, never its code run)."""

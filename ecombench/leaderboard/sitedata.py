@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ import pandas as pd
 from ecombench.contamination import contamination_text
 from ecombench.efficiency import efficiency_line
 from ecombench.errors import EcombenchError
-from ecombench.io import atomic_writer, read_cache_pickle
+from ecombench.io import read_cache_pickle, write_cache_pickle
 from ecombench.leaderboard.render import columns
 from ecombench.leaderboard.stats import shown_decimals
 from ecombench.leaderboard.store import read_entry
@@ -260,11 +259,7 @@ def load_details(folder: Path, files: dict[str, str]) -> tuple[dict[str, dict[st
         if digest is not None:
             entries[name] = (digest, sid, details[sid])
     if changed:
-        try:
-            with atomic_writer(path, "wb") as handle:
-                pickle.dump({"version": DETAIL_VERSION, "files": entries}, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        except OSError:
-            pass  # a read-only cache only costs speed
+        write_cache_pickle(path, {"version": DETAIL_VERSION, "files": entries})
     return details, warnings
 
 

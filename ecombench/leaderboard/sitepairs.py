@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from itertools import combinations
 from pathlib import Path
 from typing import Any
 
 from ecombench.errors import EcombenchError
-from ecombench.io import atomic_writer, read_cache_pickle
+from ecombench.io import read_cache_pickle, write_cache_pickle
 from ecombench.leaderboard.compare import by_hash, compare_items, interval_text, p_text, task_json
 from ecombench.leaderboard.store import read_entry
 from ecombench.leaderboard.table import BoardTable
@@ -104,9 +103,5 @@ def pair_payload(
             out[key] = {d.task: {**task_json(d), "shown": [p_text(d), interval_text(d)]} for d in result.tasks if d.test is not None}
             kept[key] = (stamp, json.dumps(out[key]))
     if kept != old:
-        try:
-            with atomic_writer(path, "wb") as handle:
-                pickle.dump({"version": CACHE_VERSION, "pairs": kept}, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        except OSError:
-            pass  # a read-only cache only costs time
+        write_cache_pickle(path, {"version": CACHE_VERSION, "pairs": kept})
     return out, warnings

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ecombench.errors import EcombenchError
-from ecombench.io import atomic_writer, read_cache_pickle
+from ecombench.io import read_cache_pickle, write_cache_pickle
 from ecombench.leaderboard import overlap
 from ecombench.paths import cache_dir
 from ecombench.submissions import Submission, load, parse_record, read_record
@@ -134,12 +133,7 @@ def load_folder(folder: Path, use_index: bool = True) -> Loaded:
         return Loaded(meta, score_frame, list(warnings))
     loaded = _assemble(folder, files)
     if use_index:
-        try:
-            with atomic_writer(index_path, "wb") as handle:
-                state = {"version": INDEX_VERSION, "files": files, "frames": (loaded.meta, loaded.scores, loaded.warnings)}
-                pickle.dump(state, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        except OSError:
-            pass  # a read-only cache only costs speed
+        write_cache_pickle(index_path, {"version": INDEX_VERSION, "files": files, "frames": (loaded.meta, loaded.scores, loaded.warnings)})
     return loaded
 
 
