@@ -87,7 +87,6 @@ class Item:
 
 @dataclass
 class _Indexed:
-    item: Item
     tokens: list[str]
     ids: list[int]  # token ids (``index_items``' vocabulary)
     template: int  # bit per position: template by the evaluation side (rule 2)
@@ -138,19 +137,14 @@ class Report:
     def fraction(self) -> float:
         return len(self.leaking) / self.records if self.records else 0.0
 
-    def leaked_items(self, records: Iterable[int] | None = None) -> dict[str, int]:
-        """Evaluation task -> how many of its items the records leak (all leaking records, or only ``records``)."""
-        keep = None if records is None else set(records)
-        out: dict[str, set[int]] = {}
-        for f in self.findings:
-            if f.kind != "shared" and (keep is None or f.record in keep):
-                out.setdefault(self.items[f.item].task, set()).add(f.item)
-        return {t: len(v) for t, v in sorted(out.items())}
-
     @property
     def tasks(self) -> dict[str, int]:
         """Evaluation task -> its items that some record leaks."""
-        return self.leaked_items()
+        out: dict[str, set[int]] = {}
+        for f in self.findings:
+            if f.kind != "shared":
+                out.setdefault(self.items[f.item].task, set()).add(f.item)
+        return {t: len(v) for t, v in sorted(out.items())}
 
     @property
     def items_overlapped(self) -> int:
@@ -247,7 +241,7 @@ def index_items(items: Sequence[Item]) -> tuple[list[_Indexed], dict[str, int], 
     indexed = []
     for item in items:
         toks = tokens(item.prompt)
-        indexed.append(_Indexed(item, toks, [vocab.setdefault(t, len(vocab)) for t in toks], 0))
+        indexed.append(_Indexed(toks, [vocab.setdefault(t, len(vocab)) for t in toks], 0))
     where: dict[tuple[int, ...], list[tuple[int, int]]] = {}
     for i, x in enumerate(indexed):
         n = min(NGRAM, len(x.ids))
