@@ -110,8 +110,8 @@ def engine(args: argparse.Namespace, base: Path, adapters: list[Path]) -> None:
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from ecombench.generation import Request, greedy_generate
-    from ecombench.lm import default_token_budget
+    from ecombench.backends.hf.generation import Request, greedy_generate
+    from ecombench.backends.hf.lm import default_token_budget
 
     torch.set_num_threads(args.threads)
     rows = [json.loads(line) for line in args.dev.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -34,8 +34,8 @@ def main() -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.modeling_utils import AttentionInterface
 
-    from ecombench.generation import Request, greedy_generate
-    from ecombench.lm import default_token_budget
+    from ecombench.backends.hf.generation import Request, greedy_generate
+    from ecombench.backends.hf.lm import default_token_budget
     from ecombench.paths import cache_dir
 
     folder = plain_model(cache_dir() / "bench" / "plain-llama-4x256")

@@ -27,7 +27,7 @@ def main() -> None:
     import torch
     from transformers import AutoConfig, AutoTokenizer, LlamaForCausalLM
 
-    from ecombench.generation import Request, greedy_generate
+    from ecombench.backends.hf.generation import Request, greedy_generate
     from ecombench.tiny import resolve_model
 
     tiny = resolve_model("builtin:tiny").base_path

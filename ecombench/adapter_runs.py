@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ecombench import efficiency, submissions, threads
-from ecombench.run import Built, RunOptions, RunResult, _write_predictions, build_model, check_options, generate, record, score, select_tasks
+from ecombench.run import Built, RunOptions, RunResult, build_model, check_options, generate, record, score, select_tasks, write_predictions
 from ecombench.tiny import resolve_model
 
 SHAREABLE_PEFT_TYPES = ("LORA",)  # peft's mixed-batch inference serves LoRA (not DoRA) adapters
@@ -123,7 +123,7 @@ class SharedPass:
         """Answer ``requests`` (tokenised as ``specs``) for the active adapter, calling ``done(i, tokens)`` for each."""
         from lm_eval.api.model import hash_args
 
-        from ecombench.generation import greedy_generate
+        from ecombench.backends.hf.generation import greedy_generate
 
         active = self.active
         assert active is not None  # set by run_adapters before each evaluation
@@ -218,7 +218,7 @@ def run_adapters(
                 results.append(RunResult(None, None, None))
                 continue
             if selection.unanswered:
-                result = RunResult(None, None, _write_predictions(o.submissions_dir, submissions.new_id(b.name, created), samples))
+                result = RunResult(None, None, write_predictions(o.submissions_dir, submissions.new_id(b.name, created), samples))
             else:
                 with clocks[k].stage("score"):
                     scored = score(samples, o.embedders, selection.rules)

@@ -676,6 +676,8 @@ def run(
     names = split_names(tasks)
     models = _models(model, models_file)
     _preflight(names, None if task_path and not trust_tasks else task_path or [], models, backend)
+    from ecombench.backends.openai import OpenAIOptions
+    from ecombench.backends.vllm import VLLMOptions
     from ecombench.metrics.embedding import Embedders
     from ecombench.render import report_table
     from ecombench.run import RunOptions
@@ -699,14 +701,9 @@ def run(
         trust_remote_code=trust_remote_code,
         debug="--debug" in sys.argv[1:],
         backend=backend,
-        tensor_parallel=tensor_parallel,
-        data_parallel=data_parallel,
+        vllm=VLLMOptions(tensor_parallel=tensor_parallel, data_parallel=data_parallel),
         model_args=model_args,
-        base_url=base_url,
-        api=api,
-        concurrency=concurrency,
-        retries=retries,
-        request_timeout=request_timeout,
+        openai=OpenAIOptions(base_url=base_url, api=api, concurrency=concurrency, retries=retries, request_timeout=request_timeout),
         apply_chat_template=apply_chat_template,
         num_fewshot=num_fewshot,
         fewshot_as_multiturn=fewshot_as_multiturn,

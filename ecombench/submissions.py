@@ -104,7 +104,7 @@ class GenerationSettings(_Record):
     data_parallel: int = 1  # vllm: model replicas
     model_args: dict[str, str | int | Finite | bool | None] = {}  # --model-args, passed on to the backend
     apply_chat_template: bool = False  # prompts went through the tokenizer's chat template (system prompt as its system turn)
-    chat_template_sha256: str | None = None  # sha256 of that template (harness.chat_template_sha256); None when none was applied
+    chat_template_sha256: str | None = None  # sha256 of that template (ecombench.backends.base.chat_template_sha256); None when none was applied
     num_fewshot: int = 0  # examples from the task's training part before each question
     fewshot_as_multiturn: bool = False  # few-shot examples as separate chat turns
 

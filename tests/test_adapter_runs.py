@@ -12,7 +12,7 @@ import pytest
 
 from ecombench import submissions
 from ecombench.adapter_runs import SharedPass, groups
-from ecombench.generation import Request
+from ecombench.backends.hf.generation import Request
 from ecombench.run import RunOptions, run
 from ecombench.train.executors import LocalExecutor, run_many
 
@@ -49,11 +49,12 @@ class _Spy:
     """Counts base loads and records the adapter of every row each generation pass holds."""
 
     def __init__(self, monkeypatch) -> None:
-        from ecombench import generation, harness
+        from ecombench.backends import hf
+        from ecombench.backends.hf import generation
 
         self.loads = 0
         self.passes: list[list[str | None]] = []
-        build_lm, greedy = harness.build_lm, generation.greedy_generate
+        build_lm, greedy = hf.build_lm, generation.greedy_generate
 
         def counted_build(*args, **kwargs):
             self.loads += 1
@@ -63,7 +64,7 @@ class _Spy:
             self.passes.append([r.adapter for r in requests])
             return greedy(model, requests, **kwargs)
 
-        monkeypatch.setattr(harness, "build_lm", counted_build)
+        monkeypatch.setattr(hf, "build_lm", counted_build)
         monkeypatch.setattr(generation, "greedy_generate", recorded)
 
 
@@ -152,7 +153,7 @@ class _FakeLM:
 
 
 def test_a_shared_pass_counts_its_time_to_each_adapter_by_its_tokens(monkeypatch):
-    from ecombench import generation
+    from ecombench.backends.hf import generation
 
     def fake_generate(model, requests, *, on_done, **kwargs):  # "one" writes 4 tokens, "two" 1
         for j, r in enumerate(requests):

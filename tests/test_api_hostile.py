@@ -11,17 +11,22 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import fields, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from ecombench import apiclient, submissions
+from ecombench import submissions
+from ecombench.backends.openai import OpenAIOptions
+from ecombench.backends.openai import transport as apiclient
+from ecombench.backends.openai.served import resolve_served_model
 from ecombench.errors import EcombenchError
-from ecombench.harness import KDD_SYSTEM_PROMPT
-from ecombench.models import resolve_served_model
 from ecombench.run import RunOptions, run
+from ecombench.run.options import KDD_SYSTEM_PROMPT
 from tests.conftest import run_ecombench
+
+OPENAI_FIELDS = {f.name for f in fields(OpenAIOptions)}
 
 KEY = "sk-hostile-test-7d2e-never-sent-elsewhere"
 PROBE = "Hello"
@@ -110,10 +115,18 @@ def other():
 
 def options(url: str, tmp_path: Path, **changes) -> RunOptions:
     made = RunOptions(
-        model="served-model", backend="openai", base_url=url, tasks=["starter_category_mc"], limit=2, submissions_dir=tmp_path / "subs", retries=0
+        model="served-model",
+        backend="openai",
+        openai=OpenAIOptions(base_url=url, retries=0),
+        tasks=["starter_category_mc"],
+        limit=2,
+        submissions_dir=tmp_path / "subs",
     )
     for key, value in changes.items():
-        setattr(made, key, value)
+        if key in OPENAI_FIELDS:  # the backend's own options
+            made.openai = replace(made.openai, **{key: value})
+        else:
+            setattr(made, key, value)
     return made
 
 
@@ -378,10 +391,10 @@ def test_kept_answers_count_this_runs_answers_not_the_whole_cache(server, tmp_pa
 
 
 def test_a_served_run_is_named_after_model_and_keeps_a_bounded_server_id(server):
-    from ecombench.run import default_name
+    from ecombench.backends.openai import default_name
 
     server.model_id = "model-1"  # whatever is asked for, model-1 answers
-    assert default_name(resolve_served_model(server.url, "org/model-2", None, 10)) == "model-2"
+    assert default_name(resolve_served_model(server.url, "org/model-2", None, 10).name) == "model-2"
     server.model_id = "m" * 300_000  # a 300 KB id
     served = resolve_served_model(server.url, "model-2", None, 10)
     digest = hashlib.sha256(server.model_id.encode()).hexdigest()[:16]

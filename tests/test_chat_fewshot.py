@@ -11,8 +11,9 @@ import pytest
 
 from ecombench import submissions
 from ecombench.errors import EcombenchError
-from ecombench.harness import KDD_SYSTEM_PROMPT
-from ecombench.run import RunOptions, _answer_cache, run
+from ecombench.run import RunOptions, run
+from ecombench.run.identity import answer_cache
+from ecombench.run.options import KDD_SYSTEM_PROMPT
 from ecombench.taskindex import build_index, default_roots
 from tests.conftest import write_jsonl
 
@@ -96,22 +97,17 @@ def test_a_template_without_a_system_turn_refuses_the_system_prompt(chat_model, 
         _run(tmp_path, str(folder), system_prompt="kddcup")
 
 
-def test_chat_and_fewshot_settings_key_the_answer_cache():
-    from ecombench.tiny import resolve_model
-
-    model = resolve_model("builtin:tiny")
-    args = (model, "w" * 64, None, "float32", "cpu", "generate")
-    plain = _answer_cache(*args)
-    assert _answer_cache(*args, None, (False, 0, False)) == plain  # 0-shot plain runs keep the folder they always had
-    keyed = {_answer_cache(*args, None, p) for p in [(True, 0, False), (False, 3, False), (True, 3, False), (True, 3, True)]}
+def test_chat_and_fewshot_settings_key_theanswer_cache():
+    args = ("w" * 64, None, "float32", "cpu", "generate")
+    plain = answer_cache(*args)
+    assert answer_cache(*args, None, (False, 0, False)) == plain  # 0-shot plain runs keep the folder they always had
+    keyed = {answer_cache(*args, None, p) for p in [(True, 0, False), (False, 3, False), (True, 3, False), (True, 3, True)]}
     assert len(keyed) == 4 and plain not in keyed
 
 
-def test_the_chat_templates_hash_keys_the_answer_cache():
-    from ecombench.tiny import resolve_model
-
-    args = (resolve_model("builtin:tiny"), "w" * 64, None, "float32", "cpu", "generate", None, (True, 0, False))
-    assert _answer_cache(*args, "a" * 64) != _answer_cache(*args, "b" * 64) != _answer_cache(*args)
+def test_the_chat_templates_hash_keys_theanswer_cache():
+    args = ("w" * 64, None, "float32", "cpu", "generate", None, (True, 0, False))
+    assert answer_cache(*args, "a" * 64) != answer_cache(*args, "b" * 64) != answer_cache(*args)
 
 
 @pytest.mark.slow
@@ -201,7 +197,7 @@ def test_fewshot_with_a_chat_template_is_multiturn_by_default(chat_model, tmp_pa
 @pytest.mark.slow
 def test_training_prompts_are_the_prompts_evaluation_sends(chat_model, tmp_path):
     """The trainer renders a record's prompt exactly as lm-eval renders the same item at 0-shot, chat template or not."""
-    from ecombench.harness import render_prompt
+    from ecombench.run.lm_eval_bridge import render_prompt
     from ecombench.tiny import resolve_model
     from ecombench.train.config import DataConfig, EvalConfig, TrainConfig
     from ecombench.train.pipeline import eval_renderer, prepare
@@ -230,7 +226,7 @@ def test_fast_generation_takes_chat_templated_prompts_as_lm_eval_does(chat_model
     from lm_eval.api.instance import Instance
     from lm_eval.models.huggingface import HFLM
 
-    from ecombench.harness import build_lm
+    from ecombench.backends.hf import build_lm
     from ecombench.tiny import resolve_model
 
     lm = build_lm(resolve_model(str(chat_model)), device="cpu", dtype="float32", batch_size=4)
@@ -273,8 +269,8 @@ def pd_na(value) -> bool:
 
 def test_more_shots_than_a_task_can_draw_is_one_error_naming_the_task(tmp_path):
     from ecombench.errors import EcombenchError
-    from ecombench.harness import fewshot_pool_size
     from ecombench.run import RunOptions, run
+    from ecombench.run.lm_eval_bridge import fewshot_pool_size
     from ecombench.taskindex import build_index, default_roots
 
     task = build_index(default_roots()).tasks["core_compatibility_mc"]

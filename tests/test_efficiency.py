@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ecombench import efficiency, submissions
-from ecombench.harness import Sample
+from ecombench.run.lm_eval_bridge import Sample
 
 
 class _WordTokenizer:

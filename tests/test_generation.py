@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from ecombench.generation import Request, greedy_generate, plan_batches
-from ecombench.lm import is_greedy, kv_bytes_per_token
+from ecombench.backends.hf.generation import Request, greedy_generate, plan_batches
+from ecombench.backends.hf.lm import is_greedy, kv_bytes_per_token
 
 
 @pytest.mark.parametrize(
@@ -169,7 +169,7 @@ def test_generation_uses_no_deprecated_cache_argument(random_model):
     import logging
     import warnings
 
-    from ecombench.generation import cache_kwarg
+    from ecombench.backends.hf.generation import cache_kwarg
 
     model, tokenizer = _load(random_model)
     seen: list[str] = []
@@ -239,7 +239,7 @@ def test_sampling_requests_fall_back_and_keep_their_places(tiny_model):
     """A batch mixing greedy and sampling requests: sampling goes to lm-eval's own path, answers stay in order."""
     from lm_eval.api.instance import Instance
 
-    from ecombench.harness import build_lm
+    from ecombench.backends.hf import build_lm
     from ecombench.tiny import resolve_model
 
     lm = build_lm(resolve_model("builtin:tiny"), device="cpu", dtype="float32", batch_size=4)
@@ -269,7 +269,7 @@ def test_sampling_requests_fall_back_and_keep_their_places(tiny_model):
     ],
 )
 def test_chunk_rows_splits_where_padding_costs_more_than_a_call(starts, length, expected):
-    from ecombench.generation import chunk_rows
+    from ecombench.backends.hf.generation import chunk_rows
 
     assert chunk_rows(starts, length, chunk_cost=256) == expected
 

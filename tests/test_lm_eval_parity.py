@@ -112,7 +112,7 @@ def test_plain_lm_eval_reports_ecombench_run_all_around_on_the_same_answers(tiny
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
-    import ecombench.lm  # noqa: F401 - registers "ecombench-hf"
+    import ecombench.backends.hf.lm  # noqa: F401 - registers "ecombench-hf"
     from ecombench.run import RunOptions, run
     from ecombench.submissions import load_items
 

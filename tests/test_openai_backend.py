@@ -16,16 +16,20 @@ import sys
 import threading
 import time
 import urllib.request
+from dataclasses import fields, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from ecombench.backends.openai import OpenAIOptions
+from ecombench.backends.openai.served import api_root
 from ecombench.errors import EcombenchError
-from ecombench.harness import KDD_SYSTEM_PROMPT
-from ecombench.models import api_root
 from ecombench.run import RunOptions, run
+from ecombench.run.options import KDD_SYSTEM_PROMPT
 from tests.conftest import run_ecombench
+
+OPENAI_FIELDS = {f.name for f in fields(OpenAIOptions)}
 
 KEY = "sk-test-4f1c9a-never-recorded"
 PROBE = "Hello"  # the one-token request ecombench sends before a run
@@ -94,10 +98,18 @@ def server():
 
 def api_options(server_url: str, tmp_path: Path, **changes) -> RunOptions:
     options = RunOptions(
-        model="fake-model", backend="openai", base_url=server_url, tasks=["starter_category_mc"], limit=3, submissions_dir=tmp_path / "subs", retries=0
+        model="fake-model",
+        backend="openai",
+        openai=OpenAIOptions(base_url=server_url, retries=0),
+        tasks=["starter_category_mc"],
+        limit=3,
+        submissions_dir=tmp_path / "subs",
     )
     for key, value in changes.items():
-        setattr(options, key, value)
+        if key in OPENAI_FIELDS:  # the backend's own options
+            options.openai = replace(options.openai, **{key: value})
+        else:
+            setattr(options, key, value)
     return options
 
 
@@ -297,7 +309,9 @@ def served_tiny(tiny_model):
 @pytest.mark.slow
 def test_transformers_serve_gives_the_hf_backends_answers(served_tiny, tiny_model, tmp_path):
     tasks = ["starter_category_mc", "starter_unit_price_mc", "starter_title_generation", "starter_attribute_ner"]
-    api = run(RunOptions(model=str(tiny_model), backend="openai", base_url=served_tiny, tasks=tasks, limit=3, submissions_dir=tmp_path / "api"))
+    api = run(
+        RunOptions(model=str(tiny_model), backend="openai", openai=OpenAIOptions(base_url=served_tiny), tasks=tasks, limit=3, submissions_dir=tmp_path / "api")
+    )
     hf = run(RunOptions(model=str(tiny_model), tasks=tasks, limit=3, submissions_dir=tmp_path / "hf"))
     # The identity is the id the server reports for the model that answered (transformers serve 5.23
     # said `<path>@main`, 5.25 says the plain path): ask it directly, as the pre-flight does.

@@ -12,7 +12,8 @@ import pytest
 from ecombench import submissions
 from ecombench.errors import EcombenchError
 from ecombench.models import folder_hash
-from ecombench.run import RunOptions, _answer_cache, run
+from ecombench.run import RunOptions, run
+from ecombench.run.identity import answer_cache
 from ecombench.scorefile import score_files
 from ecombench.taskindex import build_index, default_roots
 from ecombench.tiny import resolve_model
@@ -87,7 +88,7 @@ def test_rerun_reuses_cached_answers(tiny_run, tmp_path):
     # (other tests of the session may have made caches for other models)
     assert sorted(answers.glob("*/requests_rank0.db")) == before
     model = resolve_model("builtin:tiny")
-    cache = _answer_cache(model, folder_hash(model.base_path), None, "float32", "cpu", "generate")
+    cache = answer_cache(folder_hash(model.base_path), None, "float32", "cpu", "generate")
     db = cache.parent / f"{cache.name}_rank0.db"
     assert db.is_file() and db.stat().st_size > 0
 
@@ -171,7 +172,7 @@ def test_loglikelihood_protocol_picks_an_option_number(tiny_model, tmp_path):
 
 
 def test_kddcup_system_prompt_is_prepended(tmp_path):
-    from ecombench.harness import KDD_SYSTEM_PROMPT
+    from ecombench.run.options import KDD_SYSTEM_PROMPT
 
     result = run(RunOptions(model="builtin:tiny", tasks=["starter_unit_price_mc"], limit=2, submissions_dir=tmp_path, system_prompt="kddcup"))
     items = submissions.load_items(tmp_path, result.submission)
@@ -371,7 +372,7 @@ def test_task_code_from_an_untrusted_folder_never_runs(tmp_path):
     ],
 )
 def test_model_args_are_typed_as_lm_eval_types_them(text, expected):
-    from ecombench.harness import parse_model_args
+    from ecombench.run.lm_eval_bridge import parse_model_args
 
     assert parse_model_args(text) == expected
 

@@ -48,7 +48,7 @@ def test_two_processes_split_the_items_and_write_one_submission_with_the_same_sc
     ],
 )
 def test_vllm_serves_an_adapter_as_a_lora_request_with_a_rank_limit_vllm_accepts(tmp_path, adapter, limit):
-    from ecombench.harness import vllm_args
+    from ecombench.backends.vllm import vllm_args
     from ecombench.models import ResolvedModel
 
     (tmp_path / "adapter_config.json").write_text(json.dumps(adapter))
@@ -59,8 +59,8 @@ def test_vllm_serves_an_adapter_as_a_lora_request_with_a_rank_limit_vllm_accepts
 
 
 def test_vllm_refuses_an_adapter_above_its_largest_rank_limit(tmp_path):
+    from ecombench.backends.vllm import vllm_args
     from ecombench.errors import EcombenchError
-    from ecombench.harness import vllm_args
     from ecombench.models import ResolvedModel
 
     (tmp_path / "adapter_config.json").write_text(json.dumps({"r": 1024}))
@@ -80,8 +80,9 @@ def test_lm_eval_builds_a_vllm_engine_config_from_ecombench_arguments(tmp_path, 
     from vllm.config.lora import LoRAConfig
     from vllm.engine.arg_utils import EngineArgs
 
-    from ecombench import harness
+    from ecombench.backends.vllm import build_vllm
     from ecombench.models import ResolvedModel
+    from ecombench.run.lm_eval_bridge import parse_model_args
 
     built = {}
 
@@ -96,7 +97,7 @@ def test_lm_eval_builds_a_vllm_engine_config_from_ecombench_arguments(tmp_path, 
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     (tmp_path / "adapter_config.json").write_text(json.dumps({"r": 24}))
     model = ResolvedModel(spec=str(tmp_path), kind="adapter", base_path=tiny_model, base_spec="builtin:tiny", adapter_path=tmp_path)
-    lm = harness.build_vllm(model, dtype="bfloat16", extra=harness.parse_model_args("max_model_len=1024,gpu_memory_utilization=0.5"))
+    lm = build_vllm(model, dtype="bfloat16", extra=parse_model_args("max_model_len=1024,gpu_memory_utilization=0.5"))
     assert built["enable_lora"] and built["lora"].max_lora_rank == 32 and built["model"] == str(tiny_model)
     assert built["gpu_memory_utilization"] == 0.5  # --model-args reach vLLM's engine
     assert lm.lora_request.lora_path == str(tmp_path) and lm.max_length == 1024

@@ -8,9 +8,10 @@ import pytest
 
 from ecombench import submissions
 from ecombench.errors import EcombenchError
-from ecombench.harness import SYSTEM_PROMPTS, Sample
 from ecombench.metrics.embedding import Embedders
 from ecombench.run import Built, RunOptions, Selection, check_options, record, score, select_tasks
+from ecombench.run.lm_eval_bridge import Sample
+from ecombench.run.options import SYSTEM_PROMPTS
 from ecombench.taskindex import build_index, default_roots
 from tests.conftest import record as shopbench_row
 

@@ -69,7 +69,7 @@ class Mixture:
 
 
 def as_evaluated(records: list[TrainRecord], render: Callable[[str], str]) -> list[TrainRecord]:
-    """Records whose prompts read as evaluation sends them (``render``: ``harness.render_prompt`` for the model);
+    """Records whose prompts read as evaluation sends them (``render``: ``ecombench.run.lm_eval_bridge.render_prompt`` for the model);
     chat records are rendered already."""
     return [r if r.templated else replace(r, prompt=render(r.prompt), templated=True) for r in records]
 

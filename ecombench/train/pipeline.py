@@ -99,7 +99,7 @@ def eval_renderer(model_path: Path) -> Callable[[str], str] | None:
     """
     from transformers import AutoTokenizer
 
-    from ecombench.harness import render_prompt
+    from ecombench.run.lm_eval_bridge import render_prompt
 
     tok = AutoTokenizer.from_pretrained(model_path)
     if not getattr(tok, "chat_template", None):
@@ -255,10 +255,10 @@ def train(
     if finished:
         lineage: submissions.Lineage | None = read_lineage(out)
     else:
-        from ecombench import harness
+        from ecombench.run.lm_eval_bridge import quiet_logs
         from ecombench.train.trainer import fit, last_checkpoint, save_adapter
 
-        harness.quiet_logs(debug)  # run() below quiets lm-eval itself, if the adapter is scored
+        quiet_logs(debug)  # run() below quiets lm-eval itself, if the adapter is scored
         if say is not None and state.is_main_process and (checkpoint := last_checkpoint(out)) is not None:
             say(f"resuming from {checkpoint.relative_to(out)} (the last checkpoint in {out})")
         model, tokenizer, result = fit(

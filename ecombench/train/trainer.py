@@ -60,7 +60,7 @@ class FitResult:
 
 def device_and_dtype(dtype: str) -> tuple[str, str]:
     """The device and precision ``ecombench run`` would pick (bf16 on capable GPUs, fp32 on CPU)."""
-    from ecombench.harness import default_device, resolve_dtype
+    from ecombench.devices import default_device, resolve_dtype
 
     device = default_device()
     dtype = resolve_dtype(dtype, device)

@@ -66,7 +66,7 @@ class FastHFLM(HFLM):
 
     def __init__(self, *args: Any, token_budget: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from ecombench.generation import supports
+        from ecombench.backends.hf.generation import supports
 
         self._fast = self.backend == "causal" and supports(self.model) and getattr(self, "mixed_precision_dtype", None) is None
         self.token_budget = int(token_budget) if token_budget else default_token_budget(self.model, self.device)
@@ -94,7 +94,7 @@ class FastHFLM(HFLM):
     def _greedy(self, requests: list[Any], disable_tqdm: bool) -> list[str]:
         from tqdm import tqdm
 
-        from ecombench.generation import Request, greedy_generate
+        from ecombench.backends.hf.generation import Request, greedy_generate
 
         if not requests:
             return []
