@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -244,7 +243,9 @@ def build_index(roots: list[Path]) -> TaskIndex:
                 index.skipped[suite] = str(exc)
                 if str(exc) not in _WARNED:
                     _WARNED.add(str(exc))
-                    print(f"ecombench: warning: skipped task folder '{suite}' of {root} ({exc})", file=sys.stderr)
+                    from ecombench.notices import warn
+
+                    warn(f"skipped task folder '{suite}' of {root} ({exc})")
                 continue
             index.tasks.update(tasks)
             index.groups.update(groups)

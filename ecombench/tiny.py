@@ -156,7 +156,6 @@ def _build_once_for_all_processes(target: Path) -> Path:
     """Under ``accelerate launch`` the warm-up would itself become a distributed job; the main
     process builds the model in a plain subprocess while the others wait for it."""
     import subprocess
-    import sys
 
     from ecombench.distributed import state as process_state
 
@@ -184,7 +183,9 @@ def ensure_tiny() -> Path:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # the build is a side effect of the command; keep stderr for its errors
-    print(f"ecombench: building builtin:tiny once (about 15 s) into {target}", file=sys.stderr, flush=True)
+    from ecombench.notices import say
+
+    say(f"building builtin:tiny once (about 15 s) into {target}")
     staging = staging_dir(".tiny-", target.parent)
     try:
         build_tiny(staging / "random", text)

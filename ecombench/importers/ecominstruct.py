@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 from typing import Any, TypeGuard
 
@@ -26,6 +25,7 @@ from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
 from ecombench.metrics import ecomgpt
 from ecombench.metrics.parsers import literal
+from ecombench.notices import warn
 from ecombench.records import make_record
 
 HEADER = "Below is an instruction that describes the {defi} task. Write a response that appropriately completes the request.\n"
@@ -244,7 +244,7 @@ def read(source: Path, skip_unreadable: bool = False) -> ImportedSuite:
         listed = "; ".join(f"{folder}: {why}" for folder, why in unreadable)
         raise EcombenchError(f"{len(unreadable)} of {len(folders)} EcomGPT task folders cannot be read: {listed} (pass --skip-unreadable to import the others)")
     for folder, why in unreadable:
-        print(f"ecombench: warning: skipped {folder}: {why}", file=sys.stderr)
+        warn(f"skipped {folder}: {why}")
     if not suite.tasks:
         raise EcombenchError(f"{source}: no readable EcomGPT task folder")
     return suite
