@@ -110,3 +110,14 @@ def agreement(first: Sequence[Grade], second: Sequence[Grade], kind: str = "simp
         kappa = float(cohen_kappa_score(a, b, labels=labels))
     matrix = confusion_matrix(a, b, labels=labels).tolist()
     return Agreement(len(a), None if kappa != kappa else kappa, sum(x == y for x, y in zip(a, b)) / len(a), labels, matrix)
+
+
+def judge_sample(sample: Sequence[Labelled], generate, judge_identity: str, template, cache) -> list[Grade]:
+    """The judge's grade of each row of a labelled sample (``grade``'s arguments; replies cached as in a run)."""
+    from ecombench.judge.grade import JudgeItem, grade
+
+    return [v.grade for v in grade([JudgeItem(r.question, r.reference, r.answer) for r in sample], generate, judge_identity, template, cache)]
+
+
+def as_json(result: Agreement) -> dict:
+    return {"items": result.items, "kappa": result.kappa, "observed_agreement": result.observed, "labels": result.labels, "confusion": result.matrix}
