@@ -149,7 +149,8 @@ def test_unknown_format_and_bad_name(tmp_path):
     src = _shopbench_file(tmp_path)
     done = _cli("import", "parquet", str(src), "--name", "x", home=tmp_path)
     assert (
-        done.returncode == 2 and "unknown format 'parquet'; use one of ecinstruct, ecominstruct, esci, jsonl, oamine, shopbench, shopping-mmlu" in done.stderr
+        done.returncode == 2
+        and "unknown format 'parquet'; use one of chinese-ecomqa, ecinstruct, ecominstruct, esci, jsonl, oamine, shopbench, shopping-mmlu" in done.stderr
     )
     done = _cli("import", "shopbench", str(src), "--name", "../x", home=tmp_path)
     assert done.returncode == 2 and "--name '../x'" in done.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ecombench.importers import ecinstruct, ecominstruct, esci, jsonl, oamine, shopbench, shopping_mmlu
+from ecombench.importers import chinese_ecomqa, ecinstruct, ecominstruct, esci, jsonl, oamine, shopbench, shopping_mmlu
 from ecombench.importers.writer import ImportedSuite
 
 IMPORTERS: dict[str, Callable[..., ImportedSuite]] = {
@@ -15,6 +15,7 @@ IMPORTERS: dict[str, Callable[..., ImportedSuite]] = {
     "shopping-mmlu": shopping_mmlu.read,
     "ecominstruct": ecominstruct.read,
     "ecinstruct": ecinstruct.read,
+    "chinese-ecomqa": chinese_ecomqa.read,
 }
 
 __all__ = ["IMPORTERS", "ImportedSuite"]

@@ -22,6 +22,7 @@ from ecombench.errors import EcombenchError
 from ecombench.io import replace_dir, restore_dir, staging_dir
 from ecombench.metrics.rules import DEFAULT_BY_FORMAT
 from ecombench.records import ShopBenchRecord, describe
+from ecombench.train.sources import Skipped
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -36,6 +37,8 @@ class ImportedSuite:
     descriptions: dict[str, str] = field(default_factory=dict)
     answers: bool = True  # False: a test set without truths, for generation only
     max_gen_toks: dict[str, int] = field(default_factory=dict)  # task -> new tokens, where the benchmark's code sets them
+    metadata: dict[str, dict[str, Any]] = field(default_factory=dict)  # task -> more YAML metadata (a judged task's `judge`)
+    skipped: Skipped | None = None  # bad rows an importer skipped and counted (`Skipped.line()` for the terminal)
 
 
 def task_slug(text: str) -> str:
@@ -72,7 +75,14 @@ def _dump(comment: str, body: dict[str, Any]) -> str:
 
 
 def _task_yaml(
-    task: str, rows: list[dict[str, Any]], description: str, sources: dict[str, Any], fmt: str, answers: bool, max_gen_toks: int | None = None
+    task: str,
+    rows: list[dict[str, Any]],
+    description: str,
+    sources: dict[str, Any],
+    fmt: str,
+    answers: bool,
+    max_gen_toks: int | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> str:
     first = rows[0]
     if max_gen_toks is None:
@@ -91,6 +101,7 @@ def _task_yaml(
     }
     if "rules" in first:
         meta["rules"] = first["rules"]
+    meta.update(extra or {})
     return _dump(
         f"Imported by `ecombench import {fmt}`.",
         {
@@ -207,7 +218,17 @@ def write_suite(suite: ImportedSuite, name: str, dest_parent: Path, force: bool 
             description = suite.descriptions.get(source_task, f"{source_task} ({suite.fmt})")
             task_sources = {**sources, "rows": len(rows), "data_sha256": hashlib.sha256(text.encode()).hexdigest()}
             (staging / f"{task}.yaml").write_text(
-                _task_yaml(task, rows, description, task_sources, suite.fmt, suite.answers, suite.max_gen_toks.get(source_task)), encoding="utf-8"
+                _task_yaml(
+                    task,
+                    rows,
+                    description,
+                    task_sources,
+                    suite.fmt,
+                    suite.answers,
+                    suite.max_gen_toks.get(source_task),
+                    suite.metadata.get(source_task),
+                ),
+                encoding="utf-8",
             )
             tracks.setdefault(rows[0]["track"], []).append(task)
         for track, members in tracks.items():
