@@ -31,7 +31,7 @@ from pydantic import ValidationError
 
 from ecombench.errors import EcombenchError
 from ecombench.io import parse_json, read_text
-from ecombench.metrics.rules import ECELLM, SHOPPING_MMLU
+from ecombench.metrics.rulesets import ECELLM, SHOPPING_MMLU
 from ecombench.records import ShopBenchRecord, describe, iter_jsonl, load_records
 
 SHOPBENCH = "ShopBench JSON Lines"

@@ -6,7 +6,7 @@ from typing import Any
 
 from rich.text import Text
 
-from ecombench.metrics.rules import substitutes_note
+from ecombench.metrics.rulesets import substitutes_note
 from ecombench.scoring import Report
 from ecombench.terminal import Col, fit, metric_label, natural_key, text
 

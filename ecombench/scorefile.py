@@ -117,7 +117,7 @@ def _score(data: Path, predictions: Path, embedders: Embedders | None, keep: boo
                 scores[row] = result
                 raws[row] = item.raw
             else:
-                scores[row] = ItemScore(None, result.score, result.counts, result.observation)  # the parsed answer is not kept
+                scores[row] = ItemScore(None, result.score, result.result)  # the parsed answer is not kept
         pending.clear()
 
     for number, obj in lines.lines:

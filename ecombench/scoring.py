@@ -2,32 +2,22 @@
 
 The one scoring path of ecombench: ``ecombench score``, ``ecombench run`` and the lm-eval task
 hooks all call ``score_items`` and ``aggregate``, so they cannot disagree. ``rules`` names whose code
-the scores follow (``ecombench.metrics.rules``): ``kddcup``, ``shopping-mmlu``, ``ecomgpt``, ``ecellm``.
+the scores follow: ``kddcup``, ``shopping-mmlu``, ``ecomgpt``, ``ecellm``, each a row of
+``ecombench.metrics.rulesets.RULESETS`` whose metrics carry their question function and task reduction.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from ecombench.errors import EcombenchError
-from ecombench.metrics import EMBEDDING_METRICS, ITEM_METRICS, TASK_WISE_METRICS
-from ecombench.metrics import shopping_mmlu as smmlu
-from ecombench.metrics.ecellm import AG_ROUGEL
-from ecombench.metrics.ecellm import TASK_METRICS as ECELLM_TASK_METRICS
-from ecombench.metrics.ecomgpt import RAW_ITEM_METRICS, RAW_POOLED_METRICS
 from ecombench.metrics.embedding import Embedders, embedding_scores
 from ecombench.metrics.parsers import Parsed, parse
-from ecombench.metrics.rules import KDDCUP, RULES, SHOPPING_MMLU, inferred, substitutes, unscorable
-from ecombench.metrics.scores import F1Counts, f1_counts, micro_f1
-
-BOOTSTRAP_SEED = 1234
-BOOTSTRAP_ITERS = 1000
+from ecombench.metrics.reductions import MEAN
+from ecombench.metrics.rulesets import KDDCUP, REDUCTIONS, RULES, RULESETS, inferred, substitutes, unscorable
 
 
 @dataclass(frozen=True)
@@ -44,12 +34,12 @@ class ScoringItem:
 
 @dataclass(frozen=True)
 class ItemScore:
-    """The parsed answer and score of one question; NER questions also carry their F1 counts."""
+    """The parsed answer and score of one question, and what its metric's task reduction reads: the score
+    itself, its F1 counts (pooled metrics) or an observation (eCeLLM's rules; ``ecombench.metrics.reductions``)."""
 
     parsed: Parsed | None  # None where the parsed answer is not kept (scorefile without keep)
     score: float
-    counts: F1Counts | None = None
-    observation: Any = None  # eCeLLM's rules: what the task score is reduced from (ecombench.metrics.ecellm)
+    result: Any = None
 
 
 @dataclass(frozen=True)
@@ -112,45 +102,30 @@ def _check_rules(items: Sequence[ScoringItem], rules: str) -> None:
 
 
 def score_items(items: Sequence[ScoringItem], embedders: Embedders | None = None, rules: str | None = None) -> list[ItemScore]:
-    """Parse and score each question by ``rules`` (None: those the metric names imply, ``rules.inferred``).
-    Embedding metrics are encoded in one batch per metric."""
+    """Parse and score each question by ``rules`` (None: those the metric names imply, ``rulesets.inferred``):
+    its metric's function reads the parsed answer or the raw output. Embedding metrics are encoded in one
+    batch per metric."""
     embedders = embedders or Embedders()
     rules = rules or inferred(i.metric for i in items)
     _check_rules(items, rules)
+    metrics = RULESETS[rules].by_name  # type: ignore[index]  # _check_rules admits only the rule-set names
     parsed = [parse(item.task_type, item.raw) for item in items]
     results: list[ItemScore | None] = [None] * len(items)
     by_embedding: dict[str, list[int]] = defaultdict(list)
     for i, (item, answer) in enumerate(zip(items, parsed, strict=True)):
-        raw = item.raw
-        if item.metric in EMBEDDING_METRICS:
+        metric = metrics[item.metric]
+        if metric.item is None:
             by_embedding[item.metric].append(i)
-        elif rules == SHOPPING_MMLU and item.metric in smmlu.POOLED_METRICS:  # Shopping MMLU reads the raw output
-            counts = smmlu.POOLED_METRICS[item.metric](raw, item.truth)
-            results[i] = ItemScore(answer, counts.f1, counts)
-        elif rules == SHOPPING_MMLU:
-            results[i] = ItemScore(answer, smmlu.ITEM_METRICS[item.metric](raw, item.truth))
-        elif item.metric == "micro f1":
-            counts = f1_counts(answer, item.truth)  # type: ignore[arg-type]
-            results[i] = ItemScore(answer, counts.f1, counts)
-        elif item.metric in RAW_POOLED_METRICS:  # EcomGPT's rules read the raw output, not the parsed one
-            counts = RAW_POOLED_METRICS[item.metric](raw, item.truth)
-            results[i] = ItemScore(answer, counts.f1, counts)
-        elif item.metric in RAW_ITEM_METRICS:
-            results[i] = ItemScore(answer, RAW_ITEM_METRICS[item.metric](raw, item.truth))
-        elif item.metric in ECELLM_TASK_METRICS:
-            rule = ECELLM_TASK_METRICS[item.metric]
-            observation = rule.observe(raw, item.truth)
-            results[i] = ItemScore(answer, rule.item(observation), observation=observation)
-        else:
-            metric = "accuracy" if item.metric in TASK_WISE_METRICS else "rougel" if item.metric == AG_ROUGEL else item.metric
-            results[i] = ItemScore(answer, ITEM_METRICS[metric](answer, item.truth))
-    for metric, rows in by_embedding.items():
-        encoder = embedders.encoder(metric)
+            continue
+        result = metric.item(item.raw if metric.reads == "raw" else answer, item.truth)
+        results[i] = ItemScore(answer, metric.reduction.item_score(result), result)
+    for name, rows in by_embedding.items():
+        encoder = embedders.encoder(name)
         # Shopping MMLU embeds the model's text as it came; the KDD scorer embeds it stripped.
-        texts = [items[i].raw if rules == SHOPPING_MMLU else parsed[i] for i in rows]
+        texts = [items[i].raw if metrics[name].reads == "raw" else parsed[i] for i in rows]
         scores = embedding_scores(encoder, texts, [items[i].truth for i in rows])  # type: ignore[arg-type]
-        for i, s in zip(rows, scores, strict=True):
-            results[i] = ItemScore(parsed[i], s)
+        for i, score in zip(rows, scores, strict=True):
+            results[i] = ItemScore(parsed[i], score, score)
     return [r for r in results if r is not None]
 
 
@@ -160,35 +135,16 @@ def _one(values: set[str], what: str, task: str) -> str:
     return next(iter(values))
 
 
-def _stderr(scores: Sequence[ItemScore], pooled: bool) -> float | None:
-    n = len(scores)
-    if n < 2:
-        return None
-    if not pooled:
-        return float(np.std([s.score for s in scores], ddof=1) / math.sqrt(n))
-    counts = np.array([[s.counts.tp, s.counts.fp, s.counts.fn] for s in scores if s.counts], dtype=np.int64)
-    rng = np.random.default_rng(BOOTSTRAP_SEED)
-    totals = counts[rng.integers(0, n, size=(BOOTSTRAP_ITERS, n))].sum(axis=1)
-    f1s = [F1Counts(int(tp), int(fp), int(fn)).f1 for tp, fp, fn in totals]
-    return float(np.std(f1s, ddof=1))
-
-
 def task_score(task: str, items: Sequence[ScoringItem], scores: Sequence[ItemScore]) -> TaskScore:
-    """A task's score: the mean of its question scores, pooled micro F1 for NER, or eCeLLM's task rule."""
+    """A task's score by its metric's reduction: the mean of its question scores, micro F1 of the pooled
+    counts, or eCeLLM's task rule (``ecombench.metrics.rulesets``). A pooled metric is the task's only one."""
     metrics = {i.metric for i in items}
-    pooled_by = sorted(metrics & {"micro f1", *RAW_POOLED_METRICS, *ECELLM_TASK_METRICS})
-    pooled = bool(pooled_by)
-    if pooled and len(metrics) > 1:
+    pooled_by = sorted(m for m in metrics if REDUCTIONS.get(m, MEAN).pooled)
+    if pooled_by and len(metrics) > 1:
         raise EcombenchError(f"task '{task}' mixes '{pooled_by[0]}' with {', '.join(sorted(metrics - {pooled_by[0]}))}")
-    if pooled_by and pooled_by[0] in ECELLM_TASK_METRICS:
-        value = ECELLM_TASK_METRICS[pooled_by[0]].reduce([s.observation for s in scores])
-        return TaskScore(
-            task, _one({i.task_type for i in items}, "task type", task), pooled_by[0], _one({i.track for i in items}, "track", task), len(items), value, None
-        )
-    if pooled:
-        value = micro_f1(s.counts for s in scores if s.counts is not None)
-    else:
-        value = float(sum(s.score for s in scores) / len(scores))
+    reduction = REDUCTIONS.get(pooled_by[0], MEAN) if pooled_by else MEAN
+    results = [s.result for s in scores]
+    value = reduction.reduce(results)
     return TaskScore(
         task_name=task,
         task_type=_one({i.task_type for i in items}, "task type", task),
@@ -196,23 +152,22 @@ def task_score(task: str, items: Sequence[ScoringItem], scores: Sequence[ItemSco
         track=_one({i.track for i in items}, "track", task),
         n=len(items),
         score=value,
-        stderr=_stderr(scores, pooled),
+        stderr=reduction.stderr(results),
     )
 
 
 def aggregate(task_scores: dict[str, TaskScore], rules: str = KDDCUP) -> Report:
-    """Track = mean of its tasks; All-Around = mean of tracks; overall = mean of all tasks.
-
-    Shopping MMLU's skill score (``skill_evaluation.py:136``, ``track_wise``) is this track mean."""
+    """Tracks and All-Around by the rule set's aggregate (each of the four: track = mean of its tasks,
+    All-Around = mean of tracks); overall = mean of all tasks."""
     by_track: dict[str, list[float]] = defaultdict(list)
     for t in task_scores.values():
         by_track[t.track].append(t.score)
-    tracks = {track: float(sum(v) / len(v)) for track, v in sorted(by_track.items())}
+    tracks, all_around = RULESETS[rules].aggregate(by_track)  # type: ignore[index]  # resolve_rules admits only the rule-set names
     stand_ins = {name: substitutes(rules, [t.metric] if isinstance(t.metric, str) else t.metric) for name, t in task_scores.items()}
     return Report(
         tasks=dict(task_scores),
         tracks=tracks,
-        all_around=float(sum(tracks.values()) / len(tracks)) if tracks else 0.0,
+        all_around=all_around,
         overall_task_mean=float(sum(t.score for t in task_scores.values()) / len(task_scores)) if task_scores else 0.0,
         rules=rules,
         substitutes={name: "; ".join(found.values()) for name, found in stand_ins.items() if found},

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from ecombench.errors import EcombenchError
 from ecombench.io import atomic_writer, bounded_lines, open_inside, owner_tag, parse_json, read_inside, sweep_stale
-from ecombench.metrics.rules import inferred
+from ecombench.metrics.rulesets import RuleName, inferred
 from ecombench.records import describe
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 # 2: ``rules`` (whose scoring code the scores follow). A version-1 record has none; it loads with the
 # rules its metric names imply (``kddcup`` unless they are EcomGPT's or eCeLLM's), which scored it.
 SCHEMA_VERSION = 2
-Rules = Literal["kddcup", "shopping-mmlu", "ecomgpt", "ecellm"]
+Rules = RuleName  # the names of ecombench.metrics.rulesets.RULESETS
 # Ids and item-file names become file names: no separators, no leading dot, nothing to escape the folder.
 FileSafe = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=200)]
 

@@ -4,7 +4,7 @@ A task eCeLLM's ``evaluate.py`` has a rule for (``ecombench.metrics.ecellm.METRI
 gold ``output`` as text and that rule as its metric, asked as eCeLLM's ``inference.py`` asks it (the
 Alpaca template of ``templates/alpaca.json``, 100 new tokens). Answer generation is scored by
 ``ecellm-ag-rougel``: ROUGE-L standing in for eCeLLM's BERTScore and BLEURT-20-D12, a substitute that every
-report of the rules names (``ecombench.metrics.rules.SUBSTITUTES``). Query-product ranking needs eCeLLM's
+report of the rules names (``ecombench.metrics.rulesets.SUBSTITUTES``). Query-product ranking needs eCeLLM's
 ``label.json`` (``data_label/label.json`` of ninglab/eCeLLM: the ESCI label of each option, one list per
 test question, in data order): its truth is that list, checked against each gold ``output``. Any other
 task with ``options`` becomes a multiple-choice question (accuracy).

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from ecombench.errors import EcombenchError
 from ecombench.io import replace_dir, restore_dir, staging_dir
-from ecombench.metrics.rules import DEFAULT_BY_FORMAT
+from ecombench.metrics.rulesets import DEFAULT_BY_FORMAT
 from ecombench.records import ShopBenchRecord, describe
 from ecombench.train.sources import Skipped
 
@@ -206,7 +206,7 @@ def write_suite(suite: ImportedSuite, name: str, dest_parent: Path, force: bool 
         rules = DEFAULT_BY_FORMAT.get(suite.fmt)
         for source_task, rows in sorted(suite.tasks.items()):
             task = f"{name}_{task_slugs[source_task]}"
-            if rules is not None and suite.answers:  # every row says whose code scores it (ecombench.metrics.rules)
+            if rules is not None and suite.answers:  # every row says whose code scores it (ecombench.metrics.rulesets)
                 rows = [{**r, "rules": rules} for r in rows]
             for i, row in enumerate(rows if suite.answers else []):
                 try:

@@ -10,7 +10,7 @@ from ecombench.leaderboard import overlap
 from ecombench.leaderboard.boards import Board
 from ecombench.leaderboard.stats import NORMALISATION, Z95, aggregate, competition_rank, normalisable, win_rates
 from ecombench.leaderboard.store import Loaded
-from ecombench.metrics.rules import KDDCUP, inferred, substitutes, substitutes_note
+from ecombench.metrics.rulesets import KDDCUP, inferred, substitutes, substitutes_note
 from ecombench.taskindex import TaskIndex, TaskInfo
 
 

@@ -221,7 +221,7 @@ TASK_METRICS: dict[str, TaskRule] = {
     RANKING_NDCG: TaskRule(ndcg_observe, mean_reduce, own_score),
 }
 # Metrics ecombench scores ECInstruct tasks by where evaluate.py's own cannot run here: each is a recorded,
-# reported deviation (ecombench.metrics.rules.SUBSTITUTES), never eCeLLM's number.
+# reported deviation (ecombench.metrics.rulesets.SUBSTITUTES), never eCeLLM's number.
 AG_ROUGEL = "ecellm-ag-rougel"  # Answer_Generation: ROUGE-L for BERTScore and BLEURT-20-D12 (evaluate.py:185-232)
 # ECInstruct task (as the importer slugs it) -> the rule eCeLLM's evaluate.py applies to it.
 METRIC_OF_TASK: dict[str, str] = {

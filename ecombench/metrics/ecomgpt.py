@@ -18,7 +18,6 @@ These are re-implementations of the rules, written from the upstream code's beha
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from ecombench.metrics.scores import F1Counts
@@ -182,15 +181,5 @@ def ner_counts(raw: str, truth: list[str]) -> F1Counts:
 # Metric names, by the EcomGPT class whose rule they follow.
 CLS_F1, NER_F1 = "ecomgpt-cls-f1", "ecomgpt-ner-f1"
 EXTRACT_ROUGE_L, CONDITION_EXTRACT_ROUGE_L, GENERATE_ROUGE_L = ("ecomgpt-extract-rougel", "ecomgpt-condition-extract-rougel", "ecomgpt-generate-rougel")
-
-# Scored item by item from the raw output (task score: the mean).
-RAW_ITEM_METRICS: dict[str, Callable[[str, Any], float]] = {
-    EXTRACT_ROUGE_L: extract_rouge_l,
-    CONDITION_EXTRACT_ROUGE_L: condition_extract_rouge_l,
-    GENERATE_ROUGE_L: generate_rouge_l,
-}
-# Counted item by item from the raw output and pooled per task (task score: F1 of the summed counts).
-RAW_POOLED_METRICS: dict[str, Callable[[str, Any], F1Counts]] = {
-    CLS_F1: cls_counts,
-    NER_F1: ner_counts,
-}
+# Each one's function and task reduction (mean, or micro F1 of the pooled counts for CLS and NER):
+# ecombench.metrics.rulesets.RULESETS["ecomgpt"].

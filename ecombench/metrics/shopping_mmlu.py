@@ -14,7 +14,7 @@ a ranking index far below zero, all-zero gains), these functions return 0.0; the
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from ecombench.metrics.scores import F1Counts, bleu, rouge_l
@@ -131,21 +131,10 @@ def bleu_ja(raw: str, truth: str) -> float:
     return bleu(raw, truth, tokenize="ja-mecab")
 
 
-# Item scores (task score: their mean) and pooled counts (task score: micro F1 of the summed counts),
-# keyed by the metric names skill_evaluation.py dispatches on (lines 37-115).
-ITEM_METRICS: dict[str, Callable[[str, Any], float]] = {
-    "accuracy": accuracy,
-    "task-wise accuracy": task_wise_accuracy,
-    "task-wise letter accuracy": task_wise_letter_accuracy,
-    "task-wise rating letter accuracy": task_wise_rating_letter_accuracy,
-    "hit rate@3": hit_rate,
-    "ndcg": ndcg,
-    "rougel": rougel,
-    "bleu": bleu_13a,
-    "jp-bleu": bleu_ja,
-}
-POOLED_METRICS: dict[str, Callable[[str, Any], F1Counts]] = {"micro f1": ner_counts}
-# sent-transformer and multilingual-sent-transformer (metrics.py:42): the cosine of the raw text's embedding
-# with the truth's (or the mean over a list of truths), 0 when not positive; scored by the caller, which
-# holds the model (ecombench.metrics.embedding.embedding_scores on the unparsed text).
-EMBEDDING_METRICS = ("sent-transformer", "multilingual-sent-transformer")
+# Metric names of the task-wise multiple choice (4 new tokens, the first digit read), and with
+# --use_letter_choices (options (A) to (D), the first letter or digit read). Each metric's function and
+# task reduction: ecombench.metrics.rulesets.RULESETS["shopping-mmlu"]. sent-transformer and
+# multilingual-sent-transformer (metrics.py:42): the cosine of the raw text's embedding with the truth's
+# (or the mean over a list of truths), 0 when not positive; scored by the caller, which holds the model.
+TASK_WISE_ACCURACY = "task-wise accuracy"
+TASK_WISE_LETTER_ACCURACY, TASK_WISE_RATING_LETTER_ACCURACY = "task-wise letter accuracy", "task-wise rating letter accuracy"
