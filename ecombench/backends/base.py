@@ -125,7 +125,7 @@ def check_system_turn(lm: Any, system_prompt: str) -> None:
 
 def local_chat_settings(options: Settings, lm: Any, system_prompt: str | None, rules: str) -> tuple[bool, bool]:
     """(chat template, few-shot as turns) for a model loaded here: the template is on by default when the tokenizer has one."""
-    from ecombench.metrics.rules import SHOPPING_MMLU
+    from ecombench.metrics.rulesets import SHOPPING_MMLU
 
     has_template = chat_template_of(lm) is not None
     # Shopping MMLU's code tokenizes the system prompt and question as plain text (no chat template).

@@ -48,7 +48,7 @@ class RunOptions:
     apply_chat_template: bool | None = None  # None: on when the tokenizer has a chat template (instruct models), off for base models
     num_fewshot: int = 0  # examples from each task's training part before each question (seeded; never the evaluated items)
     fewshot_as_multiturn: bool | None = None  # few-shot examples as chat turns; None: on with a chat template (lm-eval's default)
-    rules: str | None = None  # kddcup, shopping-mmlu, ecomgpt, ecellm; None: the rules the tasks carry (ecombench.metrics.rules)
+    rules: str | None = None  # kddcup, shopping-mmlu, ecomgpt, ecellm; None: the rules the tasks carry (ecombench.metrics.rulesets)
     vllm: VLLMOptions = field(default_factory=VLLMOptions)
     openai: OpenAIOptions = field(default_factory=OpenAIOptions)
 

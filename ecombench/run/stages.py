@@ -18,7 +18,7 @@ from ecombench.hooks import doc_to_target, scoring_item
 from ecombench.metrics import EMBEDDING_METRICS
 from ecombench.metrics import shopping_mmlu as smmlu
 from ecombench.metrics.embedding import Embedders, resolve_embedding_model
-from ecombench.metrics.rules import SHOPPING_MMLU, unscorable
+from ecombench.metrics.rulesets import SHOPPING_MMLU, unscorable
 from ecombench.records import item_key
 from ecombench.run.identity import answer_cache, hardware, lm_eval_version
 from ecombench.run.options import SYSTEM_PROMPTS, RunOptions, check_options
