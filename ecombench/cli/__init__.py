@@ -13,7 +13,7 @@ import sys
 import typer
 
 from ecombench.cli import compare, data, import_, leaderboard, references, run, score, submissions, tasks, train
-from ecombench.cli.options import DebugOption, Global, ThreadsOption, VersionOption
+from ecombench.cli.options import DebugOption, GlobalOptions, ThreadsOption, VersionOption
 from ecombench.errors import EcombenchError
 
 app = typer.Typer(
@@ -28,8 +28,8 @@ app = typer.Typer(
 @app.callback()
 def _root(ctx: typer.Context, debug: DebugOption = False, threads: ThreadsOption = None, version: VersionOption = False) -> None:
     """Global options."""
-    if not isinstance(ctx.obj, Global):  # main() passes its own; a test's CliRunner none
-        ctx.obj = Global()
+    if not isinstance(ctx.obj, GlobalOptions):  # main() passes its own; a test's CliRunner none
+        ctx.obj = GlobalOptions()
     ctx.obj.debug = debug
     if threads is not None:
         from ecombench.threads import request
@@ -62,7 +62,7 @@ typer.core.TyperArgument.display_type_rich = _argument_type  # type: ignore[meth
 
 def main() -> None:
     """Console entry point: bad input is one line on stderr and exit code 2."""
-    settings = Global()  # the root options fill it in
+    settings = GlobalOptions()  # the root options fill it in
     try:
         app(obj=settings)
     except SystemExit as exc:

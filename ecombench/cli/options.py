@@ -15,15 +15,15 @@ from ecombench.terminal import safe_text
 
 
 @dataclass
-class Global:
+class GlobalOptions:
     """What the options before the command's name set, for the command (``ctx.obj``) and for ``main``."""
 
-    debug: bool = False  # --debug: errors show their traceback; run, train and sweep keep library logs
+    debug: bool = False  # --debug: an error shows its traceback; run, train and sweep pass it on
 
 
 def debug(ctx: typer.Context) -> bool:
     """``--debug`` was given (before the command's name)."""
-    return isinstance(ctx.obj, Global) and ctx.obj.debug
+    return isinstance(ctx.obj, GlobalOptions) and ctx.obj.debug
 
 
 def _version(value: bool) -> None:
