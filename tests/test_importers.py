@@ -333,3 +333,17 @@ def test_a_test_set_without_answers_runs_for_predictions_only(tmp_path):
     assert set(report.tasks) == {"task1", "task4", "task11"}
     with pytest.raises(EcombenchError, match="tasks without answers .* can only run on their own"):
         run(RunOptions(model="builtin:tiny", tasks=["hidden", "starter_category_mc"], task_paths=[dest], trust_tasks=True, submissions_dir=tmp_path / "x"))
+
+
+def test_each_format_takes_the_import_options_it_declares(tmp_path):
+    """`import jsonl --type ranking` sets jsonl's task type; --split and --letter-choices, options of other formats, are left."""
+    from ecombench.importers import read_suite
+
+    src = write_jsonl(tmp_path / "mine.jsonl", [{"q": "Rank: 1. a 2. b\nAnswer: ", "gold": "[1, 0]"}])
+    given = {"prompt": "q", "target": "gold", "type": "ranking", "metric": None, "track": "mine", "split": "dev", "letter_choices": True}
+    (rows,) = read_suite("jsonl", src, given).tasks.values()
+    assert [(r["task_type"], r["metric"], r["track"], r["output_field"]) for r in rows] == [("ranking", "ndcg", "mine", [1, 0])]
+    with pytest.raises(
+        EcombenchError, match="unknown format 'csv'; use one of chinese-ecomqa, ecinstruct, ecominstruct, esci, jsonl, oamine, shopbench, shopping-mmlu"
+    ):
+        read_suite("csv", src, given)

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from ecombench import cli_judge
+from ecombench.cli import app as ecombench_app
 from ecombench.errors import EcombenchError
 from ecombench.judge import Grade, JudgeCache, load_template
 from ecombench.judge.agreement import agreement, judge_sample, read_labelled
@@ -54,10 +53,7 @@ def _sample(tmp_path):
 
 
 def _app():
-    app = typer.Typer()
-    app.command()(lambda: None)  # a root command, so that `judge` stays a group of its own
-    cli_judge.register(app)
-    return app
+    return ecombench_app
 
 
 def test_cli_compares_with_a_second_judges_verdicts(tmp_path):

@@ -460,6 +460,26 @@ def test_cli_with_no_board_shows_the_board_the_submissions_share(tmp_path):
     assert "has a task of board 'ecombench_core' (ecombench_core); boards they cover: --board ecombench_starter (2 submissions)" in named.stderr
 
 
+def test_reference_rows_do_not_choose_the_board(tmp_path):
+    """With no --board, users' runs choose it: beside an ecombench-core reference row, one starter run shows the
+    starter board, counted as 1 of 1 runs (reference rows are on every bundled board)."""
+    import shutil
+    from pathlib import Path
+
+    from ecombench.leaderboard.choose import board_table
+    from ecombench.leaderboard.store import load_folder
+
+    for suffix in (".json", ".items.jsonl"):
+        shutil.copy(Path(__file__).resolve().parent.parent / "submissions" / f"reference-ecombench_core-random{suffix}", tmp_path)
+    submissions.save(tmp_path, make_submission("mine", uniform(0.4)), [])
+    said: list[str] = []
+    table = board_table(None, build_index(default_roots()), load_folder(tmp_path), tmp_path, say=said.append)
+    assert table.board.name == "ecombench_starter"
+    assert said == [
+        "no submission has a task of the default board 'ecombench_core'; showing board 'ecombench_starter' (1 of 1 submissions, --board ecombench_starter)"
+    ]
+
+
 def _task_result(task, score: float) -> submissions.TaskResult:
     return submissions.TaskResult(
         track=task.track, task_type=task.task_type, metric=task.metric, n=10, score=score, stderr=0.0, version=task.version, data_sha256=task.data_hash()

@@ -60,6 +60,9 @@ def _row(row: dict) -> tuple[str, str, str, str]:
     return row["task"], row["system_prompt"], row["prompt"], row["gt"]
 
 
+OPTIONS: dict[str, str] = {"strict": "strict"}
+
+
 def read(source: Path, strict: bool = False) -> ImportedSuite:
     """Ten tasks (one per concept type present), track ``chinese_ecomqa``; bad rows skipped and counted."""
     suite = ImportedSuite("chinese-ecomqa", [source])

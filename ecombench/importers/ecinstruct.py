@@ -125,6 +125,10 @@ def slug(task: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", task.lower()).strip("_")
 
 
+# The `import` command's options this format takes, each to the keyword of `read` it sets.
+OPTIONS: dict[str, str] = {"setting": "setting", "split": "split", "ranking_labels": "ranking_labels"}
+
+
 def read(
     source: Path, setting: str = "IND_Diverse_Instruction", split: str = "test", ranking_labels: Path | None = None, only_task: str | None = None
 ) -> ImportedSuite:

@@ -220,6 +220,10 @@ def _folders(source: Path) -> list[Path]:
     return sorted({p.parent for name in FILES for p in source.rglob(name) if p.is_file()})
 
 
+# The `import` command's options this format takes, each to the keyword of `read` it sets.
+OPTIONS: dict[str, str] = {"skip_unreadable": "skip_unreadable"}
+
+
 def read(source: Path, skip_unreadable: bool = False) -> ImportedSuite:
     """Every task folder under ``source`` (the data folder, one dataset's folder or one task folder)."""
     folders = _folders(source)

@@ -34,6 +34,10 @@ def _read(path: Path, columns: tuple[str, ...]) -> Any:
     return frame
 
 
+# The `import` command's options this format takes, each to the keyword of `read` it sets.
+OPTIONS: dict[str, str] = {"split": "split"}
+
+
 def read(source: Path, split: str = "test", seed: int = 0, per_locale: int = 500) -> ImportedSuite:
     """Per locale: ``esci_ranking_<locale>`` (ndcg, ESCI gains) and ``esci_label_<locale>`` (4 options)."""
     folder = source if source.is_dir() else source.parent

@@ -11,6 +11,9 @@ from ecombench.metrics import METRICS_BY_TASK_TYPE
 from ecombench.metrics.parsers import TASK_TYPES
 from ecombench.records import iter_jsonl, make_record
 
+# The `import` command's options this format takes, each to the keyword of `read` it sets.
+OPTIONS: dict[str, str] = {"prompt": "prompt", "target": "target", "type": "task_type", "metric": "metric", "track": "track"}
+
 
 def read(
     source: Path,

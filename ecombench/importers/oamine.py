@@ -12,6 +12,10 @@ MIN_ROWS = 20  # attributes annotated on fewer titles make too small a task
 TRACK = "concept_understanding"
 
 
+# The `import` command's options this format takes, each to the keyword of `read` it sets.
+OPTIONS: dict[str, str] = {}
+
+
 def read(source: Path, min_rows: int = MIN_ROWS) -> ImportedSuite:
     """One NER task (micro F1) per attribute; "n/a" means the title has no value (empty truth)."""
     suite = ImportedSuite("oamine", [source])

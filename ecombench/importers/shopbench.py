@@ -22,6 +22,10 @@ def _is_test_layout(source: Path) -> bool:
     raise EcombenchError(f"{source}: no records")
 
 
+# The `import` command's options this format takes, each to the keyword of `read` it sets.
+OPTIONS: dict[str, str] = {}
+
+
 def read(source: Path) -> ImportedSuite:
     """Rows keep their fields; the metric stays per row (one task may mix bleu and jp-bleu)."""
     if _is_test_layout(source):

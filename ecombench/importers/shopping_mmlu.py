@@ -240,6 +240,10 @@ def _kind(name: str) -> str | None:
     return "jsonl" if folder in TYPE_FOLDERS and name.endswith(".json") else None
 
 
+# The `import` command's options this format takes, each to the keyword of `read` it sets.
+OPTIONS: dict[str, str] = {"letter_choices": "letter_choices"}
+
+
 def read(source: Path, letter_choices: bool = False) -> ImportedSuite:
     """Skill files give every record with its skill (the track); without them, the per-type folders
     (``letter_choices``: their multiple choice as ``--use_letter_choices`` asks it)."""

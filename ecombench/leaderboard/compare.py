@@ -11,12 +11,14 @@ JSON and the report's side-by-side page all read these figures (``task_json``).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ecombench.errors import EcombenchError
 from ecombench.leaderboard.stats import PairedTest, holm, paired_test
+from ecombench.leaderboard.store import load_submissions
 from ecombench.submissions import ItemRecord, Submission, load_items
 
 ALPHA = 0.05
@@ -129,6 +131,26 @@ def compare(a: Submission, b: Submission, folder: Path, iters: int = 10_000, see
     """Compare ``b`` against ``a`` on the tasks both have (scored by the same rules: others never rank together)."""
     check_rules(a, b)
     return compare_items(a, b, by_hash(load_items(folder, a)), by_hash(load_items(folder, b)), iters, seed)
+
+
+def compare_runs(
+    folder: Path, keys: list[str], iters: int = 10_000, say: Callable[[str], None] = lambda line: None
+) -> tuple[list[Submission], list[Comparison]]:
+    """``ecombench compare``: the runs ``keys`` name in ``folder`` (ids, id prefixes or names; the first is the
+    reference), and each other run compared against the reference. ``say`` is told which run a name shared
+    by several runs stands for. Refused before anything is compared: fewer than two runs, a name that is
+    not there, a run that shares no task with the reference."""
+    if len(keys) < 2:
+        raise EcombenchError("compare needs at least two submissions")
+    subs = load_submissions(folder)
+    resolved = [resolve(subs, key) for key in keys]
+    for res in resolved:
+        if res.note():
+            say(res.note())
+    for other in resolved[1:]:
+        check_pair(resolved[0], other)
+    reference = resolved[0].chosen
+    return [res.chosen for res in resolved], [compare(reference, other.chosen, folder, iters=iters) for other in resolved[1:]]
 
 
 def compare_items(

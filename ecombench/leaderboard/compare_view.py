@@ -7,11 +7,14 @@ so that long model names never make a column wide. All-Around and the tracks com
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
-from ecombench.leaderboard.compare import Comparison, interval_text, p_text, wide_rows
+from ecombench.efficiency import efficiency_line
+from ecombench.leaderboard import overlap
+from ecombench.leaderboard.compare import Comparison, interval_text, p_text, run_letters, task_json, wide_rows
 from ecombench.submissions import Submission
-from ecombench.terminal import Col, fit
+from ecombench.terminal import Col, fit, text
 
 FORMATS = "--format json"
 
@@ -64,3 +67,57 @@ def wide_table(results: list[Comparison], width: int | None) -> Any:
     first_task = len(rows) - len(results[0].a.tasks)
     note = "* significant at 0.05 after Holm's correction over the tasks of that pair; --format json has the p-values"
     return fit(columns, rows, width, notes=[note], sections=[first_task], formats=FORMATS)
+
+
+def as_json(results: list[Comparison]) -> list[dict[str, Any]]:
+    """``compare --format json``: for each run after the reference, its tasks, tracks, flipped items,
+    efficiency and contamination beside the reference's."""
+    return [
+        {
+            "a": r.a.id,
+            "b": r.b.id,
+            "tasks": {d.task: task_json(d) for d in r.tasks},
+            "tracks": {t: {"a": a, "b": b, "delta": b - a} for t, (a, b) in r.tracks.items()},
+            "flipped_items": len(r.flips),
+            "efficiency": {"a": r.a.efficiency.model_dump() if r.a.efficiency else None, "b": r.b.efficiency.model_dump() if r.b.efficiency else None},
+            "contamination": {"a": overlap.compared(r.a, [d.task for d in r.tasks]), "b": overlap.compared(r.b, [d.task for d in r.tasks])},
+        }
+        for r in results
+    ]
+
+
+def _flips(r: Comparison) -> Iterator[Any]:
+    for f in r.flips:
+        yield text(
+            f"[{f.task}] {f.prompt}\n  target: {f.target}\n  A ({f.score_a:.2f}): {f.prediction_a}\n  B ({f.score_b:.2f}): {f.prediction_b}",
+            keep_lines=True,
+        )
+
+
+def shown(runs: list[Submission], results: list[Comparison], items: bool, width: int | None) -> Iterator[Any]:
+    """``compare`` in a terminal, what to print in order: the legend; with three or more runs one table (a
+    column per run), then what each run was trained on that overlaps the tasks compared on, then (``items``)
+    each pair's flipped items; with two, the pair's table, its overlaps, both runs' efficiency, then
+    (``items``) the flipped items."""
+    letters = run_letters(len(runs))
+    for line in legend(letters, runs):
+        yield text(line)
+    if len(results) > 1:
+        yield wide_table(results, width)
+        compared = [[d.task for r in results for d in r.tasks], *([d.task for d in r.tasks] for r in results)]  # the tasks each run was compared on
+        for letter, run, tasks in zip(letters, runs, compared, strict=True):
+            for line in overlap.lines(letter, run, tasks):
+                yield text(line)
+        for r in results if items else []:  # the flipped items of each pair follow the one table
+            yield text(f"{r.b.name} ({r.b.id}) vs {r.a.name} ({r.a.id}): {len(r.flips)} items flipped")
+            yield from _flips(r)
+        return
+    r = results[0]
+    yield pair_table(r, width)
+    for label, sub in (("A", r.a), ("B", r.b)):
+        for line in overlap.lines(label, sub, [d.task for d in r.tasks]):
+            yield text(line)
+    for label, sub in (("A", r.a), ("B", r.b)):
+        yield text(f"efficiency {label}: {efficiency_line(sub.efficiency)}")
+    if items:
+        yield from _flips(r)

@@ -8,11 +8,10 @@ from typing import Annotated
 
 import typer
 
+from ecombench.cli.options import SubmissionsFolder
 from ecombench.errors import EcombenchError
 
 app = typer.Typer(help="List, show and remove submissions.", rich_markup_mode=None, no_args_is_help=True)
-
-Folder = Annotated[Path, typer.Option("--submissions-dir", help="The submissions folder.")]
 
 
 def _one(folder: Path, key: str):
@@ -30,7 +29,7 @@ def _one(folder: Path, key: str):
 
 @app.command("list")
 def list_cmd(
-    submissions_dir: Folder = Path("submissions"),
+    submissions_dir: SubmissionsFolder = Path("submissions"),
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object per submission instead of a table.")] = False,
 ) -> None:
     """Every submission, newest first: id, name, model, tasks, All-Around, when."""
@@ -70,7 +69,7 @@ def list_cmd(
 @app.command("show")
 def show_cmd(
     key: Annotated[str, typer.Argument(help="A submission id, id prefix or name.")],
-    submissions_dir: Folder = Path("submissions"),
+    submissions_dir: SubmissionsFolder = Path("submissions"),
 ) -> None:
     """A submission's record as JSON (identity, settings, scores; its items stay in the items file)."""
     _, sub = _one(submissions_dir, key)
@@ -80,7 +79,7 @@ def show_cmd(
 @app.command("rm")
 def rm_cmd(
     keys: Annotated[list[str], typer.Argument(metavar="RUN...", help="Submission ids, id prefixes or names (a name must name one submission).")],
-    submissions_dir: Folder = Path("submissions"),
+    submissions_dir: SubmissionsFolder = Path("submissions"),
 ) -> None:
     """Remove submissions: each record and its items file, the record first in one step (boards and reports no longer list it)."""
     from ecombench.submissions import remove

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from ecombench.cli.options import debug, split_names
+
 
 def train(
+    ctx: typer.Context,
     config: Annotated[Path | None, typer.Option("--config", help="YAML config (see examples/train.yaml); flags override it.")] = None,
     model: Annotated[str | None, typer.Option("--model", help="Base model: HF folder, hub id or builtin:tiny.")] = None,
     data: Annotated[
@@ -57,7 +59,6 @@ def train(
     trust_remote_code: Annotated[bool, typer.Option("--trust-remote-code", help="Allow model code from the model folder (auto_map).")] = False,
 ) -> None:
     """Train a LoRA adapter on a task mixture, then score it and keep the run as a submission."""
-    from ecombench.cli_common import split_names
     from ecombench.render import report_table
     from ecombench.train.config import load_config
     from ecombench.train.pipeline import train as run_training
@@ -92,7 +93,7 @@ def train(
         cfg.eval.enabled = False
     from ecombench.terminal import safe_text
 
-    outcome = run_training(cfg, resume=resume, debug="--debug" in sys.argv[1:], say=lambda line: typer.echo(safe_text(line)))
+    outcome = run_training(cfg, resume=resume, debug=debug(ctx), say=lambda line: typer.echo(safe_text(line)))
     if outcome.lineage is None:  # another process of a data-parallel run
         return
     lin = outcome.lineage
@@ -112,6 +113,7 @@ def train(
 
 
 def sweep(
+    ctx: typer.Context,
     config: Annotated[Path, typer.Option("--config", help="Sweep YAML (see examples/sweep-tiny.yaml).")],
     executor: Annotated[str, typer.Option("--executor", help="local: cells one after another here; ray: each cell a Ray task.")] = "local",
     address: Annotated[
@@ -142,7 +144,7 @@ def sweep(
         typer.echo(f"cell {row['id']}: {shown}" + (" (finished earlier, kept)" if status == "kept" else ""))
 
     chosen = make_executor(executor, address=address, gpus_per_job=gpus_per_cell, cpus_per_job=cpus_per_cell, max_parallel=max_parallel, storage=storage)
-    result = run_sweep(load_sweep(config), executor=chosen, debug="--debug" in sys.argv[1:], on_cell=progress)
+    result = run_sweep(load_sweep(config), executor=chosen, debug=debug(ctx), on_cell=progress)
     folder, rows = result.folder, result.rows
     if rows:
         columns = ["id", "capabilities", "tasks_per_capability", "rank", "train_loss", "all_around", "held_in", "held_out"]
@@ -177,36 +179,6 @@ def merge(
 
     path = merge_adapter(adapter, output, base, dtype)
     typer.echo(f"merged model written to {path}")
-
-
-def data_inspect(
-    sources: Annotated[list[str], typer.Argument(metavar="SOURCE...", help="Training sources, as train's --data: 'core', suite:NAME, files, folders, globs.")],
-    model: Annotated[str | None, typer.Option("--model", help="Count tokens with this model's tokenizer (else whitespace words).")] = None,
-    mixture: Annotated[Path | None, typer.Option("--mixture", help="A mixture file: show tasks under its capabilities.")] = None,
-    eval_tasks: Annotated[
-        list[str] | None, typer.Option("--eval-tasks", metavar="NAMES", help="Tasks, groups or tracks to check for contamination. Default: ecombench_core.")
-    ] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Refuse any bad row instead of counting it.")] = False,
-    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
-) -> None:
-    """What training sources hold: layouts, bad rows, tasks, capabilities, lengths, duplicates, contamination."""
-    import json
-
-    from ecombench.cli_common import split_names
-    from ecombench.errors import EcombenchError
-    from ecombench.train.config import read_mixture
-    from ecombench.train.inspect_data import inspect_sources, render
-
-    if format not in ("table", "json"):
-        raise EcombenchError(f"--format {format}: use table or json")
-    capabilities = read_mixture(mixture).capabilities if mixture is not None else None
-    summary = inspect_sources(sources, model=model, eval_tasks=split_names(eval_tasks), capabilities=capabilities, strict=strict)
-    if format == "json":
-        typer.echo(json.dumps(summary, indent=2, ensure_ascii=False))
-        return
-    from ecombench.terminal import console
-
-    render(summary, console())
 
 
 def register(app: typer.Typer) -> None:
