@@ -462,7 +462,7 @@ def report_cmd(
         index = build_index(default_roots())
         loaded = load_folder(submissions_dir)
         table = _board_table(board, index, loaded, submissions_dir, by="task", efficiency=efficiency)
-        site = write_report(output, site_boards(table, index, loaded), submissions_dir, index)
+        site = write_report(output, site_boards(table, index, loaded), submissions_dir, index, loaded.digests)
         for warning in site.warnings:
             print(f"ecombench: warning: {safe_text(warning)}", file=sys.stderr)
         return site.index

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ class Loaded:
     meta: pd.DataFrame
     scores: pd.DataFrame
     warnings: list[str] = field(default_factory=list)
+    digests: dict[str, str | None] = field(default_factory=dict)  # record file name -> hash of its bytes, as read here
 
 
 def _rows(sub: Submission, file: str) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:
@@ -107,12 +108,14 @@ def load_folder(folder: Path, use_index: bool = True) -> Loaded:
     cached_index = _read_index(index_path) if use_index else {}
     old = cached_index.get("files", {})
     files: dict[str, Any] = {}
+    digests: dict[str, str | None] = {}
     changed = False
     with os.scandir(folder) as entries:  # links and FIFOs too: read_record refuses them with a warning
         names = sorted(e.name for e in entries if e.name.endswith(".json") and not e.is_dir(follow_symlinks=False))
     for name in names:
         path = Path(folder, name)
         data, digest, why = read_entry(path)
+        digests[name] = digest
         cached = old.get(name)
         if digest is not None and cached is not None and cached["digest"] == digest:
             files[name] = cached
@@ -130,8 +133,8 @@ def load_folder(folder: Path, use_index: bool = True) -> Loaded:
         files[name] = {"digest": digest, **entry}
     if not changed and files.keys() == old.keys() and "frames" in cached_index:
         meta, score_frame, warnings = cached_index["frames"]  # nothing changed: the finished tables
-        return Loaded(meta, score_frame, list(warnings))
-    loaded = _assemble(folder, files)
+        return Loaded(meta, score_frame, list(warnings), digests)
+    loaded = replace(_assemble(folder, files), digests=digests)
     if use_index:
         write_cache_pickle(index_path, {"version": INDEX_VERSION, "files": files, "frames": (loaded.meta, loaded.scores, loaded.warnings)})
     return loaded
