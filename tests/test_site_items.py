@@ -107,6 +107,33 @@ def test_a_report_into_a_new_folder_reads_only_the_items_files_it_has_not_made_b
     assert len(list((tmp_path / "site-2" / "items" / "texts").iterdir())) == len(STARTER)  # the texts files the cached items name
 
 
+@pytest.mark.slow
+def test_a_report_hashes_each_record_file_once_and_still_sees_a_changed_one(tmp_path, monkeypatch):
+    import ecombench.leaderboard.sitedata as sitedata
+
+    monkeypatch.setenv("ECOMBENCH_CACHE", str(tmp_path / "cache"))
+    subs = tmp_path / "subs"
+    ids = _copies_of_a_real_run(subs, 5)
+
+    def build(out: Path):
+        loaded = load_folder(subs)
+        table = build_table(get_board("ecombench_starter", {}), INDEX, loaded)
+        return write_report(out, [table], subs, INDEX, loaded.digests)
+
+    build(tmp_path / "site-1")
+    hashed: list[str] = []
+    real_digest = sitedata._digest
+    monkeypatch.setattr(sitedata, "_digest", lambda path: hashed.append(path) or real_digest(path))
+    build(tmp_path / "site-2")
+    assert hashed == []  # load_folder's hashes were used: no record file read a second time
+    record = subs / f"{ids[2]}.json"
+    data = json.loads(record.read_text())
+    record.write_text(json.dumps({**data, "name": "renamed run"}))
+    build(tmp_path / "site-3")
+    names = dict(json.loads((tmp_path / "site-3" / "data" / "names.js").read_text().split(",", 1)[1].rsplit(")", 1)[0]))
+    assert names[ids[2]] == "renamed run"
+
+
 def test_items_read_by_the_fast_parser_are_what_the_plain_reader_gives(tmp_path):
     lines = [
         json.dumps(ITEM),
