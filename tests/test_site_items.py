@@ -122,8 +122,8 @@ def test_a_report_hashes_each_record_file_once_and_still_sees_a_changed_one(tmp_
 
     build(tmp_path / "site-1")
     hashed: list[str] = []
-    real_digest = sitedata._digest
-    monkeypatch.setattr(sitedata, "_digest", lambda path: hashed.append(path) or real_digest(path))
+    real_read = sitedata.read_entry
+    monkeypatch.setattr(sitedata, "read_entry", lambda path: hashed.append(path) or real_read(path))
     build(tmp_path / "site-2")
     assert hashed == []  # load_folder's hashes were used: no record file read a second time
     record = subs / f"{ids[2]}.json"
