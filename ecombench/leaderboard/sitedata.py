@@ -22,6 +22,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ecombench.contamination import contamination_text
@@ -29,8 +30,8 @@ from ecombench.efficiency import efficiency_line
 from ecombench.errors import EcombenchError
 from ecombench.io import read_cache_pickle, write_cache_pickle
 from ecombench.leaderboard.render import columns
-from ecombench.leaderboard.stats import shown_decimals
-from ecombench.leaderboard.store import read_entry
+from ecombench.leaderboard.stats import shown_decimals_of
+from ecombench.leaderboard.store import interned, read_entry
 from ecombench.leaderboard.table import REFERENCE_KIND, BoardTable
 from ecombench.paths import cache_dir
 from ecombench.submissions import GenerationSettings, ItemRecord, Submission, parse_record
@@ -107,8 +108,11 @@ def _column(series: pd.Series, board_column: str | None = None) -> list[Any]:
         if board_column is None:
             series = series.round(6)
         else:  # Python's round, which rounds as the terminal's format does (a plain loop: 10,000 rows x 30 columns)
-            fixed = board_column == "ci95"
-            return [None if v != v else round(v, 4 if fixed else shown_decimals(v)) if math.isfinite(v) else v for v in series.tolist()]
+            values = series.to_numpy(dtype=float, na_value=np.nan)
+            # shown_decimals of every value at once (a call a value was a third of the loop's time)
+            places = np.full(len(values), 4) if board_column == "ci95" else shown_decimals_of(values)
+            finite = np.isfinite(values)
+            return [round(v, d) if f else None if v != v else v for v, d, f in zip(values.tolist(), places.tolist(), finite.tolist(), strict=True)]
     return series.astype(object).where(series.notna(), None).tolist()
 
 
@@ -198,7 +202,7 @@ def _entry(sub: Submission) -> dict[str, Any]:
         "kind": sub.model.kind,
         "items_file": sub.items_file,
         # what the item explorer's data needs of the record (track; n, to tell a cut items file; data hash)
-        "tasks": {t: [r.track, r.n, r.data_sha256] for t, r in sub.tasks.items()},
+        "tasks": {interned(t): [interned(r.track), r.n, interned(r.data_sha256)] for t, r in sub.tasks.items()},  # names cached once
         "weights": sub.model.weights_sha256,
         "adapter": sub.model.adapter_sha256,
         "settings": run_settings(sub.generation),
