@@ -94,7 +94,7 @@ def report_cmd(
 
     def build() -> Path:
         table, index, loaded = _board_table(board, submissions_dir, by="task", efficiency=efficiency)
-        site = write_report(output, site_boards(table, index, loaded), submissions_dir, index)
+        site = write_report(output, site_boards(table, index, loaded), submissions_dir, index, loaded.digests)
         for warning in site.warnings:
             print(f"ecombench: warning: {safe_text(warning)}", file=sys.stderr)
         return site.index

@@ -106,8 +106,9 @@ def _old_manifest(out: Path) -> dict[str, Any]:
         return {}
 
 
-def write_report(out: Path, tables: list[BoardTable], folder: Path, index: TaskIndex) -> Site:
-    """Write the site for ``tables`` (the first is the board shown first) into ``out``; returns what was written."""
+def write_report(out: Path, tables: list[BoardTable], folder: Path, index: TaskIndex, digests: dict[str, str | None] | None = None) -> Site:
+    """Write the site for ``tables`` (the first is the board shown first) into ``out``; returns what was written.
+    ``digests``: the record files' hashes ``load_folder`` took (``Loaded.digests``), not taken again."""
     _check_output(out)
     out = out.absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -115,7 +116,7 @@ def write_report(out: Path, tables: list[BoardTable], folder: Path, index: TaskI
     files: dict[str, str] = {}
     for table in tables:
         files.update(zip(table.frame["submission"], table.frame["file"], strict=True))
-    details, warnings = load_details(folder, files)
+    details, warnings = load_details(folder, files, digests)
     site = Site(out / "index.html", [t.board.name for t in tables], len(details), warnings=warnings)
     staging = staging_dir(f".{out.name}-staging-", out.parent)
     try:

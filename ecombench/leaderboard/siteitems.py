@@ -24,12 +24,44 @@ from pathlib import Path
 from typing import Any
 
 from ecombench.errors import EcombenchError
-from ecombench.leaderboard.sitedata import PROTO_KEY, TaskTexts, _json, chunk_file, index_file, item_payload, script, shard_of, task_texts, texts_key
+from ecombench.io import read_cache_pickle, write_cache_pickle
+from ecombench.leaderboard.sitedata import (
+    PROTO_KEY,
+    TaskTexts,
+    _json,
+    _literal,
+    chunk_file,
+    index_file,
+    item_payload,
+    script,
+    shard_of,
+    task_texts,
+    texts_key,
+)
+from ecombench.paths import cache_dir
 from ecombench.submissions import open_items, parse_items
 from ecombench.taskindex import TaskIndex
 
 SUBMISSIONS_PER_BUNDLE = 40
+PAYLOAD_VERSION = 2  # bump when ``item_payload`` or ``_json`` change: cached payloads of older versions are rebuilt
 BUNDLE_MAX_CHARS = 32_768  # a bigger index gets its own file: a page loads one bundle of at most ~1.3 MB
+
+
+def _payload_cache(folder: Path) -> Path:
+    key = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    return cache_dir() / "report-items" / f"{key}.pickle"
+
+
+def _made_of(digest: str, tasks: dict[str, list[Any]], shared: dict[str, TaskTexts]) -> list[Any]:
+    """What a submission's item payload is made of: its items file (``digest``), its tasks' tracks, counts and
+    data hashes as its record has them, and which task texts files the items may point to now. Compared with
+    ``==`` (1.5 us), not hashed (a repr and hash of it took 200 us a submission, 2 s of 10,000)."""
+    return [digest, tasks, {t: found[0] for t, found in shared.items()}]
+
+
+def _put(key: str, text: str) -> str:
+    """``sitedata.script`` of a value already written as JSON ``text``."""
+    return f"ECOM.put({_json(key)},{_literal(text)});\n"
 
 
 def bundle_count(submissions: int) -> int:
@@ -114,10 +146,11 @@ class _Texts:
         self.found: dict[tuple[str, str | None], TaskTexts | None] = {}
 
     def of(self, task: str, data_sha256: str | None) -> TaskTexts | None:
-        if (task, data_sha256) in self.found:  # asked once per task of every submission: 240,000 times for 10,000
+        try:  # asked once per task of every submission: 240,000 times for 10,000
             return self.found[(task, data_sha256)]
-        self.found[(task, data_sha256)] = found = self._of(task, data_sha256)
-        return found
+        except KeyError:
+            self.found[(task, data_sha256)] = found = self._of(task, data_sha256)
+            return found
 
     def _of(self, task: str, data_sha256: str | None) -> TaskTexts | None:
         info = self.index.tasks.get(task)
@@ -174,6 +207,13 @@ class ItemsWriter:
         self.members: dict[int, dict[str, str]] = {}
         self.old_members: dict[int, dict[str, str]] = {}
         self.entries: dict[str, list[Any]] = {}
+        # sid -> [_made_of, items, index JSON, chunks' JSON, [[task, texts key]...]]: a report rebuilt into a new
+        # folder (or after a change elsewhere) reuses the payload of every items file it has made before
+        cached = read_cache_pickle(_payload_cache(self.folder))
+        ok = isinstance(cached, dict) and cached.get("version") == PAYLOAD_VERSION and isinstance(cached.get("items"), dict)
+        self.cached: dict[str, Any] = cached["items"] if ok else {}
+        self.payloads: dict[str, list[Any]] = {}
+        self.missed = 0
         for made in ("items", "items/chunks", "items/bundles", "items/texts"):
             (self.w.root / made).mkdir(parents=True, exist_ok=True)
             self.w.folders.add(made)
@@ -185,40 +225,47 @@ class ItemsWriter:
         tasks: dict[str, list[Any]] = d["tasks"]
         try:
             path, handle = open_items(self.folder, d["items_file"], sid)
-            with handle:  # hashed, then (unless kept from the last build) parsed: two streaming reads, never the file in memory
+            with handle:  # hashed, then (unless kept or cached) parsed: two streaming reads, never the file in memory
                 digest = hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
                 if self._keep(sid, digest):
+                    if sid in self.cached:  # still in the cache for the next build into another folder
+                        self.payloads[sid] = self.cached[sid]
                     return
-                handle.seek(0)
-                items = parse_items(handle, path, sid, {t: r[1] for t, r in tasks.items()})
+                shared = {t: found for t, r in tasks.items() if (found := self.texts.of(t, r[2])) is not None}
+                key = _made_of(digest, tasks, shared)
+                payload = self.cached.get(sid)
+                if not (isinstance(payload, list) and len(payload) == 5 and payload[0] == key):
+                    handle.seek(0)
+                    items = parse_items(handle, path, sid, {t: r[1] for t, r in tasks.items()})
+                    index, chunks = item_payload({t: r[0] for t, r in tasks.items()}, items, shared)
+                    # the texts files the items refer to: they are written with the site
+                    uses = [[t, ref] for t, ref in zip(index["tasks"], index["texts"], strict=True) if ref is not None]
+                    payload = [key, len(items), _json(index), [_json(chunk) for chunk in chunks], uses]
+                    self.missed += 1
         except OSError as exc:
             self.warnings.append(f"no items in the report for {sid}: {self.folder / d['items_file']}: cannot read ({exc.strerror})")
             return
         except EcombenchError as exc:
             self.warnings.append(f"no items in the report for {sid}: {exc}")
             return
-        shared = {t: found for t, r in tasks.items() if (found := self.texts.of(t, r[2])) is not None}
-        index, chunks = item_payload({t: r[0] for t, r in tasks.items()}, items, shared)
-        refs = []
-        for t, key in zip(index["tasks"], index["texts"], strict=True):
-            if key is not None:  # the items refer to this task's texts file: it is written with the site
-                refs.append(key)
-                self.texts.use(key, t, tasks[t][2] or "", shared[t])
-        text = _json(index)
-        files = [chunk_file(sid, k) for k in range(len(chunks))]
+        self.payloads[sid] = payload
+        _, count, text, chunk_texts, uses = payload
+        for t, ref in uses:
+            self.texts.use(ref, t, tasks[t][2] or "", shared[t])
+        files = [chunk_file(sid, k) for k in range(len(chunk_texts))]
         if len(text) <= BUNDLE_MAX_CHARS and PROTO_KEY not in text:
             self.members.setdefault(shard_of(sid, self.bundles), {})[sid] = text
             bundled = True
         else:
             files.insert(0, index_file(sid))
-            self.w.write(files[0], script(f"items:{sid}", index))
+            self.w.write(files[0], _put(f"items:{sid}", text))
             bundled = False
-        for k, chunk in enumerate(chunks):
-            self.w.write(chunk_file(sid, k), script(f"items:{sid}:{k}", chunk))
+        for k, chunk_text in enumerate(chunk_texts):
+            self.w.write(chunk_file(sid, k), _put(f"items:{sid}:{k}", chunk_text))
         self.written += 1
-        self.counts[sid] = len(items)
-        if items:
-            self.entries[sid] = [digest, len(items), refs, files, bundled]
+        self.counts[sid] = count
+        if count:
+            self.entries[sid] = [digest, count, [ref for _, ref in uses], files, bundled]
 
     def _keep(self, sid: str, digest: str) -> bool:
         """Keep a submission's items from the previous build if its items file is the same and all is there."""
@@ -250,7 +297,10 @@ class ItemsWriter:
         return True
 
     def finish(self) -> dict[str, Any]:
-        """Write the bundles and the texts files; returns what the manifest keeps for the next build."""
+        """Write the bundles and the texts files, and the payload cache if it changed; returns what the manifest
+        keeps for the next build."""
+        if self.missed or set(self.cached) - set(self.payloads):
+            write_cache_pickle(_payload_cache(self.folder), {"version": PAYLOAD_VERSION, "items": self.payloads})
         for k, members in sorted(self.members.items()):
             self.w.write(bundle_file(k), bundle_script(k, members))
         for key, (_, _, (_, rows)) in self.texts.used.items():  # each task's prompts and targets, once for every run of its data

@@ -82,6 +82,11 @@ def shown_decimals(value: float) -> int:
     return 4 if abs(value) <= 1.5 else 2
 
 
+def shown_decimals_of(values: np.ndarray) -> np.ndarray:
+    """``shown_decimals`` of every value of an array at once."""
+    return np.where(np.abs(values) <= 1.5, 4, 2)
+
+
 def competition_rank(values: pd.Series) -> pd.Series:
     """Ranks (higher is better) of values as the tables show them (``shown_decimals``): values that
     print the same share a rank and the next rank is skipped ("1, 1, 3"); NaN gets no rank."""
