@@ -6,7 +6,6 @@ each model loads once, on first use, and encodes all of a task's texts in batche
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -94,95 +93,19 @@ class Embedders:
     def encoder(self, metric: str) -> Encoder:
         if metric not in self._loaded:
             path = resolve_embedding_model(metric, self.overrides.get(metric))
+            from sentence_transformers import SentenceTransformer
+
             from ecombench import threads
 
             threads.apply()
-            encode = _mean_pooled(path, self.device, self.batch_size) if _is_mean_pooled(path) else _sentence_transformer(path, self.device, self.batch_size)
+
+            model: Any = SentenceTransformer(str(path), device=self.device)
+
+            def encode(texts: list[str]) -> np.ndarray:
+                return np.asarray(model.encode(texts, batch_size=self.batch_size, show_progress_bar=False))
+
             self._loaded[metric] = encode
         return self._loaded[metric]
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _is_mean_pooled(path: Path) -> bool:
-    """Whether a sentence-transformers folder is a plain encoder, mean pooling and (or not) normalising, as both
-    models of ``EMBEDDING_MODELS`` are: then ``_mean_pooled`` encodes as sentence-transformers does, without its
-    import (and scikit-learn's and scipy's under it: 1.3 s of a one-question run's 3 s of start-up, quiet)."""
-    modules = _read_json(path / "modules.json")
-    pooling = _read_json(path / "1_Pooling" / "config.json")
-    bert = _read_json(path / "sentence_bert_config.json")
-    prompts = _read_json(path / "config_sentence_transformers.json") or {}
-    types = [m.get("type") for m in modules] if isinstance(modules, list) and all(isinstance(m, dict) for m in modules) else []
-    plain_stack = types in (_STACK, _STACK[:2]) and modules[0].get("path") == "" and modules[1].get("path") == "1_Pooling"
-    mean_only = (
-        isinstance(pooling, dict)
-        and set(pooling) <= _POOLING_KEYS
-        and {k for k, v in pooling.items() if k.startswith("pooling_mode") and v} == {"pooling_mode_mean_tokens"}
-    )
-    plain_text = (
-        isinstance(bert, dict)
-        and set(bert) <= {"max_seq_length", "do_lower_case"}
-        and isinstance(bert.get("max_seq_length"), int)
-        and not bert.get("do_lower_case")
-    )
-    no_prompts = isinstance(prompts, dict) and not prompts.get("prompts") and prompts.get("default_prompt_name") is None
-    return plain_stack and mean_only and plain_text and no_prompts and pooling.get("include_prompt", True) is True
-
-
-_STACK = ["sentence_transformers.models.Transformer", "sentence_transformers.models.Pooling", "sentence_transformers.models.Normalize"]
-_POOLING_KEYS = {
-    "word_embedding_dimension",
-    "pooling_mode_cls_token",
-    "pooling_mode_mean_tokens",
-    "pooling_mode_max_tokens",
-    "pooling_mode_mean_sqrt_len_tokens",
-    "pooling_mode_weightedmean_tokens",
-    "pooling_mode_lasttoken",
-    "include_prompt",
-}
-
-
-def _mean_pooled(path: Path, device: str | None, batch_size: int) -> Encoder:
-    """Encode as sentence-transformers encodes a ``_is_mean_pooled`` model: texts stripped, cut at its
-    ``max_seq_length`` tokens, the token vectors averaged over the attention mask (normalising is left out:
-    the scores are cosines)."""
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-
-    max_length = _read_json(path / "sentence_bert_config.json")["max_seq_length"]
-    where = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    tokenizer = AutoTokenizer.from_pretrained(str(path))
-    model = AutoModel.from_pretrained(str(path)).to(where).eval()
-
-    def encode(texts: list[str]) -> np.ndarray:
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths batched together, as sentence-transformers does
-        out = np.zeros((len(texts), model.config.hidden_size), dtype=np.float32)
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            batch = tokenizer([texts[i].strip() for i in rows], padding=True, truncation="longest_first", max_length=max_length, return_tensors="pt").to(where)
-            with torch.inference_mode():
-                tokens = model(**batch).last_hidden_state
-            mask = batch["attention_mask"].unsqueeze(-1).to(tokens.dtype)
-            out[rows] = ((tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9)).float().cpu().numpy()
-        return out
-
-    return encode
-
-
-def _sentence_transformer(path: Path, device: str | None, batch_size: int) -> Encoder:
-    from sentence_transformers import SentenceTransformer
-
-    model: Any = SentenceTransformer(str(path), device=device)
-
-    def encode(texts: list[str]) -> np.ndarray:
-        return np.asarray(model.encode(texts, batch_size=batch_size, show_progress_bar=False))
-
-    return encode
 
 
 def embedding_scores(encode: Encoder, predictions: Sequence[str], truths: Sequence[str | list[str]]) -> list[float]:
