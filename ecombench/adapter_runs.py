@@ -44,7 +44,7 @@ def base_of(options: RunOptions) -> Path | None:
     plain LoRA adapter in a single process); None when it runs alone."""
     from ecombench.distributed import launched_processes
 
-    if options.backend != "hf" or launched_processes() > 1 or not (Path(options.model).expanduser() / "adapter_config.json").is_file():
+    if options.backend != "hf" or options.judge.model or launched_processes() > 1 or not (Path(options.model).expanduser() / "adapter_config.json").is_file():
         return None
     model = resolve_model(options.model, options.base)
     if model.kind != "adapter" or model.adapter_path is None:

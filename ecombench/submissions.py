@@ -163,6 +163,31 @@ class Lineage(_Record):
     resumed_from: str | None = None  # the checkpoint a resumed run went on from (checkpoints/checkpoint-N); None: one go
 
 
+class JudgeRecord(_Record):
+    """The model judge of a run's judged tasks (``ecombench.run.judging``): who judged, by which template, what it
+    said, and what it cost, apart from the candidate's own load, generation and tokens."""
+
+    model: ModelIdentity  # the judge as a run records a model (weights hash; a served judge's URL and id)
+    backend: str
+    identity: str  # the key verdicts are cached and compared by: weights, adapter, dtype, engine, what a server reports
+    template: str  # the grading template's name (ecombench/judge/templates)
+    template_sha256: str
+    max_gen_toks: int
+    judged: int  # answers graded
+    calls: int  # prompts the judge was asked (cache misses)
+    cached: int  # verdicts read from the judge cache
+    unparseable: dict[str, int] = {}  # task (and "overall") -> replies read as no grade, scored as not correct
+    scores: dict[str, dict[str, float]] = {}  # task (and "overall", pooled) -> SimpleQA's correct, correct_given_attempted, f_score, counts
+    prompt_tokens: int | None = None  # of the calls made, by the judge's tokenizer (None for a served judge)
+    reply_tokens: int | None = None
+    load_s: float
+    grade_s: float
+
+    def key(self) -> tuple[str, str]:
+        """What must be equal for two runs' judged scores to rank together."""
+        return self.identity, self.template_sha256
+
+
 class Submission(_Record):
     """A scored run: model identity, settings, per-task / per-track / all-around scores."""
 
@@ -186,6 +211,7 @@ class Submission(_Record):
     source: Literal["run", "predictions"] = "run"  # "predictions": `ecombench score --save`, answers generated elsewhere
     efficiency: Efficiency | None = None  # set by `ecombench run`; records from before it (or from predictions) have none
     rules: Rules = "kddcup"  # whose scoring code: runs under different rules never rank together
+    judge: JudgeRecord | None = None  # set when judged tasks were run: their scores are only comparable under the same judge and template
 
     @model_validator(mode="before")
     @classmethod
@@ -211,6 +237,8 @@ class ItemRecord(_Record):
     prediction: str
     parsed: Any
     score: Score
+    verdict: str | None = None  # judged tasks: the judge's grade (CORRECT, INCORRECT, NOT_ATTEMPTED, UNPARSEABLE)
+    judge_reply: str | None = None  # judged tasks: the judge's reply as it came, read strictly into the verdict
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")

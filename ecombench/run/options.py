@@ -18,6 +18,16 @@ KDD_SYSTEM_PROMPT = (
 SYSTEM_PROMPTS = {"kddcup": KDD_SYSTEM_PROMPT}
 
 
+@dataclass(frozen=True)
+class JudgeOptions:
+    """``--judge`` and its backend's settings (judged tasks: ``ecombench.run.judging``)."""
+
+    model: str | None = None  # --judge (a folder, hub id, builtin:tiny) or, with --judge-backend openai, the served name
+    backend: str = "hf"  # --judge-backend
+    base_url: str | None = None  # --judge-base-url
+    api: str | None = None  # --judge-api
+
+
 @dataclass
 class RunOptions:
     """Everything ``ecombench run`` takes; defaults follow the KDD Cup 2024 protocol.
@@ -51,6 +61,7 @@ class RunOptions:
     rules: str | None = None  # kddcup, shopping-mmlu, ecomgpt, ecellm; None: the rules the tasks carry (ecombench.metrics.rulesets)
     vllm: VLLMOptions = field(default_factory=VLLMOptions)
     openai: OpenAIOptions = field(default_factory=OpenAIOptions)
+    judge: JudgeOptions = field(default_factory=lambda: JudgeOptions())  # judged tasks' model judge (ecombench.run.judging)
 
 
 def check_options(options: RunOptions) -> None:
@@ -66,6 +77,11 @@ def check_options(options: RunOptions) -> None:
     for name in BACKENDS:
         if name != options.backend:
             backend(name).misplaced(options)
+    if options.judge.model is not None and options.judge.backend not in BACKENDS:
+        names = list(BACKENDS)
+        raise EcombenchError(f"--judge-backend {options.judge.backend}: use {', '.join(names[:-1])} or {names[-1]}")
+    if options.judge.model is None and (options.judge.base_url or options.judge.api or options.judge.backend != "hf"):
+        raise EcombenchError("--judge-backend, --judge-base-url and --judge-api are settings of --judge MODEL")
     if options.num_fewshot < 0:
         raise EcombenchError(f"--num-fewshot {options.num_fewshot}: must be 0 or more")
     if options.fewshot_as_multiturn and options.apply_chat_template is False:

@@ -91,6 +91,9 @@ def select_tasks(options: RunOptions) -> Selection:
         raise EcombenchError(f"--num-fewshot {options.num_fewshot}: task {small[0][0]} has only {small[0][1]} training examples to draw from")
     if unanswered and len(unanswered) != len(tasks):
         raise EcombenchError(f"tasks without answers ({', '.join(unanswered)}) can only run on their own (they write predictions, not scores)")
+    from ecombench.run import judging
+
+    judging.check(tasks, options.judge)
     rules = resolve_rules(options.rules, [(t.config.get("metadata") or {}).get("rules") for t in tasks], [t.metric for t in tasks])
     missing = unscorable(rules, {m for t in tasks for m in (t.config.get("metadata") or {}).get("metrics") or [t.metric]})
     if missing:
@@ -200,10 +203,17 @@ class Scored:
     items: list[submissions.ItemRecord]
 
 
-def score(samples: list[Any], embedders: Embedders, rules: str | None = None) -> Scored:
-    """Stage 4: parse and score every answer by ``rules`` (the KDD Cup scorer by default); the YAML's task is the unit."""
+def score(samples: list[Any], embedders: Embedders, rules: str | None = None, verdicts: dict[int, Any] | None = None) -> Scored:
+    """Stage 4: parse and score every answer by ``rules`` (the KDD Cup scorer by default); the YAML's task is the unit.
+
+    ``verdicts`` (sample index -> the judge's verdict, ``ecombench.run.judging``): a judged answer scores 1 when the
+    judge says CORRECT and 0 otherwise; its task's score is their mean (SimpleQA's *correct*)."""
     items = [replace(scoring_item(s.doc, s.response), task_name=s.task) for s in samples]
-    report, scores = score_report(items, embedders, rules)
+    verdicts = verdicts or {}
+    if verdicts:
+        report, scores = _score_judged(items, embedders, rules, verdicts)
+    else:
+        report, scores = score_report(items, embedders, rules)
     records = [
         submissions.ItemRecord(
             task=s.task,
@@ -214,10 +224,40 @@ def score(samples: list[Any], embedders: Embedders, rules: str | None = None) ->
             prediction=item.raw,
             parsed=result.parsed,
             score=result.score,
+            verdict=str(verdicts[i].grade) if i in verdicts else None,
+            judge_reply=verdicts[i].reply if i in verdicts else None,
         )
-        for s, item, result in zip(samples, items, scores, strict=True)
+        for i, (s, item, result) in enumerate(zip(samples, items, scores, strict=True))
     ]
     return Scored(report, records)
+
+
+def _score_judged(items: list[Any], embedders: Embedders, rules: str | None, verdicts: dict[int, Any]) -> tuple[Report, list[Any]]:
+    """Items the judge graded scored by their verdicts, the rest by their metrics; tasks in order of first appearance."""
+    from collections import defaultdict
+
+    from ecombench.judge import Grade
+    from ecombench.metrics.parsers import parse
+    from ecombench.scoring import ItemScore, aggregate, task_score
+
+    plain = [i for i in range(len(items)) if i not in verdicts]
+    scores: list[Any] = [None] * len(items)
+    report = None
+    if plain:
+        report, plain_scores = score_report([items[i] for i in plain], embedders, rules)
+        for i, result in zip(plain, plain_scores, strict=True):
+            scores[i] = result
+    for i, verdict in verdicts.items():
+        items[i] = replace(items[i], metric="judge")
+        scores[i] = ItemScore(parse(items[i].task_type, items[i].raw), 1.0 if verdict.grade == Grade.CORRECT else 0.0)
+    by_task: dict[str, list[int]] = defaultdict(list)
+    for i, item in enumerate(items):
+        by_task[item.task_name].append(i)
+    tasks = {
+        name: report.tasks[name] if report is not None and name in report.tasks else task_score(name, [items[i] for i in rows], [scores[i] for i in rows])
+        for name, rows in by_task.items()
+    }
+    return aggregate(tasks, rules or (report.rules if report is not None else "kddcup")), scores
 
 
 def record(
@@ -230,6 +270,7 @@ def record(
     duration_s: float,
     lineage: submissions.Lineage | None = None,
     cost: submissions.Efficiency | None = None,
+    judge: submissions.JudgeRecord | None = None,
 ) -> RunResult:
     """Stage 5: the submission record (identity, settings, scores; a trained model's lineage) and its items, saved."""
     sub_id = submissions.new_id(built.name, created)
@@ -266,6 +307,7 @@ def record(
         lineage=lineage,
         rules=report.rules,  # type: ignore[arg-type]  # resolve_rules admits only the four names
         efficiency=cost,
+        judge=judge,
     )
     path = submissions.save(options.submissions_dir, submission, scored.items)
     return RunResult(submission, report, path)
@@ -289,11 +331,27 @@ def run(options: RunOptions, lineage: submissions.Lineage | None = None) -> RunR
         return RunResult(None, None, None)
     if selection.unanswered:
         return RunResult(None, None, write_predictions(options.submissions_dir, submissions.new_id(built.name, created), samples))
+    verdicts, judged = judge(options, selection, samples, clock)
     with clock.stage("score"):
-        scored = score(samples, options.embedders, selection.rules)
+        scored = score(samples, options.embedders, selection.rules, verdicts)
     with clock.stage("record"):  # the record holds this stage up to its own write (it cannot time itself)
         cost = efficiency.measure(clock, samples, getattr(built.lm, "tokenizer", None), built.device)
-        return record(options, selection, built, scored, created=created, duration_s=time.monotonic() - started, lineage=lineage, cost=cost)
+        return record(
+            options, selection, built, scored, created=created, duration_s=time.monotonic() - started, lineage=lineage, cost=cost, judge=judged
+        )
+
+
+def judge(options: RunOptions, selection: Selection, samples: list[Any], clock: Any = None) -> tuple[dict[int, Any], submissions.JudgeRecord | None]:
+    """Stage 3b, for judged tasks only: the model judge grades their answers (``ecombench.run.judging``)."""
+    from contextlib import nullcontext
+
+    from ecombench.run import judging
+
+    if not judging.judged(selection.tasks):
+        return {}, None
+    with clock.stage("judge") if clock is not None else nullcontext():
+        built = judging.build(options.judge, options)
+        return judging.grade(samples, selection.tasks, built)
 
 
 def write_predictions(directory: Path, run_id: str, samples: list) -> Path:
