@@ -12,6 +12,11 @@ from ecombench.cli.options import OutputFormat, RulesOption, debug, split_names
 from ecombench.errors import EcombenchError
 from ecombench.terminal import console as _console
 
+# Each backend's own flags, and the judge's, under a help panel of their own.
+_OPENAI = "Backend openai (an OpenAI-compatible server)"
+_VLLM = "Backend vllm"
+_JUDGE = "Model judge (judged tasks: docs/judged-tasks.md)"
+
 
 def run(
     ctx: typer.Context,
@@ -56,14 +61,18 @@ def run(
         ),
     ] = "hf",
     base_url: Annotated[
-        str | None, typer.Option("--base-url", help="openai: the server's API root, e.g. http://localhost:8000/v1 (or an endpoint URL).")
+        str | None,
+        typer.Option("--base-url", rich_help_panel=_OPENAI, help="openai: the server's API root, e.g. http://localhost:8000/v1 (or an endpoint URL)."),
     ] = None,
-    api: Annotated[str | None, typer.Option("--api", help="openai: completions (the prompt as text; default) or chat (the server's chat template).")] = None,
-    concurrency: Annotated[int, typer.Option("--concurrency", help="openai: requests in flight at once.")] = 1,
-    retries: Annotated[int, typer.Option("--retries", help="openai: further tries of a failed request (backoff 1 s to 10 s).")] = 2,
-    request_timeout: Annotated[int, typer.Option("--request-timeout", help="openai: seconds one request may take.")] = 300,
-    tensor_parallel: Annotated[int, typer.Option("--tensor-parallel", help="vllm: GPUs per model replica.")] = 1,
-    data_parallel: Annotated[int, typer.Option("--data-parallel", help="vllm: model replicas.")] = 1,
+    api: Annotated[
+        str | None,
+        typer.Option("--api", rich_help_panel=_OPENAI, help="openai: completions (the prompt as text; default) or chat (the server's chat template)."),
+    ] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", rich_help_panel=_OPENAI, help="openai: requests in flight at once.")] = 1,
+    retries: Annotated[int, typer.Option("--retries", rich_help_panel=_OPENAI, help="openai: further tries of a failed request (backoff 1 s to 10 s).")] = 2,
+    request_timeout: Annotated[int, typer.Option("--request-timeout", rich_help_panel=_OPENAI, help="openai: seconds one request may take.")] = 300,
+    tensor_parallel: Annotated[int, typer.Option("--tensor-parallel", rich_help_panel=_VLLM, help="vllm: GPUs per model replica.")] = 1,
+    data_parallel: Annotated[int, typer.Option("--data-parallel", rich_help_panel=_VLLM, help="vllm: model replicas.")] = 1,
     model_args: Annotated[
         str | None,
         typer.Option(
@@ -97,6 +106,21 @@ def run(
     ] = None,
     format: Annotated[OutputFormat, typer.Option("--format", help="table, or json (the submission record, for scripts).")] = OutputFormat.table,
     rules: RulesOption = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            "--judge",
+            "--judge-model",
+            metavar="MODEL",
+            rich_help_panel=_JUDGE,
+            help="The model that grades judged tasks' answers (a folder, hub id or builtin:tiny; with --judge-backend openai, the served name).",
+        ),
+    ] = None,
+    judge_backend: Annotated[str, typer.Option("--judge-backend", rich_help_panel=_JUDGE, help="hf (default), vllm or openai.")] = "hf",
+    judge_base_url: Annotated[
+        str | None, typer.Option("--judge-base-url", rich_help_panel=_JUDGE, help="openai judge: the server's API root, e.g. http://localhost:8001/v1.")
+    ] = None,
+    judge_api: Annotated[str | None, typer.Option("--judge-api", rich_help_panel=_JUDGE, help="openai judge: completions (default) or chat.")] = None,
     executor: Annotated[str, typer.Option("--executor", help="Several models: local (one after another) or ray (each a Ray task).")] = "local",
     address: Annotated[str | None, typer.Option("--address", help="ray: the cluster to join (default: $RAY_ADDRESS, else a local one).")] = None,
     gpus_per_model: Annotated[float, typer.Option("--gpus-per-model", help="ray: GPUs each model's task reserves.")] = 0,
@@ -107,11 +131,13 @@ def run(
     names = split_names(tasks)
     models = _models(model, models_file)
     _preflight(names, None if task_path and not trust_tasks else task_path or [], models, backend)
+    if judge is not None and judge_backend != "openai":
+        _preflight(None, None, [judge], judge_backend)
     from ecombench.backends.openai import OpenAIOptions
     from ecombench.backends.vllm import VLLMOptions
     from ecombench.metrics.embedding import Embedders
     from ecombench.render import report_table
-    from ecombench.run import RunOptions
+    from ecombench.run import JudgeOptions, RunOptions
     from ecombench.run import run as run_model
 
     options = RunOptions(
@@ -139,6 +165,7 @@ def run(
         num_fewshot=num_fewshot,
         fewshot_as_multiturn=fewshot_as_multiturn,
         rules=rules,
+        judge=JudgeOptions(model=judge, backend=judge_backend, base_url=judge_base_url, api=judge_api),
         embedders=Embedders(overrides={"sent-transformer": embedding_model, "multilingual-sent-transformer": multilingual_embedding_model}),
     )
     if len(models) > 1 or executor != "local":

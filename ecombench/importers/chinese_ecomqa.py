@@ -5,9 +5,8 @@ Each row holds ``system_prompt`` (the task's instruction and few-shot examples),
 The prompt a model sees is ``system_prompt + prompt`` exactly as the file gives them (no separator: the
 system prompts end with their own newline); both are also kept on the row, so a chat run can send the
 system prompt as the system turn. Answers are graded by a model judge (``ecombench.judge``, template
-``simpleqa_zh_v1``); until ``run --judge`` scores them, the rows name the multilingual embedding metric,
-the KDD Cup's metric for non-English generation, as a stand-in, and the task YAML's ``judge`` metadata
-says how they are meant to be graded.
+``simpleqa_zh_v1``, named in each task YAML's ``metadata.judge``); the rows' metric is ``judge``, so a run
+needs ``--judge MODEL`` and ``ecombench score`` refuses them in one line.
 
 A bad row (not JSON, a missing or non-string field, an empty question or answer, an unknown concept type)
 is skipped and counted with its ``file:line`` in ``ImportedSuite.skipped``; ``strict`` refuses it instead.
@@ -21,11 +20,12 @@ from pathlib import Path
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
 from ecombench.io import bounded_lines, open_regular, parse_json
+from ecombench.metrics.rulesets import JUDGE
 from ecombench.records import make_record
 from ecombench.train.sources import BadRow, Skipped
 
 TRACK = "chinese_ecomqa"
-METRIC = "multilingual-sent-transformer"  # stand-in until the judge scores the task (see the module docstring)
+METRIC = JUDGE  # each answer graded by a model judge (`run --judge`), scored 1 when it says CORRECT
 JUDGE_TEMPLATE = "simpleqa_zh_v1"
 FIELDS = ("system_prompt", "prompt", "gt", "task")
 # The ten concept types, as the paper (arXiv 2502.20196, section 2) names them.

@@ -80,6 +80,16 @@ def _ecellm(name: str, says: str) -> Metric:
     return _raw(name, "generation", rule.observe, task_rule(rule, says))
 
 
+JUDGE = "judge"  # graded by a model judge (ecombench.run.judging): 1 when it says CORRECT, else 0
+
+
+def _judged(raw: Any, truth: Any) -> float:
+    """A judged question has no score without its judge's verdict, which only a run with ``--judge`` asks for."""
+    from ecombench.errors import EcombenchError
+
+    raise EcombenchError(f"metric '{JUDGE}': graded by a model judge; score it with ecombench run --judge MODEL (docs/judged-tasks.md)")
+
+
 _NOT_BERTSCORE = "ROUGE-L in place of eCeLLM's BERTScore (roberta-large) and BLEURT-20-D12, whose models ecombench cannot run offline"
 
 RULESETS: dict[RuleName, RuleSet] = {
@@ -100,6 +110,8 @@ RULESETS: dict[RuleName, RuleSet] = {
             # character as a digit); lettered options (task-wise letter accuracy) it cannot read.
             _parsed(smmlu.TASK_WISE_ACCURACY, "multiple-choice", scores.accuracy),
             _parsed(smmlu.TASK_WISE_RATING_LETTER_ACCURACY, "multiple-choice", scores.accuracy),
+            # Judged short answers (ChineseEcomQA): the item's score is its judge's verdict (ecombench.run.judging).
+            _raw(JUDGE, "generation", _judged),
         ),
     ),
     "shopping-mmlu": RuleSet(

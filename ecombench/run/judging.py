@@ -148,7 +148,7 @@ def grade(samples: Sequence[Any], tasks: Sequence[TaskInfo], judge: Judge) -> tu
     from ecombench.judge import JudgeCache, JudgeItem, load_template, simpleqa_by_group, usage
     from ecombench.judge import grade as ask
 
-    blocks = {t.name: judge_block(t) for t in tasks if judge_block(t) is not None}
+    blocks = {t.name: block for t in tasks if (block := judge_block(t)) is not None}
     names = {str(b.get("template")) for b in blocks.values()}
     if len(names) != 1:
         raise EcombenchError(f"the judged tasks name different templates ({', '.join(sorted(names))}); run them separately")

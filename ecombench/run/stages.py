@@ -248,8 +248,7 @@ def _score_judged(items: list[Any], embedders: Embedders, rules: str | None, ver
         for i, result in zip(plain, plain_scores, strict=True):
             scores[i] = result
     for i, verdict in verdicts.items():
-        items[i] = replace(items[i], metric="judge")
-        scores[i] = ItemScore(parse(items[i].task_type, items[i].raw), 1.0 if verdict.grade == Grade.CORRECT else 0.0)
+        scores[i] = ItemScore(parse(items[i].task_type, items[i].raw), score := 1.0 if verdict.grade == Grade.CORRECT else 0.0, score)
     by_task: dict[str, list[int]] = defaultdict(list)
     for i, item in enumerate(items):
         by_task[item.task_name].append(i)
@@ -336,9 +335,7 @@ def run(options: RunOptions, lineage: submissions.Lineage | None = None) -> RunR
         scored = score(samples, options.embedders, selection.rules, verdicts)
     with clock.stage("record"):  # the record holds this stage up to its own write (it cannot time itself)
         cost = efficiency.measure(clock, samples, getattr(built.lm, "tokenizer", None), built.device)
-        return record(
-            options, selection, built, scored, created=created, duration_s=time.monotonic() - started, lineage=lineage, cost=cost, judge=judged
-        )
+        return record(options, selection, built, scored, created=created, duration_s=time.monotonic() - started, lineage=lineage, cost=cost, judge=judged)
 
 
 def judge(options: RunOptions, selection: Selection, samples: list[Any], clock: Any = None) -> tuple[dict[int, Any], submissions.JudgeRecord | None]:

@@ -1,0 +1,95 @@
+"""`ecombench run --judge`: judged tasks (ChineseEcomQA's layout) graded by a model judge, scored, recorded, cached.
+
+The fixture is in the real file's layout and in wording of our own (tests/test_chinese_ecomqa_import.py's rows).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ecombench.errors import EcombenchError
+from ecombench.importers import IMPORTERS
+from ecombench.importers.writer import write_suite
+from ecombench.paths import user_tasks_dir
+from ecombench.run import JudgeOptions, RunOptions, judging, run
+from tests.conftest import write_jsonl
+from tests.test_chinese_ecomqa_import import _rows
+
+
+@pytest.fixture(scope="module")
+def judged_suite(tmp_path_factory):
+    """The fixture imported as suite `jq` (tasks jq_bc: 2 items, jq_rlc: 1, jq_sc: 1)."""
+    folder = tmp_path_factory.mktemp("cq")
+    write_suite(IMPORTERS["chinese-ecomqa"](write_jsonl(folder / "ChineseEcomQA.jsonl", _rows())), "jq", user_tasks_dir(), force=True)
+    return "jq"
+
+
+def _options(tmp_path, suite, **changes):
+    return RunOptions(model="builtin:tiny", tasks=[suite], submissions_dir=tmp_path / "subs", judge=JudgeOptions(model="builtin:tiny"), **changes)
+
+
+def test_a_judged_task_without_a_judge_is_refused_before_any_model_loads(judged_suite, tmp_path):
+    with pytest.raises(EcombenchError, match=r"task jq_bc, jq_rlc, jq_sc: graded by a model judge; pass --judge MODEL"):
+        run(RunOptions(model="builtin:tiny", tasks=[judged_suite], submissions_dir=tmp_path))
+
+
+def test_a_judge_without_judged_tasks_is_refused(tmp_path):
+    with pytest.raises(EcombenchError, match="--judge: none of the selected tasks is judged"):
+        run(RunOptions(model="builtin:tiny", tasks=["starter_category_mc"], submissions_dir=tmp_path, judge=JudgeOptions(model="builtin:tiny")))
+
+
+def test_verdicts_score_each_item_and_the_record_keeps_simpleqas_rates(judged_suite, tmp_path, monkeypatch):
+    """A judge that says A (correct), B (incorrect), C (not attempted), then something unreadable, in item order:
+    BC 1 of 2 correct; RLC not attempted; SC unparseable (scored as not correct, counted apart)."""
+    from ecombench import submissions
+
+    replies = {}
+
+    def fake_generator(judge, max_gen_toks=judging.JUDGE_MAX_GEN_TOKS):
+        def generate(prompts):
+            order = ["A", "B", "C", "maybe A?"]  # BC items 1, 2; RLC; SC (tasks run in name order)
+            out = [order[len(replies) + i] for i in range(len(prompts))]
+            replies.update(dict(zip(prompts, out)))
+            return out
+
+        return generate
+
+    monkeypatch.setattr(judging, "generator", fake_generator)
+    monkeypatch.setenv("ECOMBENCH_CACHE", str(tmp_path / "cache"))
+    result = run(_options(tmp_path, judged_suite))
+    sub = result.submission
+    assert {n: t.score for n, t in sub.tasks.items()} == {"jq_bc": 0.5, "jq_rlc": 0.0, "jq_sc": 0.0}
+    judge = sub.judge
+    assert (judge.judged, judge.calls, judge.cached, judge.template) == (4, 4, 0, "simpleqa_zh_v1")
+    assert judge.unparseable == {"jq_sc": 1, "overall": 1}
+    # SimpleQA over the 4 pooled: correct 1/4; attempted = all but the one not attempted = 3, so 1/3; F = 2/7
+    overall = judge.scores["overall"]
+    assert overall["correct"] == pytest.approx(0.25) and overall["correct_given_attempted"] == pytest.approx(1 / 3)
+    assert overall["f_score"] == pytest.approx(2 * 0.25 * (1 / 3) / (0.25 + 1 / 3))
+    items = submissions.load_items(result.path.parent, sub)
+    assert [(i.task, i.verdict, i.judge_reply, i.score) for i in items] == [
+        ("jq_bc", "CORRECT", "A", 1.0),
+        ("jq_bc", "INCORRECT", "B", 0.0),
+        ("jq_rlc", "NOT_ATTEMPTED", "C", 0.0),
+        ("jq_sc", "UNPARSEABLE", "maybe A?", 0.0),
+    ]
+    # The judge saw the question without the few-shot system prompt, the reference, and the model's answer.
+    first = next(iter(replies))
+    assert "示例牌水杯的主营类目" in first and "杯具" in first and "某牌子的发源地" not in first
+
+
+@pytest.mark.slow
+def test_a_local_judge_grades_every_answer_and_a_second_run_asks_it_nothing(judged_suite, tmp_path, monkeypatch):
+    """builtin:tiny judging builtin:tiny: whatever it says is read strictly (its noise is unparseable, counted);
+    the second run reads every verdict from the judge cache and scores the same."""
+    monkeypatch.setenv("ECOMBENCH_CACHE", str(tmp_path / "cache"))
+    first = run(_options(tmp_path, judged_suite)).submission
+    assert first.judge is not None and first.judge.judged == 4 and first.judge.calls == 4 and first.judge.cached == 0
+    assert first.judge.model.spec == "builtin:tiny" and first.judge.prompt_tokens > 0 and first.judge.reply_tokens > 0
+    parsed = 4 - first.judge.unparseable.get("overall", 0)
+    assert sum(int(s["items"]) for k, s in first.judge.scores.items() if k != "overall") == 4 and parsed >= 0
+    assert "judge" in first.efficiency.stage_s  # the judge's time apart from the candidate's load and generation
+    second = run(_options(tmp_path, judged_suite)).submission
+    assert (second.judge.calls, second.judge.cached) == (0, 4)
+    assert {n: t.score for n, t in second.tasks.items()} == {n: t.score for n, t in first.tasks.items()}
+    assert second.judge.identity == first.judge.identity and second.judge.template_sha256 == first.judge.template_sha256
