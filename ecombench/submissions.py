@@ -187,6 +187,10 @@ class JudgeRecord(_Record):
         """What must be equal for two runs' judged scores to rank together."""
         return self.identity, self.template_sha256
 
+    def label(self) -> str:
+        """The judge as a person reads it: its model, its template's name and the start of the template's hash."""
+        return f"{self.model.spec} with template {self.template} ({self.template_sha256[:8]})"
+
 
 class Submission(_Record):
     """A scored run: model identity, settings, per-task / per-track / all-around scores."""

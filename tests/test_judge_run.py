@@ -93,3 +93,45 @@ def test_a_local_judge_grades_every_answer_and_a_second_run_asks_it_nothing(judg
     assert (second.judge.calls, second.judge.cached) == (0, 4)
     assert {n: t.score for n, t in second.tasks.items()} == {n: t.score for n, t in first.tasks.items()}
     assert second.judge.identity == first.judge.identity and second.judge.template_sha256 == first.judge.template_sha256
+
+
+def _judged_by(sub, spec: str, identity: str):
+    from ecombench import submissions
+
+    record = submissions.JudgeRecord(
+        model=submissions.ModelIdentity(spec=spec, kind="local", base_model=spec, weights_sha256="w" * 64, dtype="float32"),
+        backend="hf",
+        identity=identity,
+        template="simpleqa_zh_v1",
+        template_sha256="t" * 64,
+        max_gen_toks=16,
+        judged=9,
+        calls=9,
+        cached=0,
+        load_s=1.0,
+        grade_s=1.0,
+    )
+    return sub.model_copy(update={"judge": record})
+
+
+def test_rows_judged_by_another_judge_are_flagged_and_not_ranked_and_compare_refuses_them():
+    import json
+
+    from ecombench.leaderboard.compare import check_judges
+    from ecombench.leaderboard.render import render
+    from tests.test_leaderboard import INDEX, board, build_table, make_submission, uniform
+
+    subs = [
+        _judged_by(make_submission("a", uniform(0.4)), "judge-x", "x" * 32),
+        _judged_by(make_submission("b", uniform(0.6)), "judge-x", "x" * 32),
+        _judged_by(make_submission("c", uniform(0.9)), "judge-y", "y" * 32),  # best, but graded by another judge
+    ]
+    table = build_table(board(), INDEX, subs)
+    rows = [(r["name"], r["rank"], r["flags"]) for r in json.loads(render(table, "json"))["rows"]]
+    assert rows == [("b", 1, ""), ("a", 2, ""), ("c", None, "judged by judge-y with template simpleqa_zh_v1 (tttttttt)")]
+    assert "judged tasks graded by judge-x with template simpleqa_zh_v1 (tttttttt); rows judged by another judge or template are flagged and not ranked" in (
+        table.notes
+    )
+    check_judges(subs[0], subs[1])  # one judge: compared
+    with pytest.raises(EcombenchError, match=r"a \(.*\) was judged by judge-x .* and c \(.*\) by judge-y .*; judged scores compare only under one judge"):
+        check_judges(subs[0], subs[2])

@@ -328,3 +328,31 @@ def test_transformers_serve_gives_the_hf_backends_answers(served_tiny, tiny_mode
     expected = {(i.task, i.doc_id): i.prediction for i in submissions.load_items(tmp_path / "hf", hf.submission)}
     assert len(answers) == 12 and answers == expected  # greedy, same tokens, same stop rule: the same text
     assert api.submission.all_around == hf.submission.all_around
+
+
+@pytest.mark.slow
+def test_a_served_judge_grades_judged_tasks_through_the_hardened_client(served_tiny, tiny_model, tmp_path, monkeypatch):
+    """`--judge-backend openai --judge-base-url URL`: the judge behind `transformers serve` grades every answer; its
+    identity is the served model's, its tokens are not counted (the server tokenizes), and a rerun asks it nothing."""
+    import ecombench.judge
+    from ecombench.importers import IMPORTERS
+    from ecombench.importers.writer import write_suite
+    from ecombench.judge.template import make_template
+    from ecombench.paths import user_tasks_dir
+    from ecombench.run import JudgeOptions
+    from tests.conftest import write_jsonl
+    from tests.test_chinese_ecomqa_import import _rows
+
+    monkeypatch.setenv("ECOMBENCH_CACHE", str(tmp_path / "cache"))
+    # the bundled template is longer than builtin:tiny's 2,048 positions in its byte-level tokens (the server refuses
+    # such a prompt); a short template of the same kind keeps the test about the wiring
+    short = make_template("simpleqa_zh_v1", "simpleqa", "Q: {question}\nGold: {target}\nAnswer: {predicted_answer}\nGrade (A, B or C):")
+    monkeypatch.setattr(ecombench.judge, "load_template", lambda name: short)
+    write_suite(IMPORTERS["chinese-ecomqa"](write_jsonl(tmp_path / "ChineseEcomQA.jsonl", _rows())), "jqserved", user_tasks_dir(), force=True)
+    judge = JudgeOptions(model=str(tiny_model), backend="openai", base_url=served_tiny)
+    options = RunOptions(model="builtin:tiny", tasks=["jqserved"], submissions_dir=tmp_path / "subs", judge=judge)
+    first = run(options).submission
+    assert (first.judge.backend, first.judge.model.kind, first.judge.judged, first.judge.calls) == ("openai", "api", 4, 4)
+    assert first.judge.model.base_url == served_tiny and first.judge.prompt_tokens is None
+    second = run(options).submission
+    assert (second.judge.calls, second.judge.cached) == (0, 4) and second.judge.identity == first.judge.identity

@@ -118,6 +118,20 @@ def check_pair(a: Resolved, b: Resolved) -> None:
     raise EcombenchError(message)
 
 
+def check_judges(a: Submission, b: Submission) -> None:
+    """Raise when both runs have judged tasks graded by different judges or templates: their judged scores are not comparable."""
+    if a.judge is not None and b.judge is not None and a.judge.key() != b.judge.key():
+        raise EcombenchError(
+            f"{a.name} ({a.id}) was judged by {judge_label(a)} and {b.name} ({b.id}) by {judge_label(b)}; "
+            "judged scores compare only under one judge and template: run both with the same --judge"
+        )
+
+
+def judge_label(sub: Submission) -> str:
+    """A judge as a person reads it: its model, template name and the start of the template's hash."""
+    return sub.judge.label() if sub.judge is not None else "no judge"
+
+
 def check_rules(a: Submission, b: Submission) -> None:
     """Raise when the two runs were scored by different rules: the same answers score differently under them."""
     if a.rules != b.rules:
@@ -130,6 +144,7 @@ def check_rules(a: Submission, b: Submission) -> None:
 def compare(a: Submission, b: Submission, folder: Path, iters: int = 10_000, seed: int = 0) -> Comparison:
     """Compare ``b`` against ``a`` on the tasks both have (scored by the same rules: others never rank together)."""
     check_rules(a, b)
+    check_judges(a, b)
     return compare_items(a, b, by_hash(load_items(folder, a)), by_hash(load_items(folder, b)), iters, seed)
 
 

@@ -26,8 +26,8 @@ from ecombench.leaderboard import overlap
 from ecombench.paths import cache_dir
 from ecombench.submissions import Submission, load, parse_record, read_record
 
-INDEX_VERSION = 9  # 3: scores outside [0, 1] are refused on load; 4: entries keyed by a hash of the file bytes, not size and mtime; 5: shots; 6: rules;
-# 7: efficiency; 8: overlap; 9: measures and counts bounded on load
+INDEX_VERSION = 10  # 3: scores outside [0, 1] are refused on load; 4: entries keyed by a hash of the file bytes, not size and mtime; 5: shots; 6: rules;
+# 7: efficiency; 8: overlap; 9: measures and counts bounded on load; 10: judge
 # what a run cost (Submission.efficiency), shown on the board only when asked (--efficiency); None for records without it
 EFFICIENCY_COLUMNS = [
     "efficiency:generate_s",
@@ -38,6 +38,7 @@ EFFICIENCY_COLUMNS = [
     "efficiency:threads",
 ]
 META_COLUMNS = ["submission", "name", "model", "base", "kind", "date", "limit", "file", "lora_rank", "held_in", "shots", "rules", *EFFICIENCY_COLUMNS]
+META_COLUMNS += ["judge", "judge_label"]  # judged tasks: the judge's key (identity and template hash) and how it reads; None without
 META_COLUMNS += ["overlap", "checked"]  # training data against evaluation items (overlap.py): task -> items trained on; tasks checked (None: unknown)
 SCORE_COLUMNS = ["submission", "task", "track", "score", "stderr", "version", "data_sha256"]
 
@@ -68,6 +69,8 @@ def _rows(sub: Submission, file: str) -> tuple[dict[str, Any], list[tuple[Any, .
         "rules": sub.rules,
         "overlap": trained_overlap,
         "checked": checked,
+        "judge": "|".join(sub.judge.key()) if sub.judge is not None else None,
+        "judge_label": sub.judge.label() if sub.judge is not None else None,
         **_efficiency(sub),
     }  # few-shot runs, and runs scored by other rules, are ranked apart (table.py)
     # the names and hashes every record repeats are interned: the index pickles each once (10,000 records x 24 tasks:

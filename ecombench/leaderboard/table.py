@@ -148,6 +148,14 @@ def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track
         flags.append("; ".join(parts))
     ranked = ranked_rules(tasks, trusted)
     flags = ["; ".join(p for p in (rules, flag) if p) for flag, rules in zip(flags, rules_flags(meta, ranked), strict=True)]
+    # judged tasks rank only under one judge and template: the most common among the trusted rows (ties: by key)
+    judges = trusted["judge"].dropna().value_counts() if "judge" in trusted else pd.Series(dtype=int)
+    ranked_judge = str(sorted(judges.index, key=lambda k: (-judges[k], k))[0]) if not judges.empty else None
+    if ranked_judge is not None:
+        flags = [
+            "; ".join(p for p in (flag, f"judged by {label}" if key is not None and not pd.isna(key) and key != ranked_judge else "") if p)
+            for flag, key, label in zip(flags, meta["judge"], meta["judge_label"], strict=True)
+        ]
     meta = meta.assign(flags=flags)
     unchecked = [overlap.unchecked_note(checked, board_tasks) for checked in meta["checked"]]
     if any(unchecked):  # ranked as ever, with a note: the check said nothing about these tasks
@@ -179,6 +187,9 @@ def build_table(board: Board, index: TaskIndex, loaded: Loaded, by: str = "track
         lines = (*lines, CONTAMINATED_NOTE)
     if any(unchecked):
         lines = (*lines, UNCHECKED_NOTE)
+    if ranked_judge is not None:
+        label = meta.loc[meta["judge"] == ranked_judge, "judge_label"].iloc[0]
+        lines = (*lines, f"judged tasks graded by {label}; rows judged by another judge or template are flagged and not ranked")
     if ranked != KDDCUP or (meta["rules"] != ranked).any():  # boards of KDD-scored runs only read as before
         lines = (*lines, f"scores follow the {ranked} rules (--rules of score and run); rows scored by other rules are flagged and not ranked")
     stand_ins = {t.name: "; ".join(found.values()) for t in tasks if (found := substitutes(ranked, [t.metric]))}
