@@ -13,8 +13,8 @@ import pytest
 from ecombench import submissions
 from ecombench.adapter_runs import SharedPass, groups
 from ecombench.backends.hf.generation import Request
+from ecombench.executors import LocalExecutor, run_many
 from ecombench.run import RunOptions, run
-from ecombench.train.executors import LocalExecutor, run_many
 
 TASKS = ["starter_category_mc", "starter_attribute_ner", "starter_title_generation"]
 LORAS = [(4, ["q_proj", "v_proj"]), (8, ["q_proj", "k_proj", "o_proj"]), (2, ["v_proj", "down_proj"])]

@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from ecombench.errors import EcombenchError
+from ecombench.executors import Claims, LocalExecutor, RayExecutor, make_executor, run_many
 from ecombench.io import owner_tag
-from ecombench.train.executors import Claims, LocalExecutor, RayExecutor, make_executor, run_many
 
 
 def _sweep(root: Path, name: str, **grid) -> dict:

@@ -219,7 +219,7 @@ def _run_many(models: list[str], options, executor: str, *, address: str | None,
     """Several models over the executor, one submission each; a model that fails is named and the others go on."""
     from dataclasses import replace
 
-    from ecombench.train.executors import make_executor, run_many
+    from ecombench.executors import make_executor, run_many
 
     if options.name is not None and len(models) > 1:
         raise EcombenchError("--name: with several models each submission is named after its model")

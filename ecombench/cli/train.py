@@ -127,9 +127,9 @@ def sweep(
     ] = "auto",
 ) -> None:
     """Train and score a grid of mixtures (capabilities x tasks) and LoRA ranks; write a table and a plot."""
+    from ecombench.executors import make_executor
     from ecombench.terminal import Col, fit, text
     from ecombench.terminal import console as terminal_console
-    from ecombench.train.executors import make_executor
     from ecombench.train.sweep import load_sweep, run_sweep
 
     def progress(row: dict, status: str) -> None:

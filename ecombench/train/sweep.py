@@ -3,7 +3,7 @@
 The grid follows the KDD Cup 2024 top-5 study: the first ``k`` capabilities (tracks) of a list,
 the first ``t`` tasks of each, and a LoRA rank. Each cell is an ``ecombench train`` run with its
 own adapter and submission. A finished cell is kept, so re-running a sweep resumes it.
-Cells run one after another here, or as Ray tasks over a cluster (``ecombench.train.executors``);
+Cells run one after another here, or as Ray tasks over a cluster (``ecombench.executors``);
 a claim file per cell keeps two drivers on one folder from training a cell twice.
 The sweep ends with ``results.csv``, ``results.md`` and ``plot.png`` (score against number of
 capabilities, one line per rank) in its folder and in ``SUBMISSIONS/sweeps/NAME/``.
@@ -25,10 +25,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ecombench.errors import EcombenchError
+from ecombench.executors import Claims, Delivery, LocalExecutor, RayExecutor, pack, submission_files, unpack
 from ecombench.io import atomic_write_text
 from ecombench.train.config import TrainConfig, _describe, read_yaml_mapping, with_mixture_file
 from ecombench.train.data import apply_capabilities, read_sources
-from ecombench.train.executors import Claims, Delivery, LocalExecutor, RayExecutor, pack, submission_files, unpack
 
 
 class Grid(BaseModel):

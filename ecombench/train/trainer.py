@@ -265,9 +265,9 @@ def _callbacks(out_dir: Path, show_progress: bool) -> list[Any]:
         """A live bar on a terminal; elsewhere (a file, a pipe) a plain line every few seconds (progress.PlainProgress)."""
 
         def __init__(self) -> None:
-            self.progress = None
-            self.bar = None
-            self.plain = None
+            self.progress: Any = None  # rich's Progress on a terminal
+            self.bar: Any = None
+            self.plain: Any = None  # progress.PlainProgress elsewhere
 
         def on_train_begin(self, args, state, control, **kwargs):
             if not state.is_world_process_zero:
