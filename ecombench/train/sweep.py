@@ -413,7 +413,8 @@ def plot(table: Any, path: Path) -> None:
         gx.grid(alpha=0.3)
         gx.legend()
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp)
+    from ecombench.io import atomic_writer
+
+    with atomic_writer(path, "wb") as handle:  # a temporary name of its own: two drivers of one sweep may both write it
+        fig.savefig(handle, format="png")
     plt.close(fig)
-    tmp.replace(path)
