@@ -135,3 +135,91 @@ def test_rows_judged_by_another_judge_are_flagged_and_not_ranked_and_compare_ref
     check_judges(subs[0], subs[1])  # one judge: compared
     with pytest.raises(EcombenchError, match=r"a \(.*\) was judged by judge-x .* and c \(.*\) by judge-y .*; judged scores compare only under one judge"):
         check_judges(subs[0], subs[2])
+
+
+def test_a_rubric_task_scores_each_item_the_share_of_its_points_met(tmp_path, monkeypatch):
+    """Two items of a rubric-graded task: the first has 2 points (judged A met, B not met: 1/2), the second 1 point
+    (A: 1/1); the task scores (0.5 + 1) / 2 = 0.75."""
+    from ecombench import submissions
+    from ecombench.importers.writer import ImportedSuite
+    from ecombench.records import make_record
+
+    source = tmp_path / "rubric.jsonl"
+    source.write_text("{}\n", encoding="utf-8")  # the suite records where it came from
+    suite = ImportedSuite("rubric", [source])
+    rows = [
+        ("Describe the bottle's lid.", "A screw lid.", ["names the lid type", "says it is leak-proof"]),
+        ("What colour is the mug?", "Blue.", ["names a colour"]),
+    ]
+    suite.tasks["desc"] = [{**make_record("desc", "generation", "judge", "rubric", q, a), "prompt": q, "rubric": pts} for q, a, pts in rows]
+    suite.metadata["desc"] = {"judge": {"template": "rubric_v1"}}
+    write_suite(suite, "jr", user_tasks_dir(), force=True)
+    asked = []
+
+    def fake_generator(judge, max_gen_toks=judging.JUDGE_MAX_GEN_TOKS):
+        def generate(prompts):
+            asked.extend(prompts)
+            return [
+                {"names the lid type": "A", "says it is leak-proof": "B", "names a colour": "A"}[
+                    next(p for p in ("names the lid type", "says it is leak-proof", "names a colour") if p in prompt)
+                ]
+                for prompt in prompts
+            ]
+
+        return generate
+
+    monkeypatch.setattr(judging, "generator", fake_generator)
+    monkeypatch.setenv("ECOMBENCH_CACHE", str(tmp_path / "cache"))
+    result = run(_options(tmp_path, "jr"))
+    assert result.submission.tasks["jr_desc"].score == pytest.approx(0.75) and len(asked) == 3
+    assert result.submission.judge.scores["overall"]["rubric_score"] == pytest.approx(0.75)
+    items = submissions.load_items(result.path.parent, result.submission)
+    assert [(i.verdict, i.score) for i in items] == [("1/2 points met", 0.5), ("1/1 points met", 1.0)]
+
+
+def test_judge_pairwise_asks_both_orders_and_reports_the_position_bias(tmp_path, monkeypatch):
+    """Four questions both runs answered: the judge prefers A in both orders (A better), says 'first' both times (a
+    flip: a tie), prefers B in both orders (B better), then says nothing readable: A 1, B 1, tie 1, unparseable 1;
+    1 of the 3 read pairs flipped."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from ecombench import submissions
+    from ecombench.cli import app
+    from tests.test_leaderboard import make_submission
+
+    folder = tmp_path / "subs"
+    for name, tag in (("runa", "from-a"), ("runb", "from-b")):
+        sub = make_submission(name, {"starter_category_mc": 0.5})
+        task = sub.tasks["starter_category_mc"].model_copy(update={"n": 4})
+        sub = sub.model_copy(update={"items_file": f"{name}.items.jsonl", "id": name, "tasks": {"starter_category_mc": task}})
+        items = [
+            submissions.ItemRecord(
+                task="starter_category_mc", doc_id=k, item_hash=f"h{k}", prompt=f"question {k}", target="1", prediction=f"{tag}-{k}", parsed=None, score=0.5
+            )
+            for k in range(4)
+        ]
+        submissions.save(folder, sub, items)
+    plan = {0: ("A", "B"), 1: ("A", "A"), 2: ("B", "A"), 3: ("x?", "x?")}  # (A shown first, B shown first)
+
+    def fake_generator(judge, max_gen_toks=judging.JUDGE_MAX_GEN_TOKS):
+        def generate(prompts):
+            out = []
+            for p in prompts:
+                k = next(k for k in plan if f"question {k}" in p)
+                out.append(plan[k][0] if p.index("from-a") < p.index("from-b") else plan[k][1])
+            return out
+
+        return generate
+
+    monkeypatch.setattr(judging, "generator", fake_generator)
+    monkeypatch.setattr(
+        judging, "build", lambda judge, run: judging.Judge(None, type("R", (), {"identity": type("I", (), {"spec": "fake-judge"})()})(), "f" * 32, run, 0.0)
+    )
+    monkeypatch.setenv("ECOMBENCH_CACHE", str(tmp_path / "cache"))
+    done = CliRunner().invoke(app, ["judge", "pairwise", "runa", "runb", "--judge", "builtin:tiny", "--submissions-dir", str(folder), "--json"])
+    assert done.exit_code == 0, done.output
+    out = json.loads(done.output)
+    assert out["wins"] == {"a": 1, "tie": 1, "b": 1, "unparseable": 1} and (out["flipped"], out["read"], out["pairs"]) == (1, 3, 4)
+    assert out["position_bias"] == pytest.approx(1 / 3)

@@ -142,10 +142,32 @@ def _question(doc: dict[str, Any]) -> str:
     return str(doc.get("prompt") or doc["input_field"])
 
 
-def grade(samples: Sequence[Any], tasks: Sequence[TaskInfo], judge: Judge) -> tuple[dict[int, Any], submissions.JudgeRecord]:
-    """The verdict of every sample of a judged task (by its index in ``samples``) and what the record keeps of them."""
+@dataclass(frozen=True)
+class Judged:
+    """One judged answer as the score stage and the items file take it: its score, the verdict in words, the reply."""
+
+    score: float
+    verdict: str  # SimpleQA: CORRECT, INCORRECT, NOT_ATTEMPTED, UNPARSEABLE; rubric: "2/3 points met" (1 unparseable)
+    reply: str  # the judge's reply as it came (a rubric item: its replies, one per point, as a JSON list)
+
+
+def rubric_points(doc: dict[str, Any], where: str) -> tuple[str, ...]:
+    """A rubric item's points: the row's ``rubric``, a non-empty list of non-empty texts."""
+    points = doc.get("rubric")
+    if not isinstance(points, list) or not points or not all(isinstance(p, str) and p.strip() for p in points):
+        raise EcombenchError(f"{where}: a rubric-graded item needs 'rubric', a list of the points its answer must meet")
+    return tuple(points)
+
+
+def grade(samples: Sequence[Any], tasks: Sequence[TaskInfo], judge: Judge) -> tuple[dict[int, Judged], submissions.JudgeRecord]:
+    """The judged score of every sample of a judged task (by its index in ``samples``) and what the record keeps.
+
+    SimpleQA-style templates grade each answer against its reference (score 1 when CORRECT); rubric templates grade
+    each of an item's points (its ``rubric``), and the item scores the share of points met."""
+    import json as _json
+
     from ecombench.hooks import doc_to_target
-    from ecombench.judge import JudgeCache, JudgeItem, load_template, simpleqa_by_group, usage
+    from ecombench.judge import Grade, JudgeCache, JudgeItem, RubricItem, grade_rubric, load_template, simpleqa_by_group, usage
     from ecombench.judge import grade as ask
 
     blocks = {t.name: block for t in tasks if (block := judge_block(t)) is not None}
@@ -154,14 +176,46 @@ def grade(samples: Sequence[Any], tasks: Sequence[TaskInfo], judge: Judge) -> tu
         raise EcombenchError(f"the judged tasks name different templates ({', '.join(sorted(names))}); run them separately")
     template = load_template(names.pop())
     rows = [i for i, s in enumerate(samples) if s.task in blocks]
-    items = [JudgeItem(_question(samples[i].doc), doc_to_target(samples[i].doc), str(samples[i].response), samples[i].task) for i in rows]
     started = time.monotonic()
-    verdicts = ask(items, generator(judge), judge.identity, template, JudgeCache())
+    out: dict[int, Judged] = {}
+    if template.kind == "rubric":
+        paths = {t.name: t.yaml_path for t in tasks}
+        items = [
+            RubricItem(
+                _question(samples[i].doc),
+                str(samples[i].response),
+                rubric_points(samples[i].doc, f"{paths[samples[i].task]}: task {samples[i].task}, item {samples[i].doc_id}"),
+            )
+            for i in rows
+        ]
+        results = grade_rubric(items, generator(judge), judge.identity, template, JudgeCache())
+        verdicts = [v for r in results for v in r.points]
+        for i, item, result in zip(rows, items, results, strict=True):
+            met = sum(v.grade == Grade.MET for v in result.points)
+            said = f"{met}/{len(item.points)} points met" + (f" ({result.unparseable} unparseable)" if result.unparseable else "")
+            out[i] = Judged(result.score, said, _json.dumps([v.reply for v in result.points], ensure_ascii=False))
+        by_task_rows: dict[str, list[float]] = {}
+        unparseable: dict[str, int] = {}
+        for i, result in zip(rows, results, strict=True):
+            by_task_rows.setdefault(samples[i].task, []).append(result.score)
+            if result.unparseable:
+                unparseable[samples[i].task] = unparseable.get(samples[i].task, 0) + result.unparseable
+        if unparseable:
+            unparseable["overall"] = sum(unparseable.values())
+        every = [s for v in by_task_rows.values() for s in v]
+        scores = {task: {"items": float(len(v)), "rubric_score": sum(v) / len(v)} for task, v in by_task_rows.items()}
+        scores["overall"] = {"items": float(len(every)), "rubric_score": sum(every) / len(every) if every else 0.0}
+    else:
+        judged = [JudgeItem(_question(samples[i].doc), doc_to_target(samples[i].doc), str(samples[i].response), samples[i].task) for i in rows]
+        verdicts = ask(judged, generator(judge), judge.identity, template, JudgeCache())
+        for i, v in zip(rows, verdicts, strict=True):
+            out[i] = Judged(1.0 if v.grade == Grade.CORRECT else 0.0, str(v.grade), v.reply)
+        by_task = simpleqa_by_group([v.grade for v in verdicts], [it.group for it in judged])
+        unparseable = {task: int(s.unparseable) for task, s in by_task.items() if s.unparseable}
+        scores = {task: {k: float(v) for k, v in s.as_dict().items()} for task, s in by_task.items()}
     tokenizer = getattr(judge.lm, "tokenizer", None)
     count = (lambda text: len(tokenizer.encode(text, add_special_tokens=False))) if tokenizer is not None else None
     cost = usage(verdicts, count)
-    grades = [v.grade for v in verdicts]
-    by_task = simpleqa_by_group(grades, [it.group for it in items])
     record = submissions.JudgeRecord(
         model=judge.resolved.identity,
         backend=judge.options.backend,
@@ -169,14 +223,14 @@ def grade(samples: Sequence[Any], tasks: Sequence[TaskInfo], judge: Judge) -> tu
         template=template.name,
         template_sha256=template.sha256,
         max_gen_toks=JUDGE_MAX_GEN_TOKS,
-        judged=len(verdicts),
+        judged=len(rows),
         calls=cost.calls,
         cached=cost.cached,
-        unparseable={task: int(s.unparseable) for task, s in by_task.items() if s.unparseable},
-        scores={task: {k: float(v) for k, v in s.as_dict().items()} for task, s in by_task.items()},
+        unparseable=unparseable,
+        scores=scores,
         prompt_tokens=cost.prompt_tokens,
         reply_tokens=cost.reply_tokens,
         load_s=round(judge.load_s, 3),
         grade_s=round(time.monotonic() - started, 3),
     )
-    return dict(zip(rows, verdicts, strict=True)), record
+    return out, record

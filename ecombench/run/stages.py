@@ -206,8 +206,8 @@ class Scored:
 def score(samples: list[Any], embedders: Embedders, rules: str | None = None, verdicts: dict[int, Any] | None = None) -> Scored:
     """Stage 4: parse and score every answer by ``rules`` (the KDD Cup scorer by default); the YAML's task is the unit.
 
-    ``verdicts`` (sample index -> the judge's verdict, ``ecombench.run.judging``): a judged answer scores 1 when the
-    judge says CORRECT and 0 otherwise; its task's score is their mean (SimpleQA's *correct*)."""
+    ``verdicts`` (sample index -> ``ecombench.run.judging.Judged``): a judged answer's score is its judge's (1 when
+    CORRECT; a rubric item the share of its points met); its task's score is their mean."""
     items = [replace(scoring_item(s.doc, s.response), task_name=s.task) for s in samples]
     verdicts = verdicts or {}
     if verdicts:
@@ -224,7 +224,7 @@ def score(samples: list[Any], embedders: Embedders, rules: str | None = None, ve
             prediction=item.raw,
             parsed=result.parsed,
             score=result.score,
-            verdict=str(verdicts[i].grade) if i in verdicts else None,
+            verdict=verdicts[i].verdict if i in verdicts else None,
             judge_reply=verdicts[i].reply if i in verdicts else None,
         )
         for i, (s, item, result) in enumerate(zip(samples, items, scores, strict=True))
@@ -236,7 +236,6 @@ def _score_judged(items: list[Any], embedders: Embedders, rules: str | None, ver
     """Items the judge graded scored by their verdicts, the rest by their metrics; tasks in order of first appearance."""
     from collections import defaultdict
 
-    from ecombench.judge import Grade
     from ecombench.metrics.parsers import parse
     from ecombench.scoring import ItemScore, aggregate, task_score
 
@@ -248,7 +247,7 @@ def _score_judged(items: list[Any], embedders: Embedders, rules: str | None, ver
         for i, result in zip(plain, plain_scores, strict=True):
             scores[i] = result
     for i, verdict in verdicts.items():
-        scores[i] = ItemScore(parse(items[i].task_type, items[i].raw), score := 1.0 if verdict.grade == Grade.CORRECT else 0.0, score)
+        scores[i] = ItemScore(parse(items[i].task_type, items[i].raw), verdict.score, verdict.score)
     by_task: dict[str, list[int]] = defaultdict(list)
     for i, item in enumerate(items):
         by_task[item.task_name].append(i)
