@@ -13,10 +13,8 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -25,71 +23,16 @@ from ecombench.errors import EcombenchError
 from ecombench.harness import KDD_SYSTEM_PROMPT
 from ecombench.models import api_root
 from ecombench.run import RunOptions, run
-from tests.conftest import run_ecombench
+from tests.helpers.cli import run_ecombench
+from tests.helpers.openai_server import FakeServer
 
 KEY = "sk-test-4f1c9a-never-recorded"
-PROBE = "Hello"  # the one-token request ecombench sends before a run
-
-
-class FakeServer:
-    """An OpenAI-compatible server on localhost: answers "1" to everything; `fail_after` answers then HTTP 500,
-    or `delay` seconds per question. The probe request is always answered at once."""
-
-    def __init__(self, model_id: str = "fake-model") -> None:
-        self.model_id, self.fail_after, self.delay = model_id, None, 0.0
-        self.questions: list[dict] = []  # bodies of answered or refused questions (not probes)
-        self.auth: list[str | None] = []
-        self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep pytest's output clean
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                probe = body.get("max_tokens") == 1 and PROBE in (body.get("prompt"), (body.get("messages") or [{}])[-1].get("content"))
-                with server.lock:
-                    server.auth.append(self.headers.get("Authorization"))
-                    if not probe:
-                        server.questions.append(body)
-                    refuse = not probe and server.fail_after is not None and len(server.questions) > server.fail_after
-                if refuse:
-                    return self._reply(500, {"error": {"message": "model crashed"}})
-                if not probe and server.delay:
-                    time.sleep(server.delay)
-                if self.path.endswith("/chat/completions"):
-                    choice = {"index": 0, "message": {"role": "assistant", "content": "1"}, "finish_reason": "stop"}
-                else:
-                    choice = {"index": 0, "text": "1", "finish_reason": "stop"}
-                self._reply(200, {"id": "x", "object": "text_completion", "model": server.model_id, "choices": [choice]})
-
-            def _reply(self, status: int, data: dict) -> None:
-                raw = json.dumps(data).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(raw)))
-                    self.end_headers()
-                    self.wfile.write(raw)
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (timeout test)
-                    pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
 def server():
-    fake = FakeServer()
-    yield fake
-    fake.close()
+    with FakeServer() as fake:
+        yield fake
 
 
 def api_options(server_url: str, tmp_path: Path, **changes) -> RunOptions:

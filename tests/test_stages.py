@@ -12,7 +12,7 @@ from ecombench.harness import SYSTEM_PROMPTS, Sample
 from ecombench.metrics.embedding import Embedders
 from ecombench.run import Built, RunOptions, Selection, check_options, record, score, select_tasks
 from ecombench.taskindex import build_index, default_roots
-from tests.conftest import record as shopbench_row
+from tests.helpers.sources import record as shopbench_row
 
 
 def test_select_tasks_expands_names_and_resolves_the_system_prompt():
