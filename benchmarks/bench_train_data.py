@@ -1,7 +1,7 @@
 """Preparing a large published-layout training set: peak memory and start-up of a 5-step `ecombench train`.
 
 Issue 25 (6): 75,000 records in the published ShopBench layout (JSON arrays per sub-task, no task names,
-shared templates; built by tests/published.py from our own vocabulary) must prepare in under 1 GB beyond
+shared templates; built by tests/helpers/published.py from our own vocabulary) must prepare in under 1 GB beyond
 the model, and a 5-step run must start training within 30 s on 2 cores.
 
 Side by side, in one run, each in its own process (peak RSS from getrusage of the child):
@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.published import write_published  # noqa: E402
+from tests.helpers.published import write_published  # noqa: E402
 
 
 def one_run(data: Path, out: Path) -> tuple[float, float, float, float]:

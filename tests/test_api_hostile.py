@@ -7,12 +7,8 @@ another origin, an endless or trickling body, a malformed reply, another model's
 from __future__ import annotations
 
 import hashlib
-import json
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import fields, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -24,93 +20,24 @@ from ecombench.backends.openai.served import resolve_served_model
 from ecombench.errors import EcombenchError
 from ecombench.run import RunOptions, run
 from ecombench.run.options import KDD_SYSTEM_PROMPT
-from tests.conftest import run_ecombench
+from tests.helpers.cli import run_ecombench
+from tests.helpers.openai_server import FakeServer
 
 OPENAI_FIELDS = {f.name for f in fields(OpenAIOptions)}
 
 KEY = "sk-hostile-test-7d2e-never-sent-elsewhere"
-PROBE = "Hello"
-
-
-def _choice(path: str, text: object) -> dict:
-    if path.endswith("/chat/completions"):
-        return {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-    return {"index": 0, "text": text, "finish_reason": "stop"}
-
-
-class Server:
-    """Answers "1" as `model_id` unless `behave(handler, body, probe)` handles the request (returns True)."""
-
-    def __init__(self, model_id: str = "served-model") -> None:
-        self.model_id = model_id
-        self.root: str | None = None  # GET /models lists {"id": model_id, "root": root} when set
-        self.behave: Callable[[BaseHTTPRequestHandler, dict, bool], bool] | None = None
-        self.questions: list[dict] = []
-        self.auth: list[str | None] = []
-        self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                server.auth.append(self.headers.get("Authorization"))
-                if self.path.endswith("/models") and server.root is not None:
-                    return self.reply(200, {"object": "list", "data": [{"id": server.model_id, "root": server.root, "created": time.time()}]})
-                self.reply(404, {"error": {"message": "no"}})
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                probe = body.get("max_tokens") == 1 and PROBE in (body.get("prompt"), (body.get("messages") or [{}])[-1].get("content"))
-                with server.lock:
-                    server.auth.append(self.headers.get("Authorization"))
-                    if not probe:
-                        server.questions.append(body)
-                if server.behave is not None and server.behave(self, body, probe):
-                    return
-                prompts = body.get("prompt")
-                count = len(prompts) if isinstance(prompts, list) else 1
-                choices = [{**_choice(self.path, "1"), "index": i} for i in range(count)]
-                self.reply(200, {"id": "x", "model": server.model_id, "choices": choices})
-
-            def reply(self, status: int, data: object, headers: dict[str, str] | None = None) -> None:
-                raw = json.dumps(data).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(raw)))
-                    for key, value in (headers or {}).items():
-                        self.send_header(key, value)
-                    self.end_headers()
-                    self.wfile.write(raw)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
 def server():
-    made = Server()
-    yield made
-    made.close()
+    with FakeServer("served-model") as made:
+        yield made
 
 
 @pytest.fixture
 def other():
-    made = Server()
-    yield made
-    made.close()
+    with FakeServer("served-model") as made:
+        yield made
 
 
 def options(url: str, tmp_path: Path, **changes) -> RunOptions:

@@ -10,7 +10,7 @@ import pytest
 from ecombench.oracle import oracle_answer
 from ecombench.scorefile import score_files
 from ecombench.taskindex import build_index, default_roots
-from tests.conftest import write_jsonl
+from tests.helpers.sources import write_jsonl
 
 TASKS = build_index(default_roots()).select(["ecombench_core", "ecombench_starter"])
 

@@ -15,7 +15,7 @@ from ecombench.run import RunOptions, run
 from ecombench.run.identity import answer_cache
 from ecombench.run.options import KDD_SYSTEM_PROMPT
 from ecombench.taskindex import build_index, default_roots
-from tests.conftest import write_jsonl
+from tests.helpers.sources import write_jsonl
 
 # BOS as text, one turn per message, the generation prompt last: enough to see where each part lands.
 CHAT_TEMPLATE = (
@@ -247,7 +247,7 @@ def test_old_submission_records_load_as_plain_zero_shot():
 
 
 def test_leaderboard_ranks_fewshot_runs_apart():
-    from tests.test_leaderboard import board, build_table, make_submission, uniform
+    from tests.helpers.boards import board, build_table, make_submission, uniform
 
     def shots(sub, n):
         return sub.model_copy(update={"generation": sub.generation.model_copy(update={"num_fewshot": n})})

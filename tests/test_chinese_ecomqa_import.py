@@ -14,19 +14,9 @@ from ecombench.errors import EcombenchError
 from ecombench.importers import IMPORTERS
 from ecombench.importers.writer import write_suite
 from ecombench.taskindex import build_index
-from tests.conftest import write_jsonl
-
-SYSTEM_BRAND = "任务：品牌问答\n仿照示例作答。\n***query***：某牌子的发源地？\n***答案***：某国\n让我们开始吧！\n"
-SYSTEM_SPOKEN = "任务：搜索词纠错\n需要纠错则输出纠错后的词，否则原样输出。\n"
-
-
-def _rows():
-    return [
-        {"system_prompt": SYSTEM_BRAND, "prompt": "***query***：示例牌水杯的主营类目？***答案***：", "gt": "杯具", "task": "BC"},
-        {"system_prompt": SYSTEM_BRAND, "prompt": "***query***：示例牌台灯创立于哪一年？***答案***：", "gt": "2001年", "task": "BC"},
-        {"system_prompt": SYSTEM_SPOKEN, "prompt": "***query***：保温杯子盖\n***答案***：", "gt": "保温杯盖", "task": "SC"},
-        {"system_prompt": "", "prompt": "***query***：跑鞋\n***商品信息***：轻便缓震跑步鞋\n***答案***：", "gt": "相关", "task": "RLC"},
-    ]
+from tests.helpers.sources import CHINESE_ECOMQA_BRAND as SYSTEM_BRAND
+from tests.helpers.sources import chinese_ecomqa_rows as _rows
+from tests.helpers.sources import write_jsonl
 
 
 def test_one_task_per_concept_with_the_prompt_as_given(tmp_path):

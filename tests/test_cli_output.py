@@ -15,7 +15,7 @@ from ecombench.render import report_table
 from ecombench.scoring import ScoringItem, score_report
 from ecombench.taskindex import build_index, default_roots
 from ecombench.terminal import metric_label, natural_key
-from tests.conftest import run_ecombench
+from tests.helpers.cli import run_ecombench
 
 
 def _cli(*args: str, columns: int | None = None, cwd=None) -> subprocess.CompletedProcess:

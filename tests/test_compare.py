@@ -12,22 +12,10 @@ import pytest
 from ecombench import submissions
 from ecombench.errors import EcombenchError
 from ecombench.leaderboard.compare import compare, find, task_json
-from tests.test_leaderboard import STARTER, make_submission, uniform
+from tests.helpers.boards import MC, STARTER, items_by_task, make_submission, uniform
 
-MC, GEN = "starter_category_mc", "starter_title_generation"
+GEN = "starter_title_generation"
 STARTER_NAMES = [t.name for t in STARTER]
-
-
-def _items(scores: dict[str, list[float]], reverse: bool = False) -> list[submissions.ItemRecord]:
-    out = []
-    for task, values in scores.items():
-        for i, score in enumerate(values):
-            out.append(
-                submissions.ItemRecord(
-                    task=task, doc_id=i, item_hash=f"{task}-{i}", prompt=f"q{i}", target="t", prediction="p" if score else "x", parsed=None, score=score
-                )
-            )
-    return out[::-1] if reverse else out
 
 
 @pytest.fixture
@@ -37,8 +25,8 @@ def folder(tmp_path):
     b_scores = {MC: [1.0] * 80 + [0.0] * 20, GEN: [0.5] * 99 + [0.6]}
     a = make_submission("model-a", uniform(0.3, **{MC: 0.2, GEN: 0.5}))
     b = make_submission("model-b", uniform(0.3, **{MC: 0.8, GEN: 0.501}))
-    submissions.save(tmp_path, a, _items(a_scores))
-    submissions.save(tmp_path, b, _items(b_scores, reverse=True))  # pairing must not depend on order
+    submissions.save(tmp_path, a, items_by_task(a_scores))
+    submissions.save(tmp_path, b, items_by_task(b_scores, reverse=True))  # pairing must not depend on order
     return tmp_path, a, b
 
 
@@ -67,8 +55,8 @@ def test_one_way_flips_in_one_task_of_nine_are_tested_exactly_and_corrected_by_h
     b_scores[MC] = [1.0] * (30 + flipped) + [0.0] * (30 - flipped)
     a = make_submission("model-a", uniform(0.5))
     b = make_submission("model-b", uniform(0.5, **{MC: (30 + flipped) / 60}))
-    submissions.save(tmp_path, a, _items(a_scores))
-    submissions.save(tmp_path, b, _items(b_scores))
+    submissions.save(tmp_path, a, items_by_task(a_scores))
+    submissions.save(tmp_path, b, items_by_task(b_scores))
     (d,) = [d for d in compare(a, b, tmp_path).tasks if d.task == MC]
     assert d.test is not None and (d.test.test, d.test.differing) == ("mcnemar-exact", flipped)
     assert d.p_value == pytest.approx(2 / 2**flipped, rel=1e-12) and d.p_adjusted == pytest.approx(9 * 2 / 2**flipped, rel=1e-12)
@@ -195,7 +183,7 @@ def test_three_runs_make_one_table_with_all_around_and_tracks_first(folder):
 
     path, a, b = folder
     c = make_submission("model-c", uniform(0.3, **{MC: 0.1}))
-    submissions.save(path, c, _items({MC: [1.0] * 10 + [0.0] * 90}))
+    submissions.save(path, c, items_by_task({MC: [1.0] * 10 + [0.0] * 90}))
     own = {"all_around": 0.31, "tracks": {"concept_understanding": 0.25, "multilingual": 0.3}}
     a, b, c = (s.model_copy(update={**own, "all_around": v}) for s, v in ((a, 0.31), (b, 0.36), (c, 0.30)))
     header, rows = wide_rows([compare(a, b, path, iters=500), compare(a, c, path, iters=500)])

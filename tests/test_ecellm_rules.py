@@ -14,6 +14,7 @@ from sklearn.metrics import accuracy_score, f1_score
 from ecombench.errors import EcombenchError
 from ecombench.metrics import ecellm
 from ecombench.scoring import ScoringItem, score_report
+from tests.helpers.sources import ecinstruct_ranking_source
 
 # --- the reimplementation (evaluate.py, per task) ------------------------------------------------------------
 
@@ -171,7 +172,7 @@ def test_an_imported_ecinstruct_suite_scores_by_ecellm_rules_by_default(tmp_path
     from ecombench.importers import IMPORTERS
     from ecombench.importers.writer import write_suite
     from ecombench.scorefile import score_files
-    from tests.conftest import write_jsonl
+    from tests.helpers.sources import write_jsonl
 
     rng = random.Random(5)
     base = {"instruction": "Same product?", "setting": "IND_Diverse_Instruction", "split": "test", "options": ["yes", "no"]}
@@ -226,7 +227,7 @@ def test_options_that_are_no_list_of_texts_are_one_error_line(tmp_path):
 def test_score_reads_ecinstruct_and_evaluate_py_prediction_files_as_they_come(tmp_path):
     """Issue 36.3: evaluate.py reads the test split of one task and setting of ECInstruct, and the model's answers
     from evaluation/{task}/{setting}.json, a JSON list of texts in that order; `score` reads both as they are."""
-    from tests.conftest import run_ecombench
+    from tests.helpers.cli import run_ecombench
 
     rng = random.Random(363)
     rows = []
@@ -327,26 +328,15 @@ def test_ranking_rule_equals_evaluate_py_on_thousands_of_outputs():
         assert _score("ecellm-ndcg", raws, labels)[0] == pytest.approx(upstream_ndcg(raws, labels), abs=1e-9)
 
 
-RANKING = {"task": "Query_Product_Ranking", "setting": "IND_Diverse_Instruction", "split": "test", "instruction": "Rank the products."}
-
-
-def _ranking_source(tmp_path, labels, outputs=None):
-    rows = [{**RANKING, "input": f"query {i}", "output": out} for i, out in enumerate(outputs or [ecellm.ranking_gold(lab) for lab in labels])]
-    rows.append({**RANKING, "input": "held out", "split": "train", "output": "A,B"})  # label.json covers the test rows only
-    src = tmp_path / "ecinstruct.json"
-    src.write_text(json.dumps(rows))
-    return src
-
-
 def test_ranking_imports_with_label_json_beside_the_data_and_scores_as_evaluate_py(tmp_path):
     from ecombench.importers import IMPORTERS
     from ecombench.importers.writer import write_suite
     from ecombench.scorefile import score_files
-    from tests.conftest import write_jsonl
+    from tests.helpers.sources import write_jsonl
 
     rng = random.Random(3)
     labels = [rng.sample("ESCI", rng.randint(2, 4)) for _ in range(40)]
-    src = _ranking_source(tmp_path, labels)
+    src = ecinstruct_ranking_source(tmp_path, labels)
     (tmp_path / "label.json").write_text(json.dumps(labels))  # eCeLLM's data_label/label.json
     suite = IMPORTERS["ecinstruct"](src)
     rows = suite.tasks["query_product_ranking"]
@@ -367,7 +357,7 @@ def test_ranking_without_label_json_is_refused_in_one_line(tmp_path):
     import subprocess
     import sys
 
-    src = _ranking_source(tmp_path, [["E", "S"]])
+    src = ecinstruct_ranking_source(tmp_path, [["E", "S"]])
     done = subprocess.run(
         [sys.executable, "-m", "ecombench", "import", "ecinstruct", str(src), "--name", "eci", "--out", str(tmp_path / "home")],
         capture_output=True,
@@ -397,7 +387,7 @@ def test_a_label_json_that_does_not_fit_the_records_is_refused(tmp_path, labels,
     from ecombench.errors import EcombenchError
     from ecombench.importers import IMPORTERS
 
-    src = _ranking_source(tmp_path, None, outputs)
+    src = ecinstruct_ranking_source(tmp_path, None, outputs)
     other = tmp_path / "elsewhere" / "label.json"
     other.parent.mkdir()
     other.write_text(json.dumps(labels))
@@ -425,7 +415,7 @@ def test_answer_generation_is_scored_by_a_named_substitute_never_shown_as_ecellm
     from typer.testing import CliRunner
 
     from ecombench.cli import app
-    from tests.conftest import write_jsonl
+    from tests.helpers.sources import write_jsonl
 
     dest = _ag_suite(tmp_path, monkeypatch)
     data = dest / "eci_answer_generation.jsonl"
@@ -482,7 +472,7 @@ def test_score_equals_evaluate_py_task_by_task_on_an_imported_ecinstruct_file(tm
     from typer.testing import CliRunner
 
     from ecombench.cli import app
-    from tests.conftest import write_jsonl
+    from tests.helpers.sources import write_jsonl
 
     rng = random.Random(1027)
 

@@ -25,23 +25,16 @@ from ecombench.metrics.ecomgpt import (
 from ecombench.metrics.scores import F1Counts
 from ecombench.scoring import ScoringItem, score_report
 from ecombench.taskindex import build_index
-from tests.conftest import run_ecombench, write_jsonl
+from tests.helpers.cli import run_ecombench
+from tests.helpers.sources import ecomgpt_task_folder
 
 HEAD = "Below is an instruction that describes the {} task. Write a response that appropriately completes the request.\n"
 EN_LABELS = {"en": ["Brand", "Product"], "cn": ["品牌", "商品"]}
 
 
-def _folder(root, dataset, name, meta, rows):
-    folder = root / dataset / "tasks" / name
-    folder.mkdir(parents=True)
-    (folder / "meta-info.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
-    write_jsonl(folder / "test.json", rows)  # JSON Lines, as upstream, despite the name
-    return folder
-
-
 def _tree(root):
     """One folder per TYPE, the three published kinds without label_set/label_key among them."""
-    _folder(
+    ecomgpt_task_folder(
         root,
         "ABSA",
         "EN-ABSA-CLS-review_topic_category",
@@ -60,7 +53,7 @@ def _tree(root):
             {"sentences": "Cheap lunch.", "labels": {"default": ["Price"]}},
         ],
     )
-    _folder(
+    ecomgpt_task_folder(
         root,
         "Lenovo",
         "EN-Lenovo-NER-NER",
@@ -83,7 +76,7 @@ def _tree(root):
         ],
     )
     # upstream's meta "task" of this folder names another folder and TYPE; the folder name wins
-    _folder(
+    ecomgpt_task_folder(
         root,
         "MEPAVE",
         "ZH-MEPAVE-NER-attribute_value_extraction",
@@ -99,7 +92,7 @@ def _tree(root):
         },
         [{"sentences": "圆领红色短袖", "label_set": ["领型", "颜色"], "spans": [{"start": 0, "end": 2, "type": "领型", "term": "圆领"}]}],
     )
-    _folder(
+    ecomgpt_task_folder(
         root,
         "Lenovo",
         "EN-Lenovo-Condition_Extract-Condition_Extract",
@@ -118,7 +111,7 @@ def _tree(root):
             }
         ],
     )
-    _folder(
+    ecomgpt_task_folder(
         root,
         "Multi_CPR",
         "ZH-Multi_CPR-Extract-product_select_2",
@@ -139,7 +132,7 @@ def _tree(root):
             {"label_set": [""], "sentences": "Query: 雨伞\nCandidate Document: 蓝色雨伞, 红色马克杯.", "spans": [{"term": "蓝色雨伞", "start": 25, "end": 29}]},
         ],
     )
-    _folder(
+    ecomgpt_task_folder(
         root,
         "Reddit_QA",
         "EN-Reddit_QA-Extract-Extract_QA",
@@ -158,7 +151,7 @@ def _tree(root):
             }
         ],
     )
-    _folder(
+    ecomgpt_task_folder(
         root,
         "OpenBG_Align",
         "ZH-OpenBG_Align-Generate-title_generate",
@@ -225,7 +218,7 @@ def test_every_type_imports_under_its_folder_name_with_the_exact_prompt(tmp_path
 
 def test_a_row_label_set_is_used_when_it_has_labels(tmp_path):
     root = tmp_path / "d"
-    _folder(
+    ecomgpt_task_folder(
         root,
         "MEPAVE",
         "ZH-MEPAVE-Condition_Extract-attribute_value_detection",
@@ -304,7 +297,7 @@ def test_an_unreadable_folder_fails_the_import_unless_skipped(tmp_path):
 )
 def test_each_unreadable_folder_is_named_with_its_reason(tmp_path, name, meta, rows, reason):
     root = tmp_path / "d"
-    folder = _folder(root, "X", name, meta, rows)
+    folder = ecomgpt_task_folder(root, "X", name, meta, rows)
     with pytest.raises(EcombenchError) as caught:
         IMPORTERS["ecominstruct"](root)
     assert f"{folder}: " in str(caught.value) and reason in str(caught.value) and "\n" not in str(caught.value)

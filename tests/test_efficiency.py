@@ -87,7 +87,7 @@ def test_a_record_from_before_efficiency_still_loads(tmp_path):
 
 
 def _costly(name: str, rate: float | None):
-    from tests.test_leaderboard import make_submission, uniform
+    from tests.helpers.boards import make_submission, uniform
 
     sub = make_submission(name, uniform(0.5))
     if rate is None:
@@ -108,7 +108,7 @@ def test_the_board_shows_efficiency_columns_only_when_asked():
     from dataclasses import replace
 
     from ecombench.leaderboard.render import render
-    from tests.test_leaderboard import INDEX, board, build_table
+    from tests.helpers.boards import INDEX, board, build_table
 
     table = build_table(board(), INDEX, [_costly("fast", 50.0), _costly("old", None)])
     assert "efficiency" not in render(table, "csv")  # off by default
@@ -132,7 +132,7 @@ def test_compare_line_of_what_a_run_cost():
 
 @pytest.mark.slow
 def test_compare_and_leaderboard_print_what_each_run_cost(tmp_path):
-    from tests.conftest import run_ecombench
+    from tests.helpers.cli import run_ecombench
 
     submissions.save(tmp_path, _costly("fast", 50.0), [])
     submissions.save(tmp_path, _costly("old", None), [])

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from ecombench import submissions
-from tests.conftest import record, write_jsonl
-from tests.test_leaderboard import make_submission, uniform
+from tests.helpers.boards import make_submission, uniform
+from tests.helpers.sources import record, write_jsonl
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 ROW = re.compile(r"^\| `([^`]+)` \| ([^|]+) \| `([^`]+)` \| (\d+) \|$")
@@ -135,10 +135,10 @@ def places(tmp_path_factory, tiny_model):  # tiny built first: its one-time "bui
     p["subs_two_rules"] = root / "subs_two_rules"
     submissions.save(p["subs_two_rules"], make_submission("kdd", uniform(0.5)), [])
     submissions.save(p["subs_two_rules"], make_submission("smmlu", uniform(0.5)).model_copy(update={"rules": "shopping-mmlu"}), [])
-    from tests.test_hostile import _long_answer_task
+    from tests.helpers.sources import long_answer_task
 
     p["long_task_dir"] = root / "long_task_dir"
-    _long_answer_task(p["long_task_dir"], 5000)
+    long_answer_task(p["long_task_dir"], 5000)
     return {k: str(v) for k, v in p.items()}
 
 

@@ -15,7 +15,7 @@ from ecombench.evaluate_metrics import MODULES, path, result_key
 from ecombench.evaluate_metrics.trainer import trainer_compute_metrics
 from ecombench.metrics.embedding import resolve_embedding_model
 from ecombench.scorefile import score_files
-from tests.conftest import record, write_jsonl
+from tests.helpers.sources import record, write_jsonl
 
 LOG3 = math.log2(3)
 # "1, 4" against gains [1, 0.01, 0.1, 1, 0]: DCG = 1 + 1/log2(3); IDCG adds (2^0.1 - 1)/2 and (2^0.01 - 1)/log2(5)

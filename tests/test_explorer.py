@@ -9,8 +9,8 @@ import pytest
 
 from ecombench import submissions
 from ecombench.leaderboard.compare import compare, interval_text, p_text
-from tests.test_leaderboard import STARTER, make_lineage, make_submission, uniform
-from tests.test_report import CHROMIUM, browser_page, open_page, report, url
+from tests.helpers.boards import STARTER, make_lineage, make_submission, uniform
+from tests.helpers.browser import CHROMIUM, open_page, report, url
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
 
@@ -99,9 +99,9 @@ def first_item(page) -> str:
 
 
 @pytest.mark.slow
-def test_explorer_filters_pages_and_opens_one_item_of_20000(site):
+def test_explorer_filters_pages_and_opens_one_item_of_20000(site, browser):
     out, _, big, _ = site
-    with browser_page() as page:
+    with browser.page() as page:
         started = time.perf_counter()
         open_page(page, url(out, f"sub.html#id={big.id}"))
         assert time.perf_counter() - started < 5  # the first page of 20,000 items
@@ -144,11 +144,11 @@ def test_explorer_filters_pages_and_opens_one_item_of_20000(site):
 
 
 @pytest.mark.slow
-def test_side_by_side_shows_the_paired_test_of_compare_and_the_differing_items(site):
+def test_side_by_side_shows_the_paired_test_of_compare_and_the_differing_items(site, browser):
     out, subs, _, made = site
     alpha, beta, gamma = made["alpha"], made["beta"], made["gamma"]
     expected = compare(alpha, beta, subs, iters=10_000)
-    with browser_page() as page:
+    with browser.page() as page:
         open_page(page, url(out, f"compare.html#ids={alpha.id},{beta.id}"))
         rows = [r.split("\t") for r in page.locator("#deltas-1 tbody tr").all_inner_texts()]
         by_task = {r[0]: r for r in rows}
@@ -181,9 +181,9 @@ def test_side_by_side_shows_the_paired_test_of_compare_and_the_differing_items(s
 
 
 @pytest.mark.slow
-def test_charts_have_a_mark_per_score_adapter_and_track(site):
+def test_charts_have_a_mark_per_score_adapter_and_track(site, browser):
     out, _, big, _ = site
-    with browser_page() as page:
+    with browser.page() as page:
         open_page(page, url(out, "charts.html"))
         rows = 1 + 3 + 1 + 4  # big, alpha/beta/gamma, the base, four adapters
         assert page.locator("#heatmap-chart rect.cell").count() == rows * len(STARTER)

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from ecombench.cli import app
 from ecombench.terminal import Col, fit, plan
-from tests.realistic import MODELS, realistic_folder
+from tests.helpers.realistic import MODELS, realistic_folder
 
 WIDTHS = (80, 100, 120, 200)
 REFERENCE_NAMES = ("oracle (reference)", "random guess (reference)", "most frequent answer (reference)", "builtin:tiny (reference)")

@@ -19,7 +19,7 @@ from ecombench.records import load_records
 from ecombench.scorefile import score_files
 from ecombench.submissions import load
 from ecombench.taskcheck import validate
-from tests.conftest import record
+from tests.helpers.sources import record
 
 EXAMPLES = int(os.environ.get("ECOMBENCH_FUZZ_EXAMPLES", "200"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

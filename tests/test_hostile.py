@@ -17,7 +17,8 @@ from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite, write_suite
 from ecombench.records import iter_jsonl
 from ecombench.taskindex import build_index
-from tests.conftest import record, run_ecombench, write_jsonl
+from tests.helpers.cli import run_ecombench
+from tests.helpers.sources import long_answer_task, record, write_jsonl
 
 DEAD_PID = 2**22 + 12345  # above Linux's default pid_max: no process has it
 
@@ -99,13 +100,12 @@ def test_a_broken_imported_suite_is_skipped_and_never_blocks_other_commands(tmp_
 
 @pytest.mark.slow
 def test_compare_with_a_missing_or_cut_items_file_is_one_line(tmp_path):
-    from tests.test_compare import MC, _items
-    from tests.test_leaderboard import make_submission, uniform
+    from tests.helpers.boards import MC, items_by_task, make_submission, uniform
 
     a = make_submission("model-a", uniform(0.3, **{MC: 0.2}))
     b = make_submission("model-b", uniform(0.3, **{MC: 0.8}))
-    submissions.save(tmp_path, a, _items({MC: [1.0] * a.tasks[MC].n}))
-    submissions.save(tmp_path, b, _items({MC: [0.0] * b.tasks[MC].n}))
+    submissions.save(tmp_path, a, items_by_task({MC: [1.0] * a.tasks[MC].n}))
+    submissions.save(tmp_path, b, items_by_task({MC: [0.0] * b.tasks[MC].n}))
     items_b = tmp_path / b.items_file
     lines = items_b.read_text().splitlines(keepends=True)
     items_b.write_text("".join(lines[:-1]))  # cut at a line boundary
@@ -296,24 +296,10 @@ def test_any_name_renders_inert_in_every_output_format(name):
 # --- issue 37, B11: max_gen_toks at or above the model's length -------------------------------------------
 
 
-def _long_answer_task(folder: Path, max_gen_toks: int) -> Path:
-    import shutil
-
-    shutil.copytree(Path(__file__).resolve().parent.parent / "tasks" / "starter", folder)
-    yaml = folder / "title_translation_de.yaml"
-    yaml.write_text(
-        yaml.read_text().replace("task: starter_title_translation_de", "task: long_answers").replace("max_gen_toks: 100", f"max_gen_toks: {max_gen_toks}")
-    )
-    for other in folder.glob("*.yaml"):
-        if other.name not in ("_base.yaml", "title_translation_de.yaml"):
-            other.unlink()
-    return yaml
-
-
 def test_a_task_asking_more_new_tokens_than_the_model_holds_is_one_line_before_generation(tmp_path):
     from ecombench.run import check_room
 
-    yaml = _long_answer_task(tmp_path / "long", 5000)
+    yaml = long_answer_task(tmp_path / "long", 5000)
     task = build_index([tmp_path / "long"]).tasks["long_answers"]
     with pytest.raises(EcombenchError) as caught:
         check_room([task], "generate", 2048)
@@ -326,7 +312,7 @@ def test_a_task_asking_more_new_tokens_than_the_model_holds_is_one_line_before_g
 
 @pytest.mark.slow
 def test_run_with_such_a_task_is_one_line_and_exit_2(tmp_path):
-    _long_answer_task(tmp_path / "long", 2048)  # builtin:tiny holds 2048 positions
+    long_answer_task(tmp_path / "long", 2048)  # builtin:tiny holds 2048 positions
     done = _cli(
         "run",
         "--model",

@@ -15,14 +15,13 @@ import pytest
 
 from ecombench import submissions
 from ecombench.errors import EcombenchError
-from tests.test_leaderboard import make_submission, uniform
-from tests.test_report import items
+from tests.helpers.boards import item_records, make_submission, uniform
 
 
 @pytest.fixture
 def saved(tmp_path):
     sub = make_submission("linked", uniform(0.5))
-    submissions.save(tmp_path, sub, items([1.0] * 3, "1"))
+    submissions.save(tmp_path, sub, item_records([1.0] * 3, "1"))
     path = tmp_path / sub.items_file
     path.unlink()
     return tmp_path, sub, path
@@ -74,7 +73,7 @@ def test_the_sweep_keeps_an_items_file_that_a_renamed_record_names(tmp_path):
     import time
 
     sub = make_submission("renamed", uniform(0.5))
-    submissions.save(tmp_path, sub, items([1.0] * 10, "1"))
+    submissions.save(tmp_path, sub, item_records([1.0] * 10, "1"))
     (tmp_path / f"{sub.id}.json").rename(tmp_path / "my-best-run.json")  # renamed by hand
     orphan = tmp_path / "killed-writer.items.jsonl"
     orphan.write_text("{}\n")
@@ -92,9 +91,9 @@ def test_the_sweep_keeps_an_items_file_that_a_renamed_record_names(tmp_path):
 def test_import_force_never_replaces_a_folder_an_import_did_not_write(tmp_path):
     from ecombench.importers import IMPORTERS
     from ecombench.importers.writer import MARKER, write_suite
-    from tests.test_importers import _shopbench_file
+    from tests.helpers.sources import shopbench_file
 
-    suite = IMPORTERS["shopbench"](_shopbench_file(tmp_path))
+    suite = IMPORTERS["shopbench"](shopbench_file(tmp_path))
     home = tmp_path / "home"
     (home / "thesis").mkdir(parents=True)
     (home / "thesis" / "chapter1.tex").write_text("years of work")
@@ -143,7 +142,7 @@ def test_a_planted_cache_pickle_is_not_run_and_the_cache_still_works(tmp_path):
     ],
 )
 def test_report_output_link_and_bad_port_are_one_line(tmp_path, args, message):
-    from tests.conftest import run_ecombench
+    from tests.helpers.cli import run_ecombench
 
     (tmp_path / "real").mkdir()
     (tmp_path / "linked").symlink_to(tmp_path / "real")
@@ -261,7 +260,7 @@ def _planted_beside_a_good_one(tmp_path, monkeypatch, make):
     """A submissions folder with one good submission (10 items) and a planted record ``make`` makes; records capped at 100 kB."""
     folder = tmp_path / "subs"
     good = make_submission("good", uniform(0.5))
-    submissions.save(folder, good, items([1.0] * 10, "1"))
+    submissions.save(folder, good, item_records([1.0] * 10, "1"))
     planted = folder / "20990101-000000-x-aaaaaa.json"
     make(planted, folder)
     monkeypatch.setattr(submissions, "MAX_RECORD_BYTES", 100_000)
@@ -304,7 +303,7 @@ def test_submissions_list_and_compare_skip_a_record_linked_to_dev_zero(tmp_path)
 
     a, b = make_submission("a", uniform(0.5)), make_submission("b", uniform(0.6))
     for sub in (a, b):
-        submissions.save(tmp_path, sub, items([1.0] * 10, "1"))
+        submissions.save(tmp_path, sub, item_records([1.0] * 10, "1"))
     (tmp_path / "20990101-000000-x-aaaaaa.json").symlink_to("/dev/zero")
     os.mkfifo(tmp_path / "x.json")
     with _within(60):
@@ -323,7 +322,7 @@ def test_reading_an_items_file_costs_its_items_not_the_file_four_times_over(tmp_
 
     sub = make_submission("big", uniform(0.5))
     prompt, answer = "q" * 200_000, "a" * 50_000
-    submissions.save(tmp_path, sub, [it.model_copy(update={"prompt": prompt, "prediction": answer}) for it in items([1.0] * 40, "1")])
+    submissions.save(tmp_path, sub, [it.model_copy(update={"prompt": prompt, "prediction": answer}) for it in item_records([1.0] * 40, "1")])
     size = (tmp_path / sub.items_file).stat().st_size  # 10 MB: 40 items of 250,000 characters
     tracemalloc.start()
     try:
@@ -339,7 +338,9 @@ def test_an_items_line_over_the_cap_is_one_error_naming_the_line(tmp_path, monke
     from ecombench import io
 
     sub = make_submission("long", uniform(0.5))
-    submissions.save(tmp_path, sub, [it.model_copy(update={"prompt": "q" * (3 << 20) if i == 1 else "q"}) for i, it in enumerate(items([1.0] * 10, "1"))])
+    submissions.save(
+        tmp_path, sub, [it.model_copy(update={"prompt": "q" * (3 << 20) if i == 1 else "q"}) for i, it in enumerate(item_records([1.0] * 10, "1"))]
+    )
     monkeypatch.setattr(io, "MAX_LINE_BYTES", 2 << 20)
     with pytest.raises(EcombenchError, match=f"^{re.escape(str(tmp_path / sub.items_file))}:2: a line over 2 MiB; it is not read$"):
         submissions.load_items(tmp_path, sub)
@@ -354,7 +355,7 @@ def test_rm_keeps_an_items_file_that_a_copy_of_the_record_names_and_the_last_one
     from ecombench.cli import app
 
     orig = make_submission("orig", uniform(0.5))
-    submissions.save(tmp_path, orig, items([1.0] * 10, "1"))
+    submissions.save(tmp_path, orig, item_records([1.0] * 10, "1"))
     copy = orig.model_copy(update={"id": "20261102-000000-copy-bbbbbb", "name": "copy"})  # a copy under a new id
     (tmp_path / f"{copy.id}.json").write_text(copy.model_dump_json())
     done = CliRunner().invoke(app, ["submissions", "rm", orig.id, "--submissions-dir", str(tmp_path)])
@@ -374,7 +375,7 @@ def test_a_renamed_record_is_removed_by_the_id_list_shows_and_its_errors_name_no
     from ecombench.cli import app
 
     sub = make_submission("renamed", uniform(0.5))
-    submissions.save(tmp_path, sub, items([1.0] * 10, "1"))
+    submissions.save(tmp_path, sub, item_records([1.0] * 10, "1"))
     renamed = tmp_path / "my-best-run.json"
     (tmp_path / f"{sub.id}.json").rename(renamed)  # renamed by hand
     (tmp_path / sub.items_file).rename(tmp_path / "aside.jsonl")
@@ -395,7 +396,7 @@ def test_a_renamed_record_is_removed_by_the_id_list_shows_and_its_errors_name_no
 
 def test_a_link_to_a_file_inside_the_folder_is_still_read(tmp_path):
     sub = make_submission("linked-inside", uniform(0.5))
-    submissions.save(tmp_path, sub, items([1.0] * 10, "1"))
+    submissions.save(tmp_path, sub, item_records([1.0] * 10, "1"))
     (tmp_path / f"{sub.id}.json").rename(tmp_path / "real.json")
     (tmp_path / f"{sub.id}.json").symlink_to("real.json")
     (tmp_path / sub.items_file).rename(tmp_path / "real.items")

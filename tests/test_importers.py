@@ -14,7 +14,8 @@ from ecombench.importers.writer import write_suite
 from ecombench.run import RunOptions, run
 from ecombench.scorefile import score_files
 from ecombench.taskindex import build_index
-from tests.conftest import SHARED_DATA, record, run_ecombench, write_jsonl
+from tests.helpers.cli import SHARED_DATA, run_ecombench
+from tests.helpers.sources import record, shopbench_file, shopping_mmlu_zip, write_jsonl
 
 OAMINE = SHARED_DATA / "oamine_ave" / "oa-mine_test.jsonl"
 
@@ -23,21 +24,9 @@ def _import(fmt, source, tmp_path, name="suite", **options):
     return write_suite(IMPORTERS[fmt](source, **options), name, tmp_path / "home")
 
 
-def _shopbench_file(tmp_path) -> Path:
-    track_a, track_b = "amazon-kdd-cup-24-understanding-shopping-concepts", "amazon-kdd-cup-24-multi-lingual-abilities"
-    rows = [
-        record("task1", "multiple-choice", "accuracy", 1, track_a, prompt="Which?\n0. a\n1. b\n2. c\n3. d\nAnswer: "),
-        record("task1", "multiple-choice", "accuracy", 3, track_a, prompt="Which else?\n0. a\n1. b\n2. c\n3. d\nAnswer: "),
-        record("task4", "named_entity_recognition", "micro f1", ["lego"], track_a, prompt="Extract brand: lego city car\nOutput: "),
-        record("task11", "generation", "bleu", "a red cotton shirt for men", track_b, prompt="Translate: ...\nOutput: "),
-        record("task11", "generation", "jp-bleu", "赤い綿のシャツです", track_b, prompt="Translate to Japanese: ...\nOutput: "),
-    ]
-    return write_jsonl(tmp_path / "dev.jsonl", rows)
-
-
 @pytest.mark.slow
 def test_shopbench_import_runs_and_equals_score_on_the_same_outputs(tmp_path):
-    data = _shopbench_file(tmp_path)
+    data = shopbench_file(tmp_path)
     dest = _import("shopbench", data, tmp_path, name="kdd")
     index = build_index([dest])
     assert sorted(index.tasks) == ["kdd_task1", "kdd_task11", "kdd_task4"]
@@ -93,7 +82,7 @@ def test_jsonl_import_with_a_field_mapping(tmp_path):
 
 
 def test_imports_are_deterministic_and_refuse_to_overwrite(tmp_path):
-    data = _shopbench_file(tmp_path)
+    data = shopbench_file(tmp_path)
     first = write_suite(IMPORTERS["shopbench"](data), "kdd", tmp_path / "a")
     second = write_suite(IMPORTERS["shopbench"](data), "kdd", tmp_path / "b")
     files = sorted(p.name for p in first.iterdir())
@@ -111,7 +100,7 @@ def _cli(*args, home):
 @pytest.mark.slow
 def test_import_cli_lands_in_the_home_and_is_listed(tmp_path):
     home = tmp_path / "home"
-    done = _cli("import", "shopbench", str(_shopbench_file(tmp_path)), "--name", "dev", home=home)
+    done = _cli("import", "shopbench", str(shopbench_file(tmp_path)), "--name", "dev", home=home)
     assert done.returncode == 0, done.stderr
     assert "imported 3 tasks, 5 items" in done.stdout
     listed = _cli("tasks", home=home)
@@ -146,7 +135,7 @@ def test_bad_sources_are_one_line_errors_and_write_nothing(tmp_path, fmt, conten
 
 
 def test_unknown_format_and_bad_name(tmp_path):
-    src = _shopbench_file(tmp_path)
+    src = shopbench_file(tmp_path)
     done = _cli("import", "parquet", str(src), "--name", "x", home=tmp_path)
     assert (
         done.returncode == 2
@@ -221,35 +210,15 @@ def test_esci_folder_without_products_names_the_file(tmp_path):
         IMPORTERS["esci"](folder)
 
 
-def _mmlu_zip(tmp_path, with_skills: bool) -> Path:
-    import zipfile
-
-    path = tmp_path / ("with_skills.zip" if with_skills else "data.zip")
-    gen = record("title_extraction", "generation", "rougel", "red shirt", "skill_concepts", prompt="Extract the title.\nOutput: ")
-    rank = record("query_ranking", "ranking", "ndcg", [1, 0, 0.1], "skill_behavior", prompt="Rank 1. a 2. b 3. c\nAnswer: ")
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr(
-            "data/multiple_choice/review_rating_prediction_dataset.csv",
-            "question,choices,answer\n\"Stars for: great?\",\"['1', '2', '3', '4', '5']\",5\n\"Stars for: bad?\",\"['1', '2', '3', '4', '5']\",1\n",
-        )
-        archive.writestr("data/multiple_choice/category_dataset.csv", "question,choices,answer\n\"Category of a mug?\",\"['toys', 'drinkware']\",1\n")
-        archive.writestr("data/generation/title_extraction_dataset.json", json.dumps(gen) + "\n")
-        archive.writestr("data/ranking/query_ranking_dataset.json", json.dumps(rank) + "\n")
-        if with_skills:
-            archive.writestr("data/skills/skill_concepts.json", json.dumps(gen) + "\n")
-            archive.writestr("data/skills/skill_behavior.json", json.dumps(rank) + "\n")
-    return path
-
-
 def test_shopping_mmlu_zip_keeps_skills_as_tracks_and_task_names(tmp_path):
-    dest = _import("shopping-mmlu", _mmlu_zip(tmp_path, with_skills=True), tmp_path, name="smmlu")
+    dest = _import("shopping-mmlu", shopping_mmlu_zip(tmp_path, with_skills=True), tmp_path, name="smmlu")
     index = build_index([dest])
     assert {t.name: t.track for t in index.tasks.values()} == {"smmlu_title_extraction": "skill_concepts", "smmlu_query_ranking": "skill_behavior"}
 
 
 @pytest.mark.slow
 def test_shopping_mmlu_type_folders_are_asked_as_task_wise_eval_asks_them(tmp_path):
-    dest = _import("shopping-mmlu", _mmlu_zip(tmp_path, with_skills=False), tmp_path, name="smmlu")
+    dest = _import("shopping-mmlu", shopping_mmlu_zip(tmp_path, with_skills=False), tmp_path, name="smmlu")
     index = build_index([dest])
     assert set(index.tasks) == {"smmlu_review_rating_prediction", "smmlu_category", "smmlu_title_extraction", "smmlu_query_ranking"}
     rating = [json.loads(line) for line in (dest / "smmlu_review_rating_prediction.jsonl").read_text().splitlines()]
@@ -310,7 +279,7 @@ def test_ecinstruct_filters_setting_and_split_and_keeps_ecellm_rules(tmp_path):
 
 
 def test_a_test_set_without_answers_runs_for_predictions_only(tmp_path):
-    dev = _shopbench_file(tmp_path)
+    dev = shopbench_file(tmp_path)
     test = write_jsonl(
         tmp_path / "test.jsonl",
         [

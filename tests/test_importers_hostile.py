@@ -10,11 +10,11 @@ import pytest
 
 from ecombench.errors import EcombenchError
 from ecombench.importers import IMPORTERS, shopping_mmlu
-from tests.test_importers import _mmlu_zip
+from tests.helpers.sources import shopping_mmlu_zip
 
 
 def test_only_the_members_used_are_unpacked(tmp_path, monkeypatch):
-    path = _mmlu_zip(tmp_path, with_skills=True)
+    path = shopping_mmlu_zip(tmp_path, with_skills=True)
     with zipfile.ZipFile(path, "a") as archive:
         archive.writestr("data/multiple_choice/unused_dataset.csv", "x" * 1000)
     opened: list[str] = []
@@ -36,7 +36,7 @@ def test_a_zip_bomb_member_is_refused_unread(tmp_path):
 def test_a_member_over_the_size_cap_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr(shopping_mmlu, "MAX_MEMBER_BYTES", 10)
     with pytest.raises(EcombenchError, match=r"skill_\w+\.json unpacks to \d+ bytes"):
-        IMPORTERS["shopping-mmlu"](_mmlu_zip(tmp_path, with_skills=True))
+        IMPORTERS["shopping-mmlu"](shopping_mmlu_zip(tmp_path, with_skills=True))
 
 
 def _mc_zip(tmp_path, body: bytes):
@@ -112,7 +112,7 @@ def test_a_member_is_read_as_a_stream_not_held_whole_three_times(tmp_path):
     import random
     import tracemalloc
 
-    from tests.conftest import record
+    from tests.helpers.sources import record
 
     rng = random.Random(0)
     rows = [record("t", "generation", "rougel", "a", "s", prompt="".join(rng.choices("abcdefghij klmnop", k=100_000))) for _ in range(80)]
@@ -143,12 +143,12 @@ def test_a_member_that_is_not_utf8_names_the_byte_of_the_member(tmp_path):
 
 def test_a_template_that_repeats_a_field_is_refused_before_the_prompt_is_built(tmp_path):
     from ecombench.importers import ecominstruct
-    from tests.test_ecomgpt_import import _folder
+    from tests.helpers.sources import ecomgpt_task_folder
 
     sentence = "s" * 100_000
     meta = {"defi": "d", "test_prompt": {"instruction": "Text: {sentences}\n" * 20_000 + "{{literal}}"}}  # 220 KB of template
     rows = [{"sentences": "short", "spans": [{"term": "x"}]}, {"sentences": sentence, "spans": [{"term": "x"}]}]
-    folder = _folder(tmp_path / "d", "X", "EN-X-Extract-t", meta, rows)
+    folder = ecomgpt_task_folder(tmp_path / "d", "X", "EN-X-Extract-t", meta, rows)
     with pytest.raises(EcombenchError) as caught:
         IMPORTERS["ecominstruct"](tmp_path / "d")
     size = 20_000 * (len("Text: \n") + 100_000) + len("{literal}")  # what str.format would have built: 2 GB
@@ -161,9 +161,9 @@ def test_a_template_that_repeats_a_field_is_refused_before_the_prompt_is_built(t
 
 @pytest.mark.parametrize("entry", [[["E"], "S"], [{"E": 1}, "S"], ["E", None]])
 def test_a_ranking_label_that_is_not_a_label_is_one_line(tmp_path, entry):
-    from tests.test_ecellm_rules import _ranking_source
+    from tests.helpers.sources import ecinstruct_ranking_source
 
-    src = _ranking_source(tmp_path, None, ["A,B"])
+    src = ecinstruct_ranking_source(tmp_path, None, ["A,B"])
     labels = tmp_path / "lab.json"
     labels.write_text(json.dumps([entry]))
     with pytest.raises(EcombenchError, match=r"lab.json: entry 1: expected a list of distinct ESCI labels \(E, S, C, I\), got \["):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import record, write_jsonl
+from tests.helpers.sources import record, write_jsonl
 
 PROBE = """
 import sys
@@ -36,7 +36,7 @@ def test_help_imports_nothing_heavy():
 @pytest.mark.slow
 def test_leaderboard_imports_nothing_heavy(tmp_path):
     from ecombench import submissions
-    from tests.test_leaderboard import make_submission, uniform
+    from tests.helpers.boards import make_submission, uniform
 
     submissions.save(tmp_path, make_submission("x", uniform(0.5)), [])
     assert _heavy("leaderboard", "--submissions-dir", str(tmp_path), "--board", "ecombench_starter", "--format", "csv") == "HEAVY:"

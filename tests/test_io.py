@@ -33,14 +33,14 @@ def test_written_files_and_staging_folders_follow_the_umask(tmp_path):
 def test_an_imported_suite_is_readable_by_others(tmp_path):
     from ecombench.importers import IMPORTERS
     from ecombench.importers.writer import write_suite
-    from tests.test_importers import _shopbench_file
+    from tests.helpers.sources import shopbench_file
 
     old = os.umask(0o022)
     try:
         import ecombench.io as io
 
         io._UMASK = None
-        suite = write_suite(IMPORTERS["shopbench"](_shopbench_file(tmp_path)), "kdd", tmp_path / "home")
+        suite = write_suite(IMPORTERS["shopbench"](shopbench_file(tmp_path)), "kdd", tmp_path / "home")
         assert _mode(suite) == 0o755
         assert {_mode(p) for p in suite.iterdir()} == {0o644}
     finally:

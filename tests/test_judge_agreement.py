@@ -11,7 +11,7 @@ from ecombench.cli import app as ecombench_app
 from ecombench.errors import EcombenchError
 from ecombench.judge import Grade, JudgeCache, load_template
 from ecombench.judge.agreement import agreement, judge_sample, read_labelled
-from tests.conftest import write_jsonl
+from tests.helpers.sources import write_jsonl
 
 C, W, N = Grade.CORRECT, Grade.INCORRECT, Grade.NOT_ATTEMPTED
 

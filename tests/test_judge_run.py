@@ -12,8 +12,8 @@ from ecombench.importers import IMPORTERS
 from ecombench.importers.writer import write_suite
 from ecombench.paths import user_tasks_dir
 from ecombench.run import JudgeOptions, RunOptions, judging, run
-from tests.conftest import write_jsonl
-from tests.test_chinese_ecomqa_import import _rows
+from tests.helpers.sources import chinese_ecomqa_rows as _rows
+from tests.helpers.sources import write_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +119,7 @@ def test_rows_judged_by_another_judge_are_flagged_and_not_ranked_and_compare_ref
 
     from ecombench.leaderboard.compare import check_judges
     from ecombench.leaderboard.render import render
-    from tests.test_leaderboard import INDEX, board, build_table, make_submission, uniform
+    from tests.helpers.boards import INDEX, board, build_table, make_submission, uniform
 
     subs = [
         _judged_by(make_submission("a", uniform(0.4)), "judge-x", "x" * 32),
@@ -187,7 +187,7 @@ def test_judge_pairwise_asks_both_orders_and_reports_the_position_bias(tmp_path,
 
     from ecombench import submissions
     from ecombench.cli import app
-    from tests.test_leaderboard import make_submission
+    from tests.helpers.boards import make_submission
 
     folder = tmp_path / "subs"
     for name, tag in (("runa", "from-a"), ("runb", "from-b")):

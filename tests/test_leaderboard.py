@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import os
-from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
@@ -14,70 +13,9 @@ import pytest
 from ecombench import submissions
 from ecombench.leaderboard.boards import Board, get_board
 from ecombench.leaderboard.render import render, safe_text
-from ecombench.leaderboard.store import from_submissions
-from ecombench.leaderboard.table import build_table as _build_table
 from ecombench.taskindex import build_index, default_roots
-from tests.conftest import run_ecombench
-
-INDEX = build_index(default_roots())
-STARTER = INDEX.select(["ecombench_starter"])
-
-
-def make_submission(
-    name: str,
-    scores: dict[str, float],
-    *,
-    limit: int | None = None,
-    data_sha: str | None = "current",
-    base: str = "builtin:tiny",
-    created: datetime | None = None,
-    sub_id: str | None = None,
-) -> submissions.Submission:
-    """A submission over starter tasks with the given scores (stderr 0.01 each)."""
-    created = created or datetime(2026, 11, 1, tzinfo=UTC)
-    tasks = {}
-    for t in STARTER:
-        if t.name not in scores:
-            continue
-        tasks[t.name] = submissions.TaskResult(
-            track=t.track,
-            task_type=t.task_type,
-            metric=t.metric,
-            n=10,
-            score=scores[t.name],
-            stderr=0.01,
-            version=t.version,
-            data_sha256=t.data_hash() if data_sha == "current" else data_sha,
-        )
-    sid = sub_id or submissions.new_id(name, created)
-    return submissions.Submission(
-        id=sid,
-        name=name,
-        created=created,
-        model=submissions.ModelIdentity(spec=name, kind="local", base_model=base, weights_sha256="0" * 64, dtype="float32"),
-        ecombench_version="0.1.0",
-        lm_eval_version="0.4.13",
-        generation=submissions.GenerationSettings(protocol="generate", system_prompt=None, max_gen_toks={}, batch_size="1", device="cpu", limit=limit),
-        tasks=tasks,
-        tracks={},
-        all_around=0.0,
-        overall_task_mean=0.0,
-        duration_s=1.0,
-        hardware=submissions.Hardware(platform="p", python="3.11", torch="2", device="cpu", cpu_count=2),
-        items_file=f"{sid}.items.jsonl",
-    )
-
-
-def build_table(board_, index, subs, by="track"):
-    return _build_table(board_, index, from_submissions(subs), by=by)
-
-
-def uniform(value: float, **overrides: float) -> dict[str, float]:
-    return {t.name: overrides.get(t.name, value) for t in STARTER}
-
-
-def board(**kwargs) -> Board:
-    return Board(name="b", tasks=["ecombench_starter"], **kwargs)
+from tests.helpers.boards import INDEX, STARTER, board, build_table, make_lineage, make_submission, uniform
+from tests.helpers.cli import run_ecombench
 
 
 def test_ranking_by_all_around_with_flags_apart():
@@ -301,33 +239,6 @@ def test_json_of_a_board_with_unranked_rows():
     table = build_table(board(), INDEX, [make_submission("ranked", uniform(0.4)), make_submission("limited", uniform(0.9), limit=2)])
     rows = json.loads(render(table, "json"))["rows"]
     assert [(r["name"], r["rank"]) for r in rows] == [("ranked", 1), ("limited", None)]
-
-
-def make_lineage(held_in: list[str], held_out: list[str], rank: int = 16) -> submissions.Lineage:
-    return submissions.Lineage(
-        base_model="builtin:tiny",
-        base_weights_sha256="0" * 64,
-        adapter_sha256="1" * 64,
-        method="lora",
-        rank=rank,
-        alpha=32.0,
-        dropout=0.0,
-        target_modules="all-linear",
-        steps=10,
-        epochs=1.0,
-        lr=1e-3,
-        effective_batch=8,
-        world_size=1,
-        mixture={t: 10 for t in held_in},
-        tracks=["x"],
-        training_data_sha256="2" * 64,
-        held_in=held_in,
-        held_out=held_out,
-        contamination={"ngram_13": 0},
-        train_loss=1.0,
-        heldout_loss=1.0,
-        config_fingerprint="f",
-    )
 
 
 def test_trained_models_show_lora_rank_and_held_out_mean():

@@ -15,7 +15,7 @@ from ecombench.leaderboard.boards import get_board, implicit_boards
 from ecombench.leaderboard.render import render
 from ecombench.leaderboard.sitedata import board_payload
 from ecombench.leaderboard.store import load_folder
-from tests.test_leaderboard import INDEX, STARTER, board, build_table, make_lineage, make_submission, uniform
+from tests.helpers.boards import INDEX, STARTER, board, build_table, make_lineage, make_submission, uniform
 
 MC, GEN = "starter_category_mc", "starter_title_generation"
 NAMES = [t.name for t in STARTER]  # the starter board's 9 tasks
@@ -188,8 +188,8 @@ def test_a_contaminated_run_does_not_choose_the_shot_count_the_board_ranks():
 
 
 @pytest.mark.slow
-def test_report_board_page_shows_the_flag_and_the_note(tmp_path):
-    from tests.test_report import CHROMIUM, browser_page, names, open_page, report
+def test_report_board_page_shows_the_flag_and_the_note(tmp_path, browser):
+    from tests.helpers.browser import CHROMIUM, names, open_page, report
 
     if CHROMIUM is None:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
@@ -199,7 +199,7 @@ def test_report_board_page_shows_the_flag_and_the_note(tmp_path):
     submissions.save(subs, adapter("partly", uniform(0.7), {**OLD_ALLOWED, "trained_overlap": {}, "checked_tasks": [MC]}), [])
     out = tmp_path / "site"
     report(out, subs)
-    with browser_page() as page:
+    with browser.page() as page:
         open_page(page, (out / "index.html").as_uri())
         cells = page.evaluate(
             "() => { const cols = [...document.querySelectorAll('#board thead th')].map(th => th.dataset.col);"

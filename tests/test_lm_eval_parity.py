@@ -19,7 +19,7 @@ import pytest
 from ecombench.hooks import MissingEmbeddingModel, embedding_models_checked
 from ecombench.paths import builtin_tasks_dir
 from ecombench.scoring import TaskScore, aggregate
-from tests.conftest import multilingual_suite, record
+from tests.helpers.sources import multilingual_suite, record
 
 
 def _lm_eval_groups(include: Path, suite: str, scores: dict[str, float] | None = None, seed: int = 0):

@@ -13,11 +13,9 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from dataclasses import fields, replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -27,73 +25,18 @@ from ecombench.backends.openai.served import api_root
 from ecombench.errors import EcombenchError
 from ecombench.run import RunOptions, run
 from ecombench.run.options import KDD_SYSTEM_PROMPT
-from tests.conftest import run_ecombench
+from tests.helpers.cli import run_ecombench
+from tests.helpers.openai_server import FakeServer
 
 OPENAI_FIELDS = {f.name for f in fields(OpenAIOptions)}
 
 KEY = "sk-test-4f1c9a-never-recorded"
-PROBE = "Hello"  # the one-token request ecombench sends before a run
-
-
-class FakeServer:
-    """An OpenAI-compatible server on localhost: answers "1" to everything; `fail_after` answers then HTTP 500,
-    or `delay` seconds per question. The probe request is always answered at once."""
-
-    def __init__(self, model_id: str = "fake-model") -> None:
-        self.model_id, self.fail_after, self.delay = model_id, None, 0.0
-        self.questions: list[dict] = []  # bodies of answered or refused questions (not probes)
-        self.auth: list[str | None] = []
-        self.lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep pytest's output clean
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                probe = body.get("max_tokens") == 1 and PROBE in (body.get("prompt"), (body.get("messages") or [{}])[-1].get("content"))
-                with server.lock:
-                    server.auth.append(self.headers.get("Authorization"))
-                    if not probe:
-                        server.questions.append(body)
-                    refuse = not probe and server.fail_after is not None and len(server.questions) > server.fail_after
-                if refuse:
-                    return self._reply(500, {"error": {"message": "model crashed"}})
-                if not probe and server.delay:
-                    time.sleep(server.delay)
-                if self.path.endswith("/chat/completions"):
-                    choice = {"index": 0, "message": {"role": "assistant", "content": "1"}, "finish_reason": "stop"}
-                else:
-                    choice = {"index": 0, "text": "1", "finish_reason": "stop"}
-                self._reply(200, {"id": "x", "object": "text_completion", "model": server.model_id, "choices": [choice]})
-
-            def _reply(self, status: int, data: dict) -> None:
-                raw = json.dumps(data).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(raw)))
-                    self.end_headers()
-                    self.wfile.write(raw)
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (timeout test)
-                    pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture
 def server():
-    fake = FakeServer()
-    yield fake
-    fake.close()
+    with FakeServer() as fake:
+        yield fake
 
 
 def api_options(server_url: str, tmp_path: Path, **changes) -> RunOptions:
@@ -340,8 +283,8 @@ def test_a_served_judge_grades_judged_tasks_through_the_hardened_client(served_t
     from ecombench.judge.template import make_template
     from ecombench.paths import user_tasks_dir
     from ecombench.run import JudgeOptions
-    from tests.conftest import write_jsonl
-    from tests.test_chinese_ecomqa_import import _rows
+    from tests.helpers.sources import chinese_ecomqa_rows as _rows
+    from tests.helpers.sources import write_jsonl
 
     monkeypatch.setenv("ECOMBENCH_CACHE", str(tmp_path / "cache"))
     # the bundled template is longer than builtin:tiny's 2,048 positions in its byte-level tokens (the server refuses

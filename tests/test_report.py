@@ -11,7 +11,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,92 +18,11 @@ import pytest
 
 from ecombench import submissions
 from ecombench.leaderboard.siteitems import bundle_members
-from tests.test_leaderboard import INDEX, STARTER, make_submission, uniform
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from tests.helpers.boards import INDEX, MC, STARTER, as_reference, copies_of_a_real_run, core_submission, item_records, make_submission, uniform
+from tests.helpers.browser import CHROMIUM, names, needs_chromium, open_page, report, url
 
 EVIL_NAME = "<script>window.__pwned = 1</script>javascript:alert(1)"
 EVIL_OUTPUT = '<img src=x onerror="window.__pwned = 2">'
-MC = "starter_category_mc"
-CORE = ["core_category_mc", "core_rating_mc"]
-
-
-def items(scores, prediction, task=MC):
-    return [
-        submissions.ItemRecord(
-            task=task, doc_id=i, item_hash=f"h{i}", prompt=f"<b>question {i}</b>", target="1", prediction=prediction if s else "0", parsed=None, score=s
-        )
-        for i, s in enumerate(scores)
-    ]
-
-
-def as_reference(sub: submissions.Submission) -> submissions.Submission:
-    return sub.model_copy(update={"model": sub.model.model_copy(update={"kind": "reference"})})
-
-
-def core_submission(name: str, score: float) -> submissions.Submission:
-    """A submission with two ecombench-core tasks, so that the core boards are covered too."""
-    sub = make_submission(name, {})
-    tasks = {
-        t: submissions.TaskResult(
-            track=INDEX.tasks[t].track,
-            task_type="multiple-choice",
-            metric="accuracy",
-            n=10,
-            score=score,
-            stderr=0.01,
-            version=INDEX.tasks[t].version,
-            data_sha256=INDEX.tasks[t].data_hash(),
-        )
-        for t in CORE
-    }
-    return sub.model_copy(update={"tasks": tasks})
-
-
-def report(out: Path, subs: Path, *extra: str, board: str = "ecombench_starter") -> subprocess.CompletedProcess:
-    done = subprocess.run(
-        [sys.executable, "-m", "ecombench", "report", "--output", str(out), "--board", board, "--submissions-dir", str(subs), *extra],
-        capture_output=True,
-        text=True,
-        env={**os.environ},
-        preexec_fn=lambda: os.umask(0o022),
-    )
-    assert done.returncode == 0, done.stderr
-    return done
-
-
-@contextmanager
-def browser_page():
-    """A headless Chromium page that records console errors and every URL requested."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.errors, page.requests = [], []
-        page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-        page.on("request", lambda req: page.requests.append(req.url))
-        try:
-            yield page
-        finally:
-            browser.close()
-
-
-def url(out: Path, target: str) -> str:
-    """``file://`` address of a page of the site, with its ``#fragment`` (``Path.as_uri`` would escape the ``#``)."""
-    page, _, fragment = target.partition("#")
-    return (out / page).as_uri() + (f"#{fragment}" if fragment else "")
-
-
-def open_page(page, url: str) -> None:
-    """Go to ``url`` and wait until the page says its data is on screen (also when only the fragment changes)."""
-    if page.url.startswith(("file:", "http:")):
-        page.evaluate("document.body && document.body.removeAttribute('data-ready')")
-    page.goto(url)
-    page.wait_for_selector("body[data-ready]", state="attached", timeout=20_000)
 
 
 @pytest.fixture(scope="module")
@@ -113,8 +31,8 @@ def site(tmp_path_factory):
     subs = tmp / "subs"
     a = make_submission(EVIL_NAME, uniform(0.9, **{MC: 0.8}))
     b = make_submission("plain", uniform(0.1, **{MC: 0.2}))
-    submissions.save(subs, a, items([1.0] * 8 + [0.0] * 2, EVIL_OUTPUT))
-    submissions.save(subs, b, items([1.0] * 2 + [0.0] * 8, "1"))
+    submissions.save(subs, a, item_records([1.0] * 8 + [0.0] * 2, EVIL_OUTPUT))
+    submissions.save(subs, b, item_records([1.0] * 2 + [0.0] * 8, "1"))
     submissions.save(subs, make_submission("last", uniform(0.05)), [])
     submissions.save(subs, as_reference(make_submission("oracle (reference)", uniform(1.0))), [])
     submissions.save(subs, as_reference(make_submission("random (reference)", uniform(0.3))), [])
@@ -127,19 +45,11 @@ def site(tmp_path_factory):
     return out, subs, a, b
 
 
-def names(page) -> list[str]:
-    """The board's name column, wherever the page puts it (scores come first)."""
-    return page.evaluate(
-        "() => { const i = [...document.querySelectorAll('#board thead th')].findIndex(th => th.dataset.col === 'name');"
-        " return [...document.querySelectorAll('#board tbody tr')].map(tr => tr.children[i].innerText); }"
-    )
-
-
 @needs_chromium
 @pytest.mark.slow
-def test_board_sorts_pages_and_shows_untrusted_text_as_text(site):
+def test_board_sorts_pages_and_shows_untrusted_text_as_text(site, browser):
     out, _, evil, _ = site
-    with browser_page() as page:
+    with browser.page() as page:
         open_page(page, (out / "index.html").as_uri())
         # ranked by All-Around; reference rows are listed where their score falls, marked "ref" and not ranked
         top, ranks = names(page), page.locator("#board tbody tr td:nth-child(2)").all_inner_texts()
@@ -171,9 +81,9 @@ def test_board_sorts_pages_and_shows_untrusted_text_as_text(site):
 
 @needs_chromium
 @pytest.mark.slow
-def test_board_filters_columns_boards_and_picking_rows(site):
+def test_board_filters_columns_boards_and_picking_rows(site, browser):
     out, _, evil, plain = site
-    with browser_page() as page:
+    with browser.page() as page:
         open_page(page, (out / "index.html").as_uri())
         page.fill("#search", "PLA")
         page.wait_for_function("document.querySelectorAll('#board tbody tr').length === 1")
@@ -241,7 +151,7 @@ def test_site_files_are_readable_by_others_and_rebuilds_keep_unchanged_items(sit
 
 def test_reference_rows_are_listed_flagged_and_never_ranked():
     from ecombench.leaderboard.boards import Board
-    from tests.test_leaderboard import build_table
+    from tests.helpers.boards import build_table
 
     subs = [
         make_submission("a", uniform(0.6)),
@@ -296,7 +206,7 @@ def test_references_are_rewritten_only_when_a_figure_changes_at_the_shown_precis
 
 
 @pytest.mark.slow
-def test_serve_rebuilds_when_a_submission_lands(tmp_path):
+def test_serve_rebuilds_when_a_submission_lands(tmp_path, browser):
     subs = tmp_path / "subs"
     submissions.save(subs, make_submission("first", uniform(0.5)), [])
     proc = subprocess.Popen(
@@ -335,7 +245,7 @@ def test_serve_rebuilds_when_a_submission_lands(tmp_path):
             time.sleep(0.3)
         assert get("data/stamp.json") != stamp
         if CHROMIUM:
-            with browser_page() as page:
+            with browser.page() as page:
                 open_page(page, url + "index.html")
                 assert names(page) == ["second", "first"] and page.errors == []
     finally:
@@ -386,7 +296,7 @@ def test_report_open_opens_the_boards_file_address(tmp_path, monkeypatch):
 
 def test_lineage_sets_an_adapter_against_its_bases_run_with_the_same_settings():
     from ecombench.leaderboard.sitedata import _entry, lineage_payload
-    from tests.test_leaderboard import make_lineage
+    from tests.helpers.boards import make_lineage
 
     def run(name, day, system_prompt=None, lineage=None):
         sub = make_submission(name, uniform(0.3), created=datetime(2026, 11, day, tzinfo=UTC))
@@ -421,9 +331,9 @@ def test_the_web_board_rounds_once_as_the_terminal_board_does():
 
 @needs_chromium
 @pytest.mark.slow
-def test_board_compare_heatmap_and_item_pages_read_right(site):
+def test_board_compare_heatmap_and_item_pages_read_right(site, browser):
     out, _, evil, plain = site
-    with browser_page() as page:
+    with browser.page() as page:
         page.set_viewport_size({"width": 1200, "height": 900})
         open_page(page, (out / "index.html").as_uri())
         headers = page.locator("#board thead th").all_inner_texts()
@@ -482,7 +392,7 @@ def test_the_side_by_side_page_reads_the_paired_tests_of_ecombench_compare(site)
 
 @needs_chromium
 @pytest.mark.slow
-def test_the_heatmap_draws_a_score_of_0_as_0_when_nobody_beats_chance(tmp_path):
+def test_the_heatmap_draws_a_score_of_0_as_0_when_nobody_beats_chance(tmp_path, browser):
     """Issue 36.4: a task every model scored 0 on was drawn darkest ("0.0000 (scaled 1.00)"), as was the best of
     scores at or below the random baseline. core_category_mc: both 0; core_rating_mc (baseline 0.2183): 0.2 and 0."""
     subs = tmp_path / "subs"
@@ -492,7 +402,7 @@ def test_the_heatmap_draws_a_score_of_0_as_0_when_nobody_beats_chance(tmp_path):
         submissions.save(subs, sub, [])
     out = tmp_path / "site"
     report(out, subs, board="ecombench_core")
-    with browser_page() as page:
+    with browser.page() as page:
         open_page(page, url(out, "charts.html"))
         titles = page.evaluate("[...document.querySelectorAll('#heatmap-chart rect.cell title')].map(t => t.textContent)")
         fills = page.evaluate("[...document.querySelectorAll('#heatmap-chart rect.cell')].map(r => r.getAttribute('fill'))")
@@ -504,25 +414,10 @@ def test_the_heatmap_draws_a_score_of_0_as_0_when_nobody_beats_chance(tmp_path):
         assert "low \u00b7 core_rating_mc: 0.2000 (scaled 0.20)" in cells and cells["zero \u00b7 core_rating_mc: 0.0000 (scaled 0.00)"] == white
 
 
-def _copies_of_a_real_run(folder: Path, n: int) -> list[str]:
-    """``n`` copies of the committed oracle reference row of the starter suite (its items are the task data's)."""
-    src = Path(__file__).resolve().parent.parent / "submissions"
-    record = json.loads((src / "reference-ecombench_starter-oracle.json").read_text())
-    items = (src / "reference-ecombench_starter-oracle.items.jsonl").read_text()
-    folder.mkdir(parents=True)
-    ids = []
-    for i in range(n):
-        sid = f"copy-{i}"
-        (folder / f"{sid}.items.jsonl").write_text(items)
-        (folder / f"{sid}.json").write_text(json.dumps({**record, "id": sid, "name": sid, "items_file": f"{sid}.items.jsonl"}))
-        ids.append(sid)
-    return ids
-
-
 @pytest.mark.slow
-def test_prompts_and_targets_are_stored_once_per_task_data(tmp_path):
+def test_prompts_and_targets_are_stored_once_per_task_data(tmp_path, browser):
     subs = tmp_path / "subs"
-    ids = _copies_of_a_real_run(subs, 3)
+    ids = copies_of_a_real_run(subs, 3)
     out = tmp_path / "site"
     report(out, subs)
     texts = sorted((out / "items" / "texts").iterdir())
@@ -533,7 +428,7 @@ def test_prompts_and_targets_are_stored_once_per_task_data(tmp_path):
         assert '"prompt' not in bundle and prompt.split("\n")[0][:30] not in bundle  # items refer to the task's text
     assert sum(prompt.split("\n")[0][:30] in p.read_text() for p in texts) == 1
     if CHROMIUM is not None:
-        with browser_page() as page:
+        with browser.page() as page:
             open_page(page, url(out, f"sub.html#id={ids[1]}&item=0"))
             fields = page.locator("#item-fields dd").all_inner_texts()
             assert fields[0] == MC and fields[4] == prompt  # the prompt, read from the task's texts file
@@ -542,13 +437,13 @@ def test_prompts_and_targets_are_stored_once_per_task_data(tmp_path):
 
 @needs_chromium
 @pytest.mark.slow
-def test_board_shows_who_is_who_on_the_first_screen_and_offers_a_users_own_task(tmp_path):
+def test_board_shows_who_is_who_on_the_first_screen_and_offers_a_users_own_task(tmp_path, browser):
     """Issue 38: at 1280 x 800 the board shows rank, name and All-Around of the first rows without scrolling,
     short track headers carry the full name on hover, the picker offers a board for a task the user added,
     and a submission's page puts its tasks and settings before its items."""
     from ecombench.taskcheck import scaffold
     from ecombench.taskindex import build_index, default_roots
-    from tests.realistic import realistic_folder
+    from tests.helpers.realistic import realistic_folder
 
     subs = tmp_path / "subs"
     ids = realistic_folder(subs)
@@ -566,7 +461,7 @@ def test_board_shows_who_is_who_on_the_first_screen_and_offers_a_users_own_task(
         [sys.executable, "-m", "ecombench", "report", "--output", str(out), "--submissions-dir", str(subs)], capture_output=True, text=True, env=env
     )
     assert done.returncode == 0, done.stderr
-    with browser_page() as page:
+    with browser.page() as page:
         page.set_viewport_size({"width": 1280, "height": 800})
         open_page(page, (out / "index.html").as_uri())
         assert page.inner_text("#board-title") == "ecombench_core"

@@ -11,8 +11,8 @@ from ecombench.importers import IMPORTERS
 from ecombench.importers.writer import write_suite
 from ecombench.leaderboard.table import ranked_rules
 from ecombench.taskindex import build_index
-from tests.conftest import write_jsonl
-from tests.test_leaderboard import INDEX, board, build_table, make_submission, uniform
+from tests.helpers.boards import INDEX, board, build_table, make_submission, uniform
+from tests.helpers.sources import write_jsonl
 
 
 def test_a_new_record_carries_schema_2_and_its_rules():

@@ -17,7 +17,7 @@ from ecombench.run.identity import answer_cache
 from ecombench.scorefile import score_files
 from ecombench.taskindex import build_index, default_roots
 from ecombench.tiny import resolve_model
-from tests.conftest import multilingual_suite, write_jsonl
+from tests.helpers.sources import multilingual_suite, write_jsonl
 
 TASKS = ["starter_category_mc", "starter_attribute_ner", "starter_query_ranking", "starter_title_generation"]
 

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from ecombench.submissions import load
-from tests.conftest import ACCELERATE_TWO_CPU
+from tests.helpers.cli import ACCELERATE_TWO_CPU
 
 pytestmark = pytest.mark.slow
 

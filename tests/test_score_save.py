@@ -10,7 +10,8 @@ import pytest
 from ecombench import submissions
 from ecombench.scorefile import UNKNOWN, item_hash, save_scored, score_and_keep
 from ecombench.taskindex import build_index, default_roots
-from tests.conftest import record, run_ecombench, write_jsonl
+from tests.helpers.cli import run_ecombench
+from tests.helpers.sources import record, write_jsonl
 
 INDEX = build_index(default_roots())
 RATING = INDEX.tasks["core_rating_mc"]  # 200 multiple-choice rows, truths 1-5
@@ -129,7 +130,7 @@ def test_bad_input_writes_nothing(files, tmp_path):
 
 
 def test_submissions_written_before_the_source_field_still_load(tmp_path):
-    from tests.test_leaderboard import make_submission, uniform
+    from tests.helpers.boards import make_submission, uniform
 
     old = json.loads(make_submission("old", uniform(0.5)).model_dump_json())
     del old["source"], old["model"]["predictions_sha256"]

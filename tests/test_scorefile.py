@@ -13,7 +13,8 @@ import pytest
 from ecombench.errors import EcombenchError
 from ecombench.metrics.embedding import Embedders, embedding_scores, resolve_embedding_model
 from ecombench.scorefile import score_files
-from tests.conftest import record, run_ecombench, write_jsonl
+from tests.helpers.cli import run_ecombench
+from tests.helpers.sources import record, write_jsonl
 
 LOG3 = math.log2(3)
 

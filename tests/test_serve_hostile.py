@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from ecombench import submissions
 from ecombench.errors import EcombenchError
 from ecombench.leaderboard.serve import make_server, watch
-from tests.test_leaderboard import make_submission, uniform
-from tests.test_report import CHROMIUM, browser_page, report
+from tests.helpers.boards import make_submission, uniform
+from tests.helpers.browser import CHROMIUM, report
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_no_directory_listing(served):
 
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
-def test_a_page_on_another_localhost_port_cannot_read_the_report(served, tmp_path):
+def test_a_page_on_another_localhost_port_cannot_read_the_report(served, tmp_path, browser):
     _, port = served
     evil = tmp_path / "evil"
     evil.mkdir()
@@ -92,7 +92,7 @@ def test_a_page_on_another_localhost_port_cannot_read_the_report(served, tmp_pat
     other = make_server(evil, 0)
     threading.Thread(target=other.serve_forever, daemon=True).start()
     try:
-        with browser_page() as page:
+        with browser.page() as page:
             page.goto(f"http://127.0.0.1:{other.server_address[1]}/evil.html")
             page.wait_for_load_state("load")
             assert page.evaluate("window.stolen") == []
@@ -177,8 +177,9 @@ def test_a_payload_with_a_proto_key_is_parsed_not_read_as_a_literal():
 
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
-def test_tracks_named_constructor_and_proto_break_no_page(tmp_path):
-    from tests.test_report import MC, items, open_page, url
+def test_tracks_named_constructor_and_proto_break_no_page(tmp_path, browser):
+    from tests.helpers.boards import MC, item_records
+    from tests.helpers.browser import open_page, url
 
     subs = tmp_path / "subs"
     made = []
@@ -189,12 +190,12 @@ def test_tracks_named_constructor_and_proto_break_no_page(tmp_path):
         tasks[first] = tasks[first].model_copy(update={"track": "constructor"})
         tasks[second] = tasks[second].model_copy(update={"track": "__proto__"})
         sub = sub.model_copy(update={"tasks": tasks, "tracks": {**sub.tracks, "constructor": score, "__proto__": score}})
-        submissions.save(subs, sub, items([1.0, 0.0, 1.0], "1", task=MC))
+        submissions.save(subs, sub, item_records([1.0, 0.0, 1.0], "1", task=MC))
         made.append(sub)
     out = tmp_path / "site"
     report(out, subs)
     a, b = made
-    with browser_page() as page:
+    with browser.page() as page:
         for target in (f"sub.html#id={a.id}", f"compare.html#ids={a.id},{b.id}", "charts.html", "index.html"):
             open_page(page, url(out, target))
             assert page.errors == [], target

@@ -25,7 +25,8 @@ from ecombench.metrics import shopping_mmlu as smmlu
 from ecombench.metrics.embedding import Embedders
 from ecombench.scorefile import score_files
 from ecombench.scoring import ScoringItem, score_items, score_report
-from tests.conftest import record, run_ecombench, write_jsonl
+from tests.helpers.cli import run_ecombench
+from tests.helpers.sources import record, write_jsonl
 
 # --- the reimplementation -------------------------------------------------------------------------------
 

@@ -17,8 +17,8 @@ from ecombench.leaderboard.siteitems import bundle_members
 from ecombench.leaderboard.store import load_folder
 from ecombench.leaderboard.table import build_table
 from ecombench.submissions import ItemRecord, parse_items
-from tests.test_leaderboard import INDEX, STARTER
-from tests.test_report import CHROMIUM, MC, _copies_of_a_real_run, browser_page, open_page, url
+from tests.helpers.boards import INDEX, MC, STARTER, copies_of_a_real_run
+from tests.helpers.browser import CHROMIUM, open_page, url
 
 ITEM = {"task": MC, "doc_id": 0, "item_hash": "h", "prompt": "p", "target": "1", "prediction": "1", "parsed": 1, "score": 1.0}
 
@@ -29,10 +29,10 @@ def _build(out: Path, subs: Path):
 
 
 @pytest.mark.slow
-def test_many_submissions_take_a_few_files_whose_explorer_finds_prompts_and_targets(tmp_path, monkeypatch):
+def test_many_submissions_take_a_few_files_whose_explorer_finds_prompts_and_targets(tmp_path, monkeypatch, browser):
     monkeypatch.setenv("ECOMBENCH_CACHE", str(tmp_path / "cache"))
     subs = tmp_path / "subs"
-    ids = _copies_of_a_real_run(subs, 100)
+    ids = copies_of_a_real_run(subs, 100)
     out = tmp_path / "site"
     site = _build(out, subs)
     assert (site.items_written, site.items_kept) == (100, 0)
@@ -48,7 +48,7 @@ def test_many_submissions_take_a_few_files_whose_explorer_finds_prompts_and_targ
     prompt = json.loads(INDEX.tasks[MC].data_file.read_text().splitlines()[0])["input_field"]
     assert all(prompt.split("\n")[0][:30] not in b.read_text() for b in bundles)
     if CHROMIUM is not None:
-        with browser_page() as page:
+        with browser.page() as page:
             open_page(page, url(out, f"sub.html#id={ids[7]}&item=0"))
             fields = page.locator("#item-fields dd").all_inner_texts()
             target = json.loads((subs / f"{ids[7]}.items.jsonl").read_text().splitlines()[0])["target"]
@@ -63,7 +63,7 @@ def test_many_submissions_take_a_few_files_whose_explorer_finds_prompts_and_targ
 def test_a_rebuild_reads_only_the_items_file_that_changed_and_keeps_the_rest(tmp_path, monkeypatch):
     monkeypatch.setenv("ECOMBENCH_CACHE", str(tmp_path / "cache"))
     subs = tmp_path / "subs"
-    ids = _copies_of_a_real_run(subs, 50)
+    ids = copies_of_a_real_run(subs, 50)
     out = tmp_path / "site"
     _build(out, subs)
     before = {sid: t for b in (out / "items" / "bundles").iterdir() for sid, t in bundle_members(b.read_text()).items()}
@@ -88,7 +88,7 @@ def test_a_report_into_a_new_folder_reads_only_the_items_files_it_has_not_made_b
 
     monkeypatch.setenv("ECOMBENCH_CACHE", str(tmp_path / "cache"))
     subs = tmp_path / "subs"
-    ids = _copies_of_a_real_run(subs, 20)
+    ids = copies_of_a_real_run(subs, 20)
     _build(tmp_path / "site-1", subs)
     members = lambda out: {sid: t for b in (out / "items" / "bundles").iterdir() for sid, t in bundle_members(b.read_text()).items()}  # noqa: E731
     before = members(tmp_path / "site-1")
@@ -113,7 +113,7 @@ def test_a_report_hashes_each_record_file_once_and_still_sees_a_changed_one(tmp_
 
     monkeypatch.setenv("ECOMBENCH_CACHE", str(tmp_path / "cache"))
     subs = tmp_path / "subs"
-    ids = _copies_of_a_real_run(subs, 5)
+    ids = copies_of_a_real_run(subs, 5)
 
     def build(out: Path):
         loaded = load_folder(subs)

@@ -13,7 +13,7 @@ from ecombench.run import Built, RunOptions, Selection, check_options, record, s
 from ecombench.run.lm_eval_bridge import Sample
 from ecombench.run.options import SYSTEM_PROMPTS
 from ecombench.taskindex import build_index, default_roots
-from tests.conftest import record as shopbench_row
+from tests.helpers.sources import record as shopbench_row
 
 
 def test_select_tasks_expands_names_and_resolves_the_system_prompt():

@@ -10,8 +10,8 @@ import pytest
 
 from ecombench import submissions
 from ecombench.errors import EcombenchError
-from tests.conftest import run_ecombench
-from tests.test_leaderboard import make_submission, uniform
+from tests.helpers.boards import make_submission, uniform
+from tests.helpers.cli import run_ecombench
 
 
 def _saved(folder, name, day, score=0.5):

@@ -265,7 +265,7 @@ def test_a_sweep_that_leaves_cells_to_another_live_driver_does_not_exit_0(tmp_pa
     import yaml
 
     from ecombench.io import process_start
-    from tests.conftest import run_ecombench
+    from tests.helpers.cli import run_ecombench
 
     sweep = {
         "name": "held",

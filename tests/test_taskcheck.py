@@ -12,7 +12,7 @@ from ecombench import submissions
 from ecombench.errors import EcombenchError
 from ecombench.run import RunOptions, run
 from ecombench.taskcheck import scaffold, validate
-from tests.conftest import run_ecombench
+from tests.helpers.cli import run_ecombench
 
 
 def _cli(*args):

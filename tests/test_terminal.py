@@ -10,7 +10,7 @@ import pytest
 
 from ecombench import submissions
 from ecombench.terminal import safe_text
-from tests.test_leaderboard import make_submission, uniform
+from tests.helpers.boards import make_submission, uniform
 
 HOSTILE = "[/bold][link=https://evil.example]click[/link]\x1b]0;pwned\x07\x1b[2J\u202etxt.exe\x9b31m"
 

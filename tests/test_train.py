@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from ecombench.submissions import load
-from tests.conftest import ACCELERATE_TWO_CPU
+from tests.helpers.cli import ACCELERATE_TWO_CPU
 
 pytestmark = pytest.mark.slow
 
@@ -182,7 +182,7 @@ def test_train_on_a_published_folder_with_capabilities_and_decontamination(tmp_p
     """The published ShopBench layout (JSON arrays per sub-task, no task names, 2 empty answers, the benchmark's own
     instruction templates) trains with no conversion; a leak of 30 lightly edited evaluation items is refused, and
     --decontaminate trains on the rest and records what it dropped."""
-    from tests.published import leak_rows, write_as_published
+    from tests.helpers.published import leak_rows, write_as_published
 
     published = tmp_path / "published"
     dirt = write_as_published(published)  # with two 0-byte files and 3 multiple-choice answers not among their options

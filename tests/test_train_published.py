@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from ecombench.errors import EcombenchError
 from ecombench.train.data import read_sources, source_path
-from tests.published import write_as_published
+from tests.helpers.published import write_as_published
 
 # In MCQ/PRP.json (indent 4, 4 fields a record) record k opens on line 2 + 6k: rows 2, 5 and 8 answer 2.
 PRP_FLAGGED_LINES = (14, 32, 50)

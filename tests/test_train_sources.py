@@ -13,7 +13,7 @@ from ecombench.errors import EcombenchError
 from ecombench.taskindex import build_index, default_roots
 from ecombench.train.config import DataConfig, load_config
 from ecombench.train.data import apply_capabilities, build_mixture, read_sources
-from tests.published import leak_rows, write_published
+from tests.helpers.published import leak_rows, write_published
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ecombench import submissions
+from tests.helpers.cli import REPO
 
-REPO = Path(__file__).resolve().parent.parent
 REFERENCES = ("oracle", "random", "most_frequent", "tiny")
 # name, skill (chance an item is answered as the oracle does), source
 MODELS = (
