@@ -246,6 +246,52 @@ def _checkpointing(enabled: bool, config_class: Any) -> dict[str, Any]:
     return {name: enabled, **({f"{name}_kwargs": {"use_reentrant": False}} if enabled else {})}
 
 
+def _lean_sft_trainer() -> Any:
+    """TRL's ``SFTTrainer`` without the per-step metrics nobody here reads, the same loss to the bit.
+
+    TRL's ``compute_loss`` asks its fused LM head for each token's entropy and whether the label is the
+    top-1 token, to log ``entropy`` and ``mean_token_accuracy`` (and ``num_tokens``) at every step: on a
+    small model those are a large share of a step (the entropy doubles the head's work in the forward and
+    the backward). Here the head computes the log-probabilities only, and the loss is TRL's plain
+    negative log-likelihood: ``-sum(log_probs) / num_items_in_batch`` (the log-probabilities themselves do
+    not depend on which other outputs are computed). Whatever TRL does otherwise (label smoothing, a
+    custom loss, another ``loss_type``, MoE auxiliary losses, sequence parallelism, returning the outputs)
+    falls back to TRL's own ``compute_loss``, metrics and all.
+    """
+    import torch
+    from accelerate.utils import is_peft_model
+    from trl import SFTTrainer
+    from trl.trainer.utils import add_fused_lm_head
+
+    class LeanSFTTrainer(SFTTrainer):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            parallelism = getattr(self.accelerator, "parallelism_config", None)
+            self.lean_loss = (
+                self.compute_loss_func is None
+                and self.label_smoother is None
+                and self.args.loss_type == "nll"
+                and not self.aux_loss_enabled
+                and not (parallelism is not None and getattr(parallelism, "sp_enabled", False))
+            )
+            if self.lean_loss:  # re-patched over TRL's head: the outer one answers fused_lm_head=True calls
+                model = self.model.get_base_model() if is_peft_model(self.model) else self.model
+                add_fused_lm_head(model, outputs=("log_probs",))
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if not self.lean_loss or return_outputs:
+                return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+            inputs["use_cache"] = False
+            outputs = model(**inputs, fused_lm_head=True)
+            num_tokens = outputs.label_mask.sum() if num_items_in_batch is None else num_items_in_batch
+            loss = (-outputs.log_probs).sum() / torch.as_tensor(num_tokens).clamp(min=1)
+            if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+                loss = loss * (self.accelerator.num_processes // self.get_tp_size())
+            return loss
+
+    return LeanSFTTrainer
+
+
 def _uses_varlen_attention(model: Any) -> bool:
     return "flash" in str(getattr(model.config, "_attn_implementation", ""))
 
@@ -332,7 +378,7 @@ def fit(
     """Train; return the trained model (peft-wrapped for LoRA), its tokenizer and a summary."""
     import datasets
     from transformers import PrinterCallback
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     datasets.disable_progress_bars()
     # peft and TRL still read `is_gradient_checkpointing`, which transformers 5 deprecates on every read:
@@ -395,7 +441,7 @@ def fit(
         dataloader_num_workers=0,
         ddp_find_unused_parameters=False,
     )
-    trainer = SFTTrainer(
+    trainer = _lean_sft_trainer()(
         model=model,
         args=args,
         train_dataset=train_ds,
