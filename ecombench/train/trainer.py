@@ -310,14 +310,15 @@ def _lean_sft_trainer() -> Any:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             parallelism = getattr(self.accelerator, "parallelism_config", None)
+            model: Any = self.model
             self.lean_loss = (
                 self.compute_loss_func is None
                 and self.label_smoother is None
-                and self.args.loss_type == "nll"
+                and getattr(self.args, "loss_type", None) == "nll"
                 and not self.aux_loss_enabled
                 and not self.is_fsdp_enabled
                 and not (parallelism is not None and getattr(parallelism, "sp_enabled", False))
-                and _completion_head(self.model.get_base_model() if is_peft_model(self.model) else self.model)
+                and _completion_head(model.get_base_model() if is_peft_model(model) else model)
             )
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
