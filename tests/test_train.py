@@ -521,3 +521,37 @@ def test_heldout_loss_once_per_evaluation_on_a_capped_sample_epochs_seen_and_the
     assert resumed.resumed_from == "checkpoints/checkpoint-3" and resumed.steps == 6 and resumed.epochs == 0.12
     later = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()][len(logged) :]
     assert later[0] == {"step": 3, "resumed_from": "checkpoints/checkpoint-3"}
+
+
+def test_the_loss_held_out_loss_and_adapter_are_trls_without_its_per_step_metrics(tmp_path, tiny_model, monkeypatch):
+    """Issue 39 (3): TRL's per-step entropy and token accuracy are not computed; the logged training and held-out
+    losses and the trained LoRA weights are TRL's own SFTTrainer's, bit for bit, with the same seed."""
+    import torch
+    from trl import SFTTrainer
+
+    from ecombench.train import trainer
+    from ecombench.train.config import LoraConfig, OptimConfig
+    from ecombench.train.data import TrainRecord
+
+    records = [TrainRecord(f"Review {i}: {'good ' * (i % 7)}Rating?", f" {i % 5 + 1}") for i in range(40)]
+    heldout = [TrainRecord(f"Review held {i}: fine. Rating?", " 3") for i in range(4)]
+    optim = OptimConfig(max_steps=4, batch_size=2, max_length=64, save_steps=100, eval_steps=2, logging_steps=1, dtype="float32")
+    lora = LoraConfig(rank=4, alpha=8)
+
+    def train(out: Path) -> tuple[list[dict], dict]:
+        model, _, _ = trainer.fit(tiny_model, records, heldout, optim, lora, out, show_progress=False)
+        rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+        weights = {k: v.detach().clone() for k, v in model.state_dict().items() if "lora_" in k}
+        return rows, weights
+
+    ours, our_weights = train(tmp_path / "ours")
+    monkeypatch.setattr(trainer, "_lean_sft_trainer", lambda: SFTTrainer)
+    theirs, their_weights = train(tmp_path / "trl")
+
+    def losses(rows: list[dict]) -> list[tuple]:
+        return [(r["step"], r.get("loss"), r.get("eval_loss")) for r in rows if "loss" in r or "eval_loss" in r]
+
+    assert len(losses(theirs)) == 6  # 4 training losses, 2 held-out ones
+    assert losses(ours) == losses(theirs)
+    assert our_weights.keys() == their_weights.keys() and all(torch.equal(our_weights[k], their_weights[k]) for k in our_weights)
+    assert any("mean_token_accuracy" in r for r in theirs) and not any("mean_token_accuracy" in r or "entropy" in r for r in ours)

@@ -246,6 +246,95 @@ def _checkpointing(enabled: bool, config_class: Any) -> dict[str, Any]:
     return {name: enabled, **({f"{name}_kwargs": {"use_reentrant": False}} if enabled else {})}
 
 
+def _completion_head(model: Any) -> bool:
+    """Give ``model`` a fused LM head that scores only the positions with a label (the completions).
+
+    TRL's head scores every position on devices without Triton (all of a packed row: prompts, pads) and
+    computes each one's entropy and top-1 too; on a small model that is a large share of a step. This one
+    runs TRL's own chunked log-probability kernel on the labelled positions only, as TRL does on Triton
+    devices. Each labelled position's log-probability and the gradient reaching the model are the same
+    (zeros elsewhere, as before); only the gradient of the LM head's own weight would be summed over
+    fewer rows, so the head is swapped only where that weight is frozen (LoRA), and only for plain
+    causal LMs (no logit soft-capping or scaling, no MoE router loss). Returns whether it was swapped.
+    """
+    import functools
+    import types
+
+    from trl.kernels import ChunkedLogProbFunction
+    from trl.trainer.utils import FusedCausalLMOutput
+
+    config = model.config
+    head = model.get_output_embeddings()
+    plain = config.get_text_config() is config and not any(
+        getattr(config, name, None)
+        for name in ("final_logit_softcapping", "logit_scale", "output_multiplier", "lm_head_multiplier", "logits_scaling", "output_router_logits")
+    )
+    if not plain or head is None or head.weight.requires_grad:
+        return False
+    trl_forward = model.forward  # TRL's fused forward: everything but fused_lm_head=True calls goes on to it
+
+    @functools.wraps(type(model).forward)
+    def forward(self: Any, *args: Any, fused_lm_head: bool = False, labels: Any = None, num_items_in_batch: Any = None, **kwargs: Any) -> Any:
+        if not fused_lm_head:
+            return trl_forward(*args, labels=labels, num_items_in_batch=num_items_in_batch, **kwargs)
+        kwargs["use_cache"] = False
+        hidden = self.base_model(*args, **kwargs).last_hidden_state[:, :-1]
+        labels = labels[:, 1:]
+        lm_head = self.get_output_embeddings()
+        mask = labels != -100
+        scored = ChunkedLogProbFunction.apply(hidden[mask], lm_head.weight, lm_head.bias, labels[mask], 1.0, 32768, None, 1.0, ("log_probs",))[0]
+        log_probs = scored.new_zeros(mask.shape).masked_scatter(mask, scored)  # stays connected when nothing is labelled
+        loss = -log_probs.sum() / (mask.sum().clamp(min=1) if num_items_in_batch is None else num_items_in_batch)
+        return FusedCausalLMOutput(loss=loss, log_probs=log_probs, label_mask=mask)
+
+    model.forward = types.MethodType(forward, model)
+    return True
+
+
+def _lean_sft_trainer() -> Any:
+    """TRL's ``SFTTrainer`` without the per-step metrics nobody here reads, the same loss to the bit.
+
+    TRL's ``compute_loss`` asks its fused LM head for each token's entropy and whether the label is the
+    top-1 token, to log ``entropy`` and ``mean_token_accuracy`` (and ``num_tokens``) at every step: on a
+    small model those, and scoring every position of a packed row, are a large share of a step. Here the
+    head computes the completions' log-probabilities only (:func:`_completion_head`), and the loss is
+    TRL's plain negative log-likelihood: ``-sum(log_probs) / num_items_in_batch``. Whatever TRL does
+    otherwise (label smoothing, a custom loss, another ``loss_type``, MoE auxiliary losses, sequence
+    parallelism, FSDP, returning the outputs) falls back to TRL's own ``compute_loss``, metrics and all.
+    """
+    import torch
+    from accelerate.utils import is_peft_model
+    from trl import SFTTrainer
+
+    class LeanSFTTrainer(SFTTrainer):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            parallelism = getattr(self.accelerator, "parallelism_config", None)
+            model: Any = self.model
+            self.lean_loss = (
+                self.compute_loss_func is None
+                and self.label_smoother is None
+                and getattr(self.args, "loss_type", None) == "nll"
+                and not self.aux_loss_enabled
+                and not self.is_fsdp_enabled
+                and not (parallelism is not None and getattr(parallelism, "sp_enabled", False))
+                and _completion_head(model.get_base_model() if is_peft_model(model) else model)
+            )
+
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            if not self.lean_loss or return_outputs:
+                return super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
+            inputs["use_cache"] = False
+            outputs = model(**inputs, fused_lm_head=True)
+            num_tokens = outputs.label_mask.sum() if num_items_in_batch is None else num_items_in_batch
+            loss = (-outputs.log_probs).sum() / torch.as_tensor(num_tokens).clamp(min=1)  # TRL's own loss
+            if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+                loss = loss * (self.accelerator.num_processes // self.get_tp_size())
+            return loss
+
+    return LeanSFTTrainer
+
+
 def _uses_varlen_attention(model: Any) -> bool:
     return "flash" in str(getattr(model.config, "_attn_implementation", ""))
 
@@ -332,7 +421,7 @@ def fit(
     """Train; return the trained model (peft-wrapped for LoRA), its tokenizer and a summary."""
     import datasets
     from transformers import PrinterCallback
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
     datasets.disable_progress_bars()
     # peft and TRL still read `is_gradient_checkpointing`, which transformers 5 deprecates on every read:
@@ -395,7 +484,7 @@ def fit(
         dataloader_num_workers=0,
         ddp_find_unused_parameters=False,
     )
-    trainer = SFTTrainer(
+    trainer = _lean_sft_trainer()(
         model=model,
         args=args,
         train_dataset=train_ds,
