@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -106,9 +106,10 @@ def describe(error: ValidationError) -> str:
     return f"field '{where}': {message}" if where else message
 
 
-def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (line number, object) for each non-blank line; a broken line is an EcombenchError. Only a regular file is
-    read (a FIFO or ``/dev/zero`` is one error), a line at a time, each at most ``MAX_LINE_BYTES``."""
+def iter_jsonl(path: Path, on_bad: Callable[[str, str, str], None] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) for each non-blank line; a broken line is an EcombenchError, or with ``on_bad``
+    is told to it as (``file:line``, kind, why) and skipped. Only a regular file is read (a FIFO or ``/dev/zero`` is
+    one error), a line at a time, each at most ``MAX_LINE_BYTES``."""
     try:
         raw = open_regular(path)
     except OSError as exc:
@@ -118,9 +119,20 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             for number, line in bounded_lines(handle, str(path)):
                 if not line.strip():
                     continue
-                obj = parse_json(line, f"{path}:{number}")
+                where = f"{path}:{number}"
+                try:
+                    obj = parse_json(line, where)
+                except EcombenchError as exc:
+                    if on_bad is None:
+                        raise
+                    on_bad(where, "not JSON", str(exc).removeprefix(f"{where}: "))
+                    continue
                 if not isinstance(obj, dict):
-                    raise EcombenchError(f"{path}:{number}: expected a JSON object, got {type(obj).__name__}")
+                    why = f"expected a JSON object, got {type(obj).__name__}"
+                    if on_bad is None:
+                        raise EcombenchError(f"{where}: {why}")
+                    on_bad(where, "not an object", why)
+                    continue
                 yield number, obj
         except UnicodeDecodeError as exc:
             raise EcombenchError(f"{path}: not UTF-8 text ({exc.reason})") from exc

@@ -14,14 +14,12 @@ is skipped and counted with its ``file:line`` in ``ImportedSuite.skipped``; ``st
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite
-from ecombench.io import bounded_lines, open_regular, parse_json
 from ecombench.metrics.rulesets import JUDGE
-from ecombench.records import make_record
+from ecombench.records import iter_jsonl, make_record
 from ecombench.train.sources import BadRow, Skipped
 
 TRACK = "chinese_ecomqa"
@@ -67,31 +65,14 @@ def read(source: Path, strict: bool = False) -> ImportedSuite:
     """Ten tasks (one per concept type present), track ``chinese_ecomqa``; bad rows skipped and counted."""
     suite = ImportedSuite("chinese-ecomqa", [source])
     skipped = Skipped(strict=strict)
-    try:
-        raw = open_regular(source)
-    except OSError as exc:
-        raise EcombenchError(f"{source}: cannot read ({exc.strerror})") from exc
-    with io.TextIOWrapper(raw, encoding="utf-8") as handle:
+    for number, obj in iter_jsonl(source, on_bad=lambda where, kind, why: skipped.add(where, BadRow(kind, why))):
         try:
-            for number, line in bounded_lines(handle, str(source)):
-                if not line.strip():
-                    continue
-                where = f"{source}:{number}"
-                try:
-                    try:
-                        obj = parse_json(line, where)
-                    except EcombenchError as exc:
-                        raise BadRow("not JSON", str(exc).removeprefix(f"{where}: ")) from exc
-                    if not isinstance(obj, dict):
-                        raise BadRow("not an object", f"expected a JSON object, got {type(obj).__name__}")
-                    concept, system, prompt, truth = _row(obj)
-                except BadRow as bad:
-                    skipped.add(where, bad)
-                    continue
-                record = make_record(concept, "generation", METRIC, TRACK, system + prompt, truth)
-                suite.tasks.setdefault(concept, []).append({**record, "concept": concept, "system_prompt": system, "prompt": prompt})
-        except UnicodeDecodeError as exc:
-            raise EcombenchError(f"{source}: not UTF-8 text ({exc.reason})") from exc
+            concept, system, prompt, truth = _row(obj)
+        except BadRow as bad:
+            skipped.add(f"{source}:{number}", bad)
+            continue
+        record = make_record(concept, "generation", METRIC, TRACK, system + prompt, truth)
+        suite.tasks.setdefault(concept, []).append({**record, "concept": concept, "system_prompt": system, "prompt": prompt})
     if not suite.tasks:
         raise EcombenchError(f"{source}: no ChineseEcomQA rows (expected JSON Lines with fields {', '.join(FIELDS)})" + _first(skipped))
     suite.skipped = skipped

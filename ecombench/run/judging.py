@@ -26,6 +26,7 @@ from ecombench import submissions
 from ecombench.backends import Resolved
 from ecombench.backends import get as backend
 from ecombench.backends.openai import OpenAIOptions
+from ecombench.backends.vllm import VLLMOptions
 from ecombench.errors import EcombenchError
 from ecombench.run.options import JudgeOptions
 from ecombench.taskindex import TaskInfo
@@ -76,7 +77,7 @@ def _options(judge: JudgeOptions, run: Any) -> Any:
         num_fewshot=0,
         fewshot_as_multiturn=None,
         protocol="generate",
-        vllm=type(run.vllm)(),
+        vllm=VLLMOptions(),
         openai=OpenAIOptions(base_url=judge.base_url, api=judge.api, request_timeout=run.openai.request_timeout),
         judge=JudgeOptions(),
     )
@@ -190,13 +191,12 @@ def grade(samples: Sequence[Any], tasks: Sequence[TaskInfo], judge: Judge) -> tu
         ]
         results = grade_rubric(items, generator(judge), judge.identity, template, JudgeCache())
         verdicts = [v for r in results for v in r.points]
+        by_task_rows: dict[str, list[float]] = {}
+        unparseable: dict[str, int] = {}
         for i, item, result in zip(rows, items, results, strict=True):
             met = sum(v.grade == Grade.MET for v in result.points)
             said = f"{met}/{len(item.points)} points met" + (f" ({result.unparseable} unparseable)" if result.unparseable else "")
             out[i] = Judged(result.score, said, _json.dumps([v.reply for v in result.points], ensure_ascii=False))
-        by_task_rows: dict[str, list[float]] = {}
-        unparseable: dict[str, int] = {}
-        for i, result in zip(rows, results, strict=True):
             by_task_rows.setdefault(samples[i].task, []).append(result.score)
             if result.unparseable:
                 unparseable[samples[i].task] = unparseable.get(samples[i].task, 0) + result.unparseable
