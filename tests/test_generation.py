@@ -32,6 +32,38 @@ def test_plan_batch_budget_worked_case():
     assert plan_batches([10, 30, 20], [10, 10, 10], 79, 8) == [[1], [2, 0]]
 
 
+@pytest.mark.parametrize(
+    ("lengths", "new", "expected"),
+    [
+        # one block: 4 x (1000 + 100) = 4,400 slots + 256; two: 1,100 + 3 x (50 + 100) = 1,550 slots + 2 x 256
+        ([1000, 50, 50, 50], 100, [(0, 1), (1, 4)]),
+        # a second block saves 2 x 10 = 20 slots and costs 256: one block
+        ([60, 50, 50], 0, [(0, 3)]),
+        # 600 alone, 200 and 100 together: 600 + 400 + 2 x 256 = 1,512 against 1,800 + 256 (one block),
+        # 1,200 + 100 + 512 ([600, 200], [100]) and 900 + 3 x 256 (three blocks)
+        ([600, 200, 100], 0, [(0, 1), (1, 3)]),
+    ],
+)
+def test_cache_blocks_split_where_padding_costs_more_than_a_block(lengths, new, expected):
+    from ecombench.backends.hf.generation import cache_blocks
+
+    assert cache_blocks(lengths, new, cost=256) == expected
+
+
+def test_a_batch_of_blocks_costs_its_real_slots():
+    """A 1,000-token prompt and three of 50 (100 new tokens each): one padded batch would be 4 x 1,100 = 4,400
+    slots, over a 2,000 budget; in blocks it is 1,100 + 3 x 150 = 1,550, so all four decode together."""
+    from ecombench.backends.hf.generation import plan_blocks
+
+    lengths, new = [50, 1000, 50, 50], [100] * 4
+    assert plan_batches(lengths, new, 2000) == [[1], [0, 2, 3]]
+    assert plan_blocks(lengths, new, 2000) == [[1, 0, 2, 3]]
+    assert plan_blocks(lengths, new, 1549) == [[1, 0, 2], [3]]  # one slot short: 1,100 + 2 x 150 = 1,400 fit, the last waits
+    assert plan_blocks([10, 30, 20], [10, 10, 10], 80, 8) == [[1, 2], [0]]  # 2 x 40 = 80 fits; [10] beside them needs 100
+    assert plan_blocks([5, 5, 5, 5], [1, 1, 1, 1], 1000, 3) == [[0, 1, 2], [3]]  # the row cap
+    assert plan_blocks([500], [100], 64) == [[0]]  # larger than the budget alone: a batch of one
+
+
 def test_kv_bytes_per_token_counts_grouped_query_heads():
     from transformers import LlamaConfig
 

@@ -13,20 +13,24 @@ cores, with 3.5 GB peak memory and half its CPU time in the kernel:
 
 One-token answers (multiple choice) are their prompt's prefill: they are answered first, with no
 cache kept, and take no place in a decode batch. Every other request goes to a batch that holds as
-many prompts as fit ``token_budget`` (rows x (longest prompt + most new tokens), the cache it
-allocates). Prompts are prefilled without padding, so each prompt's first token is that of
-one-prompt ``generate``: on CPU packed into one sequence, each prompt attending to itself alone
-(``RaggedAttention``); elsewhere prompts of equal length together, others alone. Their keys and
-values go into slots that end at the batch's longest prompt (left padding) of a cache allocated
-once for the batch; decoding then runs the rows together, writing each step's keys and values in
-place, and on CPU each run of rows reads its keys only from its own start, not the batch's padding.
-A row stops at an end-of-sequence token, its token limit or a stop string. Its cache row is then
-refilled (continuous batching): the next waiting prompt (in plan order) whose prompt fits before
-the column decoding has reached and whose answer fits the columns left is prefilled alone and
-loaded so that it ends at that column, and decodes with the others from the next step. Rows left
-empty because nothing waiting fits leave the batch once a quarter of it is done. The cache is not
-enlarged for refills, so late in a batch only short answers fit. docs/speed.md has the profile
-behind each of these.
+many prompts as fit ``token_budget``, counted in the cache slots the batch allocates. Prompts are
+prefilled without padding, so each prompt's first token is that of one-prompt ``generate``: on CPU
+packed into one sequence, each prompt attending to itself alone (``RaggedAttention``); elsewhere
+prompts of equal length together, others alone. Their keys and values go into a cache allocated
+once for the batch. On CPU a batch's rows (longest prompt first) are split into blocks of similar
+length (``cache_blocks``), each with a buffer of its own as wide as its longest prompt plus the
+answers, so prompts of 60 and 1,900 tokens share a batch without 1,900-column rows for the short
+ones: a batch costs its real slots, and more answers decode in one wave of steps. Elsewhere the
+batch is one block (rows x (longest prompt + most new tokens)). A row's keys end at its block's
+longest prompt (left padding); decoding runs all rows together, writing each step's keys and
+values in place, and on CPU each group of rows reads its keys only from its own start, not the
+block's padding. A row stops at an end-of-sequence token, its token limit or a stop string. Its
+cache row is then refilled (continuous batching): the next waiting prompt (in plan order) whose
+prompt fits before the column decoding has reached in that block and whose answer fits the columns
+left is prefilled alone and loaded so that it ends at that column, and decodes with the others from
+the next step. Rows left empty because nothing waiting fits leave the batch once a quarter of it is
+done. The cache is not enlarged for refills, so late in a batch only short answers fit.
+docs/speed.md has the profile behind each of these.
 
 The fast path needs a decoder whose default cache is a plain per-layer key/value cache (Llama,
 Qwen2, Mistral, Phi-3, GPT-NeoX and most others); ``supports`` says whether a model qualifies and
@@ -75,6 +79,97 @@ def plan_batches(lengths: Sequence[int], max_new: Sequence[int], token_budget: i
     if current:
         batches.append(current)
     return batches
+
+
+BLOCK_COST = 256  # a block of rows with a cache of its own costs one more attention call a step, about this many slots' reads
+
+
+def plan_blocks(lengths: Sequence[int], max_new: Sequence[int], token_budget: int, max_rows: int = MAX_ROWS) -> list[list[int]]:
+    """Requests grouped into batches, longest prompt first, where a batch's rows are split into blocks that each
+    get a cache of their own (``cache_blocks``): a batch holds as many prompts as fit ``token_budget`` counted
+    by the slots those caches allocate, not by rows x (longest prompt + most new tokens).
+
+    A request larger than the budget on its own still gets a batch of one."""
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    batches: list[list[int]] = []
+    table: _BlockTable | None = None
+    for i in order:
+        if table is None:
+            table = _BlockTable(max_new[i])
+        else:
+            grown = table if max_new[i] <= table.new else table.widened(max_new[i])  # a longer answer widens every block
+            if table.rows >= max_rows or grown.slots_with(lengths[i]) > token_budget:
+                batches.append(table.ids)
+                table = _BlockTable(max_new[i])
+            else:
+                table = grown
+        table.add(lengths[i], i)
+    if table is not None:
+        batches.append(table.ids)
+    return batches
+
+
+class _BlockTable:
+    """``cache_blocks``' dynamic programme over rows added longest first, one row at a time (O(rows) each)."""
+
+    def __init__(self, new: int, cost: int = BLOCK_COST) -> None:
+        self.new, self.cost = new, cost
+        self.lengths: list[int] = []
+        self.ids: list[int] = []
+        self.best: list[float] = [0.0]  # best[b]: least slots + cost per block for rows [0, b)
+        self.slots: list[int] = [0]  # the slots of that split
+        self.cut: list[int] = [0]
+
+    @property
+    def rows(self) -> int:
+        return len(self.lengths)
+
+    def _step(self, lengths: list[int]) -> tuple[float, int, int]:
+        b = len(lengths)
+        best, slots, cut, width = float("inf"), 0, 0, 0
+        for a in range(b - 1, -1, -1):
+            width = max(width, lengths[a])  # the block [a, b)'s longest prompt
+            cost = self.best[a] + (b - a) * (width + self.new) + self.cost
+            if cost < best:
+                best, slots, cut = cost, self.slots[a] + (b - a) * (width + self.new), a
+        return best, slots, cut
+
+    def widened(self, new: int) -> _BlockTable:
+        """The same rows with room for ``new`` new tokens each."""
+        table = _BlockTable(new, self.cost)
+        for n, request in zip(self.lengths, self.ids, strict=True):
+            table.add(n, request)
+        return table
+
+    def slots_with(self, length: int) -> int:
+        """The slots the best split would allocate with one more row of ``length``."""
+        return self._step([*self.lengths, length])[1]
+
+    def add(self, length: int, request: int = -1) -> None:
+        self.lengths.append(length)
+        self.ids.append(request)
+        best, slots, cut = self._step(self.lengths)
+        self.best.append(best)
+        self.slots.append(slots)
+        self.cut.append(cut)
+
+    def split(self) -> list[tuple[int, int]]:
+        blocks = []
+        b = self.rows
+        while b:
+            a = self.cut[b]
+            blocks.append((a, b))
+            b = a
+        return blocks[::-1]
+
+
+def cache_blocks(lengths: Sequence[int], new: int, cost: int = BLOCK_COST) -> list[tuple[int, int]]:
+    """Rows (longest prompt first) split into blocks ``[a, b)``, each with a cache of its own of (its longest prompt
+    + ``new``) columns: the split with the fewest slots plus ``cost`` per block."""
+    table = _BlockTable(new, cost)
+    for n in lengths:
+        table.add(n)
+    return table.split()
 
 
 def _same_length_groups(lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
@@ -127,43 +222,54 @@ def _buffer_layer_class():
     from transformers.cache_utils import DynamicLayer
 
     class BufferLayer(DynamicLayer):
-        """A ``DynamicLayer`` whose keys and values are views of one buffer allocated per batch."""
+        """A ``DynamicLayer`` whose keys and values live in buffers allocated once per batch, one per block of rows
+        (``cache_blocks``: each as wide as its block's longest prompt plus the answers, rows in block order). With one
+        block, ``update`` returns its keys and values for plain attention; with several it only writes them, and
+        ``RaggedAttention`` reads each block's buffer."""
 
         def __init__(self) -> None:
             super().__init__()
-            self.length = 0
-            self.buf_k: Any = None
-            self.buf_v: Any = None
+            self.buf_k: list[Any] = []
+            self.buf_v: list[Any] = []
+            self.lens: list[int] = []
 
-        def allocate(self, like_k: Any, like_v: Any, rows: int, capacity: int) -> None:
+        def allocate(self, like_k: Any, like_v: Any, shapes: Sequence[tuple[int, int]]) -> None:
+            """One buffer per block: ``shapes`` holds each block's (rows, columns)."""
             self.dtype, self.device = like_k.dtype, like_k.device
-            self.buf_k = like_k.new_zeros((rows, like_k.shape[1], capacity, like_k.shape[3]))
-            self.buf_v = like_v.new_zeros((rows, like_v.shape[1], capacity, like_v.shape[3]))
+            self.buf_k = [like_k.new_zeros((rows, like_k.shape[1], columns, like_k.shape[3])) for rows, columns in shapes]
+            self.buf_v = [like_v.new_zeros((rows, like_v.shape[1], columns, like_v.shape[3])) for rows, columns in shapes]
+            self.lens = [0] * len(shapes)
             self.is_initialized = True
 
-        def load(self, row: int, keys: Any, values: Any, end: int) -> None:
-            """Put one prompt's keys and values (batch of 1) so that they end at position ``end``."""
+        def load(self, block: int, row: int, keys: Any, values: Any, end: int) -> None:
+            """Put one prompt's keys and values (batch of 1) into row ``row`` of block ``block``, ending at column ``end``."""
             n = keys.shape[-2]
-            self.buf_k[row, :, end - n : end].copy_(keys[0])
-            self.buf_v[row, :, end - n : end].copy_(values[0])
+            self.buf_k[block][row, :, end - n : end].copy_(keys[0])
+            self.buf_v[block][row, :, end - n : end].copy_(values[0])
 
-        def set_length(self, length: int) -> None:
-            self.length = length
-            self.keys, self.values = self.buf_k[:, :, :length], self.buf_v[:, :, :length]
+        def set_lengths(self, lens: Sequence[int]) -> None:
+            self.lens = list(lens)
+            self.keys, self.values = self.buf_k[0][:, :, : self.lens[0]], self.buf_v[0][:, :, : self.lens[0]]
 
         def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
-            end = self.length + key_states.shape[-2]
-            self.buf_k[:, :, self.length : end].copy_(key_states)
-            self.buf_v[:, :, self.length : end].copy_(value_states)
-            self.set_length(end)
-            return self.keys, self.values
+            new, offset = key_states.shape[-2], 0
+            for k, v, n in zip(self.buf_k, self.buf_v, self.lens, strict=True):
+                rows = k.shape[0]
+                k[:, :, n : n + new].copy_(key_states[offset : offset + rows])
+                v[:, :, n : n + new].copy_(value_states[offset : offset + rows])
+                offset += rows
+            self.set_lengths([n + new for n in self.lens])
+            return (self.keys, self.values) if len(self.buf_k) == 1 else (key_states, value_states)
 
         def get_seq_length(self) -> int:
-            return self.length
+            return max(self.lens, default=0)
 
-        def batch_select_indices(self, indices: Any) -> None:
-            self.buf_k, self.buf_v = self.buf_k[indices], self.buf_v[indices]
-            self.set_length(self.length)
+        def select(self, keep: Sequence[Any]) -> None:
+            """Keep rows ``keep[b]`` (an index tensor) of each block ``b``; a block whose entry is None is dropped."""
+            kept = [r for r, rows in enumerate(keep) if rows is not None]
+            self.buf_k = [self.buf_k[r][keep[r]] for r in kept]
+            self.buf_v = [self.buf_v[r][keep[r]] for r in kept]
+            self.set_lengths([self.lens[r] for r in kept])
 
     return BufferLayer
 
@@ -200,31 +306,36 @@ def chunk_rows(starts: Sequence[int], length: int, chunk_cost: int = CHUNK_COST)
 class RaggedAttention:
     """Decode-step attention that reads each row's keys only from where its prompt starts.
 
-    Rows of a batch are left-padded to its longest prompt, so one attention call over the whole cache reads
-    every row's padding: with prompts of 60 to 1,000 tokens, half the key/value reads. Here the rows are
-    split into runs (``chunk_rows``); each run attends from its earliest start, with a mask only where its
-    rows start at different columns.
+    A batch's rows are split into blocks of similar prompt length, each with a cache buffer of its own
+    (``BufferLayer``, ``cache_blocks``), left-padded to the block's longest prompt. Within a block the rows are
+    split again where padding would cost more reads than one more call (``chunk_rows``); each group
+    attends from its earliest start, with a mask only where its rows start at different columns.
 
-    Prefill packs prompts of any lengths into one sequence (``segments``): the projections and MLPs run on
-    all their tokens at once (a few large matrix products instead of one small one per prompt), and each
-    prompt attends causally to itself alone, as it would on its own. Otherwise prefill is plain sdpa.
+    Prefill packs prompts of any lengths into one sequence (``segments`` of the packed sequence): the
+    projections and MLPs run on all their tokens at once (a few large matrix products instead of one small
+    one per prompt), and each prompt attends causally to itself alone, as it would on its own. Otherwise
+    prefill is plain sdpa.
     """
 
     def __init__(self) -> None:
         self.calls = 0
-        self.runs: list[tuple[int, int, int, Any]] | None = None
+        self.indexed = True  # every attention layer seen knows its index: decoding can find the layer's cache blocks
+        self.runs: list[tuple[int, int, int, int, int, int, Any]] | None = None
+        self.layers: Sequence[Any] | None = None  # the batch's BufferLayers while it decodes
         self.segments: list[tuple[int, int]] | None = None  # packed prefill: (offset, length) of each prompt
-        self._key: tuple[int, ...] = ()
-        self._split: list[tuple[int, int, int]] = []
+        self._splits: dict[tuple[int, ...], list[tuple[int, int, int]]] = {}
 
-    def set(self, starts: Sequence[int], mask: Any, length: int) -> None:
-        key = tuple(starts)
-        if key != self._key:
-            self._key, self._split = key, chunk_rows(starts, length)
+    def set(self, spans: Sequence[tuple[int, int]], starts: Sequence[int], masks: Sequence[Any], lengths: Sequence[int]) -> None:
+        """Before a decode step: cache block ``r`` holds batch rows ``spans[r]``, whose keys start at ``starts`` (per
+        row, in the block's columns) and fill the first ``lengths[r]`` columns of its buffer (``masks[r]`` marks them)."""
         runs = []
-        for a, b, start in self._split:
-            ragged = any(starts[r] != start for r in range(a, b))
-            runs.append((a, b, start, mask[a:b, start:length].bool()[:, None, None, :] if ragged else None))
+        for r, ((a, b), mask, length) in enumerate(zip(spans, masks, lengths, strict=True)):
+            key = tuple(starts[a:b])
+            if key not in self._splits:
+                self._splits[key] = chunk_rows(key, length)
+            for la, lb, start in self._splits[key]:
+                ragged = any(starts[a + i] != start for i in range(la, lb))
+                runs.append((a + la, a + lb, r, la, lb, start, mask[la:lb, start:length].bool()[:, None, None, :] if ragged else None))
         self.runs = runs
 
     def __call__(self, module: Any, query: Any, key: Any, value: Any, attention_mask: Any, **kwargs: Any) -> tuple[Any, None]:
@@ -232,8 +343,10 @@ class RaggedAttention:
         from transformers.integrations.sdpa_attention import sdpa_attention_forward
 
         self.calls += 1
+        self.indexed = self.indexed and isinstance(getattr(module, "layer_idx", None), int)
         packed = query.shape[2] != 1 and self.segments is not None  # several prompts packed into one sequence
-        if not packed and (self.runs is None or query.shape[2] != 1):
+        runs, layers = self.runs, self.layers
+        if not packed and (runs is None or layers is None or query.shape[2] != 1):
             return sdpa_attention_forward(module, query, key, value, attention_mask, **kwargs)
         kwargs.pop("is_causal", None)  # set below: causal within each packed prompt, none for one decoded token
         if packed:
@@ -242,9 +355,19 @@ class RaggedAttention:
                 for o, n in self.segments or ()
             ]
             return torch.cat(outs, 1), None
+        assert runs is not None and layers is not None  # a decode step (checked above)
+        layer = layers[module.layer_idx]  # keys and values from each block's own buffer (``update`` wrote them)
         outs = [
-            sdpa_attention_forward(module, query[a:b], key[a:b, :, start:], value[a:b, :, start:], run_mask, is_causal=False, **kwargs)[0]
-            for a, b, start, run_mask in self.runs or ()
+            sdpa_attention_forward(
+                module,
+                query[a:b],
+                layer.buf_k[r][la:lb, :, start : layer.lens[r]],
+                layer.buf_v[r][la:lb, :, start : layer.lens[r]],
+                mask,
+                is_causal=False,
+                **kwargs,
+            )[0]
+            for a, b, r, la, lb, start, mask in runs
         ]
         return (outs[0] if len(outs) == 1 else torch.cat(outs, 0)), None
 
@@ -268,7 +391,7 @@ def _ragged_attention(model: Any, device: Any) -> RaggedAttention | None:
     probe = torch.zeros((1, 2), dtype=torch.long, device=device)
     with torch.inference_mode():
         model(input_ids=probe, attention_mask=torch.ones_like(probe), use_cache=False, logits_to_keep=1)
-    if ragged.calls == 0:
+    if ragged.calls == 0 or not ragged.indexed:
         model.config._attn_implementation = "sdpa"
         return None
     return ragged
@@ -325,9 +448,8 @@ def _generate(model, requests, results, lengths, eos_ids, decode, device, token_
     for i in _prefill_only(model, requests, [i for i, r in enumerate(requests) if r.max_new <= 1], results, device, ragged):
         if on_done is not None:
             on_done(i, results[i])
-    plan = [
-        [decoded[j] for j in batch] for batch in plan_batches([lengths[i] for i in decoded], [requests[i].max_new for i in decoded], token_budget, max_rows)
-    ]
+    planner = plan_blocks if ragged is not None else plan_batches  # on CPU each block of rows gets a cache of its own width
+    plan = [[decoded[j] for j in batch] for batch in planner([lengths[i] for i in decoded], [requests[i].max_new for i in decoded], token_budget, max_rows)]
     cache_name = cache_kwarg(model)
     waiting = [i for batch in plan for i in batch]  # longest prompt first, as planned
     taken: set[int] = set()
@@ -461,17 +583,22 @@ def _prefill_only(model, requests, ids, results, device, ragged) -> list[int]:
 
 
 def _run_batch(model, requests, ids, results, eos_ids, decode, device, BufferLayer, Cache, cache_name, take, ragged) -> list[int]:
-    """Generate for ``ids``; a row that finishes hands its cache row to the next waiting request that fits
-    (``take``), prefilled alone into it, so the batch stays full. Returns every request it answered."""
+    """Generate for ``ids`` (longest prompt first); a row that finishes hands its cache row to the next waiting
+    request that fits (``take``), prefilled alone into it, so the batch stays full. Returns every request it answered.
+
+    With ``RaggedAttention`` (CPU) the rows are split into blocks (``cache_blocks``), each with a cache buffer as wide as
+    its longest prompt plus the answers; otherwise the batch is one block, left-padded to its longest prompt."""
     import torch
 
     ids = list(ids)
     reqs = [requests[i] for i in ids]
     named = _adapters(requests)  # indexed by request (refills), where ``_adapters(reqs)`` is by row
     rows = len(reqs)
-    width = max(len(r.tokens) for r in reqs)
     most_new = max(r.max_new for r in reqs)
-    capacity = width + most_new
+    spans = cache_blocks([len(r.tokens) for r in reqs], most_new) if ragged is not None else [(0, rows)]
+    widths = [max(len(reqs[row].tokens) for row in range(a, b)) for a, b in spans]  # each block's longest prompt
+    columns = [w + most_new for w in widths]
+    block_of = [r for r, (a, b) in enumerate(spans) for _ in range(a, b)]  # cache row -> its block
     layers = None
     cache = None
     out_tokens: list[list[int]] = [[] for _ in reqs]
@@ -481,16 +608,17 @@ def _run_batch(model, requests, ids, results, eos_ids, decode, device, BufferLay
         if layers is None:
             layers = [BufferLayer() for _ in pkv.layers]
             for layer, src in zip(layers, pkv.layers, strict=True):
-                layer.allocate(src.keys, src.values, rows, capacity)
+                layer.allocate(src.keys, src.values, [(b - a, c) for (a, b), c in zip(spans, columns, strict=True)])
             cache = Cache(layers=layers)
         for row, token, b, start, stop in answered:
+            r = block_of[row]
             for layer, src in zip(layers, pkv.layers, strict=True):
-                layer.load(row, src.keys[b : b + 1, :, start:stop], src.values[b : b + 1, :, start:stop], width)
+                layer.load(r, row - spans[r][0], src.keys[b : b + 1, :, start:stop], src.values[b : b + 1, :, start:stop], widths[r])
             out_tokens[row].append(token)
         del pkv
     assert layers is not None and cache is not None  # set by the first prefill group (reqs is never empty)
     for layer in layers:
-        layer.set_length(width)
+        layer.set_lengths(widths)
 
     # A stop string can only newly appear in the last few tokens (a token holds at least one byte,
     # a character at most four), so only that tail is decoded at each step.
@@ -502,27 +630,45 @@ def _run_batch(model, requests, ids, results, eos_ids, decode, device, BufferLay
             return True
         return bool(tails[row]) and _stopped(decode(toks[-tails[row] :]), reqs[row].stop)
 
-    # 2. Decode the rows together; `active` maps cache rows to request rows.
-    mask = torch.zeros((rows, capacity), dtype=torch.long, device=device)
-    for row, req in enumerate(reqs):
-        mask[row, width - len(req.tokens) : width] = 1
+    # 2. Decode the rows together; `live` maps cache rows to request rows. Each block has its own mask (its columns).
+    masks = [torch.zeros((b - a, c), dtype=torch.long, device=device) for (a, b), c in zip(spans, columns, strict=True)]
+    starts = [widths[block_of[row]] - len(req.tokens) for row, req in enumerate(reqs)]  # each cache row's first real column
+    for row in range(rows):
+        r = block_of[row]
+        masks[r][row - spans[r][0], starts[row] : widths[r]] = 1
     active = [row for row in range(rows) if not finished(row)]
     live = list(range(rows))  # request row held by each cache row
-    starts = [width - len(req.tokens) for req in reqs]  # each cache row's first real column
-    if len(active) < rows and active:
-        keep = torch.tensor(active, device=device)
-        cache.batch_select_indices(keep)
-        mask, live, starts = mask[keep], active, [starts[r] for r in active]
-    positions = torch.tensor([len(reqs[r].tokens) for r in live], device=device)
+    positions = torch.tensor([len(req.tokens) for req in reqs], device=device)
 
-    def admit(slot: int, end: int, step: int) -> bool:
+    def keep_only(slots: list[int]) -> None:
+        """Keep the cache rows ``slots`` (in order), dropping blocks left empty."""
+        nonlocal spans, widths, columns, block_of, masks, positions, live, starts
+        chosen = [[slot - a for slot in slots if a <= slot < b] for a, b in spans]
+        keep = [torch.tensor(c, device=device) if c else None for c in chosen]
+        for layer in layers:
+            layer.select(keep)
+        kept = [r for r, c in enumerate(chosen) if c]
+        sizes = [len(chosen[r]) for r in kept]
+        spans = [(sum(sizes[:k]), sum(sizes[: k + 1])) for k in range(len(kept))]
+        widths, columns = [widths[r] for r in kept], [columns[r] for r in kept]
+        masks = [masks[r][keep[r]] for r in kept]
+        block_of = [k for k, (a, b) in enumerate(spans) for _ in range(a, b)]
+        index = torch.tensor(slots, device=device)
+        positions, live, starts = positions[index], [live[slot] for slot in slots], [starts[slot] for slot in slots]
+
+    if len(active) < rows and active:
+        keep_only(active)
+
+    def admit(slot: int, step: int) -> bool:
         """Refill cache row ``slot`` with waiting requests until one needs decoding (True) or none fits (False).
 
-        Its prompt is prefilled alone (its first token is one-prompt generate's) and its keys and values
-        end at column ``end``, the next one decoding writes; a request done after its first token needs no row.
+        Its prompt is prefilled alone (its first token is one-prompt generate's) and its keys and values end at
+        the column decoding writes next in the row's block; a request done after its first token needs no row.
         """
-        nonlocal mask, positions
-        while (i := take(end, capacity - end + 1)) is not None:
+        nonlocal positions
+        r = block_of[slot]
+        end = widths[r] + step
+        while (i := take(end, columns[r] - end + 1)) is not None:
             req = requests[i]
             input_ids = torch.tensor([list(req.tokens)], dtype=torch.long, device=device)
             out = _forward(model, named and [named[i]], input_ids=input_ids, attention_mask=torch.ones_like(input_ids), use_cache=True, logits_to_keep=1)
@@ -535,11 +681,12 @@ def _run_batch(model, requests, ids, results, eos_ids, decode, device, BufferLay
                 del out
                 continue
             pkv = _output_cache(out)
+            local = slot - spans[r][0]
             for layer, src in zip(layers, pkv.layers, strict=True):
-                layer.load(slot, src.keys, src.values, end)
+                layer.load(r, local, src.keys, src.values, end)
             del out, pkv
-            mask[slot] = 0
-            mask[slot, end - len(req.tokens) : end] = 1
+            masks[r][local] = 0
+            masks[r][local, end - len(req.tokens) : end] = 1
             starts[slot] = end - len(req.tokens)
             positions[slot] = len(req.tokens) - step
             live[slot] = row
@@ -549,23 +696,25 @@ def _run_batch(model, requests, ids, results, eos_ids, decode, device, BufferLay
 
     step = 0
     while active:
-        col = width + step
-        mask[:, col] = 1
+        for r, mask in enumerate(masks):
+            mask[:, widths[r] + step] = 1
         if ragged is not None:
-            ragged.set(starts, mask, col + 1)
+            ragged.layers = layers
+            ragged.set(spans, starts, masks, [w + step + 1 for w in widths])
         last = torch.tensor([[out_tokens[r][-1]] for r in live], device=device)
         out = _forward(
             model,
             named and [named[ids[r]] for r in live],  # decoding mixes adapters: one per row
             input_ids=last,
-            attention_mask=mask[:, : col + 1],
+            # with blocks, RaggedAttention masks each itself; without, the one block's mask
+            attention_mask=None if ragged is not None else masks[0][:, : widths[0] + step + 1],
             position_ids=(positions + step)[:, None],
             use_cache=True,
             logits_to_keep=1,
             **{cache_name: cache},
         )
         if ragged is not None:
-            ragged.runs = None  # what follows (refill prefills) is plain attention
+            ragged.runs = ragged.layers = None  # what follows (refill prefills) is plain attention
         nxt = out.logits[:, -1].argmax(-1).tolist()
         del out
         running = set(active)
@@ -575,14 +724,12 @@ def _run_batch(model, requests, ids, results, eos_ids, decode, device, BufferLay
         active = [r for r in active if not finished(r)]
         step += 1
         running = set(active)
+        full: set[int] = set()  # blocks where nothing waiting fits any more at this column
         for slot, row in enumerate(live):
-            if row not in running and not admit(slot, width + step, step):
-                break  # nothing waiting fits any more at this column
+            if row not in running and block_of[slot] not in full and not admit(slot, step):
+                full.add(block_of[slot])
         if active and len(active) <= 0.75 * len(live):
-            keep_slots = [live.index(r) for r in active]
-            keep = torch.tensor(keep_slots, device=device)
-            cache.batch_select_indices(keep)
-            mask, positions, live, starts = mask[keep], positions[keep], list(active), [starts[k] for k in keep_slots]
+            keep_only([live.index(r) for r in active])
     for row, i in enumerate(ids):
         results[i] = out_tokens[row]
     return ids

@@ -19,9 +19,10 @@ from lm_eval.api.registry import register_model
 from lm_eval.models.huggingface import HFLM
 from lm_eval.models.utils import handle_stop_sequences, normalize_gen_kwargs, postprocess_generated_text
 
-# KV cache per batch on CPU. Decoding reads each row's keys only from its own start (generation.RaggedAttention),
-# so a larger batch costs memory, not reads of padding; 512 MiB holds the 42 answers of the ShopBench
-# development-set mix of a small model in one batch (100 decode steps instead of 200; docs/speed.md).
+# KV cache per batch on CPU. Decoding reads each row's keys only from its own start (generation.RaggedAttention)
+# and a batch's rows are split into blocks of similar prompt length, each cache block as wide as its longest
+# prompt (generation.cache_blocks), so a batch costs its real slots; 512 MiB holds the 44 full-length answers
+# of the real ShopBench development set of a small model in one batch (100 decode steps instead of 200; docs/speed.md).
 CPU_KV_BYTES = 512 * 2**20
 GPU_KV_FRACTION = 0.5  # of the GPU memory free after the model loads
 MIN_BUDGET, MAX_BUDGET = 4096, 1 << 20
