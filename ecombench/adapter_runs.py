@@ -7,11 +7,12 @@ A sweep leaves many adapters of one base, and every one must be scored. ``run_ma
 1. the base is loaded once, as lm-eval loads it with the first adapter; the other adapters are loaded into
    the same model beside it (peft's ``load_adapter``, one name each);
 2. each adapter is scored in turn by the stages of ``ecombench.run`` (generate through lm-eval, score,
-   record), with its adapter active. The first evaluation that asks for greedy answers gets them, in the
-   same generation pass, for every adapter still to be scored (``SharedPass``): each prompt is prefilled
-   with its own adapter active (a packed prefill holds one adapter's prompts), and rows of different
-   adapters decode together in one batch (peft's per-row adapter selection, ``adapter_names``). Later
-   evaluations find their answers waiting and generate only what they still lack;
+   record), with its adapter active. Off CPU, the first evaluation that asks for greedy answers gets them,
+   in the same generation pass, for every adapter still to be scored (``SharedPass``): each prompt is
+   prefilled with its own adapter active (a packed prefill holds one adapter's prompts), and rows of
+   different adapters decode together in one batch (peft's per-row adapter selection, ``adapter_names``).
+   Later evaluations find their answers waiting and generate only what they still lack. On CPU each
+   evaluation generates for its own adapter (``MIXED_ON_CPU``: mixed batches were slower there);
 3. each adapter keeps what a run of it alone keeps: its answer cache (written by its own evaluation, so
    an adapter whose answers are cached is not generated for again), its submission, and its efficiency
    record, where the load and generation it shared count in proportion (``SharedPass.settle``).
@@ -37,6 +38,11 @@ from ecombench.run import Built, RunOptions, RunResult, build_model, check_optio
 from ecombench.tiny import resolve_model
 
 SHAREABLE_PEFT_TYPES = ("LORA",)  # peft's mixed-batch inference serves LoRA (not DoRA) adapters
+# Mixed-adapter decode batches on CPU: off. There a step costs its arithmetic, rows of four adapters cost four
+# times one adapter's, and peft's per-row selection adds its indexing: generation took 0.96x the time of one
+# adapter after another on the real development set (docs/speed.md). Elsewhere (GPU) a step costs about the same
+# for few rows as for many, which is where shared batches pay.
+MIXED_ON_CPU = False
 
 
 def base_of(options: RunOptions) -> Path | None:
@@ -89,8 +95,11 @@ class SharedPass:
     evaluation) and ``share`` (its part of every pass it had rows in, by the tokens of its rows).
     """
 
-    def __init__(self, names: Sequence[str], caches: Sequence[Path | None], rank: int = 0, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self, names: Sequence[str], caches: Sequence[Path | None], rank: int = 0, clock: Callable[[], float] = time.perf_counter, mixed: bool = True
+    ) -> None:
         self.clock = clock
+        self.mixed = mixed  # False: each evaluation generates for its own adapter only (a pass of its own, base still loaded once)
         self.waiting = list(names)
         self.caches = dict(zip(names, caches, strict=True))
         self.rank = rank
@@ -138,7 +147,7 @@ class SharedPass:
         if not todo:
             return
         rows = [(i, active) for i in todo]
-        for name in self.waiting:
+        for name in self.waiting if self.mixed else ():
             if name != active:
                 have = self._cached(name, [keys[i] for i in todo])
                 rows += [(i, name) for i in todo if keys[i] not in have and (name, keys[i]) not in self.held]
@@ -202,7 +211,8 @@ def run_adapters(
     for clock in clocks:
         clock.seconds["load"] = clock.seconds.get("load", 0.0) + first_load
     clocks[0].seconds["load"] = first_load
-    shared = SharedPass(names, [b.cache for b in built], _cache_rank(lm))
+    on_cpu = str(getattr(lm, "device", "cpu")).startswith("cpu")
+    shared = SharedPass(names, [b.cache for b in built], _cache_rank(lm), mixed=MIXED_ON_CPU or not on_cpu)
     lm.shared = shared
     results: list[RunResult] = []
     try:

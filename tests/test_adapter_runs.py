@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from ecombench import submissions
+from ecombench import adapter_runs, submissions
 from ecombench.adapter_runs import SharedPass, groups
 from ecombench.backends.hf.generation import Request
 from ecombench.executors import LocalExecutor, run_many
@@ -75,6 +75,7 @@ def test_adapters_of_one_base_scored_together_answer_as_each_alone(adapters, tmp
     assert alone[0] != alone[1] and alone[1] != alone[2]  # the adapters answer differently, so equal answers below mean something
 
     spy = _Spy(monkeypatch)
+    monkeypatch.setattr(adapter_runs, "MIXED_ON_CPU", True)  # the shared batches a GPU gets, on this CPU
     together = run_many([replace(o, submissions_dir=tmp_path / "together") for o in options], LocalExecutor())
     assert [o.job.model for o in together] == [str(a) for a in adapters]
     assert [_predictions(o.value) for o in together] == alone
@@ -95,8 +96,9 @@ def test_each_adapter_keeps_its_own_answer_cache(adapters, tmp_path, monkeypatch
     spy = _Spy(monkeypatch)
     together = run_many(options, LocalExecutor())
     assert _predictions(together[1].value) == first
-    # a1's cache held its answers: the pass generated for a0 and a2 only, and a1's evaluation generated nothing
-    assert len(spy.passes) == 1 and sorted(set(spy.passes[0]), key=str) == ["adapter2", "default"]
+    # on CPU each adapter generates in a pass of its own (the base still loaded once); a1's cache held its
+    # answers, so only a0 and a2 generated
+    assert spy.loads == 1 and [sorted(set(p), key=str) for p in spy.passes] == [["default"], ["adapter2"]]
 
     spy.passes.clear()
     again = run(options[2])  # a2 alone: the shared pass wrote its answers to a2's own cache
@@ -202,7 +204,8 @@ def test_a_local_sweep_scores_its_cells_together_as_each_alone(tiny_model, tmp_p
     spy = _Spy(monkeypatch)
     result = run_sweep(load_sweep(tmp_path / "sweep.yaml"), executor=LocalExecutor())
     assert [row["id"] for row in result.rows] == ["k1-t1-r2", "k1-t1-r4"]
-    assert spy.loads == 1 and len(spy.passes) == 1 and len(set(spy.passes[0])) == 2  # both cells' adapters in one pass
+    # the base loaded once for both cells; on CPU each cell's adapter generates in a pass of its own
+    assert spy.loads == 1 and len(spy.passes) == 2 and [len(set(p)) for p in spy.passes] == [1, 1] and spy.passes[0][0] != spy.passes[1][0]
     for row in result.rows:
         adapter = tmp_path / "sweep" / "cells" / row["id"]
         sub_path = tmp_path / "subs" / f"{row['submission']}.json"
