@@ -140,7 +140,7 @@ def places(tmp_path_factory, tiny_model):  # tiny built first: its one-time "bui
     return {k: str(v) for k, v in p.items()}
 
 
-@pytest.mark.slow  # one process per row: about two minutes
+@pytest.mark.slow  # in the test process (it was one process per row, about two minutes): about half a minute
 @pytest.mark.parametrize(("command", "what", "expected", "code"), ROWS, ids=[r[1] for r in ROWS])
 def test_documented_error(places, command, what, expected, code):
     args = [a.format(**places) for a in shlex.split(command)]

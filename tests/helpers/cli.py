@@ -50,9 +50,11 @@ def invoke_ecombench(*args: object, env: dict[str, str | None] | None = None, cw
 
     What the command writes to file descriptors 1 and 2 is captured (Python's streams, log handlers, warnings
     and child processes alike); an exception that escapes ``run_main`` prints its traceback and gives exit
-    code 1, as the interpreter would. Environment, working folder, warning filters and torch's thread count
-    are restored afterwards. For what only a fresh process shows (import times, exit, signals, thread and
-    environment rules read at start-up) use ``run_ecombench``.
+    code 1, as the interpreter would. Environment, working folder, warning filters, logger levels, torch's
+    thread count and ecombench's once-per-process memos are put back afterwards. Not put back: lm-eval's bars
+    and git call, quieted once per process by the first run. For what only a new process shows (import times,
+    exit and teardown, signals, thread and environment rules read at start-up, that a run is quiet) use
+    ``run_ecombench``.
     """
     from ecombench.cli import run_main
 
@@ -60,7 +62,7 @@ def invoke_ecombench(*args: object, env: dict[str, str | None] | None = None, cw
     for name, value in (env or {}).items():
         if name in READ_AT_START and value != os.environ.get(name):
             raise ValueError(f"{name} is read when a process starts: run this command with run_ecombench")
-    with _environment(env or {}, cwd), _fresh_warnings(), _captured() as streams:
+    with _environment(env or {}, cwd), _fresh_warnings(), _fresh_memos(), _captured() as streams:
         try:
             code = run_main(argv, prog_name="python -m ecombench")
         except Exception:  # what the interpreter does with an uncaught exception
@@ -93,6 +95,26 @@ def _environment(env: dict[str, str | None], cwd: Path | None) -> Iterator[None]
         os.environ.update(saved)
         if torch and threads != torch.get_num_threads():
             torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
+def _fresh_memos() -> Iterator[None]:
+    """What ecombench says once per process (a skipped task folder of the home) is said again by each command,
+    as by each new process; the test's own memo and the levels of the loggers that existed (commands quiet
+    lm-eval's and transformers') come back afterwards."""
+    from ecombench import taskindex
+
+    kept = set(taskindex._WARNED)
+    loggers = [logging.getLogger(), *(lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger))]
+    levels = [(lg, lg.level) for lg in loggers]
+    taskindex._WARNED.clear()
+    try:
+        yield
+    finally:
+        taskindex._WARNED.clear()
+        taskindex._WARNED.update(kept)
+        for lg, level in levels:
+            lg.setLevel(level)
 
 
 @contextlib.contextmanager
