@@ -35,12 +35,24 @@ def test_in_process_and_a_new_process_print_and_exit_alike(tmp_path, args):
 _earlier = logging.getLogger("tests.someone-else")  # its handler holds the stream stderr was when it was made
 _earlier.addHandler(logging.StreamHandler())
 _earlier.propagate = False
+_during = logging.getLogger("tests.made-during-a-command")
+_during.propagate = False
+
+
+def _made(logger: logging.Logger) -> list[logging.StreamHandler]:
+    """The logger's own handlers (pytest adds its capturing handlers to loggers that do not propagate)."""
+    return [h for h in logger.handlers if type(h) is logging.StreamHandler]
 
 
 def _noisy(obj, args, prog_name):  # stands in for the app: writes every way a command's output can go
     print("to stdout")
     print("to sys.stderr", file=sys.stderr)
     _earlier.warning("through a log handler made before the command")
+    if not _made(_during):  # as transformers configures its logging on first use
+        handler = logging.StreamHandler()
+        handler.flush = sys.stderr.flush  # type: ignore[method-assign]
+        _during.addHandler(handler)
+    _during.warning("through a log handler made by the command")
     subprocess.run(["sh", "-c", "echo child stderr >&2; echo child stdout"], check=True)
     warnings.warn("a warning", UserWarning, stacklevel=1)
     os.environ["ECOMBENCH_THREADS"] = "7"  # as --threads does
@@ -58,9 +70,10 @@ def test_output_written_any_way_is_captured_and_nothing_stays_behind(monkeypatch
     for _ in range(2):  # the warning is printed each time, as each new process would
         done = invoke_ecombench("x")
         assert (done.returncode, done.stdout) == (3, "to stdout\nchild stdout\n")
-        assert done.stderr.startswith("to sys.stderr\nthrough a log handler made before the command\nchild stderr\n")
+        assert done.stderr.startswith("to sys.stderr\nthrough a log handler made before the command\nthrough a log handler made by the command\nchild stderr\n")
         assert "UserWarning: a warning" in done.stderr
         assert "ECOMBENCH_THREADS" not in os.environ and os.getcwd() == str(tmp_path)
+        assert [(h.stream, h.flush) for h in _made(_during)] == [(sys.stderr, sys.stderr.flush)]  # not the command's closed stream
     crashed = invoke_ecombench("crash")  # the interpreter's way: the traceback on stderr, exit code 1
     assert crashed.returncode == 1 and "Traceback (most recent call last)" in crashed.stderr and crashed.stderr.endswith("RuntimeError: a bug\n")
     refused = invoke_ecombench("bad")

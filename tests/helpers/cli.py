@@ -51,9 +51,9 @@ def invoke_ecombench(*args: object, env: dict[str, str | None] | None = None, cw
     What the command writes to file descriptors 1 and 2 is captured (Python's streams, log handlers, warnings
     and child processes alike); an exception that escapes ``run_main`` prints its traceback and gives exit
     code 1, as the interpreter would. Environment, working folder, warning filters, logger levels, torch's
-    thread count and ecombench's once-per-process memos are put back afterwards. Not put back: lm-eval's bars
-    and git call, quieted once per process by the first run. For what only a new process shows (import times,
-    exit and teardown, signals, thread and environment rules read at start-up, that a run is quiet) use
+    thread count and ecombench's once-per-process memos start fresh and are put back afterwards. Not put back:
+    lm-eval's bars and git call, quieted once per process by the first run. For what only a new process shows
+    (import times, exit and teardown, signals, settings read at start-up, that a run is quiet) use
     ``run_ecombench``.
     """
     from ecombench.cli import run_main
@@ -75,10 +75,8 @@ def invoke_ecombench(*args: object, env: dict[str, str | None] | None = None, cw
 @contextlib.contextmanager
 def _environment(env: dict[str, str | None], cwd: Path | None) -> Iterator[None]:
     """``env`` over os.environ (None removes a variable) and ``cwd``, both put back afterwards with whatever
-    the command set (``--threads`` sets ECOMBENCH_THREADS), and torch's thread count."""
+    the command set (``--threads`` sets ECOMBENCH_THREADS)."""
     saved, folder = dict(os.environ), os.getcwd()
-    torch = sys.modules.get("torch")
-    threads = torch.get_num_threads() if torch else None
     try:
         for name, value in env.items():
             if value is None:
@@ -93,26 +91,30 @@ def _environment(env: dict[str, str | None], cwd: Path | None) -> Iterator[None]
         for name in set(os.environ) - set(saved):
             del os.environ[name]
         os.environ.update(saved)
-        if torch and threads != torch.get_num_threads():
-            torch.set_num_threads(threads)
 
 
 @contextlib.contextmanager
 def _fresh_memos() -> Iterator[None]:
-    """What ecombench says once per process (a skipped task folder of the home) is said again by each command,
-    as by each new process; the test's own memo and the levels of the loggers that existed (commands quiet
-    lm-eval's and transformers') come back afterwards."""
-    from ecombench import taskindex
+    """What ecombench does once per process is done again by each command, as by each new process: a skipped
+    task folder of the home is warned about, torch's threads are chosen by the rule of the moment (other
+    work on the machine included); the test's own memos, torch's threads and the levels of the loggers that
+    existed (commands quiet lm-eval's and transformers') come back afterwards."""
+    from ecombench import taskindex, threads
 
-    kept = set(taskindex._WARNED)
-    loggers = [logging.getLogger(), *(lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger))]
-    levels = [(lg, lg.level) for lg in loggers]
+    kept, applied = set(taskindex._WARNED), threads._applied
+    torch = sys.modules.get("torch")
+    pool = torch.get_num_threads() if torch else None
+    levels = [(lg, lg.level) for lg in _loggers()]
     taskindex._WARNED.clear()
+    threads._applied = None
     try:
         yield
     finally:
         taskindex._WARNED.clear()
         taskindex._WARNED.update(kept)
+        threads._applied = applied
+        if torch and pool != torch.get_num_threads():
+            torch.set_num_threads(pool)
         for lg, level in levels:
             lg.setLevel(level)
 
@@ -148,14 +150,16 @@ def _captured() -> Iterator[list[bytes]]:
         os.dup2(err.fileno(), 2)
         sys.stdout = open(1, "w", encoding="utf-8", buffering=1, closefd=False)  # noqa: SIM115 (closed below)
         sys.stderr = open(2, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)  # noqa: SIM115
-        moved = _move_log_handlers({id(streams[0]): sys.stdout, id(streams[1]): sys.stderr, id(sys.__stdout__): sys.stdout, id(sys.__stderr__): sys.stderr})
+        mine = (sys.stdout, sys.stderr)
+        moved = _move_log_handlers({id(streams[0]): mine[0], id(streams[1]): mine[1], id(sys.__stdout__): mine[0], id(sys.__stderr__): mine[1]})
         try:
             yield result
         finally:
             for handler, stream in moved:
-                handler.setStream(stream)
-            for mine in (sys.stdout, sys.stderr):
-                mine.close()  # flushes; the descriptor stays open
+                _point(handler, stream)
+            _move_log_handlers({id(mine[0]): streams[0], id(mine[1]): streams[1]})  # handlers the command made on them
+            for stream in mine:
+                stream.close()  # flushes; the descriptor stays open
             sys.stdout, sys.stderr = streams
             for fd, copy in zip((1, 2), kept, strict=True):
                 os.dup2(copy, fd)
@@ -168,12 +172,23 @@ def _captured() -> Iterator[list[bytes]]:
 def _move_log_handlers(targets: dict[int, IO[str]]) -> list[tuple[logging.StreamHandler, IO[str]]]:
     """Point every log handler that writes to one of ``targets``' streams (by id) at its new stream; returns
     (handler, old stream) pairs to put back. A new process would create those handlers on its own streams."""
-    loggers = [logging.getLogger(), *(lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger))]
     moved = []
-    for handler in {h for lg in loggers for h in lg.handlers}:
-        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler) and id(handler.stream) in targets:
-            moved.append((handler, handler.setStream(targets[id(handler.stream)])))
+    for handler in {h for lg in _loggers() for h in lg.handlers}:
+        stream = vars(handler).get("stream")  # not logging's last-resort handler, whose stream is sys.stderr's now
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler) and id(stream) in targets:
+            moved.append((handler, stream))
+            _point(handler, targets[id(stream)])
     return moved
+
+
+def _point(handler: logging.StreamHandler, stream: IO[str]) -> None:
+    if "flush" in vars(handler):  # transformers binds its handler's flush to the stream the handler was made on
+        handler.flush = stream.flush  # type: ignore[method-assign]
+    handler.setStream(stream)
+
+
+def _loggers() -> list[logging.Logger]:
+    return [logging.getLogger(), *(lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger))]
 
 
 # `accelerate launch` with two CPU processes (gloo), the prefix of the data-parallel tests
