@@ -278,7 +278,7 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_result(tmp_path, tiny_model)
         train={"max_steps": 40, "batch_size": 4, "save_steps": 5, "eval_steps": 100, "logging_steps": 5},
     )
     whole = tmp_path / "whole"
-    cli("train", "--config", str(config), "--output", str(whole), "--no-eval", new_process=True)  # as the killed run: threads chosen anew
+    cli("train", "--config", str(config), "--output", str(whole), "--no-eval", new_process=True)  # each run of this test in a process of its own
 
     out = tmp_path / "killed"
     args = [sys.executable, "-m", "ecombench", "train", "--config", str(config), "--output", str(out), "--no-eval"]
