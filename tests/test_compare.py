@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -13,6 +10,7 @@ from ecombench import submissions
 from ecombench.errors import EcombenchError
 from ecombench.leaderboard.compare import compare, find, task_json
 from tests.helpers.boards import MC, STARTER, items_by_task, make_submission, uniform
+from tests.helpers.cli import invoke_ecombench
 
 GEN = "starter_title_generation"
 STARTER_NAMES = [t.name for t in STARTER]
@@ -76,13 +74,8 @@ def test_find_by_name_id_prefix_and_suggestions(folder):
 @pytest.mark.slow
 def test_cli_json_and_items(folder):
     path, _a, _b = folder
-    env = {**os.environ, "COLUMNS": "200"}
-    done = subprocess.run(
-        [sys.executable, "-m", "ecombench", "compare", "model-a", "model-b", "--submissions-dir", str(path), "--format", "json", "--iters", "1000"],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    env = {"COLUMNS": "200"}
+    done = invoke_ecombench("compare", "model-a", "model-b", "--submissions-dir", str(path), "--format", "json", "--iters", "1000", env=env)
     assert done.returncode == 0, done.stderr
     (payload,) = json.loads(done.stdout)
     assert payload["tasks"][MC]["significant"] is True and payload["tasks"][MC]["same_answers"] == 40
@@ -94,12 +87,7 @@ def test_cli_json_and_items(folder):
     sd = (((0.1 - 0.001) ** 2 + 99 * 0.001**2) / 99) ** 0.5
     assert gen["ci95"] == pytest.approx([0.001 - 1.959964 * sd / 10, 0.001 + 1.959964 * sd / 10], abs=1e-6) and gen["ci95_note"] == ""
     assert payload["flipped_items"] == 60  # a 0.5 -> 0.6 change is not a flip
-    shown = subprocess.run(
-        [sys.executable, "-m", "ecombench", "compare", "model-a", "model-b", "--submissions-dir", str(path), "--items", "--iters", "500"],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    shown = invoke_ecombench("compare", "model-a", "model-b", "--submissions-dir", str(path), "--items", "--iters", "500", env=env)
     assert shown.returncode == 0 and "A (0.00): x" in shown.stdout and "B (1.00): p" in shown.stdout
 
 
@@ -152,21 +140,11 @@ def test_cli_names_the_ids_a_name_resolved_to_and_the_pairs_that_share_tasks(tmp
     old, new, other = _run("builtin-tiny", [MC], 2), _run("builtin-tiny", [GEN], 3), _run("other", [MC], 1)
     for sub in (old, new, other):
         submissions.save(tmp_path, sub, [])
-    done = subprocess.run(
-        [sys.executable, "-m", "ecombench", "compare", "builtin-tiny", "other", "--submissions-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    done = invoke_ecombench("compare", "builtin-tiny", "other", "--submissions-dir", str(tmp_path), env={"COLUMNS": "200"})
     assert done.returncode == 2
     assert f"'builtin-tiny' matches 2 runs (newest first: {new.id}, {old.id}); using {new.id}" in done.stderr
     assert f"have no task in common; runs of these names that do: ecombench compare {old.id} {other.id} (1 shared task)" in done.stderr
-    ok = subprocess.run(
-        [sys.executable, "-m", "ecombench", "compare", old.id, "other", "--submissions-dir", str(tmp_path), "--format", "json", "--iters", "100"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    ok = invoke_ecombench("compare", old.id, "other", "--submissions-dir", str(tmp_path), "--format", "json", "--iters", "100", env={"COLUMNS": "200"})
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)[0]["a"] == old.id and "matches" not in ok.stderr
 

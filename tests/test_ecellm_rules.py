@@ -227,7 +227,7 @@ def test_options_that_are_no_list_of_texts_are_one_error_line(tmp_path):
 def test_score_reads_ecinstruct_and_evaluate_py_prediction_files_as_they_come(tmp_path):
     """Issue 36.3: evaluate.py reads the test split of one task and setting of ECInstruct, and the model's answers
     from evaluation/{task}/{setting}.json, a JSON list of texts in that order; `score` reads both as they are."""
-    from tests.helpers.cli import run_ecombench
+    from tests.helpers.cli import invoke_ecombench
 
     rng = random.Random(363)
     rows = []
@@ -251,7 +251,7 @@ def test_score_reads_ecinstruct_and_evaluate_py_prediction_files_as_they_come(tm
     folder = tmp_path / "evaluation" / "Sequential_Recommendation"
     folder.mkdir(parents=True)
     (folder / "IND_Diverse_Instruction.json").write_text(json.dumps(answers))
-    done = run_ecombench("score", "--data", data, "--predictions", folder / "IND_Diverse_Instruction.json", "--format", "json")
+    done = invoke_ecombench("score", "--data", data, "--predictions", folder / "IND_Diverse_Instruction.json", "--format", "json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["rules"] == "ecellm" and list(report["tasks"]) == ["sequential_recommendation"]
@@ -261,7 +261,7 @@ def test_score_reads_ecinstruct_and_evaluate_py_prediction_files_as_they_come(tm
     short = folder.parent / "Product_Matching"
     short.mkdir()
     (short / "IND_Diverse_Instruction.json").write_text(json.dumps(["yes"]))
-    refused = run_ecombench("score", "--data", data, "--predictions", short / "IND_Diverse_Instruction.json")
+    refused = invoke_ecombench("score", "--data", data, "--predictions", short / "IND_Diverse_Instruction.json")
     assert refused.returncode == 2 and "IND_Diverse_Instruction.json: no prediction for" in refused.stderr
 
 
@@ -354,16 +354,10 @@ def test_ranking_imports_with_label_json_beside_the_data_and_scores_as_evaluate_
 
 
 def test_ranking_without_label_json_is_refused_in_one_line(tmp_path):
-    import subprocess
-    import sys
+    from tests.helpers.cli import invoke_ecombench
 
     src = ecinstruct_ranking_source(tmp_path, [["E", "S"]])
-    done = subprocess.run(
-        [sys.executable, "-m", "ecombench", "import", "ecinstruct", str(src), "--name", "eci", "--out", str(tmp_path / "home")],
-        capture_output=True,
-        text=True,
-        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
-    )
+    done = invoke_ecombench("import", "ecinstruct", str(src), "--name", "eci", "--out", str(tmp_path / "home"), env={"HF_HUB_OFFLINE": "1"})
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
     assert "Query_Product_Ranking is scored with eCeLLM's label.json (data_label/label.json of github.com/ninglab/eCeLLM)" in done.stderr
     assert "pass --ranking-labels PATH" in done.stderr and not (tmp_path / "home").exists()

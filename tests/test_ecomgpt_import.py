@@ -25,7 +25,7 @@ from ecombench.metrics.ecomgpt import (
 from ecombench.metrics.scores import F1Counts
 from ecombench.scoring import ScoringItem, score_report
 from ecombench.taskindex import build_index
-from tests.helpers.cli import run_ecombench
+from tests.helpers.cli import invoke_ecombench
 from tests.helpers.sources import ecomgpt_task_folder
 
 HEAD = "Below is an instruction that describes the {} task. Write a response that appropriately completes the request.\n"
@@ -167,7 +167,7 @@ def _tree(root):
 
 
 def _cli(*args, home):
-    return run_ecombench("import", "ecominstruct", *args, env={"ECOMBENCH_HOME": str(home), "COLUMNS": "250"})
+    return invoke_ecombench("import", "ecominstruct", *args, env={"ECOMBENCH_HOME": str(home), "COLUMNS": "250"})
 
 
 def test_every_type_imports_under_its_folder_name_with_the_exact_prompt(tmp_path):

@@ -132,21 +132,21 @@ def test_compare_line_of_what_a_run_cost():
 
 @pytest.mark.slow
 def test_compare_and_leaderboard_print_what_each_run_cost(tmp_path):
-    from tests.helpers.cli import run_ecombench
+    from tests.helpers.cli import invoke_ecombench
 
     submissions.save(tmp_path, _costly("fast", 50.0), [])
     submissions.save(tmp_path, _costly("old", None), [])
-    done = run_ecombench("compare", "fast", "old", "--submissions-dir", tmp_path, "--iters", "100", env={"COLUMNS": "250"})
+    done = invoke_ecombench("compare", "fast", "old", "--submissions-dir", tmp_path, "--iters", "100", env={"COLUMNS": "250"})
     assert done.returncode == 0, done.stderr
     assert "efficiency A: load 1.0 s, generate 8.0 s" in done.stdout and "50.0 tok/s" in done.stdout
     assert "efficiency B: not recorded" in done.stdout
-    shown = run_ecombench("compare", "fast", "old", "--submissions-dir", tmp_path, "--iters", "100", "--format", "json")
+    shown = invoke_ecombench("compare", "fast", "old", "--submissions-dir", tmp_path, "--iters", "100", "--format", "json")
     (payload,) = json.loads(shown.stdout)
     assert payload["efficiency"]["a"]["generated_tokens_per_s"] == 50.0 and payload["efficiency"]["b"] is None
-    board = run_ecombench("leaderboard", "--board", "ecombench_starter", "--submissions-dir", tmp_path, "--format", "csv", "--efficiency")
+    board = invoke_ecombench("leaderboard", "--board", "ecombench_starter", "--submissions-dir", tmp_path, "--format", "csv", "--efficiency")
     assert board.returncode == 0, board.stderr
     assert "efficiency:tokens_per_s" in board.stdout.splitlines()[0]
-    site = run_ecombench("report", "--output", tmp_path / "site", "--board", "ecombench_starter", "--submissions-dir", tmp_path, "--efficiency")
+    site = invoke_ecombench("report", "--output", tmp_path / "site", "--board", "ecombench_starter", "--submissions-dir", tmp_path, "--efficiency")
     assert site.returncode == 0, site.stderr
     assert "efficiency:tokens_per_s" in (tmp_path / "site" / "data" / "board-0.js").read_text(encoding="utf-8")
 

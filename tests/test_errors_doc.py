@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +12,7 @@ import pytest
 
 from ecombench import submissions
 from tests.helpers.boards import make_submission, uniform
+from tests.helpers.cli import invoke_ecombench
 from tests.helpers.sources import record, write_jsonl
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
@@ -142,17 +140,11 @@ def places(tmp_path_factory, tiny_model):  # tiny built first: its one-time "bui
     return {k: str(v) for k, v in p.items()}
 
 
-@pytest.mark.slow  # one process per row: about two minutes
+@pytest.mark.slow  # in the test process (it was one process per row, about two minutes): about half a minute
 @pytest.mark.parametrize(("command", "what", "expected", "code"), ROWS, ids=[r[1] for r in ROWS])
 def test_documented_error(places, command, what, expected, code):
     args = [a.format(**places) for a in shlex.split(command)]
-    done = subprocess.run(
-        [sys.executable, "-m", "ecombench", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"},
-        cwd=places["empty_dir"],
-    )
+    done = invoke_ecombench(*args, env={"HF_HUB_OFFLINE": "1", "COLUMNS": "200"}, cwd=places["empty_dir"])
     assert done.returncode == int(code), done.stderr[-1500:]
     assert expected in done.stderr, done.stderr[-1500:]
     assert "Traceback" not in done.stderr

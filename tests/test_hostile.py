@@ -17,14 +17,14 @@ from ecombench.errors import EcombenchError
 from ecombench.importers.writer import ImportedSuite, write_suite
 from ecombench.records import iter_jsonl
 from ecombench.taskindex import build_index
-from tests.helpers.cli import run_ecombench
+from tests.helpers.cli import invoke_ecombench
 from tests.helpers.sources import long_answer_task, record, write_jsonl
 
 DEAD_PID = 2**22 + 12345  # above Linux's default pid_max: no process has it
 
 
 def _cli(*args: str, home: Path | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return run_ecombench(*args, env={"COLUMNS": "200", **({"ECOMBENCH_HOME": str(home)} if home is not None else {})}, cwd=cwd)
+    return invoke_ecombench(*args, env={"COLUMNS": "200", **({"ECOMBENCH_HOME": str(home)} if home is not None else {})}, cwd=cwd)
 
 
 def _one_line_error(done: subprocess.CompletedProcess, *needles: str) -> None:

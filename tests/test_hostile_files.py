@@ -142,12 +142,12 @@ def test_a_planted_cache_pickle_is_not_run_and_the_cache_still_works(tmp_path):
     ],
 )
 def test_report_output_link_and_bad_port_are_one_line(tmp_path, args, message):
-    from tests.helpers.cli import run_ecombench
+    from tests.helpers.cli import invoke_ecombench
 
     (tmp_path / "real").mkdir()
     (tmp_path / "linked").symlink_to(tmp_path / "real")
     submissions.save(tmp_path / "subs", make_submission("a", uniform(0.5)), [])
-    done = run_ecombench("report", "--board", "ecombench_starter", "--submissions-dir", "subs", *args, cwd=tmp_path)
+    done = invoke_ecombench("report", "--board", "ecombench_starter", "--submissions-dir", "subs", *args, cwd=tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith(f"ecombench: error: {message}")
 

@@ -14,7 +14,7 @@ from ecombench.importers.writer import write_suite
 from ecombench.run import RunOptions, run
 from ecombench.scorefile import score_files
 from ecombench.taskindex import build_index
-from tests.helpers.cli import SHARED_DATA, run_ecombench
+from tests.helpers.cli import SHARED_DATA, invoke_ecombench
 from tests.helpers.sources import record, shopbench_file, shopping_mmlu_zip, write_jsonl
 
 OAMINE = SHARED_DATA / "oamine_ave" / "oa-mine_test.jsonl"
@@ -94,7 +94,7 @@ def test_imports_are_deterministic_and_refuse_to_overwrite(tmp_path):
 
 
 def _cli(*args, home):
-    return run_ecombench(*args, env={"ECOMBENCH_HOME": str(home), "COLUMNS": "250"})
+    return invoke_ecombench(*args, env={"ECOMBENCH_HOME": str(home), "COLUMNS": "250"})
 
 
 @pytest.mark.slow

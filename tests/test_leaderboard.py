@@ -15,7 +15,7 @@ from ecombench.leaderboard.boards import Board, get_board
 from ecombench.leaderboard.render import render, safe_text
 from ecombench.taskindex import build_index, default_roots
 from tests.helpers.boards import INDEX, STARTER, board, build_table, make_lineage, make_submission, uniform
-from tests.helpers.cli import run_ecombench
+from tests.helpers.cli import invoke_ecombench
 
 
 def test_ranking_by_all_around_with_flags_apart():
@@ -147,7 +147,7 @@ def test_csv_defuses_formulas_in_text_but_keeps_negative_numbers():
 
 
 def _cli(*args):
-    return run_ecombench(*args, env={"COLUMNS": "250"})
+    return invoke_ecombench(*args, env={"COLUMNS": "250"})
 
 
 @pytest.mark.slow
@@ -455,7 +455,7 @@ def test_cli_a_new_task_is_a_board_without_a_file(tmp_path):
 
 
 def _cli_env(env, *args):
-    return run_ecombench(*args, env={"COLUMNS": "250", **env})
+    return invoke_ecombench(*args, env={"COLUMNS": "250", **env})
 
 
 def test_normalised_board_explains_itself_and_names_the_unnormalised_tasks():

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ecombench import submissions
+from tests.helpers.cli import invoke_ecombench
 
 CMD = [sys.executable, "-m", "ecombench", "run", "--model", "builtin:tiny", "--tasks", "ecombench_starter", "--batch-size", "4"]
 
@@ -48,9 +49,9 @@ def test_sigkill_leaves_no_submission_and_the_rerun_resumes_to_the_same_result(t
     assert cached >= 20  # answers made before the kill were kept
     assert not subs.exists() or not [p for p in subs.iterdir() if not p.name.startswith(".")]  # nothing that looks like a submission
 
-    resumed = subprocess.run([*CMD, "--submissions-dir", str(subs)], env=_env(cache), capture_output=True, text=True)
+    resumed = invoke_ecombench(*CMD[3:], "--submissions-dir", str(subs), env={"ECOMBENCH_CACHE": str(cache)})
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    fresh = subprocess.run([*CMD, "--no-cache", "--submissions-dir", str(tmp_path / "fresh")], env=_env(cache), capture_output=True, text=True)
+    fresh = invoke_ecombench(*CMD[3:], "--no-cache", "--submissions-dir", str(tmp_path / "fresh"), env={"ECOMBENCH_CACHE": str(cache)})
     assert fresh.returncode == 0, fresh.stderr[-2000:]
     (a,) = [submissions.load(p) for p in subs.glob("*.json")]
     (b,) = [submissions.load(p) for p in (tmp_path / "fresh").glob("*.json")]

@@ -5,7 +5,6 @@ nothing fetched from elsewhere, file modes, reference rows, `ecombench reference
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from ecombench import submissions
 from ecombench.leaderboard.siteitems import bundle_members
 from tests.helpers.boards import INDEX, MC, STARTER, as_reference, copies_of_a_real_run, core_submission, item_records, make_submission, uniform
 from tests.helpers.browser import CHROMIUM, names, needs_chromium, open_page, report, url
+from tests.helpers.cli import invoke_ecombench
 
 EVIL_NAME = "<script>window.__pwned = 1</script>javascript:alert(1)"
 EVIL_OUTPUT = '<img src=x onerror="window.__pwned = 2">'
@@ -142,9 +142,7 @@ def test_site_files_are_readable_by_others_and_rebuilds_keep_unchanged_items(sit
     assert "report written to" in done.stdout
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.tex").write_text("keep me")
-    refused = subprocess.run(
-        [sys.executable, "-m", "ecombench", "report", "--output", str(tmp_path / "mine"), "--submissions-dir", str(subs)], capture_output=True, text=True
-    )
+    refused = invoke_ecombench("report", "--output", str(tmp_path / "mine"), "--submissions-dir", str(subs))
     assert refused.returncode == 2 and "holds files a report does not write (thesis.tex)" in refused.stderr
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "keep me"
 
@@ -376,11 +374,7 @@ def test_the_side_by_side_page_reads_the_paired_tests_of_ecombench_compare(site)
     key = "|".join(sorted((evil.id, plain.id)))
     assert list(pairs) == [key]  # the only two runs with items
     first, second = sorted((evil, plain), key=lambda s: s.id)
-    done = subprocess.run(
-        [sys.executable, "-m", "ecombench", "compare", first.id, second.id, "--submissions-dir", str(subs), "--format", "json"],
-        capture_output=True,
-        text=True,
-    )
+    done = invoke_ecombench("compare", first.id, second.id, "--submissions-dir", str(subs), "--format", "json")
     assert done.returncode == 0, done.stderr
     (cli,) = json.loads(done.stdout)
     shown = pairs[key][MC].pop("shown")
@@ -449,7 +443,7 @@ def test_board_shows_who_is_who_on_the_first_screen_and_offers_a_users_own_task(
     ids = realistic_folder(subs)
     home = tmp_path / "home"
     scaffold("my_task", "multiple-choice", "custom", home / "tasks")
-    env = {**os.environ, "ECOMBENCH_HOME": str(home)}
+    env = {"ECOMBENCH_HOME": str(home)}
     mine = make_submission("my-model", {})
     task = build_index([*default_roots(), home / "tasks"]).tasks["my_task"]
     result = submissions.TaskResult(
@@ -457,9 +451,7 @@ def test_board_shows_who_is_who_on_the_first_screen_and_offers_a_users_own_task(
     )
     submissions.save(subs, mine.model_copy(update={"tasks": {"my_task": result}}), [])
     out = tmp_path / "site"
-    done = subprocess.run(
-        [sys.executable, "-m", "ecombench", "report", "--output", str(out), "--submissions-dir", str(subs)], capture_output=True, text=True, env=env
-    )
+    done = invoke_ecombench("report", "--output", str(out), "--submissions-dir", str(subs), env=env)
     assert done.returncode == 0, done.stderr
     with browser.page() as page:
         page.set_viewport_size({"width": 1280, "height": 800})

@@ -17,6 +17,7 @@ from ecombench.run.identity import answer_cache
 from ecombench.scorefile import score_files
 from ecombench.taskindex import build_index, default_roots
 from ecombench.tiny import resolve_model
+from tests.helpers.cli import invoke_ecombench
 from tests.helpers.sources import multilingual_suite, write_jsonl
 
 TASKS = ["starter_category_mc", "starter_attribute_ner", "starter_query_ranking", "starter_title_generation"]
@@ -151,11 +152,7 @@ def test_bad_model_folders(tmp_path, setup, message):
 @pytest.mark.slow
 def test_cli_bad_input_is_one_line_and_writes_nothing(tmp_path):
     subs = tmp_path / "subs"
-    done = subprocess.run(
-        [sys.executable, "-m", "ecombench", "run", "--model", "builtin:tiny", "--tasks", "starter_categry_mc", "--submissions-dir", str(subs)],
-        capture_output=True,
-        text=True,
-    )
+    done = invoke_ecombench("run", "--model", "builtin:tiny", "--tasks", "starter_categry_mc", "--submissions-dir", str(subs))
     assert done.returncode == 2
     assert done.stderr.strip().startswith("ecombench: error: unknown task, group or track 'starter_categry_mc'; did you mean 'starter_category_mc'")
     assert "\n" not in done.stderr.strip()
@@ -245,26 +242,19 @@ def test_plain_lm_eval_runs_our_tasks_from_any_directory(tiny_model, tmp_path):
 
 @pytest.mark.slow
 def test_cli_run_prints_the_table_and_writes_the_submission(tmp_path):
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ecombench",
-            "run",
-            "--model",
-            "builtin:tiny",
-            "--tasks",
-            "starter_category_mc,starter_title_generation",
-            "--limit",
-            "2",
-            "--name",
-            "cli-check",
-            "--submissions-dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        env={**__import__("os").environ, "COLUMNS": "200"},
+    done = invoke_ecombench(
+        "run",
+        "--model",
+        "builtin:tiny",
+        "--tasks",
+        "starter_category_mc,starter_title_generation",
+        "--limit",
+        "2",
+        "--name",
+        "cli-check",
+        "--submissions-dir",
+        str(tmp_path),
+        env={"COLUMNS": "200"},
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "All-Around (mean of tracks)" in done.stdout and "starter_title_generation" in done.stdout

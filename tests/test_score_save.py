@@ -10,7 +10,7 @@ import pytest
 from ecombench import submissions
 from ecombench.scorefile import UNKNOWN, item_hash, save_scored, score_and_keep
 from ecombench.taskindex import build_index, default_roots
-from tests.helpers.cli import run_ecombench
+from tests.helpers.cli import invoke_ecombench
 from tests.helpers.sources import record, write_jsonl
 
 INDEX = build_index(default_roots())
@@ -19,7 +19,7 @@ RANKING = INDEX.tasks["core_query_ranking"]
 
 
 def _cli(*args, env=None, cwd=None):
-    return run_ecombench(*args, env={"HF_HUB_OFFLINE": "1", "COLUMNS": "200", **(env or {})}, cwd=cwd)
+    return invoke_ecombench(*args, env={"HF_HUB_OFFLINE": "1", "COLUMNS": "200", **(env or {})}, cwd=cwd)
 
 
 def _rows(path):

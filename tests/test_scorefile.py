@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from ecombench.errors import EcombenchError
 from ecombench.metrics.embedding import Embedders, embedding_scores, resolve_embedding_model
 from ecombench.scorefile import score_files
-from tests.helpers.cli import run_ecombench
+from tests.helpers.cli import invoke_ecombench
 from tests.helpers.sources import record, write_jsonl
 
 LOG3 = math.log2(3)
@@ -110,7 +108,7 @@ def test_broken_json_line_names_file_and_line(tmp_path):
 
 
 def _cli(*args, cwd=None):
-    return run_ecombench(*args, cwd=cwd)
+    return invoke_ecombench(*args, cwd=cwd)
 
 
 @pytest.mark.slow
@@ -165,7 +163,7 @@ def test_impossible_ranking_gains_are_refused(tmp_path, gain):
     data.write_text(f'{{"input_field": "q", "output_field": [1, 0.1, {gain}], "task_name": "t", "task_type": "ranking", "metric": "ndcg", "track": "x"}}\n')
     preds = tmp_path / "preds.jsonl"
     preds.write_text('{"index": 0, "prediction": "1,2,3"}\n')
-    done = subprocess.run([sys.executable, "-m", "ecombench", "score", "--data", str(data), "--predictions", str(preds)], capture_output=True, text=True)
+    done = _cli("score", "--data", str(data), "--predictions", str(preds))
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"ecombench: error: {data}:1: output_field must be a list of finite gains between 0 and 100 for task_type 'ranking'"

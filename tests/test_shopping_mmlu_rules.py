@@ -25,7 +25,7 @@ from ecombench.metrics import shopping_mmlu as smmlu
 from ecombench.metrics.embedding import Embedders
 from ecombench.scorefile import score_files
 from ecombench.scoring import ScoringItem, score_items, score_report
-from tests.helpers.cli import run_ecombench
+from tests.helpers.cli import invoke_ecombench
 from tests.helpers.sources import record, write_jsonl
 
 # --- the reimplementation -------------------------------------------------------------------------------
@@ -324,7 +324,7 @@ def test_score_reads_a_skill_file_and_skill_evaluation_outputs_as_they_come(tmp_
             outputs.append(rng.choice(["nike, shoes", "Red,  NIKE", '["nike"]', "shoes\nnike"]))
     write_jsonl(skills / "skill1_concept.json", rows)
     out = write_jsonl(tmp_path / "out.json", [{"model_output": o} for o in outputs])
-    done = run_ecombench("score", "--rules", "shopping-mmlu", "--data", skills / "skill1_concept.json", "--predictions", out, "--format", "json")
+    done = invoke_ecombench("score", "--rules", "shopping-mmlu", "--data", skills / "skill1_concept.json", "--predictions", out, "--format", "json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     mc = [upstream_accuracy(o, str(r["output_field"])) for r, o in zip(rows, outputs, strict=True) if r["task_name"] == "asin_mc"]
@@ -334,7 +334,7 @@ def test_score_reads_a_skill_file_and_skill_evaluation_outputs_as_they_come(tmp_
     assert report["tracks"] == pytest.approx({"skill1_concept": (sum(mc) / len(mc) + upstream_f1(ner)) / 2})  # track_wise, the file's skill
     assert "as a Shopping MMLU skill file" in done.stderr and "skill_evaluation.py's output" in done.stderr
     # without --rules, the skill file is scored by its benchmark's rules; --save keeps it as a submission
-    saved = run_ecombench("score", "--data", skills / "skill1_concept.json", "--predictions", out, "--save", "--submissions-dir", tmp_path / "subs")
+    saved = invoke_ecombench("score", "--data", skills / "skill1_concept.json", "--predictions", out, "--save", "--submissions-dir", tmp_path / "subs")
     assert saved.returncode == 0, saved.stderr
     (record,) = [json.loads(p.read_text()) for p in (tmp_path / "subs").glob("*.json")]
     assert record["rules"] == "shopping-mmlu" and record["tasks"]["asin_mc"]["score"] == pytest.approx(sum(mc) / len(mc))
@@ -368,17 +368,17 @@ def test_skill_files_without_track_import_and_score_by_shopping_mmlu(tmp_path):
     ]
     write_jsonl(skills / "skill1_concept.json", rows)
     home = tmp_path / "home"
-    done = run_ecombench("import", "shopping-mmlu", tmp_path / "data", "--name", "smmlu", env={"ECOMBENCH_HOME": str(home)})
+    done = invoke_ecombench("import", "shopping-mmlu", tmp_path / "data", "--name", "smmlu", env={"ECOMBENCH_HOME": str(home)})
     assert done.returncode == 0, done.stderr
     suite = home / "tasks" / "smmlu"
     meta = {name: json.loads((suite / f"smmlu_{name}.jsonl").read_text().splitlines()[0]) for name in ("brand_ner", "asin_mc")}
     assert meta["brand_ner"]["track"] == "skill1_concept" and meta["brand_ner"]["rules"] == "shopping-mmlu"
     assert "rules: shopping-mmlu" in (suite / "smmlu_brand_ner.yaml").read_text()
     preds = write_jsonl(tmp_path / "preds.jsonl", [{"index": 0, "prediction": '["nike"]'}])
-    scored = run_ecombench("score", "--data", suite / "smmlu_brand_ner.jsonl", "--predictions", preds, "--format", "json")
+    scored = invoke_ecombench("score", "--data", suite / "smmlu_brand_ner.jsonl", "--predictions", preds, "--format", "json")
     assert scored.returncode == 0, scored.stderr
     assert json.loads(scored.stdout)["rules"] == "shopping-mmlu" and json.loads(scored.stdout)["all_around"] == 0.0  # '["nike"]' != 'nike'
-    kdd = run_ecombench("score", "--data", suite / "smmlu_brand_ner.jsonl", "--predictions", preds, "--format", "json", "--rules", "kddcup")
+    kdd = invoke_ecombench("score", "--data", suite / "smmlu_brand_ner.jsonl", "--predictions", preds, "--format", "json", "--rules", "kddcup")
     assert json.loads(kdd.stdout)["rules"] == "kddcup" and json.loads(kdd.stdout)["all_around"] == 1.0
 
 
@@ -386,9 +386,9 @@ def test_skill_files_without_track_import_and_score_by_shopping_mmlu(tmp_path):
 def test_an_unknown_rule_set_and_a_metric_without_a_rule_are_one_line_errors(tmp_path):
     data = write_jsonl(tmp_path / "d.jsonl", [record("t", "generation", "ecomgpt-generate-rougel", "x")])
     preds = write_jsonl(tmp_path / "p.jsonl", [{"index": 0, "prediction": "x"}])
-    bad = run_ecombench("score", "--data", data, "--predictions", preds, "--rules", "helm")
+    bad = invoke_ecombench("score", "--data", data, "--predictions", preds, "--rules", "helm")
     assert bad.returncode == 2 and bad.stderr.strip() == f"ecombench: error: {data}: --rules helm: use one of kddcup, shopping-mmlu, ecomgpt, ecellm"
-    wrong = run_ecombench("score", "--data", data, "--predictions", preds, "--rules", "shopping-mmlu")
+    wrong = invoke_ecombench("score", "--data", data, "--predictions", preds, "--rules", "shopping-mmlu")
     assert wrong.returncode == 2
     assert wrong.stderr.strip() == "ecombench: error: task 't': metric 'ecomgpt-generate-rougel' has no rule under --rules shopping-mmlu"
 

@@ -11,7 +11,7 @@ import pytest
 from ecombench import submissions
 from ecombench.errors import EcombenchError
 from tests.helpers.boards import make_submission, uniform
-from tests.helpers.cli import run_ecombench
+from tests.helpers.cli import invoke_ecombench
 
 
 def _saved(folder, name, day, score=0.5):
@@ -35,17 +35,17 @@ def test_list_show_and_rm_on_the_command_line(tmp_path):
     old = _saved(tmp_path, "tiny", 1, 0.3)
     new = _saved(tmp_path, "tiny", 2, 0.6)
     keep = _saved(tmp_path, "other", 3, 0.4)
-    listed = run_ecombench("submissions", "list", "--json", "--submissions-dir", tmp_path)
+    listed = invoke_ecombench("submissions", "list", "--json", "--submissions-dir", tmp_path)
     rows = [json.loads(line) for line in listed.stdout.splitlines()]
     assert [(r["id"], r["name"], r["tasks"]) for r in rows] == [(keep.id, "other", 9), (new.id, "tiny", 9), (old.id, "tiny", 9)]
-    shown = run_ecombench("submissions", "show", keep.id[:20], "--submissions-dir", tmp_path)
+    shown = invoke_ecombench("submissions", "show", keep.id[:20], "--submissions-dir", tmp_path)
     assert json.loads(shown.stdout)["id"] == keep.id
-    ambiguous = run_ecombench("submissions", "rm", "other", "tiny", "--submissions-dir", tmp_path)
+    ambiguous = invoke_ecombench("submissions", "rm", "other", "tiny", "--submissions-dir", tmp_path)
     assert ambiguous.returncode == 2 and ambiguous.stderr.strip().splitlines() == [
         f"ecombench: error: 'tiny' names 2 submissions ({new.id}, {old.id}); give an id"
     ]
     assert (tmp_path / f"{keep.id}.json").exists()  # nothing is removed unless every name resolves
-    done = run_ecombench("submissions", "rm", old.id, "--submissions-dir", tmp_path)
+    done = invoke_ecombench("submissions", "rm", old.id, "--submissions-dir", tmp_path)
     assert done.returncode == 0 and not (tmp_path / f"{old.id}.json").exists() and not (tmp_path / f"{old.id}.items.jsonl").exists()
-    board = run_ecombench("leaderboard", "--board", "ecombench_starter", "--format", "json", "--submissions-dir", tmp_path)
+    board = invoke_ecombench("leaderboard", "--board", "ecombench_starter", "--format", "json", "--submissions-dir", tmp_path)
     assert sorted(r["submission"] for r in json.loads(board.stdout)["rows"]) == sorted([new.id, keep.id])

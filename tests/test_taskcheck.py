@@ -12,11 +12,11 @@ from ecombench import submissions
 from ecombench.errors import EcombenchError
 from ecombench.run import RunOptions, run
 from ecombench.taskcheck import scaffold, validate
-from tests.helpers.cli import run_ecombench
+from tests.helpers.cli import invoke_ecombench
 
 
 def _cli(*args):
-    return run_ecombench(*args, env={"COLUMNS": "200"})
+    return invoke_ecombench(*args, env={"COLUMNS": "200"})
 
 
 @pytest.mark.parametrize("task_type", ["multiple-choice", "retrieval", "ranking", "named_entity_recognition", "generation"])
@@ -103,6 +103,7 @@ def test_validate_never_imports_user_code(tmp_path):
     yaml_path = scaffold("x", "ranking", "t", checkout / "tasks")
     yaml_path.write_text(yaml_path.read_text().replace("!function ecombench.hooks.doc_to_target", "!function tasks.helpers.f"))
     (checkout / "tasks" / "y.yaml").write_text(yaml_path.read_text().replace("tasks.helpers.f", "tasks.helpers.missing").replace("task: x", "task: y"))
+    # a new process started in the checkout, where `python -m` puts the checkout on the import path
     done = subprocess.run([sys.executable, "-m", "ecombench", "tasks", "validate", "tasks/"], capture_output=True, text=True, cwd=checkout)
     assert not marker.exists()
     assert "!function tasks.helpers.missing: tasks.helpers has no function missing" in done.stderr

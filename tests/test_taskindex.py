@@ -59,10 +59,9 @@ def test_missing_metadata_and_duplicate_names_are_errors(tmp_path):
 
 
 def test_tasks_command_lists_items_per_task():
-    import subprocess
-    import sys
+    from tests.helpers.cli import invoke_ecombench
 
-    done = subprocess.run([sys.executable, "-m", "ecombench", "tasks"], capture_output=True, text=True, env={**__import__("os").environ, "COLUMNS": "250"})
+    done = invoke_ecombench("tasks", env={"COLUMNS": "250"})
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     at = next(i for i, line in enumerate(lines) if "starter_complement_retrieval" in line)

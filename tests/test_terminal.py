@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
 from ecombench import submissions
 from ecombench.terminal import safe_text
 from tests.helpers.boards import make_submission, uniform
+from tests.helpers.cli import invoke_ecombench
 
 HOSTILE = "[/bold][link=https://evil.example]click[/link]\x1b]0;pwned\x07\x1b[2J\u202etxt.exe\x9b31m"
 
@@ -37,12 +34,7 @@ def test_compare_prints_a_hostile_name_as_text(tmp_path):
     b = make_submission(HOSTILE, uniform(0.5))
     submissions.save(tmp_path, a, [])
     submissions.save(tmp_path, b, [])
-    done = subprocess.run(
-        [sys.executable, "-m", "ecombench", "compare", a.id, b.id, "--submissions-dir", str(tmp_path), "--iters", "100"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "400"},
-    )
+    done = invoke_ecombench("compare", a.id, b.id, "--submissions-dir", str(tmp_path), "--iters", "100", env={"COLUMNS": "400"})
     assert done.returncode == 0, done.stderr  # `[/bold]` was a MarkupError, exit 1
     assert "[/bold][link=https://evil.example]click[/link]" in done.stdout  # shown, not interpreted
     assert "\x1b" not in done.stdout and "\u202e" not in done.stdout and "\x9b" not in done.stdout
@@ -59,12 +51,12 @@ def test_tasks_show_and_list_escape_prompts_and_names(tmp_path):
     assert '"t\\e[2Jtrack"' in yaml_path.read_text()
     data = yaml_path.parent / "evil_task.jsonl"
     data.write_text(data.read_text().replace('"input_field": "', '"input_field": "line one\\n\\u001b]0;title\\u0007\\u001b[2J', 1))
-    env = {**os.environ, "ECOMBENCH_HOME": str(home), "COLUMNS": "400"}
-    show = subprocess.run([sys.executable, "-m", "ecombench", "tasks", "show", "evil_task"], capture_output=True, text=True, env=env)
+    env = {"ECOMBENCH_HOME": str(home), "COLUMNS": "400"}
+    show = invoke_ecombench("tasks", "show", "evil_task", env=env)
     assert show.returncode == 0, show.stderr
     assert "\x1b" not in show.stdout and "\\x1b]0;title\\x07\\x1b[2J" in show.stdout
     lines = show.stdout.splitlines()
     first = next(i for i, line in enumerate(lines) if "line one" in line)
     assert "\\x0a" not in lines[first] and "\\x1b]0;title" in lines[first + 1]  # line breaks stay line breaks
-    listed = subprocess.run([sys.executable, "-m", "ecombench", "tasks"], capture_output=True, text=True, env=env)
+    listed = invoke_ecombench("tasks", env=env)
     assert listed.returncode == 0 and "\x1b" not in listed.stdout and "t\\x1b[2Jtrack" in listed.stdout

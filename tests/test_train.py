@@ -15,15 +15,15 @@ import pytest
 import yaml
 
 from ecombench.submissions import load
-from tests.helpers.cli import ACCELERATE_TWO_CPU
+from tests.helpers.cli import ACCELERATE_TWO_CPU, invoke_ecombench, run_ecombench
 
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def cli(*args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "ecombench", *args], capture_output=True, text=True, cwd=cwd, env=os.environ.copy())
+def cli(*args: str, cwd: Path | None = None, check: bool = True, new_process: bool = False) -> subprocess.CompletedProcess:
+    proc = (run_ecombench if new_process else invoke_ecombench)(*args, cwd=cwd)
     if check and proc.returncode != 0:
         raise AssertionError(f"exit {proc.returncode}\n{proc.stderr[-3000:]}")
     return proc
@@ -278,7 +278,7 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_result(tmp_path, tiny_model)
         train={"max_steps": 40, "batch_size": 4, "save_steps": 5, "eval_steps": 100, "logging_steps": 5},
     )
     whole = tmp_path / "whole"
-    cli("train", "--config", str(config), "--output", str(whole), "--no-eval")
+    cli("train", "--config", str(config), "--output", str(whole), "--no-eval", new_process=True)  # each run of this test in a process of its own
 
     out = tmp_path / "killed"
     args = [sys.executable, "-m", "ecombench", "train", "--config", str(config), "--output", str(out), "--no-eval"]
@@ -291,7 +291,7 @@ def test_sigkill_then_rerun_gives_the_uninterrupted_result(tmp_path, tiny_model)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "adapter_config.json").exists(), "a killed run must leave no adapter"
-    rerun = cli("train", "--config", str(config), "--output", str(out), "--no-eval")
+    rerun = cli("train", "--config", str(config), "--output", str(out), "--no-eval", new_process=True)
     state = json.loads((out / "training.json").read_text())
     assert state["steps"] == 40
     # the rerun says where it picked up, and its lineage names that checkpoint (the uninterrupted run's names none)

@@ -61,21 +61,38 @@ typer.core.TyperArgument.display_type_rich = _argument_type  # type: ignore[meth
 
 
 def main() -> None:
-    """Console entry point: bad input is one line on stderr and exit code 2."""
+    """Console entry point (and ``python -m ecombench``): run the command, then leave with its exit code."""
+    _leave(run_main())
+
+
+def run_main(argv: list[str] | None = None, prog_name: str | None = None) -> int:
+    """Run one command (``argv``, else the process's arguments) and return its exit code: bad input is one
+    line on stderr and exit code 2, unless ``--debug`` (then the error propagates with its traceback).
+
+    The body of :func:`main` without leaving the process, so tests can run a command in-process.
+    """
     settings = GlobalOptions()  # the root options fill it in
     try:
-        app(obj=settings)
+        app(obj=settings, args=argv, prog_name=prog_name)
     except SystemExit as exc:
-        _leave(exc.code)
+        return _exit_code(exc.code)
     except EcombenchError as exc:
         if settings.debug:
             raise
         print(f"ecombench: error: {exc}", file=sys.stderr)
-        _leave(exc.exit_code)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("ecombench: interrupted; nothing partial was written", file=sys.stderr)
-        _leave(130)
-    _leave(0)
+        return 130
+    return 0
+
+
+def _exit_code(code: int | str | None) -> int:
+    """``sys.exit``'s rule: None is 0; a message goes to stderr and is exit code 1."""
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        return 1
+    return code or 0
 
 
 def _leave(code: int | str | None) -> None:
@@ -86,10 +103,7 @@ def _leave(code: int | str | None) -> None:
     ``weakref.finalize`` and temporary folders, Ray's shutdown) and both streams are flushed; every file
     ecombench writes is closed (and renamed into place) before the command returns.
     """
-    if isinstance(code, str):
-        print(code, file=sys.stderr)
-        code = 1
-    code = code or 0
+    code = _exit_code(code)
     if "torch" not in sys.modules:
         sys.exit(code)
     import atexit

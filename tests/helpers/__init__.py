@@ -1,6 +1,7 @@
 """What several test modules share; test modules import from here, never from each other.
 
-- ``cli``: ``run_ecombench`` (the CLI in a subprocess), the repository's paths, the ``accelerate launch`` prefix.
+- ``cli``: ``invoke_ecombench`` (a command in the test process) and ``run_ecombench`` (in a new one), the repository's
+  paths, the ``accelerate launch`` prefix.
 - ``sources``: files in the layouts the importers read (ShopBench rows, Shopping MMLU zips, EcomInstruct and
   ECInstruct folders) and small task folders.
 - ``boards``: submissions with chosen scores over the starter suite, item records, lineages and boards.
