@@ -7,6 +7,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
+from ecombench.records import make_record
 from tests.helpers.cli import REPO
 
 
@@ -17,15 +18,7 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
 def record(task: str, task_type: str, metric: str, truth, track: str = "t1", prompt: str | None = None) -> dict:
     """One ShopBench row (KDD Cup 2024's development-set layout)."""
-    return {
-        "input_field": prompt or f"question {task} {truth}",
-        "output_field": truth,
-        "task_name": task,
-        "task_type": task_type,
-        "metric": metric,
-        "is_multiple_choice": task_type == "multiple-choice",
-        "track": track,
-    }
+    return make_record(task, task_type, metric, track, prompt or f"question {task} {truth}", truth)
 
 
 def multilingual_suite(dest_parent: Path, name: str = "mls") -> Path:

@@ -94,16 +94,18 @@ def plan_blocks(lengths: Sequence[int], max_new: Sequence[int], token_budget: in
     batches: list[list[int]] = []
     table: _BlockTable | None = None
     for i in order:
+        step = None
         if table is None:
             table = _BlockTable(max_new[i])
         else:
             grown = table if max_new[i] <= table.new else table.widened(max_new[i])  # a longer answer widens every block
-            if table.rows >= max_rows or grown.slots_with(lengths[i]) > token_budget:
+            step = grown.step(lengths[i])
+            if table.rows >= max_rows or step[1] > token_budget:
                 batches.append(table.ids)
-                table = _BlockTable(max_new[i])
+                table, step = _BlockTable(max_new[i]), None
             else:
                 table = grown
-        table.add(lengths[i], i)
+        table.add(lengths[i], i, step)
     if table is not None:
         batches.append(table.ids)
     return batches
@@ -124,11 +126,13 @@ class _BlockTable:
     def rows(self) -> int:
         return len(self.lengths)
 
-    def _step(self, lengths: list[int]) -> tuple[float, int, int]:
-        b = len(lengths)
-        best, slots, cut, width = float("inf"), 0, 0, 0
+    def step(self, length: int) -> tuple[float, int, int]:
+        """The best split with one more row of ``length``: its cost, its slots, and where its last block starts."""
+        b = self.rows + 1
+        best, slots, cut, width = float("inf"), 0, 0, length
         for a in range(b - 1, -1, -1):
-            width = max(width, lengths[a])  # the block [a, b)'s longest prompt
+            if a < b - 1:
+                width = max(width, self.lengths[a])  # the block [a, b)'s longest prompt
             cost = self.best[a] + (b - a) * (width + self.new) + self.cost
             if cost < best:
                 best, slots, cut = cost, self.slots[a] + (b - a) * (width + self.new), a
@@ -141,14 +145,11 @@ class _BlockTable:
             table.add(n, request)
         return table
 
-    def slots_with(self, length: int) -> int:
-        """The slots the best split would allocate with one more row of ``length``."""
-        return self._step([*self.lengths, length])[1]
-
-    def add(self, length: int, request: int = -1) -> None:
+    def add(self, length: int, request: int = -1, step: tuple[float, int, int] | None = None) -> None:
+        """One more row; ``step`` is ``self.step(length)`` when the caller has it already."""
+        best, slots, cut = step or self.step(length)
         self.lengths.append(length)
         self.ids.append(request)
-        best, slots, cut = self._step(self.lengths)
         self.best.append(best)
         self.slots.append(slots)
         self.cut.append(cut)
